@@ -1,0 +1,92 @@
+#include <boost/test/unit_test.hpp>
+
+#include "tp/clock/vector_clock.hpp"
+
+using tp::clock::compare;
+using tp::clock::Entry;
+using tp::clock::Order;
+using tp::clock::VectorClock;
+
+BOOST_AUTO_TEST_SUITE(vector_clock)
+
+BOOST_AUTO_TEST_CASE(known_cases_from_the_seed) {
+    const VectorClock a{0, 0, 2};
+    const VectorClock b{0, 2, 1};
+    const VectorClock c{0, 0, 1};
+
+    BOOST_TEST(compare(a, b) == Order::concurrent);
+    BOOST_TEST(compare(c, a) == Order::before);
+    BOOST_TEST(compare(a, c) == Order::after);
+    BOOST_TEST(compare(a, a) == Order::equal);
+
+    VectorClock m = a;
+    m.merge(b);
+    BOOST_TEST(m == (VectorClock{0, 2, 2}));
+}
+
+BOOST_AUTO_TEST_CASE(missing_entries_read_as_zero) {
+    VectorClock v;
+    BOOST_TEST(v.get(7) == 0u);
+    BOOST_TEST(v.empty());
+    v.tick(7);
+    v.tick(7);
+    BOOST_TEST(v.get(7) == 2u);
+    BOOST_TEST(v.size() == 1u);
+    // A clock that has never heard of peer 9 is before one that has.
+    VectorClock w = v;
+    w.tick(9);
+    BOOST_TEST(compare(v, w) == Order::before);
+}
+
+BOOST_AUTO_TEST_CASE(peers_may_join_at_any_time) {
+    VectorClock a;
+    a.tick(1);
+    VectorClock b;
+    b.tick(1000);  // a peer that joined late, with a sparse id
+    BOOST_TEST(compare(a, b) == Order::concurrent);
+    a.merge(b);
+    BOOST_TEST(a.get(1) == 1u);
+    BOOST_TEST(a.get(1000) == 1u);
+    BOOST_TEST(a.to_string() == "{1:1, 1000:1}");
+}
+
+BOOST_AUTO_TEST_CASE(receive_merges_then_ticks) {
+    VectorClock sender;
+    sender.tick(2);  // send from peer 2
+    VectorClock receiver;
+    receiver.tick(5);
+    receiver.receive(5, sender);
+    BOOST_TEST(receiver.get(2) == 1u);
+    BOOST_TEST(receiver.get(5) == 2u);
+    BOOST_TEST(tp::clock::happened_before(sender, receiver));
+}
+
+BOOST_AUTO_TEST_CASE(representation_is_canonical) {
+    // Zeros never appear, so {0, 0, 1} equals the clock built from the entry list {2:1}.
+    const Entry entries[] = {{4, 0}, {2, 1}};
+    BOOST_TEST(VectorClock::from_entries(entries) == (VectorClock{0, 0, 1}));
+    VectorClock v{3, 4};
+    v.set(0, 0);
+    BOOST_TEST(v == (VectorClock{0, 4}));
+    BOOST_TEST(v.entries().size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_entries_are_rejected) {
+    const Entry entries[] = {{2, 1}, {2, 3}};
+    BOOST_CHECK_THROW(VectorClock::from_entries(entries), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(total_order_breaks_ties_by_sum_then_peer) {
+    using tp::clock::total_order;
+    const VectorClock a{1, 0};  // from peer 0
+    const VectorClock b{0, 1};  // from peer 1, concurrent with a
+    BOOST_TEST((total_order(a, 0, b, 1) < 0));
+    BOOST_TEST((total_order(b, 1, a, 0) > 0));
+    // A smaller sum goes first even from a higher peer id.
+    const VectorClock c{0, 0, 1};
+    const VectorClock d{2, 0, 0};
+    BOOST_TEST((total_order(c, 2, d, 0) < 0));
+    BOOST_TEST((total_order(a, 0, a, 0) == 0));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
