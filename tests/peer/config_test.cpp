@@ -1,0 +1,169 @@
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+
+#include "tp/peer/config.hpp"
+
+using namespace std::chrono_literals;
+using tp::peer::Config;
+using tp::peer::ConfigError;
+using tp::peer::parse_config;
+
+namespace {
+
+// The message of the ConfigError that parsing `text` throws, or "" if it parses.
+std::string error_of(const std::string& text) {
+    try {
+        parse_config(text, "test.toml");
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(config)
+
+BOOST_AUTO_TEST_CASE(empty_file_gives_the_seed_defaults) {
+    const Config c = parse_config("");
+    BOOST_TEST(c.peers == 6u);
+    BOOST_TEST(c.market.products.size() == 3u);
+    BOOST_TEST(c.market.products[0].name == "salt");
+    BOOST_TEST(c.market.commission_ppm == 100'000u);
+    BOOST_TEST((c.network.transport == tp::peer::TransportKind::udp));
+    BOOST_TEST((c.storage.durability == tp::peer::Durability::group));
+}
+
+BOOST_AUTO_TEST_CASE(every_section_is_read) {
+    const Config c = parse_config(R"(
+seed = 42
+peers = 4
+roles = ["seller", "buyer", "both", "buyer"]
+duration = "3s"
+
+[market]
+products = ["salt", "wine"]
+prices = { salt = 7, wine = 30 }
+commission = 0.125
+seller_stock = 5
+batch_window = "0"
+partial_fills = true
+
+[behaviour]
+buy_probability = 1.0
+max_transactions = 100
+
+[failure]
+probability = 0.5
+time_quantum = "250ms"
+policy = "bully"
+
+[election]
+heartbeat_interval = "10ms"
+election_timeout = "30ms"
+
+[network]
+transport = "memory"
+base_port = 47000
+
+[storage]
+state_dir = "state"
+durability = "every"
+)");
+    BOOST_TEST(c.seed == 42u);
+    BOOST_TEST(c.roles.size() == 4u);
+    BOOST_TEST((c.roles[2] == tp::peer::Role::both));
+    BOOST_TEST(c.duration.count() == std::chrono::nanoseconds(3s).count());
+    BOOST_TEST(c.market.products[1].name == "wine");
+    BOOST_TEST(c.market.products[1].price == 30);
+    BOOST_TEST(c.market.products[0].price == 7);
+    BOOST_TEST(c.market.commission_ppm == 125'000u);
+    BOOST_TEST(c.market.batch_window.count() == 0);
+    BOOST_TEST(c.market.partial_fills);
+    BOOST_TEST(c.behaviour.max_transactions == 100u);
+    BOOST_TEST((c.failure.policy == tp::peer::RecoveryPolicy::bully));
+    BOOST_TEST(c.election.election_timeout.count() == std::chrono::nanoseconds(30ms).count());
+    BOOST_TEST((c.network.transport == tp::peer::TransportKind::memory));
+    BOOST_TEST(c.network.base_port == 47000);
+    BOOST_TEST(c.storage.state_dir.string() == "state");
+}
+
+BOOST_AUTO_TEST_CASE(cluster_file_lists_every_peer) {
+    const Config c = parse_config(R"(
+[[peer]]
+id = 1
+host = "127.0.0.1"
+port = 47001
+role = "seller"
+
+[[peer]]
+id = 2
+host = "::1"
+port = 47002
+)");
+    BOOST_TEST(c.peers == 2u);
+    BOOST_TEST(c.cluster.size() == 2u);
+    BOOST_TEST(c.cluster[1].host == "::1");
+    BOOST_TEST(!c.cluster[1].role.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(errors_name_file_line_column_and_key) {
+    // A wrong type, on line 3 column 20.
+    BOOST_TEST(error_of("[election]\n\nheartbeat_interval = 10\n") ==
+               "test.toml:3:22: key 'election.heartbeat_interval': expected a duration string "
+               "such as \"100ms\" or \"2s\"");
+    // An unknown key, at the key itself.
+    BOOST_TEST(error_of("[network]\nhots = \"x\"\n") ==
+               "test.toml:2:1: unknown key 'network.hots'");
+    // A value out of range.
+    BOOST_TEST(error_of("[failure]\nprobability = 1.5\n") ==
+               "test.toml:2:15: key 'failure.probability': must be between 0 and 1");
+    // A bad choice lists the good ones.
+    BOOST_TEST(error_of("[storage]\ndurability = \"sometimes\"\n") ==
+               "test.toml:2:14: key 'storage.durability': expected one of \"every\", \"group\", "
+               "\"none\"");
+    // TOML syntax errors keep the parser's position.
+    BOOST_TEST(error_of("peers = = 3\n").rfind("test.toml:1:", 0) == 0u);
+    // A price for a product that is not listed.
+    BOOST_TEST(error_of("[market]\nprices = { gold = 3 }\n") ==
+               "test.toml:2:12: key 'market.prices.gold': no such product in 'market.products'");
+}
+
+BOOST_AUTO_TEST_CASE(cross_field_rules) {
+    BOOST_TEST(error_of("peers = 3\nroles = [\"buyer\"]\n") ==
+               "test.toml: 'roles' lists 1 roles for 3 peers");
+    BOOST_TEST(error_of("[market]\nproducts = [\"gold\"]\n") ==
+               "test.toml: product 'gold' has no price in 'market.prices'");
+    BOOST_TEST(error_of("[election]\nheartbeat_interval = \"1s\"\nelection_timeout = \"1s\"\n") ==
+               "test.toml: 'election.election_timeout' must be longer than "
+               "'election.heartbeat_interval'");
+    BOOST_TEST(error_of("[[peer]]\nid = 1\n[[peer]]\nid = 1\n") ==
+               "test.toml: peer id 1 is listed twice");
+}
+
+BOOST_AUTO_TEST_CASE(missing_file_is_named) {
+    try {
+        tp::peer::load_config("no/such/cluster.toml");
+        BOOST_FAIL("expected a ConfigError");
+    } catch (const ConfigError& e) {
+        BOOST_TEST(std::string(e.what()) ==
+                   "no/such/cluster.toml: cannot open the configuration file");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(durations_round_trip) {
+    using tp::peer::format_duration;
+    using tp::peer::parse_duration;
+    BOOST_TEST(parse_duration("100ms").count() == 100'000'000);
+    BOOST_TEST(parse_duration("1.5s").count() == 1'500'000'000);
+    BOOST_TEST(parse_duration("2m").count() == 120'000'000'000);
+    BOOST_TEST(parse_duration("0").count() == 0);
+    BOOST_TEST(format_duration(parse_duration("250us")) == "250us");
+    BOOST_TEST(format_duration(parse_duration("1.5s")) == "1500ms");
+    BOOST_CHECK_THROW(parse_duration("ten seconds"), std::invalid_argument);
+    BOOST_CHECK_THROW(parse_duration("5 parsecs"), std::invalid_argument);
+    BOOST_CHECK_THROW(parse_duration(""), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
