@@ -152,6 +152,41 @@ BOOST_AUTO_TEST_CASE(missing_file_is_named) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(documented_example_is_the_defaults) {
+    // The suite is given docs/config.example.toml; it must parse and say exactly the defaults.
+    const auto& suite = boost::unit_test::framework::master_test_suite();
+    BOOST_TEST_REQUIRE(suite.argc == 2);
+    const Config c = tp::peer::load_config(suite.argv[1]);
+    const Config d;
+    BOOST_TEST(c.peers == d.peers);
+    BOOST_TEST(c.market.products.size() == d.market.products.size());
+    for (std::size_t i = 0; i < d.market.products.size(); ++i) {
+        BOOST_TEST(c.market.products[i].name == d.market.products[i].name);
+        BOOST_TEST(c.market.products[i].price == d.market.products[i].price);
+    }
+    BOOST_TEST(c.market.commission_ppm == d.market.commission_ppm);
+    BOOST_TEST(c.market.seller_stock == d.market.seller_stock);
+    BOOST_TEST(c.market.batch_window.count() == d.market.batch_window.count());
+    BOOST_TEST(c.behaviour.buy_probability == d.behaviour.buy_probability);
+    BOOST_TEST(c.behaviour.update_inventory_probability ==
+               d.behaviour.update_inventory_probability);
+    BOOST_TEST(c.behaviour.max_transactions == d.behaviour.max_transactions);
+    BOOST_TEST(c.behaviour.max_buy_quantity == d.behaviour.max_buy_quantity);
+    BOOST_TEST(c.behaviour.request_timeout.count() == d.behaviour.request_timeout.count());
+    BOOST_TEST(c.behaviour.restock_interval.count() == d.behaviour.restock_interval.count());
+    BOOST_TEST(c.behaviour.think_time.count() == d.behaviour.think_time.count());
+    BOOST_TEST(c.failure.probability == d.failure.probability);
+    BOOST_TEST(c.failure.time_quantum.count() == d.failure.time_quantum.count());
+    BOOST_TEST(c.failure.recovery_delay.count() == d.failure.recovery_delay.count());
+    BOOST_TEST(c.election.heartbeat_interval.count() == d.election.heartbeat_interval.count());
+    BOOST_TEST(c.election.election_timeout.count() == d.election.election_timeout.count());
+    BOOST_TEST(c.election.answer_timeout.count() == d.election.answer_timeout.count());
+    BOOST_TEST(c.network.host == d.network.host);
+    BOOST_TEST(c.network.base_port == d.network.base_port);
+    BOOST_TEST(c.storage.state_dir == d.storage.state_dir);
+    BOOST_TEST((c.storage.durability == d.storage.durability));
+}
+
 BOOST_AUTO_TEST_CASE(durations_round_trip) {
     using tp::peer::format_duration;
     using tp::peer::parse_duration;
