@@ -1,0 +1,139 @@
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/thread_pool.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <iosfwd>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tp/peer/config.hpp"
+#include "tp/peer/node.hpp"
+#include "tp/runtime/random.hpp"
+#include "tp/runtime/runtime.hpp"
+#include "tp/runtime/timer.hpp"
+#include "tp/transport/memory_network.hpp"
+
+namespace tp::peer {
+
+// What a whole run did, and whether its books balance. Built from the durable books (what a new
+// trader would inherit) and from what every peer saw, across all its lives.
+struct Summary {
+    std::uint64_t seed = 0;
+    std::uint32_t peers = 0;
+    std::string transport;
+    runtime::Duration elapsed{};
+
+    std::uint64_t requests = 0;  // answered
+    std::uint64_t filled = 0;
+    std::uint64_t refused = 0;
+    std::uint64_t units = 0;
+    Money spent = 0;
+    std::uint64_t crashes = 0;
+    std::uint64_t reigns = 0;  // peers that became trader, the first included
+    std::vector<std::pair<PeerId, wire::Epoch>> traders;  // in order
+
+    Money commission = 0;
+    struct SellerLine {
+        PeerId seller = 0;
+        std::uint64_t sold = 0;
+        Money earned = 0;   // per the books, net of commission
+        Money received = 0; // payments the seller acknowledged having
+        Money pending = 0;  // payments still to be acknowledged
+    };
+    std::vector<SellerLine> sellers;
+
+    runtime::Duration rtt_p50{};
+    runtime::Duration rtt_p99{};
+    runtime::Duration rtt_max{};
+
+    // Every broken invariant, described: empty when goods and money are conserved, nothing
+    // confirmed was lost and nothing executed twice.
+    std::vector<std::string> violations;
+    bool ok() const noexcept { return violations.empty(); }
+};
+
+void print(std::ostream& out, const Summary& summary);
+
+// A whole market in one process: every peer a Node on one runtime, over UDP loopback or the
+// in-memory network, sharing one state directory. It injects the trader failures of the
+// configuration, restarts failed peers after the recovery delay, and ends when every buyer is done
+// (or at the configured duration, or on request_stop()).
+class LocalMarket {
+public:
+    LocalMarket(const Config& config, runtime::Runtime& runtime);
+    ~LocalMarket();
+    LocalMarket(const LocalMarket&) = delete;
+    LocalMarket& operator=(const LocalMarket&) = delete;
+
+    // Brings every peer up and starts supervising. run() the runtime afterwards.
+    void start();
+    // Ends the run soon: every peer stops, then run() returns.
+    void request_stop();
+    bool done() const noexcept { return done_; }
+
+    // A failure of one peer now (as a failure injection would); it comes back after the
+    // configured recovery delay unless `restart_after` says otherwise (nullopt: never).
+    void crash(PeerId peer, std::optional<runtime::Duration> restart_after = {});
+    void restart(PeerId peer);
+
+    // Null while the peer is down.
+    Node* node(PeerId peer) noexcept;
+    const std::vector<PeerId>& peers() const noexcept { return ids_; }
+    Role role(PeerId peer) const { return roles_.at(peer); }
+    // The peer serving as trader now, if any.
+    std::optional<PeerId> trader() const noexcept;
+    // Every buyer (but the trader, which does not trade) has made all its requests.
+    bool buyers_done() const noexcept;
+
+    const std::filesystem::path& state_dir() const noexcept { return state_dir_; }
+    transport::MemoryNetwork* memory_network() noexcept { return network_.get(); }
+    const std::vector<std::pair<PeerId, wire::Epoch>>& traders() const noexcept {
+        return traders_;
+    }
+
+    // Reads the durable books and puts the run's figures and checks together. Call after run().
+    Summary summary() const;
+
+private:
+    struct Archive;  // what a peer saw in its earlier lives
+
+    std::unique_ptr<transport::Transport> make_transport(PeerId peer);
+    void launch(PeerId peer, bool restarted,
+                std::unique_ptr<transport::Transport> transport = nullptr);
+    void archive(const Node& node);
+    asio::awaitable<void> supervise();
+    void reap();
+
+    Config config_;
+    runtime::Runtime& runtime_;
+    runtime::RandomStreams streams_;
+    runtime::Rng failures_;
+    std::vector<PeerId> ids_;
+    std::map<PeerId, Role> roles_;
+    std::map<PeerId, std::uint16_t> ports_;
+    std::filesystem::path state_dir_;
+    bool temporary_dir_ = false;
+    std::unique_ptr<asio::thread_pool> sync_pool_;
+    std::unique_ptr<transport::MemoryNetwork> network_;
+    std::unique_ptr<NodeContext> context_;
+    std::map<PeerId, std::unique_ptr<Node>> nodes_;
+    std::vector<std::unique_ptr<Node>> graveyard_;  // stopped, coroutines still ending
+    std::map<PeerId, std::uint32_t> incarnations_;
+    std::map<PeerId, runtime::TimePoint> restarts_;  // due restarts
+    std::map<PeerId, std::unique_ptr<Archive>> archives_;
+    std::vector<std::pair<PeerId, wire::Epoch>> traders_;
+    std::uint64_t crashes_ = 0;
+    runtime::Timer tick_;
+    runtime::TimePoint started_{};
+    runtime::TimePoint ended_{};
+    bool stop_requested_ = false;
+    bool done_ = false;
+};
+
+}  // namespace tp::peer

@@ -1,0 +1,208 @@
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/thread_pool.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <spdlog/logger.h>
+#include <vector>
+
+#include "tp/clock/vector_clock.hpp"
+#include "tp/election/bully.hpp"
+#include "tp/market/types.hpp"
+#include "tp/peer/config.hpp"
+#include "tp/runtime/random.hpp"
+#include "tp/runtime/runtime.hpp"
+#include "tp/runtime/timer.hpp"
+#include "tp/transport/transport.hpp"
+#include "tp/wire/message.hpp"
+
+namespace tp::peer {
+
+using PeerId = clock::PeerId;
+using Money = market::Money;
+using runtime::TimePoint;
+
+// What a buyer saw of one request, once answered.
+struct Purchase {
+    wire::RequestId request = 0;
+    market::ProductId product = 0;
+    std::uint32_t quantity = 0;  // asked
+    bool filled = false;
+    wire::RefusalReason reason = wire::RefusalReason::none;
+    std::uint32_t bought = 0;
+    Money amount = 0;
+    std::vector<PeerId> sellers;
+    TimePoint sent{};         // first attempt
+    TimePoint answered_at{};  // answer received
+    bool answered = false;
+    std::uint32_t attempts = 0;
+    PeerId trader = 0;      // who answered
+    wire::Epoch epoch = 0;  // in which epoch
+};
+
+struct BuyerState {
+    std::vector<Purchase> purchases;  // in order
+    std::uint32_t issued = 0;         // requests started (answered or not)
+    bool done = false;                // max_transactions reached
+    std::optional<Purchase> outstanding;
+};
+
+// A seller's own view of a lot it deposited.
+struct OwnLot {
+    wire::LotId id = 0;
+    market::ProductId product = 0;
+    std::uint32_t quantity = 0;
+    Money unit_price = 0;
+    bool acked = false;
+    std::uint32_t sold = 0;
+};
+
+struct SellerState {
+    std::vector<OwnLot> lots;
+    std::map<wire::PaymentId, Money> payments;  // received, by id: a resent one counts once
+    Money earned = 0;  // net, from payments received
+    std::uint64_t sold = 0;
+    std::uint32_t remaining() const;
+};
+
+// What a peer that has been trader did, for the summary and the tests.
+struct TraderCounters {
+    std::uint64_t reigns = 0;  // times this peer became trader
+    std::uint64_t events_persisted = 0;
+    std::uint64_t syncs = 0;
+    std::uint64_t payments_resent = 0;
+};
+
+// Decode failures and other dropped input.
+struct NodeCounters {
+    std::uint64_t sent = 0;
+    std::uint64_t received = 0;
+    std::uint64_t malformed = 0;
+    std::uint64_t misaddressed = 0;
+    std::uint64_t ignored = 0;  // trading messages that reached a non-trader
+};
+
+// Everything the peers of one process share.
+struct NodeContext {
+    runtime::Runtime& runtime;
+    const Config& config;
+    std::vector<PeerId> peers;          // every peer id of the market
+    std::filesystem::path journal_dir;  // the trader's durable state, shared by all peers
+    asio::thread_pool* sync_pool = nullptr;  // runs fdatasync off the loop; null: inline
+    // Called on the loop whenever a peer becomes trader, with its id and epoch.
+    std::function<void(PeerId, wire::Epoch)> on_new_trader;
+    // Called when a buyer has made all its requests.
+    std::function<void(PeerId)> on_buyer_done;
+};
+
+// One peer: a buyer, a seller or both, which may be elected trader. It composes the vector clock,
+// the wire codec, the bully election, and (while trader) the market books behind the journal.
+// Everything runs as coroutines on the context's runtime; stop() is a crash: every coroutine ends,
+// memory is discarded with the object, and only the journal survives.
+class Node {
+public:
+    // `incarnation` tells this life of the peer from earlier ones, so request and lot ids never
+    // repeat across restarts.
+    Node(NodeContext& context, PeerId id, Role role, std::unique_ptr<transport::Transport> transport,
+         runtime::Rng rng, std::uint32_t incarnation);
+    ~Node();
+    Node(const Node&) = delete;
+    Node& operator=(const Node&) = delete;
+
+    // Starts the coroutines. `restarted`: back after a crash (the election's recovery policy).
+    void start(bool restarted);
+    // A crash: closes the transport, cancels every wait, drops the trader's journal.
+    void stop();
+    // True once stop() was called and every coroutine has ended: the object may be destroyed.
+    bool finished() const noexcept { return running_ == 0; }
+    bool stopped() const noexcept { return stopped_; }
+
+    PeerId id() const noexcept { return id_; }
+    Role role() const noexcept { return role_; }
+    bool is_buyer() const noexcept { return role_ != Role::seller; }
+    bool is_seller() const noexcept { return role_ != Role::buyer; }
+    // Serving as trader: elected, and its books are loaded.
+    bool is_trader() const noexcept;
+    std::optional<PeerId> leader() const noexcept { return bully_.leader(); }
+    wire::Epoch epoch() const noexcept { return bully_.epoch(); }
+    const election::Bully& election() const noexcept { return bully_; }
+    const clock::VectorClock& clock() const noexcept { return clock_; }
+    const BuyerState& buyer() const noexcept { return buyer_; }
+    const SellerState& seller() const noexcept { return seller_; }
+    const TraderCounters& trader_counters() const noexcept { return trader_counters_; }
+    const NodeCounters& counters() const noexcept { return counters_; }
+    // The live books while trader, else null.
+    const market::Books* books() const noexcept;
+    transport::Transport& transport() noexcept { return *transport_; }
+
+private:
+    struct Trader;
+
+    void spawn(asio::awaitable<void> loop);
+    asio::awaitable<void> receive_loop();
+    asio::awaitable<void> election_loop();
+    asio::awaitable<void> buyer_loop();
+    asio::awaitable<void> seller_loop();
+    asio::awaitable<void> commit_loop(std::shared_ptr<Trader> trader);
+    asio::awaitable<void> trader_loop(std::shared_ptr<Trader> trader);
+
+    asio::awaitable<void> send(PeerId to, wire::Body body, wire::Epoch epoch);
+    asio::awaitable<void> send(PeerId to, wire::Body body) { return send(to, std::move(body), epoch()); }
+    asio::awaitable<void> handle(wire::Envelope envelope);
+    asio::awaitable<void> flush_election();
+    asio::awaitable<void> on_election_event(const election::Event& event);
+    asio::awaitable<void> become_trader(wire::Epoch epoch);
+    void step_down();
+    asio::awaitable<void> persist_and_reply(Trader& trader, market::Step& step);
+    asio::awaitable<void> release(Trader& trader);
+    asio::awaitable<void> send_output(const market::Output& output, wire::Epoch epoch);
+
+    void on_buy_result(PeerId from, const wire::Envelope& envelope, const wire::BuyResult& result);
+    asio::awaitable<void> on_payment(PeerId from, const wire::Payment& payment);
+    void on_deposit_ack(const wire::DepositAck& ack);
+    void deposit_new_lot(bool another_product);
+
+    // Waits until `ready()` or `deadline`; returns ready(). Woken early by wake(timer).
+    asio::awaitable<bool> wait_until(runtime::Timer& timer, TimePoint deadline,
+                                     const std::function<bool()>& ready);
+    asio::awaitable<void> pause(runtime::Timer& timer, runtime::Duration d);
+    static void wake(runtime::Timer& timer) { timer.cancel(); }
+    TimePoint now() const noexcept { return context_.runtime.now(); }
+    std::optional<PeerId> trading_partner() const noexcept;
+
+    NodeContext& context_;
+    const Config& config_;
+    PeerId id_;
+    Role role_;
+    std::unique_ptr<transport::Transport> transport_;
+    runtime::Rng rng_;
+    std::uint64_t incarnation_;
+    std::shared_ptr<spdlog::logger> log_;
+
+    clock::VectorClock clock_;
+    election::Bully bully_;
+    std::shared_ptr<Trader> trader_;
+
+    BuyerState buyer_;
+    SellerState seller_;
+    TraderCounters trader_counters_;
+    NodeCounters counters_;
+    std::uint64_t next_request_ = 0;
+    std::uint64_t next_lot_ = 0;
+
+    runtime::Timer election_timer_;
+    runtime::Timer buyer_timer_;
+    runtime::Timer seller_timer_;
+
+    std::vector<std::vector<std::byte>> send_buffers_;  // recycled encode buffers
+    bool stopped_ = false;
+    int running_ = 0;
+};
+
+}  // namespace tp::peer

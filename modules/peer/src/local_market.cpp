@@ -1,0 +1,401 @@
+#include "tp/peer/local_market.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/use_awaitable.hpp>
+#include <fmt/core.h>
+#include <fmt/ostream.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <ostream>
+#include <system_error>
+
+#include "tp/journal/log.hpp"
+#include "tp/market/books.hpp"
+#include "tp/peer/log.hpp"
+#include "tp/transport/udp_transport.hpp"
+
+namespace tp::peer {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// How often the supervisor looks at the market: reaps stopped peers, restarts, injects failures.
+constexpr runtime::Duration supervise_every = 5ms;
+
+std::filesystem::path make_temporary_dir() {
+    std::string templ = (std::filesystem::temp_directory_path() / "trading-post-XXXXXX").string();
+    if (::mkdtemp(templ.data()) == nullptr) {
+        throw std::system_error(errno, std::generic_category(), "mkdtemp " + templ);
+    }
+    return templ;
+}
+
+runtime::Duration percentile(std::vector<runtime::Duration> sorted, double p) {
+    if (sorted.empty()) return {};
+    std::sort(sorted.begin(), sorted.end());
+    // Nearest rank.
+    auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(sorted.size())));
+    rank = std::clamp<std::size_t>(rank, 1, sorted.size());
+    return sorted[rank - 1];
+}
+
+std::string format_ms(runtime::Duration d) {
+    return fmt::format("{:.3f} ms", static_cast<double>(d.count()) / 1e6);
+}
+
+}  // namespace
+
+struct LocalMarket::Archive {
+    std::vector<Purchase> purchases;
+    std::map<wire::PaymentId, Money> payments;
+};
+
+LocalMarket::LocalMarket(const Config& config, runtime::Runtime& runtime)
+    : config_(config),
+      runtime_(runtime),
+      streams_(config.seed),
+      failures_(streams_.stream("failures")),
+      tick_(runtime) {
+    for (std::uint32_t i = 1; i <= config_.peers; ++i) ids_.push_back(i);
+
+    // Roles: as configured, else drawn from the seed with at least one seller and one buyer among
+    // the peers that start as traders' customers (all but the highest id, the first trader).
+    if (!config_.roles.empty()) {
+        for (std::size_t i = 0; i < ids_.size(); ++i) roles_[ids_[i]] = config_.roles[i];
+    } else {
+        runtime::Rng rng = streams_.stream("roles");
+        for (PeerId id : ids_) roles_[id] = rng.bernoulli(0.5) ? Role::buyer : Role::seller;
+        auto customers = std::vector<PeerId>(ids_.begin(), ids_.end() - 1);
+        auto has = [&](Role r) {
+            return std::any_of(customers.begin(), customers.end(),
+                               [&](PeerId p) { return roles_[p] == r; });
+        };
+        if (!has(Role::seller)) roles_[customers.front()] = Role::seller;
+        if (!has(Role::buyer)) roles_[customers.back()] = Role::buyer;
+    }
+
+    if (config_.storage.state_dir.empty()) {
+        state_dir_ = make_temporary_dir();
+        temporary_dir_ = true;
+    } else {
+        state_dir_ = config_.storage.state_dir;
+        std::filesystem::create_directories(state_dir_);
+    }
+    if (!runtime_.is_virtual()) sync_pool_ = std::make_unique<asio::thread_pool>(1);
+    if (config_.network.transport == TransportKind::memory) {
+        network_ = std::make_unique<transport::MemoryNetwork>(runtime_, streams_.stream("network"));
+    }
+
+    context_ = std::make_unique<NodeContext>(NodeContext{
+        runtime_, config_, ids_, state_dir_ / "journal", sync_pool_.get(),
+        [this](PeerId peer, wire::Epoch epoch) { traders_.emplace_back(peer, epoch); },
+        nullptr});
+}
+
+LocalMarket::~LocalMarket() {
+    for (auto& [id, node] : nodes_) node->stop();
+    for (auto& node : graveyard_) node->stop();
+    // Let every coroutine see its stop before the nodes go (a pool sync may still be in flight).
+    if (sync_pool_) sync_pool_->join();
+    nodes_.clear();
+    graveyard_.clear();
+    if (temporary_dir_) {
+        std::error_code ec;
+        std::filesystem::remove_all(state_dir_, ec);
+    }
+}
+
+std::unique_ptr<transport::Transport> LocalMarket::make_transport(PeerId peer) {
+    if (network_) return network_->attach(peer);
+    transport::UdpConfig udp;
+    udp.host = config_.network.host;
+    udp.port = ports_[peer];
+    auto t = std::make_unique<transport::UdpTransport>(runtime_.get_executor(), peer, udp);
+    ports_[peer] = t->local_endpoint().port();
+    return t;
+}
+
+void LocalMarket::launch(PeerId peer, bool restarted,
+                         std::unique_ptr<transport::Transport> transport) {
+    const std::uint32_t incarnation = ++incarnations_[peer];
+    if (!transport) transport = make_transport(peer);
+    if (auto* udp = dynamic_cast<transport::UdpTransport*>(transport.get())) {
+        for (const auto& [id, port] : ports_) {
+            if (port != 0) udp->address_book().add(id, config_.network.host, port);
+        }
+    }
+    auto node = std::make_unique<Node>(*context_, peer, roles_[peer], std::move(transport),
+                                       streams_.stream("peer", (std::uint64_t{peer} << 32) |
+                                                                   incarnation),
+                                       incarnation);
+    Node& n = *node;
+    nodes_[peer] = std::move(node);
+    n.start(restarted);
+}
+
+void LocalMarket::start() {
+    started_ = runtime_.now();
+    // Bind every socket first (ephemeral ports unless a base port is set), so that every address
+    // book is complete from the first message. A restarted peer binds its old port again.
+    std::map<PeerId, std::unique_ptr<transport::Transport>> bound;
+    for (PeerId id : ids_) {
+        if (network_ == nullptr && config_.network.base_port != 0) {
+            ports_[id] = static_cast<std::uint16_t>(config_.network.base_port + id);
+        }
+        bound[id] = make_transport(id);
+    }
+    for (PeerId id : ids_) launch(id, false, std::move(bound[id]));
+    asio::co_spawn(runtime_.get_executor(), supervise(), [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+    });
+}
+
+void LocalMarket::request_stop() {
+    stop_requested_ = true;
+    tick_.cancel();
+}
+
+Node* LocalMarket::node(PeerId peer) noexcept {
+    auto it = nodes_.find(peer);
+    return it == nodes_.end() ? nullptr : it->second.get();
+}
+
+std::optional<PeerId> LocalMarket::trader() const noexcept {
+    for (const auto& [id, node] : nodes_) {
+        if (node->is_trader()) return id;
+    }
+    return std::nullopt;
+}
+
+bool LocalMarket::buyers_done() const noexcept {
+    for (const auto& [id, node] : nodes_) {
+        if (node->is_buyer() && !node->is_trader() && !node->buyer().done) return false;
+    }
+    return true;
+}
+
+void LocalMarket::crash(PeerId peer, std::optional<runtime::Duration> restart_after) {
+    auto it = nodes_.find(peer);
+    if (it == nodes_.end()) return;
+    peer_logger(peer)->info("fails{}", it->second->is_trader() ? " (it was the trader)" : "");
+    it->second->stop();
+    if (network_) network_->crash(peer);
+    graveyard_.push_back(std::move(it->second));
+    nodes_.erase(it);
+    ++crashes_;
+    if (restart_after) {
+        restarts_[peer] = runtime_.now() + *restart_after;
+    } else {
+        restarts_.erase(peer);
+    }
+}
+
+void LocalMarket::restart(PeerId peer) {
+    if (nodes_.count(peer)) return;
+    restarts_.erase(peer);
+    if (network_) network_->recover(peer);
+    peer_logger(peer)->info("comes back as a {}", to_string(roles_[peer]));
+    launch(peer, true);
+}
+
+void LocalMarket::archive(const Node& node) {
+    auto& a = archives_[node.id()];
+    if (!a) a = std::make_unique<Archive>();
+    const auto& purchases = node.buyer().purchases;
+    a->purchases.insert(a->purchases.end(), purchases.begin(), purchases.end());
+    for (const auto& [id, amount] : node.seller().payments) a->payments.emplace(id, amount);
+}
+
+void LocalMarket::reap() {
+    for (auto it = graveyard_.begin(); it != graveyard_.end();) {
+        if ((*it)->finished()) {
+            archive(**it);
+            it = graveyard_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+asio::awaitable<void> LocalMarket::supervise() {
+    runtime::TimePoint next_failure = started_ + config_.failure.time_quantum;
+    std::optional<runtime::TimePoint> buyers_done_at;
+    // Restarting needs the previous life's socket closed first: reaped before it comes back.
+    auto restart_due = [&] {
+        for (auto it = restarts_.begin(); it != restarts_.end();) {
+            const PeerId peer = it->first;
+            const bool alive_still = std::any_of(graveyard_.begin(), graveyard_.end(),
+                                                 [&](const auto& n) { return n->id() == peer; });
+            if (it->second <= runtime_.now() && !alive_still) {
+                ++it;
+                restart(peer);
+            } else {
+                ++it;
+            }
+        }
+    };
+    while (!stop_requested_) {
+        tick_.expires_after(supervise_every);
+        co_await tick_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+        const auto now = runtime_.now();
+        reap();
+        restart_due();
+        if (config_.duration.count() > 0 && now - started_ >= config_.duration) break;
+        if (buyers_done()) {
+            if (!buyers_done_at) buyers_done_at = now;
+            // Let the last payments reach their sellers.
+            auto t = trader();
+            const bool settled = t && nodes_[*t]->books() &&
+                                 nodes_[*t]->books()->payments().pending_count() == 0;
+            if (settled || now - *buyers_done_at >= 4 * config_.behaviour.request_timeout) break;
+        } else {
+            buyers_done_at.reset();
+        }
+        if (now >= next_failure) {
+            next_failure += config_.failure.time_quantum;
+            if (auto t = trader(); t && failures_.bernoulli(config_.failure.probability)) {
+                crash(*t, config_.failure.recovery_delay);
+            }
+        }
+    }
+    // Shut down: every peer stops; wait for their coroutines to end.
+    ended_ = runtime_.now();
+    for (auto& [id, node] : nodes_) {
+        node->stop();
+        graveyard_.push_back(std::move(node));
+    }
+    nodes_.clear();
+    restarts_.clear();
+    while (!graveyard_.empty()) {
+        reap();
+        if (graveyard_.empty()) break;
+        tick_.expires_after(1ms);
+        co_await tick_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    }
+    done_ = true;
+}
+
+Summary LocalMarket::summary() const {
+    Summary s;
+    s.seed = config_.seed;
+    s.peers = config_.peers;
+    s.transport = to_string(config_.network.transport);
+    s.elapsed = (done_ ? ended_ : runtime_.now()) - started_;
+    s.crashes = crashes_;
+    s.traders = traders_;
+    s.reigns = traders_.size();
+
+    // What the buyers saw, across every life.
+    std::vector<runtime::Duration> rtts;
+    for (const auto& [peer, a] : archives_) {
+        for (const auto& p : a->purchases) {
+            ++s.requests;
+            if (p.filled) {
+                ++s.filled;
+                s.units += p.bought;
+                s.spent += p.amount;
+            } else {
+                ++s.refused;
+            }
+            rtts.push_back(p.answered_at - p.sent);
+        }
+    }
+    s.rtt_p50 = percentile(rtts, 0.50);
+    s.rtt_p99 = percentile(rtts, 0.99);
+    s.rtt_max = rtts.empty() ? runtime::Duration{} : *std::max_element(rtts.begin(), rtts.end());
+
+    // The durable books: what the next trader would inherit.
+    std::optional<market::Books> books;
+    try {
+        journal::Options options;
+        options.create_if_missing = true;
+        auto opened = journal::Log::open(context_->journal_dir, options);
+        std::vector<std::span<const std::byte>> events;
+        for (const auto& r : opened.recovery.records) events.emplace_back(r.bytes);
+        std::span<const std::byte> snapshot;
+        if (opened.recovery.snapshot) snapshot = opened.recovery.snapshot->bytes;
+        market::Config mc;
+        mc.commission_ppm = config_.market.commission_ppm;
+        mc.allow_partial_fills = config_.market.partial_fills;
+        mc.batch_window = config_.market.batch_window;
+        auto replayed = market::Books::replay(mc, snapshot, events);
+        if (replayed) {
+            books.emplace(std::move(replayed.value()));
+        } else {
+            s.violations.push_back("the durable books do not replay: " + replayed.error().message);
+        }
+    } catch (const std::exception& e) {
+        s.violations.push_back(std::string("cannot read the durable books: ") + e.what());
+    }
+    if (!books) return s;
+
+    for (auto& v : books->check_invariants()) s.violations.push_back("books: " + v);
+    s.commission = books->commission_total();
+
+    // Nothing confirmed to a buyer is missing from the books, or different there.
+    for (const auto& [peer, a] : archives_) {
+        for (const auto& p : a->purchases) {
+            const market::BuyResult* r = books->result(peer, p.request);
+            if (r == nullptr) {
+                s.violations.push_back(fmt::format(
+                    "peer {}'s request {} was answered but the books have no record of it", peer,
+                    p.request));
+            } else if (r->filled() != p.filled || r->amount != p.amount ||
+                       r->quantity != p.bought) {
+                s.violations.push_back(fmt::format(
+                    "peer {}'s request {} was answered with {} units for {} but the books say {} "
+                    "units for {}",
+                    peer, p.request, p.bought, p.amount, r->quantity, r->amount));
+            }
+        }
+    }
+    // Every seller was paid what the books say, no more; unacknowledged payments are pending.
+    for (const auto& [seller, ledger] : books->sellers()) {
+        Summary::SellerLine line{seller, ledger.sold, ledger.earned, 0, ledger.pending};
+        if (auto it = archives_.find(seller); it != archives_.end()) {
+            for (const auto& [id, amount] : it->second->payments) line.received += amount;
+        }
+        if (line.received > line.earned || line.received < line.earned - line.pending) {
+            s.violations.push_back(fmt::format(
+                "seller {} received {} but the books say it earned {} with {} pending", seller,
+                line.received, line.earned, line.pending));
+        }
+        s.sellers.push_back(line);
+    }
+    return s;
+}
+
+void print(std::ostream& out, const Summary& s) {
+    fmt::print(out, "Trading Post: {} peers on {}, seed {}, {:.2f} s\n", s.peers, s.transport,
+               s.seed, static_cast<double>(s.elapsed.count()) / 1e9);
+    fmt::print(out, "  requests    {} answered: {} filled, {} refused ({} units for {})\n",
+               s.requests, s.filled, s.refused, s.units, s.spent);
+    std::string traders;
+    for (const auto& [peer, epoch] : s.traders) {
+        traders += fmt::format("{}{} (epoch {}:{})", traders.empty() ? "" : ", ", peer,
+                               epoch >> 32, epoch & 0xffffffffu);
+    }
+    fmt::print(out, "  traders     {}\n", traders.empty() ? "none" : traders);
+    fmt::print(out, "  elections   {} traders elected, {} failures injected\n", s.reigns,
+               s.crashes);
+    fmt::print(out, "  commission  {}\n", s.commission);
+    for (const auto& l : s.sellers) {
+        fmt::print(out, "  seller {:<4} sold {} units, earned {} (received {}, pending {})\n",
+                   l.seller, l.sold, l.earned, l.received, l.pending);
+    }
+    fmt::print(out, "  round trip  p50 {}, p99 {}, max {} (retries and elections included)\n",
+               format_ms(s.rtt_p50), format_ms(s.rtt_p99), format_ms(s.rtt_max));
+    if (s.ok()) {
+        fmt::print(out,
+                   "  checks      OK: goods conserved, money conserved, no request executed "
+                   "twice, every confirmed sale durable, every seller paid\n");
+    } else {
+        fmt::print(out, "  checks      FAILED:\n");
+        for (const auto& v : s.violations) fmt::print(out, "    - {}\n", v);
+    }
+}
+
+}  // namespace tp::peer

@@ -1,0 +1,717 @@
+#include "tp/peer/node.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/use_awaitable.hpp>
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <deque>
+
+#include "tp/journal/errors.hpp"
+#include "tp/journal/log.hpp"
+#include "tp/market/books.hpp"
+#include "tp/market/codec.hpp"
+#include "tp/peer/log.hpp"
+#include "tp/wire/codec.hpp"
+
+namespace tp::peer {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// How long a coroutine with nothing to wait for sleeps before looking again. Finite, so virtual
+// time never jumps to the end of time.
+constexpr runtime::Duration idle = 1h;
+// How often a trader resends payments that sellers have not acknowledged.
+constexpr runtime::Duration payment_retry = 200ms;
+// Events between snapshots of the books.
+constexpr std::uint64_t snapshot_every = 10'000;
+
+market::TimePoint market_time(TimePoint t) {
+    return market::TimePoint(t.time_since_epoch());
+}
+
+wire::RefusalReason to_wire(market::RefuseReason reason) {
+    switch (reason) {
+        case market::RefuseReason::no_seller: return wire::RefusalReason::no_seller;
+        case market::RefuseReason::insufficient_stock:
+            return wire::RefusalReason::insufficient_stock;
+        case market::RefuseReason::invalid_request: return wire::RefusalReason::invalid_request;
+    }
+    return wire::RefusalReason::invalid_request;
+}
+
+wire::Body to_wire(const election::Message& m, wire::Epoch& epoch) {
+    return std::visit(
+        [&](const auto& x) -> wire::Body {
+            using T = std::decay_t<decltype(x)>;
+            epoch = x.epoch;
+            if constexpr (std::is_same_v<T, election::Election>) {
+                return wire::Election{};
+            } else if constexpr (std::is_same_v<T, election::Ok>) {
+                return wire::Ok{};
+            } else if constexpr (std::is_same_v<T, election::Coordinator>) {
+                return wire::Coordinator{x.leader, x.epoch};
+            } else {
+                return wire::Heartbeat{};
+            }
+        },
+        m);
+}
+
+journal::Durability to_journal(Durability d) {
+    switch (d) {
+        case Durability::every: return journal::Durability::every;
+        case Durability::group: return journal::Durability::group;
+        case Durability::none: return journal::Durability::none;
+    }
+    return journal::Durability::group;
+}
+
+const std::string& product_name(const Config& config, market::ProductId product) {
+    static const std::string unknown = "?";
+    return product < config.market.products.size() ? config.market.products[product].name
+                                                   : unknown;
+}
+
+}  // namespace
+
+std::uint32_t SellerState::remaining() const {
+    std::uint32_t total = 0;
+    for (const auto& lot : lots) total += lot.quantity - std::min(lot.sold, lot.quantity);
+    return total;
+}
+
+// The trader's state for one reign: the books, the journal that makes them durable, and the
+// outputs waiting for their events to be durable. Shared with the reign's coroutines, so it lives
+// until the last of them ends (an fdatasync in flight holds the journal open).
+struct Node::Trader {
+    struct Held {
+        journal::Lsn needs;
+        market::Output output;
+    };
+
+    explicit Trader(runtime::Runtime& rt) : wake(rt), poll(rt) {}
+
+    wire::Epoch epoch = 0;
+    std::unique_ptr<journal::Log> log;
+    std::optional<market::Books> books;
+    std::deque<Held> held;
+    runtime::Timer wake;  // the commit loop's
+    runtime::Timer poll;  // the trader loop's
+    bool active = true;   // false once stepped down
+    bool ready = false;   // books loaded
+    std::vector<std::byte> scratch;
+    market::Step step;
+    std::uint64_t since_snapshot = 0;
+};
+
+Node::Node(NodeContext& context, PeerId id, Role role,
+           std::unique_ptr<transport::Transport> transport, runtime::Rng rng,
+           std::uint32_t incarnation)
+    : context_(context),
+      config_(context.config),
+      id_(id),
+      role_(role),
+      transport_(std::move(transport)),
+      rng_(rng),
+      incarnation_(incarnation),
+      log_(peer_logger(id)),
+      bully_([&] {
+          election::Config c;
+          c.self = id;
+          for (PeerId p : context.peers) {
+              if (p != id) c.peers.push_back(p);
+          }
+          c.heartbeat_interval = context.config.election.heartbeat_interval;
+          c.election_timeout = context.config.election.election_timeout;
+          c.answer_timeout = context.config.election.answer_timeout;
+          c.coordinator_timeout = context.config.election.election_timeout;
+          c.policy = context.config.failure.policy == RecoveryPolicy::bully
+                         ? election::RecoveryPolicy::bully
+                         : election::RecoveryPolicy::defer;
+          return c;
+      }()),
+      election_timer_(context.runtime),
+      buyer_timer_(context.runtime),
+      seller_timer_(context.runtime) {}
+
+Node::~Node() = default;
+
+bool Node::is_trader() const noexcept { return trader_ && trader_->ready && trader_->active; }
+
+const market::Books* Node::books() const noexcept {
+    return is_trader() ? &*trader_->books : nullptr;
+}
+
+std::optional<PeerId> Node::trading_partner() const noexcept {
+    auto leader = bully_.leader();
+    if (!leader || *leader == id_) return std::nullopt;
+    return leader;
+}
+
+void Node::spawn(asio::awaitable<void> loop) {
+    ++running_;
+    // Expected errors are handled inside each loop; anything else is a bug, rethrown out of run().
+    asio::co_spawn(context_.runtime.get_executor(), std::move(loop), [this](std::exception_ptr e) {
+        --running_;
+        if (e) std::rethrow_exception(e);
+    });
+}
+
+void Node::start(bool restarted) {
+    const election::Time t = now().time_since_epoch();
+    if (restarted) {
+        bully_.restart(t);
+    } else {
+        bully_.start(t);
+    }
+    spawn(receive_loop());
+    spawn(election_loop());
+    if (is_buyer()) spawn(buyer_loop());
+    if (is_seller()) spawn(seller_loop());
+}
+
+void Node::stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    step_down();
+    transport_->close();
+    wake(election_timer_);
+    wake(buyer_timer_);
+    wake(seller_timer_);
+}
+
+asio::awaitable<bool> Node::wait_until(runtime::Timer& timer, TimePoint deadline,
+                                       const std::function<bool()>& ready) {
+    while (!ready()) {
+        if (stopped_ || now() >= deadline) co_return ready();
+        timer.expires_at(deadline);
+        co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    }
+    co_return true;
+}
+
+asio::awaitable<void> Node::pause(runtime::Timer& timer, runtime::Duration d) {
+    co_await wait_until(timer, now() + d, [this] { return stopped_; });
+}
+
+// ---- Messages -------------------------------------------------------------------------------
+
+asio::awaitable<void> Node::send(PeerId to, wire::Body body, wire::Epoch epoch) {
+    if (stopped_) co_return;
+    clock_.tick(id_);
+    wire::Envelope envelope{id_, to, epoch, clock_, std::move(body)};
+    ++counters_.sent;
+    if (to == id_) {
+        // A trader paying itself for a lot it deposited as a seller: no network needed.
+        co_await handle(std::move(envelope));
+        co_return;
+    }
+    std::vector<std::byte> buffer;
+    if (!send_buffers_.empty()) {
+        buffer = std::move(send_buffers_.back());
+        send_buffers_.pop_back();
+    }
+    buffer.resize(wire::max_datagram_size);
+    std::size_t size = 0;
+    try {
+        size = wire::encode(envelope, buffer);
+    } catch (const std::exception& e) {
+        log_->error("cannot encode {} for peer {}: {}", wire::kind_name(envelope.body), to,
+                    e.what());
+        co_return;
+    }
+    co_await transport_->send(to, std::span<const std::byte>(buffer.data(), size));
+    send_buffers_.push_back(std::move(buffer));
+}
+
+asio::awaitable<void> Node::receive_loop() {
+    std::vector<std::byte> buffer(transport_->max_datagram());
+    while (!stopped_) {
+        auto datagram = co_await transport_->receive(buffer);
+        if (!datagram) break;  // closed
+        auto decoded = wire::decode(std::span<const std::byte>(buffer.data(), datagram->size));
+        if (!decoded) {
+            ++counters_.malformed;
+            log_->warn("dropped a malformed datagram from peer {}: {}", datagram->from,
+                       decoded.error().message());
+            continue;
+        }
+        wire::Envelope& envelope = decoded.value();
+        if (envelope.sender != datagram->from || envelope.receiver != id_) {
+            ++counters_.misaddressed;
+            log_->warn("dropped a datagram from peer {} that says it is from {} to {}",
+                       datagram->from, envelope.sender, envelope.receiver);
+            continue;
+        }
+        co_await handle(std::move(envelope));
+    }
+}
+
+asio::awaitable<void> Node::handle(wire::Envelope envelope) {
+    if (stopped_) co_return;
+    ++counters_.received;
+    clock_.receive(id_, envelope.clock);
+    const PeerId from = envelope.sender;
+    const election::Time t = now().time_since_epoch();
+
+    if (auto* m = std::get_if<wire::Election>(&envelope.body)) {
+        (void)m;
+        bully_.on_message(from, election::Election{envelope.epoch}, t);
+        co_await flush_election();
+    } else if (std::holds_alternative<wire::Ok>(envelope.body)) {
+        bully_.on_message(from, election::Ok{envelope.epoch}, t);
+        co_await flush_election();
+    } else if (auto* c = std::get_if<wire::Coordinator>(&envelope.body)) {
+        bully_.on_message(from, election::Coordinator{c->leader, c->epoch}, t);
+        co_await flush_election();
+    } else if (std::holds_alternative<wire::Heartbeat>(envelope.body)) {
+        bully_.on_message(from, election::Heartbeat{from, envelope.epoch}, t);
+        co_await flush_election();
+    } else if (auto* r = std::get_if<wire::BuyResult>(&envelope.body)) {
+        on_buy_result(from, envelope, *r);
+    } else if (auto* p = std::get_if<wire::Payment>(&envelope.body)) {
+        co_await on_payment(from, *p);
+    } else if (auto* a = std::get_if<wire::DepositAck>(&envelope.body)) {
+        on_deposit_ack(*a);
+    } else {
+        // Deposit, Buy, PaymentAck: for the trader only.
+        if (!is_trader()) {
+            ++counters_.ignored;
+            co_return;
+        }
+        auto trader = trader_;
+        market::Step& step = trader->step;
+        step.clear();
+        if (auto* d = std::get_if<wire::Deposit>(&envelope.body)) {
+            if (d->product >= config_.market.products.size()) {
+                co_await send(from, wire::DepositAck{d->lot_id, false,
+                                                     wire::RefusalReason::invalid_request});
+                co_return;
+            }
+            trader->books->deposit(
+                market::Deposited{from, d->lot_id, d->product, d->quantity, d->unit_price}, step);
+        } else if (auto* b = std::get_if<wire::Buy>(&envelope.body)) {
+            trader->books->submit_buy(
+                market::BuyRequest{from, b->request_id, b->product, b->quantity, b->allow_partial},
+                envelope.clock, market_time(now()), step);
+            if (config_.market.batch_window.count() > 0) wake(trader->poll);
+        } else if (auto* k = std::get_if<wire::PaymentAck>(&envelope.body)) {
+            trader->books->ack_payment(k->payment_id, step);
+        }
+        co_await persist_and_reply(*trader, step);
+    }
+}
+
+// ---- Election -------------------------------------------------------------------------------
+
+asio::awaitable<void> Node::election_loop() {
+    while (!stopped_) {
+        const auto deadline = bully_.next_deadline();
+        const TimePoint at = deadline ? TimePoint(*deadline) : now() + idle;
+        if (now() < at) {
+            election_timer_.expires_at(at);
+            // Woken early when a message moves the deadline: then just look again.
+            co_await election_timer_.async_wait(
+                asio::experimental::as_tuple(asio::use_awaitable));
+            continue;
+        }
+        bully_.on_tick(now().time_since_epoch());
+        co_await flush_election();
+    }
+}
+
+asio::awaitable<void> Node::flush_election() {
+    auto outbox = bully_.take_outbox();
+    auto events = bully_.take_events();
+    for (const auto& out : outbox) {
+        wire::Epoch epoch = 0;
+        wire::Body body = to_wire(out.msg, epoch);
+        co_await send(out.to, std::move(body), epoch);
+    }
+    for (const auto& event : events) co_await on_election_event(event);
+    // The deadline may have moved: let the election loop look again.
+    if (!stopped_) wake(election_timer_);
+}
+
+asio::awaitable<void> Node::on_election_event(const election::Event& event) {
+    switch (event.kind) {
+        case election::EventKind::became_leader:
+            spawn(become_trader(event.epoch));
+            break;
+        case election::EventKind::leader_known:
+            step_down();
+            log_->info("the trader is now peer {} (epoch {})", event.leader, event.epoch);
+            break;
+        case election::EventKind::leader_lost:
+            step_down();
+            log_->info("lost the trader, peer {}", event.leader);
+            break;
+    }
+    // Buyers and sellers resend what is outstanding to the new trader, or pause.
+    wake(buyer_timer_);
+    wake(seller_timer_);
+    co_return;
+}
+
+// ---- Trader ---------------------------------------------------------------------------------
+
+asio::awaitable<void> Node::become_trader(wire::Epoch epoch) {
+    step_down();
+    auto trader = std::make_shared<Trader>(context_.runtime);
+    trader->epoch = epoch;
+    trader_ = trader;
+
+    journal::Options options;
+    options.durability = to_journal(config_.storage.durability);
+    std::optional<journal::Log::Opened> opened;
+    while (trader->active && !stopped_ && !opened) {
+        try {
+            opened = journal::Log::open(context_.journal_dir, options);
+        } catch (const journal::LockedError& e) {
+            // The previous trader's process or coroutines still hold the journal: wait for them.
+            log_->debug("{}; waiting", e.what());
+            co_await wait_until(trader->poll, now() + 10ms, [&] { return !trader->active; });
+        } catch (const std::exception& e) {
+            log_->error("cannot open the books' journal: {}", e.what());
+            stop();
+            co_return;
+        }
+    }
+    if (!opened || !trader->active || stopped_) co_return;
+    trader->log = std::move(opened->log);
+    const auto& recovery = opened->recovery;
+    if (recovery.torn_tail) {
+        log_->warn("journal: cut a torn tail of {} bytes at {}:{}", recovery.torn_tail->dropped_bytes,
+                   recovery.torn_tail->file, recovery.torn_tail->offset);
+    }
+    std::vector<std::span<const std::byte>> events;
+    events.reserve(recovery.records.size());
+    for (const auto& r : recovery.records) events.emplace_back(r.bytes);
+    std::span<const std::byte> snapshot;
+    if (recovery.snapshot) snapshot = recovery.snapshot->bytes;
+    market::Config market_config;
+    market_config.commission_ppm = config_.market.commission_ppm;
+    market_config.allow_partial_fills = config_.market.partial_fills;
+    market_config.batch_window = config_.market.batch_window;
+    auto books = market::Books::replay(market_config, snapshot, events);
+    if (!books) {
+        log_->error("cannot recover the books from {}: {}", context_.journal_dir.string(),
+                    books.error().message);
+        stop();
+        co_return;
+    }
+    trader->books.emplace(std::move(books.value()));
+    trader->ready = true;
+    ++trader_counters_.reigns;
+    log_->info("Dear buyers and sellers, My ID is {}, and I am the new coordinator", id_);
+    log_->info("recovered the books: {} events, {} requests answered, {} queued, {} payments "
+               "pending",
+               events.size(), trader->books->results_count(), trader->books->queued().size(),
+               trader->books->payments().pending_count());
+    if (context_.on_new_trader) context_.on_new_trader(id_, epoch);
+    spawn(commit_loop(trader));
+    spawn(trader_loop(trader));
+}
+
+void Node::step_down() {
+    if (!trader_) return;
+    trader_->active = false;
+    wake(trader_->wake);
+    wake(trader_->poll);
+    trader_.reset();  // the reign's coroutines hold it until they end, then the journal closes
+}
+
+asio::awaitable<void> Node::persist_and_reply(Trader& trader, market::Step& step) {
+    try {
+        for (const auto& event : step.events) {
+            market::encode(event, trader.scratch);
+            trader.log->append(trader.scratch);
+            ++trader_counters_.events_persisted;
+            ++trader.since_snapshot;
+        }
+    } catch (const std::exception& e) {
+        // A journal that cannot write is a failed trader: stop, and let a new one recover.
+        log_->error("journal append failed: {}", e.what());
+        stop();
+        co_return;
+    }
+    // An output waits for every event appended so far, not only its own step's: a retried
+    // request's recorded answer may rest on events still in flight.
+    const journal::Lsn needs = trader.log->written_lsn();
+    for (auto& output : step.outputs) trader.held.push_back({needs, std::move(output)});
+    step.clear();
+    if (trader.since_snapshot >= snapshot_every) {
+        trader.since_snapshot = 0;
+        try {
+            trader.log->write_snapshot(trader.log->written_lsn(), trader.books->snapshot());
+        } catch (const std::exception& e) {
+            log_->warn("snapshot failed (the log still has every event): {}", e.what());
+        }
+    }
+    if (trader.log->durable_lsn() >= needs) {
+        co_await release(trader);
+    } else {
+        wake(trader.wake);
+    }
+}
+
+asio::awaitable<void> Node::release(Trader& trader) {
+    while (trader.active && !trader.held.empty() &&
+           trader.held.front().needs <= trader.log->durable_lsn()) {
+        market::Output output = std::move(trader.held.front().output);
+        trader.held.pop_front();
+        co_await send_output(output, trader.epoch);
+    }
+}
+
+asio::awaitable<void> Node::send_output(const market::Output& output, wire::Epoch epoch) {
+    if (auto* ack = std::get_if<market::DepositAck>(&output)) {
+        const bool accepted = ack->status != market::DepositStatus::rejected;
+        co_await send(ack->seller,
+                      wire::DepositAck{ack->lot, accepted,
+                                       accepted ? wire::RefusalReason::none
+                                                : wire::RefusalReason::invalid_request},
+                      epoch);
+    } else if (auto* r = std::get_if<market::BuyResult>(&output)) {
+        wire::BuyResult result;
+        result.request_id = r->request;
+        result.filled = r->filled();
+        result.reason = r->filled() ? wire::RefusalReason::none : to_wire(r->reason);
+        result.quantity = r->quantity;
+        result.amount = r->amount;
+        for (PeerId seller : r->sellers) result.fills.push_back(wire::Fill{seller, 0, 0, 0});
+        if (r->filled()) {
+            for (PeerId seller : r->sellers) {
+                log_->debug("sold {} {} of peer {} to peer {}", r->quantity,
+                            product_name(config_, r->product), seller, r->buyer);
+            }
+        }
+        co_await send(r->buyer, std::move(result), epoch);
+    } else if (auto* p = std::get_if<market::Payment>(&output)) {
+        co_await send(p->seller, wire::Payment{p->id, p->lot, p->quantity, p->amount}, epoch);
+    }
+}
+
+asio::awaitable<void> Node::commit_loop(std::shared_ptr<Trader> trader) {
+    while (trader->active && !stopped_) {
+        journal::Log& log = *trader->log;
+        if (log.written_lsn() > log.durable_lsn()) {
+            try {
+                if (context_.sync_pool != nullptr && !context_.runtime.is_virtual()) {
+                    // Group commit: requests keep arriving on the loop while fdatasync runs on
+                    // the pool; each batch is released when its sync returns.
+                    co_await asio::co_spawn(
+                        context_.sync_pool->get_executor(),
+                        [&log]() -> asio::awaitable<journal::Lsn> { co_return log.sync(); },
+                        asio::use_awaitable);
+                } else {
+                    log.sync();
+                }
+                ++trader_counters_.syncs;
+            } catch (const std::exception& e) {
+                log_->error("journal sync failed: {}", e.what());
+                stop();
+                co_return;
+            }
+            co_await release(*trader);
+        } else {
+            co_await wait_until(trader->wake, now() + idle, [&] {
+                return !trader->active || stopped_ ||
+                       trader->log->written_lsn() > trader->log->durable_lsn();
+            });
+        }
+    }
+}
+
+asio::awaitable<void> Node::trader_loop(std::shared_ptr<Trader> trader) {
+    TimePoint next_retry = now() + payment_retry;
+    bool first = true;
+    while (trader->active && !stopped_) {
+        // Payments inherited from an earlier reign, or not acknowledged in time, go out again.
+        if (first || now() >= next_retry) {
+            std::vector<market::Payment> pending = trader->books->payments().pending();
+            for (const auto& p : pending) {
+                if (!trader->active) break;
+                if (!first) ++trader_counters_.payments_resent;
+                co_await send(p.seller, wire::Payment{p.id, p.lot, p.quantity, p.amount},
+                              trader->epoch);
+            }
+            first = false;
+            next_retry = now() + payment_retry;
+        }
+        if (!trader->active) break;
+        // Close due batches of buy requests and serve them in logical-time order.
+        if (auto due = trader->books->next_deadline(); due && *due <= market_time(now())) {
+            market::Step& step = trader->step;
+            step.clear();
+            trader->books->poll(market_time(now()), step);
+            co_await persist_and_reply(*trader, step);
+            continue;
+        }
+        TimePoint deadline = next_retry;
+        if (auto due = trader->books->next_deadline()) {
+            deadline = std::min(deadline, TimePoint(due->time_since_epoch()));
+        }
+        co_await wait_until(trader->poll, deadline, [&] { return !trader->active || stopped_; });
+    }
+}
+
+// ---- Buyer ----------------------------------------------------------------------------------
+
+void Node::on_buy_result(PeerId from, const wire::Envelope& envelope,
+                         const wire::BuyResult& result) {
+    auto& out = buyer_.outstanding;
+    if (!out || out->request != result.request_id || out->answered) return;  // late duplicate
+    out->answered = true;
+    out->filled = result.filled;
+    out->reason = result.reason;
+    out->bought = result.quantity;
+    out->amount = result.amount;
+    out->answered_at = now();
+    out->epoch = envelope.epoch;
+    out->trader = from;
+    for (const auto& f : result.fills) out->sellers.push_back(f.seller);
+    wake(buyer_timer_);
+}
+
+asio::awaitable<void> Node::buyer_loop() {
+    const auto& behaviour = config_.behaviour;
+    const auto products = config_.market.products.size();
+    while (!stopped_ && buyer_.issued < behaviour.max_transactions) {
+        co_await pause(buyer_timer_, behaviour.think_time);
+        if (stopped_) break;
+        if (!rng_.bernoulli(behaviour.buy_probability)) continue;
+
+        Purchase p;
+        p.request = (incarnation_ << 32) | ++next_request_;
+        p.product = static_cast<market::ProductId>(rng_.uniform_int(0, products - 1));
+        p.quantity = static_cast<std::uint32_t>(rng_.uniform_int(1, behaviour.max_buy_quantity));
+        p.sent = now();
+        buyer_.outstanding = p;
+        ++buyer_.issued;
+
+        // Retry the same request id, with whoever is trader, until it is answered.
+        while (!stopped_ && !buyer_.outstanding->answered) {
+            auto partner = trading_partner();
+            if (!partner) {
+                co_await wait_until(buyer_timer_, now() + idle,
+                                    [&] { return stopped_ || trading_partner().has_value(); });
+                continue;
+            }
+            ++buyer_.outstanding->attempts;
+            co_await send(*partner, wire::Buy{p.request, p.product, p.quantity,
+                                              config_.market.partial_fills});
+            co_await wait_until(buyer_timer_, now() + behaviour.request_timeout, [&] {
+                return stopped_ || buyer_.outstanding->answered || trading_partner() != partner;
+            });
+        }
+        if (stopped_) break;
+        Purchase done = std::move(*buyer_.outstanding);
+        buyer_.outstanding.reset();
+        const auto& name = product_name(config_, done.product);
+        if (done.filled) {
+            for (PeerId seller : done.sellers) log_->info("bought {} from {}", name, seller);
+        } else {
+            log_->info("could not buy {} {}: {}", done.quantity, name,
+                       wire::to_string(done.reason));
+        }
+        buyer_.purchases.push_back(std::move(done));
+    }
+    if (!stopped_) {
+        buyer_.done = true;
+        if (context_.on_buyer_done) context_.on_buyer_done(id_);
+    }
+}
+
+// ---- Seller ---------------------------------------------------------------------------------
+
+void Node::deposit_new_lot(bool another_product) {
+    const auto products = config_.market.products.size();
+    market::ProductId product =
+        static_cast<market::ProductId>(rng_.uniform_int(0, products - 1));
+    if (another_product && products > 1 && !seller_.lots.empty()) {
+        // "Picks another product": any but the one it just sold out of.
+        const auto last = seller_.lots.back().product;
+        product = static_cast<market::ProductId>(rng_.uniform_int(0, products - 2));
+        if (product >= last) ++product;
+    }
+    OwnLot lot;
+    lot.id = (incarnation_ << 32) | ++next_lot_;
+    lot.product = product;
+    lot.quantity = config_.market.seller_stock;
+    lot.unit_price = config_.market.products[product].price;
+    seller_.lots.push_back(lot);
+    clock_.tick(id_);  // a local event
+    log_->info("deposits {} {} at {} each", lot.quantity, product_name(config_, product),
+               lot.unit_price);
+}
+
+void Node::on_deposit_ack(const wire::DepositAck& ack) {
+    for (auto& lot : seller_.lots) {
+        if (lot.id != ack.lot_id) continue;
+        if (!ack.accepted) {
+            log_->warn("the trader refused lot {}: {}", ack.lot_id, wire::to_string(ack.reason));
+            lot.quantity = lot.sold;  // nothing of it is on sale
+        }
+        lot.acked = true;
+    }
+    wake(seller_timer_);
+}
+
+asio::awaitable<void> Node::on_payment(PeerId from, const wire::Payment& payment) {
+    if (seller_.payments.emplace(payment.payment_id, payment.amount).second) {
+        seller_.earned += payment.amount;
+        seller_.sold += payment.quantity;
+        for (auto& lot : seller_.lots) {
+            if (lot.id == payment.lot_id) lot.sold += payment.quantity;
+        }
+        log_->info("was paid {} for {} units of lot {}", payment.amount, payment.quantity,
+                   payment.lot_id);
+        wake(seller_timer_);
+    }
+    // Always acknowledge: the ack may be what was lost.
+    co_await send(from, wire::PaymentAck{payment.payment_id});
+}
+
+asio::awaitable<void> Node::seller_loop() {
+    const auto& behaviour = config_.behaviour;
+    deposit_new_lot(false);
+    TimePoint next_restock = now() + behaviour.restock_interval;
+    while (!stopped_) {
+        // Unacknowledged deposits go to whoever is trader, again after each timeout.
+        bool unacked = false;
+        if (auto partner = trading_partner()) {
+            for (const auto& lot : seller_.lots) {
+                if (lot.acked) continue;
+                unacked = true;
+                co_await send(*partner,
+                              wire::Deposit{lot.id, lot.product, lot.quantity, lot.unit_price});
+            }
+        } else {
+            unacked = std::any_of(seller_.lots.begin(), seller_.lots.end(),
+                                  [](const OwnLot& l) { return !l.acked; });
+        }
+        const TimePoint deadline =
+            unacked ? std::min(next_restock, now() + behaviour.request_timeout) : next_restock;
+        const auto partner = trading_partner();
+        co_await wait_until(seller_timer_, deadline, [&] {
+            return stopped_ || trading_partner() != partner ||
+                   (!unacked && seller_.remaining() == 0);
+        });
+        if (stopped_) break;
+        if (now() < next_restock && !(seller_.remaining() == 0 && !unacked)) continue;
+        next_restock = now() + behaviour.restock_interval;
+        if (!trading_partner()) continue;
+        if (seller_.remaining() == 0) {
+            deposit_new_lot(true);
+        } else if (rng_.bernoulli(behaviour.update_inventory_probability)) {
+            deposit_new_lot(false);
+        }
+    }
+}
+
+}  // namespace tp::peer
