@@ -39,7 +39,6 @@ void GroupCommitter::run() {
             wake_.wait(lock, [this] { return !pending_.empty() || stopping_; });
             if (pending_.empty()) return;  // stopping, and everything acknowledged
         }
-        if (hooks_.before_sync) hooks_.before_sync();
         std::error_code error;
         Lsn durable = 0;
         try {
@@ -49,6 +48,7 @@ void GroupCommitter::run() {
         } catch (...) {
             error = std::make_error_code(std::errc::io_error);
         }
+        if (hooks_.after_sync) hooks_.after_sync();
         {
             std::lock_guard lock(mutex_);
             while (!pending_.empty() && (error || pending_.front().lsn <= durable)) {

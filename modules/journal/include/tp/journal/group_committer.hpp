@@ -27,8 +27,9 @@ public:
     using Callback = std::function<void(Lsn, std::error_code)>;
 
     struct Hooks {
-        // Runs on the background thread before each sync; lets tests hold a sync in flight.
-        std::function<void()> before_sync;
+        // Runs on the background thread after each sync returns, before its callbacks: lets
+        // tests hold a batch in flight while more records arrive.
+        std::function<void()> after_sync;
     };
 
     explicit GroupCommitter(Log& log, Hooks hooks = {});
