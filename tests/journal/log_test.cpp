@@ -71,6 +71,18 @@ BOOST_AUTO_TEST_CASE(every_policy_is_durable_on_return) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(none_policy_counts_written_as_durable_on_sync) {
+    TempDir tmp;
+    auto [log, rec] = Log::open(tmp / "a/b/", Options{.durability = Durability::none});
+    // Appends are only written...
+    log->append(bytes_of("x"));
+    log->append(bytes_of("y"));
+    BOOST_TEST(log->durable_lsn() == 0u);
+    // ...and sync() acknowledges them without flushing, so drivers need not special-case it.
+    BOOST_TEST(log->sync() == 2u);
+    BOOST_TEST(log->durable_lsn() == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(segments_roll_past_the_size_limit) {
     TempDir tmp;
     const Options small{.durability = Durability::none, .segment_bytes = 200};

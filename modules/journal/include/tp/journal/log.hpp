@@ -21,7 +21,8 @@ using Lsn = std::uint64_t;
 enum class Durability {
     every,  // append() returns after fdatasync: every record is durable on its own
     group,  // append() only write(2)s; durability comes from sync(), batching many records
-    none,   // like group, but nobody is expected to call sync(): the page cache decides
+    none,   // append() only write(2)s and sync() does not fdatasync: the page cache decides,
+            // and a power failure may lose recent records (a process crash loses nothing)
 };
 
 struct Options {
@@ -89,9 +90,11 @@ public:
     Lsn append(std::span<const std::byte> record);
 
     // fdatasync: everything written before the call started is durable on return. Returns the
-    // highest durable LSN. No system call when nothing new was written.
+    // highest durable LSN. No system call when nothing new was written, nor under `none`
+    // (which counts everything written as durable), so a driver can call it whatever the policy.
     Lsn sync();
 
+    // Highest LSN appended (written to the file) / durable under the policy.
     Lsn written_lsn() const noexcept { return written_.load(std::memory_order_acquire); }
     Lsn durable_lsn() const noexcept { return durable_.load(std::memory_order_acquire); }
 
