@@ -5,8 +5,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <map>
 #include <random>
+#include <thread>
 
 #include "journal_test_util.hpp"
 #include "tp/journal/log.hpp"
@@ -184,6 +186,37 @@ BOOST_AUTO_TEST_CASE(random_histories_recover_exactly) {
             }
         }
     }
+}
+
+BOOST_AUTO_TEST_CASE(one_appender_and_one_syncer_run_concurrently) {
+    TempDir tmp;
+    const Options small{.durability = Durability::group, .segment_bytes = 1024};
+    {
+        auto [log, rec] = Log::open(tmp.path(), small);
+        std::atomic<bool> done{false};
+        std::atomic<int> violations{0};
+        std::atomic<int> syncs{0};  // how many ran, for the log
+        // The syncing thread: each sync covers at least what was written before it started.
+        std::thread syncer([&] {
+            do {
+                const Lsn before = log->written_lsn();
+                if (log->sync() < before) ++violations;
+                ++syncs;
+            } while (!done.load());
+        });
+        // The appending thread (this one) rolls through many segments meanwhile.
+        for (std::uint64_t i = 1; i <= 2000; ++i)
+            BOOST_REQUIRE(log->append(bytes_of(payload(i))) == i);
+        done = true;
+        syncer.join();
+        BOOST_TEST(violations.load() == 0);
+        BOOST_TEST_MESSAGE(syncs.load() << " concurrent syncs");
+        BOOST_TEST(log->segment_count() > 10u);
+        BOOST_TEST(log->sync() == 2000u);
+    }
+    // Everything comes back in order.
+    auto [log, rec] = Log::open(tmp.path(), small);
+    BOOST_TEST(texts(rec) == expected_payloads(1, 2000), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(snapshot_arguments_are_checked) {
