@@ -139,8 +139,21 @@ std::vector<std::byte> read_whole(const fs::path& file) {
     return bytes;
 }
 
-// Why the record at `off` is not valid, or empty if it is (then *len is its length).
-std::string check_record(std::span<const std::byte> buf, std::size_t off, std::uint32_t* len) {
+// The length of the valid record at `off`, if there is one. Cheap: the torn-tail scan calls it
+// at every byte offset.
+std::optional<std::uint32_t> valid_record(std::span<const std::byte> buf, std::size_t off) {
+    const std::size_t left = buf.size() - off;
+    if (left < record_header_size) return std::nullopt;
+    const std::uint32_t n = get_u32(buf.data() + off);
+    if (n > max_record_bytes || n > left - record_header_size) return std::nullopt;
+    const std::uint32_t crc =
+        crc32c(buf.subspan(off + record_header_size, n), crc32c(buf.subspan(off, 4)));
+    if (crc != get_u32(buf.data() + off + 4)) return std::nullopt;
+    return n;
+}
+
+// Why the record at `off` is not valid.
+std::string describe_invalid(std::span<const std::byte> buf, std::size_t off) {
     const std::size_t left = buf.size() - off;
     if (left < record_header_size)
         return "truncated record header (" + std::to_string(left) + " of 8 bytes)";
@@ -152,20 +165,16 @@ std::string check_record(std::span<const std::byte> buf, std::size_t off, std::u
         return "record length " + std::to_string(n) + " runs past the end of the file (" +
                std::to_string(left - record_header_size) + " bytes left)";
     const std::uint32_t stored = get_u32(buf.data() + off + 4);
-    std::uint32_t crc = crc32c(buf.subspan(off, 4));
-    crc = crc32c(buf.subspan(off + record_header_size, n), crc);
-    if (crc != stored)
-        return "record CRC mismatch (stored " + hex(stored) + ", computed " + hex(crc) + ")";
-    *len = n;
-    return {};
+    const std::uint32_t crc =
+        crc32c(buf.subspan(off + record_header_size, n), crc32c(buf.subspan(off, 4)));
+    return "record CRC mismatch (stored " + hex(stored) + ", computed " + hex(crc) + ")";
 }
 
 // A torn write leaves only garbage or zeros after the last good record; a valid record after a
 // bad one means the damage is in the middle.
 bool valid_record_after(std::span<const std::byte> buf, std::size_t off) {
-    std::uint32_t len = 0;
     for (std::size_t p = off + 1; p + record_header_size <= buf.size(); ++p)
-        if (check_record(buf, p, &len).empty()) return true;
+        if (valid_record(buf, p)) return true;
     return false;
 }
 
@@ -326,21 +335,20 @@ Recovery Log::recover() {
         Lsn lsn = first;
         std::size_t off = segment_header_size;
         while (off < bytes.size()) {
-            std::uint32_t len = 0;
-            const std::string why = check_record(buf, off, &len);
-            if (why.empty()) {
+            if (const auto len = valid_record(buf, off)) {
                 if (lsn > covered) {
                     const auto* p = bytes.data() + off + record_header_size;
-                    r.records.push_back(Record{lsn, std::vector<std::byte>(p, p + len)});
+                    r.records.push_back(Record{lsn, std::vector<std::byte>(p, p + *len)});
                 }
-                off += record_header_size + len;
+                off += record_header_size + *len;
                 ++lsn;
                 continue;
             }
             // Segments before the last were synced before the next was created: damage there
             // is never a torn write.
             if (!last || valid_record_after(buf, off))
-                throw CorruptionError(file, off, why + " (LSN " + std::to_string(lsn) + ")");
+                throw CorruptionError(
+                    file, off, describe_invalid(buf, off) + " (LSN " + std::to_string(lsn) + ")");
             Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
             if (fd.get() < 0) fail("open", path);
             if (::ftruncate(fd.get(), static_cast<off_t>(off)) != 0) fail("ftruncate", path);
