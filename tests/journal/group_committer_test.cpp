@@ -172,4 +172,27 @@ BOOST_AUTO_TEST_CASE(works_under_every_and_none_too) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(snapshots_go_through_the_committer) {
+    TempDir tmp;
+    const Options small{.segment_bytes = 300};
+    {
+        auto [log, rec] = Log::open(tmp.path(), small);
+        Acks acks;
+        GroupCommitter committer(*log);
+        // Twenty records, a snapshot covering the first ten, twenty more.
+        for (std::uint64_t i = 1; i <= 20; ++i)
+            committer.submit(bytes_of(payload(i)), acks.callback(*log));
+        committer.write_snapshot(10, bytes_of("state@10"));
+        for (std::uint64_t i = 21; i <= 40; ++i)
+            committer.submit(bytes_of(payload(i)), acks.callback(*log));
+        committer.stop();
+        BOOST_TEST(acks.order.size() == 40u);
+    }
+    // Recovery: the snapshot, then records 11..40.
+    auto [log, rec] = Log::open(tmp.path(), small);
+    BOOST_REQUIRE(rec.snapshot);
+    BOOST_TEST(rec.snapshot->covered == 10u);
+    BOOST_TEST(texts(rec) == expected_payloads(11, 40), boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

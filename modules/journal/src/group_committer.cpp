@@ -22,6 +22,11 @@ Lsn GroupCommitter::submit(std::span<const std::byte> record, Callback done) {
     return lsn;
 }
 
+void GroupCommitter::write_snapshot(Lsn covered, std::span<const std::byte> state) {
+    std::lock_guard lock(mutex_);
+    log_.write_snapshot(covered, state);
+}
+
 void GroupCommitter::stop() {
     {
         std::lock_guard lock(mutex_);

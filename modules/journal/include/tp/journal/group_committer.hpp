@@ -41,6 +41,9 @@ public:
     // record's LSN; `done` runs once the record is durable. Throws std::logic_error after stop().
     Lsn submit(std::span<const std::byte> record, Callback done);
 
+    // Log::write_snapshot, serialized with submit() (the log's appending side is ours).
+    void write_snapshot(Lsn covered, std::span<const std::byte> state);
+
     // Syncs everything submitted so far, runs its callbacks, and joins the thread. Idempotent.
     void stop();
 
