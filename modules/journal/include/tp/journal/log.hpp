@@ -1,0 +1,141 @@
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tp/journal/errors.hpp"
+
+namespace tp::journal {
+
+// Log sequence number: the first record ever appended is 1; 0 means "nothing".
+using Lsn = std::uint64_t;
+
+enum class Durability {
+    every,  // append() returns after fdatasync: every record is durable on its own
+    group,  // append() only write(2)s; durability comes from sync(), batching many records
+    none,   // append() only write(2)s and sync() does not fdatasync: the page cache decides,
+            // and a power failure may lose recent records (a process crash loses nothing)
+};
+
+struct Options {
+    Durability durability = Durability::group;
+    // Roll to a new segment once the current one would grow past this (a record larger than
+    // the limit still gets a segment of its own).
+    std::uint64_t segment_bytes = 64u << 20;
+    bool create_if_missing = true;
+};
+
+// Largest record append() accepts; recovery treats a longer length field as damage.
+inline constexpr std::uint32_t max_record_bytes = 1u << 30;
+
+struct Record {
+    Lsn lsn = 0;
+    std::vector<std::byte> bytes;
+};
+
+struct Snapshot {
+    Lsn covered = 0;  // the state includes every record up to and including this LSN
+    std::vector<std::byte> bytes;
+};
+
+// A partial or damaged last record with nothing valid after it: what a crash mid-write leaves.
+struct TornTail {
+    std::string file;
+    std::uint64_t offset = 0;  // where the file now ends
+    std::uint64_t dropped_bytes = 0;
+};
+
+struct Recovery {
+    std::optional<Snapshot> snapshot;  // newest snapshot, if any
+    std::vector<Record> records;       // every record after the snapshot, in LSN order
+    std::optional<TornTail> torn_tail;
+    std::vector<std::string> removed_files;  // leftover temporaries, covered segments/snapshots
+};
+
+// An append-only log of opaque records in one directory, owned exclusively (flock on
+// <dir>/LOCK) for the life of the object.
+//
+// On disk: segments `log-<first LSN, 20 digits>.tpj` (32-byte header, then records framed as
+// u32 LE length, u32 LE CRC32C over length and bytes, bytes) and snapshots
+// `snapshot-<covered LSN>.tps` (40-byte header with CRC32C over header and state, then state).
+// New files are written as *.tmp, synced and renamed, so a file with a final name is complete.
+//
+// Threads: append() and write_snapshot() come from one thread at a time (the appending thread);
+// sync() may run concurrently on one other thread (the syncing thread). The LSN getters may be
+// called from anywhere. That is what group commit needs: keep appending while a sync is in
+// flight, and acknowledge each batch when the sync that covers it returns.
+class Log {
+public:
+    struct Opened;
+
+    // Takes the lock, recovers (newest snapshot + the records after it; a torn tail is cut off
+    // and reported; leftover temporaries are removed) and returns the log ready to append.
+    // Throws LockedError, CorruptionError, SystemError, JournalError.
+    static Opened open(const std::filesystem::path& directory, const Options& options = {});
+
+    ~Log();  // closes without syncing: like a crash, except the page cache survives
+    Log(const Log&) = delete;
+    Log& operator=(const Log&) = delete;
+
+    // Appends one record and returns its LSN. Under `every` it is durable on return; otherwise
+    // it is written (visible to a reopen after a process crash) and durable after sync().
+    Lsn append(std::span<const std::byte> record);
+
+    // fdatasync: everything written before the call started is durable on return. Returns the
+    // highest durable LSN. No system call when nothing new was written, nor under `none`
+    // (which counts everything written as durable), so a driver can call it whatever the policy.
+    Lsn sync();
+
+    // Highest LSN appended (written to the file) / durable under the policy.
+    Lsn written_lsn() const noexcept { return written_.load(std::memory_order_acquire); }
+    Lsn durable_lsn() const noexcept { return durable_.load(std::memory_order_acquire); }
+
+    // Persists `state` as covering every record up to `covered` (<= written_lsn()): syncs the
+    // log, writes the snapshot durably, starts a new segment, then deletes the segments and
+    // snapshots it makes redundant.
+    void write_snapshot(Lsn covered, std::span<const std::byte> state);
+
+    const std::filesystem::path& directory() const noexcept { return dir_; }
+    const Options& options() const noexcept { return options_; }
+    std::size_t segment_count() const noexcept { return segments_.size(); }
+
+private:
+    Log(std::filesystem::path directory, const Options& options);
+    Recovery recover();
+    void lock_directory();
+    void create_segment(Lsn first);
+    void roll();
+    void remove_covered(Lsn covered, std::vector<std::string>* removed);
+    void check_usable() const;
+    void note_durable(Lsn lsn) noexcept;
+    std::filesystem::path segment_path(Lsn first) const;
+
+    std::filesystem::path dir_;
+    Options options_;
+    int lock_fd_ = -1;
+    int dir_fd_ = -1;
+    int fd_ = -1;  // current segment; changed only by the appending thread, under sync_mutex_
+    std::string fd_path_;  // its name, for error messages; same rule
+    std::uint64_t segment_size_ = 0;
+    std::vector<Lsn> segments_;  // first LSN of every live segment, oldest first
+    std::optional<Lsn> snapshot_;
+    std::mutex sync_mutex_;
+    std::atomic<Lsn> written_{0};
+    std::atomic<Lsn> durable_{0};
+    std::atomic<bool> failed_{false};  // after a failed write or fdatasync nothing is trusted
+};
+
+struct Log::Opened {
+    std::unique_ptr<Log> log;
+    Recovery recovery;
+};
+
+}  // namespace tp::journal

@@ -1,0 +1,95 @@
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tp/journal/log.hpp"
+
+namespace journal_test {
+
+namespace fs = std::filesystem;
+
+// A fresh directory under the system temp dir, removed with everything in it at scope exit.
+class TempDir {
+public:
+    TempDir() {
+        std::string pattern = (fs::temp_directory_path() / "tp-journal-XXXXXX").string();
+        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+        path_ = pattern;
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const fs::path& path() const { return path_; }
+    fs::path operator/(const std::string& name) const { return path_ / name; }
+
+private:
+    fs::path path_;
+};
+
+inline std::vector<std::byte> bytes_of(std::string_view s) {
+    const auto* p = reinterpret_cast<const std::byte*>(s.data());
+    return {p, p + s.size()};
+}
+
+inline std::string text_of(const std::vector<std::byte>& b) {
+    return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+// The payload the tests append as record number `i`: varying lengths, recognizable content.
+inline std::string payload(std::uint64_t i) {
+    return "record-" + std::to_string(i) + std::string(i % 23, static_cast<char>('a' + i % 26));
+}
+
+inline std::vector<std::byte> read_file(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::vector<char> c((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto* b = reinterpret_cast<const std::byte*>(c.data());
+    return {b, b + c.size()};
+}
+
+inline void write_file(const fs::path& p, const std::vector<std::byte>& bytes) {
+    std::ofstream out(p, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
+}
+
+// Files in `dir` whose names start with `prefix`, sorted.
+inline std::vector<fs::path> files_with_prefix(const fs::path& dir, std::string_view prefix) {
+    std::vector<fs::path> out;
+    for (const auto& e : fs::directory_iterator(dir))
+        if (e.path().filename().string().starts_with(prefix)) out.push_back(e.path());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+inline std::vector<fs::path> segments(const fs::path& dir) {
+    return files_with_prefix(dir, "log-");
+}
+
+// Asserts are done by the callers; this just lists what recovery returned.
+inline std::vector<std::string> texts(const tp::journal::Recovery& r) {
+    std::vector<std::string> out;
+    for (const auto& rec : r.records) out.push_back(text_of(rec.bytes));
+    return out;
+}
+
+inline std::vector<std::string> expected_payloads(std::uint64_t from, std::uint64_t to) {
+    std::vector<std::string> out;
+    for (std::uint64_t i = from; i <= to; ++i) out.push_back(payload(i));
+    return out;
+}
+
+}  // namespace journal_test
