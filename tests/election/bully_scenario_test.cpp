@@ -241,6 +241,23 @@ BOOST_AUTO_TEST_CASE(stale_epochs_are_ignored) {
     for (const auto& l : net.events_of(EventKind::leader_known)) BOOST_TEST(l.event.leader != 6u);
 }
 
+BOOST_AUTO_TEST_CASE(delayed_heartbeats_of_a_dead_leader_are_ignored_after_the_failover) {
+    auto net = cluster(6);
+    // 6 sends its heartbeats at 10 ms; the network holds them back for 100 ms; then 6 dies.
+    BOOST_TEST((net.advance_to_next_deadline() == 10ms));
+    BOOST_TEST(net.delay_where([](const InFlight& m) { return m.from == 6; }, 100ms) == 5u);
+    net.crash(6);
+    // 5 notices and takes over in term 2.
+    net.suspect(5);
+    net.deliver_all();
+    BOOST_TEST(*net.agreed_leader() == 5u);
+    // The old heartbeats land at 110 ms and are ignored as stale by everyone.
+    net.run_until(115ms);
+    for (PeerId p = 1; p <= 4; ++p) BOOST_TEST(net.peer(p).counters().stale_ignored == 1u);
+    BOOST_TEST(*net.agreed_leader() == 5u);
+    BOOST_TEST(net.peer(1).epoch() == make_epoch(2, 5));
+}
+
 BOOST_AUTO_TEST_CASE(a_stale_leader_that_returns_under_bully_leads_a_newer_epoch) {
     auto net = cluster(6, RecoveryPolicy::bully);
     net.isolate(6);

@@ -82,6 +82,22 @@ BOOST_AUTO_TEST_CASE(a_floor_epoch_puts_the_first_term_above_it) {
     b.start(0ms, make_epoch(41, 9));
     BOOST_TEST(b.epoch() == make_epoch(42, 3));
     BOOST_CHECK_THROW(b.restart(0ms, make_epoch(0xffffffffu, 1)), std::invalid_argument);
+    // At the last valid term the next claim stays there instead of wrapping to an old epoch.
+    Bully c(config(3, {}));
+    c.start(0ms, make_epoch(max_term, 9));
+    BOOST_TEST(c.epoch() == make_epoch(max_term, 3));
+}
+
+BOOST_AUTO_TEST_CASE(an_idle_peer_joins_an_election_it_is_asked_into) {
+    Bully b(config(5, {2, 7}));
+    // Not started, but asked by 2: it answers and runs its own election.
+    b.on_message(2, Election{}, 3ms);
+    const auto out = b.take_outbox();
+    BOOST_REQUIRE(out.size() == 2u);
+    BOOST_TEST((kind_of(out[0].msg) == MessageKind::ok));
+    BOOST_TEST(out[1].to == 7u);
+    BOOST_TEST((b.role() == Role::candidate));
+    BOOST_TEST((*b.next_deadline() == 13ms));
 }
 
 BOOST_AUTO_TEST_CASE(candidate_asks_higher_peers_and_answers_lower_ones) {

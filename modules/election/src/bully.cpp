@@ -282,7 +282,9 @@ void Bully::begin_election(Time now) {
 }
 
 void Bully::become_leader(Time now) {
-    epoch_ = make_epoch(epoch_term(max_epoch_) + 1, config_.self);
+    // Saturates at max_term (4e9 elections away) rather than wrap to an older epoch.
+    const Term term = epoch_term(max_epoch_);
+    epoch_ = make_epoch(term < max_term ? term + 1 : max_term, config_.self);
     max_epoch_ = epoch_;
     role_ = Role::leader;
     leader_ = config_.self;
