@@ -95,7 +95,21 @@ struct Counters {
 // `now`. Outputs: outbox() (messages to send), events() (leader changes), next_deadline() (call
 // on_tick then, or later; early or repeated ticks are harmless). A driver loops: feed an input,
 // send and clear the outbox, handle and clear the events, sleep until next_deadline() or the next
-// message.
+// message. In outline (the peer module's coroutine does this over a Transport and a timer, with
+// now = steady time since any fixed origin):
+//
+//     machine.start(now());                         // or restart(now(), floor) after a crash
+//     for (;;) {
+//         for (const Outbound& o : machine.outbox()) send(o.to, o.msg);
+//         machine.clear_outbox();
+//         for (const Event& e : machine.events()) act_on(e);  // trader role on/off, logging
+//         machine.clear_events();
+//         auto datagram = receive_until(machine.next_deadline());
+//         if (datagram) machine.on_message(datagram->from, datagram->msg, now());
+//         else machine.on_tick(now());
+//     }
+//
+// On the wire, each message's epoch can travel as the envelope's epoch.
 //
 // Rules (n = self):
 // - Election(e) from a lower peer j: note e; answer Ok(max epoch seen) to j. Then a follower,
