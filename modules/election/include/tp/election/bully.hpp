@@ -140,7 +140,11 @@ struct Counters {
 //   has one from its journal, is passed in). It listens for election_timeout: a claim it hears
 //   is handled by the rules above (defer: follow; bully: take over with a newer epoch); hearing
 //   nothing, it starts an election. Listening first lets a returning peer learn the current
-//   epoch before it claims one, so it never declares itself in an epoch already superseded.
+//   epoch before it claims one. If every heartbeat to it was lost and it declares an epoch
+//   already superseded, the others ignore that claim as stale and the live leader's next
+//   Heartbeat puts it right; a floor from durable state rules even that spell out.
+// - A leader that hears of an epoch newer than its own in an Ok (a late answer) starts an
+//   election: leading a superseded epoch would leave it deaf to the newer leader's heartbeats.
 class Bully {
 public:
     explicit Bully(Config config);
