@@ -1,0 +1,323 @@
+#include "tp/election/bully.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+namespace tp::election {
+
+const char* to_string(MessageKind kind) noexcept {
+    switch (kind) {
+        case MessageKind::election: return "Election";
+        case MessageKind::ok: return "Ok";
+        case MessageKind::coordinator: return "Coordinator";
+        case MessageKind::heartbeat: return "Heartbeat";
+    }
+    return "?";
+}
+
+const char* to_string(RecoveryPolicy policy) noexcept {
+    switch (policy) {
+        case RecoveryPolicy::defer: return "defer";
+        case RecoveryPolicy::bully: return "bully";
+    }
+    return "?";
+}
+
+const char* to_string(Role role) noexcept {
+    switch (role) {
+        case Role::idle: return "idle";
+        case Role::listening: return "listening";
+        case Role::follower: return "follower";
+        case Role::candidate: return "candidate";
+        case Role::awaiting: return "awaiting";
+        case Role::leader: return "leader";
+    }
+    return "?";
+}
+
+const char* to_string(EventKind kind) noexcept {
+    switch (kind) {
+        case EventKind::became_leader: return "became_leader";
+        case EventKind::leader_known: return "leader_known";
+        case EventKind::leader_lost: return "leader_lost";
+    }
+    return "?";
+}
+
+namespace {
+
+void require_positive(Duration d, const char* field) {
+    if (d <= Duration::zero())
+        throw std::invalid_argument(std::string("election config: ") + field +
+                                    " must be positive, got " + std::to_string(d.count()) + " ns");
+}
+
+// An epoch another peer says it has heard of: none yet, or a real term.
+bool valid_known(Epoch e) noexcept {
+    return e == no_epoch || (epoch_term(e) >= 1 && epoch_term(e) <= max_term);
+}
+
+// An epoch `leader` claims to lead.
+bool valid_claim(Epoch e, PeerId leader) noexcept {
+    return epoch_term(e) >= 1 && epoch_term(e) <= max_term && epoch_leader(e) == leader;
+}
+
+}  // namespace
+
+void validate(const Config& config) {
+    require_positive(config.heartbeat_interval, "heartbeat_interval");
+    require_positive(config.election_timeout, "election_timeout");
+    require_positive(config.answer_timeout, "answer_timeout");
+    require_positive(config.coordinator_timeout, "coordinator_timeout");
+    if (config.election_timeout <= config.heartbeat_interval)
+        throw std::invalid_argument(
+            "election config: election_timeout (" +
+            std::to_string(config.election_timeout.count()) +
+            " ns) must exceed heartbeat_interval (" +
+            std::to_string(config.heartbeat_interval.count()) +
+            " ns), or a live leader would be suspected between two heartbeats");
+}
+
+Bully::Bully(Config config) : config_(std::move(config)) {
+    validate(config_);
+    auto& peers = config_.peers;
+    std::sort(peers.begin(), peers.end());
+    peers.erase(std::unique(peers.begin(), peers.end()), peers.end());
+    peers.erase(std::remove(peers.begin(), peers.end(), config_.self), peers.end());
+}
+
+bool Bully::is_peer(PeerId peer) const noexcept {
+    return std::binary_search(config_.peers.begin(), config_.peers.end(), peer);
+}
+
+void Bully::send(PeerId to, const Message& message) {
+    ++counters_.sent[message.index()];
+    outbox_.push_back(Outbound{to, message});
+}
+
+void Bully::note_epoch(Epoch epoch) noexcept {
+    max_epoch_ = std::max(max_epoch_, epoch);
+}
+
+void Bully::start(Time now, Epoch floor) {
+    if (!valid_known(floor)) throw std::invalid_argument("election start: invalid floor epoch");
+    note_epoch(floor);
+    leaderless_since_ = now;
+    begin_election(now);
+}
+
+void Bully::restart(Time now, Epoch floor) {
+    if (!valid_known(floor)) throw std::invalid_argument("election restart: invalid floor epoch");
+    // Memory is lost: only the counters (measurements, not protocol state) survive.
+    role_ = Role::listening;
+    leader_.reset();
+    epoch_ = no_epoch;
+    max_epoch_ = floor;
+    suspected_.reset();
+    outbox_.clear();
+    events_.clear();
+    leaderless_since_ = now;
+    deadline_ = now + config_.election_timeout;
+}
+
+void Bully::on_message(PeerId from, const Message& message, Time now) {
+    if (from == config_.self || !is_peer(from)) {
+        ++counters_.invalid_ignored;
+        return;
+    }
+    switch (message.index()) {
+        case 0: on_election(from, std::get<Election>(message), now); break;
+        case 1: on_ok(from, std::get<Ok>(message), now); break;
+        case 2: {
+            const auto& m = std::get<Coordinator>(message);
+            on_claim(from, MessageKind::coordinator, m.leader, m.epoch, now);
+            break;
+        }
+        case 3: {
+            const auto& m = std::get<Heartbeat>(message);
+            on_claim(from, MessageKind::heartbeat, m.leader, m.epoch, now);
+            break;
+        }
+        default: ++counters_.invalid_ignored; return;
+    }
+}
+
+void Bully::on_election(PeerId from, const Election& m, Time now) {
+    if (from > config_.self || !valid_known(m.epoch)) {
+        ++counters_.invalid_ignored;
+        return;
+    }
+    ++counters_.received[static_cast<std::size_t>(MessageKind::election)];
+    note_epoch(m.epoch);
+    send(from, Ok{max_epoch_});
+    switch (role_) {
+        case Role::candidate:
+        case Role::awaiting: break;
+        case Role::leader:
+            if (m.epoch <= epoch_)
+                send(from, Coordinator{config_.self, epoch_});
+            else
+                begin_election(now);
+            break;
+        case Role::idle:
+        case Role::listening:
+        case Role::follower: begin_election(now); break;
+    }
+}
+
+void Bully::on_ok(PeerId from, const Ok& m, Time now) {
+    if (from < config_.self || !valid_known(m.epoch)) {
+        ++counters_.invalid_ignored;
+        return;
+    }
+    ++counters_.received[static_cast<std::size_t>(MessageKind::ok)];
+    note_epoch(m.epoch);
+    // A leader that hears of a newer epoch (a late Ok) must not keep leading an older one: its
+    // heartbeats would be stale to the peers that know better, and it would ignore theirs.
+    if (role_ == Role::leader && max_epoch_ > epoch_) {
+        begin_election(now);
+        return;
+    }
+    if (role_ == Role::candidate) {
+        role_ = Role::awaiting;
+        deadline_ = now + config_.coordinator_timeout;
+    }
+}
+
+void Bully::on_claim(PeerId from, MessageKind kind, PeerId leader, Epoch epoch, Time now) {
+    if (leader != from || !valid_claim(epoch, leader)) {
+        ++counters_.invalid_ignored;
+        return;
+    }
+    if (epoch < max_epoch_) {
+        ++counters_.stale_ignored;
+        return;
+    }
+    ++counters_.received[static_cast<std::size_t>(kind)];
+    if (role_ == Role::follower && leader_ == leader && epoch_ == epoch) {
+        deadline_ = now + config_.election_timeout;
+        return;
+    }
+    note_epoch(epoch);
+    if (leader < config_.self && config_.policy == RecoveryPolicy::bully) {
+        if (role_ != Role::candidate && role_ != Role::awaiting) begin_election(now);
+        return;
+    }
+    follow(leader, epoch, now);
+}
+
+void Bully::on_tick(Time now) {
+    if (!deadline_ || now < *deadline_) return;
+    switch (role_) {
+        case Role::idle: deadline_.reset(); break;
+        case Role::leader: {
+            for (PeerId p : config_.peers) send(p, Heartbeat{config_.self, epoch_});
+            // Keep the cadence, but never queue a burst after a late tick.
+            Time next = *deadline_ + config_.heartbeat_interval;
+            deadline_ = next > now ? next : now + config_.heartbeat_interval;
+            break;
+        }
+        case Role::follower: suspect(now); break;
+        case Role::listening: begin_election(now); break;
+        case Role::candidate: become_leader(now); break;
+        case Role::awaiting: begin_election(now); break;
+    }
+}
+
+bool Bully::suspect_leader(Time now) {
+    if (role_ != Role::follower) return false;
+    suspect(now);
+    return true;
+}
+
+void Bully::add_peer(PeerId peer, Time now) {
+    (void)now;
+    if (peer == config_.self || is_peer(peer)) return;
+    auto& peers = config_.peers;
+    peers.insert(std::upper_bound(peers.begin(), peers.end(), peer), peer);
+    // Tell a newcomer at once rather than at the next heartbeat.
+    if (role_ == Role::leader) send(peer, Coordinator{config_.self, epoch_});
+}
+
+void Bully::remove_peer(PeerId peer, Time now) {
+    auto& peers = config_.peers;
+    auto it = std::lower_bound(peers.begin(), peers.end(), peer);
+    if (it == peers.end() || *it != peer) return;
+    peers.erase(it);
+    if (role_ == Role::follower && leader_ == peer) suspect(now);
+}
+
+void Bully::suspect(Time now) {
+    ++counters_.suspicions;
+    suspected_ = leader_;
+    leaderless_since_ = now;
+    begin_election(now);
+}
+
+void Bully::lose_leader(Time now) {
+    if (!leader_) return;
+    events_.push_back(Event{EventKind::leader_lost, *leader_, epoch_, now, std::nullopt});
+    leader_.reset();
+    if (!leaderless_since_) leaderless_since_ = now;
+}
+
+void Bully::begin_election(Time now) {
+    ++counters_.elections_started;
+    lose_leader(now);
+    if (!leaderless_since_) leaderless_since_ = now;
+    role_ = Role::candidate;
+    bool asked = false;
+    const auto& peers = config_.peers;
+    for (auto it = std::upper_bound(peers.begin(), peers.end(), config_.self); it != peers.end();
+         ++it) {
+        if (suspected_ == *it) continue;
+        send(*it, Election{max_epoch_});
+        asked = true;
+    }
+    if (asked)
+        deadline_ = now + config_.answer_timeout;
+    else
+        become_leader(now);
+}
+
+void Bully::become_leader(Time now) {
+    // Saturates at max_term (4e9 elections away) rather than wrap to an older epoch.
+    const Term term = epoch_term(max_epoch_);
+    epoch_ = make_epoch(term < max_term ? term + 1 : max_term, config_.self);
+    max_epoch_ = epoch_;
+    role_ = Role::leader;
+    leader_ = config_.self;
+    suspected_.reset();
+    const auto& peers = config_.peers;
+    for (auto it = peers.begin(); it != peers.end() && *it < config_.self; ++it)
+        send(*it, Coordinator{config_.self, epoch_});
+    deadline_ = now + config_.heartbeat_interval;
+    learned(EventKind::became_leader, now);
+}
+
+void Bully::follow(PeerId leader, Epoch epoch, Time now) {
+    const bool changed = role_ != Role::follower || leader_ != leader || epoch_ != epoch;
+    epoch_ = epoch;
+    note_epoch(epoch);
+    leader_ = leader;
+    role_ = Role::follower;
+    suspected_.reset();
+    deadline_ = now + config_.election_timeout;
+    if (changed) learned(EventKind::leader_known, now);
+}
+
+void Bully::learned(EventKind kind, Time now) {
+    std::optional<Duration> spell;
+    if (leaderless_since_) {
+        spell = now - *leaderless_since_;
+        leaderless_since_.reset();
+        ++counters_.leaders_learned;
+        counters_.last_failover = *spell;
+        counters_.max_failover = std::max(counters_.max_failover, *spell);
+        counters_.total_failover += *spell;
+    }
+    events_.push_back(Event{kind, *leader_, epoch_, now, spell});
+}
+
+}  // namespace tp::election

@@ -1,0 +1,204 @@
+// One machine on its own: configuration, bad input, the outbox and deadline contract.
+#include <boost/test/unit_test.hpp>
+
+#include <stdexcept>
+#include <string>
+
+#include "tp/election/bully.hpp"
+
+using namespace tp::election;
+using namespace std::chrono_literals;
+
+namespace {
+
+Config config(PeerId self, std::vector<PeerId> peers) {
+    Config c;
+    c.self = self;
+    c.peers = std::move(peers);
+    return c;
+}
+
+std::string error_of(const Config& c) {
+    try {
+        validate(c);
+    } catch (const std::invalid_argument& e) {
+        return e.what();
+    }
+    return {};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(bully_unit)
+
+BOOST_AUTO_TEST_CASE(epochs_pack_term_and_leader_in_order) {
+    BOOST_TEST(epoch_term(make_epoch(7, 3)) == 7u);
+    BOOST_TEST(epoch_leader(make_epoch(7, 3)) == 3u);
+    // The term decides; the leader breaks ties between two winners of one term.
+    BOOST_TEST(make_epoch(2, 1) > make_epoch(1, 0xffffffffu));
+    BOOST_TEST(make_epoch(2, 5) > make_epoch(2, 4));
+    BOOST_TEST(make_epoch(1, 0) > no_epoch);
+}
+
+BOOST_AUTO_TEST_CASE(bad_configuration_is_refused_with_the_field_named) {
+    auto c = config(1, {2});
+    c.heartbeat_interval = 0ms;
+    BOOST_TEST(error_of(c).find("heartbeat_interval") != std::string::npos);
+    c = config(1, {2});
+    c.answer_timeout = -1ms;
+    BOOST_TEST(error_of(c).find("answer_timeout") != std::string::npos);
+    c = config(1, {2});
+    c.coordinator_timeout = 0ms;
+    BOOST_TEST(error_of(c).find("coordinator_timeout") != std::string::npos);
+    c = config(1, {2});
+    c.election_timeout = c.heartbeat_interval;
+    BOOST_TEST(error_of(c).find("election_timeout") != std::string::npos);
+    BOOST_CHECK_THROW(Bully{c}, std::invalid_argument);
+    BOOST_TEST(error_of(config(1, {2})).empty());
+}
+
+BOOST_AUTO_TEST_CASE(peers_are_normalised) {
+    // Sparse ids, self listed, duplicates: the set is sorted, without self, each once.
+    Bully b(config(40, {900, 7, 40, 7, 12}));
+    const std::vector<PeerId> want{7, 12, 900};
+    BOOST_TEST(std::vector<PeerId>(b.peers().begin(), b.peers().end()) == want);
+}
+
+BOOST_AUTO_TEST_CASE(a_lone_peer_leads_at_once) {
+    Bully b(config(3, {}));
+    b.start(5ms);
+    BOOST_TEST(b.is_leader());
+    BOOST_TEST(b.epoch() == make_epoch(1, 3));
+    BOOST_TEST(b.outbox().empty());
+    BOOST_TEST((*b.next_deadline() == 15ms));
+    const auto events = b.take_events();
+    BOOST_REQUIRE(events.size() == 1u);
+    BOOST_TEST((events[0].kind == EventKind::became_leader));
+    BOOST_TEST((*events[0].since_suspicion == 0ms));
+}
+
+BOOST_AUTO_TEST_CASE(a_floor_epoch_puts_the_first_term_above_it) {
+    Bully b(config(3, {1}));
+    b.start(0ms, make_epoch(41, 9));
+    BOOST_TEST(b.epoch() == make_epoch(42, 3));
+    BOOST_CHECK_THROW(b.restart(0ms, make_epoch(0xffffffffu, 1)), std::invalid_argument);
+    // At the last valid term the next claim stays there instead of wrapping to an old epoch.
+    Bully c(config(3, {}));
+    c.start(0ms, make_epoch(max_term, 9));
+    BOOST_TEST(c.epoch() == make_epoch(max_term, 3));
+}
+
+BOOST_AUTO_TEST_CASE(an_idle_peer_joins_an_election_it_is_asked_into) {
+    Bully b(config(5, {2, 7}));
+    // Not started, but asked by 2: it answers and runs its own election.
+    b.on_message(2, Election{}, 3ms);
+    const auto out = b.take_outbox();
+    BOOST_REQUIRE(out.size() == 2u);
+    BOOST_TEST((kind_of(out[0].msg) == MessageKind::ok));
+    BOOST_TEST(out[1].to == 7u);
+    BOOST_TEST((b.role() == Role::candidate));
+    BOOST_TEST((*b.next_deadline() == 13ms));
+}
+
+BOOST_AUTO_TEST_CASE(candidate_asks_higher_peers_and_answers_lower_ones) {
+    Bully b(config(5, {2, 7, 9}));
+    b.start(0ms);
+    // Elections go to 7 and 9 only.
+    auto out = b.take_outbox();
+    BOOST_REQUIRE(out.size() == 2u);
+    BOOST_TEST(out[0].to == 7u);
+    BOOST_TEST(out[1].to == 9u);
+    BOOST_TEST((kind_of(out[0].msg) == MessageKind::election));
+    BOOST_TEST((*b.next_deadline() == 10ms));
+    // 2 asks 5: it answers Ok and carries on with its own election.
+    b.on_message(2, Election{make_epoch(4, 8)}, 1ms);
+    out = b.take_outbox();
+    BOOST_REQUIRE(out.size() == 1u);
+    BOOST_TEST(out[0].to == 2u);
+    BOOST_TEST(std::get<Ok>(out[0].msg).epoch == make_epoch(4, 8));
+    BOOST_TEST((b.role() == Role::candidate));
+    // 9 answers: wait for its Coordinator.
+    b.on_message(9, Ok{}, 2ms);
+    BOOST_TEST((b.role() == Role::awaiting));
+    BOOST_TEST((*b.next_deadline() == 32ms));
+    // An early tick does nothing.
+    b.on_tick(20ms);
+    BOOST_TEST((b.role() == Role::awaiting));
+    BOOST_TEST(b.outbox().empty());
+    // Silence: the election starts over.
+    b.on_tick(32ms);
+    BOOST_TEST((b.role() == Role::candidate));
+    BOOST_TEST(b.counters().elections_started == 2u);
+    // This time nobody answers: 5 leads above the epoch 2 told it of.
+    b.clear_outbox();
+    b.on_tick(42ms);
+    BOOST_TEST(b.is_leader());
+    BOOST_TEST(b.epoch() == make_epoch(5, 5));
+    // Coordinator to the lower peer only.
+    out = b.take_outbox();
+    BOOST_REQUIRE(out.size() == 1u);
+    BOOST_TEST(out[0].to == 2u);
+    BOOST_TEST((kind_of(out[0].msg) == MessageKind::coordinator));
+}
+
+BOOST_AUTO_TEST_CASE(malformed_and_misdirected_messages_are_ignored) {
+    Bully b(config(5, {2, 7}));
+    b.start(0ms);
+    b.on_message(7, Coordinator{7, make_epoch(1, 7)}, 0ms);
+    BOOST_REQUIRE(*b.leader() == 7u);
+    b.clear_outbox();
+    b.clear_events();
+    const auto check_ignored = [&](PeerId from, const Message& m, std::uint64_t count) {
+        b.on_message(from, m, 1ms);
+        BOOST_TEST(b.counters().invalid_ignored == count);
+        BOOST_TEST(*b.leader() == 7u);
+        BOOST_TEST(b.epoch() == make_epoch(1, 7));
+        BOOST_TEST(b.outbox().empty());
+    };
+    // From an unknown peer, and from self.
+    check_ignored(8, Coordinator{8, make_epoch(9, 8)}, 1);
+    check_ignored(5, Election{}, 2);
+    // A claim for someone else than the sender, and an epoch whose leader part disagrees.
+    check_ignored(2, Coordinator{7, make_epoch(9, 7)}, 3);
+    check_ignored(2, Heartbeat{2, make_epoch(9, 7)}, 4);
+    // Term 0 is no reign, and the reserved last term is never valid.
+    check_ignored(7, Heartbeat{7, make_epoch(0, 7)}, 5);
+    check_ignored(7, Heartbeat{7, make_epoch(0xffffffffu, 7)}, 6);
+    check_ignored(2, Election{make_epoch(0xffffffffu, 7)}, 7);
+    // Election from above and Ok from below are wrong directions.
+    check_ignored(7, Election{}, 8);
+    check_ignored(2, Ok{}, 9);
+    BOOST_TEST(b.events().empty());
+}
+
+BOOST_AUTO_TEST_CASE(late_ok_with_a_newer_epoch_unseats_a_leader) {
+    Bully b(config(5, {2, 7}));
+    b.start(0ms);
+    b.on_tick(10ms);  // no answer from 7: lead in term 1
+    BOOST_REQUIRE(b.is_leader());
+    b.clear_outbox();
+    // A delayed Ok tells of term 3: leading term 1 would be leading a superseded reign.
+    b.on_message(7, Ok{make_epoch(3, 7)}, 11ms);
+    BOOST_TEST((b.role() == Role::candidate));
+    b.on_tick(21ms);
+    BOOST_TEST(b.epoch() == make_epoch(4, 5));
+}
+
+BOOST_AUTO_TEST_CASE(suspect_leader_only_acts_for_a_follower) {
+    Bully b(config(5, {2, 7}));
+    BOOST_TEST(!b.suspect_leader(0ms));  // idle
+    b.start(0ms);
+    BOOST_TEST(!b.suspect_leader(0ms));  // candidate
+    b.on_message(7, Coordinator{7, make_epoch(1, 7)}, 1ms);
+    b.clear_outbox();
+    BOOST_TEST(b.suspect_leader(2ms));
+    // 7 is the suspect and the only higher peer: 5 leads at once.
+    BOOST_TEST(b.is_leader());
+    const auto events = b.take_events();
+    BOOST_REQUIRE(events.size() >= 2u);
+    BOOST_TEST((events[events.size() - 2].kind == EventKind::leader_lost));
+    BOOST_TEST(events[events.size() - 2].leader == 7u);
+    BOOST_TEST((events.back().kind == EventKind::became_leader));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
