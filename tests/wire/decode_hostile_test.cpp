@@ -82,6 +82,41 @@ BOOST_AUTO_TEST_CASE(crafted_valid_message_decodes) {
     BOOST_TEST(r.value().clock.get(2) == 5u);
 }
 
+BOOST_AUTO_TEST_CASE(encoder_layout_matches_the_schema) {
+    // The encoder writes clock entries directly into list memory; the generated reader must see
+    // exactly the same values.
+    const auto env = samples::envelope(Heartbeat{}, samples::dense_clock(5, 1000));
+    const auto bytes = encode(env);
+    kj::Array<capnp::word> words = kj::heapArray<capnp::word>(bytes.size() / 8);
+    std::memcpy(words.begin(), bytes.data(), bytes.size());
+    capnp::FlatArrayMessageReader message(words);
+    const auto clock = message.getRoot<s::Envelope>().getClock();
+    BOOST_TEST_REQUIRE(clock.size() == 5u);
+    for (unsigned i = 0; i < 5; ++i) {
+        BOOST_TEST(clock[i].getPeer() == i);
+        BOOST_TEST(clock[i].getCounter() == 1000u + i);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(clock_entries_from_a_newer_schema_decode) {
+    // A future ClockEntry with an extra data word and a pointer: wider elements, same first fields.
+    capnp::MallocMessageBuilder m;
+    auto root = valid_root(m);
+    root.getBody().initOk();
+    auto list = any(root).getPointerSection()[0].initAsListOfAnyStruct(3, 1, 2);
+    for (unsigned i = 0; i < 2; ++i) {
+        auto data = list[i].getDataSection();
+        data[0] = static_cast<kj::byte>(10 + i);  // peer
+        data[8] = static_cast<kj::byte>(7);       // counter
+        data[16] = 0xEE;                          // the unknown new field
+        list[i].getPointerSection()[0].setAs<capnp::Text>("future");
+    }
+    auto r = decode(to_bytes(m));
+    BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.error().message()));
+    BOOST_TEST(r.value().clock == tp::clock::VectorClock::from_entries(
+                                      std::vector<tp::clock::Entry>{{10, 7}, {11, 7}}));
+}
+
 BOOST_AUTO_TEST_CASE(too_short) {
     expect_error({}, DecodeErrc::too_short);
     expect_error(std::vector<std::byte>(8), DecodeErrc::too_short);

@@ -1,11 +1,15 @@
 #include "tp/wire/codec.hpp"
 
 #include <array>
+#include <bit>
 #include <cstring>
+#include <new>
 #include <optional>
 #include <ostream>
 #include <stdexcept>
 #include <string>
+
+#include <capnp/any.h>
 
 #include "schema.hpp"
 
@@ -23,6 +27,14 @@ constexpr std::size_t struct_words() {
     return T::_capnpPrivate::dataWordSize + T::_capnpPrivate::pointerCount;
 }
 
+template <typename T>
+constexpr T byteswap(T v) {
+    T r = 0;
+    for (std::size_t i = 0; i < sizeof(T); ++i)
+        r = static_cast<T>((r << 8) | ((v >> (8 * i)) & 0xFF));
+    return r;
+}
+
 // A struct list is a tag word plus its elements; we leave empty lists as null pointers (0 words).
 template <typename T>
 constexpr std::size_t struct_list_words(std::size_t n) {
@@ -32,6 +44,24 @@ constexpr std::size_t struct_list_words(std::size_t n) {
 // Text carries a NUL terminator; empty text is left null.
 constexpr std::size_t text_words(std::size_t bytes) {
     return bytes == 0 ? 0 : (bytes + 1 + word_bytes - 1) / word_bytes;
+}
+
+// ClockEntry as this schema lays it out: peer at byte 0, counter at byte 8.
+constexpr std::size_t clock_entry_bytes = struct_words<s::ClockEntry>() * word_bytes;
+static_assert(s::ClockEntry::_capnpPrivate::pointerCount == 0);
+
+template <typename T>
+T load_le(const kj::byte* p) {
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    if constexpr (std::endian::native == std::endian::big) v = byteswap(v);
+    return v;
+}
+
+template <typename T>
+void store_le(kj::byte* p, T v) {
+    if constexpr (std::endian::native == std::endian::big) v = byteswap(v);
+    std::memcpy(p, &v, sizeof v);
 }
 
 struct BodyWords {
@@ -213,24 +243,48 @@ public:
                 DecodeErrc::list_too_long,
                 "clock: " + num(clock.size()) + " entries, limit " + num(max_clock_entries));
         }
-        out.clock.clear();
-        out.clock.reserve(clock.size());
-        for (unsigned i = 0; i < clock.size(); ++i) {
-            const auto entry = clock[i];
-            const PeerId peer = entry.getPeer();
-            const std::uint64_t counter = entry.getCounter();
+        // Validate into a small buffer, then build the clock in one step.
+        const unsigned n = clock.size();
+        std::array<tp::clock::Entry, 32> small;
+        std::vector<tp::clock::Entry> large;
+        std::span<tp::clock::Entry> entries(small.data(), n);
+        if (n > small.size()) {
+            large.resize(n);
+            entries = large;
+        }
+        if (n > 0) {
+            // Fast path: elements laid out exactly as this schema writes them (2 data words, no
+            // pointers) are read straight from the list's memory, which getClock() bounds-checked.
+            // Lists written by other schema versions take the generic accessors.
+            const capnp::AnyStruct::Reader first(clock[0]);
+            const auto data = first.getDataSection();
+            if (data.size() == clock_entry_bytes && first.getPointerSection().size() == 0) {
+                const auto* base = data.begin();
+                for (unsigned i = 0; i < n; ++i) {
+                    entries[i] = {load_le<std::uint32_t>(base + clock_entry_bytes * i),
+                                  load_le<std::uint64_t>(base + clock_entry_bytes * i + 8)};
+                }
+            } else {
+                for (unsigned i = 0; i < n; ++i) {
+                    const auto entry = clock[i];
+                    entries[i] = {entry.getPeer(), entry.getCounter()};
+                }
+            }
+        }
+        for (unsigned i = 0; i < n; ++i) {
+            const auto [peer, counter] = entries[i];
             if (counter == 0) {
                 return error(DecodeErrc::bad_clock,
                              "clock[" + num(i) + "]: peer " + num(peer) + " has counter 0");
             }
-            if (i > 0 && peer <= clock[i - 1].getPeer()) {
+            if (i > 0 && peer <= entries[i - 1].peer) {
                 return error(DecodeErrc::bad_clock,
                              "clock[" + num(i) + "]: peer " + num(peer) + " after peer " +
-                                 num(clock[i - 1].getPeer()) +
+                                 num(entries[i - 1].peer) +
                                  " (entries must be sorted by peer and unique)");
             }
-            out.clock.set(peer, counter);  // ascending, so this appends
         }
+        out.clock = tp::clock::VectorClock::from_entries(entries);
 
         where = "body";
         return read_body(root.getBody(), out.body);
@@ -430,10 +484,12 @@ std::size_t encode(const Envelope& envelope, std::span<std::byte> out) {
             root.setVersion(protocol_version);
             const auto entries = envelope.clock.entries();
             if (!entries.empty()) {
+                // We allocated this list, so its layout is known: write the elements directly.
                 auto clock = root.initClock(static_cast<unsigned>(entries.size()));
-                for (unsigned i = 0; i < entries.size(); ++i) {
-                    clock[i].setPeer(entries[i].peer);
-                    clock[i].setCounter(entries[i].counter);
+                auto* base = capnp::AnyStruct::Builder(clock[0]).getDataSection().begin();
+                for (std::size_t i = 0; i < entries.size(); ++i) {
+                    store_le(base + clock_entry_bytes * i, entries[i].peer);
+                    store_le(base + clock_entry_bytes * i + 8, entries[i].counter);
                 }
             }
             std::visit(BodyWriter{root.getBody()}, envelope.body);
@@ -495,7 +551,11 @@ DecodeResult decode(std::span<const std::byte> bytes, const DecodeLimits& limits
                                                   " segments leave no room for data in " +
                                                   num(size) + " bytes");
     }
-    std::array<kj::ArrayPtr<const capnp::word>, max_segments> segments;
+    // Left uninitialised: only the first segment_count entries are written and read.
+    union Segments {
+        Segments() {}
+        kj::ArrayPtr<const capnp::word> at[max_segments];
+    } segments;
     std::size_t offset = table_words;
     for (std::size_t i = 0; i < segment_count; ++i) {
         const std::size_t n = get_le32(table + 4 + 4 * i);
@@ -507,7 +567,7 @@ DecodeResult decode(std::span<const std::byte> bytes, const DecodeLimits& limits
                                                       num(n) + " words, only " +
                                                       num(total_words - offset) + " remain");
         }
-        segments[i] = kj::arrayPtr(words + offset, n);
+        new (&segments.at[i]) kj::ArrayPtr<const capnp::word>(words + offset, n);
         offset += n;
     }
     if (offset != total_words) {
@@ -521,8 +581,7 @@ DecodeResult decode(std::span<const std::byte> bytes, const DecodeLimits& limits
     options.nestingLimit = limits.nesting_limit;
     Reader reader;
     try {
-        capnp::SegmentArrayMessageReader message(kj::arrayPtr(segments.data(), segment_count),
-                                                 options);
+        capnp::SegmentArrayMessageReader message(kj::arrayPtr(segments.at, segment_count), options);
         Envelope envelope;
         if (auto e = reader.read(message.getRoot<s::Envelope>(), envelope)) return std::move(*e);
         return envelope;
