@@ -1,7 +1,11 @@
 #pragma once
 
 // The fuzz seed corpus: every sample envelope, plus a few broken ones made from them byte by byte.
-// Written once into tests/wire/corpus/ by wire-make-corpus; the fuzzer may add files there later.
+// Written once into tests/wire/corpus/ by `build/tests/wire/wire-make-corpus tests/wire/corpus`.
+// In that directory, <sample>.bin is the exact encoding of a samples::all() entry (the replay suite
+// keeps it as a wire-compatibility fixture: don't regenerate it to paper over a schema break);
+// bad-*.bin must not decode; any other file (e.g. an input promoted from tools/fuzz) only has to
+// satisfy the fuzz property.
 
 #include <cstddef>
 #include <string>
@@ -12,7 +16,6 @@
 
 namespace tp::wire::corpus {
 
-// File names starting with "bad-" hold inputs that must not decode.
 inline std::vector<std::pair<std::string, std::vector<std::byte>>> seeds() {
     std::vector<std::pair<std::string, std::vector<std::byte>>> out;
     for (const auto& [name, env] : samples::all()) out.emplace_back(name, encode(env));
