@@ -83,19 +83,50 @@ BOOST_AUTO_TEST_CASE(crafted_valid_message_decodes) {
 }
 
 BOOST_AUTO_TEST_CASE(encoder_layout_matches_the_schema) {
-    // The encoder writes clock entries directly into list memory; the generated reader must see
-    // exactly the same values.
-    const auto env = samples::envelope(Heartbeat{}, samples::dense_clock(5, 1000));
+    // The encoder writes clock entries and fills directly into list memory; the generated reader
+    // must see exactly the same values.
+    const auto env =
+        samples::envelope(samples::buy_result_3_fills(), samples::dense_clock(5, 1000));
     const auto bytes = encode(env);
     kj::Array<capnp::word> words = kj::heapArray<capnp::word>(bytes.size() / 8);
     std::memcpy(words.begin(), bytes.data(), bytes.size());
     capnp::FlatArrayMessageReader message(words);
-    const auto clock = message.getRoot<s::Envelope>().getClock();
+    const auto root = message.getRoot<s::Envelope>();
+    const auto clock = root.getClock();
     BOOST_TEST_REQUIRE(clock.size() == 5u);
     for (unsigned i = 0; i < 5; ++i) {
         BOOST_TEST(clock[i].getPeer() == i);
         BOOST_TEST(clock[i].getCounter() == 1000u + i);
     }
+    const auto fills = root.getBody().getBuyResult().getFills();
+    const auto& want = std::get<BuyResult>(env.body).fills;
+    BOOST_TEST_REQUIRE(fills.size() == want.size());
+    for (unsigned i = 0; i < fills.size(); ++i) {
+        BOOST_TEST(fills[i].getSeller() == want[i].seller);
+        BOOST_TEST(fills[i].getLotId() == want[i].lot_id);
+        BOOST_TEST(fills[i].getQuantity() == want[i].quantity);
+        BOOST_TEST(fills[i].getAmount() == want[i].amount);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(fills_from_a_newer_schema_decode) {
+    // A future Fill with a pointer field: the decoder falls back to the generated accessors.
+    capnp::MallocMessageBuilder m;
+    auto r = valid_root(m).getBody().initBuyResult();
+    auto fills = any(r).getPointerSection()[0].initAsListOfAnyStruct(3, 1, 2);
+    for (unsigned i = 0; i < 2; ++i) {
+        auto data = fills[i].getDataSection();
+        data[0] = static_cast<kj::byte>(20 + i);  // seller
+        data[4] = 3;                              // quantity
+        data[8] = 9;                              // lotId
+        data[16] = 50;                            // amount
+        fills[i].getPointerSection()[0].setAs<capnp::Text>("future");
+    }
+    auto decoded = decode(to_bytes(m));
+    BOOST_TEST_REQUIRE(decoded.has_value(), (decoded ? "" : decoded.error().message()));
+    const auto& got = std::get<BuyResult>(decoded.value().body).fills;
+    BOOST_TEST_REQUIRE(got.size() == 2u);
+    BOOST_TEST((got[1] == Fill{21, 9, 3, 50}));
 }
 
 BOOST_AUTO_TEST_CASE(clock_entries_from_a_newer_schema_decode) {

@@ -46,9 +46,27 @@ constexpr std::size_t text_words(std::size_t bytes) {
     return bytes == 0 ? 0 : (bytes + 1 + word_bytes - 1) / word_bytes;
 }
 
-// ClockEntry as this schema lays it out: peer at byte 0, counter at byte 8.
+// List elements as this schema lays them out (see envelope.capnp; the round-trip tests pin it):
+// ClockEntry: peer at byte 0, counter at 8. Fill: seller at 0, quantity at 4, lotId at 8, amount
+// at 16. Encoding writes them directly; decoding reads them directly when the list has exactly
+// this layout (a newer schema's wider elements take the generated accessors).
 constexpr std::size_t clock_entry_bytes = struct_words<s::ClockEntry>() * word_bytes;
-static_assert(s::ClockEntry::_capnpPrivate::pointerCount == 0);
+constexpr std::size_t fill_bytes = struct_words<s::Fill>() * word_bytes;
+static_assert(s::ClockEntry::_capnpPrivate::pointerCount == 0 && clock_entry_bytes == 16);
+static_assert(s::Fill::_capnpPrivate::pointerCount == 0 && fill_bytes == 24);
+
+// The first element's data when every element of a struct list has exactly T's layout (data
+// words, no pointers): the list pointer was bounds-checked when read, and a composite list's tag
+// gives all elements one size. Null otherwise, or when the list is empty.
+template <typename T, typename List>
+const kj::byte* exact_layout(List list) {
+    if (list.size() == 0) return nullptr;
+    const capnp::AnyStruct::Reader first(list[0]);
+    const auto data = first.getDataSection();
+    if (data.size() != T::_capnpPrivate::dataWordSize * word_bytes) return nullptr;
+    if (first.getPointerSection().size() != 0) return nullptr;
+    return data.begin();
+}
 
 template <typename T>
 T load_le(const kj::byte* p) {
@@ -161,14 +179,16 @@ struct BodyWriter {
         b.setQuantity(m.quantity);
         b.setAmount(m.amount);
         if (!m.fills.empty()) {
+            // We allocated this list, so its layout is known: write the elements directly.
             auto fills = b.initFills(static_cast<unsigned>(m.fills.size()));
-            for (unsigned i = 0; i < m.fills.size(); ++i) {
+            auto* base = capnp::AnyStruct::Builder(fills[0]).getDataSection().begin();
+            for (std::size_t i = 0; i < m.fills.size(); ++i) {
                 const Fill& f = m.fills[i];
-                auto out = fills[i];
-                out.setSeller(f.seller);
-                out.setLotId(f.lot_id);
-                out.setQuantity(f.quantity);
-                out.setAmount(f.amount);
+                kj::byte* p = base + fill_bytes * i;
+                store_le(p, f.seller);
+                store_le(p + 4, f.quantity);
+                store_le(p + 8, f.lot_id);
+                store_le(p + 16, f.amount);
             }
         }
         if (!m.detail.empty()) b.setDetail(capnp::Text::Reader(m.detail.data(), m.detail.size()));
@@ -252,23 +272,15 @@ public:
             large.resize(n);
             entries = large;
         }
-        if (n > 0) {
-            // Fast path: elements laid out exactly as this schema writes them (2 data words, no
-            // pointers) are read straight from the list's memory, which getClock() bounds-checked.
-            // Lists written by other schema versions take the generic accessors.
-            const capnp::AnyStruct::Reader first(clock[0]);
-            const auto data = first.getDataSection();
-            if (data.size() == clock_entry_bytes && first.getPointerSection().size() == 0) {
-                const auto* base = data.begin();
-                for (unsigned i = 0; i < n; ++i) {
-                    entries[i] = {load_le<std::uint32_t>(base + clock_entry_bytes * i),
-                                  load_le<std::uint64_t>(base + clock_entry_bytes * i + 8)};
-                }
-            } else {
-                for (unsigned i = 0; i < n; ++i) {
-                    const auto entry = clock[i];
-                    entries[i] = {entry.getPeer(), entry.getCounter()};
-                }
+        if (const kj::byte* base = exact_layout<s::ClockEntry>(clock)) {
+            for (unsigned i = 0; i < n; ++i) {
+                entries[i] = {load_le<std::uint32_t>(base + clock_entry_bytes * i),
+                              load_le<std::uint64_t>(base + clock_entry_bytes * i + 8)};
+            }
+        } else {
+            for (unsigned i = 0; i < n; ++i) {
+                const auto entry = clock[i];
+                entries[i] = {entry.getPeer(), entry.getCounter()};
             }
         }
         for (unsigned i = 0; i < n; ++i) {
@@ -379,9 +391,18 @@ private:
             return error(DecodeErrc::list_too_long, "body.buyResult.fills: " + num(fills.size()) +
                                                         " elements, limit " + num(max_fills));
         }
-        m.fills.reserve(fills.size());
-        for (auto f : fills) {
-            m.fills.push_back(Fill{f.getSeller(), f.getLotId(), f.getQuantity(), f.getAmount()});
+        m.fills.resize(fills.size());
+        if (const kj::byte* base = exact_layout<s::Fill>(fills)) {
+            for (std::size_t i = 0; i < m.fills.size(); ++i) {
+                const kj::byte* p = base + fill_bytes * i;
+                m.fills[i] = Fill{load_le<std::uint32_t>(p), load_le<std::uint64_t>(p + 8),
+                                  load_le<std::uint32_t>(p + 4), load_le<std::int64_t>(p + 16)};
+            }
+        } else {
+            for (unsigned i = 0; i < fills.size(); ++i) {
+                const auto f = fills[i];
+                m.fills[i] = Fill{f.getSeller(), f.getLotId(), f.getQuantity(), f.getAmount()};
+            }
         }
 
         where = "body.buyResult.detail";
