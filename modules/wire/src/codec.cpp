@@ -267,11 +267,9 @@ public:
         const unsigned n = clock.size();
         std::array<tp::clock::Entry, 32> small;
         std::vector<tp::clock::Entry> large;
-        std::span<tp::clock::Entry> entries(small.data(), n);
-        if (n > small.size()) {
-            large.resize(n);
-            entries = large;
-        }
+        if (n > small.size()) large.resize(n);
+        const std::span<tp::clock::Entry> entries(n > small.size() ? large.data() : small.data(),
+                                                  n);
         if (const kj::byte* base = exact_layout<s::ClockEntry>(clock)) {
             for (unsigned i = 0; i < n; ++i) {
                 entries[i] = {load_le<std::uint32_t>(base + clock_entry_bytes * i),
