@@ -376,7 +376,7 @@ private:
 
     std::optional<DecodeError> read_buy_result(s::BuyResult::Reader r, Body& out) {
         where = "body.buyResult";
-        BuyResult m;
+        BuyResult& m = out.emplace<BuyResult>();
         m.request_id = r.getRequestId();
         m.filled = r.getFilled();
         if (auto e = reason(r.getReason(), m.reason, "body.buyResult.reason")) return e;
@@ -410,7 +410,6 @@ private:
                                                         " bytes, limit " + num(max_detail_bytes));
         }
         m.detail.assign(detail.begin(), detail.size());
-        out.emplace<BuyResult>(std::move(m));
         return std::nullopt;
     }
 };
@@ -601,9 +600,12 @@ DecodeResult decode(std::span<const std::byte> bytes, const DecodeLimits& limits
     Reader reader;
     try {
         capnp::SegmentArrayMessageReader message(kj::arrayPtr(segments.at, segment_count), options);
-        Envelope envelope;
-        if (auto e = reader.read(message.getRoot<s::Envelope>(), envelope)) return std::move(*e);
-        return envelope;
+        // Decode in place: one Envelope, never moved on the success path.
+        DecodeResult result{Envelope{}};
+        if (auto e = reader.read(message.getRoot<s::Envelope>(), result.value())) {
+            result = std::move(*e);
+        }
+        return result;
     } catch (const kj::Exception& e) {
         return error(classify(e), std::string(reader.where) + ": " + e.getDescription().cStr());
     }

@@ -70,7 +70,8 @@ struct DecodeError {
 // Either an Envelope or a DecodeError (g++ 12 has no std::expected).
 class DecodeResult {
 public:
-    DecodeResult(Envelope value) : v_(std::move(value)) {}
+    DecodeResult(Envelope&& value) : v_(std::move(value)) {}
+    DecodeResult(const Envelope& value) : v_(value) {}
     DecodeResult(DecodeError error) : v_(std::move(error)) {}
 
     bool has_value() const noexcept { return v_.index() == 0; }
