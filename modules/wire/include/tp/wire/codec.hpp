@@ -1,0 +1,104 @@
+#pragma once
+
+// Envelope <-> bytes. The bytes are a standard Cap'n Proto stream-framed message (segment table,
+// then segments) that fits one UDP datagram. Decoding trusts nothing: every malformed input gives
+// a DecodeError naming what is wrong and where, never a crash or an exception.
+
+#include <cstddef>
+#include <cstdint>
+#include <iosfwd>
+#include <span>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "tp/wire/message.hpp"
+
+namespace tp::wire {
+
+// Largest UDP payload over IPv4 (65535 - 8 UDP header - 20 IP header).
+inline constexpr std::size_t max_datagram_size = 65507;
+inline constexpr std::size_t max_fills = 256;
+inline constexpr std::size_t max_detail_bytes = 256;
+inline constexpr std::size_t max_clock_entries = 4096;
+// Our encoder always writes one segment; other Cap'n Proto writers may split a message, so a few
+// segments are accepted, but no more.
+inline constexpr std::size_t max_segments = 8;
+
+// Exact size of encode(envelope), in bytes.
+std::size_t encoded_size(const Envelope& envelope);
+
+// Encodes into the caller's buffer and returns the number of bytes written. Allocates nothing for
+// ordinary messages. Throws std::length_error if `out` is too small or the envelope would not fit
+// in one datagram, std::invalid_argument if a field breaks a limit the decoder enforces (the
+// message names the field).
+std::size_t encode(const Envelope& envelope, std::span<std::byte> out);
+
+// Convenience: a fresh buffer of exactly encoded_size(envelope) bytes.
+std::vector<std::byte> encode(const Envelope& envelope);
+
+enum class DecodeErrc : std::uint8_t {
+    too_short,              // fewer bytes than a segment table and one word
+    too_large,              // more than max_datagram_size
+    not_word_aligned_size,  // Cap'n Proto messages are a whole number of 8-byte words
+    bad_framing,            // segment table inconsistent with the bytes (count, sizes, trailing)
+    wrong_version,          // protocol version is not protocol_version
+    unknown_kind,           // union tag this build does not know (newer peer): log and drop
+    list_too_long,          // fills or clock beyond their limits
+    text_too_long,          // detail beyond max_detail_bytes
+    traversal_limit,        // message claims to hold more data than one datagram could
+    nesting_limit,          // pointers nested deeper than the schema allows
+    bad_clock,              // clock entries unsorted, duplicated or zero
+    invalid_value,          // a field holds a value outside its domain (e.g. unknown enum)
+    malformed,              // any other structural fault (bad pointer, out of bounds, wrong type)
+};
+
+const char* to_string(DecodeErrc code) noexcept;
+std::ostream& operator<<(std::ostream& out, DecodeErrc code);
+
+struct DecodeError {
+    DecodeErrc code;
+    std::string detail;  // where and what, e.g. "body.buyResult.fills: 300 elements, limit 256"
+
+    // "list_too_long: body.buyResult.fills: 300 elements, limit 256"
+    std::string message() const;
+
+    friend bool operator==(const DecodeError&, const DecodeError&) = default;
+};
+
+// Either an Envelope or a DecodeError (g++ 12 has no std::expected).
+class DecodeResult {
+public:
+    DecodeResult(Envelope&& value) : v_(std::move(value)) {}
+    DecodeResult(const Envelope& value) : v_(value) {}
+    DecodeResult(DecodeError error) : v_(std::move(error)) {}
+
+    bool has_value() const noexcept { return v_.index() == 0; }
+    explicit operator bool() const noexcept { return has_value(); }
+
+    // Throws std::logic_error (with the decode error's message) when there is no value.
+    Envelope& value() &;
+    const Envelope& value() const&;
+    Envelope&& value() &&;
+
+    // Precondition: !has_value().
+    const DecodeError& error() const { return std::get<DecodeError>(v_); }
+
+private:
+    std::variant<Envelope, DecodeError> v_;
+};
+
+// Limits applied while decoding. The defaults are sized for one datagram of this schema; tests and
+// tools may tighten them.
+struct DecodeLimits {
+    // Words the reader may visit, counting amplification (e.g. lists of empty elements).
+    std::uint64_t traversal_limit_words = (max_datagram_size + 7) / 8;
+    // Pointer depth; the schema needs 4 (root -> envelope -> body -> fills -> fill).
+    int nesting_limit = 8;
+};
+
+// Never throws for bad input; accepts buffers at any alignment.
+DecodeResult decode(std::span<const std::byte> bytes, const DecodeLimits& limits = {});
+
+}  // namespace tp::wire

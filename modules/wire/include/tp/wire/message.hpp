@@ -1,0 +1,142 @@
+#pragma once
+
+// The messages peers exchange, as plain C++ values. The Cap'n Proto schema that carries them
+// (modules/wire/schema/envelope.capnp) stays private to the wire module.
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "tp/clock/vector_clock.hpp"
+
+namespace tp::wire {
+
+using PeerId = tp::clock::PeerId;
+using ProductId = std::uint16_t;
+using Money = std::int64_t;  // integer minor units, never floating point
+using LotId = std::uint64_t;
+using RequestId = std::uint64_t;
+using PaymentId = std::uint64_t;
+using Epoch = std::uint64_t;
+
+// The protocol version every encoded envelope carries; decode rejects any other.
+inline constexpr std::uint16_t protocol_version = 1;
+
+enum class RefusalReason : std::uint16_t {
+    none,
+    no_seller,
+    insufficient_stock,
+    invalid_request,
+    not_trader,
+};
+
+const char* to_string(RefusalReason reason) noexcept;
+
+// Seller -> trader: put a lot up for sale.
+struct Deposit {
+    LotId lot_id = 0;
+    ProductId product = 0;
+    std::uint32_t quantity = 0;
+    Money unit_price = 0;
+
+    friend bool operator==(const Deposit&, const Deposit&) = default;
+};
+
+// Trader -> seller.
+struct DepositAck {
+    LotId lot_id = 0;
+    bool accepted = false;
+    RefusalReason reason = RefusalReason::none;
+
+    friend bool operator==(const DepositAck&, const DepositAck&) = default;
+};
+
+// Buyer -> trader.
+struct Buy {
+    RequestId request_id = 0;
+    ProductId product = 0;
+    std::uint32_t quantity = 0;
+    bool allow_partial = false;
+
+    friend bool operator==(const Buy&, const Buy&) = default;
+};
+
+// One seller's share of a buy.
+struct Fill {
+    PeerId seller = 0;
+    LotId lot_id = 0;
+    std::uint32_t quantity = 0;
+    Money amount = 0;  // gross, before commission
+
+    friend bool operator==(const Fill&, const Fill&) = default;
+};
+
+// Trader -> buyer: the outcome of a Buy.
+struct BuyResult {
+    RequestId request_id = 0;
+    bool filled = false;
+    RefusalReason reason = RefusalReason::none;
+    std::uint32_t quantity = 0;
+    Money amount = 0;
+    std::vector<Fill> fills;  // at most max_fills
+    std::string detail;       // at most max_detail_bytes
+
+    friend bool operator==(const BuyResult&, const BuyResult&) = default;
+};
+
+// Trader -> seller: proceeds of a sale.
+struct Payment {
+    PaymentId payment_id = 0;
+    LotId lot_id = 0;
+    std::uint32_t quantity = 0;
+    Money amount = 0;  // after commission
+
+    friend bool operator==(const Payment&, const Payment&) = default;
+};
+
+struct PaymentAck {
+    PaymentId payment_id = 0;
+
+    friend bool operator==(const PaymentAck&, const PaymentAck&) = default;
+};
+
+// Bully election.
+struct Election {
+    friend bool operator==(const Election&, const Election&) = default;
+};
+struct Ok {
+    friend bool operator==(const Ok&, const Ok&) = default;
+};
+struct Coordinator {
+    PeerId leader = 0;
+    Epoch epoch = 0;
+
+    friend bool operator==(const Coordinator&, const Coordinator&) = default;
+};
+struct Heartbeat {
+    friend bool operator==(const Heartbeat&, const Heartbeat&) = default;
+};
+
+using Body = std::variant<Deposit, DepositAck, Buy, BuyResult, Payment, PaymentAck, Election, Ok,
+                          Coordinator, Heartbeat>;
+
+// One datagram: who, to whom, in which epoch, at what logical time, and what.
+struct Envelope {
+    PeerId sender = 0;
+    PeerId receiver = 0;
+    Epoch epoch = 0;
+    tp::clock::VectorClock clock;
+    Body body;
+
+    friend bool operator==(const Envelope&, const Envelope&) = default;
+};
+
+// "deposit", "buy_result", ...: for logs.
+const char* kind_name(const Body& body) noexcept;
+
+// One-line summary for logs and test failures, e.g. "buy 3->5 epoch 2 {3:4}".
+std::ostream& operator<<(std::ostream& out, const Envelope& envelope);
+
+}  // namespace tp::wire

@@ -1,0 +1,112 @@
+# Trading Post network schema: every datagram is one Envelope.
+#
+# Evolution rules (this file is a wire contract between peers of different builds):
+# - Field and ordinal numbers only grow. Never renumber, never change a field's type.
+# - A retired message kind or field is renamed `...Deprecated` (e.g. `buyDeprecated`) and its
+#   ordinal is never reused; decoders treat a deprecated kind like an unknown one.
+# - A new message kind is a new struct and a new union member with the next ordinal. Old decoders
+#   report it as an unknown kind, which the receiver logs and drops.
+# - Empty kinds are (empty) structs rather than Void so they can grow fields later.
+# - `version` is the protocol version; bump it only for changes the rules above cannot express.
+
+@0x8bd53bd687576eec;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("tp::wire::schema");
+
+struct ClockEntry {
+  peer @0 :UInt32;
+  counter @1 :UInt64;
+}
+
+enum RefusalReason {
+  none @0;
+  noSeller @1;
+  insufficientStock @2;
+  invalidRequest @3;
+  notTrader @4;
+}
+
+# Seller -> trader: put a lot up for sale.
+struct Deposit {
+  lotId @0 :UInt64;
+  product @1 :UInt16;
+  quantity @2 :UInt32;
+  unitPrice @3 :Int64;     # integer minor units
+}
+
+# Trader -> seller.
+struct DepositAck {
+  lotId @0 :UInt64;
+  accepted @1 :Bool;
+  reason @2 :RefusalReason;
+}
+
+# Buyer -> trader.
+struct Buy {
+  requestId @0 :UInt64;
+  product @1 :UInt16;
+  quantity @2 :UInt32;
+  allowPartial @3 :Bool;
+}
+
+# One seller's share of a buy.
+struct Fill {
+  seller @0 :UInt32;
+  lotId @1 :UInt64;
+  quantity @2 :UInt32;
+  amount @3 :Int64;        # gross, minor units
+}
+
+# Trader -> buyer.
+struct BuyResult {
+  requestId @0 :UInt64;
+  filled @1 :Bool;
+  reason @2 :RefusalReason;
+  quantity @3 :UInt32;
+  amount @4 :Int64;        # minor units
+  fills @5 :List(Fill);    # at most 256
+  detail @6 :Text;         # at most 256 bytes
+}
+
+# Trader -> seller: proceeds of a sale, after commission.
+struct Payment {
+  paymentId @0 :UInt64;
+  lotId @1 :UInt64;
+  quantity @2 :UInt32;
+  amount @3 :Int64;        # minor units
+}
+
+struct PaymentAck {
+  paymentId @0 :UInt64;
+}
+
+# Bully election.
+struct Election {}
+struct Ok {}
+struct Coordinator {
+  leader @0 :UInt32;
+  epoch @1 :UInt64;
+}
+struct Heartbeat {}
+
+struct Envelope {
+  sender @0 :UInt32;
+  receiver @1 :UInt32;
+  epoch @2 :UInt64;
+  version @3 :UInt16;            # protocol version, currently 1
+  clock @4 :List(ClockEntry);    # sorted by peer, unique, no zero counters; at most 4096
+
+  body :union {
+    deposit @5 :Deposit;
+    depositAck @6 :DepositAck;
+    buy @7 :Buy;
+    buyResult @8 :BuyResult;
+    payment @9 :Payment;
+    paymentAck @10 :PaymentAck;
+    election @11 :Election;
+    ok @12 :Ok;
+    coordinator @13 :Coordinator;
+    heartbeat @14 :Heartbeat;
+  }
+}

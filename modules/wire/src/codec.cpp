@@ -1,0 +1,614 @@
+#include "tp/wire/codec.hpp"
+
+#include <array>
+#include <bit>
+#include <cstring>
+#include <new>
+#include <optional>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+
+#include <capnp/any.h>
+
+#include "schema.hpp"
+
+namespace tp::wire {
+
+namespace s = tp::wire::schema;
+
+namespace {
+
+constexpr std::size_t word_bytes = sizeof(capnp::word);
+constexpr std::size_t max_datagram_words = (max_datagram_size + word_bytes - 1) / word_bytes;
+
+template <typename T>
+constexpr std::size_t struct_words() {
+    return T::_capnpPrivate::dataWordSize + T::_capnpPrivate::pointerCount;
+}
+
+template <typename T>
+constexpr T byteswap(T v) {
+    T r = 0;
+    for (std::size_t i = 0; i < sizeof(T); ++i)
+        r = static_cast<T>((r << 8) | ((v >> (8 * i)) & 0xFF));
+    return r;
+}
+
+// A struct list is a tag word plus its elements; we leave empty lists as null pointers (0 words).
+template <typename T>
+constexpr std::size_t struct_list_words(std::size_t n) {
+    return n == 0 ? 0 : 1 + n * struct_words<T>();
+}
+
+// Text carries a NUL terminator; empty text is left null.
+constexpr std::size_t text_words(std::size_t bytes) {
+    return bytes == 0 ? 0 : (bytes + 1 + word_bytes - 1) / word_bytes;
+}
+
+// List elements as this schema lays them out (see envelope.capnp; the round-trip tests pin it):
+// ClockEntry: peer at byte 0, counter at 8. Fill: seller at 0, quantity at 4, lotId at 8, amount
+// at 16. Encoding writes them directly; decoding reads them directly when the list has exactly
+// this layout (a newer schema's wider elements take the generated accessors).
+constexpr std::size_t clock_entry_bytes = struct_words<s::ClockEntry>() * word_bytes;
+constexpr std::size_t fill_bytes = struct_words<s::Fill>() * word_bytes;
+static_assert(s::ClockEntry::_capnpPrivate::pointerCount == 0 && clock_entry_bytes == 16);
+static_assert(s::Fill::_capnpPrivate::pointerCount == 0 && fill_bytes == 24);
+
+// The first element's data when every element of a struct list has exactly T's layout (data
+// words, no pointers): the list pointer was bounds-checked when read, and a composite list's tag
+// gives all elements one size. Null otherwise, or when the list is empty.
+template <typename T, typename List>
+const kj::byte* exact_layout(List list) {
+    if (list.size() == 0) return nullptr;
+    const capnp::AnyStruct::Reader first(list[0]);
+    const auto data = first.getDataSection();
+    if (data.size() != T::_capnpPrivate::dataWordSize * word_bytes) return nullptr;
+    if (first.getPointerSection().size() != 0) return nullptr;
+    return data.begin();
+}
+
+template <typename T>
+T load_le(const kj::byte* p) {
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    if constexpr (std::endian::native == std::endian::big) v = byteswap(v);
+    return v;
+}
+
+template <typename T>
+void store_le(kj::byte* p, T v) {
+    if constexpr (std::endian::native == std::endian::big) v = byteswap(v);
+    std::memcpy(p, &v, sizeof v);
+}
+
+struct BodyWords {
+    std::size_t operator()(const Deposit&) const { return struct_words<s::Deposit>(); }
+    std::size_t operator()(const DepositAck&) const { return struct_words<s::DepositAck>(); }
+    std::size_t operator()(const Buy&) const { return struct_words<s::Buy>(); }
+    std::size_t operator()(const BuyResult& m) const {
+        return struct_words<s::BuyResult>() + struct_list_words<s::Fill>(m.fills.size()) +
+               text_words(m.detail.size());
+    }
+    std::size_t operator()(const Payment&) const { return struct_words<s::Payment>(); }
+    std::size_t operator()(const PaymentAck&) const { return struct_words<s::PaymentAck>(); }
+    std::size_t operator()(const Election&) const { return struct_words<s::Election>(); }
+    std::size_t operator()(const Ok&) const { return struct_words<s::Ok>(); }
+    std::size_t operator()(const Coordinator&) const { return struct_words<s::Coordinator>(); }
+    std::size_t operator()(const Heartbeat&) const { return struct_words<s::Heartbeat>(); }
+};
+
+// Words of the single segment: root pointer, envelope, clock, body.
+std::size_t segment_words(const Envelope& e) {
+    if (e.body.valueless_by_exception())
+        throw std::invalid_argument("wire: envelope body is empty");
+    return 1 + struct_words<s::Envelope>() + struct_list_words<s::ClockEntry>(e.clock.size()) +
+           std::visit(BodyWords{}, e.body);
+}
+
+// Writes into memory the caller zeroed and sized exactly; never falls back to the heap.
+class SpanMessageBuilder final : public capnp::MessageBuilder {
+public:
+    explicit SpanMessageBuilder(kj::ArrayPtr<capnp::word> segment) : segment_(segment) {}
+
+    kj::ArrayPtr<capnp::word> allocateSegment(unsigned minimum_size) override {
+        if (allocated_ || minimum_size > segment_.size()) {
+            throw std::logic_error("wire: encoded_size underestimated the message");
+        }
+        allocated_ = true;
+        return segment_;
+    }
+
+private:
+    kj::ArrayPtr<capnp::word> segment_;
+    bool allocated_ = false;
+};
+
+void check_reason(RefusalReason reason, const char* field) {
+    if (reason > RefusalReason::not_trader) {
+        throw std::invalid_argument(std::string("wire: encode ") + field + ": " +
+                                    std::to_string(static_cast<unsigned>(reason)) +
+                                    " is not a RefusalReason");
+    }
+}
+
+s::RefusalReason to_schema(RefusalReason reason) {
+    return static_cast<s::RefusalReason>(static_cast<std::uint16_t>(reason));
+}
+
+struct BodyWriter {
+    mutable s::Envelope::Body::Builder body;
+
+    void operator()(const Deposit& m) const {
+        auto b = body.initDeposit();
+        b.setLotId(m.lot_id);
+        b.setProduct(m.product);
+        b.setQuantity(m.quantity);
+        b.setUnitPrice(m.unit_price);
+    }
+    void operator()(const DepositAck& m) const {
+        check_reason(m.reason, "depositAck.reason");
+        auto b = body.initDepositAck();
+        b.setLotId(m.lot_id);
+        b.setAccepted(m.accepted);
+        b.setReason(to_schema(m.reason));
+    }
+    void operator()(const Buy& m) const {
+        auto b = body.initBuy();
+        b.setRequestId(m.request_id);
+        b.setProduct(m.product);
+        b.setQuantity(m.quantity);
+        b.setAllowPartial(m.allow_partial);
+    }
+    void operator()(const BuyResult& m) const {
+        check_reason(m.reason, "buyResult.reason");
+        if (m.fills.size() > max_fills) {
+            throw std::invalid_argument(
+                "wire: encode buyResult.fills: " + std::to_string(m.fills.size()) +
+                " fills, limit " + std::to_string(max_fills));
+        }
+        if (m.detail.size() > max_detail_bytes) {
+            throw std::invalid_argument(
+                "wire: encode buyResult.detail: " + std::to_string(m.detail.size()) +
+                " bytes, limit " + std::to_string(max_detail_bytes));
+        }
+        auto b = body.initBuyResult();
+        b.setRequestId(m.request_id);
+        b.setFilled(m.filled);
+        b.setReason(to_schema(m.reason));
+        b.setQuantity(m.quantity);
+        b.setAmount(m.amount);
+        if (!m.fills.empty()) {
+            // We allocated this list, so its layout is known: write the elements directly.
+            auto fills = b.initFills(static_cast<unsigned>(m.fills.size()));
+            auto* base = capnp::AnyStruct::Builder(fills[0]).getDataSection().begin();
+            for (std::size_t i = 0; i < m.fills.size(); ++i) {
+                const Fill& f = m.fills[i];
+                kj::byte* p = base + fill_bytes * i;
+                store_le(p, f.seller);
+                store_le(p + 4, f.quantity);
+                store_le(p + 8, f.lot_id);
+                store_le(p + 16, f.amount);
+            }
+        }
+        if (!m.detail.empty()) b.setDetail(capnp::Text::Reader(m.detail.data(), m.detail.size()));
+    }
+    void operator()(const Payment& m) const {
+        auto b = body.initPayment();
+        b.setPaymentId(m.payment_id);
+        b.setLotId(m.lot_id);
+        b.setQuantity(m.quantity);
+        b.setAmount(m.amount);
+    }
+    void operator()(const PaymentAck& m) const { body.initPaymentAck().setPaymentId(m.payment_id); }
+    void operator()(const Election&) const { body.initElection(); }
+    void operator()(const Ok&) const { body.initOk(); }
+    void operator()(const Coordinator& m) const {
+        auto b = body.initCoordinator();
+        b.setLeader(m.leader);
+        b.setEpoch(m.epoch);
+    }
+    void operator()(const Heartbeat&) const { body.initHeartbeat(); }
+};
+
+void put_le32(std::byte* out, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) out[i] = static_cast<std::byte>(v >> (8 * i));
+}
+
+std::uint32_t get_le32(const std::byte* in) {
+    std::uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v |= std::to_integer<std::uint32_t>(in[i]) << (8 * i);
+    return v;
+}
+
+// Aligned per-thread scratch for callers whose buffers are not word-aligned (one datagram).
+capnp::word* scratch_words() {
+    alignas(capnp::word) static thread_local std::array<capnp::word, max_datagram_words + 1> buf;
+    return buf.data();
+}
+
+bool word_aligned(const void* p) {
+    return reinterpret_cast<std::uintptr_t>(p) % alignof(capnp::word) == 0;
+}
+
+DecodeError error(DecodeErrc code, std::string detail) {
+    return {code, std::move(detail)};
+}
+
+std::string num(std::uint64_t v) {
+    return std::to_string(v);
+}
+
+// Converts a Cap'n Proto reader into our structs, checking every limit. `where` names the field
+// being read so that a kj::Exception thrown by the reader can be reported against it.
+class Reader {
+public:
+    const char* where = "root";
+
+    // Returns the error, or nothing and fills `out`.
+    std::optional<DecodeError> read(s::Envelope::Reader root, Envelope& out) {
+        where = "version";
+        if (root.getVersion() != protocol_version) {
+            return error(DecodeErrc::wrong_version, "version: " + num(root.getVersion()) +
+                                                        ", expected " + num(protocol_version));
+        }
+        out.sender = root.getSender();
+        out.receiver = root.getReceiver();
+        out.epoch = root.getEpoch();
+
+        where = "clock";
+        auto clock = root.getClock();
+        if (clock.size() > max_clock_entries) {
+            return error(
+                DecodeErrc::list_too_long,
+                "clock: " + num(clock.size()) + " entries, limit " + num(max_clock_entries));
+        }
+        // Validate into a small buffer, then build the clock in one step.
+        const unsigned n = clock.size();
+        std::array<tp::clock::Entry, 32> small;
+        std::vector<tp::clock::Entry> large;
+        if (n > small.size()) large.resize(n);
+        const std::span<tp::clock::Entry> entries(n > small.size() ? large.data() : small.data(),
+                                                  n);
+        if (const kj::byte* base = exact_layout<s::ClockEntry>(clock)) {
+            for (unsigned i = 0; i < n; ++i) {
+                entries[i] = {load_le<std::uint32_t>(base + clock_entry_bytes * i),
+                              load_le<std::uint64_t>(base + clock_entry_bytes * i + 8)};
+            }
+        } else {
+            for (unsigned i = 0; i < n; ++i) {
+                const auto entry = clock[i];
+                entries[i] = {entry.getPeer(), entry.getCounter()};
+            }
+        }
+        for (unsigned i = 0; i < n; ++i) {
+            const auto [peer, counter] = entries[i];
+            if (counter == 0) {
+                return error(DecodeErrc::bad_clock,
+                             "clock[" + num(i) + "]: peer " + num(peer) + " has counter 0");
+            }
+            if (i > 0 && peer <= entries[i - 1].peer) {
+                return error(DecodeErrc::bad_clock,
+                             "clock[" + num(i) + "]: peer " + num(peer) + " after peer " +
+                                 num(entries[i - 1].peer) +
+                                 " (entries must be sorted by peer and unique)");
+            }
+        }
+        out.clock = tp::clock::VectorClock::from_entries(entries);
+
+        where = "body";
+        return read_body(root.getBody(), out.body);
+    }
+
+private:
+    std::optional<DecodeError> reason(s::RefusalReason in, RefusalReason& out, const char* field) {
+        const auto raw = static_cast<std::uint16_t>(in);
+        if (raw > static_cast<std::uint16_t>(RefusalReason::not_trader)) {
+            return error(DecodeErrc::invalid_value,
+                         std::string(field) + ": " + num(raw) + " is not a RefusalReason");
+        }
+        out = static_cast<RefusalReason>(raw);
+        return std::nullopt;
+    }
+
+    std::optional<DecodeError> read_body(s::Envelope::Body::Reader body, Body& out) {
+        switch (body.which()) {
+            case s::Envelope::Body::DEPOSIT: {
+                where = "body.deposit";
+                auto r = body.getDeposit();
+                out.emplace<Deposit>(
+                    Deposit{r.getLotId(), r.getProduct(), r.getQuantity(), r.getUnitPrice()});
+                return std::nullopt;
+            }
+            case s::Envelope::Body::DEPOSIT_ACK: {
+                where = "body.depositAck";
+                auto r = body.getDepositAck();
+                DepositAck m{r.getLotId(), r.getAccepted(), RefusalReason::none};
+                if (auto e = reason(r.getReason(), m.reason, "body.depositAck.reason")) return e;
+                out.emplace<DepositAck>(m);
+                return std::nullopt;
+            }
+            case s::Envelope::Body::BUY: {
+                where = "body.buy";
+                auto r = body.getBuy();
+                out.emplace<Buy>(
+                    Buy{r.getRequestId(), r.getProduct(), r.getQuantity(), r.getAllowPartial()});
+                return std::nullopt;
+            }
+            case s::Envelope::Body::BUY_RESULT: return read_buy_result(body.getBuyResult(), out);
+            case s::Envelope::Body::PAYMENT: {
+                where = "body.payment";
+                auto r = body.getPayment();
+                out.emplace<Payment>(
+                    Payment{r.getPaymentId(), r.getLotId(), r.getQuantity(), r.getAmount()});
+                return std::nullopt;
+            }
+            case s::Envelope::Body::PAYMENT_ACK:
+                where = "body.paymentAck";
+                out.emplace<PaymentAck>(PaymentAck{body.getPaymentAck().getPaymentId()});
+                return std::nullopt;
+            case s::Envelope::Body::ELECTION:
+                where = "body.election";
+                body.getElection();  // still validates the pointer
+                out.emplace<Election>();
+                return std::nullopt;
+            case s::Envelope::Body::OK:
+                where = "body.ok";
+                body.getOk();
+                out.emplace<Ok>();
+                return std::nullopt;
+            case s::Envelope::Body::COORDINATOR: {
+                where = "body.coordinator";
+                auto r = body.getCoordinator();
+                out.emplace<Coordinator>(Coordinator{r.getLeader(), r.getEpoch()});
+                return std::nullopt;
+            }
+            case s::Envelope::Body::HEARTBEAT:
+                where = "body.heartbeat";
+                body.getHeartbeat();
+                out.emplace<Heartbeat>();
+                return std::nullopt;
+        }
+        return error(DecodeErrc::unknown_kind, "body: kind tag " +
+                                                   num(static_cast<std::uint16_t>(body.which())) +
+                                                   " is unknown to this build (newer peer?)");
+    }
+
+    std::optional<DecodeError> read_buy_result(s::BuyResult::Reader r, Body& out) {
+        where = "body.buyResult";
+        BuyResult& m = out.emplace<BuyResult>();
+        m.request_id = r.getRequestId();
+        m.filled = r.getFilled();
+        if (auto e = reason(r.getReason(), m.reason, "body.buyResult.reason")) return e;
+        m.quantity = r.getQuantity();
+        m.amount = r.getAmount();
+
+        where = "body.buyResult.fills";
+        auto fills = r.getFills();
+        if (fills.size() > max_fills) {
+            return error(DecodeErrc::list_too_long, "body.buyResult.fills: " + num(fills.size()) +
+                                                        " elements, limit " + num(max_fills));
+        }
+        m.fills.resize(fills.size());
+        if (const kj::byte* base = exact_layout<s::Fill>(fills)) {
+            for (std::size_t i = 0; i < m.fills.size(); ++i) {
+                const kj::byte* p = base + fill_bytes * i;
+                m.fills[i] = Fill{load_le<std::uint32_t>(p), load_le<std::uint64_t>(p + 8),
+                                  load_le<std::uint32_t>(p + 4), load_le<std::int64_t>(p + 16)};
+            }
+        } else {
+            for (unsigned i = 0; i < fills.size(); ++i) {
+                const auto f = fills[i];
+                m.fills[i] = Fill{f.getSeller(), f.getLotId(), f.getQuantity(), f.getAmount()};
+            }
+        }
+
+        where = "body.buyResult.detail";
+        auto detail = r.getDetail();
+        if (detail.size() > max_detail_bytes) {
+            return error(DecodeErrc::text_too_long, "body.buyResult.detail: " + num(detail.size()) +
+                                                        " bytes, limit " + num(max_detail_bytes));
+        }
+        m.detail.assign(detail.begin(), detail.size());
+        return std::nullopt;
+    }
+};
+
+DecodeErrc classify(const kj::Exception& e) {
+    const kj::StringPtr d = e.getDescription();
+    auto contains = [&](const char* needle) { return std::strstr(d.cStr(), needle) != nullptr; };
+    if (contains("traversal limit")) return DecodeErrc::traversal_limit;
+    if (contains("too deeply-nested") || contains("nesting limit"))
+        return DecodeErrc::nesting_limit;
+    return DecodeErrc::malformed;
+}
+
+}  // namespace
+
+const char* to_string(DecodeErrc code) noexcept {
+    switch (code) {
+        case DecodeErrc::too_short: return "too_short";
+        case DecodeErrc::too_large: return "too_large";
+        case DecodeErrc::not_word_aligned_size: return "not_word_aligned_size";
+        case DecodeErrc::bad_framing: return "bad_framing";
+        case DecodeErrc::wrong_version: return "wrong_version";
+        case DecodeErrc::unknown_kind: return "unknown_kind";
+        case DecodeErrc::list_too_long: return "list_too_long";
+        case DecodeErrc::text_too_long: return "text_too_long";
+        case DecodeErrc::traversal_limit: return "traversal_limit";
+        case DecodeErrc::nesting_limit: return "nesting_limit";
+        case DecodeErrc::bad_clock: return "bad_clock";
+        case DecodeErrc::invalid_value: return "invalid_value";
+        case DecodeErrc::malformed: return "malformed";
+    }
+    return "?";
+}
+
+std::ostream& operator<<(std::ostream& out, DecodeErrc code) {
+    return out << to_string(code);
+}
+
+std::string DecodeError::message() const {
+    return std::string(to_string(code)) + ": " + detail;
+}
+
+Envelope& DecodeResult::value() & {
+    if (!has_value()) throw std::logic_error("wire: no envelope: " + error().message());
+    return std::get<Envelope>(v_);
+}
+
+const Envelope& DecodeResult::value() const& {
+    if (!has_value()) throw std::logic_error("wire: no envelope: " + error().message());
+    return std::get<Envelope>(v_);
+}
+
+Envelope&& DecodeResult::value() && {
+    if (!has_value()) throw std::logic_error("wire: no envelope: " + error().message());
+    return std::get<Envelope>(std::move(v_));
+}
+
+std::size_t encoded_size(const Envelope& envelope) {
+    return word_bytes + segment_words(envelope) * word_bytes;
+}
+
+std::size_t encode(const Envelope& envelope, std::span<std::byte> out) {
+    const std::size_t words = segment_words(envelope);
+    const std::size_t size = word_bytes + words * word_bytes;
+    if (size > max_datagram_size) {
+        throw std::length_error("wire: encode: " + std::to_string(size) +
+                                " bytes exceed one datagram (" + std::to_string(max_datagram_size) +
+                                ")");
+    }
+    if (out.size() < size) {
+        throw std::length_error("wire: encode: buffer of " + std::to_string(out.size()) +
+                                " bytes, need " + std::to_string(size));
+    }
+    if (envelope.clock.size() > max_clock_entries) {
+        throw std::invalid_argument("wire: encode clock: " + std::to_string(envelope.clock.size()) +
+                                    " entries, limit " + std::to_string(max_clock_entries));
+    }
+
+    // Build straight into the caller's buffer when it is word-aligned, else via the scratch.
+    const bool direct = word_aligned(out.data());
+    capnp::word* base = direct ? reinterpret_cast<capnp::word*>(out.data()) : scratch_words();
+    std::memset(base, 0, size);  // the builder expects zeroed memory
+    {
+        SpanMessageBuilder builder(kj::arrayPtr(base + 1, words));
+        try {
+            auto root = builder.initRoot<s::Envelope>();
+            root.setSender(envelope.sender);
+            root.setReceiver(envelope.receiver);
+            root.setEpoch(envelope.epoch);
+            root.setVersion(protocol_version);
+            const auto entries = envelope.clock.entries();
+            if (!entries.empty()) {
+                // We allocated this list, so its layout is known: write the elements directly.
+                auto clock = root.initClock(static_cast<unsigned>(entries.size()));
+                auto* base = capnp::AnyStruct::Builder(clock[0]).getDataSection().begin();
+                for (std::size_t i = 0; i < entries.size(); ++i) {
+                    store_le(base + clock_entry_bytes * i, entries[i].peer);
+                    store_le(base + clock_entry_bytes * i + 8, entries[i].counter);
+                }
+            }
+            std::visit(BodyWriter{root.getBody()}, envelope.body);
+            if (builder.getSegmentsForOutput()[0].size() != words) {
+                throw std::logic_error("wire: encoded_size disagrees with the encoder");
+            }
+        } catch (const kj::Exception& e) {
+            throw std::logic_error(std::string("wire: encode failed: ") +
+                                   e.getDescription().cStr());
+        }
+    }
+    auto* header = reinterpret_cast<std::byte*>(base);
+    put_le32(header, 0);  // segment count - 1
+    put_le32(header + 4, static_cast<std::uint32_t>(words));
+    if (!direct) std::memcpy(out.data(), base, size);
+    return size;
+}
+
+std::vector<std::byte> encode(const Envelope& envelope) {
+    std::vector<std::byte> out(encoded_size(envelope));
+    const std::size_t n = encode(envelope, out);
+    out.resize(n);
+    return out;
+}
+
+DecodeResult decode(std::span<const std::byte> bytes, const DecodeLimits& limits) {
+    const std::size_t size = bytes.size();
+    if (size > max_datagram_size) {
+        return error(DecodeErrc::too_large,
+                     "datagram: " + num(size) + " bytes, limit " + num(max_datagram_size));
+    }
+    if (size < 2 * word_bytes) {
+        return error(DecodeErrc::too_short,
+                     "datagram: " + num(size) + " bytes, need at least " + num(2 * word_bytes));
+    }
+    if (size % word_bytes != 0) {
+        return error(DecodeErrc::not_word_aligned_size,
+                     "datagram: " + num(size) + " bytes is not a multiple of 8");
+    }
+
+    const capnp::word* words = nullptr;
+    if (word_aligned(bytes.data())) {
+        words = reinterpret_cast<const capnp::word*>(bytes.data());
+    } else {
+        std::memcpy(scratch_words(), bytes.data(), size);
+        words = scratch_words();
+    }
+    const std::size_t total_words = size / word_bytes;
+    const auto* table = reinterpret_cast<const std::byte*>(words);
+
+    const std::uint64_t segment_count = std::uint64_t{get_le32(table)} + 1;
+    if (segment_count > max_segments) {
+        return error(DecodeErrc::bad_framing, "segment table: " + num(segment_count) +
+                                                  " segments, limit " + num(max_segments));
+    }
+    const std::size_t table_words = (4 + 4 * segment_count + word_bytes - 1) / word_bytes;
+    if (table_words >= total_words) {
+        return error(DecodeErrc::bad_framing, "segment table: " + num(segment_count) +
+                                                  " segments leave no room for data in " +
+                                                  num(size) + " bytes");
+    }
+    // Left uninitialised: only the first segment_count entries are written and read.
+    union Segments {
+        Segments() {}
+        kj::ArrayPtr<const capnp::word> at[max_segments];
+    } segments;
+    std::size_t offset = table_words;
+    for (std::size_t i = 0; i < segment_count; ++i) {
+        const std::size_t n = get_le32(table + 4 + 4 * i);
+        if (n == 0) {
+            return error(DecodeErrc::bad_framing, "segment table: segment " + num(i) + " is empty");
+        }
+        if (n > total_words - offset) {
+            return error(DecodeErrc::bad_framing, "segment table: segment " + num(i) + " claims " +
+                                                      num(n) + " words, only " +
+                                                      num(total_words - offset) + " remain");
+        }
+        new (&segments.at[i]) kj::ArrayPtr<const capnp::word>(words + offset, n);
+        offset += n;
+    }
+    if (offset != total_words) {
+        return error(DecodeErrc::bad_framing,
+                     "segment table: " + num((total_words - offset) * word_bytes) +
+                         " trailing bytes after the last segment");
+    }
+
+    capnp::ReaderOptions options;
+    options.traversalLimitInWords = limits.traversal_limit_words;
+    options.nestingLimit = limits.nesting_limit;
+    Reader reader;
+    try {
+        capnp::SegmentArrayMessageReader message(kj::arrayPtr(segments.at, segment_count), options);
+        // Decode in place: one Envelope, never moved on the success path.
+        DecodeResult result{Envelope{}};
+        if (auto e = reader.read(message.getRoot<s::Envelope>(), result.value())) {
+            result = std::move(*e);
+        }
+        return result;
+    } catch (const kj::Exception& e) {
+        return error(classify(e), std::string(reader.where) + ": " + e.getDescription().cStr());
+    }
+}
+
+}  // namespace tp::wire

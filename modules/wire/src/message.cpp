@@ -1,0 +1,45 @@
+#include "tp/wire/message.hpp"
+
+#include <ostream>
+
+namespace tp::wire {
+
+const char* to_string(RefusalReason reason) noexcept {
+    switch (reason) {
+        case RefusalReason::none: return "none";
+        case RefusalReason::no_seller: return "no_seller";
+        case RefusalReason::insufficient_stock: return "insufficient_stock";
+        case RefusalReason::invalid_request: return "invalid_request";
+        case RefusalReason::not_trader: return "not_trader";
+    }
+    return "?";
+}
+
+namespace {
+
+struct KindName {
+    const char* operator()(const Deposit&) const noexcept { return "deposit"; }
+    const char* operator()(const DepositAck&) const noexcept { return "deposit_ack"; }
+    const char* operator()(const Buy&) const noexcept { return "buy"; }
+    const char* operator()(const BuyResult&) const noexcept { return "buy_result"; }
+    const char* operator()(const Payment&) const noexcept { return "payment"; }
+    const char* operator()(const PaymentAck&) const noexcept { return "payment_ack"; }
+    const char* operator()(const Election&) const noexcept { return "election"; }
+    const char* operator()(const Ok&) const noexcept { return "ok"; }
+    const char* operator()(const Coordinator&) const noexcept { return "coordinator"; }
+    const char* operator()(const Heartbeat&) const noexcept { return "heartbeat"; }
+};
+
+}  // namespace
+
+const char* kind_name(const Body& body) noexcept {
+    if (body.valueless_by_exception()) return "valueless";
+    return std::visit(KindName{}, body);
+}
+
+std::ostream& operator<<(std::ostream& out, const Envelope& envelope) {
+    return out << kind_name(envelope.body) << ' ' << envelope.sender << "->" << envelope.receiver
+               << " epoch " << envelope.epoch << ' ' << envelope.clock;
+}
+
+}  // namespace tp::wire

@@ -1,0 +1,137 @@
+#include <boost/test/unit_test.hpp>
+
+#include <cstring>
+#include <sstream>
+#include <stdexcept>
+
+#include "samples.hpp"
+#include "tp/wire/codec.hpp"
+
+using namespace tp::wire;
+
+namespace {
+
+Envelope round_trip(const Envelope& in) {
+    const auto bytes = encode(in);
+    auto r = decode(bytes);
+    BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.error().message()));
+    return std::move(r).value();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(wire_codec)
+
+BOOST_AUTO_TEST_CASE(every_sample_round_trips_and_encoded_size_is_exact) {
+    const auto all = samples::all();
+    // Every kind of the Body variant appears among the samples.
+    std::vector<bool> seen(std::variant_size_v<Body>, false);
+    for (const auto& [name, env] : all) {
+        BOOST_TEST_CONTEXT(name) {
+            seen[env.body.index()] = true;
+            const auto bytes = encode(env);
+            BOOST_TEST(bytes.size() == encoded_size(env));
+            BOOST_TEST(bytes.size() % 8 == 0u);
+            BOOST_TEST(bytes.size() <= max_datagram_size);
+            const Envelope back = round_trip(env);
+            BOOST_TEST((back == env));
+            BOOST_TEST(std::string(kind_name(back.body)) == kind_name(env.body));
+            // Re-encoding is byte-identical: the encoding is canonical for our encoder.
+            BOOST_TEST((encode(back) == bytes));
+        }
+    }
+    for (std::size_t i = 0; i < seen.size(); ++i) BOOST_TEST(seen[i], "kind index " << i);
+}
+
+BOOST_AUTO_TEST_CASE(field_values_survive_exactly) {
+    auto env = samples::envelope(samples::buy_result_3_fills());
+    const Envelope back = round_trip(env);
+    const auto& r = std::get<BuyResult>(back.body);
+    BOOST_TEST(back.sender == 3u);
+    BOOST_TEST(back.receiver == 5u);
+    BOOST_TEST(back.epoch == 2u);
+    BOOST_TEST(back.clock.get(5) == 6u);
+    BOOST_TEST(r.request_id == 42u);
+    BOOST_TEST(r.filled);
+    BOOST_TEST(r.amount == 13500);
+    BOOST_TEST_REQUIRE(r.fills.size() == 3u);
+    BOOST_TEST(r.fills[2].seller == 4u);
+    BOOST_TEST(r.fills[2].lot_id == 102u);
+    BOOST_TEST(r.fills[2].amount == 3000);
+}
+
+BOOST_AUTO_TEST_CASE(encode_into_unaligned_and_oversized_buffers) {
+    const auto env = samples::envelope(samples::buy());
+    const auto expected = encode(env);
+    std::vector<std::byte> storage(expected.size() + 64, std::byte{0xAA});
+    for (std::size_t offset = 0; offset < 8; ++offset) {
+        BOOST_TEST_CONTEXT("offset " << offset) {
+            const std::size_t n =
+                encode(env, std::span<std::byte>(storage.data() + offset, expected.size() + 32));
+            BOOST_TEST(n == expected.size());
+            BOOST_TEST(std::memcmp(storage.data() + offset, expected.data(), n) == 0);
+            // And decoding from that unaligned place works too.
+            auto r = decode(std::span<const std::byte>(storage.data() + offset, n));
+            BOOST_TEST_REQUIRE(r.has_value());
+            BOOST_TEST((r.value() == env));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(encode_rejects_a_buffer_too_small) {
+    const auto env = samples::envelope(samples::buy());
+    std::vector<std::byte> out(encoded_size(env) - 8);
+    BOOST_CHECK_THROW(encode(env, out), std::length_error);
+}
+
+BOOST_AUTO_TEST_CASE(encode_rejects_what_decode_would_reject) {
+    auto too_many = samples::buy_result_3_fills();
+    too_many.fills.resize(max_fills + 1);
+    BOOST_CHECK_THROW(encode(samples::envelope(too_many)), std::invalid_argument);
+
+    auto too_long = samples::buy_result_3_fills();
+    too_long.detail.assign(max_detail_bytes + 1, 'x');
+    BOOST_CHECK_THROW(encode(samples::envelope(too_long)), std::invalid_argument);
+
+    DepositAck bad_reason{1, false, static_cast<RefusalReason>(99)};
+    BOOST_CHECK_THROW(encode(samples::envelope(bad_reason)), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(largest_clock_that_fits_one_datagram) {
+    // Root pointer + envelope (5 words) + list tag + 2 words per entry + empty body, plus the
+    // 8-byte segment table, must stay within max_datagram_size.
+    const std::size_t fits = (max_datagram_size / 8 - 1 - 1 - 5 - 1) / 2;
+    const auto big = samples::envelope(Heartbeat{}, samples::dense_clock(fits));
+    BOOST_TEST(encoded_size(big) <= max_datagram_size);
+    BOOST_TEST((round_trip(big) == big));
+
+    const auto too_big = samples::envelope(Heartbeat{}, samples::dense_clock(fits + 1));
+    BOOST_TEST(encoded_size(too_big) > max_datagram_size);
+    BOOST_CHECK_THROW(encode(too_big), std::length_error);
+}
+
+BOOST_AUTO_TEST_CASE(result_value_on_error_throws_with_the_message) {
+    const std::vector<std::byte> nothing;
+    auto r = decode(nothing);
+    BOOST_TEST(!r);
+    BOOST_TEST(r.error().code == DecodeErrc::too_short);
+    try {
+        (void)r.value();
+        BOOST_FAIL("value() on an error must throw");
+    } catch (const std::logic_error& e) {
+        BOOST_TEST(std::string(e.what()).find("too_short") != std::string::npos);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(names_for_logs) {
+    BOOST_TEST(std::string(kind_name(Body{BuyResult{}})) == "buy_result");
+    BOOST_TEST(std::string(kind_name(Body{Heartbeat{}})) == "heartbeat");
+    BOOST_TEST(std::string(to_string(RefusalReason::no_seller)) == "no_seller");
+    std::ostringstream out;
+    out << samples::envelope(samples::buy(), tp::clock::VectorClock{0, 2});
+    BOOST_TEST(out.str() == "buy 3->5 epoch 2 {1:2}");
+    const DecodeError e{DecodeErrc::list_too_long, "body.buyResult.fills: 300 elements"};
+    BOOST_TEST(e.message() == "list_too_long: body.buyResult.fills: 300 elements");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,44 @@
+#pragma once
+
+// The fuzz seed corpus: every sample envelope, plus a few broken ones made from them byte by byte.
+// Written once into tests/wire/corpus/ by `build/tests/wire/wire-make-corpus tests/wire/corpus`.
+// In that directory, <sample>.bin is the exact encoding of a samples::all() entry (the replay suite
+// keeps it as a wire-compatibility fixture: don't regenerate it to paper over a schema break);
+// bad-*.bin must not decode; any other file (e.g. an input promoted from tools/fuzz) only has to
+// satisfy the fuzz property.
+
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "samples.hpp"
+
+namespace tp::wire::corpus {
+
+inline std::vector<std::pair<std::string, std::vector<std::byte>>> seeds() {
+    std::vector<std::pair<std::string, std::vector<std::byte>>> out;
+    for (const auto& [name, env] : samples::all()) out.emplace_back(name, encode(env));
+
+    const auto buy = encode(samples::envelope(samples::buy()));
+    auto patched = [&](std::string name, std::size_t at, std::byte value) {
+        auto b = buy;
+        b.at(at) = value;
+        out.emplace_back("bad-" + std::move(name), std::move(b));
+    };
+    // Offsets: segment table 0..7, root pointer 8..15, envelope data 16..39 (version at 32,
+    // union tag at 34), clock pointer 40, body pointer 48.
+    patched("version-2", 32, std::byte{2});
+    patched("unknown-kind", 34, std::byte{77});
+    patched("segment-count", 0, std::byte{200});
+    patched("segment-size", 4, std::byte{0xFF});
+    patched("body-pointer", 51, std::byte{0x7F});
+    out.emplace_back("bad-truncated", std::vector<std::byte>(buy.begin(), buy.begin() + 24));
+    out.emplace_back("bad-odd-size", std::vector<std::byte>(buy.begin(), buy.end() - 3));
+    auto trailing = buy;
+    trailing.resize(buy.size() + 8);
+    out.emplace_back("bad-trailing", std::move(trailing));
+    return out;
+}
+
+}  // namespace tp::wire::corpus

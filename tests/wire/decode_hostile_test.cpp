@@ -1,0 +1,369 @@
+// Decoding hostile or broken bytes: every case asserts the specific error, not just "no crash".
+// Messages are crafted with the private Cap'n Proto schema (only this module's tests see it) so
+// that each one breaks exactly one rule.
+#include <boost/test/unit_test.hpp>
+
+#include <capnp/any.h>
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
+#include <cstring>
+#include <string>
+
+#include "samples.hpp"
+#include "schema.hpp"
+#include "tp/wire/codec.hpp"
+
+using namespace tp::wire;
+namespace s = tp::wire::schema;
+
+namespace {
+
+std::vector<std::byte> to_bytes(capnp::MessageBuilder& message) {
+    const auto words = capnp::messageToFlatArray(message);
+    const auto bytes = words.asBytes();
+    std::vector<std::byte> out(bytes.size());
+    std::memcpy(out.data(), bytes.begin(), bytes.size());
+    return out;
+}
+
+// A valid version-1 envelope root with a 2-peer clock, ready to be broken.
+s::Envelope::Builder valid_root(capnp::MessageBuilder& message) {
+    auto root = message.initRoot<s::Envelope>();
+    root.setSender(1);
+    root.setReceiver(2);
+    root.setEpoch(3);
+    root.setVersion(protocol_version);
+    auto clock = root.initClock(2);
+    clock[0].setPeer(1);
+    clock[0].setCounter(4);
+    clock[1].setPeer(2);
+    clock[1].setCounter(5);
+    return root;
+}
+
+DecodeError expect_error(const std::vector<std::byte>& bytes, DecodeErrc code,
+                         const DecodeLimits& limits = {}) {
+    auto r = decode(bytes, limits);
+    BOOST_TEST_REQUIRE(!r.has_value(), "decoded although it should fail with " << code);
+    BOOST_TEST(r.error().code == code, r.error().message());
+    BOOST_TEST(r.error().message().find(to_string(code)) == 0u);
+    return r.error();
+}
+
+bool mentions(const DecodeError& e, const std::string& what) {
+    const bool found = e.detail.find(what) != std::string::npos;
+    if (!found) BOOST_TEST_MESSAGE("detail was: " << e.detail);
+    return found;
+}
+
+// Raw access to a struct's sections, to write what the typed API would refuse.
+template <typename Builder>
+capnp::AnyStruct::Builder any(Builder b) {
+    return capnp::AnyStruct::Builder(kj::mv(b));
+}
+
+void put_le32(std::vector<std::byte>& bytes, std::size_t at, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) bytes[at + i] = static_cast<std::byte>(v >> (8 * i));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(wire_decode_hostile)
+
+BOOST_AUTO_TEST_CASE(crafted_valid_message_decodes) {
+    // The crafting helper itself yields a good message: the failures below come from the one
+    // rule each breaks.
+    capnp::MallocMessageBuilder m;
+    valid_root(m).getBody().initBuy().setQuantity(2);
+    auto r = decode(to_bytes(m));
+    BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.error().message()));
+    BOOST_TEST(std::get<Buy>(r.value().body).quantity == 2u);
+    BOOST_TEST(r.value().clock.get(2) == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(encoder_layout_matches_the_schema) {
+    // The encoder writes clock entries and fills directly into list memory; the generated reader
+    // must see exactly the same values.
+    const auto env =
+        samples::envelope(samples::buy_result_3_fills(), samples::dense_clock(5, 1000));
+    const auto bytes = encode(env);
+    kj::Array<capnp::word> words = kj::heapArray<capnp::word>(bytes.size() / 8);
+    std::memcpy(words.begin(), bytes.data(), bytes.size());
+    capnp::FlatArrayMessageReader message(words);
+    const auto root = message.getRoot<s::Envelope>();
+    const auto clock = root.getClock();
+    BOOST_TEST_REQUIRE(clock.size() == 5u);
+    for (unsigned i = 0; i < 5; ++i) {
+        BOOST_TEST(clock[i].getPeer() == i);
+        BOOST_TEST(clock[i].getCounter() == 1000u + i);
+    }
+    const auto fills = root.getBody().getBuyResult().getFills();
+    const auto& want = std::get<BuyResult>(env.body).fills;
+    BOOST_TEST_REQUIRE(fills.size() == want.size());
+    for (unsigned i = 0; i < fills.size(); ++i) {
+        BOOST_TEST(fills[i].getSeller() == want[i].seller);
+        BOOST_TEST(fills[i].getLotId() == want[i].lot_id);
+        BOOST_TEST(fills[i].getQuantity() == want[i].quantity);
+        BOOST_TEST(fills[i].getAmount() == want[i].amount);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(fills_from_a_newer_schema_decode) {
+    // A future Fill with a pointer field: the decoder falls back to the generated accessors.
+    capnp::MallocMessageBuilder m;
+    auto r = valid_root(m).getBody().initBuyResult();
+    auto fills = any(r).getPointerSection()[0].initAsListOfAnyStruct(3, 1, 2);
+    for (unsigned i = 0; i < 2; ++i) {
+        auto data = fills[i].getDataSection();
+        data[0] = static_cast<kj::byte>(20 + i);  // seller
+        data[4] = 3;                              // quantity
+        data[8] = 9;                              // lotId
+        data[16] = 50;                            // amount
+        fills[i].getPointerSection()[0].setAs<capnp::Text>("future");
+    }
+    auto decoded = decode(to_bytes(m));
+    BOOST_TEST_REQUIRE(decoded.has_value(), (decoded ? "" : decoded.error().message()));
+    const auto& got = std::get<BuyResult>(decoded.value().body).fills;
+    BOOST_TEST_REQUIRE(got.size() == 2u);
+    BOOST_TEST((got[1] == Fill{21, 9, 3, 50}));
+}
+
+BOOST_AUTO_TEST_CASE(clock_entries_from_a_newer_schema_decode) {
+    // A future ClockEntry with an extra data word and a pointer: wider elements, same first fields.
+    capnp::MallocMessageBuilder m;
+    auto root = valid_root(m);
+    root.getBody().initOk();
+    auto list = any(root).getPointerSection()[0].initAsListOfAnyStruct(3, 1, 2);
+    for (unsigned i = 0; i < 2; ++i) {
+        auto data = list[i].getDataSection();
+        data[0] = static_cast<kj::byte>(10 + i);  // peer
+        data[8] = static_cast<kj::byte>(7);       // counter
+        data[16] = 0xEE;                          // the unknown new field
+        list[i].getPointerSection()[0].setAs<capnp::Text>("future");
+    }
+    auto r = decode(to_bytes(m));
+    BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.error().message()));
+    BOOST_TEST(r.value().clock == tp::clock::VectorClock::from_entries(
+                                      std::vector<tp::clock::Entry>{{10, 7}, {11, 7}}));
+}
+
+BOOST_AUTO_TEST_CASE(too_short) {
+    expect_error({}, DecodeErrc::too_short);
+    expect_error(std::vector<std::byte>(8), DecodeErrc::too_short);
+    expect_error(std::vector<std::byte>(15), DecodeErrc::too_short);
+}
+
+BOOST_AUTO_TEST_CASE(too_large) {
+    // Even a well-formed message is refused beyond one datagram.
+    std::vector<std::byte> big(max_datagram_size + 5);
+    put_le32(big, 4, static_cast<std::uint32_t>(big.size() / 8 - 1));
+    expect_error(big, DecodeErrc::too_large);
+}
+
+BOOST_AUTO_TEST_CASE(size_not_multiple_of_a_word) {
+    auto bytes = encode(samples::envelope(samples::buy()));
+    bytes.push_back(std::byte{0});
+    expect_error(bytes, DecodeErrc::not_word_aligned_size);
+}
+
+BOOST_AUTO_TEST_CASE(every_truncation_is_an_error) {
+    for (const auto& [name, env] : samples::all()) {
+        const auto bytes = encode(env);
+        for (std::size_t n = 0; n < bytes.size(); ++n) {
+            const std::vector<std::byte> cut(bytes.begin(), bytes.begin() + n);
+            auto r = decode(cut);
+            BOOST_TEST_REQUIRE(!r.has_value(), name << " truncated to " << n << " decoded");
+            const auto want = n < 16       ? DecodeErrc::too_short
+                              : n % 8 != 0 ? DecodeErrc::not_word_aligned_size
+                                           : DecodeErrc::bad_framing;
+            BOOST_TEST(r.error().code == want, name << " at " << n << ": " << r.error().message());
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(segment_table_abuse) {
+    const auto good = encode(samples::envelope(samples::buy()));
+
+    auto huge_count = good;
+    put_le32(huge_count, 0, 0xFFFFFFFFu);  // 2^32 segments
+    BOOST_TEST(mentions(expect_error(huge_count, DecodeErrc::bad_framing), "segments"));
+
+    auto nine = std::vector<std::byte>(good.size() + 64);
+    put_le32(nine, 0, 8);  // 9 segments: over max_segments
+    expect_error(nine, DecodeErrc::bad_framing);
+
+    auto oversized_segment = good;
+    put_le32(oversized_segment, 4, 0x7FFFFFFFu);
+    BOOST_TEST(mentions(expect_error(oversized_segment, DecodeErrc::bad_framing), "claims"));
+
+    auto trailing = good;
+    trailing.resize(good.size() + 16);
+    BOOST_TEST(mentions(expect_error(trailing, DecodeErrc::bad_framing), "trailing"));
+
+    auto empty_segment = good;
+    put_le32(empty_segment, 4, 0);
+    BOOST_TEST(mentions(expect_error(empty_segment, DecodeErrc::bad_framing), "empty"));
+}
+
+BOOST_AUTO_TEST_CASE(multi_segment_message_from_another_writer_decodes) {
+    // A writer with tiny segments splits the message and links the parts with far pointers.
+    capnp::MallocMessageBuilder m(1, capnp::AllocationStrategy::FIXED_SIZE);
+    auto root = valid_root(m);
+    auto r = root.getBody().initBuyResult();
+    r.setRequestId(9);
+    r.initFills(2)[1].setAmount(77);
+    r.setDetail("split");
+    BOOST_TEST_REQUIRE(m.getSegmentsForOutput().size() > 1u);
+    BOOST_TEST_REQUIRE(m.getSegmentsForOutput().size() <= max_segments);
+    auto decoded = decode(to_bytes(m));
+    BOOST_TEST_REQUIRE(decoded.has_value(), (decoded ? "" : decoded.error().message()));
+    const auto& result = std::get<BuyResult>(decoded.value().body);
+    BOOST_TEST(result.fills[1].amount == 77);
+    BOOST_TEST(result.detail == "split");
+}
+
+BOOST_AUTO_TEST_CASE(wrong_version) {
+    for (std::uint16_t v : {0, 2, 0xFFFF}) {
+        capnp::MallocMessageBuilder m;
+        valid_root(m).setVersion(v);
+        BOOST_TEST(mentions(expect_error(to_bytes(m), DecodeErrc::wrong_version),
+                            "version: " + std::to_string(v)));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(unknown_union_tag) {
+    // A newer peer's kind: the discriminant lives in the envelope's data section after version.
+    capnp::MallocMessageBuilder m;
+    auto root = valid_root(m);
+    root.getBody().initHeartbeat();
+    auto data = any(root).getDataSection();
+    BOOST_TEST_REQUIRE(data[18] == static_cast<kj::byte>(s::Envelope::Body::HEARTBEAT));
+    data[18] = 77;
+    BOOST_TEST(mentions(expect_error(to_bytes(m), DecodeErrc::unknown_kind), "tag 77"));
+}
+
+BOOST_AUTO_TEST_CASE(fills_list_too_long) {
+    capnp::MallocMessageBuilder m;
+    valid_root(m).getBody().initBuyResult().initFills(max_fills + 1);
+    BOOST_TEST(
+        mentions(expect_error(to_bytes(m), DecodeErrc::list_too_long), "body.buyResult.fills"));
+}
+
+BOOST_AUTO_TEST_CASE(clock_list_too_long_without_sending_the_data) {
+    // A list of empty elements costs no bytes however long it claims to be; it still counts.
+    capnp::MallocMessageBuilder m;
+    auto root = valid_root(m);
+    root.getBody().initElection();
+    any(root).getPointerSection()[0].initAs<capnp::List<capnp::Void>>(max_clock_entries + 1);
+    const auto bytes = to_bytes(m);
+    BOOST_TEST(bytes.size() < 100u);
+    BOOST_TEST(mentions(expect_error(bytes, DecodeErrc::list_too_long), "clock"));
+}
+
+BOOST_AUTO_TEST_CASE(traversal_limit_stops_amplification) {
+    // Same trick at a size one datagram could never hold: the reader's traversal limit fires.
+    capnp::MallocMessageBuilder m;
+    auto root = valid_root(m);
+    root.getBody().initElection();
+    any(root).getPointerSection()[0].initAs<capnp::List<capnp::Void>>(1u << 20);
+    BOOST_TEST(mentions(expect_error(to_bytes(m), DecodeErrc::traversal_limit), "clock"));
+
+    // And a tight limit refuses an honest message that reads more than it allows.
+    const auto honest = encode(samples::envelope(samples::buy_result_3_fills()));
+    expect_error(honest, DecodeErrc::traversal_limit, DecodeLimits{8, 8});
+}
+
+BOOST_AUTO_TEST_CASE(nesting_limit) {
+    // root -> envelope -> body -> fills -> fill: a limit of 3 is one too few for a BuyResult
+    // with fills...
+    const auto bytes = encode(samples::envelope(samples::buy_result_3_fills()));
+    BOOST_TEST(mentions(expect_error(bytes, DecodeErrc::nesting_limit, DecodeLimits{8192, 3}),
+                        "body.buyResult.fills"));
+    // ...and 4 is enough.
+    BOOST_TEST(decode(bytes, DecodeLimits{8192, 4}).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(detail_text_too_long) {
+    capnp::MallocMessageBuilder m;
+    const std::string text(max_detail_bytes + 1, 'y');
+    valid_root(m).getBody().initBuyResult().setDetail(text);
+    BOOST_TEST(
+        mentions(expect_error(to_bytes(m), DecodeErrc::text_too_long), "body.buyResult.detail"));
+}
+
+BOOST_AUTO_TEST_CASE(bad_clocks) {
+    struct Case {
+        const char* name;
+        std::vector<std::pair<std::uint32_t, std::uint64_t>> entries;
+        const char* says;
+    };
+    const Case cases[] = {
+        {"unsorted", {{5, 1}, {2, 1}}, "peer 2 after peer 5"},
+        {"duplicate", {{2, 1}, {2, 3}}, "peer 2 after peer 2"},
+        {"zero counter", {{1, 1}, {4, 0}}, "clock[1]: peer 4 has counter 0"},
+    };
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.name) {
+            capnp::MallocMessageBuilder m;
+            auto root = valid_root(m);
+            root.getBody().initHeartbeat();
+            auto clock = root.initClock(static_cast<unsigned>(c.entries.size()));
+            for (unsigned i = 0; i < c.entries.size(); ++i) {
+                clock[i].setPeer(c.entries[i].first);
+                clock[i].setCounter(c.entries[i].second);
+            }
+            BOOST_TEST(mentions(expect_error(to_bytes(m), DecodeErrc::bad_clock), c.says));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(unknown_enum_value) {
+    capnp::MallocMessageBuilder m;
+    valid_root(m).getBody().initBuyResult().setReason(static_cast<s::RefusalReason>(9));
+    BOOST_TEST(
+        mentions(expect_error(to_bytes(m), DecodeErrc::invalid_value), "body.buyResult.reason: 9"));
+
+    capnp::MallocMessageBuilder m2;
+    valid_root(m2).getBody().initDepositAck().setReason(static_cast<s::RefusalReason>(5));
+    BOOST_TEST(
+        mentions(expect_error(to_bytes(m2), DecodeErrc::invalid_value), "body.depositAck.reason"));
+}
+
+BOOST_AUTO_TEST_CASE(pointer_out_of_bounds_names_the_field) {
+    capnp::MallocMessageBuilder m;
+    auto root = valid_root(m);
+    root.getBody().initPayment().setAmount(1);
+    auto bytes = to_bytes(m);
+    // Layout: table (8) + root pointer (8) + data (24) + clock pointer (8) + body pointer (8).
+    // Point the body far past the end of the segment.
+    put_le32(bytes, 48, 0x00100000u << 2);
+    BOOST_TEST(mentions(expect_error(bytes, DecodeErrc::malformed), "body.payment"));
+}
+
+BOOST_AUTO_TEST_CASE(pointer_of_the_wrong_kind) {
+    // The body slot holds text where a struct is expected.
+    capnp::MallocMessageBuilder m;
+    auto root = valid_root(m);
+    root.getBody().initCoordinator();
+    any(root).getPointerSection()[1].setAs<capnp::Text>("not a struct");
+    BOOST_TEST(mentions(expect_error(to_bytes(m), DecodeErrc::malformed), "body.coordinator"));
+}
+
+BOOST_AUTO_TEST_CASE(text_without_terminator) {
+    capnp::MallocMessageBuilder m;
+    auto r = valid_root(m).getBody().initBuyResult();
+    // Data instead of Text: same pointer kind, but no NUL at the end.
+    any(r).getPointerSection()[1].setAs<capnp::Data>(
+        kj::arrayPtr(reinterpret_cast<const kj::byte*>("abcdefgh"), 8));
+    BOOST_TEST(mentions(expect_error(to_bytes(m), DecodeErrc::malformed), "body.buyResult.detail"));
+}
+
+BOOST_AUTO_TEST_CASE(null_root_is_wrong_version_not_a_crash) {
+    // All zeros: one segment of one word holding a null root pointer. Reads as defaults.
+    std::vector<std::byte> zeros(16);
+    put_le32(zeros, 4, 1);
+    expect_error(zeros, DecodeErrc::wrong_version);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
