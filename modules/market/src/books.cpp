@@ -43,31 +43,35 @@ DepositError validate_deposit(const Deposited& d) noexcept {
 // ---------------------------------------------------------------------------------------------
 // PaymentQueue
 
+auto PaymentQueue::slot(PaymentId id) const noexcept -> const Slot* {
+    if (slots_.empty() || id < slots_.front().payment.id || id >= next_id_) return nullptr;
+    // Usually contiguous: try the direct index first.
+    const PaymentId offset = id - slots_.front().payment.id;
+    if (offset < slots_.size() && slots_[static_cast<std::size_t>(offset)].payment.id == id)
+        return &slots_[static_cast<std::size_t>(offset)];
+    auto it = std::lower_bound(slots_.begin(), slots_.end(), id,
+                               [](const Slot& s, PaymentId v) { return s.payment.id < v; });
+    return it != slots_.end() && it->payment.id == id ? &*it : nullptr;
+}
+
 const Payment* PaymentQueue::find(PaymentId id) const noexcept {
-    if (id < base_ || id >= next_id_) return nullptr;
-    const Slot& slot = slots_[static_cast<std::size_t>(id - base_)];
-    return slot.pending ? &slot.payment : nullptr;
+    const Slot* s = slot(id);
+    return s && s->pending ? &s->payment : nullptr;
 }
 
 void PaymentQueue::push(const Payment& payment) {
     if (payment.id != next_id_) throw std::logic_error("PaymentQueue::push: id out of sequence");
-    if (slots_.empty()) base_ = next_id_;
     slots_.push_back(Slot{payment, true});
     ++next_id_;
     ++pending_;
 }
 
 bool PaymentQueue::ack(PaymentId id) {
-    if (id < base_ || id >= next_id_) return false;
-    Slot& slot = slots_[static_cast<std::size_t>(id - base_)];
-    if (!slot.pending) return false;
-    slot.pending = false;
+    Slot* s = const_cast<Slot*>(slot(id));
+    if (!s || !s->pending) return false;
+    s->pending = false;
     --pending_;
-    while (!slots_.empty() && !slots_.front().pending) {
-        slots_.pop_front();
-        ++base_;
-    }
-    if (slots_.empty()) base_ = next_id_;
+    while (!slots_.empty() && !slots_.front().pending) slots_.pop_front();
     return true;
 }
 
@@ -78,22 +82,19 @@ std::vector<Payment> PaymentQueue::pending() const {
     return out;
 }
 
-void PaymentQueue::reset(PaymentId next_id) {
-    slots_.clear();
-    base_ = next_id_ = next_id;
-    pending_ = 0;
+bool PaymentQueue::restore(const Payment& payment) {
+    if (payment.id == 0) return false;  // ids start at 1
+    if (!slots_.empty() && payment.id <= slots_.back().payment.id) return false;
+    slots_.push_back(Slot{payment, true});
+    next_id_ = payment.id + 1;
+    ++pending_;
+    return true;
 }
 
-void PaymentQueue::skip_to(PaymentId id) {
-    if (slots_.empty()) {
-        base_ = next_id_ = std::max(next_id_, id);
-        return;
-    }
-    while (next_id_ < id) {
-        Payment hole;
-        hole.id = next_id_++;
-        slots_.push_back(Slot{hole, false});
-    }
+bool PaymentQueue::set_next_id(PaymentId next_id) {
+    if (!slots_.empty() && next_id <= slots_.back().payment.id) return false;
+    next_id_ = next_id;
+    return true;
 }
 
 bool operator==(const PaymentQueue& a, const PaymentQueue& b) {

@@ -416,18 +416,16 @@ struct SnapshotCodec {
                 throw bad(ErrorCode::invalid,
                           "buyer " + std::to_string(t.getBuyer()) + " listed twice");
         }
-        const auto payments = root.getPayments();
-        const PaymentId next = root.getNextPayment();
-        books.payments_.reset(payments.size() > 0 ? payments[0].getId() : next);
-        for (auto p : payments) {
-            if (p.getId() < books.payments_.next_id() || p.getId() >= next)
-                throw bad(ErrorCode::invalid, "payment " + std::to_string(p.getId()) +
-                                                  " out of order or not yet issued");
-            books.payments_.skip_to(p.getId());
-            books.payments_.push(Payment{p.getId(), p.getSeller(), p.getLot(), p.getProduct(),
-                                         p.getQuantity(), p.getAmount()});
+        for (auto p : root.getPayments()) {
+            if (!books.payments_.restore(Payment{p.getId(), p.getSeller(), p.getLot(),
+                                                 p.getProduct(), p.getQuantity(), p.getAmount()}))
+                throw bad(ErrorCode::invalid,
+                          "payment " + std::to_string(p.getId()) + " out of order");
         }
-        books.payments_.skip_to(next);
+        if (!books.payments_.set_next_id(root.getNextPayment()))
+            throw bad(ErrorCode::invalid, "next payment id " +
+                                              std::to_string(root.getNextPayment()) +
+                                              " not above every pending payment");
         for (auto r : root.getResults()) {
             BuyResult result;
             result.buyer = r.getBuyer();

@@ -1,5 +1,7 @@
 #include "tp/market/types.hpp"
 
+#include <ostream>
+
 #include "tp/market/events.hpp"
 #include "wide.hpp"
 
@@ -59,6 +61,22 @@ const char* to_string(ErrorCode code) noexcept {
         case ErrorCode::inconsistent: return "inconsistent";
     }
     return "unknown error";
+}
+
+std::ostream& operator<<(std::ostream& out, RefuseReason v) {
+    return out << to_string(v);
+}
+std::ostream& operator<<(std::ostream& out, BuyStatus v) {
+    return out << to_string(v);
+}
+std::ostream& operator<<(std::ostream& out, DepositStatus v) {
+    return out << to_string(v);
+}
+std::ostream& operator<<(std::ostream& out, DepositError v) {
+    return out << to_string(v);
+}
+std::ostream& operator<<(std::ostream& out, ErrorCode v) {
+    return out << to_string(v);
 }
 
 const char* event_name(const Event& event) noexcept {

@@ -80,8 +80,9 @@ struct PeerKeyHash {
     }
 };
 
-// Unacknowledged payments. Ids are issued in sequence, so this is a window from the oldest
-// pending id to the next id: O(1) issue, lookup and acknowledgement, no node allocations.
+// Unacknowledged payments, in id order. Ids are issued in sequence and mostly acknowledged in
+// order, so this is a deque: O(1) issue, O(log n) lookup, no node allocations. An acknowledged
+// payment leaves once every older one has.
 class PaymentQueue {
 public:
     PaymentId next_id() const noexcept { return next_id_; }
@@ -98,10 +99,10 @@ public:
     }
     std::vector<Payment> pending() const;
 
-    // For restore: reset(first id), then push the pending payments in ascending order with
-    // skip_to(id) before each, then skip_to(next id).
-    void reset(PaymentId next_id);
-    void skip_to(PaymentId id);
+    // For restore: restore(p) for each pending payment in ascending id order, then
+    // set_next_id(the snapshot's next id). Both return false for ids out of order.
+    bool restore(const Payment& payment);
+    bool set_next_id(PaymentId next_id);
 
     friend bool operator==(const PaymentQueue& a, const PaymentQueue& b);
 
@@ -110,8 +111,9 @@ private:
         Payment payment;
         bool pending = false;
     };
-    std::deque<Slot> slots_;  // slots_[i].payment.id == base_ + i
-    PaymentId base_ = 1;
+    const Slot* slot(PaymentId id) const noexcept;
+
+    std::deque<Slot> slots_;  // ascending ids
     PaymentId next_id_ = 1;
     std::size_t pending_ = 0;
 };

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <iosfwd>
 #include <string>
 #include <utility>
 #include <variant>
@@ -74,6 +75,11 @@ const char* to_string(BuyStatus status) noexcept;
 const char* to_string(DepositStatus status) noexcept;
 const char* to_string(DepositError error) noexcept;
 
+std::ostream& operator<<(std::ostream& out, RefuseReason reason);
+std::ostream& operator<<(std::ostream& out, BuyStatus status);
+std::ostream& operator<<(std::ostream& out, DepositStatus status);
+std::ostream& operator<<(std::ostream& out, DepositError error);
+
 enum class ErrorCode : std::uint8_t {
     malformed,     // bytes that are not a valid message of the schema
     invalid,       // a well-formed message with a value out of range
@@ -81,6 +87,7 @@ enum class ErrorCode : std::uint8_t {
 };
 
 const char* to_string(ErrorCode code) noexcept;
+std::ostream& operator<<(std::ostream& out, ErrorCode code);
 
 struct Error {
     ErrorCode code;
@@ -99,7 +106,11 @@ public:
     T& value() & { return std::get<0>(v_); }
     const T& value() const& { return std::get<0>(v_); }
     T&& value() && { return std::get<0>(std::move(v_)); }
-    const Error& error() const { return std::get<1>(v_); }
+    // On a success, a placeholder (so a diagnostic that mentions it is always safe).
+    const Error& error() const noexcept {
+        static const Error none{ErrorCode::invalid, "no error"};
+        return ok() ? none : *std::get_if<1>(&v_);
+    }
     T& operator*() & { return value(); }
     const T& operator*() const& { return value(); }
     T* operator->() { return &value(); }
