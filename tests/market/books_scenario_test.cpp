@@ -1,7 +1,9 @@
 // Step-by-step scenarios of the trader's books: the seed's cases as assertions.
 #include <boost/test/unit_test.hpp>
 
+#include <cstdint>
 #include <limits>
+#include <random>
 
 #include "market_test_util.hpp"
 
@@ -37,7 +39,7 @@ BOOST_AUTO_TEST_CASE(sale_of_10_at_10_percent_gives_trader_1_and_seller_9) {
     BOOST_TEST(r.status == BuyStatus::filled);
     BOOST_TEST(r.quantity == 1u);
     BOOST_TEST(r.amount == 10);
-    BOOST_TEST(r.sellers == std::vector<PeerId>{1});
+    BOOST_TEST((r.sellers == std::vector<PeerId>{1}));
     // The trader keeps 1, the seller is owed 9 by a pending payment.
     BOOST_TEST(books.commission_total() == 1);
     const auto payments = outputs_of<Payment>(buy);
@@ -129,7 +131,7 @@ BOOST_AUTO_TEST_CASE(buy_spanning_two_sellers_pays_both_oldest_first) {
     Step buy = books.submit_buy(3, 1, salt, 4, false, {}, at_ms(0));
     const BuyResult r = only_result(buy);
     BOOST_TEST(r.amount == 2 * 10 + 2 * 20);
-    BOOST_TEST(r.sellers == (std::vector<PeerId>{1, 2}));
+    BOOST_TEST((r.sellers == std::vector<PeerId>{1, 2}));
     // Each seller is paid its lot's amount less its lot's commission.
     const auto payments = outputs_of<Payment>(buy);
     BOOST_TEST_REQUIRE(payments.size() == 2u);
@@ -170,6 +172,25 @@ BOOST_AUTO_TEST_CASE(commission_rounds_half_up_per_lot) {
     BOOST_TEST(books.seller(1).earned == 4);
     BOOST_TEST(books.seller(2).earned == 4);
     require_sound(books);
+}
+
+BOOST_AUTO_TEST_CASE(commission_matches_a_128_bit_reference_everywhere) {
+    // Amounts around the 64-bit fast path's limit and across the whole range, at several rates.
+    __extension__ typedef __int128 Wide;
+    const auto reference = [](Money amount, std::uint32_t ppm) {
+        return static_cast<Money>((static_cast<Wide>(amount) * ppm + 500'000) / 1'000'000);
+    };
+    std::mt19937_64 rng(5);
+    const Money limit = static_cast<Money>(UINT64_MAX / 2 / 1'000'000);
+    for (std::uint32_t ppm : {0u, 1u, 99'999u, 100'000u, 125'000u, 999'999u, 1'000'000u}) {
+        for (Money d = -3; d <= 3; ++d)
+            BOOST_TEST(commission_for(limit + d, ppm) == reference(limit + d, ppm));
+        for (int i = 0; i < 1000; ++i) {
+            const Money amount = static_cast<Money>(rng() >> (1 + rng() % 63));
+            BOOST_TEST_REQUIRE(commission_for(amount, ppm) == reference(amount, ppm),
+                               "amount " << amount << " ppm " << ppm);
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(deposits_are_validated_and_idempotent) {

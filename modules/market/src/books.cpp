@@ -315,9 +315,10 @@ void Books::execute(const BuyRequest& r, Step& out) {
                                    commission_for(amount, config_.commission_ppm), payment++});
         left -= q;
     }
-    if (Status s = apply_filled(event); !s) internal_error(s.error());
+    const BuyResult* recorded = nullptr;
+    if (Status s = apply_filled(event, &recorded); !s) internal_error(s.error());
 
-    out.outputs.emplace_back(results_.find(PeerKey{r.buyer, r.request})->second);
+    out.outputs.emplace_back(*recorded);
     for (const Fill& f : event.fills)
         out.outputs.emplace_back(
             Payment{f.payment, f.seller, f.lot, r.product, f.quantity, f.net()});
@@ -371,14 +372,14 @@ Status Books::apply_queued(const BuyQueued& e) {
     return {};
 }
 
-Status Books::apply_filled(const BuyFilled& e) {
+Status Books::apply_filled(const BuyFilled& e, const BuyResult** recorded) {
     const PeerKey key{e.buyer, e.request};
-    const std::string where = "BuyFilled " + key_text("request", e.buyer, e.request);
-    if (results_.contains(key)) return inconsistent(where + ": already answered");
-    if (e.fills.empty()) return invalid(where + ": no fills");
+    // Messages are built only on failure: this runs once per buy.
+    const auto where = [&] { return "BuyFilled " + key_text("request", e.buyer, e.request); };
+    if (e.fills.empty()) return invalid(where() + ": no fills");
     auto pit = products_.find(e.product);
     if (pit == products_.end())
-        return inconsistent(where + ": no lots of product " + std::to_string(e.product));
+        return inconsistent(where() + ": no lots of product " + std::to_string(e.product));
     ProductBook& book = pit->second;
 
     // Check everything before changing anything: the fills must take the oldest lots in order.
@@ -388,25 +389,25 @@ Status Books::apply_filled(const BuyFilled& e) {
     std::size_t lot_index = 0;
     for (std::size_t j = 0; j < e.fills.size(); ++j) {
         const Fill& f = e.fills[j];
-        const std::string at = where + " fill " + std::to_string(j);
-        if (lot_index >= book.lots.size()) return inconsistent(at + ": no lot left in stock");
+        const auto at = [&] { return where() + " fill " + std::to_string(j); };
+        if (lot_index >= book.lots.size()) return inconsistent(at() + ": no lot left in stock");
         const Lot& lot = book.lots[lot_index];
         if (lot.seller != f.seller || lot.id != f.lot)
-            return inconsistent(at + ": " + key_text("lot", f.seller, f.lot) +
+            return inconsistent(at() + ": " + key_text("lot", f.seller, f.lot) +
                                 " is not the oldest in stock, " +
                                 key_text("lot", lot.seller, lot.id) + " is");
         if (f.quantity == 0 || f.quantity > lot.remaining)
-            return inconsistent(at + ": quantity " + std::to_string(f.quantity) + " but lot has " +
-                                std::to_string(lot.remaining));
+            return inconsistent(at() + ": quantity " + std::to_string(f.quantity) +
+                                " but lot has " + std::to_string(lot.remaining));
         if (f.quantity < lot.remaining && j + 1 != e.fills.size())
-            return inconsistent(at + ": leaves part of the lot yet later lots are sold");
+            return inconsistent(at() + ": leaves part of the lot yet later lots are sold");
         if (static_cast<detail::Int128>(f.quantity) * lot.unit_price != f.amount)
-            return inconsistent(at + ": amount " + std::to_string(f.amount) +
+            return inconsistent(at() + ": amount " + std::to_string(f.amount) +
                                 " is not quantity x unit price");
         if (f.commission < 0 || f.commission > f.amount)
-            return invalid(at + ": commission " + std::to_string(f.commission) + " out of range");
+            return invalid(at() + ": commission " + std::to_string(f.commission) + " out of range");
         if (f.payment != payment)
-            return inconsistent(at + ": payment id " + std::to_string(f.payment) + ", expected " +
+            return inconsistent(at() + ": payment id " + std::to_string(f.payment) + ", expected " +
                                 std::to_string(payment));
         ++payment;
         if (f.quantity == lot.remaining) ++lot_index;
@@ -414,11 +415,14 @@ Status Books::apply_filled(const BuyFilled& e) {
         amount += f.amount;
     }
     if (quantity > e.requested)
-        return inconsistent(where + ": fills " + std::to_string(quantity) + " of " +
+        return inconsistent(where() + ": fills " + std::to_string(quantity) + " of " +
                             std::to_string(e.requested) + " requested");
-    if (amount > money_max) return invalid(where + ": total amount overflows");
+    if (amount > money_max) return invalid(where() + ": total amount overflows");
 
-    BuyResult result;
+    // One lookup: the insertion is also the duplicate check; nothing has changed before it.
+    auto [slot, fresh] = results_.try_emplace(key);
+    if (!fresh) return inconsistent(where() + ": already answered");
+    BuyResult& result = slot->second;
     result.buyer = e.buyer;
     result.request = e.request;
     result.product = e.product;
@@ -449,19 +453,20 @@ Status Books::apply_filled(const BuyFilled& e) {
     buyer.quantity += quantity;
     buyer.spent += result.amount;
     ++executions_;
-    results_.emplace(key, std::move(result));
+    if (recorded) *recorded = &result;
     if (auto q = find_queued(key); q != queued_.end()) queued_.erase(q);
     return {};
 }
 
-Status Books::apply_refused(const BuyRefused& e) {
+Status Books::apply_refused(const BuyRefused& e, const BuyResult** recorded) {
     const PeerKey key{e.buyer, e.request};
-    if (results_.contains(key))
-        return inconsistent("BuyRefused " + key_text("request", e.buyer, e.request) +
-                            ": already answered");
     if (static_cast<unsigned>(e.reason) > static_cast<unsigned>(RefuseReason::invalid_request))
         return invalid("BuyRefused " + key_text("request", e.buyer, e.request) + ": bad reason");
-    BuyResult result;
+    auto [slot, fresh] = results_.try_emplace(key);
+    if (!fresh)
+        return inconsistent("BuyRefused " + key_text("request", e.buyer, e.request) +
+                            ": already answered");
+    BuyResult& result = slot->second;
     result.buyer = e.buyer;
     result.request = e.request;
     result.product = e.product;
@@ -469,7 +474,7 @@ Status Books::apply_refused(const BuyRefused& e) {
     result.reason = e.reason;
     result.requested = e.requested;
     ++buyers_[e.buyer].refused;
-    results_.emplace(key, std::move(result));
+    if (recorded) *recorded = &result;
     if (auto q = find_queued(key); q != queued_.end()) queued_.erase(q);
     return {};
 }

@@ -8,6 +8,11 @@
 namespace tp::market {
 
 Money commission_for(Money amount, std::uint32_t commission_ppm) noexcept {
+    // Fast path: amount x ppm fits in 64 bits, and a division by a constant is a multiply.
+    constexpr Money fast_limit = static_cast<Money>(UINT64_MAX / 2 / ppm_one);
+    if (amount >= 0 && amount <= fast_limit && commission_ppm <= ppm_one)
+        return static_cast<Money>(
+            (static_cast<std::uint64_t>(amount) * commission_ppm + ppm_one / 2) / ppm_one);
     // 128-bit intermediate: amount x ppm overflows 64 bits for amounts above ~9.2e12.
     const detail::Int128 scaled = static_cast<detail::Int128>(amount) * commission_ppm;
     const detail::Int128 half = ppm_one / 2;

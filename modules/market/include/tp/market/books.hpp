@@ -201,8 +201,9 @@ private:
     void emit_buy_outputs(Step& out);
     Status apply_deposited(const Deposited& e);
     Status apply_queued(const BuyQueued& e);
-    Status apply_filled(const BuyFilled& e);
-    Status apply_refused(const BuyRefused& e);
+    // `recorded` receives the answer now on record, for the command to send.
+    Status apply_filled(const BuyFilled& e, const BuyResult** recorded = nullptr);
+    Status apply_refused(const BuyRefused& e, const BuyResult** recorded = nullptr);
     Status apply_acked(const PaymentAcked& e);
     std::vector<BuyQueued>::iterator find_queued(PeerKey key) noexcept;
 

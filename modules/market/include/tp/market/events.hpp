@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "tp/clock/vector_clock.hpp"
+#include "tp/market/inline_vec.hpp"
 #include "tp/market/types.hpp"
 
 namespace tp::market {
@@ -53,7 +54,7 @@ struct BuyFilled {
     RequestId request = 0;
     ProductId product = 0;
     Quantity requested = 0;
-    std::vector<Fill> fills;
+    InlineVec<Fill, 2> fills;
 
     friend bool operator==(const BuyFilled&, const BuyFilled&) = default;
 };
@@ -98,9 +99,9 @@ struct BuyResult {
     BuyStatus status = BuyStatus::refused;
     RefuseReason reason = RefuseReason::invalid_request;  // meaningful when refused
     Quantity requested = 0;
-    Quantity quantity = 0;        // units bought
-    Money amount = 0;             // paid by the buyer, commission included
-    std::vector<PeerId> sellers;  // distinct, in the order their lots were sold
+    Quantity quantity = 0;         // units bought
+    Money amount = 0;              // paid by the buyer, commission included
+    InlineVec<PeerId, 4> sellers;  // distinct, in the order their lots were sold
 
     bool filled() const noexcept { return status != BuyStatus::refused; }
     friend bool operator==(const BuyResult&, const BuyResult&) = default;
