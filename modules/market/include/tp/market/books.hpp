@@ -1,0 +1,242 @@
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "tp/clock/vector_clock.hpp"
+#include "tp/market/events.hpp"
+#include "tp/market/types.hpp"
+
+namespace tp::market {
+
+namespace detail {
+struct SnapshotCodec;
+}
+
+struct BuyRequest {
+    PeerId buyer = 0;
+    RequestId request = 0;
+    ProductId product = 0;
+    Quantity quantity = 0;
+    bool allow_partial = false;
+};
+
+// A lot in stock: what is left of a seller's deposit.
+struct Lot {
+    PeerId seller = 0;
+    LotId id = 0;
+    Quantity remaining = 0;
+    Money unit_price = 0;
+
+    friend bool operator==(const Lot&, const Lot&) = default;
+};
+
+struct ProductBook {
+    std::deque<Lot> lots;  // deposit order, oldest first; lots with nothing left are dropped
+    std::uint64_t deposited = 0;
+    std::uint64_t sold = 0;
+    std::uint64_t in_stock = 0;
+
+    friend bool operator==(const ProductBook&, const ProductBook&) = default;
+};
+
+struct SellerLedger {
+    std::uint64_t sold = 0;  // units
+    Money earned = 0;        // net of commission, acknowledged or not
+    Money commission = 0;    // kept by the trader on this seller's sales
+    Money pending = 0;       // part of earned whose payments are not acknowledged yet
+    std::uint64_t pending_count = 0;
+
+    friend bool operator==(const SellerLedger&, const SellerLedger&) = default;
+};
+
+struct BuyerTotals {
+    std::uint64_t filled = 0;   // requests that bought something
+    std::uint64_t refused = 0;  // requests refused
+    std::uint64_t quantity = 0;
+    Money spent = 0;
+
+    friend bool operator==(const BuyerTotals&, const BuyerTotals&) = default;
+};
+
+// (buyer, request id) or (seller, lot id): ids are unique per peer only.
+struct PeerKey {
+    PeerId peer = 0;
+    std::uint64_t id = 0;
+
+    friend bool operator==(const PeerKey&, const PeerKey&) = default;
+};
+
+struct PeerKeyHash {
+    std::size_t operator()(const PeerKey& k) const noexcept {
+        std::uint64_t h = (k.id ^ (std::uint64_t{k.peer} << 40)) * 0x9e3779b97f4a7c15ULL;
+        return static_cast<std::size_t>(h ^ (h >> 32));
+    }
+};
+
+// Unacknowledged payments, in id order. Ids are issued in sequence and mostly acknowledged in
+// order, so this is a deque: O(1) issue, O(log n) lookup, no node allocations. An acknowledged
+// payment leaves once every older one has.
+class PaymentQueue {
+public:
+    PaymentId next_id() const noexcept { return next_id_; }
+    std::size_t pending_count() const noexcept { return pending_; }
+    const Payment* find(PaymentId id) const noexcept;
+
+    void push(const Payment& payment);  // payment.id must be next_id()
+    bool ack(PaymentId id);             // false when id is not pending
+
+    template <class F>
+    void for_each(F&& f) const {
+        for (const auto& slot : slots_)
+            if (slot.pending) f(slot.payment);
+    }
+    std::vector<Payment> pending() const;
+
+    // For restore: restore(p) for each pending payment in ascending id order, then
+    // set_next_id(the snapshot's next id). Both return false for ids out of order.
+    bool restore(const Payment& payment);
+    bool set_next_id(PaymentId next_id);
+
+    friend bool operator==(const PaymentQueue& a, const PaymentQueue& b);
+
+private:
+    struct Slot {
+        Payment payment;
+        bool pending = false;
+    };
+    const Slot* slot(PaymentId id) const noexcept;
+
+    std::deque<Slot> slots_;  // ascending ids
+    PaymentId next_id_ = 1;
+    std::size_t pending_ = 0;
+};
+
+// The trader's books: a sans-IO state machine whose state is the fold of its events.
+//
+// Commands (deposit, submit_buy, poll, ack_payment) validate, build events, apply them, and
+// return a Step: the events (for the journal) then the outputs (for the network). apply() is the
+// fold; a replica or a new trader rebuilds the same books from a snapshot plus the events after it.
+class Books {
+public:
+    explicit Books(Config config = {});
+
+    const Config& config() const noexcept { return config_; }
+
+    // ---- Commands. Each has an overload appending to a caller's Step (reused: no allocation for
+    // the step itself) and one returning a fresh Step.
+
+    // Idempotent per (seller, lot): the same deposit again is acknowledged as a duplicate.
+    void deposit(const Deposited& lot, Step& out);
+    Step deposit(PeerId seller, LotId lot, ProductId product, Quantity quantity, Money unit_price);
+
+    // Idempotent per (buyer, request): a request already answered gets its recorded result and
+    // changes nothing; one still queued is not queued twice. With a zero window (and nothing
+    // queued) the request is processed now; otherwise it joins the open batch.
+    void submit_buy(const BuyRequest& request, const clock::VectorClock& stamp, TimePoint now,
+                    Step& out);
+    Step submit_buy(const BuyRequest& request, const clock::VectorClock& stamp, TimePoint now);
+    Step submit_buy(PeerId buyer, RequestId request, ProductId product, Quantity quantity,
+                    bool allow_partial, const clock::VectorClock& stamp, TimePoint now);
+
+    // Processes every batch closed by `now`, each in the total order of its requests' clocks.
+    void poll(TimePoint now, Step& out);
+    Step poll(TimePoint now);
+    // When the earliest open batch closes; nullopt when nothing is queued.
+    std::optional<TimePoint> next_deadline() const noexcept;
+
+    // Idempotent: an unknown or already acknowledged payment changes nothing.
+    void ack_payment(PaymentId payment, Step& out);
+    Step ack_payment(PaymentId payment);
+
+    // ---- The fold. Rejects (and leaves the books unchanged by) an event that contradicts them.
+    Status apply(const Event& event);
+
+    // ---- Queries.
+    const ProductBook* product(ProductId product) const noexcept;
+    std::uint64_t in_stock(ProductId product) const noexcept;
+    const std::map<ProductId, ProductBook>& products() const noexcept { return products_; }
+    SellerLedger seller(PeerId seller) const;
+    const std::map<PeerId, SellerLedger>& sellers() const noexcept { return sellers_; }
+    BuyerTotals buyer(PeerId buyer) const;
+    const std::map<PeerId, BuyerTotals>& buyers() const noexcept { return buyers_; }
+    Money commission_total() const noexcept { return commission_total_; }
+    const PaymentQueue& payments() const noexcept { return payments_; }
+    // The recorded answer to a request, or nullptr if it has not been answered.
+    const BuyResult* result(PeerId buyer, RequestId request) const noexcept;
+    std::size_t results_count() const noexcept { return results_.size(); }
+    // Queued requests, in arrival order.
+    const std::vector<BuyQueued>& queued() const noexcept { return queued_; }
+
+    // Every broken invariant, described; empty when the books are sound.
+    std::vector<std::string> check_invariants() const;
+
+    // ---- Persistence (Cap'n Proto, schema books.capnp).
+    std::vector<std::byte> snapshot() const;
+    void snapshot(std::vector<std::byte>& out) const;
+    // The books a snapshot describes, checked against every invariant.
+    static Result<Books> restore(const Config& config, std::span<const std::byte> snapshot);
+    // Decodes and applies one encoded event.
+    Status apply_encoded(std::span<const std::byte> event);
+    // Snapshot (empty span: fresh books) plus encoded events, in order. The error names the index
+    // of the event that failed.
+    template <class Range>
+    static Result<Books> replay(const Config& config, std::span<const std::byte> snapshot,
+                                const Range& events);
+
+    // Equal state; the configuration is not part of the state.
+    friend bool operator==(const Books& a, const Books& b);
+
+private:
+    friend struct detail::SnapshotCodec;
+
+    void execute(const BuyRequest& request, Step& out);
+    void refuse(const BuyRequest& request, RefuseReason reason, Step& out);
+    void emit_buy_outputs(Step& out);
+    Status apply_deposited(const Deposited& e);
+    Status apply_queued(const BuyQueued& e);
+    // `recorded` receives the answer now on record, for the command to send.
+    Status apply_filled(const BuyFilled& e, const BuyResult** recorded = nullptr);
+    Status apply_refused(const BuyRefused& e, const BuyResult** recorded = nullptr);
+    Status apply_acked(const PaymentAcked& e);
+    std::vector<BuyQueued>::iterator find_queued(PeerKey key) noexcept;
+
+    Config config_;
+    std::map<ProductId, ProductBook> products_;
+    // Every lot ever deposited, as deposited: recognizes retried deposits.
+    std::unordered_map<PeerKey, Deposited, PeerKeyHash> lots_seen_;
+    std::map<PeerId, SellerLedger> sellers_;
+    std::map<PeerId, BuyerTotals> buyers_;
+    Money commission_total_ = 0;
+    PaymentQueue payments_;
+    // The de-duplication table: every answered request and its answer.
+    std::unordered_map<PeerKey, BuyResult, PeerKeyHash> results_;
+    std::vector<BuyQueued> queued_;
+    // Count of BuyFilled events applied: cross-checks that no request executed twice.
+    std::uint64_t executions_ = 0;
+};
+
+template <class Range>
+Result<Books> Books::replay(const Config& config, std::span<const std::byte> snapshot,
+                            const Range& events) {
+    Result<Books> books =
+        snapshot.empty() ? Result<Books>(Books(config)) : restore(config, snapshot);
+    if (!books) return books;
+    std::size_t index = 0;
+    for (const auto& bytes : events) {
+        const std::span<const std::byte> view(std::data(bytes), std::size(bytes));
+        if (Status s = books->apply_encoded(view); !s)
+            return Error{s.error().code,
+                         "event " + std::to_string(index) + ": " + s.error().message};
+        ++index;
+    }
+    return books;
+}
+
+}  // namespace tp::market

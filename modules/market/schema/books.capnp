@@ -1,0 +1,148 @@
+# The market's own schema: the trader's book events (one journal record each) and snapshots.
+# Field numbers only grow; a retired field or union member is renamed ...Deprecated, never reused.
+@0xf8fab2f199ec2a5d;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("tp::market::schema");
+
+struct ClockEntry {
+  peer @0 :UInt32;
+  counter @1 :UInt64;
+}
+
+enum RefuseReason {
+  noSeller @0;
+  insufficientStock @1;
+  invalidRequest @2;
+}
+
+enum BuyStatus {
+  filled @0;
+  partial @1;
+  refused @2;
+}
+
+struct Deposited {
+  seller @0 :UInt32;
+  lot @1 :UInt64;
+  product @2 :UInt16;
+  quantity @3 :UInt32;
+  unitPrice @4 :Int64;
+}
+
+struct BuyQueued {
+  buyer @0 :UInt32;
+  request @1 :UInt64;
+  product @2 :UInt16;
+  quantity @3 :UInt32;
+  allowPartial @4 :Bool;
+  clock @5 :List(ClockEntry);
+  batchCloseNs @6 :Int64;
+}
+
+struct Fill {
+  seller @0 :UInt32;
+  lot @1 :UInt64;
+  quantity @2 :UInt32;
+  amount @3 :Int64;
+  commission @4 :Int64;
+  payment @5 :UInt64;
+}
+
+struct BuyFilled {
+  buyer @0 :UInt32;
+  request @1 :UInt64;
+  product @2 :UInt16;
+  requested @3 :UInt32;
+  fills @4 :List(Fill);
+}
+
+struct BuyRefused {
+  buyer @0 :UInt32;
+  request @1 :UInt64;
+  product @2 :UInt16;
+  requested @3 :UInt32;
+  reason @4 :RefuseReason;
+}
+
+struct PaymentAcked {
+  payment @0 :UInt64;
+}
+
+struct Event {
+  union {
+    deposited @0 :Deposited;
+    buyQueued @1 :BuyQueued;
+    buyFilled @2 :BuyFilled;
+    buyRefused @3 :BuyRefused;
+    paymentAcked @4 :PaymentAcked;
+  }
+}
+
+# ---- Snapshot: the whole state, so restore needs no events before it.
+
+struct Lot {
+  seller @0 :UInt32;
+  lot @1 :UInt64;
+  remaining @2 :UInt32;
+  unitPrice @3 :Int64;
+}
+
+struct ProductBook {
+  product @0 :UInt16;
+  deposited @1 :UInt64;
+  sold @2 :UInt64;
+  lots @3 :List(Lot);
+}
+
+struct SellerLedger {
+  seller @0 :UInt32;
+  sold @1 :UInt64;
+  earned @2 :Int64;
+  commission @3 :Int64;
+  pending @4 :Int64;
+  pendingCount @5 :UInt64;
+}
+
+struct BuyerTotals {
+  buyer @0 :UInt32;
+  filled @1 :UInt64;
+  refused @2 :UInt64;
+  quantity @3 :UInt64;
+  spent @4 :Int64;
+}
+
+struct Payment {
+  id @0 :UInt64;
+  seller @1 :UInt32;
+  lot @2 :UInt64;
+  product @3 :UInt16;
+  quantity @4 :UInt32;
+  amount @5 :Int64;
+}
+
+struct BuyResult {
+  buyer @0 :UInt32;
+  request @1 :UInt64;
+  product @2 :UInt16;
+  status @3 :BuyStatus;
+  reason @4 :RefuseReason;
+  requested @5 :UInt32;
+  quantity @6 :UInt32;
+  amount @7 :Int64;
+  sellers @8 :List(UInt32);
+}
+
+struct Snapshot {
+  version @0 :UInt32;
+  nextPayment @1 :UInt64;
+  commissionTotal @2 :Int64;
+  executions @3 :UInt64;
+  products @4 :List(ProductBook);
+  lotsSeen @5 :List(Deposited);
+  sellers @6 :List(SellerLedger);
+  buyers @7 :List(BuyerTotals);
+  payments @8 :List(Payment);   # pending only, ascending ids
+  results @9 :List(BuyResult);  # sorted by (buyer, request) so equal books give equal bytes
+  queued @10 :List(BuyQueued);  # arrival order
+}

@@ -1,0 +1,625 @@
+#include "tp/market/books.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "wide.hpp"
+
+namespace tp::market {
+
+namespace {
+
+constexpr Money money_max = std::numeric_limits<Money>::max();
+
+std::string key_text(const char* what, PeerId peer, std::uint64_t id) {
+    return std::string(what) + " (" + std::to_string(peer) + ", " + std::to_string(id) + ")";
+}
+
+Error inconsistent(std::string message) {
+    return Error{ErrorCode::inconsistent, std::move(message)};
+}
+Error invalid(std::string message) {
+    return Error{ErrorCode::invalid, std::move(message)};
+}
+
+DepositError validate_deposit(const Deposited& d) noexcept {
+    if (d.quantity == 0) return DepositError::zero_quantity;
+    if (d.unit_price < 0) return DepositError::negative_price;
+    // Every sale of this lot, whole or in part, then fits in Money.
+    if (static_cast<detail::Int128>(d.quantity) * d.unit_price > money_max)
+        return DepositError::too_large;
+    return DepositError::none;
+}
+
+// An event the books themselves built failed to apply: a bug, never bad input.
+[[noreturn]] void internal_error(const Error& e) {
+    throw std::logic_error("tp::market: own event rejected: " + e.message);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// PaymentQueue
+
+auto PaymentQueue::slot(PaymentId id) const noexcept -> const Slot* {
+    if (slots_.empty() || id < slots_.front().payment.id || id >= next_id_) return nullptr;
+    // Usually contiguous: try the direct index first.
+    const PaymentId offset = id - slots_.front().payment.id;
+    if (offset < slots_.size() && slots_[static_cast<std::size_t>(offset)].payment.id == id)
+        return &slots_[static_cast<std::size_t>(offset)];
+    auto it = std::lower_bound(slots_.begin(), slots_.end(), id,
+                               [](const Slot& s, PaymentId v) { return s.payment.id < v; });
+    return it != slots_.end() && it->payment.id == id ? &*it : nullptr;
+}
+
+const Payment* PaymentQueue::find(PaymentId id) const noexcept {
+    const Slot* s = slot(id);
+    return s && s->pending ? &s->payment : nullptr;
+}
+
+void PaymentQueue::push(const Payment& payment) {
+    if (payment.id != next_id_) throw std::logic_error("PaymentQueue::push: id out of sequence");
+    slots_.push_back(Slot{payment, true});
+    ++next_id_;
+    ++pending_;
+}
+
+bool PaymentQueue::ack(PaymentId id) {
+    Slot* s = const_cast<Slot*>(slot(id));
+    if (!s || !s->pending) return false;
+    s->pending = false;
+    --pending_;
+    while (!slots_.empty() && !slots_.front().pending) slots_.pop_front();
+    return true;
+}
+
+std::vector<Payment> PaymentQueue::pending() const {
+    std::vector<Payment> out;
+    out.reserve(pending_);
+    for_each([&](const Payment& p) { out.push_back(p); });
+    return out;
+}
+
+bool PaymentQueue::restore(const Payment& payment) {
+    if (payment.id == 0) return false;  // ids start at 1
+    if (!slots_.empty() && payment.id <= slots_.back().payment.id) return false;
+    slots_.push_back(Slot{payment, true});
+    next_id_ = payment.id + 1;
+    ++pending_;
+    return true;
+}
+
+bool PaymentQueue::set_next_id(PaymentId next_id) {
+    if (!slots_.empty() && next_id <= slots_.back().payment.id) return false;
+    next_id_ = next_id;
+    return true;
+}
+
+bool operator==(const PaymentQueue& a, const PaymentQueue& b) {
+    if (a.next_id_ != b.next_id_ || a.pending_ != b.pending_) return false;
+    auto ia = a.slots_.begin();
+    auto ib = b.slots_.begin();
+    for (;;) {
+        while (ia != a.slots_.end() && !ia->pending) ++ia;
+        while (ib != b.slots_.end() && !ib->pending) ++ib;
+        if (ia == a.slots_.end() || ib == b.slots_.end())
+            return ia == a.slots_.end() && ib == b.slots_.end();
+        if (!(ia->payment == ib->payment)) return false;
+        ++ia;
+        ++ib;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Books: construction and queries
+
+Books::Books(Config config) : config_(config) {
+    if (config_.commission_ppm > ppm_one)
+        throw std::invalid_argument("tp::market::Config: commission_ppm " +
+                                    std::to_string(config_.commission_ppm) +
+                                    " is above 1000000 (100%)");
+    if (config_.batch_window.count() < 0)
+        throw std::invalid_argument("tp::market::Config: negative batch_window");
+}
+
+const ProductBook* Books::product(ProductId product) const noexcept {
+    auto it = products_.find(product);
+    return it == products_.end() ? nullptr : &it->second;
+}
+
+std::uint64_t Books::in_stock(ProductId product) const noexcept {
+    const ProductBook* book = this->product(product);
+    return book ? book->in_stock : 0;
+}
+
+SellerLedger Books::seller(PeerId seller) const {
+    auto it = sellers_.find(seller);
+    return it == sellers_.end() ? SellerLedger{} : it->second;
+}
+
+BuyerTotals Books::buyer(PeerId buyer) const {
+    auto it = buyers_.find(buyer);
+    return it == buyers_.end() ? BuyerTotals{} : it->second;
+}
+
+const BuyResult* Books::result(PeerId buyer, RequestId request) const noexcept {
+    auto it = results_.find(PeerKey{buyer, request});
+    return it == results_.end() ? nullptr : &it->second;
+}
+
+std::optional<TimePoint> Books::next_deadline() const noexcept {
+    if (queued_.empty()) return std::nullopt;
+    TimePoint earliest = queued_.front().batch_close;
+    for (const auto& q : queued_) earliest = std::min(earliest, q.batch_close);
+    return earliest;
+}
+
+std::vector<BuyQueued>::iterator Books::find_queued(PeerKey key) noexcept {
+    return std::find_if(queued_.begin(), queued_.end(), [&](const BuyQueued& q) {
+        return q.buyer == key.peer && q.request == key.id;
+    });
+}
+
+bool operator==(const Books& a, const Books& b) {
+    return a.products_ == b.products_ && a.lots_seen_ == b.lots_seen_ && a.sellers_ == b.sellers_ &&
+           a.buyers_ == b.buyers_ && a.commission_total_ == b.commission_total_ &&
+           a.payments_ == b.payments_ && a.results_ == b.results_ && a.queued_ == b.queued_ &&
+           a.executions_ == b.executions_;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+
+void Books::deposit(const Deposited& d, Step& out) {
+    DepositAck ack{d.seller, d.lot, DepositStatus::accepted, DepositError::none};
+    if (auto it = lots_seen_.find(PeerKey{d.seller, d.lot}); it != lots_seen_.end()) {
+        if (it->second == d) {
+            ack.status = DepositStatus::duplicate;
+        } else {
+            ack.status = DepositStatus::rejected;
+            ack.error = DepositError::conflicting_duplicate;
+        }
+        out.outputs.emplace_back(ack);
+        return;
+    }
+    if (DepositError e = validate_deposit(d); e != DepositError::none) {
+        ack.status = DepositStatus::rejected;
+        ack.error = e;
+        out.outputs.emplace_back(ack);
+        return;
+    }
+    const Event& event = out.events.emplace_back(d);
+    if (Status s = apply(event); !s) internal_error(s.error());
+    out.outputs.emplace_back(ack);
+}
+
+Step Books::deposit(PeerId seller, LotId lot, ProductId product, Quantity quantity,
+                    Money unit_price) {
+    Step out;
+    deposit(Deposited{seller, lot, product, quantity, unit_price}, out);
+    return out;
+}
+
+void Books::submit_buy(const BuyRequest& r, const clock::VectorClock& stamp, TimePoint now,
+                       Step& out) {
+    const PeerKey key{r.buyer, r.request};
+    if (auto it = results_.find(key); it != results_.end()) {
+        out.outputs.emplace_back(it->second);  // a retry: the recorded answer, nothing changes
+        return;
+    }
+    if (find_queued(key) != queued_.end()) return;  // already waiting in a batch
+
+    const bool on_arrival = config_.batch_window.count() == 0;
+    // Requests inherited from a trader that batched go first, in their order.
+    if (on_arrival && !queued_.empty()) poll(now, out);
+    if (on_arrival && queued_.empty()) {
+        execute(r, out);
+        return;
+    }
+    // Join the open batch, or open one that closes a window from now.
+    TimePoint close = now + config_.batch_window;
+    if (!queued_.empty() && queued_.back().batch_close > now) close = queued_.back().batch_close;
+    Event& event = out.events.emplace_back(std::in_place_type<BuyQueued>, r.buyer, r.request,
+                                           r.product, r.quantity, r.allow_partial, stamp, close);
+    if (Status s = apply(event); !s) internal_error(s.error());
+}
+
+Step Books::submit_buy(const BuyRequest& request, const clock::VectorClock& stamp, TimePoint now) {
+    Step out;
+    submit_buy(request, stamp, now, out);
+    return out;
+}
+
+Step Books::submit_buy(PeerId buyer, RequestId request, ProductId product, Quantity quantity,
+                       bool allow_partial, const clock::VectorClock& stamp, TimePoint now) {
+    return submit_buy(BuyRequest{buyer, request, product, quantity, allow_partial}, stamp, now);
+}
+
+void Books::poll(TimePoint now, Step& out) {
+    if (queued_.empty()) return;
+    std::vector<BuyQueued> due;
+    for (const auto& q : queued_)
+        if (q.batch_close <= now) due.push_back(q);
+    if (due.empty()) return;
+    // Batches in closing order; within one, the total order that extends happened-before, so
+    // concurrent requests are decided by logical time, not by arrival.
+    std::sort(due.begin(), due.end(), [](const BuyQueued& a, const BuyQueued& b) {
+        if (a.batch_close != b.batch_close) return a.batch_close < b.batch_close;
+        const auto order = clock::total_order(a.clock, a.buyer, b.clock, b.buyer);
+        if (order != 0) return order < 0;
+        return a.request < b.request;
+    });
+    for (const auto& q : due)
+        execute(BuyRequest{q.buyer, q.request, q.product, q.quantity, q.allow_partial}, out);
+}
+
+Step Books::poll(TimePoint now) {
+    Step out;
+    poll(now, out);
+    return out;
+}
+
+void Books::ack_payment(PaymentId payment, Step& out) {
+    if (!payments_.find(payment)) return;
+    const Event& event = out.events.emplace_back(PaymentAcked{payment});
+    if (Status s = apply(event); !s) internal_error(s.error());
+}
+
+Step Books::ack_payment(PaymentId payment) {
+    Step out;
+    ack_payment(payment, out);
+    return out;
+}
+
+void Books::refuse(const BuyRequest& r, RefuseReason reason, Step& out) {
+    const Event& event =
+        out.events.emplace_back(BuyRefused{r.buyer, r.request, r.product, r.quantity, reason});
+    if (Status s = apply(event); !s) internal_error(s.error());
+    out.outputs.emplace_back(results_.find(PeerKey{r.buyer, r.request})->second);
+}
+
+void Books::execute(const BuyRequest& r, Step& out) {
+    if (r.quantity == 0) return refuse(r, RefuseReason::invalid_request, out);
+    auto pit = products_.find(r.product);
+    if (pit == products_.end() || pit->second.in_stock == 0)
+        return refuse(r, RefuseReason::no_seller, out);
+    const ProductBook& book = pit->second;
+    const bool partial = config_.allow_partial_fills || r.allow_partial;
+    if (book.in_stock < r.quantity && !partial)
+        return refuse(r, RefuseReason::insufficient_stock, out);
+    const Quantity want = static_cast<Quantity>(std::min<std::uint64_t>(r.quantity, book.in_stock));
+
+    // First pass: the total must fit in Money (each lot's does, by deposit validation).
+    detail::Int128 total = 0;
+    std::size_t lots_used = 0;
+    for (Quantity left = want; left > 0; ++lots_used) {
+        const Lot& lot = book.lots[lots_used];
+        const Quantity q = std::min(left, lot.remaining);
+        total += static_cast<detail::Int128>(q) * lot.unit_price;
+        left -= q;
+    }
+    if (total > money_max) return refuse(r, RefuseReason::invalid_request, out);
+
+    auto& event = std::get<BuyFilled>(out.events.emplace_back(
+        std::in_place_type<BuyFilled>, r.buyer, r.request, r.product, r.quantity));
+    event.fills.reserve(lots_used);
+    PaymentId payment = payments_.next_id();
+    Quantity left = want;
+    for (std::size_t i = 0; i < lots_used; ++i) {
+        const Lot& lot = book.lots[i];
+        const Quantity q = std::min(left, lot.remaining);
+        const Money amount = static_cast<Money>(q) * lot.unit_price;
+        event.fills.push_back(Fill{lot.seller, lot.id, q, amount,
+                                   commission_for(amount, config_.commission_ppm), payment++});
+        left -= q;
+    }
+    const BuyResult* recorded = nullptr;
+    if (Status s = apply_filled(event, &recorded); !s) internal_error(s.error());
+
+    out.outputs.emplace_back(*recorded);
+    for (const Fill& f : event.fills)
+        out.outputs.emplace_back(
+            Payment{f.payment, f.seller, f.lot, r.product, f.quantity, f.net()});
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fold
+
+Status Books::apply(const Event& event) {
+    return std::visit(
+        [this](const auto& e) -> Status {
+            using T = std::decay_t<decltype(e)>;
+            if constexpr (std::is_same_v<T, Deposited>)
+                return apply_deposited(e);
+            else if constexpr (std::is_same_v<T, BuyQueued>)
+                return apply_queued(e);
+            else if constexpr (std::is_same_v<T, BuyFilled>)
+                return apply_filled(e);
+            else if constexpr (std::is_same_v<T, BuyRefused>)
+                return apply_refused(e);
+            else
+                return apply_acked(e);
+        },
+        event);
+}
+
+Status Books::apply_deposited(const Deposited& d) {
+    if (DepositError e = validate_deposit(d); e != DepositError::none)
+        return invalid("Deposited " + key_text("lot", d.seller, d.lot) + ": " + to_string(e));
+    auto [it, fresh] = lots_seen_.try_emplace(PeerKey{d.seller, d.lot}, d);
+    if (!fresh)
+        return inconsistent("Deposited " + key_text("lot", d.seller, d.lot) +
+                            ": already deposited");
+    ProductBook& book = products_[d.product];
+    book.lots.push_back(Lot{d.seller, d.lot, d.quantity, d.unit_price});
+    book.deposited += d.quantity;
+    book.in_stock += d.quantity;
+    sellers_.try_emplace(d.seller);
+    return {};
+}
+
+Status Books::apply_queued(const BuyQueued& e) {
+    const PeerKey key{e.buyer, e.request};
+    if (results_.contains(key))
+        return inconsistent("BuyQueued " + key_text("request", e.buyer, e.request) +
+                            ": already answered");
+    if (find_queued(key) != queued_.end())
+        return inconsistent("BuyQueued " + key_text("request", e.buyer, e.request) +
+                            ": already queued");
+    queued_.push_back(e);
+    return {};
+}
+
+Status Books::apply_filled(const BuyFilled& e, const BuyResult** recorded) {
+    const PeerKey key{e.buyer, e.request};
+    // Messages are built only on failure: this runs once per buy.
+    const auto where = [&] { return "BuyFilled " + key_text("request", e.buyer, e.request); };
+    if (e.fills.empty()) return invalid(where() + ": no fills");
+    auto pit = products_.find(e.product);
+    if (pit == products_.end())
+        return inconsistent(where() + ": no lots of product " + std::to_string(e.product));
+    ProductBook& book = pit->second;
+
+    // Check everything before changing anything: the fills must take the oldest lots in order.
+    std::uint64_t quantity = 0;
+    detail::Int128 amount = 0;
+    PaymentId payment = payments_.next_id();
+    std::size_t lot_index = 0;
+    for (std::size_t j = 0; j < e.fills.size(); ++j) {
+        const Fill& f = e.fills[j];
+        const auto at = [&] { return where() + " fill " + std::to_string(j); };
+        if (lot_index >= book.lots.size()) return inconsistent(at() + ": no lot left in stock");
+        const Lot& lot = book.lots[lot_index];
+        if (lot.seller != f.seller || lot.id != f.lot)
+            return inconsistent(at() + ": " + key_text("lot", f.seller, f.lot) +
+                                " is not the oldest in stock, " +
+                                key_text("lot", lot.seller, lot.id) + " is");
+        if (f.quantity == 0 || f.quantity > lot.remaining)
+            return inconsistent(at() + ": quantity " + std::to_string(f.quantity) +
+                                " but lot has " + std::to_string(lot.remaining));
+        if (f.quantity < lot.remaining && j + 1 != e.fills.size())
+            return inconsistent(at() + ": leaves part of the lot yet later lots are sold");
+        if (static_cast<detail::Int128>(f.quantity) * lot.unit_price != f.amount)
+            return inconsistent(at() + ": amount " + std::to_string(f.amount) +
+                                " is not quantity x unit price");
+        if (f.commission < 0 || f.commission > f.amount)
+            return invalid(at() + ": commission " + std::to_string(f.commission) + " out of range");
+        if (f.payment != payment)
+            return inconsistent(at() + ": payment id " + std::to_string(f.payment) + ", expected " +
+                                std::to_string(payment));
+        ++payment;
+        if (f.quantity == lot.remaining) ++lot_index;
+        quantity += f.quantity;
+        amount += f.amount;
+    }
+    if (quantity > e.requested)
+        return inconsistent(where() + ": fills " + std::to_string(quantity) + " of " +
+                            std::to_string(e.requested) + " requested");
+    if (amount > money_max) return invalid(where() + ": total amount overflows");
+
+    // One lookup: the insertion is also the duplicate check; nothing has changed before it.
+    auto [slot, fresh] = results_.try_emplace(key);
+    if (!fresh) return inconsistent(where() + ": already answered");
+    BuyResult& result = slot->second;
+    result.buyer = e.buyer;
+    result.request = e.request;
+    result.product = e.product;
+    result.status = quantity == e.requested ? BuyStatus::filled : BuyStatus::partial;
+    result.requested = e.requested;
+    result.quantity = static_cast<Quantity>(quantity);
+    result.amount = static_cast<Money>(amount);
+    for (const Fill& f : e.fills) {
+        Lot& lot = book.lots.front();
+        lot.remaining -= f.quantity;
+        if (lot.remaining == 0) book.lots.pop_front();
+        SellerLedger& ledger = sellers_[f.seller];
+        ledger.sold += f.quantity;
+        ledger.earned += f.net();
+        ledger.commission += f.commission;
+        ledger.pending += f.net();
+        ++ledger.pending_count;
+        commission_total_ += f.commission;
+        payments_.push(Payment{f.payment, f.seller, f.lot, e.product, f.quantity, f.net()});
+        if (std::find(result.sellers.begin(), result.sellers.end(), f.seller) ==
+            result.sellers.end())
+            result.sellers.push_back(f.seller);
+    }
+    book.sold += quantity;
+    book.in_stock -= quantity;
+    BuyerTotals& buyer = buyers_[e.buyer];
+    ++buyer.filled;
+    buyer.quantity += quantity;
+    buyer.spent += result.amount;
+    ++executions_;
+    if (recorded) *recorded = &result;
+    if (auto q = find_queued(key); q != queued_.end()) queued_.erase(q);
+    return {};
+}
+
+Status Books::apply_refused(const BuyRefused& e, const BuyResult** recorded) {
+    const PeerKey key{e.buyer, e.request};
+    if (static_cast<unsigned>(e.reason) > static_cast<unsigned>(RefuseReason::invalid_request))
+        return invalid("BuyRefused " + key_text("request", e.buyer, e.request) + ": bad reason");
+    auto [slot, fresh] = results_.try_emplace(key);
+    if (!fresh)
+        return inconsistent("BuyRefused " + key_text("request", e.buyer, e.request) +
+                            ": already answered");
+    BuyResult& result = slot->second;
+    result.buyer = e.buyer;
+    result.request = e.request;
+    result.product = e.product;
+    result.status = BuyStatus::refused;
+    result.reason = e.reason;
+    result.requested = e.requested;
+    ++buyers_[e.buyer].refused;
+    if (recorded) *recorded = &result;
+    if (auto q = find_queued(key); q != queued_.end()) queued_.erase(q);
+    return {};
+}
+
+Status Books::apply_acked(const PaymentAcked& e) {
+    const Payment* p = payments_.find(e.payment);
+    if (!p) return inconsistent("PaymentAcked " + std::to_string(e.payment) + ": not pending");
+    SellerLedger& ledger = sellers_[p->seller];
+    ledger.pending -= p->amount;
+    --ledger.pending_count;
+    payments_.ack(e.payment);
+    return {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Invariants
+
+std::vector<std::string> Books::check_invariants() const {
+    std::vector<std::string> bad;
+    auto fail = [&](std::string s) { bad.push_back(std::move(s)); };
+
+    // Goods: per product, deposited = in stock + sold, and the lots add up.
+    std::map<ProductId, std::uint64_t> seen_per_product;
+    for (const auto& [key, d] : lots_seen_) {
+        if (key.peer != d.seller || key.id != d.lot)
+            fail(key_text("lot record", key.peer, key.id) + " filed under the wrong key");
+        seen_per_product[d.product] += d.quantity;
+    }
+    for (const auto& [id, book] : products_) {
+        const std::string p = "product " + std::to_string(id);
+        if (book.deposited != book.in_stock + book.sold)
+            fail(p + ": deposited " + std::to_string(book.deposited) + " != in stock " +
+                 std::to_string(book.in_stock) + " + sold " + std::to_string(book.sold));
+        std::uint64_t stock = 0;
+        for (const Lot& lot : book.lots) {
+            if (lot.remaining == 0)
+                fail(p + ": empty " + key_text("lot", lot.seller, lot.id) + " kept in stock");
+            auto it = lots_seen_.find(PeerKey{lot.seller, lot.id});
+            if (it == lots_seen_.end())
+                fail(p + ": " + key_text("lot", lot.seller, lot.id) + " never deposited");
+            else if (it->second.product != id || lot.remaining > it->second.quantity ||
+                     lot.unit_price != it->second.unit_price)
+                fail(p + ": " + key_text("lot", lot.seller, lot.id) + " differs from its deposit");
+            stock += lot.remaining;
+        }
+        if (stock != book.in_stock)
+            fail(p + ": lots hold " + std::to_string(stock) + ", in stock says " +
+                 std::to_string(book.in_stock));
+        if (seen_per_product[id] != book.deposited)
+            fail(p + ": deposits add up to " + std::to_string(seen_per_product[id]) +
+                 ", deposited says " + std::to_string(book.deposited));
+    }
+    for (const auto& [id, q] : seen_per_product)
+        if (!products_.contains(id))
+            fail("product " + std::to_string(id) + " deposited but unknown");
+
+    // Requests: each answered once; the answers add up to the buyer totals and the goods sold.
+    std::map<PeerId, BuyerTotals> from_results;
+    std::map<ProductId, std::uint64_t> sold_per_product;
+    std::uint64_t filled_results = 0;
+    for (const auto& [key, r] : results_) {
+        BuyerTotals& t = from_results[key.peer];
+        if (r.filled()) {
+            ++filled_results;
+            ++t.filled;
+            t.quantity += r.quantity;
+            t.spent += r.amount;
+            sold_per_product[r.product] += r.quantity;
+            if (r.quantity == 0 || r.quantity > r.requested)
+                fail(key_text("request", key.peer, key.id) + ": filled " +
+                     std::to_string(r.quantity) + " of " + std::to_string(r.requested));
+        } else {
+            ++t.refused;
+            if (r.quantity != 0 || r.amount != 0)
+                fail(key_text("request", key.peer, key.id) + ": refused yet sold goods");
+        }
+        if (r.buyer != key.peer || r.request != key.id)
+            fail(key_text("request", key.peer, key.id) + " filed under the wrong key");
+    }
+    if (filled_results != executions_)
+        fail("requests executed " + std::to_string(executions_) + " times for " +
+             std::to_string(filled_results) + " filled requests");
+    for (const auto& [buyer, t] : buyers_)
+        if (!(from_results[buyer] == t))
+            fail("buyer " + std::to_string(buyer) + ": totals differ from the recorded results");
+    for (const auto& [buyer, t] : from_results)
+        if (!buyers_.contains(buyer) && !(t == BuyerTotals{}))
+            fail("buyer " + std::to_string(buyer) + ": results without totals");
+    for (const auto& [id, book] : products_)
+        if (sold_per_product[id] != book.sold)
+            fail("product " + std::to_string(id) + ": sold " + std::to_string(book.sold) +
+                 " but results add up to " + std::to_string(sold_per_product[id]));
+    for (const auto& q : queued_)
+        if (results_.contains(PeerKey{q.buyer, q.request}))
+            fail(key_text("request", q.buyer, q.request) + " queued and answered");
+
+    // Money: paid by buyers = paid to sellers + commission.
+    detail::Int128 spent = 0, earned = 0, commission = 0;
+    std::uint64_t seller_sold = 0, product_sold = 0;
+    for (const auto& [buyer, t] : buyers_) spent += t.spent;
+    for (const auto& [seller, l] : sellers_) {
+        earned += l.earned;
+        commission += l.commission;
+        seller_sold += l.sold;
+        if (l.earned < 0 || l.commission < 0 || l.pending < 0 || l.pending > l.earned)
+            fail("seller " + std::to_string(seller) + ": ledger out of range");
+    }
+    for (const auto& [id, book] : products_) product_sold += book.sold;
+    if (spent != earned + commission)
+        fail("money: buyers paid " + std::to_string(static_cast<long long>(spent)) +
+             " != sellers earned " + std::to_string(static_cast<long long>(earned)) +
+             " + commission " + std::to_string(static_cast<long long>(commission)));
+    if (commission != commission_total_)
+        fail("commission total " + std::to_string(commission_total_) + " != sum over sellers " +
+             std::to_string(static_cast<long long>(commission)));
+    if (seller_sold != product_sold)
+        fail("sellers sold " + std::to_string(seller_sold) + " units, products " +
+             std::to_string(product_sold));
+
+    // Payments: the pending list matches the ledgers.
+    std::map<PeerId, std::pair<Money, std::uint64_t>> pending;
+    std::size_t count = 0;
+    payments_.for_each([&](const Payment& p) {
+        ++count;
+        auto& [amount, n] = pending[p.seller];
+        amount += p.amount;
+        ++n;
+        if (p.amount < 0 || p.quantity == 0)
+            fail("payment " + std::to_string(p.id) + ": out of range");
+        if (p.id >= payments_.next_id())
+            fail("payment " + std::to_string(p.id) + ": id not yet issued");
+        if (!sellers_.contains(p.seller))
+            fail("payment " + std::to_string(p.id) + ": unknown seller");
+    });
+    if (count != payments_.pending_count()) fail("payments: pending count is off");
+    for (const auto& [seller, l] : sellers_) {
+        const auto it = pending.find(seller);
+        const auto expect =
+            it == pending.end() ? std::pair<Money, std::uint64_t>{0, 0} : it->second;
+        if (l.pending != expect.first || l.pending_count != expect.second)
+            fail("seller " + std::to_string(seller) + ": pending " + std::to_string(l.pending) +
+                 " in " + std::to_string(l.pending_count) + " payments, list has " +
+                 std::to_string(expect.first) + " in " + std::to_string(expect.second));
+    }
+    return bad;
+}
+
+}  // namespace tp::market
