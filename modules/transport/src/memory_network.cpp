@@ -1,12 +1,20 @@
 #include "tp/transport/memory_network.hpp"
 
 #include <algorithm>
-#include <asio/experimental/as_tuple.hpp>
+#include <asio/associated_allocator.hpp>
+#include <asio/associated_cancellation_slot.hpp>
+#include <asio/associated_executor.hpp>
+#include <asio/async_result.hpp>
+#include <asio/cancellation_type.hpp>
+#include <asio/error.hpp>
+#include <asio/post.hpp>
+#include <asio/recycling_allocator.hpp>
 #include <asio/use_awaitable.hpp>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace tp::transport {
 
@@ -37,11 +45,81 @@ LinkCounters& LinkCounters::operator+=(const LinkCounters& o) noexcept {
 
 // ---- MemoryEndpoint ----
 
+namespace {
+
+template <typename Handler>
+struct Parked final : detail::ParkedReceive {
+    using allocator_type = typename std::allocator_traits<asio::associated_allocator_t<
+        Handler, asio::recycling_allocator<void>>>::template rebind_alloc<Parked>;
+
+    Parked(Handler&& h, asio::any_io_executor fallback)
+        : handler(std::move(h)), fallback(std::move(fallback)) {}
+    Handler handler;
+    asio::any_io_executor fallback;
+
+    void complete(std::error_code ec) override {
+        auto slot = asio::get_associated_cancellation_slot(handler);
+        if (slot.is_connected()) slot.clear();
+        Handler h(std::move(handler));
+        auto ex = asio::get_associated_executor(h, fallback);
+        allocator_type alloc(asio::get_associated_allocator(h, asio::recycling_allocator<void>()));
+        std::allocator_traits<allocator_type>::destroy(alloc, this);
+        std::allocator_traits<allocator_type>::deallocate(alloc, this, 1);
+        asio::post(ex, [h = std::move(h), ec]() mutable { std::move(h)(ec); });
+    }
+};
+
+}  // namespace
+
 MemoryEndpoint::MemoryEndpoint(MemoryNetwork& network, PeerId self, std::size_t capacity)
-    : network_(&network), self_(self), inbox_(network.runtime().get_executor(), capacity) {}
+    : network_(&network), self_(self), capacity_(capacity) {}
 
 MemoryEndpoint::~MemoryEndpoint() {
     if (network_) network_->detach(this);
+    if (parked_) {
+        // Only reachable if the endpoint dies while a receive is parked on it: the receiver
+        // learns it is closed.
+        auto* p = std::exchange(parked_, nullptr);
+        p->complete({});
+    }
+}
+
+// Completes (with no error) when a datagram is queued or the endpoint closes; with
+// operation_aborted when cancelled through the handler's cancellation slot.
+template <typename Token>
+auto MemoryEndpoint::async_wait_ready(Token&& token) {
+    return asio::async_initiate<Token, void(std::error_code)>(
+        [this](auto handler) {
+            using H = decltype(handler);
+            using P = Parked<H>;
+            typename P::allocator_type alloc(
+                asio::get_associated_allocator(handler, asio::recycling_allocator<void>()));
+            P* p = std::allocator_traits<typename P::allocator_type>::allocate(alloc, 1);
+            std::allocator_traits<typename P::allocator_type>::construct(
+                alloc, p, std::move(handler), network_->runtime().get_executor());
+            auto slot = asio::get_associated_cancellation_slot(p->handler);
+            if (slot.is_connected()) {
+                slot.assign([this](asio::cancellation_type type) {
+                    if ((type &
+                         (asio::cancellation_type::terminal | asio::cancellation_type::partial |
+                          asio::cancellation_type::total)) != asio::cancellation_type::none)
+                        wake(asio::error::operation_aborted);
+                });
+            }
+            parked_ = p;
+        },
+        token);
+}
+
+void MemoryEndpoint::wake(std::error_code ec) {
+    if (auto* p = std::exchange(parked_, nullptr)) p->complete(ec);
+}
+
+bool MemoryEndpoint::push(Packet&& packet) {
+    if (!open_ || inbox_.size() >= capacity_) return false;
+    inbox_.push_back(std::move(packet));
+    wake({});
+    return true;
 }
 
 std::size_t MemoryEndpoint::max_datagram() const noexcept {
@@ -61,20 +139,23 @@ asio::awaitable<void> MemoryEndpoint::send(PeerId to, std::span<const std::byte>
 
 asio::awaitable<std::optional<Datagram>> MemoryEndpoint::receive(std::span<std::byte> buffer) {
     for (;;) {
-        auto [ec, packet] =
-            co_await inbox_.async_receive(asio::experimental::as_tuple(asio::use_awaitable));
-        if (ec == asio::error::operation_aborted ||
-            ec == asio::experimental::error::channel_cancelled)
-            throw std::system_error(ec);
-        if (ec || !open_) co_return std::nullopt;  // closed
-        const std::size_t n = packet.data.size();
-        if (n > buffer.size()) {
-            ++truncated_;
-            if (network_) network_->recycle(std::move(packet.data));
+        if (inbox_.empty()) {
+            if (!open_ || network_ == nullptr) co_return std::nullopt;
+            if (parked_)
+                throw std::logic_error("MemoryEndpoint::receive: peer " + std::to_string(self_) +
+                                       " already has a receive pending");
+            co_await async_wait_ready(asio::use_awaitable);  // throws when cancelled
             continue;
         }
-        if (n != 0) std::memcpy(buffer.data(), packet.data.data(), n);
+        Packet packet = std::move(inbox_.front());
+        inbox_.pop_front();
+        const std::size_t n = packet.data.size();
+        if (n <= buffer.size() && n != 0) std::memcpy(buffer.data(), packet.data.data(), n);
         if (network_) network_->recycle(std::move(packet.data));
+        if (n > buffer.size()) {
+            ++truncated_;
+            continue;
+        }
         co_return Datagram{packet.from, n};
     }
 }
@@ -82,7 +163,10 @@ asio::awaitable<std::optional<Datagram>> MemoryEndpoint::receive(std::span<std::
 void MemoryEndpoint::close() {
     if (!open_) return;
     open_ = false;
-    inbox_.close();  // a pending receive completes with channel_closed
+    for (auto& p : inbox_)
+        if (network_) network_->recycle(std::move(p.data));
+    inbox_.clear();
+    wake({});  // a pending receive returns nullopt
 }
 
 // ---- MemoryNetwork ----
@@ -221,8 +305,8 @@ void MemoryNetwork::deliver(PeerId to, Packet packet) {
         return drop(from, to, id, DropReason::unreachable);
     }
     const std::size_t size = packet.data.size();
-    // try_send leaves the packet alone when it fails.
-    if (!it->second->inbox_.try_send(asio::error_code{}, std::move(packet))) {
+    // push leaves the packet alone when it fails.
+    if (!it->second->push(std::move(packet))) {
         recycle(std::move(packet.data));
         return drop(from, to, id, DropReason::queue_full);
     }
