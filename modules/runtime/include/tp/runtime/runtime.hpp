@@ -88,7 +88,7 @@ private:
         return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq < b->seq);
     }
 
-    asio::io_context io_{1};  // first member: destroyed last, after the heap is emptied
+    asio::io_context io_;  // first member: destroyed last, after the heap is emptied
     Mode mode_;
     std::chrono::steady_clock::time_point start_;
     TimePoint virtual_now_{};
