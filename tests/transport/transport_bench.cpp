@@ -154,16 +154,23 @@ double udp_burst_received(int n, double& rate_per_s) {
     dst.sin_port = htons(rx.local_endpoint().port());
     int received = 0;
     Clock::time_point first, last;
+    // The receiver loops on receive alone; a watchdog closes it after 200 ms without progress
+    // (a `receive || timer` per datagram would measure the awaitable operators instead).
     spawn(rt, [&]() -> asio::awaitable<void> {
         std::array<std::byte, kPayload> buf;
-        Timer silence(rt);
-        for (;;) {
-            silence.expires_after(200ms);
-            auto r = co_await (rx.receive(buf) || silence.async_wait(asio::use_awaitable));
-            if (r.index() == 1) co_return;
+        while (co_await rx.receive(buf)) {
             if (received++ == 0) first = Clock::now();
             last = Clock::now();
         }
+    });
+    spawn(rt, [&]() -> asio::awaitable<void> {
+        Timer tick(rt);
+        for (int seen = -1; seen != received;) {
+            seen = received;
+            tick.expires_after(200ms);
+            co_await tick.async_wait(asio::use_awaitable);
+        }
+        rx.close();
     });
     std::thread blaster([&] {
         char buf[kPayload] = {};
@@ -249,21 +256,29 @@ int main(int argc, char** argv) {
         row("UDP burst: receive rate", rate / 1e3, "k/s");
     }
     if (want("timers")) {
-        long real_wakes = 0, virtual_wakes = 0;
-        const Duration real_span = 1s, virtual_span = 1000s;
-        const double real_wall = timer_scenario(Mode::real_time, 100, 10ms, real_span, real_wakes);
-        const double virt_wall =
-            timer_scenario(Mode::virtual_time, 100, 10ms, virtual_span, virtual_wakes);
-        const double real_speed = std::chrono::duration<double>(real_span).count() / real_wall;
-        const double virt_speed = std::chrono::duration<double>(virtual_span).count() / virt_wall;
-        row("timers, real time: simulated s per wall s", real_speed, "x",
+        // Speed-up = simulated seconds per wall second, so it depends on how many wakes a
+        // simulated second holds: shown at 10k wakes/s (100 tasks, 10 ms period) and at 1k
+        // wakes/s (100 peers with 100 ms heartbeats).
+        long real_wakes = 0, dense_wakes = 0, sparse_wakes = 0;
+        const double real_wall = timer_scenario(Mode::real_time, 100, 10ms, 1s, real_wakes);
+        const double dense_wall = timer_scenario(Mode::virtual_time, 100, 10ms, 100s, dense_wakes);
+        const double sparse_wall =
+            timer_scenario(Mode::virtual_time, 100, 100ms, 1000s, sparse_wakes);
+        const double real_speed = 1.0 / real_wall;
+        row("timers, real time, 10k wakes/s: speed", real_speed, "x",
             std::to_string(real_wakes) + " wakes in " + std::to_string(real_wall).substr(0, 5) +
                 " s");
-        row("timers, virtual time: simulated s per wall s", virt_speed, "x",
-            std::to_string(virtual_wakes) + " wakes in " + std::to_string(virt_wall).substr(0, 5) +
+        row("timers, virtual, 10k wakes/s: speed", 100.0 / dense_wall, "x",
+            std::to_string(dense_wakes) + " wakes in " + std::to_string(dense_wall).substr(0, 5) +
                 " s");
-        row("virtual time per wake", virt_wall * 1e9 / static_cast<double>(virtual_wakes), "ns");
-        row("virtual vs real speed-up", virt_speed / real_speed, "x", "target >= 1000x");
+        row("timers, virtual, 1k wakes/s: speed", 1000.0 / sparse_wall, "x",
+            std::to_string(sparse_wakes) + " wakes in " + std::to_string(sparse_wall).substr(0, 5) +
+                " s");
+        row("virtual time per wake", dense_wall * 1e9 / static_cast<double>(dense_wakes), "ns");
+        row("virtual vs real, 10k wakes/s", 100.0 / dense_wall / real_speed, "x",
+            "target >= 1000x");
+        row("virtual vs real, 1k wakes/s", 1000.0 / sparse_wall / real_speed, "x",
+            "target >= 1000x");
     }
     return 0;
 }
