@@ -76,12 +76,9 @@ MemoryEndpoint::MemoryEndpoint(MemoryNetwork& network, PeerId self, std::size_t 
 
 MemoryEndpoint::~MemoryEndpoint() {
     if (network_) network_->detach(this);
-    if (parked_) {
-        // Only reachable if the endpoint dies while a receive is parked on it: the receiver
-        // learns it is closed.
-        auto* p = std::exchange(parked_, nullptr);
-        p->complete({});
-    }
+    // Like an asio socket destroyed with an operation pending: the receive completes with
+    // operation_aborted (and so never touches this endpoint again).
+    wake(asio::error::operation_aborted);
 }
 
 // Completes (with no error) when a datagram is queued or the endpoint closes; with
