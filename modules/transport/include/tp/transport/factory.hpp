@@ -1,0 +1,30 @@
+#pragma once
+
+#include <memory>
+#include <string_view>
+
+#include "tp/runtime/runtime.hpp"
+#include "tp/transport/address_book.hpp"
+#include "tp/transport/memory_network.hpp"
+#include "tp/transport/udp_transport.hpp"
+
+namespace tp::transport {
+
+enum class TransportKind { udp, memory };
+
+const char* to_string(TransportKind kind) noexcept;
+// "udp" or "memory"; throws std::invalid_argument naming the value otherwise.
+TransportKind parse_transport_kind(std::string_view name);
+
+struct TransportConfig {
+    TransportKind kind = TransportKind::memory;
+    UdpConfig udp;  // used when kind == udp
+};
+
+// The transport named by the configuration. memory needs `network` (it attaches `self` to it);
+// udp needs a real-time runtime and uses `book`. Throws std::invalid_argument otherwise.
+std::unique_ptr<Transport> make_transport(const TransportConfig& config, PeerId self,
+                                          runtime::Runtime& runtime,
+                                          MemoryNetwork* network = nullptr, AddressBook book = {});
+
+}  // namespace tp::transport

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <cstddef>
+#include <optional>
+#include <span>
+
+#include "tp/clock/vector_clock.hpp"
+
+namespace tp::transport {
+
+using PeerId = tp::clock::PeerId;
+
+// A received datagram: who sent it and how many bytes of the caller's buffer it filled.
+struct Datagram {
+    PeerId from = 0;
+    std::size_t size = 0;
+};
+
+// Unreliable datagrams between peers, for coroutines. One coroutine at a time may receive.
+//
+// send: fire and forget; a datagram may be lost, duplicated or reordered. Sending to a peer the
+// transport cannot address, or more than max_datagram() bytes, is a caller error
+// (std::invalid_argument). Sending on a closed transport does nothing.
+// receive: waits for the next datagram and copies it into `buffer` (no allocation); datagrams
+// that do not fit, or from unknown senders, are counted and dropped. Returns std::nullopt once the
+// transport is closed (also a receive pending at the time). Cancellable (e.g. `recv || timer`).
+class Transport {
+public:
+    virtual ~Transport() = default;
+
+    virtual PeerId self() const noexcept = 0;
+    virtual std::size_t max_datagram() const noexcept = 0;
+    virtual asio::awaitable<void> send(PeerId to, std::span<const std::byte> data) = 0;
+    virtual asio::awaitable<std::optional<Datagram>> receive(std::span<std::byte> buffer) = 0;
+    virtual void close() = 0;
+    virtual bool is_open() const noexcept = 0;
+};
+
+}  // namespace tp::transport

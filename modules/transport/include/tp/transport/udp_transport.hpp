@@ -1,0 +1,64 @@
+#pragma once
+
+#include <asio/any_io_executor.hpp>
+#include <asio/ip/udp.hpp>
+#include <cstdint>
+#include <string>
+
+#include "tp/transport/address_book.hpp"
+#include "tp/transport/transport.hpp"
+
+namespace tp::transport {
+
+struct UdpConfig {
+    std::string host = "127.0.0.1";  // or "::1", "0.0.0.0", "localhost"
+    std::uint16_t port = 0;          // 0: an ephemeral port, see local_endpoint()
+    std::size_t max_datagram = 65507;
+    int socket_buffer_bytes = 4 << 20;  // asked for; the kernel may cap it (net.core.rmem_max)
+};
+
+struct UdpStats {
+    std::uint64_t sent = 0;
+    std::uint64_t send_errors = 0;
+    std::uint64_t received = 0;
+    std::uint64_t unknown_sender = 0;
+    std::uint64_t oversized = 0;  // larger than max_datagram
+    std::uint64_t truncated = 0;  // larger than the caller's buffer
+    std::uint64_t receive_errors = 0;
+};
+
+// A Transport over one UDP socket. Receives try a non-blocking read first and wait for
+// readiness only when the socket is empty, so a burst is drained without a reactor round trip
+// per datagram.
+class UdpTransport final : public Transport {
+public:
+    // Binds host:port; throws std::invalid_argument for a bad host, std::system_error when the
+    // bind fails (the message names the endpoint).
+    UdpTransport(const asio::any_io_executor& executor, PeerId self, const UdpConfig& config,
+                 AddressBook book = {});
+
+    PeerId self() const noexcept override { return self_; }
+    std::size_t max_datagram() const noexcept override { return max_datagram_; }
+    asio::awaitable<void> send(PeerId to, std::span<const std::byte> data) override;
+    asio::awaitable<std::optional<Datagram>> receive(std::span<std::byte> buffer) override;
+    void close() override;
+    bool is_open() const noexcept override { return open_; }
+
+    asio::ip::udp::endpoint local_endpoint() const { return local_; }
+    AddressBook& address_book() noexcept { return book_; }
+    const UdpStats& stats() const noexcept { return stats_; }
+    // The kernel's receive buffer size after the request in UdpConfig.
+    int receive_buffer_bytes() const;
+
+private:
+    PeerId self_;
+    std::size_t max_datagram_;
+    AddressBook book_;
+    asio::ip::udp::socket socket_;
+    asio::ip::udp::endpoint local_;
+    asio::ip::udp::endpoint sender_;
+    bool open_ = true;
+    UdpStats stats_;
+};
+
+}  // namespace tp::transport

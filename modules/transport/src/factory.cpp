@@ -1,0 +1,39 @@
+#include "tp/transport/factory.hpp"
+
+#include <stdexcept>
+#include <string>
+
+namespace tp::transport {
+
+const char* to_string(TransportKind kind) noexcept {
+    return kind == TransportKind::udp ? "udp" : "memory";
+}
+
+TransportKind parse_transport_kind(std::string_view name) {
+    if (name == "udp") return TransportKind::udp;
+    if (name == "memory") return TransportKind::memory;
+    throw std::invalid_argument("transport: unknown kind '" + std::string(name) +
+                                "' (expected \"udp\" or \"memory\")");
+}
+
+std::unique_ptr<Transport> make_transport(const TransportConfig& config, PeerId self,
+                                          runtime::Runtime& runtime, MemoryNetwork* network,
+                                          AddressBook book) {
+    switch (config.kind) {
+        case TransportKind::memory:
+            if (network == nullptr)
+                throw std::invalid_argument("transport = \"memory\" needs a MemoryNetwork");
+            if (&network->runtime() != &runtime)
+                throw std::invalid_argument("transport: the MemoryNetwork runs on another runtime");
+            return network->attach(self);
+        case TransportKind::udp:
+            if (runtime.is_virtual())
+                throw std::invalid_argument(
+                    "transport = \"udp\" needs a real-time runtime, not virtual time");
+            return std::make_unique<UdpTransport>(runtime.get_executor(), self, config.udp,
+                                                  std::move(book));
+    }
+    throw std::invalid_argument("transport: bad kind");
+}
+
+}  // namespace tp::transport

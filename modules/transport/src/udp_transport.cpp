@@ -1,0 +1,130 @@
+#include "tp/transport/udp_transport.hpp"
+
+#include <sys/socket.h>
+
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/use_awaitable.hpp>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+namespace tp::transport {
+
+namespace {
+
+using asio::ip::udp;
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+// With MSG_TRUNC, Linux reports a datagram's real length even when it did not fit, which is how
+// oversized and truncated datagrams are told apart from ones that exactly fill the buffer.
+#ifdef MSG_TRUNC
+constexpr int kReceiveFlags = MSG_TRUNC;
+#else
+constexpr int kReceiveFlags = 0;
+#endif
+
+bool would_block(const asio::error_code& ec) {
+    return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
+std::string describe(const udp::endpoint& ep) {
+    return (ep.address().is_v6() ? "[" + ep.address().to_string() + "]"
+                                 : ep.address().to_string()) +
+           ":" + std::to_string(ep.port());
+}
+
+}  // namespace
+
+UdpTransport::UdpTransport(const asio::any_io_executor& executor, PeerId self,
+                           const UdpConfig& config, AddressBook book)
+    : self_(self), max_datagram_(config.max_datagram), book_(std::move(book)), socket_(executor) {
+    const udp::endpoint want(parse_host(config.host), config.port);
+    asio::error_code ec;
+    socket_.open(want.protocol(), ec);
+    if (!ec) socket_.bind(want, ec);
+    if (ec)
+        throw std::system_error(ec, "UdpTransport: cannot bind " + describe(want) + " for peer " +
+                                        std::to_string(self));
+    if (config.socket_buffer_bytes > 0) {
+        // Best effort: the kernel caps these, and a smaller buffer is not an error.
+        socket_.set_option(asio::socket_base::receive_buffer_size(config.socket_buffer_bytes), ec);
+        socket_.set_option(asio::socket_base::send_buffer_size(config.socket_buffer_bytes), ec);
+    }
+    socket_.non_blocking(true);
+    local_ = socket_.local_endpoint();
+}
+
+int UdpTransport::receive_buffer_bytes() const {
+    asio::socket_base::receive_buffer_size option;
+    socket_.get_option(option);
+    return option.value();
+}
+
+asio::awaitable<void> UdpTransport::send(PeerId to, std::span<const std::byte> data) {
+    const udp::endpoint* destination = book_.find(to);
+    if (destination == nullptr)
+        throw std::invalid_argument("UdpTransport::send: peer " + std::to_string(to) +
+                                    " is not in peer " + std::to_string(self_) + "'s address book");
+    if (data.size() > max_datagram_)
+        throw std::invalid_argument("UdpTransport::send: datagram of " +
+                                    std::to_string(data.size()) + " bytes exceeds the maximum " +
+                                    std::to_string(max_datagram_));
+    if (!open_) co_return;
+    const auto buffer = asio::buffer(data.data(), data.size());
+    asio::error_code ec;
+    socket_.send_to(buffer, *destination, 0, ec);
+    if (would_block(ec)) {
+        // The send buffer is full: wait for room instead of dropping.
+        auto [wait_ec, n] = co_await socket_.async_send_to(buffer, *destination, use_tuple);
+        ec = wait_ec;
+    }
+    if (ec) {
+        ++stats_.send_errors;
+        co_return;
+    }
+    ++stats_.sent;
+}
+
+asio::awaitable<std::optional<Datagram>> UdpTransport::receive(std::span<std::byte> buffer) {
+    for (;;) {
+        if (!open_) co_return std::nullopt;
+        asio::error_code ec;
+        const std::size_t n = socket_.receive_from(asio::buffer(buffer.data(), buffer.size()),
+                                                   sender_, kReceiveFlags, ec);
+        if (would_block(ec)) {
+            auto [wait_ec] = co_await socket_.async_wait(udp::socket::wait_read, use_tuple);
+            if (!open_) co_return std::nullopt;
+            if (wait_ec == asio::error::operation_aborted) throw std::system_error(wait_ec);
+            continue;
+        }
+        if (ec) {
+            if (!open_) co_return std::nullopt;
+            ++stats_.receive_errors;  // e.g. an ICMP error reported on the socket
+            continue;
+        }
+        if (n > max_datagram_) {
+            ++stats_.oversized;
+            continue;
+        }
+        if (n > buffer.size()) {
+            ++stats_.truncated;
+            continue;
+        }
+        const auto from = book_.find(sender_);
+        if (!from) {
+            ++stats_.unknown_sender;
+            continue;
+        }
+        ++stats_.received;
+        co_return Datagram{*from, n};
+    }
+}
+
+void UdpTransport::close() {
+    if (!open_) return;
+    open_ = false;
+    asio::error_code ignored;
+    socket_.close(ignored);  // a pending wait completes with operation_aborted
+}
+
+}  // namespace tp::transport

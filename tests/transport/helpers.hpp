@@ -1,0 +1,53 @@
+#pragma once
+
+#include <array>
+#include <asio/co_spawn.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <span>
+#include <string_view>
+#include <utility>
+
+#include "tp/runtime/runtime.hpp"
+
+namespace tp::test {
+
+inline void rethrow(std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+}
+
+// Spawns a coroutine lambda on the runtime; co_spawn keeps the closure alive while it runs, and
+// an exception escaping the coroutine escapes Runtime::run() and fails the test.
+template <typename F>
+void spawn(runtime::Runtime& rt, F&& coroutine) {
+    asio::co_spawn(rt.get_executor(), std::forward<F>(coroutine), rethrow);
+}
+
+inline std::span<const std::byte> bytes(std::string_view s) {
+    return std::as_bytes(std::span<const char>(s.data(), s.size()));
+}
+
+inline std::string_view text(std::span<const std::byte> b) {
+    return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+// A fixed-width little record: (a, b) as two 32-bit words.
+inline std::array<std::byte, 8> pack(std::uint32_t a, std::uint32_t b) {
+    std::array<std::byte, 8> out;
+    std::memcpy(out.data(), &a, 4);
+    std::memcpy(out.data() + 4, &b, 4);
+    return out;
+}
+
+inline std::pair<std::uint32_t, std::uint32_t> unpack(std::span<const std::byte> in) {
+    std::uint32_t a = 0, b = 0;
+    if (in.size() >= 8) {
+        std::memcpy(&a, in.data(), 4);
+        std::memcpy(&b, in.data() + 4, 4);
+    }
+    return {a, b};
+}
+
+}  // namespace tp::test

@@ -1,0 +1,186 @@
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/use_awaitable.hpp>
+#include <boost/test/unit_test.hpp>
+#include <string>
+#include <vector>
+
+#include "helpers.hpp"
+#include "tp/runtime/timer.hpp"
+#include "tp/transport/udp_transport.hpp"
+
+using namespace std::chrono_literals;
+using namespace asio::experimental::awaitable_operators;
+using namespace tp::transport;
+using asio::ip::udp;
+using tp::runtime::Mode;
+using tp::runtime::Runtime;
+using tp::runtime::Timer;
+using tp::test::bytes;
+using tp::test::spawn;
+using tp::test::text;
+
+namespace {
+
+template <typename F>
+UdpConfig config(F set) {
+    UdpConfig c;
+    set(c);
+    return c;
+}
+
+struct Pair {
+    Runtime rt{Mode::real_time};
+    UdpTransport a, b;
+    explicit Pair(const std::string& host, UdpConfig config = {})
+        : a(rt.get_executor(), 1, with_host(config, host)),
+          b(rt.get_executor(), 2, with_host(config, host)) {
+        a.address_book().add(2, b.local_endpoint());
+        b.address_book().add(1, a.local_endpoint());
+    }
+    static UdpConfig with_host(UdpConfig c, const std::string& host) {
+        c.host = host;
+        return c;
+    }
+};
+
+// Receives on `t` until one datagram arrives or 5 s pass (then the caller's check fails).
+asio::awaitable<std::optional<std::string>> receive_bounded(Runtime& rt, Transport& t,
+                                                            std::span<std::byte> buf) {
+    Timer limit(rt, 5s);
+    auto r = co_await (t.receive(buf) || limit.async_wait(asio::use_awaitable));
+    if (r.index() == 1) co_return std::nullopt;
+    auto& d = std::get<0>(r);
+    if (!d) co_return std::nullopt;
+    co_return std::string(text(buf.first(d->size)));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(udp_transport)
+
+BOOST_AUTO_TEST_CASE(port_zero_binds_distinct_ephemeral_ports_on_v4_and_v6) {
+    for (const char* host : {"127.0.0.1", "::1"}) {
+        Pair p(host);
+        BOOST_TEST(p.a.local_endpoint().port() != 0);
+        BOOST_TEST(p.a.local_endpoint().port() != p.b.local_endpoint().port());
+        BOOST_TEST(p.a.local_endpoint().address().is_v6() == (std::string(host) == "::1"));
+        std::optional<std::string> got;
+        spawn(p.rt, [&]() -> asio::awaitable<void> {
+            std::array<std::byte, 64> buf;
+            co_await p.a.send(2, bytes("hello"));
+            got = co_await receive_bounded(p.rt, p.b, buf);
+        });
+        p.rt.run_for(10s);
+        BOOST_TEST(got.value_or("<none>") == "hello");
+        BOOST_TEST(p.a.stats().sent == 1u);
+        BOOST_TEST(p.b.stats().received == 1u);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(unknown_oversized_and_truncated_datagrams_are_counted_and_dropped) {
+    Pair p("127.0.0.1", config([](auto& c) { c.max_datagram = 100; }));
+    // A raw socket that is not (yet) in b's address book.
+    udp::socket stranger(p.rt.context(), udp::endpoint(asio::ip::address_v4::loopback(), 0));
+    std::optional<std::string> first, second;
+    spawn(p.rt, [&]() -> asio::awaitable<void> {
+        std::array<std::byte, 32> buf;
+        // Step 1: a datagram from an unknown source, then one from a: only a's is received.
+        stranger.send_to(asio::buffer("who am I", 8), p.b.local_endpoint());
+        co_await p.a.send(2, bytes("first"));
+        first = co_await receive_bounded(p.rt, p.b, buf);
+        // Step 2: the stranger becomes peer 3 and sends 200 bytes (> max_datagram 100), then
+        // 50 bytes (> the 32-byte buffer); then a sends a good one.
+        p.b.address_book().add(3, stranger.local_endpoint());
+        const std::string big(200, 'x'), medium(50, 'y');
+        stranger.send_to(asio::buffer(big), p.b.local_endpoint());
+        stranger.send_to(asio::buffer(medium), p.b.local_endpoint());
+        co_await p.a.send(2, bytes("second"));
+        second = co_await receive_bounded(p.rt, p.b, buf);
+    });
+    p.rt.run_for(10s);
+    BOOST_TEST(first.value_or("<none>") == "first");
+    BOOST_TEST(second.value_or("<none>") == "second");
+    BOOST_TEST(p.b.stats().unknown_sender == 1u);
+    BOOST_TEST(p.b.stats().oversized == 1u);
+    BOOST_TEST(p.b.stats().truncated == 1u);
+    BOOST_TEST(p.b.stats().received == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(close_ends_a_pending_receive) {
+    Pair p("127.0.0.1");
+    bool closed_seen = false;
+    spawn(p.rt, [&]() -> asio::awaitable<void> {
+        std::array<std::byte, 32> buf;
+        auto d = co_await p.b.receive(buf);
+        closed_seen = !d.has_value();
+    });
+    spawn(p.rt, [&]() -> asio::awaitable<void> {
+        co_await asio::post(p.rt.get_executor(), asio::use_awaitable);
+        p.b.close();
+        co_await p.b.send(1, bytes("ignored"));  // sending on a closed transport does nothing
+    });
+    p.rt.run_for(10s);
+    BOOST_TEST(closed_seen);
+    BOOST_TEST(!p.b.is_open());
+    BOOST_TEST(p.b.stats().sent == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(sending_to_an_unknown_peer_or_too_much_is_a_caller_error) {
+    Pair p("127.0.0.1", config([](auto& c) { c.max_datagram = 16; }));
+    int errors = 0;
+    spawn(p.rt, [&]() -> asio::awaitable<void> {
+        try {
+            co_await p.a.send(99, bytes("x"));
+        } catch (const std::invalid_argument& e) {
+            errors += std::string(e.what()).find("peer 99") != std::string::npos;
+        }
+        try {
+            co_await p.a.send(2, bytes("this is more than sixteen bytes"));
+        } catch (const std::invalid_argument&) {
+            ++errors;
+        }
+    });
+    p.rt.run_for(10s);
+    BOOST_TEST(errors == 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_burst_is_drained_completely) {
+    Pair p("127.0.0.1");
+    constexpr int burst = 500;
+    int received = 0;
+    spawn(p.rt, [&]() -> asio::awaitable<void> {
+        std::array<std::byte, 64> buf;
+        // 500 datagrams back to back before the receiver runs: they sit in the socket buffer
+        // (well within even a default 208 KiB receive buffer).
+        for (int i = 0; i < burst; ++i) co_await p.a.send(2, bytes("0123456789abcdef"));
+        while (received < burst && co_await receive_bounded(p.rt, p.b, buf)) ++received;
+    });
+    p.rt.run_for(20s);
+    BOOST_TEST(p.b.receive_buffer_bytes() > 0);
+    BOOST_TEST(received == burst);
+}
+
+BOOST_AUTO_TEST_CASE(bad_host_and_busy_port_are_clear_errors) {
+    Runtime rt;
+    BOOST_CHECK_THROW(
+        UdpTransport(rt.get_executor(), 1, config([](auto& c) { c.host = "300.1.1.1"; })),
+        std::invalid_argument);
+    UdpTransport first(rt.get_executor(), 1, UdpConfig{});
+    try {
+        UdpTransport second(rt.get_executor(), 2,
+                            config([&](auto& c) { c.port = first.local_endpoint().port(); }));
+        BOOST_FAIL("bound a busy port");
+    } catch (const std::system_error& e) {
+        BOOST_TEST(std::string(e.what()).find(std::to_string(first.local_endpoint().port())) !=
+                   std::string::npos);
+    }
+    AddressBook book;
+    BOOST_CHECK_THROW(book.add(5, "nonsense", 1), std::invalid_argument);
+    book.add(5, "::1", 7);
+    BOOST_TEST(book.find(5)->port() == 7);
+    BOOST_TEST(book.find(udp::endpoint(asio::ip::make_address("::1"), 7)).value_or(0) == 5u);
+    book.remove(5);
+    BOOST_TEST(book.find(5) == nullptr);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
