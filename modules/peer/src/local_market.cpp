@@ -53,7 +53,7 @@ struct LocalMarket::Archive {
     std::map<wire::PaymentId, Money> payments;
 };
 
-LocalMarket::LocalMarket(const Config& config, runtime::Runtime& runtime)
+LocalMarket::LocalMarket(const Config& config, runtime::Runtime& runtime, bool scripted)
     : config_(config),
       runtime_(runtime),
       streams_(config.seed),
@@ -91,8 +91,10 @@ LocalMarket::LocalMarket(const Config& config, runtime::Runtime& runtime)
 
     context_ = std::make_unique<NodeContext>(NodeContext{
         runtime_, config_, ids_, state_dir_ / "journal", sync_pool_.get(),
-        [this](PeerId peer, wire::Epoch epoch) { traders_.emplace_back(peer, epoch); },
-        nullptr});
+        [this](PeerId peer, wire::Epoch epoch) {
+            traders_.push_back({peer, epoch, runtime_.now()});
+        },
+        nullptr, scripted});
 }
 
 LocalMarket::~LocalMarket() {
@@ -133,7 +135,7 @@ void LocalMarket::launch(PeerId peer, bool restarted,
                                        incarnation);
     Node& n = *node;
     nodes_[peer] = std::move(node);
-    n.start(restarted);
+    if (restarted) n.start(true);
 }
 
 void LocalMarket::start() {
@@ -148,6 +150,8 @@ void LocalMarket::start() {
         bound[id] = make_transport(id);
     }
     for (PeerId id : ids_) launch(id, false, std::move(bound[id]));
+    // Every endpoint exists before anyone sends its first Election.
+    for (PeerId id : ids_) nodes_[id]->start(false);
     asio::co_spawn(runtime_.get_executor(), supervise(), [](std::exception_ptr e) {
         if (e) std::rethrow_exception(e);
     });
@@ -244,7 +248,7 @@ asio::awaitable<void> LocalMarket::supervise() {
         reap();
         restart_due();
         if (config_.duration.count() > 0 && now - started_ >= config_.duration) break;
-        if (buyers_done()) {
+        if (!context_->scripted && buyers_done()) {
             if (!buyers_done_at) buyers_done_at = now;
             // Let the last payments reach their sellers.
             auto t = trader();
@@ -285,7 +289,7 @@ Summary LocalMarket::summary() const {
     s.transport = to_string(config_.network.transport);
     s.elapsed = (done_ ? ended_ : runtime_.now()) - started_;
     s.crashes = crashes_;
-    s.traders = traders_;
+    for (const auto& r : traders_) s.traders.emplace_back(r.peer, r.epoch);
     s.reigns = traders_.size();
 
     // What the buyers saw, across every life.

@@ -194,6 +194,12 @@ asio::awaitable<bool> Node::wait_until(runtime::Timer& timer, TimePoint deadline
     co_return true;
 }
 
+asio::awaitable<void> Node::sleep_until(runtime::Timer& timer, TimePoint deadline) {
+    if (stopped_ || now() >= deadline) co_return;
+    timer.expires_at(deadline);
+    co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+}
+
 asio::awaitable<void> Node::pause(runtime::Timer& timer, runtime::Duration d) {
     co_await wait_until(timer, now() + d, [this] { return stopped_; });
 }
@@ -309,6 +315,7 @@ asio::awaitable<void> Node::handle(wire::Envelope envelope) {
 // ---- Election -------------------------------------------------------------------------------
 
 asio::awaitable<void> Node::election_loop() {
+    co_await flush_election();  // what start() or restart() decided to send
     while (!stopped_) {
         const auto deadline = bully_.next_deadline();
         const TimePoint at = deadline ? TimePoint(*deadline) : now() + idle;
@@ -369,16 +376,20 @@ asio::awaitable<void> Node::become_trader(wire::Epoch epoch) {
     options.durability = to_journal(config_.storage.durability);
     std::optional<journal::Log::Opened> opened;
     while (trader->active && !stopped_ && !opened) {
+        bool locked = false;
         try {
             opened = journal::Log::open(context_.journal_dir, options);
         } catch (const journal::LockedError& e) {
             // The previous trader's process or coroutines still hold the journal: wait for them.
             log_->debug("{}; waiting", e.what());
-            co_await wait_until(trader->poll, now() + 10ms, [&] { return !trader->active; });
+            locked = true;
         } catch (const std::exception& e) {
             log_->error("cannot open the books' journal: {}", e.what());
             stop();
             co_return;
+        }
+        if (locked) {
+            co_await wait_until(trader->poll, now() + 10ms, [&] { return !trader->active; });
         }
     }
     if (!opened || !trader->active || stopped_) co_return;
@@ -556,7 +567,8 @@ asio::awaitable<void> Node::trader_loop(std::shared_ptr<Trader> trader) {
         if (auto due = trader->books->next_deadline()) {
             deadline = std::min(deadline, TimePoint(due->time_since_epoch()));
         }
-        co_await wait_until(trader->poll, deadline, [&] { return !trader->active || stopped_; });
+        // Woken early by a new request (its batch may close sooner) or by stepping down.
+        co_await sleep_until(trader->poll, deadline);
     }
 }
 
@@ -578,18 +590,44 @@ void Node::on_buy_result(PeerId from, const wire::Envelope& envelope,
     wake(buyer_timer_);
 }
 
+void Node::buy(market::ProductId product, std::uint32_t quantity) {
+    script_.emplace_back(product, quantity);
+    wake(buyer_timer_);
+}
+
+void Node::deposit(market::ProductId product, std::uint32_t quantity, Money unit_price) {
+    OwnLot lot;
+    lot.id = (incarnation_ << 32) | ++next_lot_;
+    lot.product = product;
+    lot.quantity = quantity;
+    lot.unit_price = unit_price;
+    seller_.lots.push_back(lot);
+    clock_.tick(id_);
+    wake(seller_timer_);
+}
+
 asio::awaitable<void> Node::buyer_loop() {
     const auto& behaviour = config_.behaviour;
     const auto products = config_.market.products.size();
-    while (!stopped_ && buyer_.issued < behaviour.max_transactions) {
-        co_await pause(buyer_timer_, behaviour.think_time);
-        if (stopped_) break;
-        if (!rng_.bernoulli(behaviour.buy_probability)) continue;
-
+    while (!stopped_ && (context_.scripted || buyer_.issued < behaviour.max_transactions)) {
         Purchase p;
+        if (context_.scripted) {
+            co_await wait_until(buyer_timer_, now() + idle,
+                                [&] { return stopped_ || !script_.empty(); });
+            if (stopped_) break;
+            if (script_.empty()) continue;
+            p.product = script_.front().first;
+            p.quantity = script_.front().second;
+            script_.pop_front();
+        } else {
+            co_await pause(buyer_timer_, behaviour.think_time);
+            if (stopped_) break;
+            if (!rng_.bernoulli(behaviour.buy_probability)) continue;
+            p.product = static_cast<market::ProductId>(rng_.uniform_int(0, products - 1));
+            p.quantity =
+                static_cast<std::uint32_t>(rng_.uniform_int(1, behaviour.max_buy_quantity));
+        }
         p.request = (incarnation_ << 32) | ++next_request_;
-        p.product = static_cast<market::ProductId>(rng_.uniform_int(0, products - 1));
-        p.quantity = static_cast<std::uint32_t>(rng_.uniform_int(1, behaviour.max_buy_quantity));
         p.sent = now();
         buyer_.outstanding = p;
         ++buyer_.issued;
@@ -602,7 +640,10 @@ asio::awaitable<void> Node::buyer_loop() {
                                     [&] { return stopped_ || trading_partner().has_value(); });
                 continue;
             }
-            ++buyer_.outstanding->attempts;
+            if (++buyer_.outstanding->attempts == 1) {
+                buyer_.outstanding->stamp = clock_;
+                buyer_.outstanding->stamp.tick(id_);  // what send() will stamp it with
+            }
             co_await send(*partner, wire::Buy{p.request, p.product, p.quantity,
                                               config_.market.partial_fills});
             co_await wait_until(buyer_timer_, now() + behaviour.request_timeout, [&] {
@@ -679,37 +720,44 @@ asio::awaitable<void> Node::on_payment(PeerId from, const wire::Payment& payment
 
 asio::awaitable<void> Node::seller_loop() {
     const auto& behaviour = config_.behaviour;
-    deposit_new_lot(false);
+    const bool automatic = !context_.scripted;
+    auto has_unacked = [&] {
+        return std::any_of(seller_.lots.begin(), seller_.lots.end(),
+                           [](const OwnLot& l) { return !l.acked; });
+    };
+    if (automatic) deposit_new_lot(false);
     TimePoint next_restock = now() + behaviour.restock_interval;
     while (!stopped_) {
         // Unacknowledged deposits go to whoever is trader, again after each timeout.
-        bool unacked = false;
-        if (auto partner = trading_partner()) {
+        const auto partner = trading_partner();
+        const bool unacked = has_unacked();
+        if (partner) {
             for (const auto& lot : seller_.lots) {
                 if (lot.acked) continue;
-                unacked = true;
                 co_await send(*partner,
                               wire::Deposit{lot.id, lot.product, lot.quantity, lot.unit_price});
             }
-        } else {
-            unacked = std::any_of(seller_.lots.begin(), seller_.lots.end(),
-                                  [](const OwnLot& l) { return !l.acked; });
         }
+        // Scripted sellers never restock on their own: they only resend.
+        // Without a trader (or as the trader) there is nothing to do until that changes.
+        const TimePoint restock = automatic && partner ? std::max(next_restock, now())
+                                                       : now() + idle;
         const TimePoint deadline =
-            unacked ? std::min(next_restock, now() + behaviour.request_timeout) : next_restock;
-        const auto partner = trading_partner();
+            unacked && partner ? std::min(restock, now() + behaviour.request_timeout) : restock;
+        // Wake for: a new trader, a new lot to deposit, or (trading at random) selling out.
         co_await wait_until(seller_timer_, deadline, [&] {
-            return stopped_ || trading_partner() != partner ||
-                   (!unacked && seller_.remaining() == 0);
+            return stopped_ || trading_partner() != partner || (!unacked && has_unacked()) ||
+                   (automatic && partner && !unacked && seller_.remaining() == 0);
         });
         if (stopped_) break;
-        if (now() < next_restock && !(seller_.remaining() == 0 && !unacked)) continue;
-        next_restock = now() + behaviour.restock_interval;
-        if (!trading_partner()) continue;
+        if (!automatic || !trading_partner() || has_unacked()) continue;
         if (seller_.remaining() == 0) {
+            // "When its stock reaches zero, picks another product and deposits it."
             deposit_new_lot(true);
-        } else if (rng_.bernoulli(behaviour.update_inventory_probability)) {
-            deposit_new_lot(false);
+            next_restock = now() + behaviour.restock_interval;
+        } else if (now() >= next_restock) {
+            next_restock = now() + behaviour.restock_interval;
+            if (rng_.bernoulli(behaviour.update_inventory_probability)) deposit_new_lot(false);
         }
     }
 }

@@ -66,7 +66,9 @@ void print(std::ostream& out, const Summary& summary);
 // (or at the configured duration, or on request_stop()).
 class LocalMarket {
 public:
-    LocalMarket(const Config& config, runtime::Runtime& runtime);
+    // `scripted`: buyers and sellers act only through Node::buy and Node::deposit (tests), and
+    // the run ends only on request_stop().
+    LocalMarket(const Config& config, runtime::Runtime& runtime, bool scripted = false);
     ~LocalMarket();
     LocalMarket(const LocalMarket&) = delete;
     LocalMarket& operator=(const LocalMarket&) = delete;
@@ -93,9 +95,13 @@ public:
 
     const std::filesystem::path& state_dir() const noexcept { return state_dir_; }
     transport::MemoryNetwork* memory_network() noexcept { return network_.get(); }
-    const std::vector<std::pair<PeerId, wire::Epoch>>& traders() const noexcept {
-        return traders_;
-    }
+    // Every peer that became trader, in order, with its epoch and when.
+    struct Reign {
+        PeerId peer = 0;
+        wire::Epoch epoch = 0;
+        runtime::TimePoint at{};
+    };
+    const std::vector<Reign>& traders() const noexcept { return traders_; }
 
     // Reads the durable books and puts the run's figures and checks together. Call after run().
     Summary summary() const;
@@ -127,7 +133,7 @@ private:
     std::map<PeerId, std::uint32_t> incarnations_;
     std::map<PeerId, runtime::TimePoint> restarts_;  // due restarts
     std::map<PeerId, std::unique_ptr<Archive>> archives_;
-    std::vector<std::pair<PeerId, wire::Epoch>> traders_;
+    std::vector<Reign> traders_;
     std::uint64_t crashes_ = 0;
     runtime::Timer tick_;
     runtime::TimePoint started_{};

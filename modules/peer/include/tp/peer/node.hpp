@@ -4,6 +4,7 @@
 #include <asio/thread_pool.hpp>
 
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -14,6 +15,8 @@
 
 #include "tp/clock/vector_clock.hpp"
 #include "tp/election/bully.hpp"
+#include "tp/market/books.hpp"
+#include "tp/market/events.hpp"
 #include "tp/market/types.hpp"
 #include "tp/peer/config.hpp"
 #include "tp/runtime/random.hpp"
@@ -43,6 +46,7 @@ struct Purchase {
     bool answered = false;
     std::uint32_t attempts = 0;
     PeerId trader = 0;      // who answered
+    clock::VectorClock stamp;  // the vector clock of the first attempt
     wire::Epoch epoch = 0;  // in which epoch
 };
 
@@ -99,6 +103,9 @@ struct NodeContext {
     std::function<void(PeerId, wire::Epoch)> on_new_trader;
     // Called when a buyer has made all its requests.
     std::function<void(PeerId)> on_buyer_done;
+    // Scripted: buyers and sellers do only what buy() and deposit() tell them (tests, tools);
+    // otherwise they trade at random, as the configuration's behaviour says.
+    bool scripted = false;
 };
 
 // One peer: a buyer, a seller or both, which may be elected trader. It composes the vector clock,
@@ -137,6 +144,11 @@ public:
     const SellerState& seller() const noexcept { return seller_; }
     const TraderCounters& trader_counters() const noexcept { return trader_counters_; }
     const NodeCounters& counters() const noexcept { return counters_; }
+    // Scripted trading (NodeContext::scripted). A request is retried with whoever is trader until
+    // answered; the answer lands in buyer().purchases. A lot is deposited until acknowledged.
+    void buy(market::ProductId product, std::uint32_t quantity);
+    void deposit(market::ProductId product, std::uint32_t quantity, Money unit_price);
+
     // The live books while trader, else null.
     const market::Books* books() const noexcept;
     transport::Transport& transport() noexcept { return *transport_; }
@@ -171,6 +183,8 @@ private:
     // Waits until `ready()` or `deadline`; returns ready(). Woken early by wake(timer).
     asio::awaitable<bool> wait_until(runtime::Timer& timer, TimePoint deadline,
                                      const std::function<bool()>& ready);
+    // Waits until `deadline` or wake(timer), whichever comes first.
+    asio::awaitable<void> sleep_until(runtime::Timer& timer, TimePoint deadline);
     asio::awaitable<void> pause(runtime::Timer& timer, runtime::Duration d);
     static void wake(runtime::Timer& timer) { timer.cancel(); }
     TimePoint now() const noexcept { return context_.runtime.now(); }
@@ -195,6 +209,7 @@ private:
     NodeCounters counters_;
     std::uint64_t next_request_ = 0;
     std::uint64_t next_lot_ = 0;
+    std::deque<std::pair<market::ProductId, std::uint32_t>> script_;  // scripted buys
 
     runtime::Timer election_timer_;
     runtime::Timer buyer_timer_;
