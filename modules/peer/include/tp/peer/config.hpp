@@ -57,7 +57,7 @@ struct Config {
     struct Behaviour {
         double buy_probability = 0.8;
         double update_inventory_probability = 0.2;
-        std::uint32_t max_transactions = 10;  // per buyer
+        std::uint32_t max_transactions = 20;  // per buyer
         std::uint32_t max_buy_quantity = 3;
         Duration request_timeout = std::chrono::milliseconds(500);
         Duration restock_interval = std::chrono::milliseconds(200);
@@ -65,9 +65,9 @@ struct Config {
     } behaviour;
 
     struct Failure {
-        double probability = 0.3;  // per time quantum, for the trader
-        Duration time_quantum = std::chrono::seconds(1);
-        Duration recovery_delay = std::chrono::milliseconds(500);
+        double probability = 0.5;  // per time quantum, for the trader
+        Duration time_quantum = std::chrono::milliseconds(300);
+        Duration recovery_delay = std::chrono::milliseconds(300);
         RecoveryPolicy policy = RecoveryPolicy::defer;
     } failure;
 
