@@ -7,7 +7,16 @@
 #include <iostream>
 #include <random>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tp/journal/log.hpp"
+#include "tp/market/books.hpp"
 #include "tp/peer/config.hpp"
+#include "tp/peer/node.hpp"
+#include "tp/transport/udp_transport.hpp"
 #include "tp/peer/local_market.hpp"
 #include "tp/peer/log.hpp"
 #include "tp/runtime/runtime.hpp"
@@ -113,6 +122,133 @@ int run_market(const Overrides& o) {
     return summary.ok() ? 0 : 1;
 }
 
+tp::market::Config market_config(const tp::peer::Config& c) {
+    tp::market::Config m;
+    m.commission_ppm = c.market.commission_ppm;
+    m.allow_partial_fills = c.market.partial_fills;
+    m.batch_window = c.market.batch_window;
+    return m;
+}
+
+// One peer of a cluster, in this process (`trading-post peer --id N --config cluster.toml`).
+int run_peer(const Overrides& o, std::uint32_t id) {
+    using namespace tp;
+    if (o.config.empty()) throw peer::ConfigError("peer: --config with [[peer]] tables is required");
+    const peer::Config config = make_config(o);
+    peer::configure_logging({peer::parse_log_level(o.log_level), o.quiet});
+    auto self = std::find_if(config.cluster.begin(), config.cluster.end(),
+                             [&](const peer::PeerSpec& p) { return p.id == id; });
+    if (self == config.cluster.end()) {
+        throw peer::ConfigError(o.config + ": no [[peer]] with id " + std::to_string(id));
+    }
+    if (config.storage.state_dir.empty()) {
+        throw peer::ConfigError(o.config +
+                                ": 'storage.state_dir' is required: the peers share the trader's "
+                                "journal there");
+    }
+    std::filesystem::create_directories(config.storage.state_dir);
+
+    runtime::Runtime rt(runtime::Mode::real_time);
+    transport::AddressBook book;
+    std::vector<peer::PeerId> ids;
+    for (const auto& p : config.cluster) {
+        book.add(p.id, p.host, p.port);
+        ids.push_back(p.id);
+    }
+    transport::UdpConfig udp;
+    udp.host = self->host;
+    udp.port = self->port;
+    auto transport = std::make_unique<transport::UdpTransport>(rt.get_executor(), id, udp, book);
+
+    asio::thread_pool pool(1);
+    const auto trader_file = config.storage.state_dir / "trader";
+    peer::NodeContext context{rt, config, ids, config.storage.state_dir / "journal", &pool,
+                              [&](peer::PeerId who, wire::Epoch epoch) {
+                                  // For launchers: who serves now, and its process id.
+                                  const auto tmp = trader_file.string() + ".tmp";
+                                  std::ofstream(tmp) << who << ' ' << ::getpid() << ' ' << epoch
+                                                     << '\n';
+                                  std::filesystem::rename(tmp, trader_file);
+                              },
+                              nullptr, false};
+    runtime::RandomStreams streams(config.seed);
+    const peer::Role role = self->role.value_or(
+        streams.stream("roles", id).bernoulli(0.5) ? peer::Role::buyer : peer::Role::seller);
+    // A new life gets ids no earlier life used: the incarnation comes from the wall clock.
+    const auto incarnation = static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::system_clock::now().time_since_epoch())
+            .count());
+    peer::Node node(context, id, role, std::move(transport),
+                    streams.stream("peer", (std::uint64_t{id} << 32) | incarnation), incarnation);
+    fmt::print("Trading Post {}: peer {} of {} as a {}, on {}:{}\n", version, id, ids.size(),
+               peer::to_string(role), self->host, self->port);
+    std::fflush(stdout);
+
+    bool stopping = false;
+    asio::signal_set signals(rt.context(), SIGINT, SIGTERM);
+    signals.async_wait([&](const std::error_code& ec, int) {
+        if (!ec) stopping = true;
+    });
+    // A restarted process is a recovered peer: it listens before it claims anything.
+    node.start(std::filesystem::exists(trader_file));
+    const auto end = config.duration.count() > 0 ? rt.now() + config.duration
+                                                 : runtime::TimePoint::max();
+    while (!stopping && rt.now() < end) rt.run_for(std::chrono::milliseconds(50));
+    node.stop();
+    signals.cancel();
+    while (!node.finished()) rt.run_for(std::chrono::milliseconds(1));
+    pool.join();
+
+    const auto& b = node.buyer();
+    market::Money spent = 0;
+    std::size_t filled = 0;
+    for (const auto& p : b.purchases) {
+        if (p.filled) ++filled, spent += p.amount;
+    }
+    fmt::print("peer {}: {} requests answered ({} filled, spent {}); seller earned {}\n", id,
+               b.purchases.size(), filled, spent, node.seller().earned);
+    return 0;
+}
+
+// Replays the durable books of a state directory and checks them (no trader may be running).
+int show_books(const std::string& state_dir, const std::string& config_path) {
+    using namespace tp;
+    const peer::Config config = config_path.empty() ? peer::Config{}
+                                                    : peer::load_config(config_path);
+    journal::Options options;
+    options.create_if_missing = false;
+    auto opened = journal::Log::open(std::filesystem::path(state_dir) / "journal", options);
+    std::vector<std::span<const std::byte>> events;
+    for (const auto& r : opened.recovery.records) events.emplace_back(r.bytes);
+    std::span<const std::byte> snapshot;
+    if (opened.recovery.snapshot) snapshot = opened.recovery.snapshot->bytes;
+    auto books = market::Books::replay(market_config(config), snapshot, events);
+    if (!books) {
+        fmt::print(stderr, "trading-post: the books do not replay: {}\n", books.error().message);
+        return 1;
+    }
+    fmt::print("books of {}: {} events{}\n", state_dir, events.size(),
+               opened.recovery.snapshot ? " after a snapshot" : "");
+    for (const auto& [product, book] : books->products()) {
+        const auto& name = product < config.market.products.size()
+                               ? config.market.products[product].name
+                               : std::to_string(product);
+        fmt::print("  {:<8} deposited {}, sold {}, in stock {}\n", name, book.deposited,
+                   book.sold, book.in_stock);
+    }
+    for (const auto& [seller, l] : books->sellers()) {
+        fmt::print("  seller {:<4} sold {}, earned {} ({} pending)\n", seller, l.sold, l.earned,
+                   l.pending);
+    }
+    fmt::print("  commission {}; {} requests answered\n", books->commission_total(),
+               books->results_count());
+    const auto violations = books->check_invariants();
+    for (const auto& v : violations) fmt::print("  VIOLATION: {}\n", v);
+    if (violations.empty()) fmt::print("  invariants OK: goods and money conserved\n");
+    return violations.empty() ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -125,10 +261,26 @@ int main(int argc, char** argv) {
     auto* run = app.add_subcommand("run", "Run a whole market in one process");
     add_run_flags(run, run_flags);
 
+    Overrides peer_flags;
+    std::uint32_t peer_id = 0;
+    auto* peer_cmd = app.add_subcommand(
+        "peer", "Run one peer of a cluster in this process (the cluster file lists every peer)");
+    add_run_flags(peer_cmd, peer_flags);
+    peer_cmd->add_option("--id", peer_id, "This peer's id in the cluster file")->required();
+
+    std::string books_dir;
+    std::string books_config;
+    auto* books_cmd =
+        app.add_subcommand("books", "Replay and check the durable books of a state directory");
+    books_cmd->add_option("--state-dir", books_dir, "The peers' state directory")->required();
+    books_cmd->add_option("--config", books_config, "Configuration (for product names and rates)");
+
     CLI11_PARSE(app, argc, argv);
 
     try {
         if (run->parsed()) return run_market(run_flags);
+        if (peer_cmd->parsed()) return run_peer(peer_flags, peer_id);
+        if (books_cmd->parsed()) return show_books(books_dir, books_config);
     } catch (const tp::peer::ConfigError& e) {
         fmt::print(stderr, "trading-post: {}\n", e.what());
         return 2;
