@@ -1,7 +1,7 @@
 // trading-post: runs the market (all peers in one process, or one peer per process).
+#include <fmt/core.h>
 #include <CLI/CLI.hpp>
 #include <asio/signal_set.hpp>
-#include <fmt/core.h>
 
 #include <cstdio>
 #include <iostream>
@@ -14,12 +14,13 @@
 
 #include "tp/journal/log.hpp"
 #include "tp/market/books.hpp"
+#include "tp/peer/books.hpp"
 #include "tp/peer/config.hpp"
-#include "tp/peer/node.hpp"
-#include "tp/transport/udp_transport.hpp"
 #include "tp/peer/local_market.hpp"
 #include "tp/peer/log.hpp"
+#include "tp/peer/node.hpp"
 #include "tp/runtime/runtime.hpp"
+#include "tp/transport/udp_transport.hpp"
 
 namespace {
 
@@ -71,8 +72,8 @@ tp::peer::Config make_config(const Overrides& o) {
         c.peers = *o.peers;
         if (c.roles.size() != c.peers) c.roles.clear();
     }
-    if (o.transport) c.network.transport = *o.transport == "udp" ? TransportKind::udp
-                                                                  : TransportKind::memory;
+    if (o.transport)
+        c.network.transport = *o.transport == "udp" ? TransportKind::udp : TransportKind::memory;
     if (o.duration) {
         try {
             c.duration = parse_duration(*o.duration);
@@ -87,8 +88,8 @@ tp::peer::Config make_config(const Overrides& o) {
                                : *o.durability == "group" ? Durability::group
                                                           : Durability::none;
     }
-    if (o.policy) c.failure.policy = *o.policy == "bully" ? RecoveryPolicy::bully
-                                                          : RecoveryPolicy::defer;
+    if (o.policy)
+        c.failure.policy = *o.policy == "bully" ? RecoveryPolicy::bully : RecoveryPolicy::defer;
     if (o.failure_probability) c.failure.probability = *o.failure_probability;
     if (o.max_transactions) c.behaviour.max_transactions = *o.max_transactions;
     if (c.seed == 0) c.seed = std::random_device{}() | 1u;
@@ -122,18 +123,11 @@ int run_market(const Overrides& o) {
     return summary.ok() ? 0 : 1;
 }
 
-tp::market::Config market_config(const tp::peer::Config& c) {
-    tp::market::Config m;
-    m.commission_ppm = c.market.commission_ppm;
-    m.allow_partial_fills = c.market.partial_fills;
-    m.batch_window = c.market.batch_window;
-    return m;
-}
-
 // One peer of a cluster, in this process (`trading-post peer --id N --config cluster.toml`).
 int run_peer(const Overrides& o, std::uint32_t id) {
     using namespace tp;
-    if (o.config.empty()) throw peer::ConfigError("peer: --config with [[peer]] tables is required");
+    if (o.config.empty())
+        throw peer::ConfigError("peer: --config with [[peer]] tables is required");
     const peer::Config config = make_config(o);
     peer::configure_logging({peer::parse_log_level(o.log_level), o.quiet});
     auto self = std::find_if(config.cluster.begin(), config.cluster.end(),
@@ -162,23 +156,28 @@ int run_peer(const Overrides& o, std::uint32_t id) {
 
     asio::thread_pool pool(1);
     const auto trader_file = config.storage.state_dir / "trader";
-    peer::NodeContext context{rt, config, ids, config.storage.state_dir / "journal", &pool,
+    peer::NodeContext context{rt,
+                              config,
+                              ids,
+                              config.storage.state_dir / "journal",
+                              &pool,
                               [&](peer::PeerId who, wire::Epoch epoch) {
                                   // For launchers: who serves now, and its process id.
                                   const auto tmp = trader_file.string() + ".tmp";
-                                  std::ofstream(tmp) << who << ' ' << ::getpid() << ' ' << epoch
-                                                     << '\n';
+                                  std::ofstream(tmp)
+                                      << who << ' ' << ::getpid() << ' ' << epoch << '\n';
                                   std::filesystem::rename(tmp, trader_file);
                               },
-                              nullptr, false};
+                              nullptr,
+                              false};
     runtime::RandomStreams streams(config.seed);
     const peer::Role role = self->role.value_or(
         streams.stream("roles", id).bernoulli(0.5) ? peer::Role::buyer : peer::Role::seller);
     // A new life gets ids no earlier life used: the incarnation comes from the wall clock.
-    const auto incarnation = static_cast<std::uint32_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::chrono::system_clock::now().time_since_epoch())
-            .count());
+    const auto incarnation =
+        static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
     peer::Node node(context, id, role, std::move(transport),
                     streams.stream("peer", (std::uint64_t{id} << 32) | incarnation), incarnation);
     fmt::print("Trading Post {}: peer {} of {} as a {}, on {}:{}\n", version, id, ids.size(),
@@ -192,8 +191,8 @@ int run_peer(const Overrides& o, std::uint32_t id) {
     });
     // A restarted process is a recovered peer: it listens before it claims anything.
     node.start(std::filesystem::exists(trader_file));
-    const auto end = config.duration.count() > 0 ? rt.now() + config.duration
-                                                 : runtime::TimePoint::max();
+    const auto end =
+        config.duration.count() > 0 ? rt.now() + config.duration : runtime::TimePoint::max();
     while (!stopping && rt.now() < end) rt.run_for(std::chrono::milliseconds(50));
     node.stop();
     signals.cancel();
@@ -214,28 +213,24 @@ int run_peer(const Overrides& o, std::uint32_t id) {
 // Replays the durable books of a state directory and checks them (no trader may be running).
 int show_books(const std::string& state_dir, const std::string& config_path) {
     using namespace tp;
-    const peer::Config config = config_path.empty() ? peer::Config{}
-                                                    : peer::load_config(config_path);
+    const peer::Config config =
+        config_path.empty() ? peer::Config{} : peer::load_config(config_path);
     journal::Options options;
     options.create_if_missing = false;
     auto opened = journal::Log::open(std::filesystem::path(state_dir) / "journal", options);
-    std::vector<std::span<const std::byte>> events;
-    for (const auto& r : opened.recovery.records) events.emplace_back(r.bytes);
-    std::span<const std::byte> snapshot;
-    if (opened.recovery.snapshot) snapshot = opened.recovery.snapshot->bytes;
-    auto books = market::Books::replay(market_config(config), snapshot, events);
+    auto books = peer::replay_books(opened.recovery, peer::market_config(config));
     if (!books) {
         fmt::print(stderr, "trading-post: the books do not replay: {}\n", books.error().message);
         return 1;
     }
-    fmt::print("books of {}: {} events{}\n", state_dir, events.size(),
+    fmt::print("books of {}: {} events{}\n", state_dir, opened.recovery.records.size(),
                opened.recovery.snapshot ? " after a snapshot" : "");
     for (const auto& [product, book] : books->products()) {
         const auto& name = product < config.market.products.size()
                                ? config.market.products[product].name
                                : std::to_string(product);
-        fmt::print("  {:<8} deposited {}, sold {}, in stock {}\n", name, book.deposited,
-                   book.sold, book.in_stock);
+        fmt::print("  {:<8} deposited {}, sold {}, in stock {}\n", name, book.deposited, book.sold,
+                   book.in_stock);
     }
     for (const auto& [seller, l] : books->sellers()) {
         fmt::print("  seller {:<4} sold {}, earned {} ({} pending)\n", seller, l.sold, l.earned,

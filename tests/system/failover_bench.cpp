@@ -71,7 +71,9 @@ std::vector<runtime::Duration> measure(peer::TransportKind kind, int crashes) {
     return times;
 }
 
-double ms(runtime::Duration d) { return static_cast<double>(d.count()) / 1e6; }
+double ms(runtime::Duration d) {
+    return static_cast<double>(d.count()) / 1e6;
+}
 
 }  // namespace
 

@@ -14,7 +14,9 @@
 #include "tp/runtime/runtime.hpp"
 
 namespace tp::wire {
-inline std::ostream& operator<<(std::ostream& out, RefusalReason r) { return out << to_string(r); }
+inline std::ostream& operator<<(std::ostream& out, RefusalReason r) {
+    return out << to_string(r);
+}
 }  // namespace tp::wire
 
 namespace tp::system_test {
@@ -126,8 +128,12 @@ private:
 }  // namespace tp::system_test
 
 // One scenario, run as two test cases: on the in-memory network and on UDP loopback.
-#define TP_ON_BOTH_TRANSPORTS(name)                                                 \
-    static void name(::tp::peer::TransportKind);                                   \
-    BOOST_AUTO_TEST_CASE(name##_memory) { name(::tp::peer::TransportKind::memory); } \
-    BOOST_AUTO_TEST_CASE(name##_udp) { name(::tp::peer::TransportKind::udp); }       \
+#define TP_ON_BOTH_TRANSPORTS(name)              \
+    static void name(::tp::peer::TransportKind); \
+    BOOST_AUTO_TEST_CASE(name##_memory) {        \
+        name(::tp::peer::TransportKind::memory); \
+    }                                            \
+    BOOST_AUTO_TEST_CASE(name##_udp) {           \
+        name(::tp::peer::TransportKind::udp);    \
+    }                                            \
     static void name(::tp::peer::TransportKind kind)

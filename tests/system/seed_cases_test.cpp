@@ -90,7 +90,8 @@ TP_ON_BOTH_TRANSPORTS(tc05_tc08_failover_elects_the_highest_live_id_which_inheri
     const auto& reign = m->traders().back();
     BOOST_TEST(reign.peer == 4u);
     BOOST_TEST(reign.at >= crashed_at);
-    BOOST_TEST(tp::election::epoch_term(reign.epoch) > tp::election::epoch_term(m->traders().front().epoch));
+    BOOST_TEST(tp::election::epoch_term(reign.epoch) >
+               tp::election::epoch_term(m->traders().front().epoch));
     // No trade happened while there was no trader: buyer 3's answer came from trader 4, after it
     // was elected.
     BOOST_REQUIRE(m.run_until([&] { return m.node(3).buyer().purchases.size() == 1; }));
@@ -139,7 +140,8 @@ TP_ON_BOTH_TRANSPORTS(tc06_tc07_with_defer_the_lead_alternates_and_the_ex_trader
 
 TP_ON_BOTH_TRANSPORTS(tc09_conflicting_requests_never_corrupt_the_books) {
     for (auto window : {0ms, 30ms}) {
-        Market m(kind, {Role::seller, Role::buyer, Role::buyer, Role::buyer, Role::buyer, Role::buyer},
+        Market m(kind,
+                 {Role::seller, Role::buyer, Role::buyer, Role::buyer, Role::buyer, Role::buyer},
                  [&](tp::peer::Config& c) { c.market.batch_window = window; });
         BOOST_REQUIRE(m.settle_on(6));
         m.deposit(1, boar, 5, 20);

@@ -1,10 +1,10 @@
 #include "tp/peer/local_market.hpp"
 
+#include <fmt/core.h>
+#include <fmt/ostream.h>
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
-#include <fmt/core.h>
-#include <fmt/ostream.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -13,6 +13,7 @@
 
 #include "tp/journal/log.hpp"
 #include "tp/market/books.hpp"
+#include "tp/peer/books.hpp"
 #include "tp/peer/log.hpp"
 #include "tp/transport/udp_transport.hpp"
 
@@ -89,12 +90,12 @@ LocalMarket::LocalMarket(const Config& config, runtime::Runtime& runtime, bool s
         network_ = std::make_unique<transport::MemoryNetwork>(runtime_, streams_.stream("network"));
     }
 
-    context_ = std::make_unique<NodeContext>(NodeContext{
-        runtime_, config_, ids_, state_dir_ / "journal", sync_pool_.get(),
-        [this](PeerId peer, wire::Epoch epoch) {
-            traders_.push_back({peer, epoch, runtime_.now()});
-        },
-        nullptr, scripted});
+    context_ = std::make_unique<NodeContext>(
+        NodeContext{runtime_, config_, ids_, state_dir_ / "journal", sync_pool_.get(),
+                    [this](PeerId peer, wire::Epoch epoch) {
+                        traders_.push_back({peer, epoch, runtime_.now()});
+                    },
+                    nullptr, scripted});
 }
 
 LocalMarket::~LocalMarket() {
@@ -129,10 +130,9 @@ void LocalMarket::launch(PeerId peer, bool restarted,
             if (port != 0) udp->address_book().add(id, config_.network.host, port);
         }
     }
-    auto node = std::make_unique<Node>(*context_, peer, roles_[peer], std::move(transport),
-                                       streams_.stream("peer", (std::uint64_t{peer} << 32) |
-                                                                   incarnation),
-                                       incarnation);
+    auto node = std::make_unique<Node>(
+        *context_, peer, roles_[peer], std::move(transport),
+        streams_.stream("peer", (std::uint64_t{peer} << 32) | incarnation), incarnation);
     Node& n = *node;
     nodes_[peer] = std::move(node);
     if (restarted) n.start(true);
@@ -252,8 +252,8 @@ asio::awaitable<void> LocalMarket::supervise() {
             if (!buyers_done_at) buyers_done_at = now;
             // Let the last payments reach their sellers.
             auto t = trader();
-            const bool settled = t && nodes_[*t]->books() &&
-                                 nodes_[*t]->books()->payments().pending_count() == 0;
+            const bool settled =
+                t && nodes_[*t]->books() && nodes_[*t]->books()->payments().pending_count() == 0;
             if (settled || now - *buyers_done_at >= 4 * config_.behaviour.request_timeout) break;
         } else {
             buyers_done_at.reset();
@@ -317,15 +317,7 @@ Summary LocalMarket::summary() const {
         journal::Options options;
         options.create_if_missing = true;
         auto opened = journal::Log::open(context_->journal_dir, options);
-        std::vector<std::span<const std::byte>> events;
-        for (const auto& r : opened.recovery.records) events.emplace_back(r.bytes);
-        std::span<const std::byte> snapshot;
-        if (opened.recovery.snapshot) snapshot = opened.recovery.snapshot->bytes;
-        market::Config mc;
-        mc.commission_ppm = config_.market.commission_ppm;
-        mc.allow_partial_fills = config_.market.partial_fills;
-        mc.batch_window = config_.market.batch_window;
-        auto replayed = market::Books::replay(mc, snapshot, events);
+        auto replayed = replay_books(opened.recovery, market_config(config_));
         if (replayed) {
             books.emplace(std::move(replayed.value()));
         } else {
@@ -363,9 +355,9 @@ Summary LocalMarket::summary() const {
             for (const auto& [id, amount] : it->second->payments) line.received += amount;
         }
         if (line.received > line.earned || line.received < line.earned - line.pending) {
-            s.violations.push_back(fmt::format(
-                "seller {} received {} but the books say it earned {} with {} pending", seller,
-                line.received, line.earned, line.pending));
+            s.violations.push_back(
+                fmt::format("seller {} received {} but the books say it earned {} with {} pending",
+                            seller, line.received, line.earned, line.pending));
         }
         s.sellers.push_back(line);
     }
@@ -379,8 +371,8 @@ void print(std::ostream& out, const Summary& s) {
                s.requests, s.filled, s.refused, s.units, s.spent);
     std::string traders;
     for (const auto& [peer, epoch] : s.traders) {
-        traders += fmt::format("{}{} (epoch {}:{})", traders.empty() ? "" : ", ", peer,
-                               epoch >> 32, epoch & 0xffffffffu);
+        traders += fmt::format("{}{} (epoch {}:{})", traders.empty() ? "" : ", ", peer, epoch >> 32,
+                               epoch & 0xffffffffu);
     }
     fmt::print(out, "  traders     {}\n", traders.empty() ? "none" : traders);
     fmt::print(out, "  elections   {} traders elected, {} failures injected\n", s.reigns,

@@ -25,7 +25,7 @@ std::shared_ptr<spdlog::sinks::sink> sink() {
 
 spdlog::level::level_enum effective_level() {
     return options_.quiet && options_.level < spdlog::level::warn ? spdlog::level::warn
-                                                                   : options_.level;
+                                                                  : options_.level;
 }
 
 }  // namespace
@@ -33,9 +33,8 @@ spdlog::level::level_enum effective_level() {
 void configure_logging(const LogOptions& options) {
     std::lock_guard lock(mutex_);
     options_ = options;
-    spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) {
-        l->set_level(effective_level());
-    });
+    spdlog::apply_all(
+        [](const std::shared_ptr<spdlog::logger>& l) { l->set_level(effective_level()); });
 }
 
 std::shared_ptr<spdlog::logger> peer_logger(std::uint32_t id) {

@@ -1,9 +1,9 @@
 #include "tp/peer/node.hpp"
 
+#include <fmt/core.h>
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
-#include <fmt/core.h>
 
 #include <algorithm>
 #include <deque>
@@ -12,6 +12,7 @@
 #include "tp/journal/log.hpp"
 #include "tp/market/books.hpp"
 #include "tp/market/codec.hpp"
+#include "tp/peer/books.hpp"
 #include "tp/peer/log.hpp"
 #include "tp/wire/codec.hpp"
 
@@ -72,8 +73,7 @@ journal::Durability to_journal(Durability d) {
 
 const std::string& product_name(const Config& config, market::ProductId product) {
     static const std::string unknown = "?";
-    return product < config.market.products.size() ? config.market.products[product].name
-                                                   : unknown;
+    return product < config.market.products.size() ? config.market.products[product].name : unknown;
 }
 
 }  // namespace
@@ -140,7 +140,9 @@ Node::Node(NodeContext& context, PeerId id, Role role,
 
 Node::~Node() = default;
 
-bool Node::is_trader() const noexcept { return trader_ && trader_->ready && trader_->active; }
+bool Node::is_trader() const noexcept {
+    return trader_ && trader_->ready && trader_->active;
+}
 
 const market::Books* Node::books() const noexcept {
     return is_trader() ? &*trader_->books : nullptr;
@@ -294,8 +296,8 @@ asio::awaitable<void> Node::handle(wire::Envelope envelope) {
         step.clear();
         if (auto* d = std::get_if<wire::Deposit>(&envelope.body)) {
             if (d->product >= config_.market.products.size()) {
-                co_await send(from, wire::DepositAck{d->lot_id, false,
-                                                     wire::RefusalReason::invalid_request});
+                co_await send(
+                    from, wire::DepositAck{d->lot_id, false, wire::RefusalReason::invalid_request});
                 co_return;
             }
             trader->books->deposit(
@@ -322,8 +324,7 @@ asio::awaitable<void> Node::election_loop() {
         if (now() < at) {
             election_timer_.expires_at(at);
             // Woken early when a message moves the deadline: then just look again.
-            co_await election_timer_.async_wait(
-                asio::experimental::as_tuple(asio::use_awaitable));
+            co_await election_timer_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
             continue;
         }
         bully_.on_tick(now().time_since_epoch());
@@ -346,9 +347,7 @@ asio::awaitable<void> Node::flush_election() {
 
 asio::awaitable<void> Node::on_election_event(const election::Event& event) {
     switch (event.kind) {
-        case election::EventKind::became_leader:
-            spawn(become_trader(event.epoch));
-            break;
+        case election::EventKind::became_leader: spawn(become_trader(event.epoch)); break;
         case election::EventKind::leader_known:
             step_down();
             log_->info("the trader is now peer {} (epoch {})", event.leader, event.epoch);
@@ -396,19 +395,11 @@ asio::awaitable<void> Node::become_trader(wire::Epoch epoch) {
     trader->log = std::move(opened->log);
     const auto& recovery = opened->recovery;
     if (recovery.torn_tail) {
-        log_->warn("journal: cut a torn tail of {} bytes at {}:{}", recovery.torn_tail->dropped_bytes,
-                   recovery.torn_tail->file, recovery.torn_tail->offset);
+        log_->warn("journal: cut a torn tail of {} bytes at {}:{}",
+                   recovery.torn_tail->dropped_bytes, recovery.torn_tail->file,
+                   recovery.torn_tail->offset);
     }
-    std::vector<std::span<const std::byte>> events;
-    events.reserve(recovery.records.size());
-    for (const auto& r : recovery.records) events.emplace_back(r.bytes);
-    std::span<const std::byte> snapshot;
-    if (recovery.snapshot) snapshot = recovery.snapshot->bytes;
-    market::Config market_config;
-    market_config.commission_ppm = config_.market.commission_ppm;
-    market_config.allow_partial_fills = config_.market.partial_fills;
-    market_config.batch_window = config_.market.batch_window;
-    auto books = market::Books::replay(market_config, snapshot, events);
+    auto books = replay_books(recovery, market_config(config_));
     if (!books) {
         log_->error("cannot recover the books from {}: {}", context_.journal_dir.string(),
                     books.error().message);
@@ -419,10 +410,11 @@ asio::awaitable<void> Node::become_trader(wire::Epoch epoch) {
     trader->ready = true;
     ++trader_counters_.reigns;
     log_->info("Dear buyers and sellers, My ID is {}, and I am the new coordinator", id_);
-    log_->info("recovered the books: {} events, {} requests answered, {} queued, {} payments "
-               "pending",
-               events.size(), trader->books->results_count(), trader->books->queued().size(),
-               trader->books->payments().pending_count());
+    log_->info(
+        "recovered the books: {} events, {} requests answered, {} queued, {} payments "
+        "pending",
+        recovery.records.size(), trader->books->results_count(), trader->books->queued().size(),
+        trader->books->payments().pending_count());
     if (context_.on_new_trader) context_.on_new_trader(id_, epoch);
     spawn(commit_loop(trader));
     spawn(trader_loop(trader));
@@ -672,8 +664,7 @@ asio::awaitable<void> Node::buyer_loop() {
 
 void Node::deposit_new_lot(bool another_product) {
     const auto products = config_.market.products.size();
-    market::ProductId product =
-        static_cast<market::ProductId>(rng_.uniform_int(0, products - 1));
+    market::ProductId product = static_cast<market::ProductId>(rng_.uniform_int(0, products - 1));
     if (another_product && products > 1 && !seller_.lots.empty()) {
         // "Picks another product": any but the one it just sold out of.
         const auto last = seller_.lots.back().product;
@@ -740,8 +731,8 @@ asio::awaitable<void> Node::seller_loop() {
         }
         // Scripted sellers never restock on their own: they only resend.
         // Without a trader (or as the trader) there is nothing to do until that changes.
-        const TimePoint restock = automatic && partner ? std::max(next_restock, now())
-                                                       : now() + idle;
+        const TimePoint restock =
+            automatic && partner ? std::max(next_restock, now()) : now() + idle;
         const TimePoint deadline =
             unacked && partner ? std::min(restock, now() + behaviour.request_timeout) : restock;
         // Wake for: a new trader, a new lot to deposit, or (trading at random) selling out.

@@ -42,9 +42,9 @@ struct Summary {
     struct SellerLine {
         PeerId seller = 0;
         std::uint64_t sold = 0;
-        Money earned = 0;   // per the books, net of commission
-        Money received = 0; // payments the seller acknowledged having
-        Money pending = 0;  // payments still to be acknowledged
+        Money earned = 0;    // per the books, net of commission
+        Money received = 0;  // payments the seller acknowledged having
+        Money pending = 0;   // payments still to be acknowledged
     };
     std::vector<SellerLine> sellers;
 

@@ -3,6 +3,7 @@
 #include <asio/awaitable.hpp>
 #include <asio/thread_pool.hpp>
 
+#include <spdlog/logger.h>
 #include <cstdint>
 #include <deque>
 #include <filesystem>
@@ -10,7 +11,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <spdlog/logger.h>
 #include <vector>
 
 #include "tp/clock/vector_clock.hpp"
@@ -45,9 +45,9 @@ struct Purchase {
     TimePoint answered_at{};  // answer received
     bool answered = false;
     std::uint32_t attempts = 0;
-    PeerId trader = 0;      // who answered
+    PeerId trader = 0;         // who answered
     clock::VectorClock stamp;  // the vector clock of the first attempt
-    wire::Epoch epoch = 0;  // in which epoch
+    wire::Epoch epoch = 0;     // in which epoch
 };
 
 struct BuyerState {
@@ -70,7 +70,7 @@ struct OwnLot {
 struct SellerState {
     std::vector<OwnLot> lots;
     std::map<wire::PaymentId, Money> payments;  // received, by id: a resent one counts once
-    Money earned = 0;  // net, from payments received
+    Money earned = 0;                           // net, from payments received
     std::uint64_t sold = 0;
     std::uint32_t remaining() const;
 };
@@ -96,8 +96,8 @@ struct NodeCounters {
 struct NodeContext {
     runtime::Runtime& runtime;
     const Config& config;
-    std::vector<PeerId> peers;          // every peer id of the market
-    std::filesystem::path journal_dir;  // the trader's durable state, shared by all peers
+    std::vector<PeerId> peers;               // every peer id of the market
+    std::filesystem::path journal_dir;       // the trader's durable state, shared by all peers
     asio::thread_pool* sync_pool = nullptr;  // runs fdatasync off the loop; null: inline
     // Called on the loop whenever a peer becomes trader, with its id and epoch.
     std::function<void(PeerId, wire::Epoch)> on_new_trader;
@@ -116,8 +116,9 @@ class Node {
 public:
     // `incarnation` tells this life of the peer from earlier ones, so request and lot ids never
     // repeat across restarts.
-    Node(NodeContext& context, PeerId id, Role role, std::unique_ptr<transport::Transport> transport,
-         runtime::Rng rng, std::uint32_t incarnation);
+    Node(NodeContext& context, PeerId id, Role role,
+         std::unique_ptr<transport::Transport> transport, runtime::Rng rng,
+         std::uint32_t incarnation);
     ~Node();
     Node(const Node&) = delete;
     Node& operator=(const Node&) = delete;
@@ -165,7 +166,9 @@ private:
     asio::awaitable<void> trader_loop(std::shared_ptr<Trader> trader);
 
     asio::awaitable<void> send(PeerId to, wire::Body body, wire::Epoch epoch);
-    asio::awaitable<void> send(PeerId to, wire::Body body) { return send(to, std::move(body), epoch()); }
+    asio::awaitable<void> send(PeerId to, wire::Body body) {
+        return send(to, std::move(body), epoch());
+    }
     asio::awaitable<void> handle(wire::Envelope envelope);
     asio::awaitable<void> flush_election();
     asio::awaitable<void> on_election_event(const election::Event& event);

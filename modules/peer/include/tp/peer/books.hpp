@@ -1,0 +1,16 @@
+#pragma once
+
+#include "tp/journal/log.hpp"
+#include "tp/market/books.hpp"
+#include "tp/peer/config.hpp"
+
+namespace tp::peer {
+
+// The market's settings from the configuration.
+market::Config market_config(const Config& config);
+
+// The books a journal's recovery describes: its snapshot plus the events after it.
+market::Result<market::Books> replay_books(const journal::Recovery& recovery,
+                                           const market::Config& config);
+
+}  // namespace tp::peer

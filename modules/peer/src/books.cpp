@@ -1,0 +1,26 @@
+#include "tp/peer/books.hpp"
+
+#include <span>
+#include <vector>
+
+namespace tp::peer {
+
+market::Config market_config(const Config& config) {
+    market::Config m;
+    m.commission_ppm = config.market.commission_ppm;
+    m.allow_partial_fills = config.market.partial_fills;
+    m.batch_window = config.market.batch_window;
+    return m;
+}
+
+market::Result<market::Books> replay_books(const journal::Recovery& recovery,
+                                           const market::Config& config) {
+    std::vector<std::span<const std::byte>> events;
+    events.reserve(recovery.records.size());
+    for (const auto& r : recovery.records) events.emplace_back(r.bytes);
+    std::span<const std::byte> snapshot;
+    if (recovery.snapshot) snapshot = recovery.snapshot->bytes;
+    return market::Books::replay(config, snapshot, events);
+}
+
+}  // namespace tp::peer
