@@ -170,4 +170,21 @@ TP_ON_BOTH_TRANSPORTS(tc09_conflicting_requests_never_corrupt_the_books) {
     }
 }
 
+TP_ON_BOTH_TRANSPORTS(a_peer_that_buys_and_sells_never_buys_its_own_lot) {
+    Market m(kind, {Role::both, Role::seller, Role::buyer});
+    BOOST_REQUIRE(m.settle_on(3));
+    // Peer 1 sells salt; peer 2 sells fish.
+    m.deposit(1, salt, 4, 5);
+    m.deposit(2, fish, 4, 10);
+    // Peer 1 asks for salt: its own lot is the only one, so it is refused without a trade.
+    const auto own = m.buy(1, salt, 1);
+    BOOST_TEST(!own.filled);
+    BOOST_TEST(own.reason == RefusalReason::invalid_request);
+    BOOST_TEST(m.books().in_stock(salt) == 4u);
+    // Fish from peer 2 is fine.
+    const auto fish_buy = m.buy(1, fish, 2);
+    BOOST_TEST(fish_buy.filled);
+    BOOST_TEST(fish_buy.sellers == (std::vector<PeerId>{2}), boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

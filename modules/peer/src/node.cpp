@@ -84,6 +84,14 @@ std::uint32_t SellerState::remaining() const {
     return total;
 }
 
+std::uint32_t SellerState::remaining(market::ProductId product) const {
+    std::uint32_t total = 0;
+    for (const auto& lot : lots) {
+        if (lot.product == product) total += lot.quantity - std::min(lot.sold, lot.quantity);
+    }
+    return total;
+}
+
 // The trader's state for one reign: the books, the journal that makes them durable, and the
 // outputs waiting for their events to be durable. Shared with the reign's coroutines, so it lives
 // until the last of them ends (an fdatasync in flight holds the journal open).
@@ -611,11 +619,25 @@ asio::awaitable<void> Node::buyer_loop() {
             p.product = script_.front().first;
             p.quantity = script_.front().second;
             script_.pop_front();
+            if (seller_.remaining(p.product) > 0) {
+                // Never buy one's own lot: refused here, without asking the trader.
+                p.request = (incarnation_ << 32) | ++next_request_;
+                p.sent = p.answered_at = now();
+                p.answered = true;
+                p.reason = wire::RefusalReason::invalid_request;
+                log_->warn("will not buy {} it is selling itself",
+                           product_name(config_, p.product));
+                buyer_.purchases.push_back(std::move(p));
+                continue;
+            }
         } else {
             co_await pause(buyer_timer_, behaviour.think_time);
             if (stopped_) break;
             if (!rng_.bernoulli(behaviour.buy_probability)) continue;
             p.product = static_cast<market::ProductId>(rng_.uniform_int(0, products - 1));
+            // A peer that also sells never buys what it has on sale: its own lots could be the
+            // oldest in stock. (Its view is conservative: a lot counts until it is paid for.)
+            if (seller_.remaining(p.product) > 0) continue;
             p.quantity =
                 static_cast<std::uint32_t>(rng_.uniform_int(1, behaviour.max_buy_quantity));
         }

@@ -73,6 +73,7 @@ struct SellerState {
     Money earned = 0;                           // net, from payments received
     std::uint64_t sold = 0;
     std::uint32_t remaining() const;
+    std::uint32_t remaining(market::ProductId product) const;
 };
 
 // What a peer that has been trader did, for the summary and the tests.
