@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "commands.hpp"
 #include "tp/journal/log.hpp"
 #include "tp/market/books.hpp"
 #include "tp/peer/books.hpp"
@@ -270,12 +271,17 @@ int main(int argc, char** argv) {
     books_cmd->add_option("--state-dir", books_dir, "The peers' state directory")->required();
     books_cmd->add_option("--config", books_config, "Configuration (for product names and rates)");
 
+    const tp::app::Runner bench = tp::app::add_bench_command(app);
+    const tp::app::Runner sim = tp::app::add_sim_command(app);
+
     CLI11_PARSE(app, argc, argv);
 
     try {
         if (run->parsed()) return run_market(run_flags);
         if (peer_cmd->parsed()) return run_peer(peer_flags, peer_id);
         if (books_cmd->parsed()) return show_books(books_dir, books_config);
+        if (app.got_subcommand("bench")) return bench();
+        if (app.got_subcommand("sim")) return sim();
     } catch (const tp::peer::ConfigError& e) {
         fmt::print(stderr, "trading-post: {}\n", e.what());
         return 2;
