@@ -1,16 +1,732 @@
-// trading-post bench: placeholder until its issue lands.
+// trading-post bench <experiment>: the seed's evaluation (E1, E2) and the measurements of the
+// market against its limits. Each experiment writes <out>/<name>.csv (the configuration stated in
+// its first lines), prints a table, and draws <out>/<name>.png with tools/plot/<name>.gp.
 #include <fmt/core.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <type_traits>
+#include <variant>
+
+#include "bench_support.hpp"
 #include "commands.hpp"
+#include "tp/journal/log.hpp"
+#include "tp/peer/books.hpp"
+#include "tp/peer/local_market.hpp"
+#include "tp/peer/log.hpp"
+#include "tp/runtime/runtime.hpp"
+#include "tp/wire/message.hpp"
 
 namespace tp::app {
 
+namespace {
+
+using namespace std::chrono_literals;
+using bench::Context;
+using bench::Csv;
+using bench::Progress;
+using runtime::Duration;
+using runtime::TimePoint;
+
+// ---- Running a market ----------------------------------------------------------------------
+
+runtime::Mode mode_for(const peer::Config& c, bool virtual_memory) {
+    return virtual_memory && c.network.transport == peer::TransportKind::memory
+               ? runtime::Mode::virtual_time
+               : runtime::Mode::real_time;
+}
+
+// Steps the runtime until `done()` or `limit` of its time has passed; false on the limit.
+template <class Pred>
+bool run_until(runtime::Runtime& rt, Duration limit, Pred done) {
+    const TimePoint end = rt.now() + limit;
+    while (!done()) {
+        if (rt.now() >= end) return false;
+        rt.run_for(rt.is_virtual() ? Duration(100us) : Duration(1ms));
+    }
+    return true;
+}
+
+void run_to_end(runtime::Runtime& rt, peer::LocalMarket& m) {
+    while (!m.done()) rt.run_for(rt.is_virtual() ? Duration(10ms) : Duration(50ms));
+}
+
+// A market in which trading never runs out: one product, sellers with endless stock, buyers that
+// ask for one unit at a time with no pause. Peers 1..buyers buy; the rest sell (the highest is
+// the first trader).
+peer::Config endless_market(const peer::Config& base, std::uint32_t buyers, std::uint32_t sellers) {
+    peer::Config c = base;
+    c.peers = buyers + sellers;
+    c.roles.assign(buyers, peer::Role::buyer);
+    c.roles.resize(c.peers, peer::Role::seller);
+    c.market.products = {{"salt", 5}};
+    c.market.seller_stock = 1'000'000'000;
+    c.market.batch_window = 0ns;
+    c.behaviour.buy_probability = 1;
+    c.behaviour.think_time = 0ns;
+    c.behaviour.max_buy_quantity = 1;
+    c.behaviour.max_transactions = 4'000'000'000u;
+    c.failure.probability = 0;
+    return c;
+}
+
+// Every answered purchase of a run, flattened, with its buyer.
+struct Answered {
+    peer::PeerId buyer;
+    peer::Purchase p;
+};
+
+std::vector<Answered> answered(const peer::LocalMarket& m) {
+    std::vector<Answered> all;
+    for (auto& [buyer, list] : m.purchases()) {
+        for (auto& p : list) {
+            if (p.attempts > 0) all.push_back({buyer, p});  // not refused locally (own lot)
+        }
+    }
+    return all;
+}
+
+std::string ms(double v) {
+    return fmt::format("{:.3f}", v);
+}
+
+// ---- e1: average round trip with and without elections --------------------------------------
+
+int e1(const Context& ctx) {
+    std::vector<std::uint32_t> sizes = {10, 20, 100, 1000};
+    if (ctx.quick) sizes = {10, 20};
+    peer::Config base = ctx.base;
+    base.peers = 6;
+    base.roles.clear();
+    base.duration = 0ns;
+    base.failure.time_quantum = 250ms;
+    Csv csv(ctx, "e1",
+            "max_transactions,elections,requests,answered,mean_rtt_ms,p50_rtt_ms,p99_rtt_ms,"
+            "traders_elected,failures",
+            {"E1 of the seed: each buyer makes max_transactions sequential requests; "
+             "'elections' runs fail the trader with probability 1 every time_quantum",
+             "config: " + bench::describe(base)});
+    Progress progress("e1", sizes.size() * 2);
+    fmt::print(
+        "| max_transactions | elections | requests | mean RTT | p50 | p99 | traders | "
+        "failures |\n|---:|---|---:|---:|---:|---:|---:|---:|\n");
+    for (auto mt : sizes) {
+        for (bool elections : {false, true}) {
+            progress.next(fmt::format("{} requests{}", mt, elections ? ", elections" : ""));
+            peer::Config c = base;
+            c.behaviour.max_transactions = mt;
+            c.failure.probability = elections ? 1.0 : 0.0;
+            runtime::Runtime rt(mode_for(c, false));
+            peer::LocalMarket m(c, rt);
+            m.start();
+            run_to_end(rt, m);
+            std::vector<double> rtts;
+            for (auto& a : answered(m)) rtts.push_back(bench::to_ms(a.p.answered_at - a.p.sent));
+            const auto mean = bench::mean(rtts), p50 = bench::percentile(rtts, 0.5),
+                       p99 = bench::percentile(rtts, 0.99);
+            csv.row(mt, elections ? "yes" : "no", rtts.size(), rtts.size(), ms(mean), ms(p50),
+                    ms(p99), m.traders().size(), m.failures().size());
+            fmt::print("| {} | {} | {} | {:.2f} ms | {:.2f} ms | {:.2f} ms | {} | {} |\n", mt,
+                       elections ? "yes" : "no", rtts.size(), mean, p50, p99, m.traders().size(),
+                       m.failures().size());
+        }
+    }
+    csv.flush();
+    bench::plot(ctx, "e1", csv.path());
+    return 0;
+}
+
+// ---- e2: every request's response time over time, with failovers -----------------------------
+
+int e2(const Context& ctx) {
+    peer::Config c = ctx.base;
+    c.peers = 6;
+    c.roles.clear();
+    c.duration = 0ns;
+    c.behaviour.max_transactions = ctx.quick ? 30 : 200;
+    c.failure.probability = 1;
+    c.failure.time_quantum = 1s;
+    Csv csv(ctx, "e2", "buyer,request,sent_s,rtt_ms,attempts,trader,outcome",
+            {"E2 of the seed: the response time of every request of every buyer, over the run; "
+             "the trader fails every time_quantum (e2-failures.csv)",
+             "config: " + bench::describe(c)});
+    Progress progress("e2", 1);
+    progress.next(fmt::format("{} requests per buyer", c.behaviour.max_transactions));
+    runtime::Runtime rt(mode_for(c, false));
+    const TimePoint t0 = rt.now();
+    peer::LocalMarket m(c, rt);
+    m.start();
+    run_to_end(rt, m);
+    auto all = answered(m);
+    std::sort(all.begin(), all.end(),
+              [](const Answered& a, const Answered& b) { return a.p.sent < b.p.sent; });
+    std::map<peer::PeerId, std::uint32_t> index;
+    std::string buyers;
+    for (const auto& a : all) {
+        const auto i = ++index[a.buyer];
+        if (i == 1) buyers += (buyers.empty() ? "" : " ") + std::to_string(a.buyer);
+        csv.row(a.buyer, i, fmt::format("{:.4f}", bench::to_s(a.p.sent - t0)),
+                ms(bench::to_ms(a.p.answered_at - a.p.sent)), a.p.attempts, a.p.trader,
+                a.p.filled ? "filled" : wire::to_string(a.p.reason));
+    }
+    csv.flush();
+    Csv failures(ctx, "e2-failures", "time_s,peer,event", {"companion of e2.csv"});
+    for (const auto& f : m.failures()) {
+        failures.row(fmt::format("{:.4f}", bench::to_s(f.at - t0)), f.peer,
+                     f.was_trader ? "trader failed" : "peer failed");
+    }
+    for (const auto& r : m.traders()) {
+        failures.row(fmt::format("{:.4f}", bench::to_s(r.at - t0)), r.peer, "new trader");
+    }
+    failures.flush();
+    std::vector<double> rtts;
+    for (const auto& a : all) rtts.push_back(bench::to_ms(a.p.answered_at - a.p.sent));
+    fmt::print(
+        "| buyers | requests | failovers | p50 | p99 | max |\n|---:|---:|---:|---:|---:|---:|\n");
+    fmt::print("| {} | {} | {} | {:.2f} ms | {:.2f} ms | {:.2f} ms |\n", index.size(), all.size(),
+               m.failures().size(), bench::percentile(rtts, 0.5), bench::percentile(rtts, 0.99),
+               bench::percentile(rtts, 1.0));
+    bench::plot(ctx, "e2", csv.path(),
+                fmt::format("failures='{}'; buyers='{}'", failures.path().string(), buyers));
+    return 0;
+}
+
+// ---- throughput: buys per second by concurrent buyers, transport and durability -------------
+
+struct Window {
+    Duration warm;
+    Duration measure;
+};
+
+// Runs an endless market for warm + measure and counts the filled buys answered in the measured
+// part.
+std::uint64_t buys_in_window(const peer::Config& c, Window w) {
+    runtime::Runtime rt(runtime::Mode::real_time);
+    peer::Config run = c;
+    run.duration = w.warm + w.measure;
+    const TimePoint t0 = rt.now();
+    peer::LocalMarket m(run, rt);
+    m.start();
+    run_to_end(rt, m);
+    const TimePoint from = t0 + w.warm, to = from + w.measure;
+    std::uint64_t n = 0;
+    for (const auto& a : answered(m)) {
+        if (a.p.filled && a.p.answered_at >= from && a.p.answered_at < to) ++n;
+    }
+    return n;
+}
+
+int throughput(const Context& ctx) {
+    std::vector<std::uint32_t> counts = {1, 2, 4, 8, 16, 32, 64};
+    if (ctx.quick) counts = {1, 4, 16};
+    const Window w = ctx.quick ? Window{200ms, 500ms} : Window{500ms, 2s};
+    const std::vector<peer::TransportKind> transports = {peer::TransportKind::memory,
+                                                         peer::TransportKind::udp};
+    const std::vector<peer::Durability> policies = {peer::Durability::none, peer::Durability::group,
+                                                    peer::Durability::every};
+    const peer::Config sample = endless_market(ctx.base, 1, 2);
+    Csv csv(ctx, "throughput", "transport,durability,buyers,buys,seconds,buys_per_s",
+            {"buys answered (filled) per second of real time, measured after a warm-up of " +
+                 peer::format_duration(w.warm) + ", one product, endless stock, 2 sellers",
+             "config (buyers, transport and durability vary): " + bench::describe(sample)});
+    Progress progress("throughput", counts.size() * transports.size() * policies.size());
+    fmt::print("| transport | durability |");
+    for (auto n : counts) fmt::print(" {} |", n);
+    fmt::print("\n|---|---|");
+    for (std::size_t i = 0; i < counts.size(); ++i) fmt::print("---:|");
+    fmt::print("\n");
+    for (auto t : transports) {
+        for (auto d : policies) {
+            fmt::print("| {} | {} |", peer::to_string(t), peer::to_string(d));
+            for (auto n : counts) {
+                progress.next(
+                    fmt::format("{} {} {} buyers", peer::to_string(t), peer::to_string(d), n));
+                peer::Config c = endless_market(ctx.base, n, 2);
+                c.network.transport = t;
+                c.storage.durability = d;
+                const auto buys = buys_in_window(c, w);
+                const double rate = static_cast<double>(buys) / bench::to_s(w.measure);
+                csv.row(peer::to_string(t), peer::to_string(d), n, buys, bench::to_s(w.measure),
+                        fmt::format("{:.0f}", rate));
+                fmt::print(" {:.0f} |", rate);
+                std::fflush(stdout);
+            }
+            fmt::print("\n");
+        }
+    }
+    csv.flush();
+    bench::plot(ctx, "throughput", csv.path());
+    return 0;
+}
+
+// ---- latency: one sequential buyer next to raw UDP ping-pong ---------------------------------
+
+int bound_udp_socket(sockaddr_in& addr) {
+    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0) throw std::runtime_error("socket failed");
+    addr = {};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::close(fd);
+        throw std::runtime_error("bind to 127.0.0.1 failed");
+    }
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    return fd;
+}
+
+// Round trips of a 176-byte datagram (a Buy's size) between two blocking sockets on two threads:
+// the least a request and its answer can cost on this machine's loopback.
+std::vector<double> raw_udp_ping_pong_us(int n) {
+    constexpr std::size_t size = 176;
+    constexpr int warmup = 1000;
+    sockaddr_in a{}, b{};
+    const int fa = bound_udp_socket(a), fb = bound_udp_socket(b);
+    std::thread echo([&] {
+        char buf[size];
+        sockaddr_in from{};
+        for (int i = 0; i < n + warmup; ++i) {
+            socklen_t len = sizeof from;
+            const auto got =
+                ::recvfrom(fb, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
+            if (got < 0) break;
+            ::sendto(fb, buf, static_cast<std::size_t>(got), 0, reinterpret_cast<sockaddr*>(&from),
+                     len);
+        }
+    });
+    char buf[size] = {};
+    std::vector<double> us;
+    us.reserve(static_cast<std::size_t>(n));
+    for (int i = 0; i < n + warmup; ++i) {
+        const auto start = std::chrono::steady_clock::now();
+        ::sendto(fa, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&b), sizeof b);
+        if (::recv(fa, buf, sizeof buf, 0) < 0) break;
+        if (i >= warmup) {
+            us.push_back(
+                std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+                    .count());
+        }
+    }
+    echo.join();
+    ::close(fa);
+    ::close(fb);
+    return us;
+}
+
+int latency(const Context& ctx) {
+    const Window w = ctx.quick ? Window{200ms, 500ms} : Window{500ms, 3s};
+    struct Series {
+        std::string name;
+        std::vector<double> us;
+    };
+    std::vector<Series> series;
+    const std::vector<std::pair<peer::TransportKind, peer::Durability>> runs = {
+        {peer::TransportKind::udp, peer::Durability::none},
+        {peer::TransportKind::udp, peer::Durability::group},
+        {peer::TransportKind::udp, peer::Durability::every},
+        {peer::TransportKind::memory, peer::Durability::none},
+    };
+    const peer::Config sample = endless_market(ctx.base, 1, 2);
+    Progress progress("latency", runs.size() + 1);
+    progress.next("raw UDP ping-pong");
+    series.push_back({"raw-udp-ping-pong", raw_udp_ping_pong_us(ctx.quick ? 5000 : 50000)});
+    for (auto [t, d] : runs) {
+        progress.next(fmt::format("{} {}", peer::to_string(t), peer::to_string(d)));
+        peer::Config c = endless_market(ctx.base, 1, 2);
+        c.network.transport = t;
+        c.storage.durability = d;
+        c.duration = w.warm + w.measure;
+        runtime::Runtime rt(runtime::Mode::real_time);
+        const TimePoint from = rt.now() + w.warm;
+        peer::LocalMarket m(c, rt);
+        m.start();
+        run_to_end(rt, m);
+        Series s{fmt::format("buyer-{}-{}", peer::to_string(t), peer::to_string(d)), {}};
+        for (const auto& a : answered(m)) {
+            if (a.p.sent >= from) s.us.push_back(bench::to_us(a.p.answered_at - a.p.sent));
+        }
+        series.push_back(std::move(s));
+    }
+    Csv csv(ctx, "latency", "series,samples,p50_us,p99_us,p999_us,mean_us,x_raw_p50",
+            {"one buyer, one request at a time, against the raw UDP ping-pong of a 176-byte "
+             "datagram (blocking sockets, 2 threads) measured in the same run",
+             "config (transport and durability vary): " + bench::describe(sample)});
+    Csv cdf(ctx, "latency-cdf", "series,fraction,rtt_us", {"companion of latency.csv"});
+    const double raw_p50 = bench::percentile(series.front().us, 0.5);
+    fmt::print(
+        "| series | samples | p50 | p99 | p99.9 | p50 / raw p50 |\n"
+        "|---|---:|---:|---:|---:|---:|\n");
+    std::string names;
+    for (auto& s : series) {
+        const double p50 = bench::percentile(s.us, 0.5), p99 = bench::percentile(s.us, 0.99),
+                     p999 = bench::percentile(s.us, 0.999);
+        const double x = raw_p50 > 0 ? p50 / raw_p50 : 0;
+        csv.row(s.name, s.us.size(), fmt::format("{:.1f}", p50), fmt::format("{:.1f}", p99),
+                fmt::format("{:.1f}", p999), fmt::format("{:.1f}", bench::mean(s.us)),
+                fmt::format("{:.2f}", x));
+        fmt::print("| {} | {} | {:.1f} µs | {:.1f} µs | {:.1f} µs | {:.2f}x |\n", s.name,
+                   s.us.size(), p50, p99, p999, x);
+        std::sort(s.us.begin(), s.us.end());
+        constexpr int points = 200;
+        for (int i = 0; i <= points && !s.us.empty(); ++i) {
+            const double f = static_cast<double>(i) / points;
+            const auto k = std::min(s.us.size() - 1,
+                                    static_cast<std::size_t>(f * static_cast<double>(s.us.size())));
+            cdf.row(s.name, fmt::format("{:.4f}", f), fmt::format("{:.2f}", s.us[k]));
+        }
+        names += (names.empty() ? "" : " ") + s.name;
+    }
+    csv.flush();
+    cdf.flush();
+    bench::plot(ctx, "latency", cdf.path(), fmt::format("series='{}'", names));
+    return 0;
+}
+
+// ---- failover: unavailability per trader crash, and nothing lost ----------------------------
+
+struct FailoverRun {
+    std::vector<double> unavailable_ms;  // first answer after the crash - last answer before
+    std::vector<double> elected_ms;      // crash -> the new trader serves
+    std::uint64_t requests = 0;
+    std::uint64_t lost = 0;  // answered, but missing from (or different in) the books
+    std::vector<std::string> violations;
+};
+
+FailoverRun failover_run(const Context& ctx, peer::TransportKind kind, int crashes, Csv& csv,
+                         Progress& progress) {
+    peer::Config c = ctx.base;
+    c.peers = 6;
+    c.roles = {peer::Role::buyer, peer::Role::buyer,  peer::Role::seller,
+               peer::Role::buyer, peer::Role::seller, peer::Role::both};
+    c.duration = 0ns;
+    c.network.transport = kind;
+    c.failure.probability = 0;  // the crashes are this experiment's
+    c.failure.recovery_delay = 100ms;
+    c.election.heartbeat_interval = 10ms;
+    c.election.election_timeout = 30ms;
+    c.election.answer_timeout = 10ms;
+    c.behaviour.think_time = 1ms;
+    c.behaviour.buy_probability = 1;
+    c.behaviour.max_transactions = 4'000'000'000u;
+    c.behaviour.request_timeout = 50ms;
+    const bool virtual_time = kind == peer::TransportKind::memory;
+    runtime::Runtime rt(virtual_time ? runtime::Mode::virtual_time : runtime::Mode::real_time);
+    peer::LocalMarket m(c, rt);
+    if (auto* net = m.memory_network()) {
+        // Loopback-like latency in virtual time: 0.1 ms + up to 0.9 ms.
+        transport::LinkFaults f;
+        f.delay.fixed = 100us;
+        f.delay.jitter = 900us;
+        net->set_faults(f);
+    }
+    runtime::Rng phase(c.seed ^ 0xfa11);
+    m.start();
+    auto settled = [&] {
+        auto t = m.trader();
+        if (!t) return false;
+        for (auto id : m.peers()) {
+            auto* n = m.node(id);
+            if (n == nullptr || n->leader() != t) return false;
+        }
+        return true;
+    };
+    FailoverRun r;
+    std::vector<TimePoint> crash_at;
+    for (int i = 0; i < crashes; ++i) {
+        progress.next(fmt::format("{} crash {}/{}", peer::to_string(kind), i + 1, crashes));
+        if (!run_until(rt, 10s, settled)) {
+            r.violations.push_back(fmt::format("the market did not settle before crash {}", i + 1));
+            break;
+        }
+        // Trade for a while, then crash the trader at a random phase of its heartbeat.
+        rt.run_for(Duration(std::chrono::microseconds(phase.uniform_int(150'000, 250'000))));
+        const auto old = m.trader();
+        if (!old) continue;
+        crash_at.push_back(rt.now());
+        m.crash(*old, c.failure.recovery_delay);
+    }
+    run_until(rt, 10s, settled);
+    rt.run_for(200ms);
+    m.request_stop();
+    run_to_end(rt, m);
+
+    auto all = answered(m);
+    std::vector<TimePoint> answers;
+    for (const auto& a : all) answers.push_back(a.p.answered_at);
+    std::sort(answers.begin(), answers.end());
+    r.requests = all.size();
+    for (std::size_t i = 0; i < crash_at.size(); ++i) {
+        const TimePoint at = crash_at[i];
+        auto after = std::upper_bound(answers.begin(), answers.end(), at);
+        if (after == answers.begin() || after == answers.end()) continue;
+        const TimePoint last_before = *std::prev(after), first_after = *after;
+        std::optional<TimePoint> elected;
+        for (const auto& reign : m.traders()) {
+            if (reign.at > at) {
+                elected = reign.at;
+                break;
+            }
+        }
+        const double un = bench::to_ms(first_after - last_before);
+        const double el = elected ? bench::to_ms(*elected - at) : -1;
+        r.unavailable_ms.push_back(un);
+        if (elected) r.elected_ms.push_back(el);
+        csv.row(peer::to_string(kind), i + 1, ms(bench::to_ms(at - last_before)),
+                ms(bench::to_ms(first_after - at)), ms(un), ms(el));
+    }
+    // Nothing confirmed is lost, nothing executed twice: the durable books against what every
+    // buyer was told.
+    const auto summary = m.summary();
+    for (const auto& v : summary.violations) {
+        if (v.find("answered") != std::string::npos) ++r.lost;
+        r.violations.push_back(v);
+    }
+    return r;
+}
+
+int failover(const Context& ctx) {
+    const int crashes = ctx.quick ? 5 : 100;
+    peer::Config shown = ctx.base;
+    shown.peers = 6;
+    shown.election.heartbeat_interval = 10ms;
+    shown.election.election_timeout = 30ms;
+    shown.election.answer_timeout = 10ms;
+    shown.failure.recovery_delay = 100ms;
+    shown.behaviour.think_time = 1ms;
+    Csv csv(ctx, "failover",
+            "transport,crash,last_answer_before_ms,first_answer_after_ms,unavailable_ms,"
+            "new_trader_ms",
+            {"each crash kills the trader 150-250 ms after the market settled; it comes back "
+             "after recovery_delay; memory runs in virtual time with 0.1-1 ms latency, udp in "
+             "real time on loopback",
+             "config: " + bench::describe(shown)});
+    Progress progress("failover", static_cast<std::size_t>(crashes) * 2);
+    fmt::print(
+        "| transport | crashes | unavailable p50 | p99 | max | new trader p50 | p99 | "
+        "answered | lost | violations |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    bool ok = true;
+    for (auto kind : {peer::TransportKind::memory, peer::TransportKind::udp}) {
+        auto r = failover_run(ctx, kind, crashes, csv, progress);
+        fmt::print(
+            "| {} | {} | {:.1f} ms | {:.1f} ms | {:.1f} ms | {:.1f} ms | {:.1f} ms | {} | "
+            "{} | {} |\n",
+            peer::to_string(kind), r.unavailable_ms.size(),
+            bench::percentile(r.unavailable_ms, 0.5), bench::percentile(r.unavailable_ms, 0.99),
+            bench::percentile(r.unavailable_ms, 1.0), bench::percentile(r.elected_ms, 0.5),
+            bench::percentile(r.elected_ms, 0.99), r.requests, r.lost, r.violations.size());
+        for (const auto& v : r.violations) fmt::print(stderr, "failover: {}\n", v);
+        ok = ok && r.violations.empty();
+    }
+    csv.flush();
+    bench::plot(ctx, "failover", csv.path());
+    return ok ? 0 : 1;
+}
+
+// ---- election-scaling: messages and virtual time per election as the market grows ------------
+
+int election_scaling(const Context& ctx) {
+    std::vector<std::uint32_t> sizes = {6, 16, 64, 256, 1024};
+    if (ctx.quick) sizes = {6, 16, 64};
+    const int rounds = ctx.quick ? 1 : 3;
+    peer::Config base = ctx.base;
+    base.network.transport = peer::TransportKind::memory;
+    base.storage.durability = peer::Durability::none;
+    base.failure.probability = 0;
+    base.duration = 0ns;
+    Csv csv(ctx, "election-scaling",
+            "peers,round,elections,oks,coordinators,messages,n_minus_2,n_times_n_minus_1,"
+            "virtual_ms",
+            {"the whole market (no trading) on the in-memory network in virtual time, 100 us "
+             "per message; the trader crashes and the heartbeat detector finds it; messages are "
+             "those the live peers sent from the crash until all of them know the new trader",
+             "config (peers vary): " + bench::describe(base)});
+    Progress progress("election-scaling", sizes.size() * static_cast<std::size_t>(rounds));
+    fmt::print(
+        "| peers | Election | Ok | Coordinator | messages | n-2 | n(n-1) | virtual time "
+        "|\n|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    constexpr auto k_election = 6, k_ok = 7, k_coordinator = 8;
+    static_assert(
+        std::is_same_v<std::variant_alternative_t<k_election, wire::Body>, wire::Election>);
+    static_assert(std::is_same_v<std::variant_alternative_t<k_ok, wire::Body>, wire::Ok>);
+    static_assert(
+        std::is_same_v<std::variant_alternative_t<k_coordinator, wire::Body>, wire::Coordinator>);
+    bool ok = true;
+    for (auto n : sizes) {
+        peer::Config c = base;
+        c.peers = n;
+        c.roles.assign(n, peer::Role::buyer);
+        runtime::Runtime rt(runtime::Mode::virtual_time);
+        peer::LocalMarket m(c, rt, true);
+        m.memory_network()->set_faults([] {
+            transport::LinkFaults f;
+            f.delay.fixed = 100us;
+            return f;
+        }());
+        m.start();
+        auto settled = [&] {
+            auto t = m.trader();
+            if (!t) return false;
+            // Every live peer knows it (the crashed one is down until the next round).
+            for (auto id : m.peers()) {
+                auto* node = m.node(id);
+                if (node != nullptr && node->leader() != t) return false;
+            }
+            return true;
+        };
+        auto sent = [&](int kind, std::optional<peer::PeerId> except) {
+            std::uint64_t total = 0;
+            for (auto id : m.peers()) {
+                auto* node = m.node(id);
+                if (node && id != except) total += node->counters().sent_by_kind[kind];
+            }
+            return total;
+        };
+        for (int round = 0; round < rounds; ++round) {
+            progress.next(fmt::format("{} peers, round {}", n, round + 1));
+            if (!run_until(rt, 60s, settled)) {
+                fmt::print(stderr, "election-scaling: {} peers did not settle\n", n);
+                ok = false;
+                break;
+            }
+            rt.run_for(Duration(
+                std::chrono::microseconds(17'000 * static_cast<std::int64_t>(round + 1) % 50'000)));
+            const auto old = *m.trader();
+            const auto e0 = sent(k_election, old), o0 = sent(k_ok, old),
+                       c0 = sent(k_coordinator, old);
+            const TimePoint at = rt.now();
+            m.crash(old, 10s);
+            if (!run_until(rt, 60s,
+                           [&] { return m.trader() && *m.trader() != old && settled(); })) {
+                fmt::print(stderr, "election-scaling: no new trader with {} peers\n", n);
+                ok = false;
+                break;
+            }
+            const double vt = bench::to_ms(rt.now() - at);
+            const auto e = sent(k_election, old) - e0, o = sent(k_ok, old) - o0,
+                       co = sent(k_coordinator, old) - c0;
+            const std::uint64_t nn = n;
+            csv.row(n, round + 1, e, o, co, e + o + co, nn - 2, nn * (nn - 1), ms(vt));
+            fmt::print("| {} | {} | {} | {} | {} | {} | {} | {:.1f} ms |\n", n, e, o, co,
+                       e + o + co, nn - 2, nn * (nn - 1), vt);
+            std::fflush(stdout);
+            // The old trader comes back (defer: it follows) before the next round.
+            m.restart(old);
+        }
+        m.request_stop();
+        run_to_end(rt, m);
+    }
+    csv.flush();
+    bench::plot(ctx, "election-scaling", csv.path());
+    return ok ? 0 : 1;
+}
+
+// ---- The command -----------------------------------------------------------------------------
+
+struct Experiment {
+    const char* name;
+    const char* what;
+    int (*run)(const Context&);
+};
+
+constexpr Experiment experiments[] = {
+    {"e1", "the seed's E1: average buyer round trip with and without elections", e1},
+    {"e2", "the seed's E2: every request's response time over time, with failovers", e2},
+    {"throughput", "buys/s with 1..64 concurrent buyers, udp and memory, every durability",
+     throughput},
+    {"latency", "round trip p50/p99/p99.9 of one buyer next to raw UDP ping-pong", latency},
+    {"failover", "unavailability per trader crash, and lost or duplicated transactions", failover},
+    {"election-scaling", "messages and virtual time per election for 6..1024 peers",
+     election_scaling},
+};
+
+struct BenchFlags {
+    std::vector<std::string> names;
+    std::string out = "bench-results";
+    std::string config;
+    std::uint64_t seed = 1;
+    std::string plots;
+    bool quick = false;
+    bool no_plot = false;
+    bool list = false;
+};
+
+std::string default_plots_dir() {
+#ifdef TP_SOURCE_ROOT
+    return std::string(TP_SOURCE_ROOT) + "/tools/plot";
+#else
+    return "tools/plot";
+#endif
+}
+
+}  // namespace
+
 Runner add_bench_command(CLI::App& app) {
-    auto* cmd = app.add_subcommand("bench", "(not built yet)");
-    (void)cmd;
-    return [] {
-        fmt::print(stderr, "trading-post: 'bench' is not built yet\n");
-        return 2;
+    auto flags = std::make_shared<BenchFlags>();
+    auto* cmd = app.add_subcommand(
+        "bench", "Run experiments: e1, e2, throughput, latency, failover, election-scaling, all");
+    std::vector<std::string> names = {"all"};
+    for (const auto& e : experiments) names.emplace_back(e.name);
+    cmd->add_option("experiment", flags->names, "Which experiments (all: every one)")
+        ->check(CLI::IsMember(names));
+    cmd->add_option("--out", flags->out, "Directory for the CSV files and plots")
+        ->capture_default_str();
+    cmd->add_option("--config", flags->config, "Base configuration (TOML); experiments vary it")
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--seed", flags->seed, "Seed of every random choice")->capture_default_str();
+    cmd->add_option("--plots", flags->plots, "Directory of the gnuplot scripts (tools/plot)");
+    cmd->add_flag("--quick", flags->quick, "Fewer, shorter runs (a smoke test, not a measurement)");
+    cmd->add_flag("--no-plot", flags->no_plot, "Write the CSV files only");
+    cmd->add_flag("--list", flags->list, "List the experiments");
+    return [flags]() -> int {
+        if (flags->list || flags->names.empty()) {
+            for (const auto& e : experiments) fmt::print("  {:<17} {}\n", e.name, e.what);
+            return flags->list ? 0 : 2;
+        }
+        Context ctx;
+        ctx.base = flags->config.empty() ? peer::Config{} : peer::load_config(flags->config);
+        ctx.base.seed = flags->seed;
+        ctx.base.storage.state_dir.clear();  // a fresh directory per run
+        ctx.out = flags->out;
+        ctx.plots = flags->plots.empty() ? default_plots_dir() : flags->plots;
+        ctx.quick = flags->quick;
+        ctx.plot = !flags->no_plot;
+        ctx.command = "trading-post bench";
+        for (const auto& n : flags->names) ctx.command += " " + n;
+        ctx.command += " --seed " + std::to_string(flags->seed);
+        if (!flags->config.empty()) ctx.command += " --config " + flags->config;
+        if (flags->quick) ctx.command += " --quick";
+        std::filesystem::create_directories(ctx.out);
+        peer::configure_logging({spdlog::level::err, true});
+
+        fmt::print("trading-post bench, {}\nmachine: {}\n", ctx.command, bench::describe_machine());
+        int status = 0;
+        const bool all =
+            std::find(flags->names.begin(), flags->names.end(), "all") != flags->names.end();
+        for (const auto& e : experiments) {
+            if (!all &&
+                std::find(flags->names.begin(), flags->names.end(), e.name) == flags->names.end())
+                continue;
+            fmt::print("\n## {}: {}\n\n", e.name, e.what);
+            std::fflush(stdout);
+            const auto start = std::chrono::steady_clock::now();
+            const int s = e.run(ctx);
+            fmt::print(
+                "\n{} took {:.1f} s; results in {}\n", e.name,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                (ctx.out / (std::string(e.name) + ".csv")).string());
+            status = std::max(status, s);
+        }
+        return status;
     };
 }
 

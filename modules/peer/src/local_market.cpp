@@ -184,7 +184,9 @@ bool LocalMarket::buyers_done() const noexcept {
 void LocalMarket::crash(PeerId peer, std::optional<runtime::Duration> restart_after) {
     auto it = nodes_.find(peer);
     if (it == nodes_.end()) return;
-    peer_logger(peer)->info("fails{}", it->second->is_trader() ? " (it was the trader)" : "");
+    const bool was_trader = it->second->is_trader();
+    peer_logger(peer)->info("fails{}", was_trader ? " (it was the trader)" : "");
+    failures_log_.push_back({peer, runtime_.now(), was_trader});
     it->second->stop();
     if (network_) network_->crash(peer);
     graveyard_.push_back(std::move(it->second));
@@ -211,6 +213,12 @@ void LocalMarket::archive(const Node& node) {
     const auto& purchases = node.buyer().purchases;
     a->purchases.insert(a->purchases.end(), purchases.begin(), purchases.end());
     for (const auto& [id, amount] : node.seller().payments) a->payments.emplace(id, amount);
+}
+
+std::map<PeerId, std::vector<Purchase>> LocalMarket::purchases() const {
+    std::map<PeerId, std::vector<Purchase>> out;
+    for (const auto& [peer, a] : archives_) out[peer] = a->purchases;
+    return out;
 }
 
 void LocalMarket::reap() {

@@ -221,6 +221,7 @@ asio::awaitable<void> Node::send(PeerId to, wire::Body body, wire::Epoch epoch) 
     clock_.tick(id_);
     wire::Envelope envelope{id_, to, epoch, clock_, std::move(body)};
     ++counters_.sent;
+    ++counters_.sent_by_kind[envelope.body.index()];
     if (to == id_) {
         // A trader paying itself for a lot it deposited as a seller: no network needed.
         co_await handle(std::move(envelope));

@@ -102,6 +102,16 @@ public:
         runtime::TimePoint at{};
     };
     const std::vector<Reign>& traders() const noexcept { return traders_; }
+    // Every failure, injected or asked for, in order.
+    struct Failure {
+        PeerId peer = 0;
+        runtime::TimePoint at{};
+        bool was_trader = false;
+    };
+    const std::vector<Failure>& failures() const noexcept { return failures_log_; }
+    // Every answered request of every buyer, across all its lives, in the order answered. Complete
+    // once run() has returned; before that, only lives already ended count.
+    std::map<PeerId, std::vector<Purchase>> purchases() const;
 
     // Reads the durable books and puts the run's figures and checks together. Call after run().
     Summary summary() const;
@@ -135,6 +145,7 @@ private:
     std::map<PeerId, std::unique_ptr<Archive>> archives_;
     std::vector<Reign> traders_;
     std::uint64_t crashes_ = 0;
+    std::vector<Failure> failures_log_;
     runtime::Timer tick_;
     runtime::TimePoint started_{};
     runtime::TimePoint ended_{};

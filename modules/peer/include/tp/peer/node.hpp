@@ -4,6 +4,7 @@
 #include <asio/thread_pool.hpp>
 
 #include <spdlog/logger.h>
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <variant>
 #include <vector>
 
 #include "tp/clock/vector_clock.hpp"
@@ -91,6 +93,8 @@ struct NodeCounters {
     std::uint64_t malformed = 0;
     std::uint64_t misaddressed = 0;
     std::uint64_t ignored = 0;  // trading messages that reached a non-trader
+    // Messages sent, by kind (the index of wire::Body's alternative).
+    std::array<std::uint64_t, std::variant_size_v<wire::Body>> sent_by_kind{};
 };
 
 // Everything the peers of one process share.

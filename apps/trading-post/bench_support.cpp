@@ -1,0 +1,160 @@
+#include "bench_support.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <stdexcept>
+#include <thread>
+
+#include <spawn.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace tp::app::bench {
+
+Progress::Progress(std::string title, std::size_t total)
+    : title_(std::move(title)), total_(total), tty_(::isatty(STDERR_FILENO) == 1) {}
+
+Progress::~Progress() {
+    if (!tty_) return;
+    done_ = total_;
+    draw("done");
+    std::fputc('\n', stderr);
+}
+
+void Progress::next(std::string_view label) {
+    draw(label);
+    ++done_;
+}
+
+void Progress::draw(std::string_view label) const {
+    if (!tty_) return;
+    constexpr std::size_t width = 30;
+    const std::size_t filled = total_ == 0 ? width : width * done_ / total_;
+    // \r and clear-to-end-of-line: the bar redraws itself in place.
+    fmt::print(stderr, "\r\033[K{} [{}{}] {}/{} {}", title_, std::string(filled, '#'),
+               std::string(width - filled, '.'), done_, total_, label);
+    std::fflush(stderr);
+}
+
+Csv::Csv(const Context& ctx, std::string_view name, std::string_view header,
+         const std::vector<std::string>& notes)
+    : path_(ctx.out / (std::string(name) + ".csv")), out_(path_) {
+    if (!out_) throw std::runtime_error("cannot write " + path_.string());
+    out_ << "# trading-post bench: " << name << '\n';
+    out_ << "# command: " << ctx.command << '\n';
+    out_ << "# machine: " << describe_machine() << '\n';
+    for (const auto& note : notes) out_ << "# " << note << '\n';
+    out_ << header << '\n';
+}
+
+std::string describe_machine() {
+    std::string model = "unknown CPU";
+    if (std::ifstream cpuinfo("/proc/cpuinfo"); cpuinfo) {
+        for (std::string line; std::getline(cpuinfo, line);) {
+            if (line.starts_with("model name")) {
+                model = line.substr(line.find(':') + 2);
+                break;
+            }
+        }
+    }
+    utsname u{};
+    ::uname(&u);
+    return fmt::format("{} {} {}, {} cores ({})", u.sysname, u.release, u.machine,
+                       std::thread::hardware_concurrency(), model);
+}
+
+std::string describe(const peer::Config& c) {
+    using peer::format_duration;
+    return fmt::format(
+        "seed={} peers={} transport={} durability={} batch_window={} think_time={} "
+        "buy_probability={} max_transactions={} heartbeat={} election_timeout={} "
+        "answer_timeout={} failure.probability={} time_quantum={} recovery_delay={} policy={} "
+        "duration={}",
+        c.seed, c.peers, peer::to_string(c.network.transport),
+        peer::to_string(c.storage.durability), format_duration(c.market.batch_window),
+        format_duration(c.behaviour.think_time), c.behaviour.buy_probability,
+        c.behaviour.max_transactions, format_duration(c.election.heartbeat_interval),
+        format_duration(c.election.election_timeout), format_duration(c.election.answer_timeout),
+        c.failure.probability, format_duration(c.failure.time_quantum),
+        format_duration(c.failure.recovery_delay), peer::to_string(c.failure.policy),
+        format_duration(c.duration));
+}
+
+double percentile(std::vector<double> samples, double p) {
+    if (samples.empty()) return 0;
+    auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(samples.size())));
+    rank = std::clamp<std::size_t>(rank, 1, samples.size());
+    std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(rank - 1),
+                     samples.end());
+    return samples[rank - 1];
+}
+
+double mean(const std::vector<double>& samples) {
+    if (samples.empty()) return 0;
+    return std::accumulate(samples.begin(), samples.end(), 0.0) /
+           static_cast<double>(samples.size());
+}
+
+double to_ms(runtime::Duration d) {
+    return static_cast<double>(d.count()) / 1e6;
+}
+double to_us(runtime::Duration d) {
+    return static_cast<double>(d.count()) / 1e3;
+}
+double to_s(runtime::Duration d) {
+    return static_cast<double>(d.count()) / 1e9;
+}
+
+namespace {
+
+// A gnuplot string literal: single quotes, with embedded ones doubled.
+std::string quoted(const std::string& s) {
+    std::string q = "'";
+    for (char c : s) {
+        q += c;
+        if (c == '\'') q += '\'';
+    }
+    return q + "'";
+}
+
+}  // namespace
+
+std::filesystem::path plot(const Context& ctx, std::string_view script,
+                           const std::filesystem::path& data, std::string_view extra) {
+    if (!ctx.plot) return {};
+    const auto gp = ctx.plots / (std::string(script) + ".gp");
+    if (!std::filesystem::exists(gp)) {
+        fmt::print(stderr, "bench: no plot: {} not found (--plots DIR names the scripts)\n",
+                   gp.string());
+        return {};
+    }
+    auto png = data;
+    png.replace_extension(".png");
+    std::string vars = fmt::format("data={}; out={}; dir={}", quoted(data.string()),
+                                   quoted(png.string()), quoted(ctx.plots.string() + "/"));
+    if (!extra.empty()) vars += fmt::format("; {}", extra);
+    std::string gp_path = gp.string();
+    std::string gnuplot = "gnuplot", e = "-e";
+    char* argv[] = {gnuplot.data(), e.data(), vars.data(), gp_path.data(), nullptr};
+    pid_t pid = 0;
+    if (::posix_spawnp(&pid, "gnuplot", nullptr, nullptr, argv, environ) != 0) {
+        fmt::print(stderr, "bench: no plot: gnuplot is not installed (tools/setup installs it)\n");
+        return {};
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fmt::print(stderr, "bench: gnuplot failed on {} with {}\n", gp.string(), data.string());
+        return {};
+    }
+    return png;
+}
+
+}  // namespace tp::app::bench
