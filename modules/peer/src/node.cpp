@@ -27,7 +27,10 @@ using namespace std::chrono_literals;
 constexpr runtime::Duration idle = 1h;
 // How often a trader resends payments that sellers have not acknowledged.
 constexpr runtime::Duration payment_retry = 200ms;
-// Events between snapshots of the books.
+// Events between snapshots of the books, at least. A snapshot costs time in proportion to the
+// books (the de-duplication table grows with every request), so the interval grows with them too:
+// a snapshot is due once the events since the last one outnumber the answers on record, which
+// keeps its cost per event constant however long the market runs.
 constexpr std::uint64_t snapshot_every = 10'000;
 
 market::TimePoint market_time(TimePoint t) {
@@ -456,7 +459,8 @@ asio::awaitable<void> Node::persist_and_reply(Trader& trader, market::Step& step
     const journal::Lsn needs = trader.log->written_lsn();
     for (auto& output : step.outputs) trader.held.push_back({needs, std::move(output)});
     step.clear();
-    if (trader.since_snapshot >= snapshot_every) {
+    if (trader.since_snapshot >=
+        std::max<std::uint64_t>(snapshot_every, trader.books->results_count())) {
         trader.since_snapshot = 0;
         try {
             trader.log->write_snapshot(trader.log->written_lsn(), trader.books->snapshot());
@@ -513,7 +517,9 @@ asio::awaitable<void> Node::commit_loop(std::shared_ptr<Trader> trader) {
         journal::Log& log = *trader->log;
         if (log.written_lsn() > log.durable_lsn()) {
             try {
-                if (context_.sync_pool != nullptr && !context_.runtime.is_virtual()) {
+                // Under `none` sync() makes no system call: no need to leave the loop for it.
+                if (context_.sync_pool != nullptr && !context_.runtime.is_virtual() &&
+                    config_.storage.durability != Durability::none) {
                     // Group commit: requests keep arriving on the loop while fdatasync runs on
                     // the pool; each batch is released when its sync returns.
                     co_await asio::co_spawn(
@@ -756,8 +762,9 @@ asio::awaitable<void> Node::seller_loop() {
         // Without a trader (or as the trader) there is nothing to do until that changes.
         const TimePoint restock =
             automatic && partner ? std::max(next_restock, now()) : now() + idle;
-        const TimePoint deadline =
-            unacked && partner ? std::min(restock, now() + behaviour.request_timeout) : restock;
+        // While a deposit is unacknowledged the next step is resending it, never restocking
+        // (a past restock time here once made this loop resend without ever suspending).
+        const TimePoint deadline = unacked && partner ? now() + behaviour.request_timeout : restock;
         // Wake for: a new trader, a new lot to deposit, or (trading at random) selling out.
         co_await wait_until(seller_timer_, deadline, [&] {
             return stopped_ || trading_partner() != partner || (!unacked && has_unacked()) ||
