@@ -79,6 +79,17 @@ peer::Config endless_market(const peer::Config& base, std::uint32_t buyers, std:
     return c;
 }
 
+// A trader serves and every peer knows it; `all_up`: every peer is up, too.
+bool all_follow_the_trader(peer::LocalMarket& m, bool all_up) {
+    const auto t = m.trader();
+    if (!t) return false;
+    for (auto id : m.peers()) {
+        auto* n = m.node(id);
+        if (n == nullptr ? all_up : n->leader() != t) return false;
+    }
+    return true;
+}
+
 // Every answered purchase of a run, flattened, with its buyer.
 struct Answered {
     peer::PeerId buyer;
@@ -431,15 +442,7 @@ FailoverRun failover_run(const Context& ctx, peer::TransportKind kind, int crash
     }
     runtime::Rng phase(c.seed ^ 0xfa11);
     m.start();
-    auto settled = [&] {
-        auto t = m.trader();
-        if (!t) return false;
-        for (auto id : m.peers()) {
-            auto* n = m.node(id);
-            if (n == nullptr || n->leader() != t) return false;
-        }
-        return true;
-    };
+    auto settled = [&] { return all_follow_the_trader(m, true); };
     FailoverRun r;
     std::vector<TimePoint> crash_at;
     for (int i = 0; i < crashes; ++i) {
@@ -573,16 +576,8 @@ int election_scaling(const Context& ctx) {
             return f;
         }());
         m.start();
-        auto settled = [&] {
-            auto t = m.trader();
-            if (!t) return false;
-            // Every live peer knows it (the crashed one is down until the next round).
-            for (auto id : m.peers()) {
-                auto* node = m.node(id);
-                if (node != nullptr && node->leader() != t) return false;
-            }
-            return true;
-        };
+        // Every live peer knows the trader (the crashed one is down until the next round).
+        auto settled = [&] { return all_follow_the_trader(m, false); };
         auto sent = [&](int kind, std::optional<peer::PeerId> except) {
             std::uint64_t total = 0;
             for (auto id : m.peers()) {
