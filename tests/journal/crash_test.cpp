@@ -16,7 +16,8 @@ using tp::journal::Options;
 
 namespace {
 
-const Options group{.durability = Durability::group};
+// Unbuffered: these tests cut the file after each append, so each record must reach it at once.
+const Options group{.durability = Durability::group, .write_buffer_bytes = 0};
 
 // What a log looked like when it "crashed": records 1..acked synced, then acked+1..written
 // written but not synced. ends[i] is the segment size after record i (ends[0]: header only).

@@ -40,7 +40,7 @@ BOOST_AUTO_TEST_CASE(append_sync_reopen_round_trip) {
         BOOST_TEST(rec.records.empty());
         BOOST_TEST(!rec.snapshot);
         BOOST_TEST(log->written_lsn() == 0u);
-        // Appends under `group` are written at once and durable only after sync().
+        // Appends under `group` are durable only after sync().
         for (std::uint64_t i = 1; i <= 5; ++i) BOOST_TEST(log->append(bytes_of(payload(i))) == i);
         BOOST_TEST(log->written_lsn() == 5u);
         BOOST_TEST(log->durable_lsn() == 0u);
@@ -83,6 +83,36 @@ BOOST_AUTO_TEST_CASE(none_policy_counts_written_as_durable_on_sync) {
     // ...and sync() acknowledges them without flushing, so drivers need not special-case it.
     BOOST_TEST(log->sync() == 2u);
     BOOST_TEST(log->durable_lsn() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(appends_wait_in_the_write_buffer_until_sync_or_a_full_buffer) {
+    TempDir tmp;
+    const Options buffered{.durability = Durability::group, .write_buffer_bytes = 256};
+    {
+        auto [log, rec] = Log::open(tmp.path(), buffered);
+        const auto segment = segments(tmp.path()).back();
+        const auto empty = fs::file_size(segment);
+        // Three small records stay in memory: no write(2) yet.
+        for (std::uint64_t i = 1; i <= 3; ++i) log->append(bytes_of(payload(i)));
+        BOOST_TEST(log->written_lsn() == 3u);
+        BOOST_TEST(fs::file_size(segment) == empty);
+        // sync() writes them in one go and makes them durable.
+        BOOST_TEST(log->sync() == 3u);
+        const auto synced = fs::file_size(segment);
+        BOOST_TEST(synced > empty);
+        // A full buffer is written without a sync, and is not durable for that.
+        const std::vector<std::byte> big(300, std::byte{1});
+        log->append(big);
+        BOOST_TEST(fs::file_size(segment) >= synced + big.size());
+        BOOST_TEST(log->durable_lsn() == 3u);
+        // One more record waits in the buffer as the log is closed without a sync.
+        log->append(bytes_of("last"));
+    }
+    // Closing wrote the buffer (a process crash would keep the page cache): all five are back.
+    auto [log, rec] = Log::open(tmp.path(), buffered);
+    BOOST_TEST(rec.records.size() == 5u);
+    BOOST_TEST(text_of(rec.records.back().bytes) == "last");
+    BOOST_TEST(!rec.torn_tail);
 }
 
 BOOST_AUTO_TEST_CASE(segments_roll_past_the_size_limit) {

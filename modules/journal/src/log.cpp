@@ -188,6 +188,12 @@ Log::Log(fs::path directory, const Options& options)
     : dir_(std::move(directory)), options_(options) {}
 
 Log::~Log() {
+    // Like a crash, except the page cache survives: buffered records are written, not synced.
+    try {
+        if (fd_ >= 0 && !failed_.load(std::memory_order_acquire)) write_buffer();
+    } catch (...) {
+        // Nothing written was ever reported durable; recovery truncates a partial record.
+    }
     if (fd_ >= 0) ::close(fd_);
     if (dir_fd_ >= 0) ::close(dir_fd_);
     if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
@@ -437,6 +443,14 @@ void Log::remove_covered(Lsn covered, std::vector<std::string>* removed) {
     if (changed && ::fsync(dir_fd_) != 0) fail("fsync", dir_);
 }
 
+void Log::write_buffer() {
+    std::lock_guard lock(write_mutex_);
+    if (buffer_.empty()) return;
+    iovec iov{buffer_.data(), buffer_.size()};
+    write_all(fd_, &iov, 1, fd_path_);
+    buffer_.clear();
+}
+
 void Log::check_usable() const {
     if (failed_.load(std::memory_order_acquire))
         throw JournalError("journal '" + dir_.string() +
@@ -458,16 +472,30 @@ Lsn Log::append(std::span<const std::byte> record) {
                                     std::to_string(max_record_bytes));
     const std::uint64_t framed = record_header_size + record.size();
     try {
-        if (segment_size_ > segment_header_size && segment_size_ + framed > options_.segment_bytes)
+        const bool buffered =
+            options_.durability != Durability::every && options_.write_buffer_bytes > 0;
+        if (segment_size_ > segment_header_size &&
+            segment_size_ + framed > options_.segment_bytes) {
+            if (buffered) write_buffer();  // the old segment gets every record it was given
             roll();
+        }
         std::byte header[record_header_size];
         put_u32(header, static_cast<std::uint32_t>(record.size()));
         std::uint32_t crc = crc32c(std::span<const std::byte>(header, 4));
         crc = crc32c(record, crc);
         put_u32(header + 4, crc);
-        iovec iov[2] = {{header, sizeof header},
-                        {const_cast<std::byte*>(record.data()), record.size()}};
-        write_all(fd_, iov, record.empty() ? 1 : 2, fd_path_);
+        if (buffered) {
+            std::unique_lock lock(write_mutex_);
+            buffer_.insert(buffer_.end(), header, header + sizeof header);
+            buffer_.insert(buffer_.end(), record.begin(), record.end());
+            const bool full = buffer_.size() >= options_.write_buffer_bytes;
+            lock.unlock();
+            if (full) write_buffer();
+        } else {
+            iovec iov[2] = {{header, sizeof header},
+                            {const_cast<std::byte*>(record.data()), record.size()}};
+            write_all(fd_, iov, record.empty() ? 1 : 2, fd_path_);
+        }
         segment_size_ += framed;
         const Lsn lsn = written_.load(std::memory_order_relaxed) + 1;
         written_.store(lsn, std::memory_order_release);
@@ -489,6 +517,12 @@ Lsn Log::sync() {
     std::lock_guard lock(sync_mutex_);
     const Lsn target = written_.load(std::memory_order_acquire);
     if (target <= durable_.load(std::memory_order_acquire)) return durable_lsn();
+    try {
+        write_buffer();
+    } catch (...) {
+        failed_.store(true, std::memory_order_release);
+        throw;
+    }
     if (options_.durability == Durability::none) {
         // The policy leaves flushing to the page cache: written counts as durable.
         note_durable(target);

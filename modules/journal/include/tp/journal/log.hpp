@@ -20,9 +20,10 @@ using Lsn = std::uint64_t;
 
 enum class Durability {
     every,  // append() returns after fdatasync: every record is durable on its own
-    group,  // append() only write(2)s; durability comes from sync(), batching many records
-    none,   // append() only write(2)s and sync() does not fdatasync: the page cache decides,
-            // and a power failure may lose recent records (a process crash loses nothing)
+    group,  // append() buffers; sync() writes the buffer and fdatasyncs, for many records at once
+    none,   // append() buffers; sync() only writes the buffer: the page cache decides, and a
+            // power failure may lose recent records (a process crash loses nothing sync()
+            // returned for)
 };
 
 struct Options {
@@ -31,6 +32,10 @@ struct Options {
     // the limit still gets a segment of its own).
     std::uint64_t segment_bytes = 64u << 20;
     bool create_if_missing = true;
+    // Under `group` and `none`, appended records collect in memory up to this many bytes and go
+    // to the file in one write(2) (at the latest at sync()): a system call per batch, not per
+    // record. 0 writes each record at once. `every` never buffers.
+    std::size_t write_buffer_bytes = 64u << 10;
 };
 
 // Largest record append() accepts; recovery treats a longer length field as damage.
@@ -86,15 +91,17 @@ public:
     Log& operator=(const Log&) = delete;
 
     // Appends one record and returns its LSN. Under `every` it is durable on return; otherwise
-    // it is written (visible to a reopen after a process crash) and durable after sync().
+    // it may wait in the write buffer, and is written and durable (under the policy) after
+    // sync(). Closing the log writes the buffer too.
     Lsn append(std::span<const std::byte> record);
 
-    // fdatasync: everything written before the call started is durable on return. Returns the
-    // highest durable LSN. No system call when nothing new was written, nor under `none`
-    // (which counts everything written as durable), so a driver can call it whatever the policy.
+    // Writes the buffer, then fdatasync: everything appended before the call started is durable
+    // on return. Returns the highest durable LSN. No system call when nothing new was appended;
+    // under `none` only the buffer's write(2) (everything written counts as durable). Safe to
+    // call from another thread than append()'s, as group commit does.
     Lsn sync();
 
-    // Highest LSN appended (written to the file) / durable under the policy.
+    // Highest LSN appended / durable under the policy.
     Lsn written_lsn() const noexcept { return written_.load(std::memory_order_acquire); }
     Lsn durable_lsn() const noexcept { return durable_.load(std::memory_order_acquire); }
 
@@ -116,6 +123,7 @@ private:
     void remove_covered(Lsn covered, std::vector<std::string>* removed);
     void check_usable() const;
     void note_durable(Lsn lsn) noexcept;
+    void write_buffer();  // takes write_mutex_
     std::filesystem::path segment_path(Lsn first) const;
 
     std::filesystem::path dir_;
@@ -128,6 +136,8 @@ private:
     std::vector<Lsn> segments_;  // first LSN of every live segment, oldest first
     std::optional<Lsn> snapshot_;
     std::mutex sync_mutex_;
+    std::mutex write_mutex_;  // the buffer, and writes to fd_; taken after sync_mutex_, never before
+    std::vector<std::byte> buffer_;  // framed records appended and not yet written
     std::atomic<Lsn> written_{0};
     std::atomic<Lsn> durable_{0};
     std::atomic<bool> failed_{false};  // after a failed write or fdatasync nothing is trusted
