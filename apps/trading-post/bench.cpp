@@ -444,7 +444,11 @@ FailoverRun failover_run(const Context& ctx, peer::TransportKind kind, int crash
     m.start();
     auto settled = [&] { return all_follow_the_trader(m, true); };
     FailoverRun r;
-    std::vector<TimePoint> crash_at;
+    struct Crash {
+        TimePoint at;
+        wire::Epoch epoch;  // the crashed trader's
+    };
+    std::vector<Crash> crashes_done;
     for (int i = 0; i < crashes; ++i) {
         progress.next(fmt::format("{} crash {}/{}", peer::to_string(kind), i + 1, crashes));
         if (!run_until(rt, 10s, settled)) {
@@ -455,7 +459,7 @@ FailoverRun failover_run(const Context& ctx, peer::TransportKind kind, int crash
         rt.run_for(Duration(std::chrono::microseconds(phase.uniform_int(150'000, 250'000))));
         const auto old = m.trader();
         if (!old) continue;
-        crash_at.push_back(rt.now());
+        crashes_done.push_back({rt.now(), m.node(*old)->epoch()});
         m.crash(*old, c.failure.recovery_delay);
     }
     run_until(rt, 10s, settled);
@@ -464,15 +468,23 @@ FailoverRun failover_run(const Context& ctx, peer::TransportKind kind, int crash
     run_to_end(rt, m);
 
     auto all = answered(m);
-    std::vector<TimePoint> answers;
-    for (const auto& a : all) answers.push_back(a.p.answered_at);
-    std::sort(answers.begin(), answers.end());
+    std::sort(all.begin(), all.end(), [](const Answered& a, const Answered& b) {
+        return a.p.answered_at < b.p.answered_at;
+    });
     r.requests = all.size();
-    for (std::size_t i = 0; i < crash_at.size(); ++i) {
-        const TimePoint at = crash_at[i];
-        auto after = std::upper_bound(answers.begin(), answers.end(), at);
-        if (after == answers.begin() || after == answers.end()) continue;
-        const TimePoint last_before = *std::prev(after), first_after = *after;
+    for (std::size_t i = 0; i < crashes_done.size(); ++i) {
+        const TimePoint at = crashes_done[i].at;
+        // The last answer before the crash, and the first from a later reign: an answer the
+        // crashed trader sent just before it failed may still arrive after.
+        auto after =
+            std::upper_bound(all.begin(), all.end(), at,
+                             [](TimePoint t, const Answered& a) { return t < a.p.answered_at; });
+        if (after == all.begin()) continue;
+        const TimePoint last_before = std::prev(after)->p.answered_at;
+        after = std::find_if(after, all.end(),
+                             [&](const Answered& a) { return a.p.epoch > crashes_done[i].epoch; });
+        if (after == all.end()) continue;
+        const TimePoint first_after = after->p.answered_at;
         std::optional<TimePoint> elected;
         for (const auto& reign : m.traders()) {
             if (reign.at > at) {
