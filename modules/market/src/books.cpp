@@ -7,6 +7,13 @@
 
 #include "wide.hpp"
 
+#ifdef TP_SIM_BUGS
+// Deliberately broken variants, compiled only into the simulator's tests (tests/sim).
+namespace tp::sim_bugs {
+extern bool skip_dedup;
+}
+#endif
+
 namespace tp::market {
 
 namespace {
@@ -205,6 +212,9 @@ Step Books::deposit(PeerId seller, LotId lot, ProductId product, Quantity quanti
 void Books::submit_buy(const BuyRequest& r, const clock::VectorClock& stamp, TimePoint now,
                        Step& out) {
     const PeerKey key{r.buyer, r.request};
+#ifdef TP_SIM_BUGS
+    if (sim_bugs::skip_dedup) results_.erase(key);  // forgets the answer: a retry runs again
+#endif
     if (auto it = results_.find(key); it != results_.end()) {
         out.outputs.emplace_back(it->second);  // a retry: the recorded answer, nothing changes
         return;

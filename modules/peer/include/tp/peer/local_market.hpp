@@ -94,6 +94,8 @@ public:
     bool buyers_done() const noexcept;
 
     const std::filesystem::path& state_dir() const noexcept { return state_dir_; }
+    // What every peer shares: set an observer or the sync latency before start().
+    NodeContext& context() noexcept { return *context_; }
     transport::MemoryNetwork* memory_network() noexcept { return network_.get(); }
     // Every peer that became trader, in order, with its epoch and when.
     struct Reign {
