@@ -783,8 +783,9 @@ asio::awaitable<void> Node::seller_loop() {
         // Without a trader (or as the trader) there is nothing to do until that changes.
         const TimePoint restock =
             automatic && partner ? std::max(next_restock, now()) : now() + idle;
-        const TimePoint deadline =
-            unacked && partner ? std::min(restock, now() + behaviour.request_timeout) : restock;
+        // While a deposit is unacknowledged only the resend timeout matters (restocking waits
+        // for the ack); a restock time already past would otherwise resend in a busy loop.
+        const TimePoint deadline = unacked && partner ? now() + behaviour.request_timeout : restock;
         // Wake for: a new trader, a new lot to deposit, or (trading at random) selling out.
         co_await wait_until(seller_timer_, deadline, [&] {
             return stopped_ || trading_partner() != partner || (!unacked && has_unacked()) ||
