@@ -208,11 +208,14 @@ void Checker::sweep(peer::LocalMarket& market) {
                 }
             }
         }
-        if (quiet_since_ && node->is_buyer()) {
+        // The trader does not trade: a request it made before its election waits for its reign
+        // to end (the market's own rule, not a liveness failure).
+        const bool leads = node->leader() == id;
+        if (quiet_since_ && node->is_buyer() && !leads) {
             const auto& out = node->buyer().outstanding;
             if (out && !out->answered) {
                 const TimePoint from = std::max(*quiet_since_, out->sent);
-                if (runtime_.now() > from + bound_) {
+                if (runtime_.now() > from + bound_ && late_.emplace(id, out->request).second) {
                     violation(fmt::format(
                         "liveness: peer {}'s request {} is still unanswered {} after the faults "
                         "stopped (bound {})",

@@ -131,6 +131,7 @@ Result run(const Options& o) {
     Recorder recorder(rt, checker, o.record ? &res.events : nullptr);
     {
         peer::LocalMarket market(config, rt);
+        market.keep_running();
         market.context().observer = &recorder;
         market.context().sync_latency = res.plan.sync_latency;
         transport::MemoryNetwork& net = *market.memory_network();

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -100,6 +101,7 @@ private:
     bool books_dirty_ = false;
     std::optional<TimePoint> quiet_since_;
     runtime::Duration bound_{};
+    std::set<Key> late_;  // requests already reported as late
     std::vector<std::string> violations_;
     std::map<std::string, bool> seen_;  // a violation reported once
     std::uint64_t checks_ = 0;
