@@ -93,6 +93,17 @@ void Checker::became_trader(const peer::Node& self, wire::Epoch epoch, const mar
                 r->quantity, r->amount));
         }
     }
+    // Every payment sent so far is backed by the seller's ledger in the recovered books.
+    std::map<PeerId, market::Money> paid;
+    for (const auto& [payment, p] : paid_) paid[p.seller] += p.amount;
+    for (const auto& [seller, amount] : paid) {
+        if (books.seller(seller).earned < amount) {
+            violation(fmt::format(
+                "seller {} was sent payments of {} in all, but trader {} (epoch {}) has it earning "
+                "only {}",
+                seller, amount, id, epoch_text(epoch), books.seller(seller).earned));
+        }
+    }
     for (auto& v : books.check_invariants()) {
         violation(fmt::format("trader {}'s recovered books: {}", id, v));
     }
@@ -152,6 +163,19 @@ void Checker::synced(const peer::Node& self, std::uint64_t lsn) {
 }
 
 void Checker::released(const peer::Node& self, wire::Epoch epoch, const market::Output& output) {
+    if (const auto* p = std::get_if<market::Payment>(&output)) {
+        ++checks_;
+        auto [it, fresh] = paid_.emplace(p->id, Paid{p->seller, p->amount, p->lot});
+        if (!fresh && (it->second.seller != p->seller || it->second.amount != p->amount ||
+                       it->second.lot != p->lot)) {
+            violation(fmt::format(
+                "payment {} was sent twice for different sales: {} to seller {} for lot {}, then "
+                "{} to seller {} for lot {} (epoch {})",
+                p->id, it->second.amount, it->second.seller, it->second.lot, p->amount, p->seller,
+                p->lot, epoch_text(epoch)));
+        }
+        return;
+    }
     const auto* r = std::get_if<market::BuyResult>(&output);
     if (r == nullptr) return;
     ++checks_;

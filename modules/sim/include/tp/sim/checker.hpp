@@ -28,7 +28,8 @@ using runtime::TimePoint;
 //   books      the live trader's books pass Books::check_invariants (goods and money conserved,
 //              every fill counted once)
 //   once       no request is executed twice, nor confirmed with two different answers
-//   durable    every outcome confirmed to a buyer is in the books of every later trader
+//   durable    every outcome confirmed to a buyer is in the books of every later trader, and
+//              every payment sent to a seller is backed by its ledger there
 //   fair       the trader never serves a request before one of the same batch that
 //              happened-before it
 //   liveness   after the faults stop, every buyer's pending request is answered within a bound
@@ -91,6 +92,13 @@ private:
     std::map<PeerId, Life> lives_;
     std::map<wire::Epoch, PeerId> traders_;  // epoch -> the peer that led it
     std::map<Key, Answer> confirmed_;
+    // Payments sent to sellers: id -> (seller, amount, lot).
+    struct Paid {
+        PeerId seller = 0;
+        market::Money amount = 0;
+        std::uint64_t lot = 0;
+    };
+    std::map<std::uint64_t, Paid> paid_;
     // The current reign: its trader, durable LSN, queued requests and requests served.
     std::optional<PeerId> trader_;
     wire::Epoch reign_epoch_ = 0;
