@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+
 #include <type_traits>
 #include <variant>
 
@@ -195,6 +197,7 @@ void Checker::released(const peer::Node& self, wire::Epoch epoch, const market::
 
 void Checker::crashed(PeerId peer, std::optional<std::uint64_t> durable) {
     lives_.erase(peer);
+    follower_since_.erase(peer);
     if (trader_ != peer) return;
     trader_.reset();
     queued_.clear();
@@ -235,10 +238,17 @@ void Checker::sweep(peer::LocalMarket& market) {
         // The trader does not trade: a request it made before its election waits for its reign
         // to end (the market's own rule, not a liveness failure).
         const bool leads = node->leader() == id;
+        if (leads) {
+            follower_since_.erase(id);
+        } else {
+            follower_since_.try_emplace(id, runtime_.now());
+        }
         if (quiet_since_ && node->is_buyer() && !leads) {
             const auto& out = node->buyer().outstanding;
             if (out && !out->answered) {
-                const TimePoint from = std::max(*quiet_since_, out->sent);
+                // The clock starts when the faults stopped, the request was made, or the peer
+                // stopped leading, whichever is latest.
+                const TimePoint from = std::max({*quiet_since_, out->sent, follower_since_.at(id)});
                 if (runtime_.now() > from + bound_ && late_.emplace(id, out->request).second) {
                     violation(fmt::format(
                         "liveness: peer {}'s request {} is still unanswered {} after the faults "

@@ -109,7 +109,8 @@ private:
     bool books_dirty_ = false;
     std::optional<TimePoint> quiet_since_;
     runtime::Duration bound_{};
-    std::set<Key> late_;  // requests already reported as late
+    std::set<Key> late_;                          // requests already reported as late
+    std::map<PeerId, TimePoint> follower_since_;  // since when a live peer has not led
     std::vector<std::string> violations_;
     std::map<std::string, bool> seen_;  // a violation reported once
     std::uint64_t checks_ = 0;
