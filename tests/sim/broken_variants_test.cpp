@@ -9,6 +9,7 @@ namespace tp::sim_bugs {
 extern bool skip_dedup;
 extern bool early_confirm;
 extern bool ignore_epochs;
+extern bool unfair_order;
 }  // namespace tp::sim_bugs
 
 namespace tp::sim_test {
@@ -47,6 +48,10 @@ BOOST_AUTO_TEST_CASE(confirming_before_the_journal_is_durable_is_caught) {
 
 BOOST_AUTO_TEST_CASE(ignoring_epochs_is_caught) {
     BOOST_TEST(first_caught(sim_bugs::ignore_epochs).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(serving_a_batch_against_happened_before_is_caught) {
+    BOOST_TEST(first_caught(sim_bugs::unfair_order).has_value());
 }
 
 }  // namespace tp::sim_test

@@ -11,6 +11,7 @@
 // Deliberately broken variants, compiled only into the simulator's tests (tests/sim).
 namespace tp::sim_bugs {
 extern bool skip_dedup;
+extern bool unfair_order;
 }
 #endif
 
@@ -258,6 +259,9 @@ void Books::poll(TimePoint now, Step& out) {
     std::sort(due.begin(), due.end(), [](const BuyQueued& a, const BuyQueued& b) {
         if (a.batch_close != b.batch_close) return a.batch_close < b.batch_close;
         const auto order = clock::total_order(a.clock, a.buyer, b.clock, b.buyer);
+#ifdef TP_SIM_BUGS
+        if (sim_bugs::unfair_order && order != 0) return order > 0;  // latest first
+#endif
         if (order != 0) return order < 0;
         return a.request < b.request;
     });
