@@ -53,8 +53,6 @@ void Checker::check_epoch(const peer::Node& self) {
 void Checker::sent(const peer::Node& self, const wire::Envelope& envelope) {
     check_clock(self, envelope.clock, "send");
     check_epoch(self);
-    // A confirmation the trader sends directly (not through released(): a retry's recorded
-    // answer is released too, so both paths meet in confirmed_).
 }
 
 void Checker::received(const peer::Node& self, const wire::Envelope& envelope) {
