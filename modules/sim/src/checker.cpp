@@ -104,6 +104,22 @@ void Checker::became_trader(const peer::Node& self, wire::Epoch epoch, const mar
                 seller, amount, id, epoch_text(epoch), books.seller(seller).earned));
         }
     }
+    // Every acknowledged deposit is part of what the recovered books say was deposited.
+    std::map<market::ProductId, std::uint64_t> acked;
+    for (const Key& lot : acked_lots_) {
+        if (auto it = lots_.find(lot); it != lots_.end())
+            acked[it->second.first] += it->second.second;
+    }
+    for (const auto& [product, units] : acked) {
+        const market::ProductBook* book = books.product(product);
+        const std::uint64_t deposited = book ? book->deposited : 0;
+        if (deposited < units) {
+            violation(fmt::format(
+                "deposits of {} units of product {} were acknowledged, but trader {} (epoch {}) "
+                "has only {} deposited",
+                units, product, id, epoch_text(epoch), deposited));
+        }
+    }
     for (auto& v : books.check_invariants()) {
         violation(fmt::format("trader {}'s recovered books: {}", id, v));
     }
@@ -139,7 +155,9 @@ void Checker::persisted(const peer::Node& self, wire::Epoch epoch, const market:
     std::visit(
         [&](const auto& e) {
             using T = std::decay_t<decltype(e)>;
-            if constexpr (std::is_same_v<T, market::BuyQueued>) {
+            if constexpr (std::is_same_v<T, market::Deposited>) {
+                lots_[{e.seller, e.lot}] = {e.product, e.quantity};
+            } else if constexpr (std::is_same_v<T, market::BuyQueued>) {
                 queued_[{e.buyer, e.request}] = Queued{e.clock, e.batch_close};
             } else if constexpr (std::is_same_v<T, market::BuyFilled> ||
                                  std::is_same_v<T, market::BuyRefused>) {
@@ -163,6 +181,10 @@ void Checker::synced(const peer::Node& self, std::uint64_t lsn) {
 }
 
 void Checker::released(const peer::Node& self, wire::Epoch epoch, const market::Output& output) {
+    if (const auto* d = std::get_if<market::DepositAck>(&output)) {
+        if (d->status != market::DepositStatus::rejected) acked_lots_.insert({d->seller, d->lot});
+        return;
+    }
     if (const auto* p = std::get_if<market::Payment>(&output)) {
         ++checks_;
         auto [it, fresh] = paid_.emplace(p->id, Paid{p->seller, p->amount, p->lot});

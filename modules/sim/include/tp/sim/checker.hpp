@@ -28,8 +28,8 @@ using runtime::TimePoint;
 //   books      the live trader's books pass Books::check_invariants (goods and money conserved,
 //              every fill counted once)
 //   once       no request is executed twice, nor confirmed with two different answers
-//   durable    every outcome confirmed to a buyer is in the books of every later trader, and
-//              every payment sent to a seller is backed by its ledger there
+//   durable    every outcome confirmed to a buyer is in the books of every later trader, every
+//              acknowledged deposit is in its stock, every payment sent is in its ledgers
 //   fair       the trader never serves a request before one of the same batch that
 //              happened-before it
 //   liveness   after the faults stop, every buyer's pending request is answered within a bound
@@ -99,6 +99,9 @@ private:
         std::uint64_t lot = 0;
     };
     std::map<std::uint64_t, Paid> paid_;
+    // Lots as deposited (from the journal), and the ones whose deposit was acknowledged.
+    std::map<Key, std::pair<market::ProductId, std::uint64_t>> lots_;
+    std::set<Key> acked_lots_;
     // The current reign: its trader, durable LSN, queued requests and requests served.
     std::optional<PeerId> trader_;
     wire::Epoch reign_epoch_ = 0;
