@@ -8,7 +8,7 @@
 // Deliberately broken variants, compiled only into the simulator's tests (tests/sim).
 namespace tp::sim_bugs {
 extern bool ignore_epochs;
-}
+}  // namespace tp::sim_bugs
 #endif
 
 namespace tp::election {

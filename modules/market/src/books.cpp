@@ -12,7 +12,7 @@
 namespace tp::sim_bugs {
 extern bool skip_dedup;
 extern bool unfair_order;
-}
+}  // namespace tp::sim_bugs
 #endif
 
 namespace tp::market {

@@ -20,7 +20,7 @@
 // Deliberately broken variants, compiled only into the simulator's tests (tests/sim).
 namespace tp::sim_bugs {
 extern bool early_confirm;
-}
+}  // namespace tp::sim_bugs
 #endif
 
 namespace tp::peer {
@@ -455,8 +455,7 @@ asio::awaitable<void> Node::persist_and_reply(Trader& trader, market::Step& step
             trader.log->append(trader.scratch);
             ++trader_counters_.events_persisted;
             if (context_.observer) {
-                context_.observer->persisted(*this, trader.epoch, event,
-                                             trader.log->written_lsn());
+                context_.observer->persisted(*this, trader.epoch, event, trader.log->written_lsn());
             }
             ++trader.since_snapshot;
         }
