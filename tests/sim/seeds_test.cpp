@@ -4,7 +4,6 @@
 #include <boost/test/unit_test.hpp>
 
 #include <filesystem>
-#include <regex>
 #include <sstream>
 
 #include "sim_seeds.hpp"
@@ -115,13 +114,21 @@ BOOST_AUTO_TEST_CASE(exports_a_shiviz_log_and_a_diagram) {
 
     std::ostringstream shiviz;
     sim::write_shiviz(shiviz, r.events, {});
-    // Every event is two lines that ShiViz's parser accepts.
-    const std::regex host_line(R"(\S* \{.*\})");
+    // Every event is two lines that ShiViz's parser, (?<host>\S*) (?<clock>{.*})\n(?<event>.*),
+    // accepts: a host without spaces, one space, a JSON object. (No std::regex: g++ 12 warns
+    // inside it under the sanitizers.)
+    auto host_line = [](const std::string& line) {
+        const auto space = line.find(' ');
+        return space != std::string::npos && space > 0 && line.size() > space + 2 &&
+               line[space + 1] == '{' && line.back() == '}' &&
+               line.find(' ', space + 1) == std::string::npos;
+    };
     std::istringstream in(shiviz.str());
     std::string host, event;
     std::size_t events = 0;
     while (std::getline(in, host) && std::getline(in, event)) {
-        BOOST_TEST_REQUIRE(std::regex_match(host, host_line), host);
+        BOOST_TEST_REQUIRE(host_line(host), host);
+        BOOST_TEST_REQUIRE(!event.empty());
         ++events;
     }
     BOOST_TEST(events > 100u);
