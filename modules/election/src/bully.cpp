@@ -4,6 +4,13 @@
 #include <stdexcept>
 #include <string>
 
+#ifdef TP_SIM_BUGS
+// Deliberately broken variants, compiled only into the simulator's tests (tests/sim).
+namespace tp::sim_bugs {
+extern bool ignore_epochs;
+}  // namespace tp::sim_bugs
+#endif
+
 namespace tp::election {
 
 const char* to_string(MessageKind kind) noexcept {
@@ -190,7 +197,11 @@ void Bully::on_claim(PeerId from, MessageKind kind, PeerId leader, Epoch epoch, 
         ++counters_.invalid_ignored;
         return;
     }
-    if (epoch < max_epoch_) {
+    bool stale = epoch < max_epoch_;
+#ifdef TP_SIM_BUGS
+    if (sim_bugs::ignore_epochs) stale = false;  // follows a claim from an older epoch
+#endif
+    if (stale) {
         ++counters_.stale_ignored;
         return;
     }

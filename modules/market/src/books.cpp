@@ -7,6 +7,14 @@
 
 #include "wide.hpp"
 
+#ifdef TP_SIM_BUGS
+// Deliberately broken variants, compiled only into the simulator's tests (tests/sim).
+namespace tp::sim_bugs {
+extern bool skip_dedup;
+extern bool unfair_order;
+}  // namespace tp::sim_bugs
+#endif
+
 namespace tp::market {
 
 namespace {
@@ -205,6 +213,9 @@ Step Books::deposit(PeerId seller, LotId lot, ProductId product, Quantity quanti
 void Books::submit_buy(const BuyRequest& r, const clock::VectorClock& stamp, TimePoint now,
                        Step& out) {
     const PeerKey key{r.buyer, r.request};
+#ifdef TP_SIM_BUGS
+    if (sim_bugs::skip_dedup) results_.erase(key);  // forgets the answer: a retry runs again
+#endif
     if (auto it = results_.find(key); it != results_.end()) {
         out.outputs.emplace_back(it->second);  // a retry: the recorded answer, nothing changes
         return;
@@ -248,6 +259,9 @@ void Books::poll(TimePoint now, Step& out) {
     std::sort(due.begin(), due.end(), [](const BuyQueued& a, const BuyQueued& b) {
         if (a.batch_close != b.batch_close) return a.batch_close < b.batch_close;
         const auto order = clock::total_order(a.clock, a.buyer, b.clock, b.buyer);
+#ifdef TP_SIM_BUGS
+        if (sim_bugs::unfair_order && order != 0) return order > 0;  // latest first
+#endif
         if (order != 0) return order < 0;
         return a.request < b.request;
     });

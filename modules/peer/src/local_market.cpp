@@ -256,7 +256,7 @@ asio::awaitable<void> LocalMarket::supervise() {
         reap();
         restart_due();
         if (config_.duration.count() > 0 && now - started_ >= config_.duration) break;
-        if (!context_->scripted && buyers_done()) {
+        if (!context_->scripted && !keep_running_ && buyers_done()) {
             if (!buyers_done_at) buyers_done_at = now;
             // Let the last payments reach their sellers.
             auto t = trader();

@@ -16,6 +16,13 @@
 #include "tp/peer/log.hpp"
 #include "tp/wire/codec.hpp"
 
+#ifdef TP_SIM_BUGS
+// Deliberately broken variants, compiled only into the simulator's tests (tests/sim).
+namespace tp::sim_bugs {
+extern bool early_confirm;
+}  // namespace tp::sim_bugs
+#endif
+
 namespace tp::peer {
 
 namespace {
@@ -190,6 +197,8 @@ void Node::start(bool restarted) {
 void Node::stop() {
     if (stopped_) return;
     stopped_ = true;
+    // A crash: the journal's write buffer dies with the process (what was synced survives).
+    if (trader_ && trader_->log) trader_->log->discard_unwritten();
     step_down();
     transport_->close();
     wake(election_timer_);
@@ -225,6 +234,7 @@ asio::awaitable<void> Node::send(PeerId to, wire::Body body, wire::Epoch epoch) 
     wire::Envelope envelope{id_, to, epoch, clock_, std::move(body)};
     ++counters_.sent;
     ++counters_.sent_by_kind[envelope.body.index()];
+    if (context_.observer) context_.observer->sent(*this, envelope);
     if (to == id_) {
         // A trader paying itself for a lot it deposited as a seller: no network needed.
         co_await handle(std::move(envelope));
@@ -275,6 +285,7 @@ asio::awaitable<void> Node::handle(wire::Envelope envelope) {
     if (stopped_) co_return;
     ++counters_.received;
     clock_.receive(id_, envelope.clock);
+    if (context_.observer) context_.observer->received(*this, envelope);
     const PeerId from = envelope.sender;
     const election::Time t = now().time_since_epoch();
 
@@ -428,6 +439,9 @@ asio::awaitable<void> Node::become_trader(wire::Epoch epoch) {
         recovery.records.size(), trader->books->results_count(), trader->books->queued().size(),
         trader->books->payments().pending_count());
     if (context_.on_new_trader) context_.on_new_trader(id_, epoch);
+    if (context_.observer) {
+        context_.observer->became_trader(*this, epoch, *trader->books, trader->log->durable_lsn());
+    }
     spawn(commit_loop(trader));
     spawn(trader_loop(trader));
 }
@@ -446,6 +460,9 @@ asio::awaitable<void> Node::persist_and_reply(Trader& trader, market::Step& step
             market::encode(event, trader.scratch);
             trader.log->append(trader.scratch);
             ++trader_counters_.events_persisted;
+            if (context_.observer) {
+                context_.observer->persisted(*this, trader.epoch, event, trader.log->written_lsn());
+            }
             ++trader.since_snapshot;
         }
     } catch (const std::exception& e) {
@@ -456,7 +473,10 @@ asio::awaitable<void> Node::persist_and_reply(Trader& trader, market::Step& step
     }
     // An output waits for every event appended so far, not only its own step's: a retried
     // request's recorded answer may rest on events still in flight.
-    const journal::Lsn needs = trader.log->written_lsn();
+    journal::Lsn needs = trader.log->written_lsn();
+#ifdef TP_SIM_BUGS
+    if (sim_bugs::early_confirm) needs = 0;  // confirms before the journal is durable
+#endif
     for (auto& output : step.outputs) trader.held.push_back({needs, std::move(output)});
     step.clear();
     if (trader.since_snapshot >=
@@ -464,6 +484,7 @@ asio::awaitable<void> Node::persist_and_reply(Trader& trader, market::Step& step
         trader.since_snapshot = 0;
         try {
             trader.log->write_snapshot(trader.log->written_lsn(), trader.books->snapshot());
+            if (context_.observer) context_.observer->synced(*this, trader.log->durable_lsn());
         } catch (const std::exception& e) {
             log_->warn("snapshot failed (the log still has every event): {}", e.what());
         }
@@ -480,6 +501,7 @@ asio::awaitable<void> Node::release(Trader& trader) {
            trader.held.front().needs <= trader.log->durable_lsn()) {
         market::Output output = std::move(trader.held.front().output);
         trader.held.pop_front();
+        if (context_.observer) context_.observer->released(*this, trader.epoch, output);
         co_await send_output(output, trader.epoch);
     }
 }
@@ -527,9 +549,16 @@ asio::awaitable<void> Node::commit_loop(std::shared_ptr<Trader> trader) {
                         [&log]() -> asio::awaitable<journal::Lsn> { co_return log.sync(); },
                         asio::use_awaitable);
                 } else {
+                    if (context_.sync_latency.count() > 0 && context_.runtime.is_virtual()) {
+                        // The modelled fdatasync takes time; a crash meanwhile loses the tail.
+                        runtime::Timer disk(context_.runtime);
+                        co_await pause(disk, context_.sync_latency);
+                        if (!trader->active || stopped_) co_return;
+                    }
                     log.sync();
                 }
                 ++trader_counters_.syncs;
+                if (context_.observer) context_.observer->synced(*this, log.durable_lsn());
             } catch (const std::exception& e) {
                 log_->error("journal sync failed: {}", e.what());
                 stop();

@@ -86,13 +86,13 @@ public:
     // Throws LockedError, CorruptionError, SystemError, JournalError.
     static Opened open(const std::filesystem::path& directory, const Options& options = {});
 
-    ~Log();  // closes without syncing: like a crash, except the page cache survives
+    ~Log();  // writes the buffer and closes without syncing: like a crash that keeps the page cache
     Log(const Log&) = delete;
     Log& operator=(const Log&) = delete;
 
     // Appends one record and returns its LSN. Under `every` it is durable on return; otherwise
     // it may wait in the write buffer, and is written and durable (under the policy) after
-    // sync(). Closing the log writes the buffer too.
+    // sync(). Closing the log writes the buffer (without a sync).
     Lsn append(std::span<const std::byte> record);
 
     // Writes the buffer, then fdatasync: everything appended before the call started is durable
@@ -100,6 +100,10 @@ public:
     // under `none` only the buffer's write(2) (everything written counts as durable). Safe to
     // call from another thread than append()'s, as group commit does.
     Lsn sync();
+
+    // Forgets the records waiting in the write buffer, as a crash of this process would: the
+    // log then holds only what was written (for drivers that model a crash, and tests).
+    void discard_unwritten() noexcept;
 
     // Highest LSN appended / durable under the policy.
     Lsn written_lsn() const noexcept { return written_.load(std::memory_order_acquire); }

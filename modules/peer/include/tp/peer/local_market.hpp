@@ -78,6 +78,9 @@ public:
     // Ends the run soon: every peer stops, then run() returns.
     void request_stop();
     bool done() const noexcept { return done_; }
+    // The run ends only at the configured duration or on request_stop(), not when the buyers
+    // are done (the simulator: with every buyer crashed or trader, "done" would end it early).
+    void keep_running() noexcept { keep_running_ = true; }
 
     // A failure of one peer now (as a failure injection would); it comes back after the
     // configured recovery delay unless `restart_after` says otherwise (nullopt: never).
@@ -94,6 +97,8 @@ public:
     bool buyers_done() const noexcept;
 
     const std::filesystem::path& state_dir() const noexcept { return state_dir_; }
+    // What every peer shares: set an observer or the sync latency before start().
+    NodeContext& context() noexcept { return *context_; }
     transport::MemoryNetwork* memory_network() noexcept { return network_.get(); }
     // Every peer that became trader, in order, with its epoch and when.
     struct Reign {
@@ -150,6 +155,7 @@ private:
     runtime::TimePoint started_{};
     runtime::TimePoint ended_{};
     bool stop_requested_ = false;
+    bool keep_running_ = false;
     bool done_ = false;
 };
 

@@ -29,6 +29,7 @@
 
 namespace tp::peer {
 
+class Node;
 using PeerId = clock::PeerId;
 using Money = market::Money;
 using runtime::TimePoint;
@@ -97,6 +98,26 @@ struct NodeCounters {
     std::array<std::uint64_t, std::variant_size_v<wire::Body>> sent_by_kind{};
 };
 
+// Observation hooks for checkers and tracers (the simulator): called on the loop, synchronously,
+// at each observable step of a node. The defaults do nothing; the node never depends on them.
+struct NodeObserver {
+    virtual ~NodeObserver() = default;
+    // A message leaves `self` (its clock already ticked), or reaches it (clock merged).
+    virtual void sent(const Node& /*self*/, const wire::Envelope& /*envelope*/) {}
+    virtual void received(const Node& /*self*/, const wire::Envelope& /*envelope*/) {}
+    // The trader loaded its books (durable: the journal's durable LSN then).
+    virtual void became_trader(const Node& /*self*/, wire::Epoch /*epoch*/,
+                               const market::Books& /*books*/, std::uint64_t /*durable*/) {}
+    // The trader appended one event to its journal, at `lsn`.
+    virtual void persisted(const Node& /*self*/, wire::Epoch /*epoch*/,
+                           const market::Event& /*event*/, std::uint64_t /*lsn*/) {}
+    // The trader's journal is durable up to `lsn`.
+    virtual void synced(const Node& /*self*/, std::uint64_t /*lsn*/) {}
+    // The trader confirms an outcome: the output goes out now.
+    virtual void released(const Node& /*self*/, wire::Epoch /*epoch*/,
+                          const market::Output& /*output*/) {}
+};
+
 // Everything the peers of one process share.
 struct NodeContext {
     runtime::Runtime& runtime;
@@ -111,6 +132,10 @@ struct NodeContext {
     // Scripted: buyers and sellers do only what buy() and deposit() tell them (tests, tools);
     // otherwise they trade at random, as the configuration's behaviour says.
     bool scripted = false;
+    NodeObserver* observer = nullptr;
+    // Virtual time only: how long a journal sync takes (a model of fdatasync, so that a crash
+    // can land between an append and its sync). Zero: syncs are instant.
+    runtime::Duration sync_latency{0};
 };
 
 // One peer: a buyer, a seller or both, which may be elected trader. It composes the vector clock,

@@ -1,0 +1,122 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tp/clock/vector_clock.hpp"
+#include "tp/market/books.hpp"
+#include "tp/peer/local_market.hpp"
+#include "tp/peer/node.hpp"
+
+namespace tp::sim {
+
+using clock::PeerId;
+using runtime::TimePoint;
+
+// The invariant checker. As a NodeObserver it sees every send, receive, journal append and sync,
+// confirmation and new trader, and checks at each; sweep() checks the whole market between
+// steps. Violations are kept in order, each once, with the virtual time it was found at.
+//
+// Invariants:
+//   clocks     a peer's vector clock never goes backwards within one life, and a receive's clock
+//              dominates the message's
+//   epochs     a peer's epoch never goes backwards within one life; at most one trader per epoch
+//   books      the live trader's books pass Books::check_invariants (goods and money conserved,
+//              every fill counted once)
+//   once       no request is executed twice, nor confirmed with two different answers
+//   durable    every outcome confirmed to a buyer is in the books of every later trader, every
+//              acknowledged deposit is in its stock, every payment sent is in its ledgers
+//   fair       the trader never serves a request before one of the same batch that
+//              happened-before it
+//   liveness   after the faults stop, every buyer's pending request is answered within a bound
+class Checker final : public peer::NodeObserver {
+public:
+    explicit Checker(runtime::Runtime& runtime) : runtime_(runtime) {}
+
+    void sent(const peer::Node& self, const wire::Envelope& envelope) override;
+    void received(const peer::Node& self, const wire::Envelope& envelope) override;
+    void became_trader(const peer::Node& self, wire::Epoch epoch, const market::Books& books,
+                       std::uint64_t durable) override;
+    void persisted(const peer::Node& self, wire::Epoch epoch, const market::Event& event,
+                   std::uint64_t lsn) override;
+    void synced(const peer::Node& self, std::uint64_t lsn) override;
+    void released(const peer::Node& self, wire::Epoch epoch, const market::Output& output) override;
+
+    // The peer crashed: its next life starts from nothing. If it was the trader, the journal
+    // lost every record after `durable` (the power-loss model): executions there never happened.
+    void crashed(PeerId peer, std::optional<std::uint64_t> durable = std::nullopt);
+    // Highest durable LSN the current trader reported (for the power-loss model), if `peer` is
+    // the trader that reported it.
+    std::optional<std::uint64_t> durable_of(PeerId peer) const;
+
+    // A look at every live peer between steps: epochs, the trader's books.
+    void sweep(peer::LocalMarket& market);
+    // From `at` on no fault is injected: every request pending then or issued later must be
+    // answered within `bound` of max(at, when it was sent).
+    void start_liveness(TimePoint at, runtime::Duration bound);
+    // Adds the end-of-run summary's violations.
+    void finish(const peer::Summary& summary);
+
+    const std::vector<std::string>& violations() const noexcept { return violations_; }
+    bool ok() const noexcept { return violations_.empty(); }
+    std::uint64_t checks() const noexcept { return checks_; }
+    std::uint64_t confirmed() const noexcept { return confirmed_.size(); }
+
+private:
+    struct Life {
+        clock::VectorClock clock;
+        wire::Epoch epoch = 0;
+    };
+    struct Answer {
+        bool filled = false;
+        std::uint32_t quantity = 0;
+        market::Money amount = 0;
+        wire::Epoch epoch = 0;
+    };
+    struct Queued {
+        clock::VectorClock stamp;
+        market::TimePoint batch_close{};
+    };
+    using Key = std::pair<PeerId, std::uint64_t>;  // (buyer, request)
+
+    void violation(std::string text);
+    void check_clock(const peer::Node& self, const clock::VectorClock& clock, const char* where);
+    void check_epoch(const peer::Node& self);
+    void served(PeerId trader, const Key& key);
+
+    runtime::Runtime& runtime_;
+    std::map<PeerId, Life> lives_;
+    std::map<wire::Epoch, PeerId> traders_;  // epoch -> the peer that led it
+    std::map<Key, Answer> confirmed_;
+    // Payments sent to sellers: id -> (seller, amount, lot).
+    struct Paid {
+        PeerId seller = 0;
+        market::Money amount = 0;
+        std::uint64_t lot = 0;
+    };
+    std::map<std::uint64_t, Paid> paid_;
+    // Lots as deposited (from the journal), and the ones whose deposit was acknowledged.
+    std::map<Key, std::pair<market::ProductId, std::uint64_t>> lots_;
+    std::set<Key> acked_lots_;
+    // The current reign: its trader, durable LSN, queued requests and requests served.
+    std::optional<PeerId> trader_;
+    wire::Epoch reign_epoch_ = 0;
+    std::uint64_t durable_ = 0;
+    std::map<Key, Queued> queued_;
+    // Every execution that is still part of history: (epoch, LSN) of its event.
+    std::map<Key, std::pair<wire::Epoch, std::uint64_t>> executed_;
+    bool books_dirty_ = false;
+    std::optional<TimePoint> quiet_since_;
+    runtime::Duration bound_{};
+    std::set<Key> late_;                          // requests already reported as late
+    std::map<PeerId, TimePoint> follower_since_;  // since when a live peer has not led
+    std::vector<std::string> violations_;
+    std::map<std::string, bool> seen_;  // a violation reported once
+    std::uint64_t checks_ = 0;
+};
+
+}  // namespace tp::sim

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "tp/sim/simulation.hpp"
+
+namespace tp::sim {
+
+// A window of virtual time; events at `from` <= t <= `to` are shown.
+struct Window {
+    TimePoint from{};
+    TimePoint to = TimePoint::max();
+    bool contains(TimePoint t) const noexcept { return from <= t && t <= to; }
+};
+
+// A ShiViz log (https://bestchai.bitbucket.io/shiviz/): for each event a line "<host> <clock>"
+// with the clock as JSON, then a line describing the event. Parse it in ShiViz with the regex
+//   (?<host>\S*) (?<clock>{.*})\n(?<event>.*)
+// The clocks are recomputed over the window (one host per peer, ticking on every event and
+// merging on every receive), so they are consistent even across crashes, which restart a
+// peer's own clock; the peer's real vector clock is part of each event's text.
+void write_shiviz(std::ostream& out, const std::vector<Event>& events, const Window& window);
+
+// A self-contained SVG space-time diagram: one horizontal line per peer, time left to right,
+// every message an arrow from its send to its delivery (hover for details), lost messages as
+// red stubs, crashes (red cross), restarts (green circle), new traders (gold diamond) and
+// partitions (dashed band) marked.
+void write_svg(std::ostream& out, const std::vector<Event>& events, std::uint32_t peers,
+               const Window& window, const std::string& title);
+
+}  // namespace tp::sim

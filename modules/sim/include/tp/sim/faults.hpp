@@ -1,0 +1,55 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "tp/runtime/clock.hpp"
+#include "tp/runtime/random.hpp"
+#include "tp/transport/memory_network.hpp"
+
+namespace tp::sim {
+
+using runtime::Duration;
+
+// The kinds of fault a run may inject.
+enum class Fault : std::uint8_t {
+    drop = 1 << 0,
+    duplicate = 1 << 1,
+    delay = 1 << 2,
+    reorder = 1 << 3,
+    partition = 1 << 4,
+    crash = 1 << 5,
+};
+
+// Which kinds a run asks for: a fixed set, or "swarm" (the seed picks the set).
+struct FaultSpec {
+    bool swarm = true;
+    std::uint8_t kinds = 0;  // Fault bits, when not swarm
+
+    // "swarm" (the default), "none", "all", or a comma list of drop, duplicate, delay, reorder,
+    // partition, crash. Throws std::invalid_argument naming the bad word.
+    static FaultSpec parse(std::string_view text);
+    std::string to_string() const;
+};
+
+// The faults of one run, every rate drawn from the seed: different seeds stress different mixes.
+struct FaultPlan {
+    std::uint8_t kinds = 0;
+    transport::LinkFaults link;   // drop, duplicate, delay, reorder
+    Duration partition_every{0};  // mean time between partitions (0: none)
+    Duration partition_for{0};    // mean length of one
+    Duration crash_every{0};      // mean time between crashes (0: none)
+    double crash_trader = 0.0;    // chance a crash hits the trader
+    Duration restart_after{0};    // mean time a crashed peer stays down
+    Duration sync_latency{0};     // the modelled fdatasync (not a fault: always on)
+
+    bool has(Fault f) const noexcept { return (kinds & static_cast<std::uint8_t>(f)) != 0; }
+    static FaultPlan draw(const FaultSpec& spec, runtime::Rng& rng);
+    // One line, e.g. "drop 4.1%, crash every 412 ms (trader 60%), sync 1.2 ms".
+    std::string describe() const;
+};
+
+std::string format_duration(Duration d);
+
+}  // namespace tp::sim

@@ -1,0 +1,65 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tp/clock/vector_clock.hpp"
+#include "tp/peer/local_market.hpp"
+#include "tp/runtime/clock.hpp"
+#include "tp/sim/faults.hpp"
+
+namespace tp::sim {
+
+using clock::PeerId;
+using runtime::TimePoint;
+
+struct Options {
+    std::uint64_t seed = 1;
+    std::uint32_t peers = 6;
+    Duration duration = std::chrono::seconds(2);        // faults are injected this long
+    Duration liveness_bound = std::chrono::seconds(3);  // then every request answered within
+    FaultSpec faults;
+    // How often the whole-market sweep of the checker runs, in virtual time.
+    Duration sweep_every = std::chrono::milliseconds(1);
+    bool record = false;  // keep every event, for the ShiViz log and the diagram
+};
+
+// One recorded event of a run (Options::record).
+struct Event {
+    enum class Kind : std::uint8_t { send, receive, crash, restart, trader, partition, heal };
+    TimePoint time{};
+    Kind kind = Kind::send;
+    PeerId peer = 0;
+    PeerId other = 0;           // send: receiver; receive: sender
+    std::string what;           // message kind and details
+    clock::VectorClock clock;   // the peer's own vector clock (send, receive)
+    std::uint64_t message = 0;  // send and receive of one message share this (0: unmatched)
+};
+
+struct Result {
+    Options options;
+    FaultPlan plan;
+    std::uint64_t trace_hash = 0;  // the network, timers and checker outcome: equal for equal runs
+    std::uint64_t trace_events = 0;
+    std::vector<std::string> violations;
+    bool ok() const noexcept { return violations.empty(); }
+    std::uint64_t checks = 0;
+    std::uint64_t crashes = 0;
+    std::uint64_t partitions = 0;
+    std::uint64_t confirmed = 0;
+    TimePoint ended{};
+    peer::Summary summary;
+    std::vector<Event> events;  // when recorded
+};
+
+// Runs the whole market of one seed on the in-memory network in virtual time, one thread:
+// faults for options.duration, then none while the liveness bound runs, then the end-of-run
+// checks. The same options give the same result and trace hash.
+Result run(const Options& options);
+
+// The exact command line that repeats a run: "trading-post sim --seed S ...".
+std::string repro_command(const Options& options);
+
+}  // namespace tp::sim

@@ -1,0 +1,294 @@
+#include "tp/sim/checker.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+
+#include <type_traits>
+#include <variant>
+
+#include "tp/sim/faults.hpp"
+
+namespace tp::sim {
+
+namespace {
+
+constexpr std::size_t max_violations = 100;
+
+std::string epoch_text(wire::Epoch e) {
+    return fmt::format("{}:{}", e >> 32, e & 0xffffffffu);
+}
+
+}  // namespace
+
+void Checker::violation(std::string text) {
+    if (violations_.size() >= max_violations) return;
+    if (!seen_.emplace(text, true).second) return;
+    violations_.push_back(
+        fmt::format("at {}: {}", format_duration(runtime_.now().time_since_epoch()), text));
+}
+
+void Checker::check_clock(const peer::Node& self, const clock::VectorClock& clock,
+                          const char* where) {
+    ++checks_;
+    Life& life = lives_[self.id()];
+    const auto order = clock::compare(life.clock, clock);
+    if (order != clock::Order::before && order != clock::Order::equal) {
+        violation(fmt::format("peer {}'s vector clock went backwards at a {}: {} then {}",
+                              self.id(), where, life.clock.to_string(), clock.to_string()));
+    }
+    life.clock = clock;
+}
+
+void Checker::check_epoch(const peer::Node& self) {
+    ++checks_;
+    Life& life = lives_[self.id()];
+    if (self.epoch() < life.epoch) {
+        violation(fmt::format("peer {}'s epoch went backwards: {} then {}", self.id(),
+                              epoch_text(life.epoch), epoch_text(self.epoch())));
+    }
+    life.epoch = self.epoch();
+}
+
+void Checker::sent(const peer::Node& self, const wire::Envelope& envelope) {
+    check_clock(self, envelope.clock, "send");
+    check_epoch(self);
+}
+
+void Checker::received(const peer::Node& self, const wire::Envelope& envelope) {
+    ++checks_;
+    if (!clock::happened_before(envelope.clock, self.clock())) {
+        violation(
+            fmt::format("peer {}'s clock {} after a receive does not dominate the message's {}",
+                        self.id(), self.clock().to_string(), envelope.clock.to_string()));
+    }
+    check_clock(self, self.clock(), "receive");
+}
+
+void Checker::became_trader(const peer::Node& self, wire::Epoch epoch, const market::Books& books,
+                            std::uint64_t durable) {
+    ++checks_;
+    const PeerId id = self.id();
+    if (auto [it, fresh] = traders_.emplace(epoch, id); !fresh && it->second != id) {
+        violation(fmt::format("two traders in epoch {}: peers {} and {}", epoch_text(epoch),
+                              it->second, id));
+    }
+    trader_ = id;
+    reign_epoch_ = epoch;
+    durable_ = durable;
+    // Every outcome confirmed so far survives the failover, unchanged.
+    for (const auto& [key, answer] : confirmed_) {
+        const market::BuyResult* r = books.result(key.first, key.second);
+        if (r == nullptr) {
+            violation(fmt::format(
+                "peer {}'s request {} was confirmed in epoch {} but trader {} (epoch {}) has no "
+                "record of it",
+                key.first, key.second, epoch_text(answer.epoch), id, epoch_text(epoch)));
+        } else if (r->filled() != answer.filled || r->quantity != answer.quantity ||
+                   r->amount != answer.amount) {
+            violation(fmt::format(
+                "peer {}'s request {} was confirmed as {} units for {} but trader {} (epoch {}) "
+                "has {} units for {}",
+                key.first, key.second, answer.quantity, answer.amount, id, epoch_text(epoch),
+                r->quantity, r->amount));
+        }
+    }
+    // Every payment sent so far is backed by the seller's ledger in the recovered books.
+    std::map<PeerId, market::Money> paid;
+    for (const auto& [payment, p] : paid_) paid[p.seller] += p.amount;
+    for (const auto& [seller, amount] : paid) {
+        if (books.seller(seller).earned < amount) {
+            violation(fmt::format(
+                "seller {} was sent payments of {} in all, but trader {} (epoch {}) has it earning "
+                "only {}",
+                seller, amount, id, epoch_text(epoch), books.seller(seller).earned));
+        }
+    }
+    // Every acknowledged deposit is part of what the recovered books say was deposited.
+    std::map<market::ProductId, std::uint64_t> acked;
+    for (const Key& lot : acked_lots_) {
+        if (auto it = lots_.find(lot); it != lots_.end())
+            acked[it->second.first] += it->second.second;
+    }
+    for (const auto& [product, units] : acked) {
+        const market::ProductBook* book = books.product(product);
+        const std::uint64_t deposited = book ? book->deposited : 0;
+        if (deposited < units) {
+            violation(fmt::format(
+                "deposits of {} units of product {} were acknowledged, but trader {} (epoch {}) "
+                "has only {} deposited",
+                units, product, id, epoch_text(epoch), deposited));
+        }
+    }
+    for (auto& v : books.check_invariants()) {
+        violation(fmt::format("trader {}'s recovered books: {}", id, v));
+    }
+    queued_.clear();
+    for (const auto& q : books.queued()) {
+        queued_[{q.buyer, q.request}] = Queued{q.clock, q.batch_close};
+    }
+}
+
+void Checker::served(PeerId trader, const Key& key) {
+    ++checks_;
+    auto it = queued_.find(key);
+    if (it != queued_.end()) {
+        // Fair order: nothing of the same batch that happened-before this request still waits.
+        for (const auto& [other, q] : queued_) {
+            if (other == key || q.batch_close != it->second.batch_close) continue;
+            if (clock::happened_before(q.stamp, it->second.stamp)) {
+                violation(fmt::format(
+                    "trader {} served peer {}'s request {} before peer {}'s request {} of the "
+                    "same batch, which happened-before it ({} -> {})",
+                    trader, key.first, key.second, other.first, other.second, q.stamp.to_string(),
+                    it->second.stamp.to_string()));
+            }
+        }
+        queued_.erase(it);
+    }
+}
+
+void Checker::persisted(const peer::Node& self, wire::Epoch epoch, const market::Event& event,
+                        std::uint64_t lsn) {
+    books_dirty_ = true;
+    const PeerId id = self.id();
+    std::visit(
+        [&](const auto& e) {
+            using T = std::decay_t<decltype(e)>;
+            if constexpr (std::is_same_v<T, market::Deposited>) {
+                lots_[{e.seller, e.lot}] = {e.product, e.quantity};
+            } else if constexpr (std::is_same_v<T, market::BuyQueued>) {
+                queued_[{e.buyer, e.request}] = Queued{e.clock, e.batch_close};
+            } else if constexpr (std::is_same_v<T, market::BuyFilled> ||
+                                 std::is_same_v<T, market::BuyRefused>) {
+                const Key key{e.buyer, e.request};
+                served(id, key);
+                auto [it, fresh] = executed_.emplace(key, std::make_pair(epoch, lsn));
+                if (!fresh) {
+                    violation(fmt::format(
+                        "peer {}'s request {} executed twice: in epoch {} (journal record {}) "
+                        "and again in epoch {} (record {})",
+                        key.first, key.second, epoch_text(it->second.first), it->second.second,
+                        epoch_text(epoch), lsn));
+                }
+            }
+        },
+        event);
+}
+
+void Checker::synced(const peer::Node& self, std::uint64_t lsn) {
+    if (trader_ == self.id() && lsn > durable_) durable_ = lsn;
+}
+
+void Checker::released(const peer::Node& self, wire::Epoch epoch, const market::Output& output) {
+    if (const auto* d = std::get_if<market::DepositAck>(&output)) {
+        if (d->status != market::DepositStatus::rejected) acked_lots_.insert({d->seller, d->lot});
+        return;
+    }
+    if (const auto* p = std::get_if<market::Payment>(&output)) {
+        ++checks_;
+        auto [it, fresh] = paid_.emplace(p->id, Paid{p->seller, p->amount, p->lot});
+        if (!fresh && (it->second.seller != p->seller || it->second.amount != p->amount ||
+                       it->second.lot != p->lot)) {
+            violation(fmt::format(
+                "payment {} was sent twice for different sales: {} to seller {} for lot {}, then "
+                "{} to seller {} for lot {} (epoch {})",
+                p->id, it->second.amount, it->second.seller, it->second.lot, p->amount, p->seller,
+                p->lot, epoch_text(epoch)));
+        }
+        return;
+    }
+    const auto* r = std::get_if<market::BuyResult>(&output);
+    if (r == nullptr) return;
+    ++checks_;
+    const Key key{r->buyer, r->request};
+    Answer answer{r->filled(), r->quantity, r->amount, epoch};
+    auto [it, fresh] = confirmed_.emplace(key, answer);
+    if (!fresh && (it->second.filled != answer.filled || it->second.quantity != answer.quantity ||
+                   it->second.amount != answer.amount)) {
+        violation(fmt::format(
+            "peer {}'s request {} was confirmed twice with different answers: {} units for {} "
+            "(epoch {}), then {} units for {} by trader {} (epoch {})",
+            key.first, key.second, it->second.quantity, it->second.amount,
+            epoch_text(it->second.epoch), answer.quantity, answer.amount, self.id(),
+            epoch_text(epoch)));
+    }
+}
+
+void Checker::crashed(PeerId peer, std::optional<std::uint64_t> durable) {
+    lives_.erase(peer);
+    follower_since_.erase(peer);
+    if (trader_ != peer) return;
+    trader_.reset();
+    queued_.clear();
+    if (!durable) return;
+    // Executions whose events were lost with the journal's tail never happened.
+    for (auto it = executed_.begin(); it != executed_.end();) {
+        if (it->second.first == reign_epoch_ && it->second.second > *durable) {
+            it = executed_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+std::optional<std::uint64_t> Checker::durable_of(PeerId peer) const {
+    if (trader_ != peer) return std::nullopt;
+    return durable_;
+}
+
+void Checker::sweep(peer::LocalMarket& market) {
+    std::optional<PeerId> serving;
+    for (PeerId id : market.peers()) {
+        peer::Node* node = market.node(id);
+        if (node == nullptr || node->stopped()) continue;
+        check_epoch(*node);
+        if (node->is_trader()) {
+            if (serving) {
+                violation(fmt::format("peers {} and {} both serve as trader", *serving, id));
+            }
+            serving = id;
+            if (books_dirty_) {
+                ++checks_;
+                for (auto& v : node->books()->check_invariants()) {
+                    violation(fmt::format("trader {}'s books: {}", id, v));
+                }
+            }
+        }
+        // The trader does not trade: a request it made before its election waits for its reign
+        // to end (the market's own rule, not a liveness failure).
+        const bool leads = node->leader() == id;
+        if (leads) {
+            follower_since_.erase(id);
+        } else {
+            follower_since_.try_emplace(id, runtime_.now());
+        }
+        if (quiet_since_ && node->is_buyer() && !leads) {
+            const auto& out = node->buyer().outstanding;
+            if (out && !out->answered) {
+                // The clock starts when the faults stopped, the request was made, or the peer
+                // stopped leading, whichever is latest.
+                const TimePoint from = std::max({*quiet_since_, out->sent, follower_since_.at(id)});
+                if (runtime_.now() > from + bound_ && late_.emplace(id, out->request).second) {
+                    violation(fmt::format(
+                        "liveness: peer {}'s request {} is still unanswered {} after the faults "
+                        "stopped (bound {})",
+                        id, out->request, format_duration(runtime_.now() - *quiet_since_),
+                        format_duration(bound_)));
+                }
+            }
+        }
+    }
+    books_dirty_ = false;
+}
+
+void Checker::start_liveness(TimePoint at, runtime::Duration bound) {
+    quiet_since_ = at;
+    bound_ = bound;
+}
+
+void Checker::finish(const peer::Summary& summary) {
+    for (const auto& v : summary.violations) violation("end of run: " + v);
+}
+
+}  // namespace tp::sim

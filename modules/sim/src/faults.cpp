@@ -1,0 +1,156 @@
+#include "tp/sim/faults.hpp"
+
+#include <fmt/core.h>
+
+#include <stdexcept>
+#include <vector>
+
+namespace tp::sim {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Name {
+    const char* word;
+    Fault fault;
+};
+constexpr Name names[] = {{"drop", Fault::drop},           {"duplicate", Fault::duplicate},
+                          {"delay", Fault::delay},         {"reorder", Fault::reorder},
+                          {"partition", Fault::partition}, {"crash", Fault::crash}};
+constexpr std::uint8_t all_kinds = 0x3f;
+
+Duration uniform(runtime::Rng& rng, Duration lo, Duration hi) {
+    return Duration(static_cast<Duration::rep>(rng.uniform_int(
+        static_cast<std::uint64_t>(lo.count()), static_cast<std::uint64_t>(hi.count()))));
+}
+
+}  // namespace
+
+FaultSpec FaultSpec::parse(std::string_view text) {
+    FaultSpec spec;
+    if (text == "swarm") return spec;
+    spec.swarm = false;
+    if (text == "none") return spec;
+    if (text == "all") {
+        spec.kinds = all_kinds;
+        return spec;
+    }
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        std::size_t end = text.find(',', start);
+        if (end == std::string_view::npos) end = text.size();
+        const std::string_view word = text.substr(start, end - start);
+        bool known = false;
+        for (const auto& n : names) {
+            if (word == n.word) {
+                spec.kinds |= static_cast<std::uint8_t>(n.fault);
+                known = true;
+            }
+        }
+        if (!known) {
+            throw std::invalid_argument(fmt::format(
+                "--faults: unknown fault '{}' at character {} (expected swarm, none, all, or a "
+                "comma list of drop, duplicate, delay, reorder, partition, crash)",
+                word, start + 1));
+        }
+        start = end + 1;
+    }
+    return spec;
+}
+
+std::string FaultSpec::to_string() const {
+    if (swarm) return "swarm";
+    if (kinds == 0) return "none";
+    if (kinds == all_kinds) return "all";
+    std::string out;
+    for (const auto& n : names) {
+        if ((kinds & static_cast<std::uint8_t>(n.fault)) == 0) continue;
+        if (!out.empty()) out += ',';
+        out += n.word;
+    }
+    return out;
+}
+
+FaultPlan FaultPlan::draw(const FaultSpec& spec, runtime::Rng& rng) {
+    FaultPlan plan;
+    // Every draw happens whatever the spec, so a kind's rates depend on the seed alone.
+    std::uint8_t swarm_kinds = 0;
+    for (const auto& n : names) {
+        if (rng.bernoulli(0.5)) swarm_kinds |= static_cast<std::uint8_t>(n.fault);
+    }
+    if (swarm_kinds == 0) swarm_kinds = static_cast<std::uint8_t>(Fault::crash);
+    plan.kinds = spec.swarm ? swarm_kinds : spec.kinds;
+
+    const double drop = rng.uniform_real(0.005, 0.15);
+    const double duplicate = rng.uniform_real(0.005, 0.15);
+    const Duration jitter = uniform(rng, 100us, 20ms);
+    const bool exponential = rng.bernoulli(0.5);
+    const double reorder = rng.uniform_real(0.02, 0.3);
+    const Duration reorder_delay = uniform(rng, 1ms, 30ms);
+    const Duration partition_every = uniform(rng, 200ms, 1500ms);
+    const Duration partition_for = uniform(rng, 20ms, 600ms);
+    const Duration crash_every = uniform(rng, 100ms, 1000ms);
+    const double crash_trader = rng.uniform_real(0.3, 0.9);
+    const Duration restart_after = uniform(rng, 10ms, 800ms);
+    plan.sync_latency = uniform(rng, 100us, 4ms);
+
+    // A message always takes a little time: the fixed part of every link's delay.
+    plan.link.delay.fixed = 100us;
+    if (plan.has(Fault::drop)) plan.link.drop = drop;
+    if (plan.has(Fault::duplicate)) plan.link.duplicate = duplicate;
+    if (plan.has(Fault::delay)) {
+        plan.link.delay.jitter = jitter;
+        plan.link.delay.kind =
+            exponential ? transport::Delay::Jitter::exponential : transport::Delay::Jitter::uniform;
+    }
+    if (plan.has(Fault::reorder)) {
+        plan.link.reorder = reorder;
+        plan.link.reorder_delay = reorder_delay;
+    }
+    if (plan.has(Fault::partition)) {
+        plan.partition_every = partition_every;
+        plan.partition_for = partition_for;
+    }
+    if (plan.has(Fault::crash)) {
+        plan.crash_every = crash_every;
+        plan.crash_trader = crash_trader;
+        plan.restart_after = restart_after;
+    }
+    return plan;
+}
+
+std::string format_duration(Duration d) {
+    const auto ns = d.count();
+    if (ns % 1'000'000'000 == 0 && ns != 0) return fmt::format("{}s", ns / 1'000'000'000);
+    if (ns >= 1'000'000) return fmt::format("{:.1f}ms", static_cast<double>(ns) / 1e6);
+    return fmt::format("{}us", ns / 1000);
+}
+
+std::string FaultPlan::describe() const {
+    std::vector<std::string> parts;
+    if (has(Fault::drop)) parts.push_back(fmt::format("drop {:.1f}%", link.drop * 100));
+    if (has(Fault::duplicate))
+        parts.push_back(fmt::format("duplicate {:.1f}%", link.duplicate * 100));
+    if (has(Fault::delay))
+        parts.push_back(fmt::format(
+            "delay +{} {}", format_duration(link.delay.jitter),
+            link.delay.kind == transport::Delay::Jitter::exponential ? "exponential" : "uniform"));
+    if (has(Fault::reorder))
+        parts.push_back(fmt::format("reorder {:.1f}% by {}", link.reorder * 100,
+                                    format_duration(link.reorder_delay)));
+    if (has(Fault::partition))
+        parts.push_back(fmt::format("partition every ~{} for ~{}", format_duration(partition_every),
+                                    format_duration(partition_for)));
+    if (has(Fault::crash))
+        parts.push_back(fmt::format("crash every ~{} (trader {:.0f}%), down ~{}",
+                                    format_duration(crash_every), crash_trader * 100,
+                                    format_duration(restart_after)));
+    if (parts.empty()) parts.push_back("no faults");
+    parts.push_back(fmt::format("fsync {}", format_duration(sync_latency)));
+    std::string out;
+    for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
+    return out;
+}
+
+}  // namespace tp::sim

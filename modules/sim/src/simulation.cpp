@@ -1,0 +1,273 @@
+#include "tp/sim/simulation.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <tuple>
+
+#include "tp/runtime/random.hpp"
+#include "tp/runtime/runtime.hpp"
+#include "tp/sim/checker.hpp"
+#include "tp/sim/power_loss.hpp"
+#include "tp/wire/message.hpp"
+
+namespace tp::sim {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr TimePoint never = TimePoint::max();
+// Codes of the simulator's own trace events (runtime::EventKind::user).
+enum : std::uint64_t { trace_crash = 1, trace_restart = 2, trace_partition = 3, trace_heal = 4 };
+
+std::string describe(const wire::Body& body) {
+    std::string what = wire::kind_name(body);
+    if (const auto* b = std::get_if<wire::Buy>(&body)) {
+        what += fmt::format(" request {} product {} x{}", b->request_id, b->product, b->quantity);
+    } else if (const auto* r = std::get_if<wire::BuyResult>(&body)) {
+        what += fmt::format(" request {} {} x{} for {}", r->request_id,
+                            r->filled ? "filled" : "refused", r->quantity, r->amount);
+    } else if (const auto* c = std::get_if<wire::Coordinator>(&body)) {
+        what += fmt::format(" leader {} epoch {}:{}", c->leader, c->epoch >> 32,
+                            c->epoch & 0xffffffffu);
+    } else if (const auto* p = std::get_if<wire::Payment>(&body)) {
+        what += fmt::format(" payment {} x{} for {}", p->payment_id, p->quantity, p->amount);
+    } else if (const auto* d = std::get_if<wire::Deposit>(&body)) {
+        what += fmt::format(" lot {} product {} x{}", d->lot_id, d->product, d->quantity);
+    }
+    return what;
+}
+
+// Forwards every observation to the checker and, when recording, keeps it as an Event.
+class Recorder final : public peer::NodeObserver {
+public:
+    Recorder(runtime::Runtime& rt, Checker& checker, std::vector<Event>* events)
+        : rt_(rt), checker_(checker), events_(events) {}
+
+    void sent(const peer::Node& self, const wire::Envelope& e) override {
+        checker_.sent(self, e);
+        if (!events_) return;
+        const std::uint64_t id = ++next_message_;
+        messages_[{e.sender, e.receiver, e.clock.get(e.sender)}] = id;
+        events_->push_back(Event{rt_.now(), Event::Kind::send, self.id(), e.receiver,
+                                 describe(e.body), e.clock, id});
+    }
+    void received(const peer::Node& self, const wire::Envelope& e) override {
+        checker_.received(self, e);
+        if (!events_) return;
+        auto it = messages_.find({e.sender, e.receiver, e.clock.get(e.sender)});
+        events_->push_back(Event{rt_.now(), Event::Kind::receive, self.id(), e.sender,
+                                 describe(e.body), self.clock(),
+                                 it == messages_.end() ? 0 : it->second});
+    }
+    void became_trader(const peer::Node& self, wire::Epoch epoch, const market::Books& books,
+                       std::uint64_t durable) override {
+        checker_.became_trader(self, epoch, books, durable);
+        note(Event::Kind::trader, self.id(),
+             fmt::format("trader, epoch {}:{}", epoch >> 32, epoch & 0xffffffffu));
+    }
+    void persisted(const peer::Node& self, wire::Epoch epoch, const market::Event& event,
+                   std::uint64_t lsn) override {
+        checker_.persisted(self, epoch, event, lsn);
+    }
+    void synced(const peer::Node& self, std::uint64_t lsn) override { checker_.synced(self, lsn); }
+    void released(const peer::Node& self, wire::Epoch epoch,
+                  const market::Output& output) override {
+        checker_.released(self, epoch, output);
+    }
+
+    void note(Event::Kind kind, PeerId peer, std::string what) {
+        if (events_) events_->push_back(Event{rt_.now(), kind, peer, 0, std::move(what), {}, 0});
+    }
+
+private:
+    runtime::Runtime& rt_;
+    Checker& checker_;
+    std::vector<Event>* events_;
+    std::uint64_t next_message_ = 0;
+    std::map<std::tuple<PeerId, PeerId, clock::Counter>, std::uint64_t> messages_;
+};
+
+peer::Config market_config(const Options& o, runtime::Rng& rng) {
+    peer::Config c;
+    c.seed = o.seed;
+    c.peers = o.peers;
+    c.network.transport = peer::TransportKind::memory;
+    // Durability is modelled: syncs take sync_latency of virtual time and make the log durable
+    // to that point; a trader crash loses the rest (power_loss.hpp). `none` keeps real
+    // fdatasync out of the simulation.
+    c.storage.durability = peer::Durability::none;
+    c.failure.probability = 0;                 // the simulator injects every failure itself
+    c.behaviour.max_transactions = 1'000'000;  // runs end by time, not by buyers finishing
+    // The seed also picks the recovered trader's policy and the fair-ordering window.
+    c.failure.policy =
+        rng.bernoulli(0.5) ? peer::RecoveryPolicy::bully : peer::RecoveryPolicy::defer;
+    c.market.batch_window =
+        rng.bernoulli(0.25) ? Duration(0) : Duration(rng.uniform_int(1, 5) * 1ms);
+    return c;
+}
+
+Duration exponential(runtime::Rng& rng, Duration mean) {
+    const double ns = rng.exponential(static_cast<double>(mean.count()));
+    return std::max<Duration>(Duration(static_cast<Duration::rep>(ns)), 1ms);
+}
+
+}  // namespace
+
+Result run(const Options& o) {
+    Result res;
+    res.options = o;
+    runtime::RandomStreams streams(o.seed);
+    runtime::Rng plan_rng = streams.stream("sim-plan");
+    runtime::Rng rng = streams.stream("sim-schedule");
+    res.plan = FaultPlan::draw(o.faults, plan_rng);
+    const peer::Config config = market_config(o, plan_rng);
+
+    runtime::Runtime rt(runtime::Mode::virtual_time);
+    Checker checker(rt);
+    Recorder recorder(rt, checker, o.record ? &res.events : nullptr);
+    {
+        peer::LocalMarket market(config, rt);
+        market.keep_running();
+        market.context().observer = &recorder;
+        market.context().sync_latency = res.plan.sync_latency;
+        transport::MemoryNetwork& net = *market.memory_network();
+        net.set_faults(res.plan.link);
+        const auto journal_dir = market.state_dir() / "journal";
+        market.start();
+
+        std::map<PeerId, bool> up;
+        for (PeerId id : market.peers()) up[id] = true;
+        // Runs until `until`, sweeping the checker every sweep_every.
+        auto advance = [&](TimePoint until) {
+            while (rt.now() < until && !market.done()) {
+                rt.run_until(std::min(until, rt.now() + o.sweep_every));
+                checker.sweep(market);
+                for (auto& [id, is_up] : up) {
+                    if (!is_up && market.node(id) != nullptr) {
+                        is_up = true;
+                        rt.trace().record(rt.now(), runtime::EventKind::user, id, 0, trace_restart,
+                                          0);
+                        recorder.note(Event::Kind::restart, id, "restarts");
+                    }
+                }
+            }
+        };
+
+        const TimePoint start = rt.now();
+        const TimePoint faults_end = start + o.duration;
+        TimePoint next_partition = res.plan.partition_every.count() > 0
+                                       ? start + exponential(rng, res.plan.partition_every)
+                                       : never;
+        TimePoint heal_at = never;
+        TimePoint next_crash = res.plan.crash_every.count() > 0
+                                   ? start + exponential(rng, res.plan.crash_every)
+                                   : never;
+
+        while (rt.now() < faults_end && !market.done()) {
+            advance(std::min({faults_end, next_partition, heal_at, next_crash}));
+            const TimePoint now = rt.now();
+            if (now >= faults_end) break;
+            if (now >= heal_at) {
+                net.heal();
+                heal_at = never;
+                rt.trace().record(now, runtime::EventKind::user, 0, 0, trace_heal, 0);
+                recorder.note(Event::Kind::heal, 0, "heal");
+            }
+            if (now >= next_partition) {
+                // Two sides, both non-empty, drawn from the seed.
+                std::vector<PeerId> ids = market.peers();
+                for (std::size_t i = ids.size() - 1; i > 0; --i) {
+                    std::swap(ids[i], ids[rng.uniform_int(0, i)]);
+                }
+                const std::size_t cut = rng.uniform_int(1, ids.size() - 1);
+                std::vector<std::vector<PeerId>> groups{
+                    {ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(cut)},
+                    {ids.begin() + static_cast<std::ptrdiff_t>(cut), ids.end()}};
+                std::sort(groups[0].begin(), groups[0].end());
+                std::sort(groups[1].begin(), groups[1].end());
+                net.heal();
+                net.partition(groups);
+                ++res.partitions;
+                std::string side;
+                for (PeerId p : groups[0]) side += fmt::format("{}{}", side.empty() ? "" : ",", p);
+                rt.trace().record(now, runtime::EventKind::user, 0, 0, trace_partition, cut);
+                recorder.note(Event::Kind::partition, 0, "partition {" + side + "} | rest");
+                heal_at = now + exponential(rng, res.plan.partition_for);
+                next_partition = heal_at + exponential(rng, res.plan.partition_every);
+            }
+            if (now >= next_crash) {
+                next_crash = now + exponential(rng, res.plan.crash_every);
+                std::optional<PeerId> victim;
+                const bool at_trader = rng.bernoulli(res.plan.crash_trader);
+                const std::uint64_t pick = rng.uniform_int(0, market.peers().size() - 1);
+                const Duration down = exponential(rng, res.plan.restart_after);
+                if (at_trader) victim = market.trader();
+                if (!victim) victim = market.peers()[pick];
+                if (market.node(*victim) == nullptr) continue;  // already down
+                // A crashed trader loses its journal's unsynced tail (the power-loss model).
+                const auto durable = checker.durable_of(*victim);
+                market.crash(*victim, down);
+                if (durable) discard_after(journal_dir, *durable);
+                checker.crashed(*victim, durable);
+                up[*victim] = false;
+                ++res.crashes;
+                rt.trace().record(now, runtime::EventKind::user, *victim, 0, trace_crash,
+                                  durable.value_or(0));
+                recorder.note(Event::Kind::crash, *victim,
+                              durable
+                                  ? fmt::format("crashes (trader; journal durable to {})", *durable)
+                                  : std::string("crashes"));
+            }
+        }
+
+        // The faults stop: links heal and lose nothing; crashed peers come back on schedule.
+        transport::LinkFaults calm;
+        calm.delay.fixed = res.plan.link.delay.fixed;
+        net.set_faults(calm);
+        net.heal();
+        if (heal_at != never) recorder.note(Event::Kind::heal, 0, "heal");
+        checker.start_liveness(rt.now(), o.liveness_bound);
+        advance(rt.now() + o.liveness_bound + 100ms);
+
+        market.request_stop();
+        for (int i = 0; i < 100'000 && !market.done(); ++i) rt.run_until(rt.now() + 10ms);
+        if (!market.done()) {
+            peer::Summary stuck;
+            stuck.violations.push_back("the market did not shut down");
+            checker.finish(stuck);
+        }
+        res.ended = rt.now();
+        res.summary = market.summary();
+        checker.finish(res.summary);
+    }
+    res.violations = checker.violations();
+    res.checks = checker.checks();
+    res.confirmed = checker.confirmed();
+    res.trace_events = rt.trace().count();
+    // The network's and timers' history, then the outcome.
+    std::uint64_t h = rt.trace().hash();
+    for (std::uint64_t v :
+         {std::uint64_t{res.violations.size()}, res.summary.requests, res.summary.filled,
+          res.summary.units, static_cast<std::uint64_t>(res.summary.spent), res.checks}) {
+        h = runtime::mix64(h ^ v);
+    }
+    res.trace_hash = h;
+    return res;
+}
+
+std::string repro_command(const Options& o) {
+    std::string cmd = fmt::format("trading-post sim --seed {}", o.seed);
+    const Options defaults;
+    if (o.peers != defaults.peers) cmd += fmt::format(" --peers {}", o.peers);
+    if (o.duration != defaults.duration) cmd += " --duration " + peer::format_duration(o.duration);
+    if (o.liveness_bound != defaults.liveness_bound)
+        cmd += " --liveness-bound " + peer::format_duration(o.liveness_bound);
+    if (!o.faults.swarm) cmd += " --faults " + o.faults.to_string();
+    return cmd;
+}
+
+}  // namespace tp::sim

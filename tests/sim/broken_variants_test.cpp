@@ -1,0 +1,57 @@
+// Proof that the checker catches bugs: each deliberately broken variant (compiled only into this
+// test, see bugs.cpp) must fail some seed of the range the sim suite runs, while the correct
+// build passes the same seeds.
+#include <boost/test/unit_test.hpp>
+
+#include "sim_seeds.hpp"
+
+namespace tp::sim_bugs {
+extern bool skip_dedup;
+extern bool early_confirm;
+extern bool ignore_epochs;
+extern bool unfair_order;
+}  // namespace tp::sim_bugs
+
+namespace tp::sim_test {
+
+namespace {
+
+// The first seed of the range whose run the checker fails, with its first violation.
+std::optional<std::pair<std::uint64_t, std::string>> first_caught(bool& bug) {
+    quiet_logs();
+    const auto [from, to] = seed_range(1, 300);
+    bug = true;
+    std::optional<std::pair<std::uint64_t, std::string>> caught;
+    for (std::uint64_t seed = from; seed <= to && !caught; ++seed) {
+        const sim::Result r = sim::run(options(seed));
+        if (!r.ok()) caught.emplace(seed, r.violations.front());
+    }
+    bug = false;
+    if (caught) {
+        // The correct build passes the seed that caught the variant.
+        const sim::Result r = sim::run(options(caught->first));
+        BOOST_TEST(r.ok(), "the correct build fails seed " << caught->first);
+        BOOST_TEST_MESSAGE("caught by seed " << caught->first << ": " << caught->second);
+    }
+    return caught;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(skipping_deduplication_is_caught) {
+    BOOST_TEST(first_caught(sim_bugs::skip_dedup).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(confirming_before_the_journal_is_durable_is_caught) {
+    BOOST_TEST(first_caught(sim_bugs::early_confirm).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(ignoring_epochs_is_caught) {
+    BOOST_TEST(first_caught(sim_bugs::ignore_epochs).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(serving_a_batch_against_happened_before_is_caught) {
+    BOOST_TEST(first_caught(sim_bugs::unfair_order).has_value());
+}
+
+}  // namespace tp::sim_test

@@ -1,0 +1,9 @@
+// The switches of the deliberately broken variants. Only this test-only library defines them:
+// its copies of the market, election, peer and sim sources are compiled with TP_SIM_BUGS, and the
+// shipped libraries, compiled without it, contain no trace of the variants.
+namespace tp::sim_bugs {
+bool skip_dedup = false;  // market: the trader forgets an answered request, so a retry runs again
+bool early_confirm = false;  // peer: outcomes go out before their journal records are durable
+bool ignore_epochs = false;  // election: a peer follows a leader's claim from an older epoch
+bool unfair_order = false;   // market: a batch is served in reverse logical-time order
+}  // namespace tp::sim_bugs
