@@ -191,7 +191,6 @@ void LocalMarket::crash(PeerId peer, std::optional<runtime::Duration> restart_af
     if (network_) network_->crash(peer);
     graveyard_.push_back(std::move(it->second));
     nodes_.erase(it);
-    ++crashes_;
     if (restart_after) {
         restarts_[peer] = runtime_.now() + *restart_after;
     } else {
@@ -296,7 +295,7 @@ Summary LocalMarket::summary() const {
     s.peers = config_.peers;
     s.transport = to_string(config_.network.transport);
     s.elapsed = (done_ ? ended_ : runtime_.now()) - started_;
-    s.crashes = crashes_;
+    s.crashes = failures_log_.size();
     for (const auto& r : traders_) s.traders.emplace_back(r.peer, r.epoch);
     s.reigns = traders_.size();
 

@@ -149,7 +149,6 @@ private:
     std::map<PeerId, runtime::TimePoint> restarts_;  // due restarts
     std::map<PeerId, std::unique_ptr<Archive>> archives_;
     std::vector<Reign> traders_;
-    std::uint64_t crashes_ = 0;
     std::vector<Failure> failures_log_;
     runtime::Timer tick_;
     runtime::TimePoint started_{};
