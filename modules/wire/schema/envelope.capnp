@@ -25,6 +25,9 @@ enum RefusalReason {
   insufficientStock @2;
   invalidRequest @3;
   notTrader @4;
+  traderUnavailable @5;   # elected, but cannot serve yet (its books are held elsewhere)
+  amountOverflow @6;      # a total would leave the range of Money
+  noQuorum @7;            # the trader cannot reach enough replicas to commit
 }
 
 # Seller -> trader: put a lot up for sale.

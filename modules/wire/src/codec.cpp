@@ -125,7 +125,7 @@ private:
 };
 
 void check_reason(RefusalReason reason, const char* field) {
-    if (reason > RefusalReason::not_trader) {
+    if (reason > last_refusal_reason) {
         throw std::invalid_argument(std::string("wire: encode ") + field + ": " +
                                     std::to_string(static_cast<unsigned>(reason)) +
                                     " is not a RefusalReason");
@@ -303,7 +303,7 @@ public:
 private:
     std::optional<DecodeError> reason(s::RefusalReason in, RefusalReason& out, const char* field) {
         const auto raw = static_cast<std::uint16_t>(in);
-        if (raw > static_cast<std::uint16_t>(RefusalReason::not_trader)) {
+        if (raw > static_cast<std::uint16_t>(last_refusal_reason)) {
             return error(DecodeErrc::invalid_value,
                          std::string(field) + ": " + num(raw) + " is not a RefusalReason");
         }

@@ -11,6 +11,9 @@ const char* to_string(RefusalReason reason) noexcept {
         case RefusalReason::insufficient_stock: return "insufficient_stock";
         case RefusalReason::invalid_request: return "invalid_request";
         case RefusalReason::not_trader: return "not_trader";
+        case RefusalReason::trader_unavailable: return "trader_unavailable";
+        case RefusalReason::amount_overflow: return "amount_overflow";
+        case RefusalReason::no_quorum: return "no_quorum";
     }
     return "?";
 }

@@ -30,7 +30,13 @@ enum class RefusalReason : std::uint16_t {
     insufficient_stock,
     invalid_request,
     not_trader,
+    trader_unavailable,  // elected, but cannot serve yet
+    amount_overflow,     // a total would leave the range of Money
+    no_quorum,           // the trader cannot reach enough replicas to commit
 };
+
+// The last RefusalReason: decode refuses any value above it.
+inline constexpr RefusalReason last_refusal_reason = RefusalReason::no_quorum;
 
 const char* to_string(RefusalReason reason) noexcept;
 
