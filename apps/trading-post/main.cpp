@@ -194,7 +194,8 @@ int run_peer(const Overrides& o, std::uint32_t id) {
     node.start(std::filesystem::exists(trader_file));
     const auto end =
         config.duration.count() > 0 ? rt.now() + config.duration : runtime::TimePoint::max();
-    while (!stopping && rt.now() < end) rt.run_for(std::chrono::milliseconds(50));
+    while (!stopping && rt.now() < end && node.failure().empty())
+        rt.run_for(std::chrono::milliseconds(50));
     node.stop();
     signals.cancel();
     while (!node.finished()) rt.run_for(std::chrono::milliseconds(1));
@@ -208,6 +209,10 @@ int run_peer(const Overrides& o, std::uint32_t id) {
     }
     fmt::print("peer {}: {} requests answered ({} filled, spent {}); seller earned {}\n", id,
                b.purchases.size(), filled, spent, node.seller().earned);
+    if (!node.failure().empty()) {
+        fmt::print(stderr, "trading-post: peer {} stopped: {}\n", id, node.failure());
+        return 1;
+    }
     return 0;
 }
 

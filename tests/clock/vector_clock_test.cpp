@@ -89,4 +89,40 @@ BOOST_AUTO_TEST_CASE(total_order_breaks_ties_by_sum_then_peer) {
     BOOST_TEST((total_order(a, 0, a, 0) == 0));
 }
 
+// Issue 12: merging kept every invented peer of a hostile clock forever, so every later message
+// and journal record grew with it. The bounded merge keeps members only.
+BOOST_AUTO_TEST_CASE(a_bounded_merge_ignores_peers_that_are_not_members) {
+    const std::vector<tp::clock::PeerId> members{1, 2, 3};
+    VectorClock mine;
+    mine.set(1, 4);
+    VectorClock theirs;
+    theirs.set(2, 7);
+    for (tp::clock::PeerId invented = 100; invented < 1600; ++invented) theirs.set(invented, 9);
+    BOOST_TEST(mine.receive(1, theirs, members) == 1500u);
+    // Member entries merged, the local tick taken, nothing else kept.
+    BOOST_TEST(mine.size() == 2u);
+    BOOST_TEST(mine.get(1) == 5u);
+    BOOST_TEST(mine.get(2) == 7u);
+    BOOST_TEST(mine.get(100) == 0u);
+    // A clock of members only merges exactly as the unbounded merge does.
+    VectorClock plain = mine;
+    VectorClock other;
+    other.set(3, 2);
+    other.set(1, 9);
+    BOOST_TEST(mine.merge(other, members) == 0u);
+    plain.merge(other);
+    BOOST_TEST(mine == plain);
+}
+
+// A hostile clock can lift a member's entry to the ceiling; ticking there must not carry the
+// clock past what the wire accepts (every later message would fail to encode).
+BOOST_AUTO_TEST_CASE(tick_stops_at_the_ceiling) {
+    VectorClock c;
+    c.set(4, tp::clock::max_counter - 1);
+    c.tick(4);
+    BOOST_TEST(c.get(4) == tp::clock::max_counter);
+    c.tick(4);
+    BOOST_TEST(c.get(4) == tp::clock::max_counter);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -35,7 +35,9 @@ BOOST_AUTO_TEST_CASE(epochs_pack_term_and_leader_in_order) {
     BOOST_TEST(epoch_term(make_epoch(7, 3)) == 7u);
     BOOST_TEST(epoch_leader(make_epoch(7, 3)) == 3u);
     // The term decides; the leader breaks ties between two winners of one term.
-    BOOST_TEST(make_epoch(2, 1) > make_epoch(1, 0xffffffffu));
+    BOOST_TEST(make_epoch(2, 1) > make_epoch(1, max_peer_id));
+    BOOST_TEST(epoch_term(make_epoch(max_term, max_peer_id)) == max_term);
+    BOOST_TEST(epoch_leader(make_epoch(max_term, max_peer_id)) == max_peer_id);
     BOOST_TEST(make_epoch(2, 5) > make_epoch(2, 4));
     BOOST_TEST(make_epoch(1, 0) > no_epoch);
 }
@@ -81,7 +83,7 @@ BOOST_AUTO_TEST_CASE(a_floor_epoch_puts_the_first_term_above_it) {
     Bully b(config(3, {1}));
     b.start(0ms, make_epoch(41, 9));
     BOOST_TEST(b.epoch() == make_epoch(42, 3));
-    BOOST_CHECK_THROW(b.restart(0ms, make_epoch(0xffffffffu, 1)), std::invalid_argument);
+    BOOST_CHECK_THROW(b.restart(0ms, make_epoch(max_term + 1, 1)), std::invalid_argument);
     // At the last valid term the next claim stays there instead of wrapping to an old epoch.
     Bully c(config(3, {}));
     c.start(0ms, make_epoch(max_term, 9));
@@ -111,11 +113,11 @@ BOOST_AUTO_TEST_CASE(candidate_asks_higher_peers_and_answers_lower_ones) {
     BOOST_TEST((kind_of(out[0].msg) == MessageKind::election));
     BOOST_TEST((*b.next_deadline() == 10ms));
     // 2 asks 5: it answers Ok and carries on with its own election.
-    b.on_message(2, Election{make_epoch(4, 8)}, 1ms);
+    b.on_message(2, Election{make_epoch(4, 9)}, 1ms);
     out = b.take_outbox();
     BOOST_REQUIRE(out.size() == 1u);
     BOOST_TEST(out[0].to == 2u);
-    BOOST_TEST(std::get<Ok>(out[0].msg).epoch == make_epoch(4, 8));
+    BOOST_TEST(std::get<Ok>(out[0].msg).epoch == make_epoch(4, 9));
     BOOST_TEST((b.role() == Role::candidate));
     // 9 answers: wait for its Coordinator.
     b.on_message(9, Ok{}, 2ms);
@@ -163,8 +165,8 @@ BOOST_AUTO_TEST_CASE(malformed_and_misdirected_messages_are_ignored) {
     check_ignored(2, Heartbeat{2, make_epoch(9, 7)}, 4);
     // Term 0 is no reign, and the reserved last term is never valid.
     check_ignored(7, Heartbeat{7, make_epoch(0, 7)}, 5);
-    check_ignored(7, Heartbeat{7, make_epoch(0xffffffffu, 7)}, 6);
-    check_ignored(2, Election{make_epoch(0xffffffffu, 7)}, 7);
+    check_ignored(7, Heartbeat{7, make_epoch(max_term + 1, 7)}, 6);
+    check_ignored(2, Election{make_epoch(max_term + 1, 7)}, 7);
     // Election from above and Ok from below are wrong directions.
     check_ignored(7, Election{}, 8);
     check_ignored(2, Ok{}, 9);

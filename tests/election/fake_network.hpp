@@ -106,6 +106,11 @@ public:
 
     // ---- the wire ----
     std::size_t in_flight() const { return queue_.size(); }
+    // A datagram nobody sent: `to` receives `msg` as if from `from`, now (a forger, a replay).
+    void inject(PeerId from, PeerId to, Message msg) {
+        queue_.push_back(InFlight{from, to, std::move(msg), now_, seq_++});
+        std::push_heap(queue_.begin(), queue_.end(), later{});
+    }
     const InFlight& next() const {
         if (queue_.empty()) throw std::logic_error("fake network: nothing in flight");
         return queue_.front();

@@ -318,6 +318,62 @@ BOOST_AUTO_TEST_CASE(bad_clocks) {
     }
 }
 
+// Issue 12: a clock of 1,500 or 4,085 invented peers made every later message larger, then too
+// large to encode, and stopped trading. A peer's limits allow members only.
+BOOST_AUTO_TEST_CASE(a_clock_larger_than_the_market_is_refused) {
+    capnp::MallocMessageBuilder m;
+    auto root = valid_root(m);
+    auto clock = root.initClock(1500);
+    for (unsigned i = 0; i < 1500; ++i) {
+        clock[i].setPeer(i + 1);
+        clock[i].setCounter(1);
+    }
+    root.getBody().initHeartbeat();
+    const auto bytes = to_bytes(m);
+    // Within the schema's own limit it decodes; a six-peer market refuses it by size first ...
+    BOOST_TEST(decode(bytes).has_value());
+    BOOST_TEST(mentions(expect_error(bytes, DecodeErrc::too_large, limits_for_members(6)),
+                        "limit"));
+    // ... and by entry count when the budget is lifted.
+    DecodeLimits count_only = limits_for_members(6);
+    count_only.max_bytes = max_datagram_size;
+    BOOST_TEST(mentions(expect_error(bytes, DecodeErrc::list_too_long, count_only),
+                        "clock: 1500 entries, limit 6"));
+}
+
+BOOST_AUTO_TEST_CASE(the_budget_admits_the_largest_legal_message) {
+    // A BuyResult with every fill and the whole detail, with a full six-peer clock at the largest
+    // counter, fits the budget of a six-peer market; one more entry does not fit its count.
+    Envelope e;
+    e.sender = 1;
+    e.receiver = 2;
+    for (PeerId p = 1; p <= 6; ++p) e.clock.set(p, max_clock_counter);
+    BuyResult r;
+    r.fills.assign(max_fills, Fill{1, 2, 3, 4});
+    r.detail.assign(max_detail_bytes, 'd');
+    e.body = r;
+    const auto bytes = encode(e);
+    BOOST_TEST(decode(bytes, limits_for_members(6)).has_value());
+    // A seventh entry: over the byte budget with that body, over the entry count with any.
+    e.clock.set(7, 1);
+    expect_error(encode(e), DecodeErrc::too_large, limits_for_members(6));
+    e.body = Heartbeat{};
+    expect_error(encode(e), DecodeErrc::list_too_long, limits_for_members(6));
+}
+
+BOOST_AUTO_TEST_CASE(a_clock_counter_beyond_the_limit_is_refused) {
+    capnp::MallocMessageBuilder m;
+    auto root = valid_root(m);
+    root.getClock()[1].setCounter(max_clock_counter + 1);
+    root.getBody().initHeartbeat();
+    BOOST_TEST(mentions(expect_error(to_bytes(m), DecodeErrc::bad_clock), "clock[1]: peer 2"));
+    // The encoder refuses to write what the decoder would refuse.
+    Envelope e;
+    e.clock.set(3, max_clock_counter + 1);
+    e.body = Heartbeat{};
+    BOOST_CHECK_THROW(encode(e), std::invalid_argument);
+}
+
 BOOST_AUTO_TEST_CASE(unknown_enum_value) {
     capnp::MallocMessageBuilder m;
     valid_root(m).getBody().initBuyResult().setReason(static_cast<s::RefusalReason>(9));

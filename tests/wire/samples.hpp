@@ -47,7 +47,7 @@ inline std::vector<std::pair<std::string, Envelope>> all() {
     tp::clock::VectorClock sparse;
     sparse.set(0, 1);
     sparse.set(1000, 7);
-    sparse.set(u32max, u64max);
+    sparse.set(u32max, max_clock_counter);  // the largest counter decode accepts
 
     BuyResult refused{7, false, RefusalReason::no_seller, 0, 0, {}, "no seller has boar"};
     BuyResult partial{8, false, RefusalReason::insufficient_stock, 2, 300, {{9, 5, 2, 300}}, ""};

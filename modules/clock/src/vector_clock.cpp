@@ -72,7 +72,7 @@ void VectorClock::set(PeerId peer, Counter counter) {
 void VectorClock::tick(PeerId self) {
     auto it = lower_bound(entries_, self);
     if (it != entries_.end() && it->peer == self) {
-        ++it->counter;
+        if (it->counter < max_counter) ++it->counter;
     } else {
         entries_.insert(it, {self, 1});
     }
@@ -115,6 +115,36 @@ void VectorClock::merge(const VectorClock& other) {
 void VectorClock::receive(PeerId self, const VectorClock& other) {
     merge(other);
     tick(self);
+}
+
+std::size_t VectorClock::merge(const VectorClock& other, std::span<const PeerId> members) {
+    // Merge-join their entries against the members; the common case ignores none.
+    std::size_t foreign = 0;
+    auto m = members.begin();
+    for (const Entry& t : other.entries_) {
+        while (m != members.end() && *m < t.peer) ++m;
+        if (m == members.end() || *m != t.peer) ++foreign;
+    }
+    if (foreign == 0) {
+        merge(other);
+        return 0;
+    }
+    VectorClock known;
+    known.entries_.reserve(other.entries_.size() - foreign);
+    m = members.begin();
+    for (const Entry& t : other.entries_) {
+        while (m != members.end() && *m < t.peer) ++m;
+        if (m != members.end() && *m == t.peer) known.entries_.push_back(t);
+    }
+    merge(known);
+    return foreign;
+}
+
+std::size_t VectorClock::receive(PeerId self, const VectorClock& other,
+                                 std::span<const PeerId> members) {
+    const std::size_t foreign = merge(other, members);
+    tick(self);
+    return foreign;
 }
 
 Counter VectorClock::sum() const noexcept {

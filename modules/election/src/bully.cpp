@@ -8,10 +8,15 @@
 // Deliberately broken variants, compiled only into the simulator's tests (tests/sim).
 namespace tp::sim_bugs {
 extern bool ignore_epochs;
+extern bool trust_any_epoch;
 }  // namespace tp::sim_bugs
 #endif
 
 namespace tp::election {
+
+std::string epoch_text(Epoch epoch) {
+    return std::to_string(epoch_term(epoch)) + ":" + std::to_string(epoch_leader(epoch));
+}
 
 const char* to_string(MessageKind kind) noexcept {
     switch (kind) {
@@ -70,6 +75,11 @@ bool valid_claim(Epoch e, PeerId leader) noexcept {
     return epoch_term(e) >= 1 && epoch_term(e) <= max_term && epoch_leader(e) == leader;
 }
 
+// Whether `e`'s term is at most `step` above `base`'s.
+bool within(Epoch e, Epoch base, Term step) noexcept {
+    return epoch_term(e) <= epoch_term(base) + step;
+}
+
 }  // namespace
 
 void validate(const Config& config) {
@@ -77,6 +87,16 @@ void validate(const Config& config) {
     require_positive(config.election_timeout, "election_timeout");
     require_positive(config.answer_timeout, "answer_timeout");
     require_positive(config.coordinator_timeout, "coordinator_timeout");
+    if (config.self > max_peer_id)
+        throw std::invalid_argument("election config: self " + std::to_string(config.self) +
+                                    " is above the largest peer id an epoch can name (" +
+                                    std::to_string(max_peer_id) + ")");
+    for (PeerId p : config.peers) {
+        if (p > max_peer_id)
+            throw std::invalid_argument("election config: peer " + std::to_string(p) +
+                                        " is above the largest peer id an epoch can name (" +
+                                        std::to_string(max_peer_id) + ")");
+    }
     if (config.election_timeout <= config.heartbeat_interval)
         throw std::invalid_argument(
             "election config: election_timeout (" +
@@ -98,6 +118,44 @@ bool Bully::is_peer(PeerId peer) const noexcept {
     return std::binary_search(config_.peers.begin(), config_.peers.end(), peer);
 }
 
+bool Bully::names_member(Epoch epoch) const noexcept {
+    const PeerId leader = epoch_leader(epoch);
+    return leader == config_.self || is_peer(leader);
+}
+
+bool Bully::plausible(Epoch epoch) const noexcept {
+    if (epoch == no_epoch) return true;
+#ifdef TP_SIM_BUGS
+    if (sim_bugs::trust_any_epoch) return valid_known(epoch);
+#endif
+    // One below the claim's step: a leader takes the term after the highest it heard of.
+    return valid_known(epoch) && names_member(epoch) &&
+           within(epoch, trusted_, max_term_step - 1);
+}
+
+// A claim `leader` makes for `epoch` (already checked to be its own and well formed): believe it
+// at once when plausible; when further ahead, only once repeated for a whole election timeout.
+bool Bully::believe_claim(PeerId leader, Epoch epoch, Time now) {
+#ifdef TP_SIM_BUGS
+    if (sim_bugs::trust_any_epoch) return true;
+#endif
+    if (within(epoch, trusted_, max_term_step)) return true;
+    if (within(epoch, trusted_, max_catch_up_step)) {
+        if (pending_claim_ && pending_claim_->leader == leader && pending_claim_->epoch == epoch) {
+            if (now - pending_claim_->since >= config_.election_timeout) {
+                pending_claim_.reset();
+                ++counters_.caught_up;
+                return true;
+            }
+        } else {
+            pending_claim_ = Pending{leader, epoch, now};
+        }
+    }
+    ++counters_.invalid_ignored;
+    ++counters_.implausible_ignored;
+    return false;
+}
+
 void Bully::send(PeerId to, const Message& message) {
     ++counters_.sent[message.index()];
     outbox_.push_back(Outbound{to, message});
@@ -110,6 +168,7 @@ void Bully::note_epoch(Epoch epoch) noexcept {
 void Bully::start(Time now, Epoch floor) {
     if (!valid_known(floor)) throw std::invalid_argument("election start: invalid floor epoch");
     note_epoch(floor);
+    trusted_ = std::max(trusted_, floor);
     leaderless_since_ = now;
     begin_election(now);
 }
@@ -121,6 +180,8 @@ void Bully::restart(Time now, Epoch floor) {
     leader_.reset();
     epoch_ = no_epoch;
     max_epoch_ = floor;
+    trusted_ = floor;
+    pending_claim_.reset();
     suspected_.reset();
     outbox_.clear();
     events_.clear();
@@ -155,6 +216,11 @@ void Bully::on_election(PeerId from, const Election& m, Time now) {
         ++counters_.invalid_ignored;
         return;
     }
+    if (!plausible(m.epoch)) {
+        ++counters_.invalid_ignored;
+        ++counters_.implausible_ignored;
+        return;
+    }
     ++counters_.received[static_cast<std::size_t>(MessageKind::election)];
     note_epoch(m.epoch);
     send(from, Ok{max_epoch_});
@@ -178,6 +244,11 @@ void Bully::on_ok(PeerId from, const Ok& m, Time now) {
         ++counters_.invalid_ignored;
         return;
     }
+    if (!plausible(m.epoch)) {
+        ++counters_.invalid_ignored;
+        ++counters_.implausible_ignored;
+        return;
+    }
     ++counters_.received[static_cast<std::size_t>(MessageKind::ok)];
     note_epoch(m.epoch);
     // A leader that hears of a newer epoch (a late Ok) must not keep leading an older one: its
@@ -197,6 +268,7 @@ void Bully::on_claim(PeerId from, MessageKind kind, PeerId leader, Epoch epoch, 
         ++counters_.invalid_ignored;
         return;
     }
+    if (!believe_claim(leader, epoch, now)) return;
     bool stale = epoch < max_epoch_;
 #ifdef TP_SIM_BUGS
     if (sim_bugs::ignore_epochs) stale = false;  // follows a claim from an older epoch
@@ -293,10 +365,13 @@ void Bully::begin_election(Time now) {
 }
 
 void Bully::become_leader(Time now) {
-    // Saturates at max_term (4e9 elections away) rather than wrap to an older epoch.
+    // Never wraps to an older epoch. Unreachable in practice: plausibility keeps every term within
+    // (max_term_step + 1) x reigns of the first.
     const Term term = epoch_term(max_epoch_);
     epoch_ = make_epoch(term < max_term ? term + 1 : max_term, config_.self);
     max_epoch_ = epoch_;
+    trusted_ = std::max(trusted_, epoch_);
+    pending_claim_.reset();
     role_ = Role::leader;
     leader_ = config_.self;
     suspected_.reset();
@@ -311,6 +386,8 @@ void Bully::follow(PeerId leader, Epoch epoch, Time now) {
     const bool changed = role_ != Role::follower || leader_ != leader || epoch_ != epoch;
     epoch_ = epoch;
     note_epoch(epoch);
+    trusted_ = std::max(trusted_, epoch);
+    if (pending_claim_ && pending_claim_->epoch <= epoch) pending_claim_.reset();
     leader_ = leader;
     role_ = Role::follower;
     suspected_.reset();

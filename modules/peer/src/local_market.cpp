@@ -378,8 +378,8 @@ void print(std::ostream& out, const Summary& s) {
                s.requests, s.filled, s.refused, s.units, s.spent);
     std::string traders;
     for (const auto& [peer, epoch] : s.traders) {
-        traders += fmt::format("{}{} (epoch {}:{})", traders.empty() ? "" : ", ", peer, epoch >> 32,
-                               epoch & 0xffffffffu);
+        traders += fmt::format("{}{} (epoch {})", traders.empty() ? "" : ", ", peer,
+                               election::epoch_text(epoch));
     }
     fmt::print(out, "  traders     {}\n", traders.empty() ? "none" : traders);
     fmt::print(out, "  elections   {} traders elected, {} failures injected\n", s.reigns,

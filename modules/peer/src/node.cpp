@@ -5,6 +5,8 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <deque>
 
@@ -20,6 +22,7 @@
 // Deliberately broken variants, compiled only into the simulator's tests (tests/sim).
 namespace tp::sim_bugs {
 extern bool early_confirm;
+extern bool accept_any_ack;
 }  // namespace tp::sim_bugs
 #endif
 
@@ -39,6 +42,15 @@ constexpr runtime::Duration payment_retry = 200ms;
 // a snapshot is due once the events since the last one outnumber the answers on record, which
 // keeps its cost per event constant however long the market runs.
 constexpr std::uint64_t snapshot_every = 10'000;
+
+// The broken variant that lets any member settle any payment.
+bool bug_accept_any_ack() {
+#ifdef TP_SIM_BUGS
+    return sim_bugs::accept_any_ack;
+#else
+    return false;
+#endif
+}
 
 market::TimePoint market_time(TimePoint t) {
     return market::TimePoint(t.time_since_epoch());
@@ -79,6 +91,17 @@ journal::Durability to_journal(Durability d) {
         case Durability::none: return journal::Durability::none;
     }
     return journal::Durability::group;
+}
+
+// How long the journal's lock file has been held, from its last write (the holder writes its pid
+// there when it takes the lock).
+std::string lock_age(const std::filesystem::path& journal_dir) {
+    std::error_code ec;
+    const auto written = std::filesystem::last_write_time(journal_dir / "LOCK", ec);
+    if (ec) return "since an unknown time";
+    const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::filesystem::file_time_type::clock::now() - written);
+    return fmt::format("{:.1f} s", static_cast<double>(age.count()) / 1000.0);
 }
 
 const std::string& product_name(const Config& config, market::ProductId product) {
@@ -154,7 +177,13 @@ Node::Node(NodeContext& context, PeerId id, Role role,
       }()),
       election_timer_(context.runtime),
       buyer_timer_(context.runtime),
-      seller_timer_(context.runtime) {}
+      seller_timer_(context.runtime) {
+    members_ = context.peers;
+    members_.push_back(id);
+    std::sort(members_.begin(), members_.end());
+    members_.erase(std::unique(members_.begin(), members_.end()), members_.end());
+    limits_ = wire::limits_for_members(members_.size());
+}
 
 Node::~Node() = default;
 
@@ -204,6 +233,12 @@ void Node::stop() {
     wake(election_timer_);
     wake(buyer_timer_);
     wake(seller_timer_);
+}
+
+void Node::fail(std::string why) {
+    log_->error("{}", why);
+    if (failure_.empty()) failure_ = std::move(why);
+    stop();
 }
 
 asio::awaitable<bool> Node::wait_until(runtime::Timer& timer, TimePoint deadline,
@@ -263,7 +298,8 @@ asio::awaitable<void> Node::receive_loop() {
     while (!stopped_) {
         auto datagram = co_await transport_->receive(buffer);
         if (!datagram) break;  // closed
-        auto decoded = wire::decode(std::span<const std::byte>(buffer.data(), datagram->size));
+        auto decoded =
+            wire::decode(std::span<const std::byte>(buffer.data(), datagram->size), limits_);
         if (!decoded) {
             ++counters_.malformed;
             log_->warn("dropped a malformed datagram from peer {}: {}", datagram->from,
@@ -284,7 +320,7 @@ asio::awaitable<void> Node::receive_loop() {
 asio::awaitable<void> Node::handle(wire::Envelope envelope) {
     if (stopped_) co_return;
     ++counters_.received;
-    clock_.receive(id_, envelope.clock);
+    counters_.foreign_clock_entries += clock_.receive(id_, envelope.clock, members_);
     if (context_.observer) context_.observer->received(*this, envelope);
     const PeerId from = envelope.sender;
     const election::Time t = now().time_since_epoch();
@@ -302,16 +338,31 @@ asio::awaitable<void> Node::handle(wire::Envelope envelope) {
     } else if (std::holds_alternative<wire::Heartbeat>(envelope.body)) {
         bully_.on_message(from, election::Heartbeat{from, envelope.epoch}, t);
         co_await flush_election();
-    } else if (auto* r = std::get_if<wire::BuyResult>(&envelope.body)) {
-        on_buy_result(from, envelope, *r);
-    } else if (auto* p = std::get_if<wire::Payment>(&envelope.body)) {
-        co_await on_payment(from, *p);
-    } else if (auto* a = std::get_if<wire::DepositAck>(&envelope.body)) {
-        on_deposit_ack(*a);
+    } else if (std::holds_alternative<wire::BuyResult>(envelope.body) ||
+               std::holds_alternative<wire::Payment>(envelope.body) ||
+               std::holds_alternative<wire::DepositAck>(envelope.body)) {
+        // Only the current trader's answers and payments count (a trader answering itself is
+        // its own trader).
+        if (bully_.leader() != from) {
+            ++counters_.wrong_role;
+            co_return;
+        }
+        if (auto* r = std::get_if<wire::BuyResult>(&envelope.body)) {
+            on_buy_result(from, envelope, *r);
+        } else if (auto* p = std::get_if<wire::Payment>(&envelope.body)) {
+            co_await on_payment(from, *p);
+        } else {
+            on_deposit_ack(std::get<wire::DepositAck>(envelope.body));
+        }
     } else {
         // Deposit, Buy, PaymentAck: for the trader only.
         if (!is_trader()) {
-            ++counters_.ignored;
+            // Elected, but the books are not loaded yet: say so rather than stay silent.
+            if (trader_ && trader_->active) {
+                co_await refuse_unavailable(from, envelope.body);
+            } else {
+                ++counters_.ignored;
+            }
             co_return;
         }
         auto trader = trader_;
@@ -331,9 +382,28 @@ asio::awaitable<void> Node::handle(wire::Envelope envelope) {
                 envelope.clock, market_time(now()), step);
             if (config_.market.batch_window.count() > 0) wake(trader->poll);
         } else if (auto* k = std::get_if<wire::PaymentAck>(&envelope.body)) {
+            // Only the payee settles a payment.
+            const market::Payment* paid = trader->books->payments().find(k->payment_id);
+            if (paid != nullptr && paid->seller != from && !bug_accept_any_ack()) {
+                ++counters_.wrong_role;
+                co_return;
+            }
             trader->books->ack_payment(k->payment_id, step);
         }
         co_await persist_and_reply(*trader, step);
+    }
+}
+
+asio::awaitable<void> Node::refuse_unavailable(PeerId from, const wire::Body& body) {
+    ++counters_.unavailable_answers;
+    if (auto* b = std::get_if<wire::Buy>(&body)) {
+        wire::BuyResult result;
+        result.request_id = b->request_id;
+        result.reason = wire::RefusalReason::trader_unavailable;
+        co_await send(from, std::move(result));
+    } else if (auto* d = std::get_if<wire::Deposit>(&body)) {
+        co_await send(from,
+                      wire::DepositAck{d->lot_id, false, wire::RefusalReason::trader_unavailable});
     }
 }
 
@@ -373,7 +443,8 @@ asio::awaitable<void> Node::on_election_event(const election::Event& event) {
         case election::EventKind::became_leader: spawn(become_trader(event.epoch)); break;
         case election::EventKind::leader_known:
             step_down();
-            log_->info("the trader is now peer {} (epoch {})", event.leader, event.epoch);
+            log_->info("the trader is now peer {} (epoch {})", event.leader,
+                       election::epoch_text(event.epoch));
             break;
         case election::EventKind::leader_lost:
             step_down();
@@ -397,20 +468,30 @@ asio::awaitable<void> Node::become_trader(wire::Epoch epoch) {
     journal::Options options;
     options.durability = to_journal(config_.storage.durability);
     std::optional<journal::Log::Opened> opened;
+    const TimePoint waiting_from = now();
+    TimePoint next_warning = waiting_from;
     while (trader->active && !stopped_ && !opened) {
-        bool locked = false;
+        std::optional<journal::LockedError> locked;
         try {
             opened = journal::Log::open(context_.journal_dir, options);
         } catch (const journal::LockedError& e) {
-            // The previous trader's process or coroutines still hold the journal: wait for them.
-            log_->debug("{}; waiting", e.what());
-            locked = true;
+            // Another trader's process (or this process's previous reign, for a moment) holds
+            // the journal. Buyers are told trader_unavailable meanwhile.
+            locked = e;
         } catch (const std::exception& e) {
-            log_->error("cannot open the books' journal: {}", e.what());
-            stop();
+            fail(fmt::format("cannot open the books' journal: {}", e.what()));
             co_return;
         }
         if (locked) {
+            // Another process is worth a warning at once (a paused or stuck trader); this
+            // process's own previous reign only if it does not let go within a second.
+            const bool other = locked->holder() > 0 && locked->holder() != ::getpid();
+            if (now() >= next_warning && (other || now() - waiting_from >= 1s)) {
+                log_->warn("cannot serve yet: {}, held for {}; buyers are told "
+                           "trader_unavailable until it frees",
+                           locked->what(), lock_age(context_.journal_dir));
+                next_warning = now() + 5s;
+            }
             co_await wait_until(trader->poll, now() + 10ms, [&] { return !trader->active; });
         }
     }
@@ -424,9 +505,8 @@ asio::awaitable<void> Node::become_trader(wire::Epoch epoch) {
     }
     auto books = replay_books(recovery, market_config(config_));
     if (!books) {
-        log_->error("cannot recover the books from {}: {}", context_.journal_dir.string(),
-                    books.error().message);
-        stop();
+        fail(fmt::format("cannot recover the books from {}: {}", context_.journal_dir.string(),
+                         books.error().message));
         co_return;
     }
     trader->books.emplace(std::move(books.value()));
@@ -467,8 +547,7 @@ asio::awaitable<void> Node::persist_and_reply(Trader& trader, market::Step& step
         }
     } catch (const std::exception& e) {
         // A journal that cannot write is a failed trader: stop, and let a new one recover.
-        log_->error("journal append failed: {}", e.what());
-        stop();
+        fail(fmt::format("journal append failed: {}", e.what()));
         co_return;
     }
     // An output waits for every event appended so far, not only its own step's: a retried
@@ -561,8 +640,7 @@ asio::awaitable<void> Node::commit_loop(std::shared_ptr<Trader> trader) {
                 ++trader_counters_.syncs;
                 if (context_.observer) context_.observer->synced(*this, log.durable_lsn());
             } catch (const std::exception& e) {
-                log_->error("journal sync failed: {}", e.what());
-                stop();
+                fail(fmt::format("journal sync failed: {}", e.what()));
                 co_return;
             }
             co_await release(*trader);
@@ -615,6 +693,22 @@ void Node::on_buy_result(PeerId from, const wire::Envelope& envelope,
                          const wire::BuyResult& result) {
     auto& out = buyer_.outstanding;
     if (!out || out->request != result.request_id || out->answered) return;  // late duplicate
+    if (result.reason == wire::RefusalReason::trader_unavailable) {
+        // Not an answer: the request did not run. Say why once, and retry on the timeout.
+        if (!waiting_since_) {
+            waiting_since_ = now();
+            log_->warn("waiting: the trader, peer {}, cannot serve yet (its books are not "
+                       "loaded); request {} will be retried",
+                       from, result.request_id);
+        }
+        return;
+    }
+    if (waiting_since_) {
+        log_->info("the trader answers again after {} ms",
+                   std::chrono::duration_cast<std::chrono::milliseconds>(now() - *waiting_since_)
+                       .count());
+        waiting_since_.reset();
+    }
     out->answered = true;
     out->filled = result.filled;
     out->reason = result.reason;
@@ -744,6 +838,8 @@ void Node::deposit_new_lot(bool another_product) {
 void Node::on_deposit_ack(const wire::DepositAck& ack) {
     for (auto& lot : seller_.lots) {
         if (lot.id != ack.lot_id) continue;
+        // The trader is elected but cannot serve yet: the deposit did not happen; resend later.
+        if (ack.reason == wire::RefusalReason::trader_unavailable) return;
         if (!ack.accepted) {
             log_->warn("the trader refused lot {}: {}", ack.lot_id, wire::to_string(ack.reason));
             lot.quantity = lot.sold;  // nothing of it is on sale

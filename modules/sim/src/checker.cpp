@@ -16,7 +16,7 @@ namespace {
 constexpr std::size_t max_violations = 100;
 
 std::string epoch_text(wire::Epoch e) {
-    return fmt::format("{}:{}", e >> 32, e & 0xffffffffu);
+    return election::epoch_text(e);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <map>
 #include <tuple>
 
+#include "tp/election/messages.hpp"
 #include "tp/runtime/random.hpp"
 #include "tp/runtime/runtime.hpp"
 #include "tp/sim/checker.hpp"
@@ -31,8 +32,7 @@ std::string describe(const wire::Body& body) {
         what += fmt::format(" request {} {} x{} for {}", r->request_id,
                             r->filled ? "filled" : "refused", r->quantity, r->amount);
     } else if (const auto* c = std::get_if<wire::Coordinator>(&body)) {
-        what += fmt::format(" leader {} epoch {}:{}", c->leader, c->epoch >> 32,
-                            c->epoch & 0xffffffffu);
+        what += fmt::format(" leader {} epoch {}", c->leader, election::epoch_text(c->epoch));
     } else if (const auto* p = std::get_if<wire::Payment>(&body)) {
         what += fmt::format(" payment {} x{} for {}", p->payment_id, p->quantity, p->amount);
     } else if (const auto* d = std::get_if<wire::Deposit>(&body)) {
@@ -67,7 +67,7 @@ public:
                        std::uint64_t durable) override {
         checker_.became_trader(self, epoch, books, durable);
         note(Event::Kind::trader, self.id(),
-             fmt::format("trader, epoch {}:{}", epoch >> 32, epoch & 0xffffffffu));
+             fmt::format("trader, epoch {}", election::epoch_text(epoch)));
     }
     void persisted(const peer::Node& self, wire::Epoch epoch, const market::Event& event,
                    std::uint64_t lsn) override {

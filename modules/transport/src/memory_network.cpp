@@ -213,7 +213,27 @@ void MemoryNetwork::partition(const std::vector<std::vector<PeerId>>& groups) {
                     for (PeerId b : groups[h]) cut(a, b);
 }
 
+void MemoryNetwork::pause(PeerId peer) {
+    if (!is_crashed(peer)) paused_.try_emplace(peer);
+}
+
+void MemoryNetwork::resume(PeerId peer) {
+    auto it = paused_.find(peer);
+    if (it == paused_.end()) return;
+    Held held = std::move(it->second);
+    paused_.erase(it);
+    for (Packet& packet : held.inbound) deliver(peer, std::move(packet));
+    for (auto& [to, bytes] : held.outbound) {
+        send(peer, to, bytes);
+        recycle(std::move(bytes));
+    }
+}
+
 void MemoryNetwork::crash(PeerId peer) {
+    if (auto it = paused_.find(peer); it != paused_.end()) {
+        for (Packet& packet : it->second.inbound) recycle(std::move(packet.data));
+        paused_.erase(it);
+    }
     crashed_.insert(peer);
     if (auto it = endpoints_.find(peer); it != endpoints_.end()) it->second->close();
 }
@@ -236,6 +256,13 @@ void MemoryNetwork::drop(PeerId from, PeerId to, std::uint64_t id, DropReason re
 }
 
 void MemoryNetwork::send(PeerId from, PeerId to, std::span<const std::byte> data) {
+    if (auto it = paused_.find(from); it != paused_.end()) {
+        // Not sent yet: it leaves when the sender runs again.
+        std::vector<std::byte> bytes = take_buffer();
+        bytes.assign(data.begin(), data.end());
+        it->second.outbound.emplace_back(to, std::move(bytes));
+        return;
+    }
     const std::uint64_t id = ++next_id_;
     auto& counters = counters_[key(from, to)];
     ++counters.sent;
@@ -295,6 +322,15 @@ void MemoryNetwork::deliver(PeerId to, Packet packet) {
     if (is_crashed(to)) {
         recycle(std::move(packet.data));
         return drop(from, to, id, DropReason::crashed);
+    }
+    if (auto held = paused_.find(to); held != paused_.end()) {
+        // Waits in the socket buffer until the receiver runs again.
+        if (held->second.inbound.size() >= config_.inbox_capacity) {
+            recycle(std::move(packet.data));
+            return drop(from, to, id, DropReason::queue_full);
+        }
+        held->second.inbound.push_back(std::move(packet));
+        return;
     }
     auto it = endpoints_.find(to);
     if (it == endpoints_.end() || !it->second->open_) {

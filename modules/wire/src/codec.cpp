@@ -243,6 +243,8 @@ std::string num(std::uint64_t v) {
 // being read so that a kj::Exception thrown by the reader can be reported against it.
 class Reader {
 public:
+    explicit Reader(const DecodeLimits& limits) : limits_(limits) {}
+
     const char* where = "root";
 
     // Returns the error, or nothing and fills `out`.
@@ -258,10 +260,10 @@ public:
 
         where = "clock";
         auto clock = root.getClock();
-        if (clock.size() > max_clock_entries) {
-            return error(
-                DecodeErrc::list_too_long,
-                "clock: " + num(clock.size()) + " entries, limit " + num(max_clock_entries));
+        const std::size_t clock_limit = std::min(limits_.max_clock_entries, max_clock_entries);
+        if (clock.size() > clock_limit) {
+            return error(DecodeErrc::list_too_long,
+                         "clock: " + num(clock.size()) + " entries, limit " + num(clock_limit));
         }
         // Validate into a small buffer, then build the clock in one step.
         const unsigned n = clock.size();
@@ -287,6 +289,11 @@ public:
                 return error(DecodeErrc::bad_clock,
                              "clock[" + num(i) + "]: peer " + num(peer) + " has counter 0");
             }
+            if (counter > max_clock_counter) {
+                return error(DecodeErrc::bad_clock, "clock[" + num(i) + "]: peer " + num(peer) +
+                                                        " has counter " + num(counter) +
+                                                        ", limit " + num(max_clock_counter));
+            }
             if (i > 0 && peer <= entries[i - 1].peer) {
                 return error(DecodeErrc::bad_clock,
                              "clock[" + num(i) + "]: peer " + num(peer) + " after peer " +
@@ -301,6 +308,8 @@ public:
     }
 
 private:
+    const DecodeLimits& limits_;
+
     std::optional<DecodeError> reason(s::RefusalReason in, RefusalReason& out, const char* field) {
         const auto raw = static_cast<std::uint16_t>(in);
         if (raw > static_cast<std::uint16_t>(last_refusal_reason)) {
@@ -487,6 +496,13 @@ std::size_t encode(const Envelope& envelope, std::span<std::byte> out) {
         throw std::invalid_argument("wire: encode clock: " + std::to_string(envelope.clock.size()) +
                                     " entries, limit " + std::to_string(max_clock_entries));
     }
+    for (const auto& entry : envelope.clock.entries()) {
+        if (entry.counter > max_clock_counter) {
+            throw std::invalid_argument("wire: encode clock: peer " + std::to_string(entry.peer) +
+                                        " has counter " + std::to_string(entry.counter) +
+                                        ", limit " + std::to_string(max_clock_counter));
+        }
+    }
 
     // Build straight into the caller's buffer when it is word-aligned, else via the scratch.
     const bool direct = word_aligned(out.data());
@@ -533,11 +549,29 @@ std::vector<std::byte> encode(const Envelope& envelope) {
     return out;
 }
 
+DecodeLimits limits_for_members(std::size_t members) {
+    DecodeLimits limits;
+    limits.max_clock_entries = std::min(members, max_clock_entries);
+    // The largest message: a BuyResult with every fill and the whole detail, and a full clock.
+    Envelope largest;
+    std::vector<tp::clock::Entry> entries;
+    for (std::size_t i = 0; i < limits.max_clock_entries; ++i)
+        entries.push_back({static_cast<PeerId>(i + 1), max_clock_counter});
+    largest.clock = tp::clock::VectorClock::from_entries(entries);
+    BuyResult result;
+    result.fills.assign(max_fills, Fill{1, 1, 1, 1});
+    result.detail.assign(max_detail_bytes, 'x');
+    largest.body = std::move(result);
+    limits.max_bytes = std::min(encoded_size(largest), max_datagram_size);
+    return limits;
+}
+
 DecodeResult decode(std::span<const std::byte> bytes, const DecodeLimits& limits) {
     const std::size_t size = bytes.size();
-    if (size > max_datagram_size) {
+    const std::size_t byte_limit = std::min(limits.max_bytes, max_datagram_size);
+    if (size > byte_limit) {
         return error(DecodeErrc::too_large,
-                     "datagram: " + num(size) + " bytes, limit " + num(max_datagram_size));
+                     "datagram: " + num(size) + " bytes, limit " + num(byte_limit));
     }
     if (size < 2 * word_bytes) {
         return error(DecodeErrc::too_short,
@@ -597,7 +631,7 @@ DecodeResult decode(std::span<const std::byte> bytes, const DecodeLimits& limits
     capnp::ReaderOptions options;
     options.traversalLimitInWords = limits.traversal_limit_words;
     options.nestingLimit = limits.nesting_limit;
-    Reader reader;
+    Reader reader(limits);
     try {
         capnp::SegmentArrayMessageReader message(kj::arrayPtr(segments.at, segment_count), options);
         // Decode in place: one Envelope, never moved on the success path.

@@ -13,6 +13,11 @@ namespace tp::clock {
 using PeerId = std::uint32_t;
 using Counter = std::uint64_t;
 
+// The largest counter an entry reaches: 2^48 ticks (nine years at a million a second). tick()
+// stops there rather than go on, so a clock inflated by a hostile message can never grow past
+// what the wire accepts, and the sum of even a 4096-entry clock stays far inside 64 bits.
+inline constexpr Counter max_counter = Counter{1} << 48;
+
 struct Entry {
     PeerId peer;
     Counter counter;
@@ -42,12 +47,19 @@ public:
     Counter get(PeerId peer) const noexcept;
     void set(PeerId peer, Counter counter);
 
-    // A local event or a send at `self`.
+    // A local event or a send at `self`. Saturates at max_counter.
     void tick(PeerId self);
     // Element-wise maximum.
     void merge(const VectorClock& other);
     // A receive at `self`: merge, then tick.
     void receive(PeerId self, const VectorClock& other);
+
+    // Bounded forms for clocks from the network: entries of peers outside `members` (sorted,
+    // unique; self included) are ignored, so a peer can never make another's clock name peers
+    // that do not exist. Each returns how many entries it ignored. Allocates only when it ignores
+    // some, or when a member appears for the first time.
+    std::size_t merge(const VectorClock& other, std::span<const PeerId> members);
+    std::size_t receive(PeerId self, const VectorClock& other, std::span<const PeerId> members);
 
     // Sum of all counters: strictly grows along happened-before, so it seeds the total order.
     Counter sum() const noexcept;

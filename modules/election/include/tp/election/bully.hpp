@@ -74,7 +74,13 @@ struct Counters {
     std::array<std::uint64_t, message_kinds> sent{};      // by MessageKind
     std::array<std::uint64_t, message_kinds> received{};  // accepted for processing, by kind
     std::uint64_t stale_ignored = 0;    // Coordinator/Heartbeat older than the newest epoch seen
-    std::uint64_t invalid_ignored = 0;  // unknown sender, wrong direction, malformed epoch
+    std::uint64_t invalid_ignored = 0;  // unknown sender, wrong direction, malformed or
+                                        // implausible epoch
+    // Of those, epochs too far above this peer's newest reign or naming a non-member.
+    std::uint64_t implausible_ignored = 0;
+    // Epochs more than max_term_step above the newest reign, believed because their leader kept
+    // claiming them for an election timeout (this peer had missed many elections).
+    std::uint64_t caught_up = 0;
     // Leaderless spells that ended with a known leader, and how long they lasted.
     std::uint64_t leaders_learned = 0;
     Duration last_failover{};
@@ -145,6 +151,15 @@ struct Counters {
 //   Heartbeat puts it right; a floor from durable state rules even that spell out.
 // - A leader that hears of an epoch newer than its own in an Ok (a late answer) starts an
 //   election: leading a superseded epoch would leave it deaf to the newer leader's heartbeats.
+// - Plausible epochs only (one forged datagram must not poison the term): an epoch in any message
+//   must name a member (or self) as its leader part, and its term may be at most max_term_step
+//   above the term of trusted_epoch(), the newest reign this peer has led or followed (or its
+//   durable floor); in an Election or Ok one less, since a leader takes the term after the
+//   highest it heard of. A Coordinator or Heartbeat further ahead, up to max_catch_up_step, is
+//   believed only once its leader has kept claiming exactly that epoch for election_timeout (a
+//   peer that missed many elections catching up); anything else is ignored and counted. So a
+//   forger moves the term at most max_term_step + 1 per reign it forces, at the cost of one
+//   election, and terms never come near max_term.
 class Bully {
 public:
     explicit Bully(Config config);
@@ -177,6 +192,10 @@ public:
     Epoch epoch() const noexcept { return epoch_; }
     // The newest epoch heard of in any message; the next leader's term goes above it.
     Epoch max_epoch() const noexcept { return max_epoch_; }
+    // The newest reign this peer has led or followed, or its floor: plausibility counts from it.
+    Epoch trusted_epoch() const noexcept { return trusted_; }
+    // Whether an epoch heard of in an Election or Ok would be believed now (see the rules above).
+    bool plausible(Epoch epoch) const noexcept;
     PeerId self() const noexcept { return config_.self; }
     std::span<const PeerId> peers() const noexcept { return config_.peers; }
     const Config& config() const noexcept { return config_; }
@@ -196,12 +215,22 @@ private:
     void note_epoch(Epoch epoch) noexcept;
     void send(PeerId to, const Message& message);
     bool is_peer(PeerId peer) const noexcept;
+    bool names_member(Epoch epoch) const noexcept;
+    bool believe_claim(PeerId leader, Epoch epoch, Time now);
 
     Config config_;
     Role role_ = Role::idle;
     std::optional<PeerId> leader_;
     Epoch epoch_ = no_epoch;
     Epoch max_epoch_ = no_epoch;
+    Epoch trusted_ = no_epoch;
+    // A claim too far ahead to believe at once: who, which epoch, since when it is repeated.
+    struct Pending {
+        PeerId leader = 0;
+        Epoch epoch = no_epoch;
+        Time since{};
+    };
+    std::optional<Pending> pending_claim_;
     std::optional<Time> deadline_;
     std::optional<PeerId> suspected_;       // left out of the next Elections
     std::optional<Time> leaderless_since_;  // start of the current spell without a leader

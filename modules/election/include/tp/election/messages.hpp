@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <variant>
 
 #include "tp/clock/vector_clock.hpp"
@@ -16,27 +17,44 @@ using PeerId = tp::clock::PeerId;
 using Duration = std::chrono::nanoseconds;
 using Time = std::chrono::nanoseconds;
 
-// An epoch names one reign. It packs (term, leader): the term in the high 32 bits and the leader's
-// id in the low 32, compared as one integer. A new leader takes the next term after the highest
+// An epoch names one reign. It packs (term, leader): the term in the high 44 bits and the leader's
+// id in the low 20, compared as one integer. A new leader takes the next term after the highest
 // epoch it has heard of, so epochs only grow; and because the leader is part of the epoch, two
 // peers that both win the same term (a lost Ok under message loss) still claim different epochs,
 // and the higher id's is the newer. 0 means "no epoch yet".
+//
+// Terms cannot be exhausted: a peer accepts an epoch at once only within max_term_step terms of
+// the newest reign it has itself led or followed (see Bully), so each reign raises the term by at
+// most max_term_step + 1, and the 2^44 terms last at least 2^34 reigns: at one election a
+// millisecond, over five centuries. docs/election.md states the rule and why it is safe.
 using Epoch = std::uint64_t;
-using Term = std::uint32_t;
+using Term = std::uint64_t;
+
+inline constexpr unsigned leader_bits = 20;
+inline constexpr unsigned term_bits = 64 - leader_bits;
+// Peer ids an epoch can name: the configuration refuses larger ones.
+inline constexpr PeerId max_peer_id = (PeerId{1} << leader_bits) - 1;
 
 inline constexpr Epoch no_epoch = 0;
 // The last term is reserved as invalid so that computing "next term" can never wrap.
-inline constexpr Term max_term = std::numeric_limits<Term>::max() - 1;
+inline constexpr Term max_term = (Term{1} << term_bits) - 2;
+// How far above its newest reign a peer believes an epoch at once.
+inline constexpr Term max_term_step = 1024;
+// How far above it a peer believes a leader that keeps claiming the same epoch for a whole
+// election timeout (a peer that missed many elections catching up); never further.
+inline constexpr Term max_catch_up_step = Term{1} << 20;
 
 constexpr Epoch make_epoch(Term term, PeerId leader) noexcept {
-    return (static_cast<Epoch>(term) << 32) | leader;
+    return (term << leader_bits) | (leader & max_peer_id);
 }
 constexpr Term epoch_term(Epoch epoch) noexcept {
-    return static_cast<Term>(epoch >> 32);
+    return epoch >> leader_bits;
 }
 constexpr PeerId epoch_leader(Epoch epoch) noexcept {
-    return static_cast<PeerId>(epoch);
+    return static_cast<PeerId>(epoch & max_peer_id);
 }
+// "term:leader", e.g. "3:6": how logs and reports show an epoch.
+std::string epoch_text(Epoch epoch);
 
 // The election protocol's messages. Sender and receiver travel in the envelope.
 struct Election {

@@ -25,6 +25,7 @@
 #include "tp/runtime/runtime.hpp"
 #include "tp/runtime/timer.hpp"
 #include "tp/transport/transport.hpp"
+#include "tp/wire/codec.hpp"
 #include "tp/wire/message.hpp"
 
 namespace tp::peer {
@@ -94,6 +95,13 @@ struct NodeCounters {
     std::uint64_t malformed = 0;
     std::uint64_t misaddressed = 0;
     std::uint64_t ignored = 0;  // trading messages that reached a non-trader
+    // A Payment, BuyResult or DepositAck not from the current trader, or a PaymentAck not from
+    // the payee: refused.
+    std::uint64_t wrong_role = 0;
+    // Clock entries naming peers that are not members: ignored by the merge.
+    std::uint64_t foreign_clock_entries = 0;
+    // Buys and deposits answered trader_unavailable while elected but not yet serving.
+    std::uint64_t unavailable_answers = 0;
     // Messages sent, by kind (the index of wire::Body's alternative).
     std::array<std::uint64_t, std::variant_size_v<wire::Body>> sent_by_kind{};
 };
@@ -160,6 +168,9 @@ public:
     // True once stop() was called and every coroutine has ended: the object may be destroyed.
     bool finished() const noexcept { return running_ == 0; }
     bool stopped() const noexcept { return stopped_; }
+    // Why the node stopped itself (a journal it cannot open, write or sync; books that do not
+    // replay), or empty: a process that hosts it ends with an error.
+    const std::string& failure() const noexcept { return failure_; }
 
     PeerId id() const noexcept { return id_; }
     Role role() const noexcept { return role_; }
@@ -204,6 +215,9 @@ private:
     asio::awaitable<void> on_election_event(const election::Event& event);
     asio::awaitable<void> become_trader(wire::Epoch epoch);
     void step_down();
+    // Stops the node for good on an error it cannot recover from.
+    void fail(std::string why);
+    asio::awaitable<void> refuse_unavailable(PeerId from, const wire::Body& body);
     asio::awaitable<void> persist_and_reply(Trader& trader, market::Step& step);
     asio::awaitable<void> release(Trader& trader);
     asio::awaitable<void> send_output(const market::Output& output, wire::Epoch epoch);
@@ -248,7 +262,12 @@ private:
     runtime::Timer buyer_timer_;
     runtime::Timer seller_timer_;
 
+    std::vector<PeerId> members_;  // every peer of the market, self included, sorted
+    wire::DecodeLimits limits_;     // sized to the members
     std::vector<std::vector<std::byte>> send_buffers_;  // recycled encode buffers
+    std::string failure_;
+    // Since when the outstanding buy has been told trader_unavailable (logged once per spell).
+    std::optional<TimePoint> waiting_since_;
     bool stopped_ = false;
     int running_ = 0;
 };

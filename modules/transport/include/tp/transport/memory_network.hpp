@@ -152,6 +152,18 @@ public:
     void recover(PeerId peer) { crashed_.erase(peer); }
     bool is_crashed(PeerId peer) const { return crashed_.contains(peer); }
 
+    // A paused process (SIGSTOP, a long GC, a VM migration): nothing it sends leaves and nothing
+    // sent to it is read until resume(), when its inbound datagrams are delivered (up to its
+    // inbox capacity; the rest overflow as from a full socket buffer) and then its outbound ones
+    // are sent, as a burst of stale messages. Its memory is kept. A crash ends the pause.
+    void pause(PeerId peer);
+    void resume(PeerId peer);
+    bool is_paused(PeerId peer) const { return paused_.contains(peer); }
+
+    // A datagram that `from` never sent: a forger that can spoof any member's source address
+    // (the simulator's hostile member). It takes the same path, faults and trace as any other.
+    void inject(PeerId from, PeerId to, std::span<const std::byte> data) { send(from, to, data); }
+
     LinkCounters counters(PeerId from, PeerId to) const;
     LinkCounters totals() const;
     // Datagrams delayed and not yet delivered.
@@ -200,6 +212,11 @@ private:
     bool armed_ = false;
     runtime::TimePoint armed_at_{};
     std::vector<std::vector<std::byte>> pool_;  // recycled datagram buffers
+    struct Held {
+        std::deque<Packet> inbound;
+        std::vector<std::pair<PeerId, std::vector<std::byte>>> outbound;  // (to, bytes)
+    };
+    std::unordered_map<PeerId, Held> paused_;
 };
 
 }  // namespace tp::transport

@@ -22,6 +22,8 @@ inline constexpr std::size_t max_datagram_size = 65507;
 inline constexpr std::size_t max_fills = 256;
 inline constexpr std::size_t max_detail_bytes = 256;
 inline constexpr std::size_t max_clock_entries = 4096;
+// The largest counter a clock entry may hold (the clock's own ceiling).
+inline constexpr std::uint64_t max_clock_counter = tp::clock::max_counter;
 // Our encoder always writes one segment; other Cap'n Proto writers may split a message, so a few
 // segments are accepted, but no more.
 inline constexpr std::size_t max_segments = 8;
@@ -89,14 +91,22 @@ private:
     std::variant<Envelope, DecodeError> v_;
 };
 
-// Limits applied while decoding. The defaults are sized for one datagram of this schema; tests and
-// tools may tighten them.
+// Limits applied while decoding. The defaults are sized for one datagram of this schema; a peer
+// tightens them to its market (limits_for_members), tests and tools as they need.
 struct DecodeLimits {
     // Words the reader may visit, counting amplification (e.g. lists of empty elements).
     std::uint64_t traversal_limit_words = (max_datagram_size + 7) / 8;
     // Pointer depth; the schema needs 4 (root -> envelope -> body -> fills -> fill).
     int nesting_limit = 8;
+    // Bytes one message may take (the per-message budget), at most max_datagram_size.
+    std::size_t max_bytes = max_datagram_size;
+    // Entries one clock may hold, at most max_clock_entries.
+    std::size_t max_clock_entries = wire::max_clock_entries;
 };
+
+// The limits for a market of `members` peers: a clock names members only, so it has at most that
+// many entries, and a message is at most the largest legal one with such a clock.
+DecodeLimits limits_for_members(std::size_t members);
 
 // Never throws for bad input; accepts buffers at any alignment.
 DecodeResult decode(std::span<const std::byte> bytes, const DecodeLimits& limits = {});
