@@ -1,0 +1,168 @@
+// Hostile and gray faults against a whole market on the in-memory network (issue 12): datagrams
+// forged with a member's source address, and a paused trader. Each case is one reported defect.
+#include <boost/test/unit_test.hpp>
+
+#include "market_fixture.hpp"
+#include "tp/election/messages.hpp"
+#include "tp/wire/codec.hpp"
+
+using namespace tp::system_test;
+using tp::wire::RefusalReason;
+namespace wire = tp::wire;
+namespace election = tp::election;
+
+namespace {
+
+// Sends `body` to `to` as if `from` had sent it, with a plausible clock.
+void forge(Market& m, PeerId from, PeerId to, wire::Body body, wire::Epoch epoch,
+           tp::clock::VectorClock clock = {}) {
+    if (clock.empty()) clock.set(from, 1);
+    const wire::Envelope e{from, to, epoch, std::move(clock), std::move(body)};
+    const auto bytes = wire::encode(e);
+    m->memory_network()->inject(from, to, bytes);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(hostile)
+
+// Only the current trader's Payment counts: a seller paid by anyone else ignores it.
+BOOST_AUTO_TEST_CASE(a_payment_from_a_member_that_is_not_the_trader_is_refused) {
+    Market m(TransportKind::memory, {Role::seller, Role::buyer, Role::buyer});
+    BOOST_REQUIRE(m.settle_on(3));
+    // Buyer 2 pretends to be the trader and pays seller 1 555,555,555.
+    forge(m, 2, 1, wire::Payment{77, 1, 1, 555'555'555}, m.node(3).epoch());
+    BOOST_REQUIRE(m.run_until([&] { return m.node(1).counters().wrong_role == 1; }));
+    BOOST_TEST(m.node(1).seller().earned == 0);
+    BOOST_TEST(m.node(1).seller().payments.empty());
+}
+
+// Only the current trader's BuyResult counts: a forged answer does not end a request.
+BOOST_AUTO_TEST_CASE(a_buy_result_from_a_member_that_is_not_the_trader_is_refused) {
+    Market m(TransportKind::memory, {Role::seller, Role::buyer, Role::buyer});
+    BOOST_REQUIRE(m.settle_on(3));
+    m.deposit(1, tp::system_test::salt, 5, 10);
+    // The buyer's request cannot reach the trader for now, so it stays outstanding.
+    auto* net = m->memory_network();
+    net->cut(2, 3);
+    m.node(2).buy(salt, 1);
+    BOOST_REQUIRE(m.run_until([&] { return m.node(2).buyer().outstanding.has_value(); }));
+    const auto request = m.node(2).buyer().outstanding->request;
+    // Seller 1 answers it "as the trader": filled, for nothing.
+    wire::BuyResult fake;
+    fake.request_id = request;
+    fake.filled = true;
+    fake.quantity = 1;
+    fake.amount = 0;
+    forge(m, 1, 2, fake, m.node(3).epoch());
+    BOOST_REQUIRE(m.run_until([&] { return m.node(2).counters().wrong_role == 1; }));
+    BOOST_TEST(m.node(2).buyer().purchases.empty());
+    // The link heals: the real trader's answer is the one the buyer keeps.
+    net->restore(2, 3);
+    const auto p = m.buy(2, salt, 0 + 1);
+    BOOST_TEST(m.node(2).buyer().purchases.front().request == request);
+    BOOST_TEST(m.node(2).buyer().purchases.front().amount == 10);
+    BOOST_TEST(m.node(2).buyer().purchases.front().trader == 3u);
+    (void)p;
+}
+
+// Only the payee settles a payment: an ack from anyone else leaves it pending, and the trader
+// keeps resending it until the payee acknowledges.
+BOOST_AUTO_TEST_CASE(a_payment_ack_from_another_member_does_not_settle_the_payment) {
+    Market m(TransportKind::memory, {Role::seller, Role::buyer, Role::buyer});
+    BOOST_REQUIRE(m.settle_on(3));
+    m.deposit(1, salt, 5, 10);
+    // The seller's acks cannot reach the trader, so the payment stays pending.
+    auto* net = m->memory_network();
+    net->cut(1, 3);
+    const auto p = m.buy(2, salt, 2);
+    BOOST_REQUIRE(p.filled);
+    BOOST_REQUIRE(m.run_until([&] { return m.books().payments().pending_count() == 1; }));
+    const auto pending = m.books().payments().pending();
+    // Buyer 2 acknowledges the seller's payment.
+    forge(m, 2, 3, wire::PaymentAck{pending.front().id}, m.node(3).epoch());
+    BOOST_REQUIRE(m.run_until([&] { return m.node(3).counters().wrong_role == 1; }));
+    BOOST_TEST(m.books().payments().pending_count() == 1u);
+    // The seller's own ack gets through once the link heals: then it is settled.
+    net->restore(1, 3);
+    BOOST_REQUIRE(m.run_until([&] { return m.books().payments().pending_count() == 0; }));
+    BOOST_TEST(m.node(1).seller().earned == 18);
+}
+
+// One Election carrying the maximal term, from a listed peer, stopped all trading for good.
+BOOST_AUTO_TEST_CASE(one_election_with_a_maximal_epoch_does_not_stop_the_market) {
+    Market m(TransportKind::memory, {Role::seller, Role::buyer, Role::buyer, Role::buyer});
+    BOOST_REQUIRE(m.settle_on(4));
+    m.deposit(1, salt, 10, 10);
+    const auto reign = m.node(4).epoch();
+    // "Peer 2" asks everyone above it into an election with the last term there is, and claims
+    // that term for itself to everyone.
+    const auto maximal = election::make_epoch(election::max_term, 2);
+    for (PeerId to : {3, 4}) forge(m, 2, to, wire::Election{}, maximal);
+    for (PeerId to : {1, 3, 4}) forge(m, 2, to, wire::Coordinator{2, maximal}, maximal);
+    BOOST_REQUIRE(m.run_until([&] {
+        return m.node(4).election().counters().implausible_ignored >= 2;
+    }));
+    // Nothing changed: the same trader, the same epoch, and trade goes on.
+    BOOST_TEST(m.node(4).epoch() == reign);
+    BOOST_TEST(m.node(1).epoch() == reign);
+    BOOST_TEST(m.buy(2, salt, 1).filled);
+    // The trader fails: a new one is elected and followed as usual.
+    m->crash(4);
+    BOOST_REQUIRE(m.settle_on(3));
+    BOOST_TEST(election::epoch_term(m.node(3).epoch()) == election::epoch_term(reign) + 1);
+    BOOST_TEST(m.buy(2, salt, 1).filled);
+}
+
+// A clock naming 1,500 invented peers made every later message ~190x larger; a legal 64 KiB one
+// made every later message too big to encode.
+BOOST_AUTO_TEST_CASE(an_inflated_clock_cannot_grow_anyone_s_state) {
+    Market m(TransportKind::memory, {Role::seller, Role::buyer, Role::buyer});
+    BOOST_REQUIRE(m.settle_on(3));
+    tp::clock::VectorClock inflated;
+    for (PeerId p = 1; p <= 4000; ++p) inflated.set(p, 1);
+    forge(m, 2, 3, wire::Heartbeat{}, m.node(3).epoch(), inflated);
+    BOOST_REQUIRE(m.run_until([&] { return m.node(3).counters().malformed == 1; }));
+    BOOST_TEST(m.node(3).clock().size() <= 3u);
+    // Within the byte budget but naming non-members: the members' entries merge, the rest do not.
+    tp::clock::VectorClock foreign;
+    foreign.set(2, 1);
+    for (PeerId p = 100; p < 102; ++p) foreign.set(p, 5);
+    forge(m, 2, 3, wire::PaymentAck{12345}, m.node(3).epoch(), foreign);
+    BOOST_REQUIRE(m.run_until([&] { return m.node(3).counters().foreign_clock_entries == 2; }));
+    BOOST_TEST(m.node(3).clock().size() <= 3u);
+    // And a clock at the counter ceiling for the trader's own entry does not stop it sending.
+    tp::clock::VectorClock ceiling;
+    ceiling.set(3, tp::clock::max_counter);
+    forge(m, 2, 3, wire::PaymentAck{12346}, m.node(3).epoch(), ceiling);
+    m.deposit(1, salt, 3, 10);
+    BOOST_TEST(m.buy(2, salt, 1).filled);
+}
+
+// A paused trader stalled the market silently: buyers are now told trader_unavailable while the
+// successor waits for the books, and are served once the paused trader lets go.
+BOOST_AUTO_TEST_CASE(a_paused_trader_gets_buyers_a_clear_refusal_then_a_successor) {
+    Market m(TransportKind::memory, {Role::seller, Role::buyer, Role::buyer, Role::buyer});
+    BOOST_REQUIRE(m.settle_on(4));
+    m.deposit(1, salt, 10, 10);
+    // The trader stops (SIGSTOP): it still holds the journal, and hears and says nothing.
+    auto* net = m->memory_network();
+    net->pause(4);
+    // 3 is elected; buyer 2 asks it and is told the trader cannot serve yet.
+    BOOST_REQUIRE(m.run_until([&] { return m.node(2).leader() == PeerId{3}; }));
+    m.node(2).buy(salt, 1);
+    BOOST_REQUIRE(m.run_until([&] { return m.node(3).counters().unavailable_answers > 0; }));
+    BOOST_TEST(m.node(2).buyer().purchases.empty());
+    BOOST_TEST(!m.node(3).is_trader());
+    // The paused trader runs again: it learns of the newer epoch, steps down and frees the
+    // books, and the buyer is served by the successor.
+    net->resume(4);
+    BOOST_REQUIRE(m.run_until([&] { return m.node(2).buyer().purchases.size() == 1; }));
+    const auto& p = m.node(2).buyer().purchases.front();
+    BOOST_TEST(p.filled);
+    BOOST_TEST(p.trader == 3u);
+    BOOST_TEST(!m.node(4).is_trader());
+    BOOST_TEST(m.books().check_invariants().empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
