@@ -106,9 +106,9 @@ void print_result(const sim::Result& r, bool verbose) {
                peer::format_duration(o.duration), peer::format_duration(o.liveness_bound));
     fmt::print("  faults      {}\n", r.plan.describe());
     fmt::print(
-        "  simulation  {} crashes, {} partitions, {} outcomes confirmed, {} checks, {} trace "
-        "events, ended at {}, trace hash {}\n",
-        r.crashes, r.partitions, r.confirmed, r.checks, r.trace_events,
+        "  simulation  {} crashes, {} partitions, {} pauses, {} hostile datagrams, {} outcomes "
+        "confirmed, {} checks, {} trace events, ended at {}, trace hash {}\n",
+        r.crashes, r.partitions, r.pauses, r.hostile, r.confirmed, r.checks, r.trace_events,
         sim::format_duration(r.ended.time_since_epoch()), hex(r.trace_hash));
     if (verbose) tp::peer::print(std::cout, r.summary);
     if (r.ok()) {

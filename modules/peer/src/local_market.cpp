@@ -134,6 +134,11 @@ void LocalMarket::launch(PeerId peer, bool restarted,
         *context_, peer, roles_[peer], std::move(transport),
         streams_.stream("peer", (std::uint64_t{peer} << 32) | incarnation), incarnation);
     Node& n = *node;
+    if (clock_spread_.count() > 0) {
+        auto rng = streams_.stream("clock-base", (std::uint64_t{peer} << 32) | incarnation);
+        n.set_clock_base(runtime::Duration(static_cast<runtime::Duration::rep>(
+            rng.uniform_int(0, static_cast<std::uint64_t>(clock_spread_.count())))));
+    }
     nodes_[peer] = std::move(node);
     if (restarted) n.start(true);
 }

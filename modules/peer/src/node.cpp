@@ -245,7 +245,7 @@ asio::awaitable<bool> Node::wait_until(runtime::Timer& timer, TimePoint deadline
                                        const std::function<bool()>& ready) {
     while (!ready()) {
         if (stopped_ || now() >= deadline) co_return ready();
-        timer.expires_at(deadline);
+        timer.expires_at(deadline - clock_base_);
         co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
     }
     co_return true;
@@ -253,7 +253,7 @@ asio::awaitable<bool> Node::wait_until(runtime::Timer& timer, TimePoint deadline
 
 asio::awaitable<void> Node::sleep_until(runtime::Timer& timer, TimePoint deadline) {
     if (stopped_ || now() >= deadline) co_return;
-    timer.expires_at(deadline);
+    timer.expires_at(deadline - clock_base_);
     co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
 }
 
@@ -415,7 +415,7 @@ asio::awaitable<void> Node::election_loop() {
         const auto deadline = bully_.next_deadline();
         const TimePoint at = deadline ? TimePoint(*deadline) : now() + idle;
         if (now() < at) {
-            election_timer_.expires_at(at);
+            election_timer_.expires_at(at - clock_base_);
             // Woken early when a message moves the deadline: then just look again.
             co_await election_timer_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
             continue;

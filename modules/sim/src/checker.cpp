@@ -19,6 +19,13 @@ std::string epoch_text(wire::Epoch e) {
     return election::epoch_text(e);
 }
 
+// The entries of `clock` that name members of `self`'s market.
+clock::VectorClock known_part(const clock::VectorClock& clock, const peer::Node& self) {
+    clock::VectorClock known;
+    known.merge(clock, self.members());
+    return known;
+}
+
 }  // namespace
 
 void Checker::violation(std::string text) {
@@ -53,11 +60,22 @@ void Checker::check_epoch(const peer::Node& self) {
 void Checker::sent(const peer::Node& self, const wire::Envelope& envelope) {
     check_clock(self, envelope.clock, "send");
     check_epoch(self);
+    // Who each payment goes to, and which payees really acknowledged what (a forged datagram
+    // never passes through a node's send).
+    if (const auto* p = std::get_if<wire::Payment>(&envelope.body)) {
+        payees_[p->payment_id] = envelope.receiver;
+    } else if (const auto* a = std::get_if<wire::PaymentAck>(&envelope.body)) {
+        acks_sent_.insert({envelope.sender, a->payment_id});
+    }
 }
 
 void Checker::received(const peer::Node& self, const wire::Envelope& envelope) {
     ++checks_;
-    if (!clock::happened_before(envelope.clock, self.clock())) {
+    // Entries naming non-members are ignored by the receiver's merge, by design.
+    clock::VectorClock known = self.clock();
+    known.merge(envelope.clock, self.members());
+    if (!(known == self.clock()) || !clock::happened_before(known_part(envelope.clock, self),
+                                                            self.clock())) {
         violation(
             fmt::format("peer {}'s clock {} after a receive does not dominate the message's {}",
                         self.id(), self.clock().to_string(), envelope.clock.to_string()));
@@ -159,6 +177,15 @@ void Checker::persisted(const peer::Node& self, wire::Epoch epoch, const market:
                 lots_[{e.seller, e.lot}] = {e.product, e.quantity};
             } else if constexpr (std::is_same_v<T, market::BuyQueued>) {
                 queued_[{e.buyer, e.request}] = Queued{e.clock, e.batch_close};
+            } else if constexpr (std::is_same_v<T, market::PaymentAcked>) {
+                ++checks_;
+                auto payee = payees_.find(e.payment);
+                if (payee != payees_.end() && !acks_sent_.contains({payee->second, e.payment})) {
+                    violation(fmt::format(
+                        "trader {} settled payment {} (epoch {}) although its payee, peer {}, "
+                        "never acknowledged it",
+                        id, e.payment, epoch_text(epoch), payee->second));
+                }
             } else if constexpr (std::is_same_v<T, market::BuyFilled> ||
                                  std::is_same_v<T, market::BuyRefused>) {
                 const Key key{e.buyer, e.request};
@@ -217,6 +244,7 @@ void Checker::released(const peer::Node& self, wire::Epoch epoch, const market::
 
 void Checker::crashed(PeerId peer, std::optional<std::uint64_t> durable) {
     lives_.erase(peer);
+    paused_.erase(peer);
     follower_since_.erase(peer);
     if (trader_ != peer) return;
     trader_.reset();
@@ -263,12 +291,17 @@ void Checker::sweep(peer::LocalMarket& market) {
         } else {
             follower_since_.try_emplace(id, runtime_.now());
         }
-        if (quiet_since_ && node->is_buyer() && !leads) {
+        if (quiet_since_ && node->is_buyer() && !leads && !paused_.contains(id)) {
             const auto& out = node->buyer().outstanding;
             if (out && !out->answered) {
-                // The clock starts when the faults stopped, the request was made, or the peer
-                // stopped leading, whichever is latest.
-                const TimePoint from = std::max({*quiet_since_, out->sent, follower_since_.at(id)});
+                // The clock starts when the faults stopped, the request was made (on the peer's
+                // own clock), the peer stopped leading, or it last resumed from a pause, whichever
+                // is latest.
+                const TimePoint sent = out->sent - node->clock_base();
+                auto resumed = resumed_at_.find(id);
+                const TimePoint from =
+                    std::max({*quiet_since_, sent, follower_since_.at(id),
+                              resumed == resumed_at_.end() ? TimePoint{} : resumed->second});
                 if (runtime_.now() > from + bound_ && late_.emplace(id, out->request).second) {
                     violation(fmt::format(
                         "liveness: peer {}'s request {} is still unanswered {} after the faults "
@@ -280,6 +313,14 @@ void Checker::sweep(peer::LocalMarket& market) {
         }
     }
     books_dirty_ = false;
+}
+
+void Checker::paused(PeerId peer, bool is_paused) {
+    if (is_paused) {
+        paused_.insert(peer);
+    } else if (paused_.erase(peer) > 0) {
+        resumed_at_[peer] = runtime_.now();
+    }
 }
 
 void Checker::start_liveness(TimePoint at, runtime::Duration bound) {

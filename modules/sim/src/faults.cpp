@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <iterator>
 #include <stdexcept>
 #include <vector>
 
@@ -17,8 +18,12 @@ struct Name {
 };
 constexpr Name names[] = {{"drop", Fault::drop},           {"duplicate", Fault::duplicate},
                           {"delay", Fault::delay},         {"reorder", Fault::reorder},
-                          {"partition", Fault::partition}, {"crash", Fault::crash}};
-constexpr std::uint8_t all_kinds = 0x3f;
+                          {"partition", Fault::partition}, {"crash", Fault::crash},
+                          {"pause", Fault::pause},         {"hostile", Fault::hostile}};
+// The first kinds, drawn first in a swarm plan: later kinds are drawn after every earlier draw,
+// so adding a kind leaves the older kinds' rates of every seed as they were.
+constexpr std::size_t first_kinds = 6;
+constexpr std::uint8_t all_kinds = 0xff;
 
 Duration uniform(runtime::Rng& rng, Duration lo, Duration hi) {
     return Duration(static_cast<Duration::rep>(rng.uniform_int(
@@ -51,7 +56,8 @@ FaultSpec FaultSpec::parse(std::string_view text) {
         if (!known) {
             throw std::invalid_argument(fmt::format(
                 "--faults: unknown fault '{}' at character {} (expected swarm, none, all, or a "
-                "comma list of drop, duplicate, delay, reorder, partition, crash)",
+                "comma list of drop, duplicate, delay, reorder, partition, crash, pause, "
+                "hostile)",
                 word, start + 1));
         }
         start = end + 1;
@@ -76,11 +82,10 @@ FaultPlan FaultPlan::draw(const FaultSpec& spec, runtime::Rng& rng) {
     FaultPlan plan;
     // Every draw happens whatever the spec, so a kind's rates depend on the seed alone.
     std::uint8_t swarm_kinds = 0;
-    for (const auto& n : names) {
-        if (rng.bernoulli(0.5)) swarm_kinds |= static_cast<std::uint8_t>(n.fault);
+    for (std::size_t i = 0; i < first_kinds; ++i) {
+        if (rng.bernoulli(0.5)) swarm_kinds |= static_cast<std::uint8_t>(names[i].fault);
     }
     if (swarm_kinds == 0) swarm_kinds = static_cast<std::uint8_t>(Fault::crash);
-    plan.kinds = spec.swarm ? swarm_kinds : spec.kinds;
 
     const double drop = rng.uniform_real(0.005, 0.15);
     const double duplicate = rng.uniform_real(0.005, 0.15);
@@ -94,6 +99,14 @@ FaultPlan FaultPlan::draw(const FaultSpec& spec, runtime::Rng& rng) {
     const double crash_trader = rng.uniform_real(0.3, 0.9);
     const Duration restart_after = uniform(rng, 10ms, 800ms);
     plan.sync_latency = uniform(rng, 100us, 4ms);
+    for (std::size_t i = first_kinds; i < std::size(names); ++i) {
+        if (rng.bernoulli(0.5)) swarm_kinds |= static_cast<std::uint8_t>(names[i].fault);
+    }
+    const Duration pause_every = uniform(rng, 200ms, 1500ms);
+    const Duration pause_for = uniform(rng, 20ms, 800ms);
+    const double pause_trader = rng.uniform_real(0.3, 0.9);
+    const Duration hostile_every = uniform(rng, 5ms, 200ms);
+    plan.kinds = spec.swarm ? swarm_kinds : spec.kinds;
 
     // A message always takes a little time: the fixed part of every link's delay.
     plan.link.delay.fixed = 100us;
@@ -117,6 +130,12 @@ FaultPlan FaultPlan::draw(const FaultSpec& spec, runtime::Rng& rng) {
         plan.crash_trader = crash_trader;
         plan.restart_after = restart_after;
     }
+    if (plan.has(Fault::pause)) {
+        plan.pause_every = pause_every;
+        plan.pause_for = pause_for;
+        plan.pause_trader = pause_trader;
+    }
+    if (plan.has(Fault::hostile)) plan.hostile_every = hostile_every;
     return plan;
 }
 
@@ -146,6 +165,12 @@ std::string FaultPlan::describe() const {
         parts.push_back(fmt::format("crash every ~{} (trader {:.0f}%), down ~{}",
                                     format_duration(crash_every), crash_trader * 100,
                                     format_duration(restart_after)));
+    if (has(Fault::pause))
+        parts.push_back(fmt::format("pause every ~{} (trader {:.0f}%) for ~{}",
+                                    format_duration(pause_every), pause_trader * 100,
+                                    format_duration(pause_for)));
+    if (has(Fault::hostile))
+        parts.push_back(fmt::format("hostile member every ~{}", format_duration(hostile_every)));
     if (parts.empty()) parts.push_back("no faults");
     parts.push_back(fmt::format("fsync {}", format_duration(sync_latency)));
     std::string out;

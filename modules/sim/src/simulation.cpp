@@ -10,6 +10,7 @@
 #include "tp/election/messages.hpp"
 #include "tp/runtime/random.hpp"
 #include "tp/runtime/runtime.hpp"
+#include "tp/sim/attacker.hpp"
 #include "tp/sim/checker.hpp"
 #include "tp/sim/power_loss.hpp"
 #include "tp/wire/message.hpp"
@@ -22,7 +23,15 @@ using namespace std::chrono_literals;
 
 constexpr TimePoint never = TimePoint::max();
 // Codes of the simulator's own trace events (runtime::EventKind::user).
-enum : std::uint64_t { trace_crash = 1, trace_restart = 2, trace_partition = 3, trace_heal = 4 };
+enum : std::uint64_t {
+    trace_crash = 1,
+    trace_restart = 2,
+    trace_partition = 3,
+    trace_heal = 4,
+    trace_pause = 5,
+    trace_resume = 6,
+    trace_hostile = 7,
+};
 
 std::string describe(const wire::Body& body) {
     std::string what = wire::kind_name(body);
@@ -132,6 +141,7 @@ Result run(const Options& o) {
     {
         peer::LocalMarket market(config, rt);
         market.keep_running();
+        market.vary_clock_bases(o.clock_spread);
         market.context().observer = &recorder;
         market.context().sync_latency = res.plan.sync_latency;
         transport::MemoryNetwork& net = *market.memory_network();
@@ -166,11 +176,79 @@ Result run(const Options& o) {
         TimePoint next_crash = res.plan.crash_every.count() > 0
                                    ? start + exponential(rng, res.plan.crash_every)
                                    : never;
+        // Pauses and the hostile member draw from streams of their own, so they leave the
+        // schedule of the older faults of every seed as it was.
+        runtime::Rng pause_rng = streams.stream("sim-pause");
+        runtime::Rng hostile_pick = streams.stream("sim-hostile-member");
+        Attacker attacker(net, streams.stream("sim-hostile"),
+                          market.peers()[hostile_pick.uniform_int(0, market.peers().size() - 1)]);
+        TimePoint next_pause = res.plan.pause_every.count() > 0
+                                   ? start + exponential(pause_rng, res.plan.pause_every)
+                                   : never;
+        TimePoint resume_at = never;
+        std::optional<PeerId> paused;
+        runtime::Rng hostile_rng = streams.stream("sim-hostile-time");
+        TimePoint next_hostile = res.plan.hostile_every.count() > 0
+                                     ? start + exponential(hostile_rng, res.plan.hostile_every)
+                                     : never;
+        auto resume = [&] {
+            if (paused) {
+                if (net.is_paused(*paused)) {
+                    net.resume(*paused);
+                    rt.trace().record(rt.now(), runtime::EventKind::user, *paused, 0,
+                                      trace_resume, 0);
+                    recorder.note(Event::Kind::resume, *paused, "resumes");
+                }
+                checker.paused(*paused, false);
+            }
+            paused.reset();
+            resume_at = never;
+        };
+        // Pauses a peer now: the trader with the plan's chance unless `spare_trader`.
+        auto pause = [&](bool spare_trader) {
+            const auto trader = market.trader();
+            std::optional<PeerId> victim;
+            const bool at_trader = pause_rng.bernoulli(res.plan.pause_trader);
+            const std::uint64_t pick = pause_rng.uniform_int(0, market.peers().size() - 1);
+            const Duration length = exponential(pause_rng, res.plan.pause_for);
+            if (at_trader && !spare_trader) victim = trader;
+            if (!victim) victim = market.peers()[pick];
+            if (spare_trader && victim == trader) return;
+            if (market.node(*victim) == nullptr) return;  // down
+            net.pause(*victim);
+            checker.paused(*victim, true);
+            paused = victim;
+            resume_at = rt.now() + length;
+            ++res.pauses;
+            rt.trace().record(rt.now(), runtime::EventKind::user, *victim, 0, trace_pause,
+                              static_cast<std::uint64_t>(length.count()));
+            recorder.note(Event::Kind::pause, *victim,
+                          fmt::format("pauses for {}", format_duration(length)));
+        };
+        auto strike = [&] {
+            std::string what = attacker.strike(market);
+            rt.trace().record(rt.now(), runtime::EventKind::user, 0, 0, trace_hostile,
+                              attacker.sent());
+            if (!what.empty()) recorder.note(Event::Kind::hostile, 0, std::move(what));
+            next_hostile = rt.now() + exponential(hostile_rng, res.plan.hostile_every);
+        };
 
         while (rt.now() < faults_end && !market.done()) {
-            advance(std::min({faults_end, next_partition, heal_at, next_crash}));
+            advance(std::min({faults_end, next_partition, heal_at, next_crash, next_pause,
+                              resume_at, next_hostile}));
             const TimePoint now = rt.now();
             if (now >= faults_end) break;
+            if (paused && market.node(*paused) == nullptr) resume();  // crashed meanwhile
+            if (now >= resume_at) {
+                resume();
+                next_pause = now + exponential(pause_rng, res.plan.pause_every);
+            }
+            if (now >= next_pause && !paused) {
+                pause(false);
+                if (!paused) next_pause = now + exponential(pause_rng, res.plan.pause_every);
+                else next_pause = never;
+            }
+            if (now >= next_hostile) strike();
             if (now >= heal_at) {
                 net.heal();
                 heal_at = never;
@@ -224,14 +302,38 @@ Result run(const Options& o) {
             }
         }
 
-        // The faults stop: links heal and lose nothing; crashed peers come back on schedule.
+        // The faults stop: links heal and lose nothing; crashed peers come back on schedule. The
+        // hostile member goes on, and other peers than the trader may still pause: neither may
+        // keep a buyer that runs from an answer.
         transport::LinkFaults calm;
         calm.delay.fixed = res.plan.link.delay.fixed;
         net.set_faults(calm);
         net.heal();
         if (heal_at != never) recorder.note(Event::Kind::heal, 0, "heal");
+        resume();
+        next_pause = res.plan.pause_every.count() > 0
+                         ? rt.now() + exponential(pause_rng, res.plan.pause_every)
+                         : never;
         checker.start_liveness(rt.now(), o.liveness_bound);
-        advance(rt.now() + o.liveness_bound + 100ms);
+        const TimePoint calm_end = rt.now() + o.liveness_bound + 100ms;
+        while (rt.now() < calm_end && !market.done()) {
+            advance(std::min({calm_end, next_pause, resume_at, next_hostile}));
+            const TimePoint now = rt.now();
+            if (now >= calm_end) break;
+            if (paused && market.node(*paused) == nullptr) resume();
+            if (now >= resume_at) {
+                resume();
+                next_pause = now + exponential(pause_rng, res.plan.pause_every);
+            }
+            if (now >= next_pause && !paused) {
+                pause(true);
+                if (!paused) next_pause = now + exponential(pause_rng, res.plan.pause_every);
+                else next_pause = never;
+            }
+            if (now >= next_hostile) strike();
+        }
+        resume();
+        res.hostile = attacker.sent();
 
         market.request_stop();
         for (int i = 0; i < 100'000 && !market.done(); ++i) rt.run_until(rt.now() + 10ms);

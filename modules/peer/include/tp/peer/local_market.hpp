@@ -81,6 +81,9 @@ public:
     // The run ends only at the configured duration or on request_stop(), not when the buyers
     // are done (the simulator: with every buyer crashed or trader, "done" would end it early).
     void keep_running() noexcept { keep_running_ = true; }
+    // Each life of each peer gets a steady clock of its own, starting up to `spread` away from
+    // the runtime's (drawn from the seed), as separate processes would. Call before start().
+    void vary_clock_bases(runtime::Duration spread) noexcept { clock_spread_ = spread; }
 
     // A failure of one peer now (as a failure injection would); it comes back after the
     // configured recovery delay unless `restart_after` says otherwise (nullopt: never).
@@ -156,6 +159,7 @@ private:
     bool stop_requested_ = false;
     bool keep_running_ = false;
     bool done_ = false;
+    runtime::Duration clock_spread_{0};
 };
 
 }  // namespace tp::peer

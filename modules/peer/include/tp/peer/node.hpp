@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <variant>
 #include <vector>
 
@@ -161,6 +162,14 @@ public:
     Node(const Node&) = delete;
     Node& operator=(const Node&) = delete;
 
+    // Where this process's steady clock starts relative to the runtime's: every time the node
+    // reads, keeps, journals or sends is on its own clock (the simulator gives each life its own
+    // base, so a value that leaks from one process to another shows). Set before start().
+    void set_clock_base(runtime::Duration base) noexcept { clock_base_ = base; }
+    runtime::Duration clock_base() const noexcept { return clock_base_; }
+    // This node's own steady time.
+    TimePoint local_now() const noexcept { return now(); }
+
     // Starts the coroutines. `restarted`: back after a crash (the election's recovery policy).
     void start(bool restarted);
     // A crash: closes the transport, cancels every wait, drops the trader's journal.
@@ -182,6 +191,8 @@ public:
     wire::Epoch epoch() const noexcept { return bully_.epoch(); }
     const election::Bully& election() const noexcept { return bully_; }
     const clock::VectorClock& clock() const noexcept { return clock_; }
+    // Every peer of the market, self included, sorted: the only ids a clock may name.
+    std::span<const PeerId> members() const noexcept { return members_; }
     const BuyerState& buyer() const noexcept { return buyer_; }
     const SellerState& seller() const noexcept { return seller_; }
     const TraderCounters& trader_counters() const noexcept { return trader_counters_; }
@@ -234,7 +245,7 @@ private:
     asio::awaitable<void> sleep_until(runtime::Timer& timer, TimePoint deadline);
     asio::awaitable<void> pause(runtime::Timer& timer, runtime::Duration d);
     static void wake(runtime::Timer& timer) { timer.cancel(); }
-    TimePoint now() const noexcept { return context_.runtime.now(); }
+    TimePoint now() const noexcept { return context_.runtime.now() + clock_base_; }
     std::optional<PeerId> trading_partner() const noexcept;
 
     NodeContext& context_;
@@ -266,6 +277,7 @@ private:
     wire::DecodeLimits limits_;     // sized to the members
     std::vector<std::vector<std::byte>> send_buffers_;  // recycled encode buffers
     std::string failure_;
+    runtime::Duration clock_base_{0};
     // Since when the outstanding buy has been told trader_unavailable (logged once per spell).
     std::optional<TimePoint> waiting_since_;
     bool stopped_ = false;

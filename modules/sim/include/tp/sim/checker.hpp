@@ -32,7 +32,10 @@ using runtime::TimePoint;
 //              acknowledged deposit is in its stock, every payment sent is in its ledgers
 //   fair       the trader never serves a request before one of the same batch that
 //              happened-before it
-//   liveness   after the faults stop, every buyer's pending request is answered within a bound
+//   settled    a payment is settled in the books only once its payee has acknowledged it
+//   liveness   after the faults stop, every buyer's pending request is answered within a bound,
+//              pauses of other peers notwithstanding (a paused buyer's clock restarts when it
+//              resumes)
 class Checker final : public peer::NodeObserver {
 public:
     explicit Checker(runtime::Runtime& runtime) : runtime_(runtime) {}
@@ -58,6 +61,8 @@ public:
     // From `at` on no fault is injected: every request pending then or issued later must be
     // answered within `bound` of max(at, when it was sent).
     void start_liveness(TimePoint at, runtime::Duration bound);
+    // The peer is paused (SIGSTOP) or runs again.
+    void paused(PeerId peer, bool is_paused);
     // Adds the end-of-run summary's violations.
     void finish(const peer::Summary& summary);
 
@@ -114,6 +119,10 @@ private:
     runtime::Duration bound_{};
     std::set<Key> late_;                          // requests already reported as late
     std::map<PeerId, TimePoint> follower_since_;  // since when a live peer has not led
+    std::set<PeerId> paused_;
+    std::map<PeerId, TimePoint> resumed_at_;
+    std::map<std::uint64_t, PeerId> payees_;           // payment -> the seller it was sent to
+    std::set<std::pair<PeerId, std::uint64_t>> acks_sent_;  // (payee, payment) acknowledged
     std::vector<std::string> violations_;
     std::map<std::string, bool> seen_;  // a violation reported once
     std::uint64_t checks_ = 0;

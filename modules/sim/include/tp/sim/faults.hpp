@@ -20,6 +20,8 @@ enum class Fault : std::uint8_t {
     reorder = 1 << 3,
     partition = 1 << 4,
     crash = 1 << 5,
+    pause = 1 << 6,    // a process stops for a while (SIGSTOP), then resumes with its memory
+    hostile = 1 << 7,  // a member sends valid but hostile messages (forged with others' ids)
 };
 
 // Which kinds a run asks for: a fixed set, or "swarm" (the seed picks the set).
@@ -28,7 +30,7 @@ struct FaultSpec {
     std::uint8_t kinds = 0;  // Fault bits, when not swarm
 
     // "swarm" (the default), "none", "all", or a comma list of drop, duplicate, delay, reorder,
-    // partition, crash. Throws std::invalid_argument naming the bad word.
+    // partition, crash, pause, hostile. Throws std::invalid_argument naming the bad word.
     static FaultSpec parse(std::string_view text);
     std::string to_string() const;
 };
@@ -42,6 +44,10 @@ struct FaultPlan {
     Duration crash_every{0};      // mean time between crashes (0: none)
     double crash_trader = 0.0;    // chance a crash hits the trader
     Duration restart_after{0};    // mean time a crashed peer stays down
+    Duration pause_every{0};      // mean time between process pauses (0: none)
+    Duration pause_for{0};        // mean length of one
+    double pause_trader = 0.0;    // chance a pause hits the trader
+    Duration hostile_every{0};    // mean time between hostile messages (0: none)
     Duration sync_latency{0};     // the modelled fdatasync (not a fault: always on)
 
     bool has(Fault f) const noexcept { return (kinds & static_cast<std::uint8_t>(f)) != 0; }

@@ -23,12 +23,26 @@ struct Options {
     FaultSpec faults;
     // How often the whole-market sweep of the checker runs, in virtual time.
     Duration sweep_every = std::chrono::milliseconds(1);
+    // Each life of each peer has its own steady clock, up to this far from the others (separate
+    // processes started at different times): no clock value may leak between them.
+    Duration clock_spread = std::chrono::hours(24 * 30);
     bool record = false;  // keep every event, for the ShiViz log and the diagram
 };
 
 // One recorded event of a run (Options::record).
 struct Event {
-    enum class Kind : std::uint8_t { send, receive, crash, restart, trader, partition, heal };
+    enum class Kind : std::uint8_t {
+        send,
+        receive,
+        crash,
+        restart,
+        trader,
+        partition,
+        heal,
+        pause,
+        resume,
+        hostile,
+    };
     TimePoint time{};
     Kind kind = Kind::send;
     PeerId peer = 0;
@@ -48,6 +62,8 @@ struct Result {
     std::uint64_t checks = 0;
     std::uint64_t crashes = 0;
     std::uint64_t partitions = 0;
+    std::uint64_t pauses = 0;
+    std::uint64_t hostile = 0;  // hostile datagrams sent
     std::uint64_t confirmed = 0;
     TimePoint ended{};
     peer::Summary summary;
