@@ -24,6 +24,7 @@ std::vector<Event> every_kind() {
         BuyRefused{3, 10, 2, 1, RefuseReason::no_seller},
         BuyRefused{3, 11, 2, 9, RefuseReason::insufficient_stock},
         BuyRefused{3, 12, 2, 0, RefuseReason::invalid_request},
+        BuyRefused{3, 13, 2, 5, RefuseReason::amount_overflow},
         PaymentAcked{42},
     };
 }

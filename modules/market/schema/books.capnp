@@ -14,6 +14,7 @@ enum RefuseReason {
   noSeller @0;
   insufficientStock @1;
   invalidRequest @2;
+  amountOverflow @3;   # the sale or a running total it adds to would leave the range of Int64
 }
 
 enum BuyStatus {

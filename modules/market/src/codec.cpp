@@ -83,6 +83,7 @@ s::RefuseReason to_schema(RefuseReason r) {
         case RefuseReason::no_seller: return s::RefuseReason::NO_SELLER;
         case RefuseReason::insufficient_stock: return s::RefuseReason::INSUFFICIENT_STOCK;
         case RefuseReason::invalid_request: return s::RefuseReason::INVALID_REQUEST;
+        case RefuseReason::amount_overflow: return s::RefuseReason::AMOUNT_OVERFLOW;
     }
     return s::RefuseReason::INVALID_REQUEST;
 }
@@ -134,6 +135,7 @@ RefuseReason from_schema(s::RefuseReason r, const char* where) {
         case s::RefuseReason::NO_SELLER: return RefuseReason::no_seller;
         case s::RefuseReason::INSUFFICIENT_STOCK: return RefuseReason::insufficient_stock;
         case s::RefuseReason::INVALID_REQUEST: return RefuseReason::invalid_request;
+        case s::RefuseReason::AMOUNT_OVERFLOW: return RefuseReason::amount_overflow;
     }
     throw Bad{ErrorCode::invalid, std::string(where) + ": unknown refuse reason " +
                                       std::to_string(static_cast<unsigned>(r))};
@@ -394,7 +396,9 @@ struct SnapshotCodec {
             for (auto lot : p.getLots()) {
                 book.lots.push_back(
                     Lot{lot.getSeller(), lot.getLot(), lot.getRemaining(), lot.getUnitPrice()});
-                book.in_stock += lot.getRemaining();
+                if (__builtin_add_overflow(book.in_stock, lot.getRemaining(), &book.in_stock))
+                    throw bad(ErrorCode::invalid, "product " + std::to_string(p.getProduct()) +
+                                                      ": units in its lots overflow");
             }
         }
         for (auto d : root.getLotsSeen()) {

@@ -50,6 +50,7 @@ wire::RefusalReason to_wire(market::RefuseReason reason) {
         case market::RefuseReason::insufficient_stock:
             return wire::RefusalReason::insufficient_stock;
         case market::RefuseReason::invalid_request: return wire::RefusalReason::invalid_request;
+        case market::RefuseReason::amount_overflow: return wire::RefusalReason::amount_overflow;
     }
     return wire::RefusalReason::invalid_request;
 }

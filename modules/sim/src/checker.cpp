@@ -94,14 +94,20 @@ void Checker::became_trader(const peer::Node& self, wire::Epoch epoch, const mar
         }
     }
     // Every payment sent so far is backed by the seller's ledger in the recovered books.
-    std::map<PeerId, market::Money> paid;
-    for (const auto& [payment, p] : paid_) paid[p.seller] += p.amount;
+    // Checked sums: nullopt once a seller's payments add up past the range of Money, which is
+    // more than any ledger can show.
+    std::map<PeerId, std::optional<market::Money>> paid;
+    for (const auto& [payment, p] : paid_) {
+        auto& sum = paid.try_emplace(p.seller, market::Money{0}).first->second;
+        if (sum) sum = market::checked_add(*sum, p.amount);
+    }
     for (const auto& [seller, amount] : paid) {
-        if (books.seller(seller).earned < amount) {
+        if (!amount || books.seller(seller).earned < *amount) {
             violation(fmt::format(
                 "seller {} was sent payments of {} in all, but trader {} (epoch {}) has it earning "
                 "only {}",
-                seller, amount, id, epoch_text(epoch), books.seller(seller).earned));
+                seller, amount ? std::to_string(*amount) : "more than fits in Money", id,
+                epoch_text(epoch), books.seller(seller).earned));
         }
     }
     // Every acknowledged deposit is part of what the recovered books say was deposited.

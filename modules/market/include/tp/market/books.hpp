@@ -174,7 +174,8 @@ public:
     // Queued requests, in arrival order.
     const std::vector<BuyQueued>& queued() const noexcept { return queued_; }
 
-    // Every broken invariant, described; empty when the books are sound.
+    // Every broken invariant, described; empty when the books are sound. Sums are taken exactly
+    // (128-bit), so a total that has left the range of its type is reported, never wrapped.
     std::vector<std::string> check_invariants() const;
 
     // ---- Persistence (Cap'n Proto, schema books.capnp).
@@ -201,10 +202,15 @@ private:
     void emit_buy_outputs(Step& out);
     Status apply_deposited(const Deposited& e);
     Status apply_queued(const BuyQueued& e);
-    // `recorded` receives the answer now on record, for the command to send.
-    Status apply_filled(const BuyFilled& e, const BuyResult** recorded = nullptr);
+    // `recorded` receives the answer now on record, for the command to send; `overflow` is set
+    // when the event was rejected because a running total would leave the range of its type.
+    Status apply_filled(const BuyFilled& e, const BuyResult** recorded = nullptr,
+                        bool* overflow = nullptr);
     Status apply_refused(const BuyRefused& e, const BuyResult** recorded = nullptr);
     Status apply_acked(const PaymentAcked& e);
+    // What running total the sale would push out of range, described; nullopt if none.
+    std::optional<std::string> totals_overflow(const BuyFilled& e, std::uint64_t quantity,
+                                               Money amount) const;
     std::vector<BuyQueued>::iterator find_queued(PeerKey key) noexcept;
 
     Config config_;
