@@ -6,4 +6,7 @@ bool skip_dedup = false;  // market: the trader forgets an answered request, so 
 bool early_confirm = false;  // peer: outcomes go out before their journal records are durable
 bool ignore_epochs = false;  // election: a peer follows a leader's claim from an older epoch
 bool unfair_order = false;   // market: a batch is served in reverse logical-time order
+// market: a queued buy's deadline (the old trader's steady clock) is journalled, and a new trader
+// keeps it instead of giving recovered batches a fresh window on its own clock
+bool process_time_in_books = false;
 }  // namespace tp::sim_bugs

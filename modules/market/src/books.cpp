@@ -13,6 +13,7 @@
 namespace tp::sim_bugs {
 extern bool skip_dedup;
 extern bool unfair_order;
+extern bool process_time_in_books;
 }  // namespace tp::sim_bugs
 #endif
 
@@ -150,9 +151,30 @@ const BuyResult* Books::result(PeerId buyer, RequestId request) const noexcept {
 
 std::optional<TimePoint> Books::next_deadline() const noexcept {
     if (queued_.empty()) return std::nullopt;
-    TimePoint earliest = queued_.front().batch_close;
-    for (const auto& q : queued_) earliest = std::min(earliest, q.batch_close);
+    if (unscheduled_) return TimePoint::min();
+    std::optional<TimePoint> earliest;
+    for (const auto& [batch, close] : deadlines_)
+        if (!earliest || close < *earliest) earliest = close;
     return earliest;
+}
+
+std::optional<TimePoint> Books::batch_deadline(std::uint64_t batch) const noexcept {
+    auto it = deadlines_.find(batch);
+    return it == deadlines_.end() ? std::nullopt : std::optional<TimePoint>(it->second);
+}
+
+void Books::resume(TimePoint now) {
+    if (!unscheduled_) return;
+    unscheduled_ = false;
+    for (const auto& q : queued_) {
+        TimePoint close = now + config_.batch_window;
+#ifdef TP_SIM_BUGS
+        // Trusts the deadline the old trader journalled, on the old trader's clock.
+        if (sim_bugs::process_time_in_books)
+            close = TimePoint(Duration(q.batch_close_ns_deprecated));
+#endif
+        deadlines_.try_emplace(q.batch, close);  // a batch that has a deadline keeps it
+    }
 }
 
 std::vector<BuyQueued>::iterator Books::find_queued(PeerKey key) noexcept {
@@ -165,7 +187,7 @@ bool operator==(const Books& a, const Books& b) {
     return a.products_ == b.products_ && a.lots_seen_ == b.lots_seen_ && a.sellers_ == b.sellers_ &&
            a.buyers_ == b.buyers_ && a.commission_total_ == b.commission_total_ &&
            a.payments_ == b.payments_ && a.results_ == b.results_ && a.queued_ == b.queued_ &&
-           a.executions_ == b.executions_;
+           a.next_batch_ == b.next_batch_ && a.executions_ == b.executions_;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -217,6 +239,7 @@ void Books::submit_buy(const BuyRequest& r, const clock::VectorClock& stamp, Tim
         return;
     }
     if (find_queued(key) != queued_.end()) return;  // already waiting in a batch
+    resume(now);
 
     const bool on_arrival = config_.batch_window.count() == 0;
     // Requests inherited from a trader that batched go first, in their order.
@@ -226,11 +249,26 @@ void Books::submit_buy(const BuyRequest& r, const clock::VectorClock& stamp, Tim
         return;
     }
     // Join the open batch, or open one that closes a window from now.
+    std::uint64_t batch = next_batch_;
     TimePoint close = now + config_.batch_window;
-    if (!queued_.empty() && queued_.back().batch_close > now) close = queued_.back().batch_close;
-    Event& event = out.events.emplace_back(std::in_place_type<BuyQueued>, r.buyer, r.request,
-                                           r.product, r.quantity, r.allow_partial, stamp, close);
+    if (!queued_.empty()) {
+        const auto open = deadlines_.find(queued_.back().batch);
+        if (open != deadlines_.end() && open->second > now) {
+            batch = open->first;
+            close = open->second;
+        }
+    }
+    auto& event = std::get<BuyQueued>(
+        out.events.emplace_back(std::in_place_type<BuyQueued>, r.buyer, r.request, r.product,
+                                r.quantity, r.allow_partial, stamp, batch));
+#ifdef TP_SIM_BUGS
+    // The broken variant still journals the deadline, on this process's clock.
+    if (sim_bugs::process_time_in_books)
+        event.batch_close_ns_deprecated = close.time_since_epoch().count();
+#endif
     if (Status s = apply(event); !s) internal_error(s.error());
+    deadlines_.try_emplace(batch, close);
+    unscheduled_ = false;  // resume() ran above, and this batch now has its deadline
 }
 
 Step Books::submit_buy(const BuyRequest& request, const clock::VectorClock& stamp, TimePoint now) {
@@ -246,14 +284,16 @@ Step Books::submit_buy(PeerId buyer, RequestId request, ProductId product, Quant
 
 void Books::poll(TimePoint now, Step& out) {
     if (queued_.empty()) return;
+    resume(now);
     std::vector<BuyQueued> due;
     for (const auto& q : queued_)
-        if (q.batch_close <= now) due.push_back(q);
+        if (auto it = deadlines_.find(q.batch); it != deadlines_.end() && it->second <= now)
+            due.push_back(q);
     if (due.empty()) return;
-    // Batches in closing order; within one, the total order that extends happened-before, so
-    // concurrent requests are decided by logical time, not by arrival.
+    // Batches in the order they opened; within one, the total order that extends happened-before,
+    // so concurrent requests are decided by logical time, not by arrival.
     std::sort(due.begin(), due.end(), [](const BuyQueued& a, const BuyQueued& b) {
-        if (a.batch_close != b.batch_close) return a.batch_close < b.batch_close;
+        if (a.batch != b.batch) return a.batch < b.batch;
         const auto order = clock::total_order(a.clock, a.buyer, b.clock, b.buyer);
 #ifdef TP_SIM_BUGS
         if (sim_bugs::unfair_order && order != 0) return order > 0;  // latest first
@@ -263,6 +303,8 @@ void Books::poll(TimePoint now, Step& out) {
     });
     for (const auto& q : due)
         execute(BuyRequest{q.buyer, q.request, q.product, q.quantity, q.allow_partial}, out);
+    // Every request of a closed batch was just served: its deadline goes with it.
+    std::erase_if(deadlines_, [&](const auto& entry) { return entry.second <= now; });
 }
 
 Step Books::poll(TimePoint now) {
@@ -389,7 +431,13 @@ Status Books::apply_queued(const BuyQueued& e) {
     if (find_queued(key) != queued_.end())
         return inconsistent("BuyQueued " + key_text("request", e.buyer, e.request) +
                             ": already queued");
+    if (e.batch == UINT64_MAX)
+        return invalid("BuyQueued " + key_text("request", e.buyer, e.request) +
+                       ": batch number out of range");
     queued_.push_back(e);
+    next_batch_ = std::max(next_batch_, e.batch + 1);
+    // Until its trader gives it a deadline (at once for its own batches, resume() otherwise).
+    if (!deadlines_.contains(e.batch)) unscheduled_ = true;
     return {};
 }
 
@@ -483,7 +531,7 @@ Status Books::apply_filled(const BuyFilled& e, const BuyResult** recorded, bool*
     buyer.spent += result.amount;
     ++executions_;
     if (recorded) *recorded = &result;
-    if (auto q = find_queued(key); q != queued_.end()) queued_.erase(q);
+    dequeue(key);
     return {};
 }
 
@@ -548,6 +596,16 @@ std::optional<std::string> Books::totals_overflow(const BuyFilled& e, std::uint6
     return std::nullopt;
 }
 
+void Books::dequeue(PeerKey key) {
+    auto q = find_queued(key);
+    if (q == queued_.end()) return;
+    queued_.erase(q);
+    if (queued_.empty()) {
+        deadlines_.clear();
+        unscheduled_ = false;
+    }
+}
+
 Status Books::apply_refused(const BuyRefused& e, const BuyResult** recorded) {
     const PeerKey key{e.buyer, e.request};
     if (static_cast<unsigned>(e.reason) > static_cast<unsigned>(RefuseReason::amount_overflow))
@@ -565,7 +623,7 @@ Status Books::apply_refused(const BuyRefused& e, const BuyResult** recorded) {
     result.requested = e.requested;
     ++buyers_[e.buyer].refused;
     if (recorded) *recorded = &result;
-    if (auto q = find_queued(key); q != queued_.end()) queued_.erase(q);
+    dequeue(key);
     return {};
 }
 

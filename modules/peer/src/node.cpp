@@ -431,6 +431,7 @@ asio::awaitable<void> Node::become_trader(wire::Epoch epoch) {
         co_return;
     }
     trader->books.emplace(std::move(books.value()));
+    trader->books->resume(market_time(now()));  // recovered batches: a fresh window on our clock
     trader->ready = true;
     ++trader_counters_.reigns;
     log_->info("Dear buyers and sellers, My ID is {}, and I am the new coordinator", id_);

@@ -131,7 +131,7 @@ void Checker::became_trader(const peer::Node& self, wire::Epoch epoch, const mar
     }
     queued_.clear();
     for (const auto& q : books.queued()) {
-        queued_[{q.buyer, q.request}] = Queued{q.clock, q.batch_close};
+        queued_[{q.buyer, q.request}] = Queued{q.clock, q.batch};
     }
 }
 
@@ -141,7 +141,7 @@ void Checker::served(PeerId trader, const Key& key) {
     if (it != queued_.end()) {
         // Fair order: nothing of the same batch that happened-before this request still waits.
         for (const auto& [other, q] : queued_) {
-            if (other == key || q.batch_close != it->second.batch_close) continue;
+            if (other == key || q.batch != it->second.batch) continue;
             if (clock::happened_before(q.stamp, it->second.stamp)) {
                 violation(fmt::format(
                     "trader {} served peer {}'s request {} before peer {}'s request {} of the "
@@ -164,7 +164,7 @@ void Checker::persisted(const peer::Node& self, wire::Epoch epoch, const market:
             if constexpr (std::is_same_v<T, market::Deposited>) {
                 lots_[{e.seller, e.lot}] = {e.product, e.quantity};
             } else if constexpr (std::is_same_v<T, market::BuyQueued>) {
-                queued_[{e.buyer, e.request}] = Queued{e.clock, e.batch_close};
+                queued_[{e.buyer, e.request}] = Queued{e.clock, e.batch};
             } else if constexpr (std::is_same_v<T, market::BuyFilled> ||
                                  std::is_same_v<T, market::BuyRefused>) {
                 const Key key{e.buyer, e.request};
