@@ -17,13 +17,14 @@ std::vector<Event> every_kind() {
         Deposited{1, 77, 2, 5, 10},
         Deposited{std::numeric_limits<PeerId>::max(), std::numeric_limits<LotId>::max(),
                   std::numeric_limits<ProductId>::max(), std::numeric_limits<Quantity>::max(), 0},
-        BuyQueued{3, 9, 1, 4, true, VectorClock{1, 0, 7, 2}, at_ms(1234)},
-        BuyQueued{4, 1, 0, 1, false, VectorClock{}, TimePoint(Duration(-5))},
+        BuyQueued{3, 9, 1, 4, true, VectorClock{1, 0, 7, 2}, 1234},
+        BuyQueued{4, 1, 0, 1, false, VectorClock{}, 0},
         BuyFilled{3, 9, 1, 4, {Fill{1, 77, 2, 20, 2, 1}, Fill{2, 5, 2, 40, 4, 2}}},
         BuyFilled{5, std::numeric_limits<RequestId>::max(), 2, 1, {Fill{0, 0, 1, max, max, 3}}},
         BuyRefused{3, 10, 2, 1, RefuseReason::no_seller},
         BuyRefused{3, 11, 2, 9, RefuseReason::insufficient_stock},
         BuyRefused{3, 12, 2, 0, RefuseReason::invalid_request},
+        BuyRefused{3, 13, 2, 5, RefuseReason::amount_overflow},
         PaymentAcked{42},
     };
 }

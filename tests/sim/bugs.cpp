@@ -8,4 +8,7 @@ bool ignore_epochs = false;  // election: a peer follows a leader's claim from a
 bool unfair_order = false;   // market: a batch is served in reverse logical-time order
 bool accept_any_ack = false;   // peer: the trader lets any member settle any payment
 bool trust_any_epoch = false;  // election: any well-formed epoch is believed, however far ahead
+// market: a queued buy's deadline (the old trader's steady clock) is journalled, and a new trader
+// keeps it instead of giving recovered batches a fresh window on its own clock
+bool process_time_in_books = false;
 }  // namespace tp::sim_bugs

@@ -14,6 +14,7 @@ enum RefuseReason {
   noSeller @0;
   insufficientStock @1;
   invalidRequest @2;
+  amountOverflow @3;   # the sale or a running total it adds to would leave the range of Int64
 }
 
 enum BuyStatus {
@@ -37,7 +38,10 @@ struct BuyQueued {
   quantity @3 :UInt32;
   allowPartial @4 :Bool;
   clock @5 :List(ClockEntry);
-  batchCloseNs @6 :Int64;
+  # Retired: the batch's deadline on the queuing trader's own steady clock, which means nothing to
+  # the trader that recovers it. Old journals still carry it; it is read as absent.
+  batchCloseNsDeprecated @6 :Int64;
+  batch @7 :UInt64;    # the batch's number, in the order batches open (0 in old journals)
 }
 
 struct Fill {
@@ -145,4 +149,5 @@ struct Snapshot {
   payments @8 :List(Payment);   # pending only, ascending ids
   results @9 :List(BuyResult);  # sorted by (buyer, request) so equal books give equal bytes
   queued @10 :List(BuyQueued);  # arrival order
+  nextBatch @11 :UInt64;        # the number the next batch opened gets
 }

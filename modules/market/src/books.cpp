@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "books_internal.hpp"
 #include "wide.hpp"
 
 #ifdef TP_SIM_BUGS
@@ -12,6 +13,7 @@
 namespace tp::sim_bugs {
 extern bool skip_dedup;
 extern bool unfair_order;
+extern bool process_time_in_books;
 }  // namespace tp::sim_bugs
 #endif
 
@@ -19,26 +21,16 @@ namespace tp::market {
 
 namespace {
 
-constexpr Money money_max = std::numeric_limits<Money>::max();
-
-std::string key_text(const char* what, PeerId peer, std::uint64_t id) {
-    return std::string(what) + " (" + std::to_string(peer) + ", " + std::to_string(id) + ")";
-}
+using detail::Int128;
+using detail::key_text;
+using detail::money_max;
+using detail::validate_deposit;
 
 Error inconsistent(std::string message) {
     return Error{ErrorCode::inconsistent, std::move(message)};
 }
 Error invalid(std::string message) {
     return Error{ErrorCode::invalid, std::move(message)};
-}
-
-DepositError validate_deposit(const Deposited& d) noexcept {
-    if (d.quantity == 0) return DepositError::zero_quantity;
-    if (d.unit_price < 0) return DepositError::negative_price;
-    // Every sale of this lot, whole or in part, then fits in Money.
-    if (static_cast<detail::Int128>(d.quantity) * d.unit_price > money_max)
-        return DepositError::too_large;
-    return DepositError::none;
 }
 
 // An event the books themselves built failed to apply: a bug, never bad input.
@@ -159,9 +151,30 @@ const BuyResult* Books::result(PeerId buyer, RequestId request) const noexcept {
 
 std::optional<TimePoint> Books::next_deadline() const noexcept {
     if (queued_.empty()) return std::nullopt;
-    TimePoint earliest = queued_.front().batch_close;
-    for (const auto& q : queued_) earliest = std::min(earliest, q.batch_close);
+    if (unscheduled_) return TimePoint::min();
+    std::optional<TimePoint> earliest;
+    for (const auto& [batch, close] : deadlines_)
+        if (!earliest || close < *earliest) earliest = close;
     return earliest;
+}
+
+std::optional<TimePoint> Books::batch_deadline(std::uint64_t batch) const noexcept {
+    auto it = deadlines_.find(batch);
+    return it == deadlines_.end() ? std::nullopt : std::optional<TimePoint>(it->second);
+}
+
+void Books::resume(TimePoint now) {
+    if (!unscheduled_) return;
+    unscheduled_ = false;
+    for (const auto& q : queued_) {
+        TimePoint close = now + config_.batch_window;
+#ifdef TP_SIM_BUGS
+        // Trusts the deadline the old trader journalled, on the old trader's clock.
+        if (sim_bugs::process_time_in_books)
+            close = TimePoint(Duration(q.batch_close_ns_deprecated));
+#endif
+        deadlines_.try_emplace(q.batch, close);  // a batch that has a deadline keeps it
+    }
 }
 
 std::vector<BuyQueued>::iterator Books::find_queued(PeerKey key) noexcept {
@@ -174,7 +187,7 @@ bool operator==(const Books& a, const Books& b) {
     return a.products_ == b.products_ && a.lots_seen_ == b.lots_seen_ && a.sellers_ == b.sellers_ &&
            a.buyers_ == b.buyers_ && a.commission_total_ == b.commission_total_ &&
            a.payments_ == b.payments_ && a.results_ == b.results_ && a.queued_ == b.queued_ &&
-           a.executions_ == b.executions_;
+           a.next_batch_ == b.next_batch_ && a.executions_ == b.executions_;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -192,7 +205,12 @@ void Books::deposit(const Deposited& d, Step& out) {
         out.outputs.emplace_back(ack);
         return;
     }
-    if (DepositError e = validate_deposit(d); e != DepositError::none) {
+    DepositError e = validate_deposit(d);
+    // The product's unit counts must stay in range too (only after 2^32 full lots, but checked).
+    if (const ProductBook* book = product(d.product);
+        e == DepositError::none && book && book->deposited > UINT64_MAX - d.quantity)
+        e = DepositError::too_large;
+    if (e != DepositError::none) {
         ack.status = DepositStatus::rejected;
         ack.error = e;
         out.outputs.emplace_back(ack);
@@ -221,6 +239,7 @@ void Books::submit_buy(const BuyRequest& r, const clock::VectorClock& stamp, Tim
         return;
     }
     if (find_queued(key) != queued_.end()) return;  // already waiting in a batch
+    resume(now);
 
     const bool on_arrival = config_.batch_window.count() == 0;
     // Requests inherited from a trader that batched go first, in their order.
@@ -230,11 +249,26 @@ void Books::submit_buy(const BuyRequest& r, const clock::VectorClock& stamp, Tim
         return;
     }
     // Join the open batch, or open one that closes a window from now.
+    std::uint64_t batch = next_batch_;
     TimePoint close = now + config_.batch_window;
-    if (!queued_.empty() && queued_.back().batch_close > now) close = queued_.back().batch_close;
-    Event& event = out.events.emplace_back(std::in_place_type<BuyQueued>, r.buyer, r.request,
-                                           r.product, r.quantity, r.allow_partial, stamp, close);
+    if (!queued_.empty()) {
+        const auto open = deadlines_.find(queued_.back().batch);
+        if (open != deadlines_.end() && open->second > now) {
+            batch = open->first;
+            close = open->second;
+        }
+    }
+    auto& event = std::get<BuyQueued>(
+        out.events.emplace_back(std::in_place_type<BuyQueued>, r.buyer, r.request, r.product,
+                                r.quantity, r.allow_partial, stamp, batch));
+#ifdef TP_SIM_BUGS
+    // The broken variant still journals the deadline, on this process's clock.
+    if (sim_bugs::process_time_in_books)
+        event.batch_close_ns_deprecated = close.time_since_epoch().count();
+#endif
     if (Status s = apply(event); !s) internal_error(s.error());
+    deadlines_.try_emplace(batch, close);
+    unscheduled_ = false;  // resume() ran above, and this batch now has its deadline
 }
 
 Step Books::submit_buy(const BuyRequest& request, const clock::VectorClock& stamp, TimePoint now) {
@@ -250,14 +284,16 @@ Step Books::submit_buy(PeerId buyer, RequestId request, ProductId product, Quant
 
 void Books::poll(TimePoint now, Step& out) {
     if (queued_.empty()) return;
+    resume(now);
     std::vector<BuyQueued> due;
     for (const auto& q : queued_)
-        if (q.batch_close <= now) due.push_back(q);
+        if (auto it = deadlines_.find(q.batch); it != deadlines_.end() && it->second <= now)
+            due.push_back(q);
     if (due.empty()) return;
-    // Batches in closing order; within one, the total order that extends happened-before, so
-    // concurrent requests are decided by logical time, not by arrival.
+    // Batches in the order they opened; within one, the total order that extends happened-before,
+    // so concurrent requests are decided by logical time, not by arrival.
     std::sort(due.begin(), due.end(), [](const BuyQueued& a, const BuyQueued& b) {
-        if (a.batch_close != b.batch_close) return a.batch_close < b.batch_close;
+        if (a.batch != b.batch) return a.batch < b.batch;
         const auto order = clock::total_order(a.clock, a.buyer, b.clock, b.buyer);
 #ifdef TP_SIM_BUGS
         if (sim_bugs::unfair_order && order != 0) return order > 0;  // latest first
@@ -267,6 +303,8 @@ void Books::poll(TimePoint now, Step& out) {
     });
     for (const auto& q : due)
         execute(BuyRequest{q.buyer, q.request, q.product, q.quantity, q.allow_partial}, out);
+    // Every request of a closed batch was just served: its deadline goes with it.
+    std::erase_if(deadlines_, [&](const auto& entry) { return entry.second <= now; });
 }
 
 Step Books::poll(TimePoint now) {
@@ -306,15 +344,15 @@ void Books::execute(const BuyRequest& r, Step& out) {
     const Quantity want = static_cast<Quantity>(std::min<std::uint64_t>(r.quantity, book.in_stock));
 
     // First pass: the total must fit in Money (each lot's does, by deposit validation).
-    detail::Int128 total = 0;
+    Int128 total = 0;
     std::size_t lots_used = 0;
     for (Quantity left = want; left > 0; ++lots_used) {
         const Lot& lot = book.lots[lots_used];
         const Quantity q = std::min(left, lot.remaining);
-        total += static_cast<detail::Int128>(q) * lot.unit_price;
+        total += static_cast<Int128>(q) * lot.unit_price;
         left -= q;
     }
-    if (total > money_max) return refuse(r, RefuseReason::invalid_request, out);
+    if (total > money_max) return refuse(r, RefuseReason::amount_overflow, out);
 
     auto& event = std::get<BuyFilled>(out.events.emplace_back(
         std::in_place_type<BuyFilled>, r.buyer, r.request, r.product, r.quantity));
@@ -330,7 +368,13 @@ void Books::execute(const BuyRequest& r, Step& out) {
         left -= q;
     }
     const BuyResult* recorded = nullptr;
-    if (Status s = apply_filled(event, &recorded); !s) internal_error(s.error());
+    bool overflow = false;
+    if (Status s = apply_filled(event, &recorded, &overflow); !s) {
+        if (!overflow) internal_error(s.error());
+        // A running total would leave its range: nothing changed, and the buy is refused instead.
+        out.events.pop_back();
+        return refuse(r, RefuseReason::amount_overflow, out);
+    }
 
     out.outputs.emplace_back(*recorded);
     for (const Fill& f : event.fills)
@@ -362,6 +406,11 @@ Status Books::apply(const Event& event) {
 Status Books::apply_deposited(const Deposited& d) {
     if (DepositError e = validate_deposit(d); e != DepositError::none)
         return invalid("Deposited " + key_text("lot", d.seller, d.lot) + ": " + to_string(e));
+    if (const ProductBook* book = product(d.product);
+        book &&
+        (book->deposited > UINT64_MAX - d.quantity || book->in_stock > UINT64_MAX - d.quantity))
+        return invalid("Deposited " + key_text("lot", d.seller, d.lot) + ": product " +
+                       std::to_string(d.product) + " units deposited would overflow");
     auto [it, fresh] = lots_seen_.try_emplace(PeerKey{d.seller, d.lot}, d);
     if (!fresh)
         return inconsistent("Deposited " + key_text("lot", d.seller, d.lot) +
@@ -382,11 +431,17 @@ Status Books::apply_queued(const BuyQueued& e) {
     if (find_queued(key) != queued_.end())
         return inconsistent("BuyQueued " + key_text("request", e.buyer, e.request) +
                             ": already queued");
+    if (e.batch == UINT64_MAX)
+        return invalid("BuyQueued " + key_text("request", e.buyer, e.request) +
+                       ": batch number out of range");
     queued_.push_back(e);
+    next_batch_ = std::max(next_batch_, e.batch + 1);
+    // Until its trader gives it a deadline (at once for its own batches, resume() otherwise).
+    if (!deadlines_.contains(e.batch)) unscheduled_ = true;
     return {};
 }
 
-Status Books::apply_filled(const BuyFilled& e, const BuyResult** recorded) {
+Status Books::apply_filled(const BuyFilled& e, const BuyResult** recorded, bool* overflow) {
     const PeerKey key{e.buyer, e.request};
     // Messages are built only on failure: this runs once per buy.
     const auto where = [&] { return "BuyFilled " + key_text("request", e.buyer, e.request); };
@@ -398,7 +453,7 @@ Status Books::apply_filled(const BuyFilled& e, const BuyResult** recorded) {
 
     // Check everything before changing anything: the fills must take the oldest lots in order.
     std::uint64_t quantity = 0;
-    detail::Int128 amount = 0;
+    Int128 amount = 0;
     PaymentId payment = payments_.next_id();
     std::size_t lot_index = 0;
     for (std::size_t j = 0; j < e.fills.size(); ++j) {
@@ -415,7 +470,7 @@ Status Books::apply_filled(const BuyFilled& e, const BuyResult** recorded) {
                                 " but lot has " + std::to_string(lot.remaining));
         if (f.quantity < lot.remaining && j + 1 != e.fills.size())
             return inconsistent(at() + ": leaves part of the lot yet later lots are sold");
-        if (static_cast<detail::Int128>(f.quantity) * lot.unit_price != f.amount)
+        if (static_cast<Int128>(f.quantity) * lot.unit_price != f.amount)
             return inconsistent(at() + ": amount " + std::to_string(f.amount) +
                                 " is not quantity x unit price");
         if (f.commission < 0 || f.commission > f.amount)
@@ -431,7 +486,15 @@ Status Books::apply_filled(const BuyFilled& e, const BuyResult** recorded) {
     if (quantity > e.requested)
         return inconsistent(where() + ": fills " + std::to_string(quantity) + " of " +
                             std::to_string(e.requested) + " requested");
-    if (amount > money_max) return invalid(where() + ": total amount overflows");
+    if (amount > money_max) {
+        if (overflow) *overflow = true;
+        return invalid(where() + ": total amount overflows");
+    }
+    // Every running total the sale adds to must stay in range, checked before anything changes.
+    if (auto what = totals_overflow(e, quantity, static_cast<Money>(amount))) {
+        if (overflow) *overflow = true;
+        return invalid(where() + ": " + *what + " would overflow");
+    }
 
     // One lookup: the insertion is also the duplicate check; nothing has changed before it.
     auto [slot, fresh] = results_.try_emplace(key);
@@ -468,13 +531,84 @@ Status Books::apply_filled(const BuyFilled& e, const BuyResult** recorded) {
     buyer.spent += result.amount;
     ++executions_;
     if (recorded) *recorded = &result;
-    if (auto q = find_queued(key); q != queued_.end()) queued_.erase(q);
+    dequeue(key);
     return {};
+}
+
+std::optional<std::string> Books::totals_overflow(const BuyFilled& e, std::uint64_t quantity,
+                                                  Money amount) const {
+    // One seller may own several of the lots sold: sum per seller first. Each sum is at most the
+    // sale's amount (net and commission are parts of a fill's amount), so it fits.
+    struct SellerSum {
+        PeerId seller = 0;
+        Money net = 0;
+        Money commission = 0;
+        std::uint64_t sold = 0;
+    };
+    InlineVec<SellerSum, 2> per_seller;
+    Money commission = 0;
+    for (const Fill& f : e.fills) {
+        auto it = std::find_if(per_seller.begin(), per_seller.end(),
+                               [&](const SellerSum& s) { return s.seller == f.seller; });
+        if (it == per_seller.end()) {
+            per_seller.push_back(SellerSum{f.seller, 0, 0, 0});
+            it = per_seller.end() - 1;
+        }
+        it->net += f.net();
+        it->commission += f.commission;
+        it->sold += f.quantity;
+        commission += f.commission;
+    }
+    Money m = 0;
+    std::uint64_t u = 0;
+    for (const SellerSum& sum : per_seller) {
+        const auto it = sellers_.find(sum.seller);
+        const SellerLedger ledger = it == sellers_.end() ? SellerLedger{} : it->second;
+        const std::string who = "seller " + std::to_string(sum.seller) + "'s ";
+        if (__builtin_add_overflow(ledger.earned, sum.net, &m))
+            return who + "earned " + std::to_string(ledger.earned) + " + " +
+                   std::to_string(sum.net);
+        if (__builtin_add_overflow(ledger.pending, sum.net, &m))
+            return who + "pending " + std::to_string(ledger.pending) + " + " +
+                   std::to_string(sum.net);
+        if (__builtin_add_overflow(ledger.commission, sum.commission, &m))
+            return who + "commission " + std::to_string(ledger.commission) + " + " +
+                   std::to_string(sum.commission);
+        if (__builtin_add_overflow(ledger.sold, sum.sold, &u))
+            return who + "units sold " + std::to_string(ledger.sold) + " + " +
+                   std::to_string(sum.sold);
+    }
+    if (__builtin_add_overflow(commission_total_, commission, &m))
+        return "the commission total " + std::to_string(commission_total_) + " + " +
+               std::to_string(commission);
+    const auto bit = buyers_.find(e.buyer);
+    const BuyerTotals buyer = bit == buyers_.end() ? BuyerTotals{} : bit->second;
+    const std::string who = "buyer " + std::to_string(e.buyer) + "'s ";
+    if (__builtin_add_overflow(buyer.spent, amount, &m))
+        return who + "spent " + std::to_string(buyer.spent) + " + " + std::to_string(amount);
+    if (__builtin_add_overflow(buyer.quantity, quantity, &u))
+        return who + "units bought " + std::to_string(buyer.quantity) + " + " +
+               std::to_string(quantity);
+    if (const ProductBook* book = product(e.product);
+        book && __builtin_add_overflow(book->sold, quantity, &u))
+        return "product " + std::to_string(e.product) + "'s units sold " +
+               std::to_string(book->sold) + " + " + std::to_string(quantity);
+    return std::nullopt;
+}
+
+void Books::dequeue(PeerKey key) {
+    auto q = find_queued(key);
+    if (q == queued_.end()) return;
+    queued_.erase(q);
+    if (queued_.empty()) {
+        deadlines_.clear();
+        unscheduled_ = false;
+    }
 }
 
 Status Books::apply_refused(const BuyRefused& e, const BuyResult** recorded) {
     const PeerKey key{e.buyer, e.request};
-    if (static_cast<unsigned>(e.reason) > static_cast<unsigned>(RefuseReason::invalid_request))
+    if (static_cast<unsigned>(e.reason) > static_cast<unsigned>(RefuseReason::amount_overflow))
         return invalid("BuyRefused " + key_text("request", e.buyer, e.request) + ": bad reason");
     auto [slot, fresh] = results_.try_emplace(key);
     if (!fresh)
@@ -489,7 +623,7 @@ Status Books::apply_refused(const BuyRefused& e, const BuyResult** recorded) {
     result.requested = e.requested;
     ++buyers_[e.buyer].refused;
     if (recorded) *recorded = &result;
-    if (auto q = find_queued(key); q != queued_.end()) queued_.erase(q);
+    dequeue(key);
     return {};
 }
 
@@ -501,139 +635,6 @@ Status Books::apply_acked(const PaymentAcked& e) {
     --ledger.pending_count;
     payments_.ack(e.payment);
     return {};
-}
-
-// ---------------------------------------------------------------------------------------------
-// Invariants
-
-std::vector<std::string> Books::check_invariants() const {
-    std::vector<std::string> bad;
-    auto fail = [&](std::string s) { bad.push_back(std::move(s)); };
-
-    // Goods: per product, deposited = in stock + sold, and the lots add up.
-    std::map<ProductId, std::uint64_t> seen_per_product;
-    for (const auto& [key, d] : lots_seen_) {
-        if (key.peer != d.seller || key.id != d.lot)
-            fail(key_text("lot record", key.peer, key.id) + " filed under the wrong key");
-        seen_per_product[d.product] += d.quantity;
-    }
-    for (const auto& [id, book] : products_) {
-        const std::string p = "product " + std::to_string(id);
-        if (book.deposited != book.in_stock + book.sold)
-            fail(p + ": deposited " + std::to_string(book.deposited) + " != in stock " +
-                 std::to_string(book.in_stock) + " + sold " + std::to_string(book.sold));
-        std::uint64_t stock = 0;
-        for (const Lot& lot : book.lots) {
-            if (lot.remaining == 0)
-                fail(p + ": empty " + key_text("lot", lot.seller, lot.id) + " kept in stock");
-            auto it = lots_seen_.find(PeerKey{lot.seller, lot.id});
-            if (it == lots_seen_.end())
-                fail(p + ": " + key_text("lot", lot.seller, lot.id) + " never deposited");
-            else if (it->second.product != id || lot.remaining > it->second.quantity ||
-                     lot.unit_price != it->second.unit_price)
-                fail(p + ": " + key_text("lot", lot.seller, lot.id) + " differs from its deposit");
-            stock += lot.remaining;
-        }
-        if (stock != book.in_stock)
-            fail(p + ": lots hold " + std::to_string(stock) + ", in stock says " +
-                 std::to_string(book.in_stock));
-        if (seen_per_product[id] != book.deposited)
-            fail(p + ": deposits add up to " + std::to_string(seen_per_product[id]) +
-                 ", deposited says " + std::to_string(book.deposited));
-    }
-    for (const auto& [id, q] : seen_per_product)
-        if (!products_.contains(id))
-            fail("product " + std::to_string(id) + " deposited but unknown");
-
-    // Requests: each answered once; the answers add up to the buyer totals and the goods sold.
-    std::map<PeerId, BuyerTotals> from_results;
-    std::map<ProductId, std::uint64_t> sold_per_product;
-    std::uint64_t filled_results = 0;
-    for (const auto& [key, r] : results_) {
-        BuyerTotals& t = from_results[key.peer];
-        if (r.filled()) {
-            ++filled_results;
-            ++t.filled;
-            t.quantity += r.quantity;
-            t.spent += r.amount;
-            sold_per_product[r.product] += r.quantity;
-            if (r.quantity == 0 || r.quantity > r.requested)
-                fail(key_text("request", key.peer, key.id) + ": filled " +
-                     std::to_string(r.quantity) + " of " + std::to_string(r.requested));
-        } else {
-            ++t.refused;
-            if (r.quantity != 0 || r.amount != 0)
-                fail(key_text("request", key.peer, key.id) + ": refused yet sold goods");
-        }
-        if (r.buyer != key.peer || r.request != key.id)
-            fail(key_text("request", key.peer, key.id) + " filed under the wrong key");
-    }
-    if (filled_results != executions_)
-        fail("requests executed " + std::to_string(executions_) + " times for " +
-             std::to_string(filled_results) + " filled requests");
-    for (const auto& [buyer, t] : buyers_)
-        if (!(from_results[buyer] == t))
-            fail("buyer " + std::to_string(buyer) + ": totals differ from the recorded results");
-    for (const auto& [buyer, t] : from_results)
-        if (!buyers_.contains(buyer) && !(t == BuyerTotals{}))
-            fail("buyer " + std::to_string(buyer) + ": results without totals");
-    for (const auto& [id, book] : products_)
-        if (sold_per_product[id] != book.sold)
-            fail("product " + std::to_string(id) + ": sold " + std::to_string(book.sold) +
-                 " but results add up to " + std::to_string(sold_per_product[id]));
-    for (const auto& q : queued_)
-        if (results_.contains(PeerKey{q.buyer, q.request}))
-            fail(key_text("request", q.buyer, q.request) + " queued and answered");
-
-    // Money: paid by buyers = paid to sellers + commission.
-    detail::Int128 spent = 0, earned = 0, commission = 0;
-    std::uint64_t seller_sold = 0, product_sold = 0;
-    for (const auto& [buyer, t] : buyers_) spent += t.spent;
-    for (const auto& [seller, l] : sellers_) {
-        earned += l.earned;
-        commission += l.commission;
-        seller_sold += l.sold;
-        if (l.earned < 0 || l.commission < 0 || l.pending < 0 || l.pending > l.earned)
-            fail("seller " + std::to_string(seller) + ": ledger out of range");
-    }
-    for (const auto& [id, book] : products_) product_sold += book.sold;
-    if (spent != earned + commission)
-        fail("money: buyers paid " + std::to_string(static_cast<long long>(spent)) +
-             " != sellers earned " + std::to_string(static_cast<long long>(earned)) +
-             " + commission " + std::to_string(static_cast<long long>(commission)));
-    if (commission != commission_total_)
-        fail("commission total " + std::to_string(commission_total_) + " != sum over sellers " +
-             std::to_string(static_cast<long long>(commission)));
-    if (seller_sold != product_sold)
-        fail("sellers sold " + std::to_string(seller_sold) + " units, products " +
-             std::to_string(product_sold));
-
-    // Payments: the pending list matches the ledgers.
-    std::map<PeerId, std::pair<Money, std::uint64_t>> pending;
-    std::size_t count = 0;
-    payments_.for_each([&](const Payment& p) {
-        ++count;
-        auto& [amount, n] = pending[p.seller];
-        amount += p.amount;
-        ++n;
-        if (p.amount < 0 || p.quantity == 0)
-            fail("payment " + std::to_string(p.id) + ": out of range");
-        if (p.id >= payments_.next_id())
-            fail("payment " + std::to_string(p.id) + ": id not yet issued");
-        if (!sellers_.contains(p.seller))
-            fail("payment " + std::to_string(p.id) + ": unknown seller");
-    });
-    if (count != payments_.pending_count()) fail("payments: pending count is off");
-    for (const auto& [seller, l] : sellers_) {
-        const auto it = pending.find(seller);
-        const auto expect =
-            it == pending.end() ? std::pair<Money, std::uint64_t>{0, 0} : it->second;
-        if (l.pending != expect.first || l.pending_count != expect.second)
-            fail("seller " + std::to_string(seller) + ": pending " + std::to_string(l.pending) +
-                 " in " + std::to_string(l.pending_count) + " payments, list has " +
-                 std::to_string(expect.first) + " in " + std::to_string(expect.second));
-    }
-    return bad;
 }
 
 }  // namespace tp::market

@@ -16,6 +16,13 @@
 #include "books.capnp.h"
 #include "tp/market/books.hpp"
 
+#ifdef TP_SIM_BUGS
+// Deliberately broken variants, compiled only into the simulator's tests (tests/sim).
+namespace tp::sim_bugs {
+extern bool process_time_in_books;
+}  // namespace tp::sim_bugs
+#endif
+
 namespace tp::market {
 
 namespace s = schema;
@@ -58,7 +65,11 @@ void write(s::BuyQueued::Builder b, const BuyQueued& e) {
         list[i].setPeer(entries[i].peer);
         list[i].setCounter(entries[i].counter);
     }
-    b.setBatchCloseNs(e.batch_close.time_since_epoch().count());
+    b.setBatch(e.batch);
+#ifdef TP_SIM_BUGS
+    // The broken variant journals the deadline of the trader's own clock, as the field once did.
+    if (sim_bugs::process_time_in_books) b.setBatchCloseNsDeprecated(e.batch_close_ns_deprecated);
+#endif
 }
 
 void write(s::BuyFilled::Builder b, const BuyFilled& e) {
@@ -83,6 +94,7 @@ s::RefuseReason to_schema(RefuseReason r) {
         case RefuseReason::no_seller: return s::RefuseReason::NO_SELLER;
         case RefuseReason::insufficient_stock: return s::RefuseReason::INSUFFICIENT_STOCK;
         case RefuseReason::invalid_request: return s::RefuseReason::INVALID_REQUEST;
+        case RefuseReason::amount_overflow: return s::RefuseReason::AMOUNT_OVERFLOW;
     }
     return s::RefuseReason::INVALID_REQUEST;
 }
@@ -134,6 +146,7 @@ RefuseReason from_schema(s::RefuseReason r, const char* where) {
         case s::RefuseReason::NO_SELLER: return RefuseReason::no_seller;
         case s::RefuseReason::INSUFFICIENT_STOCK: return RefuseReason::insufficient_stock;
         case s::RefuseReason::INVALID_REQUEST: return RefuseReason::invalid_request;
+        case s::RefuseReason::AMOUNT_OVERFLOW: return RefuseReason::amount_overflow;
     }
     throw Bad{ErrorCode::invalid, std::string(where) + ": unknown refuse reason " +
                                       std::to_string(static_cast<unsigned>(r))};
@@ -169,7 +182,13 @@ BuyQueued read(s::BuyQueued::Reader r) {
     } catch (const std::invalid_argument& ex) {
         throw Bad{ErrorCode::invalid, std::string("BuyQueued clock: ") + ex.what()};
     }
-    e.batch_close = TimePoint(Duration(r.getBatchCloseNs()));
+    // batchCloseNsDeprecated, which old journals carry, is another process's clock: ignored.
+    e.batch = r.getBatch();
+    if (e.batch == UINT64_MAX) throw Bad{ErrorCode::invalid, "BuyQueued batch: out of range"};
+#ifdef TP_SIM_BUGS
+    if (sim_bugs::process_time_in_books)
+        e.batch_close_ns_deprecated = r.getBatchCloseNsDeprecated();
+#endif
     return e;
 }
 
@@ -370,6 +389,7 @@ struct SnapshotCodec {
 
         auto queued = root.initQueued(static_cast<unsigned>(books.queued_.size()));
         for (unsigned j = 0; j < books.queued_.size(); ++j) write(queued[j], books.queued_[j]);
+        root.setNextBatch(books.next_batch_);
 
         to_bytes(message, out);
     }
@@ -394,7 +414,9 @@ struct SnapshotCodec {
             for (auto lot : p.getLots()) {
                 book.lots.push_back(
                     Lot{lot.getSeller(), lot.getLot(), lot.getRemaining(), lot.getUnitPrice()});
-                book.in_stock += lot.getRemaining();
+                if (__builtin_add_overflow(book.in_stock, lot.getRemaining(), &book.in_stock))
+                    throw bad(ErrorCode::invalid, "product " + std::to_string(p.getProduct()) +
+                                                      ": units in its lots overflow");
             }
         }
         for (auto d : root.getLotsSeen()) {
@@ -449,6 +471,19 @@ struct SnapshotCodec {
                                                   std::to_string(e.request) + ") listed twice");
             books.queued_.push_back(std::move(e));
         }
+        // Batch numbers: above every queued one. 0 (absent) in snapshots older than the field.
+        std::uint64_t next_batch = std::max<std::uint64_t>(root.getNextBatch(), 1);
+        for (const BuyQueued& q : books.queued_) {
+            if (root.getNextBatch() != 0 && q.batch >= root.getNextBatch())
+                throw bad(ErrorCode::invalid,
+                          "queued request (" + std::to_string(q.buyer) + ", " +
+                              std::to_string(q.request) + ") in batch " + std::to_string(q.batch) +
+                              ", not below the next batch " + std::to_string(root.getNextBatch()));
+            next_batch = std::max(next_batch, q.batch + 1);
+        }
+        books.next_batch_ = next_batch;
+        // Recovered batches have no deadline until their trader resumes the books.
+        books.unscheduled_ = !books.queued_.empty();
 
         if (auto violations = books.check_invariants(); !violations.empty()) {
             std::string msg = "breaks an invariant: " + violations.front();

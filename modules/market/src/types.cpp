@@ -26,6 +26,7 @@ const char* to_string(RefuseReason reason) noexcept {
         case RefuseReason::no_seller: return "no seller";
         case RefuseReason::insufficient_stock: return "insufficient stock";
         case RefuseReason::invalid_request: return "invalid request";
+        case RefuseReason::amount_overflow: return "amount overflow";
     }
     return "unknown reason";
 }

@@ -306,13 +306,19 @@ Summary LocalMarket::summary() const {
 
     // What the buyers saw, across every life.
     std::vector<runtime::Duration> rtts;
+    bool spent_overflow = false;
     for (const auto& [peer, a] : archives_) {
         for (const auto& p : a->purchases) {
             ++s.requests;
             if (p.filled) {
                 ++s.filled;
                 s.units += p.bought;
-                s.spent += p.amount;
+                if (auto sum = market::checked_add(s.spent, p.amount)) {
+                    s.spent = *sum;
+                } else if (!spent_overflow) {  // checked: a wrapped total would look plausible
+                    spent_overflow = true;
+                    s.violations.push_back("the buyers' purchases add up past the range of Money");
+                }
             } else {
                 ++s.refused;
             }
@@ -363,10 +369,18 @@ Summary LocalMarket::summary() const {
     // Every seller was paid what the books say, no more; unacknowledged payments are pending.
     for (const auto& [seller, ledger] : books->sellers()) {
         Summary::SellerLine line{seller, ledger.sold, ledger.earned, 0, ledger.pending};
+        bool received_overflow = false;
         if (auto it = archives_.find(seller); it != archives_.end()) {
-            for (const auto& [id, amount] : it->second->payments) line.received += amount;
+            for (const auto& [id, amount] : it->second->payments) {
+                const auto sum = market::checked_add(line.received, amount);
+                received_overflow = received_overflow || !sum;
+                if (sum) line.received = *sum;
+            }
         }
-        if (line.received > line.earned || line.received < line.earned - line.pending) {
+        if (received_overflow) {
+            s.violations.push_back(fmt::format(
+                "seller {} received payments adding up past the range of Money", seller));
+        } else if (line.received > line.earned || line.received < line.earned - line.pending) {
             s.violations.push_back(
                 fmt::format("seller {} received {} but the books say it earned {} with {} pending",
                             seller, line.received, line.earned, line.pending));

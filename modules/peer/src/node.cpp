@@ -62,6 +62,7 @@ wire::RefusalReason to_wire(market::RefuseReason reason) {
         case market::RefuseReason::insufficient_stock:
             return wire::RefusalReason::insufficient_stock;
         case market::RefuseReason::invalid_request: return wire::RefusalReason::invalid_request;
+        case market::RefuseReason::amount_overflow: return wire::RefusalReason::amount_overflow;
     }
     return wire::RefusalReason::invalid_request;
 }
@@ -510,6 +511,7 @@ asio::awaitable<void> Node::become_trader(wire::Epoch epoch) {
         co_return;
     }
     trader->books.emplace(std::move(books.value()));
+    trader->books->resume(market_time(now()));  // recovered batches: a fresh window on our clock
     trader->ready = true;
     ++trader_counters_.reigns;
     log_->info("Dear buyers and sellers, My ID is {}, and I am the new coordinator", id_);

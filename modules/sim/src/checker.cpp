@@ -112,14 +112,20 @@ void Checker::became_trader(const peer::Node& self, wire::Epoch epoch, const mar
         }
     }
     // Every payment sent so far is backed by the seller's ledger in the recovered books.
-    std::map<PeerId, market::Money> paid;
-    for (const auto& [payment, p] : paid_) paid[p.seller] += p.amount;
+    // Checked sums: nullopt once a seller's payments add up past the range of Money, which is
+    // more than any ledger can show.
+    std::map<PeerId, std::optional<market::Money>> paid;
+    for (const auto& [payment, p] : paid_) {
+        auto& sum = paid.try_emplace(p.seller, market::Money{0}).first->second;
+        if (sum) sum = market::checked_add(*sum, p.amount);
+    }
     for (const auto& [seller, amount] : paid) {
-        if (books.seller(seller).earned < amount) {
+        if (!amount || books.seller(seller).earned < *amount) {
             violation(fmt::format(
                 "seller {} was sent payments of {} in all, but trader {} (epoch {}) has it earning "
                 "only {}",
-                seller, amount, id, epoch_text(epoch), books.seller(seller).earned));
+                seller, amount ? std::to_string(*amount) : "more than fits in Money", id,
+                epoch_text(epoch), books.seller(seller).earned));
         }
     }
     // Every acknowledged deposit is part of what the recovered books say was deposited.
@@ -143,7 +149,7 @@ void Checker::became_trader(const peer::Node& self, wire::Epoch epoch, const mar
     }
     queued_.clear();
     for (const auto& q : books.queued()) {
-        queued_[{q.buyer, q.request}] = Queued{q.clock, q.batch_close};
+        queued_[{q.buyer, q.request}] = Queued{q.clock, q.batch};
     }
 }
 
@@ -153,7 +159,7 @@ void Checker::served(PeerId trader, const Key& key) {
     if (it != queued_.end()) {
         // Fair order: nothing of the same batch that happened-before this request still waits.
         for (const auto& [other, q] : queued_) {
-            if (other == key || q.batch_close != it->second.batch_close) continue;
+            if (other == key || q.batch != it->second.batch) continue;
             if (clock::happened_before(q.stamp, it->second.stamp)) {
                 violation(fmt::format(
                     "trader {} served peer {}'s request {} before peer {}'s request {} of the "
@@ -176,7 +182,7 @@ void Checker::persisted(const peer::Node& self, wire::Epoch epoch, const market:
             if constexpr (std::is_same_v<T, market::Deposited>) {
                 lots_[{e.seller, e.lot}] = {e.product, e.quantity};
             } else if constexpr (std::is_same_v<T, market::BuyQueued>) {
-                queued_[{e.buyer, e.request}] = Queued{e.clock, e.batch_close};
+                queued_[{e.buyer, e.request}] = Queued{e.clock, e.batch};
             } else if constexpr (std::is_same_v<T, market::PaymentAcked>) {
                 ++checks_;
                 auto payee = payees_.find(e.payment);

@@ -145,11 +145,25 @@ public:
     Step submit_buy(PeerId buyer, RequestId request, ProductId product, Quantity quantity,
                     bool allow_partial, const clock::VectorClock& stamp, TimePoint now);
 
-    // Processes every batch closed by `now`, each in the total order of its requests' clocks.
+    // Processes every batch closed by `now`, in the order the batches opened, each in the total
+    // order of its requests' clocks.
     void poll(TimePoint now, Step& out);
     Step poll(TimePoint now);
-    // When the earliest open batch closes; nullopt when nothing is queued.
+    // When the earliest open batch closes; nullopt when nothing is queued. TimePoint::min() while
+    // a recovered batch waits for resume(): it is due for its first poll, which resumes it.
     std::optional<TimePoint> next_deadline() const noexcept;
+
+    // Tells the books their trader's clock after a restore or replay. Deadlines are never part of
+    // the durable state (they are values of one process's steady clock), so recovered batches
+    // have none: each now gets one fresh window from `now`, and with a zero window is served at
+    // the next poll. A fresh window rather than at once so that concurrent requests retried to
+    // the new trader can still join the last recovered batch and be ordered with it by logical
+    // time; the cost is at most one window of latency, whatever the two processes' clock origins.
+    // poll() and submit_buy() resume with their `now` too, so a driver that forgets is late by at
+    // most one window, never stalled. Idempotent; batches that have a deadline keep it.
+    void resume(TimePoint now);
+    // The deadline of a batch that has one (in this process); nullopt otherwise.
+    std::optional<TimePoint> batch_deadline(std::uint64_t batch) const noexcept;
 
     // Idempotent: an unknown or already acknowledged payment changes nothing.
     void ack_payment(PaymentId payment, Step& out);
@@ -174,7 +188,8 @@ public:
     // Queued requests, in arrival order.
     const std::vector<BuyQueued>& queued() const noexcept { return queued_; }
 
-    // Every broken invariant, described; empty when the books are sound.
+    // Every broken invariant, described; empty when the books are sound. Sums are taken exactly
+    // (128-bit), so a total that has left the range of its type is reported, never wrapped.
     std::vector<std::string> check_invariants() const;
 
     // ---- Persistence (Cap'n Proto, schema books.capnp).
@@ -190,7 +205,8 @@ public:
     static Result<Books> replay(const Config& config, std::span<const std::byte> snapshot,
                                 const Range& events);
 
-    // Equal state; the configuration is not part of the state.
+    // Equal state; the configuration and the batches' deadlines (process-local) are not part of
+    // the state.
     friend bool operator==(const Books& a, const Books& b);
 
 private:
@@ -201,11 +217,17 @@ private:
     void emit_buy_outputs(Step& out);
     Status apply_deposited(const Deposited& e);
     Status apply_queued(const BuyQueued& e);
-    // `recorded` receives the answer now on record, for the command to send.
-    Status apply_filled(const BuyFilled& e, const BuyResult** recorded = nullptr);
+    // `recorded` receives the answer now on record, for the command to send; `overflow` is set
+    // when the event was rejected because a running total would leave the range of its type.
+    Status apply_filled(const BuyFilled& e, const BuyResult** recorded = nullptr,
+                        bool* overflow = nullptr);
     Status apply_refused(const BuyRefused& e, const BuyResult** recorded = nullptr);
     Status apply_acked(const PaymentAcked& e);
+    // What running total the sale would push out of range, described; nullopt if none.
+    std::optional<std::string> totals_overflow(const BuyFilled& e, std::uint64_t quantity,
+                                               Money amount) const;
     std::vector<BuyQueued>::iterator find_queued(PeerKey key) noexcept;
+    void dequeue(PeerKey key);  // the request was answered: it leaves the queue
 
     Config config_;
     std::map<ProductId, ProductBook> products_;
@@ -218,8 +240,14 @@ private:
     // The de-duplication table: every answered request and its answer.
     std::unordered_map<PeerKey, BuyResult, PeerKeyHash> results_;
     std::vector<BuyQueued> queued_;
+    // The number the next batch opened gets; durable (events and snapshot), unlike deadlines.
+    std::uint64_t next_batch_ = 1;
     // Count of BuyFilled events applied: cross-checks that no request executed twice.
     std::uint64_t executions_ = 0;
+    // Process-local, never journalled: when each open batch closes, on this trader's clock.
+    std::map<std::uint64_t, TimePoint> deadlines_;
+    // Some queued batch has no deadline yet (it was recovered): resume() gives it one.
+    bool unscheduled_ = false;
 };
 
 template <class Range>

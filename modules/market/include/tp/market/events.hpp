@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <variant>
 #include <vector>
 
@@ -22,7 +23,10 @@ struct Deposited {
     friend bool operator==(const Deposited&, const Deposited&) = default;
 };
 
-// A buy request joined the batch that closes at batch_close; it waits there until poll().
+// A buy request joined batch `batch`; it waits there until poll() finds the batch closed.
+// No time is recorded: a deadline is a value of one process's steady clock, meaningless to the
+// trader that recovers this event, so each trader keeps its batches' deadlines in memory and
+// rebuilds them for recovered batches from its own clock (Books::resume).
 struct BuyQueued {
     PeerId buyer = 0;
     RequestId request = 0;
@@ -30,7 +34,12 @@ struct BuyQueued {
     Quantity quantity = 0;
     bool allow_partial = false;
     clock::VectorClock clock;  // the request's stamp: orders the batch
-    TimePoint batch_close{};
+    std::uint64_t batch = 0;   // batches are numbered in the order they open; 0 in old journals
+    // Always 0 in the shipped library, which neither writes nor reads it. Only the simulator's
+    // broken variant (sim_bugs::process_time_in_books) still journals the old trader's deadline
+    // here (schema field batchCloseNsDeprecated) and trusts it on recovery. A field rather than an
+    // #ifdef so that the struct has one layout in every build.
+    std::int64_t batch_close_ns_deprecated = 0;
 
     friend bool operator==(const BuyQueued&, const BuyQueued&) = default;
 };

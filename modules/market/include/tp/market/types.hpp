@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -48,10 +49,29 @@ struct Config {
 // round(amount * ppm / 1e6), half up, exact for every non-negative int64 amount and ppm <= 1e6.
 Money commission_for(Money amount, std::uint32_t commission_ppm) noexcept;
 
+// Money arithmetic that never wraps: nullopt when the exact result does not fit in Money. Every
+// running total (the books', a summary's, a checker's) adds through these.
+inline std::optional<Money> checked_add(Money a, Money b) noexcept {
+    Money sum = 0;
+    if (__builtin_add_overflow(a, b, &sum)) return std::nullopt;
+    return sum;
+}
+inline std::optional<Money> checked_sub(Money a, Money b) noexcept {
+    Money difference = 0;
+    if (__builtin_sub_overflow(a, b, &difference)) return std::nullopt;
+    return difference;
+}
+inline std::optional<Money> checked_mul(Money a, Money b) noexcept {
+    Money product = 0;
+    if (__builtin_mul_overflow(a, b, &product)) return std::nullopt;
+    return product;
+}
+
 enum class RefuseReason : std::uint8_t {
     no_seller,           // nothing of that product in stock from any seller
     insufficient_stock,  // some stock, less than asked, and no partial fill allowed
-    invalid_request,     // zero quantity or an amount that does not fit in Money
+    invalid_request,     // zero quantity
+    amount_overflow,     // the sale, or a running total it adds to, would not fit in Money
 };
 
 enum class BuyStatus : std::uint8_t { filled, partial, refused };

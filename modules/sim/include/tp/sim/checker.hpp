@@ -84,7 +84,7 @@ private:
     };
     struct Queued {
         clock::VectorClock stamp;
-        market::TimePoint batch_close{};
+        std::uint64_t batch = 0;  // the batch it was queued in
     };
     using Key = std::pair<PeerId, std::uint64_t>;  // (buyer, request)
 

@@ -1,0 +1,30 @@
+#pragma once
+
+// Helpers shared by the books' commands and fold (books.cpp) and their invariants
+// (invariants.cpp).
+
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include "tp/market/events.hpp"
+#include "tp/market/types.hpp"
+#include "wide.hpp"
+
+namespace tp::market::detail {
+
+inline constexpr Money money_max = std::numeric_limits<Money>::max();
+
+inline std::string key_text(const char* what, PeerId peer, std::uint64_t id) {
+    return std::string(what) + " (" + std::to_string(peer) + ", " + std::to_string(id) + ")";
+}
+
+inline DepositError validate_deposit(const Deposited& d) noexcept {
+    if (d.quantity == 0) return DepositError::zero_quantity;
+    if (d.unit_price < 0) return DepositError::negative_price;
+    // Every sale of this lot, whole or in part, then fits in Money.
+    if (static_cast<Int128>(d.quantity) * d.unit_price > money_max) return DepositError::too_large;
+    return DepositError::none;
+}
+
+}  // namespace tp::market::detail

@@ -1,0 +1,183 @@
+// The books' invariants: goods and money conserved, every request answered once, the pending
+// payments matching the ledgers. Every sum is exact (128-bit): a total that has left the range of
+// its type is reported, never wrapped into agreement.
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "books_internal.hpp"
+#include "tp/market/books.hpp"
+#include "wide.hpp"
+
+namespace tp::market {
+
+namespace {
+
+using detail::Int128;
+using detail::key_text;
+
+std::string text(Int128 v) {
+    return detail::to_string(v);
+}
+
+// A buyer's totals recomputed from the recorded answers, without wrapping.
+struct ExactTotals {
+    std::uint64_t filled = 0;
+    std::uint64_t refused = 0;
+    Int128 quantity = 0;
+    Int128 spent = 0;
+
+    bool matches(const BuyerTotals& t) const {
+        return filled == t.filled && refused == t.refused && quantity == t.quantity &&
+               spent == t.spent;
+    }
+    bool empty() const { return filled == 0 && refused == 0 && quantity == 0 && spent == 0; }
+};
+
+}  // namespace
+
+std::vector<std::string> Books::check_invariants() const {
+    std::vector<std::string> bad;
+    auto fail = [&](std::string s) { bad.push_back(std::move(s)); };
+
+    // Goods: per product, deposited = in stock + sold, and the lots add up.
+    std::map<ProductId, Int128> seen_per_product;
+    for (const auto& [key, d] : lots_seen_) {
+        if (key.peer != d.seller || key.id != d.lot)
+            fail(key_text("lot record", key.peer, key.id) + " filed under the wrong key");
+        if (DepositError e = detail::validate_deposit(d); e != DepositError::none)
+            fail(key_text("lot", d.seller, d.lot) + ": deposit out of range (" + to_string(e) +
+                 ")");
+        seen_per_product[d.product] += d.quantity;
+    }
+    for (const auto& [id, book] : products_) {
+        const std::string p = "product " + std::to_string(id);
+        if (Int128{book.deposited} != Int128{book.in_stock} + book.sold)
+            fail(p + ": deposited " + std::to_string(book.deposited) + " != in stock " +
+                 std::to_string(book.in_stock) + " + sold " + std::to_string(book.sold));
+        Int128 stock = 0;
+        for (const Lot& lot : book.lots) {
+            if (lot.remaining == 0)
+                fail(p + ": empty " + key_text("lot", lot.seller, lot.id) + " kept in stock");
+            auto it = lots_seen_.find(PeerKey{lot.seller, lot.id});
+            if (it == lots_seen_.end())
+                fail(p + ": " + key_text("lot", lot.seller, lot.id) + " never deposited");
+            else if (it->second.product != id || lot.remaining > it->second.quantity ||
+                     lot.unit_price != it->second.unit_price)
+                fail(p + ": " + key_text("lot", lot.seller, lot.id) + " differs from its deposit");
+            stock += lot.remaining;
+        }
+        if (stock != book.in_stock)
+            fail(p + ": lots hold " + text(stock) + ", in stock says " +
+                 std::to_string(book.in_stock));
+        if (seen_per_product[id] != book.deposited)
+            fail(p + ": deposits add up to " + text(seen_per_product[id]) + ", deposited says " +
+                 std::to_string(book.deposited));
+    }
+    for (const auto& [id, q] : seen_per_product)
+        if (!products_.contains(id))
+            fail("product " + std::to_string(id) + " deposited but unknown");
+
+    // Requests: each answered once; the answers add up to the buyer totals and the goods sold.
+    std::map<PeerId, ExactTotals> from_results;
+    std::map<ProductId, Int128> sold_per_product;
+    std::uint64_t filled_results = 0;
+    for (const auto& [key, r] : results_) {
+        ExactTotals& t = from_results[key.peer];
+        if (r.filled()) {
+            ++filled_results;
+            ++t.filled;
+            t.quantity += r.quantity;
+            t.spent += r.amount;
+            sold_per_product[r.product] += r.quantity;
+            if (r.quantity == 0 || r.quantity > r.requested)
+                fail(key_text("request", key.peer, key.id) + ": filled " +
+                     std::to_string(r.quantity) + " of " + std::to_string(r.requested));
+            if (r.amount < 0)
+                fail(key_text("request", key.peer, key.id) + ": amount " +
+                     std::to_string(r.amount) + " out of range");
+        } else {
+            ++t.refused;
+            if (r.quantity != 0 || r.amount != 0)
+                fail(key_text("request", key.peer, key.id) + ": refused yet sold goods");
+        }
+        if (r.buyer != key.peer || r.request != key.id)
+            fail(key_text("request", key.peer, key.id) + " filed under the wrong key");
+    }
+    if (filled_results != executions_)
+        fail("requests executed " + std::to_string(executions_) + " times for " +
+             std::to_string(filled_results) + " filled requests");
+    for (const auto& [buyer, t] : buyers_) {
+        const std::string b = "buyer " + std::to_string(buyer);
+        if (t.spent < 0) fail(b + ": spent " + std::to_string(t.spent) + " out of range");
+        const ExactTotals& exact = from_results[buyer];
+        if (!exact.matches(t))
+            fail(b + ": totals differ from the recorded results (spent " + std::to_string(t.spent) +
+                 ", results add up to " + text(exact.spent) + "; " + std::to_string(t.quantity) +
+                 " units, results " + text(exact.quantity) + ")");
+    }
+    for (const auto& [buyer, t] : from_results)
+        if (!buyers_.contains(buyer) && !t.empty())
+            fail("buyer " + std::to_string(buyer) + ": results without totals");
+    for (const auto& [id, book] : products_)
+        if (sold_per_product[id] != book.sold)
+            fail("product " + std::to_string(id) + ": sold " + std::to_string(book.sold) +
+                 " but results add up to " + text(sold_per_product[id]));
+    for (const auto& q : queued_)
+        if (results_.contains(PeerKey{q.buyer, q.request}))
+            fail(key_text("request", q.buyer, q.request) + " queued and answered");
+
+    // Money: paid by buyers = paid to sellers + commission.
+    Int128 spent = 0, earned = 0, commission = 0, seller_sold = 0, product_sold = 0;
+    for (const auto& [buyer, t] : buyers_) spent += t.spent;
+    for (const auto& [seller, l] : sellers_) {
+        earned += l.earned;
+        commission += l.commission;
+        seller_sold += l.sold;
+        if (l.earned < 0 || l.commission < 0 || l.pending < 0 || l.pending > l.earned)
+            fail("seller " + std::to_string(seller) + ": ledger out of range (earned " +
+                 std::to_string(l.earned) + ", commission " + std::to_string(l.commission) +
+                 ", pending " + std::to_string(l.pending) + ")");
+    }
+    for (const auto& [id, book] : products_) product_sold += book.sold;
+    if (commission_total_ < 0)
+        fail("commission total " + std::to_string(commission_total_) + " out of range");
+    if (spent != earned + commission)
+        fail("money: buyers paid " + text(spent) + " != sellers earned " + text(earned) +
+             " + commission " + text(commission));
+    if (commission != commission_total_)
+        fail("commission total " + std::to_string(commission_total_) + " != sum over sellers " +
+             text(commission));
+    if (seller_sold != product_sold)
+        fail("sellers sold " + text(seller_sold) + " units, products " + text(product_sold));
+
+    // Payments: the pending list matches the ledgers.
+    std::map<PeerId, std::pair<Int128, std::uint64_t>> pending;
+    std::size_t count = 0;
+    payments_.for_each([&](const Payment& p) {
+        ++count;
+        auto& [amount, n] = pending[p.seller];
+        amount += p.amount;
+        ++n;
+        if (p.amount < 0 || p.quantity == 0)
+            fail("payment " + std::to_string(p.id) + ": out of range");
+        if (p.id >= payments_.next_id())
+            fail("payment " + std::to_string(p.id) + ": id not yet issued");
+        if (!sellers_.contains(p.seller))
+            fail("payment " + std::to_string(p.id) + ": unknown seller");
+    });
+    if (count != payments_.pending_count()) fail("payments: pending count is off");
+    for (const auto& [seller, l] : sellers_) {
+        const auto it = pending.find(seller);
+        const auto expect =
+            it == pending.end() ? std::pair<Int128, std::uint64_t>{0, 0} : it->second;
+        if (l.pending != expect.first || l.pending_count != expect.second)
+            fail("seller " + std::to_string(seller) + ": pending " + std::to_string(l.pending) +
+                 " in " + std::to_string(l.pending_count) + " payments, list has " +
+                 text(expect.first) + " in " + std::to_string(expect.second));
+    }
+    return bad;
+}
+
+}  // namespace tp::market
