@@ -342,9 +342,9 @@ asio::awaitable<void> Node::handle(wire::Envelope envelope) {
     } else if (std::holds_alternative<wire::BuyResult>(envelope.body) ||
                std::holds_alternative<wire::Payment>(envelope.body) ||
                std::holds_alternative<wire::DepositAck>(envelope.body)) {
-        // Only the current trader's answers and payments count (a trader answering itself is
-        // its own trader).
-        if (bully_.leader() != from) {
+        // Only the current trader's answers and payments count, in its current reign (a
+        // trader answering itself is its own trader).
+        if (bully_.leader() != from || envelope.epoch != bully_.epoch()) {
             ++counters_.wrong_role;
             co_return;
         }
