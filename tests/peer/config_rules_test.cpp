@@ -33,8 +33,8 @@ std::string validate_error(const Config& c) {
 
 // One [[peer]] table: five lines ([[peer]], id, host, port, blank).
 std::string peer_table(unsigned id, const std::string& host, unsigned port) {
-    return "[[peer]]\nid = " + std::to_string(id) + "\nhost = \"" + host + "\"\nport = " +
-           std::to_string(port) + "\n\n";
+    return "[[peer]]\nid = " + std::to_string(id) + "\nhost = \"" + host +
+           "\"\nport = " + std::to_string(port) + "\n\n";
 }
 
 const std::string two_peers = peer_table(1, "127.0.0.1", 47001) + peer_table(2, "::1", 47001);
@@ -114,8 +114,9 @@ BOOST_AUTO_TEST_CASE(validate_checks_what_the_command_line_changed) {
                "command line: key 'peer[2].port': 127.0.0.1 port 47001 is already peer 1's "
                "endpoint (peer[0]); every peer needs its own");
     c.cluster.back().port = 0;
-    BOOST_TEST(validate_error(c) == "command line: key 'peer[2].port': missing: every [[peer]] "
-                                    "needs a port");
+    BOOST_TEST(validate_error(c) ==
+               "command line: key 'peer[2].port': missing: every [[peer]] "
+               "needs a port");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -149,8 +150,9 @@ BOOST_AUTO_TEST_CASE(prices_and_quantities_beyond_the_limits_are_errors) {
 
 BOOST_AUTO_TEST_CASE(the_largest_run_fits_up_to_the_turnover_limit) {
     // 2 peers x 5e8 requests x 1e6 units x 1000 = 1e18: exactly the limit, accepted.
-    const std::string run = "peers = 2\n[behaviour]\nmax_transactions = 500000000\n"
-                            "max_buy_quantity = 1000000\n[market]\nproducts = [\"salt\"]\n";
+    const std::string run =
+        "peers = 2\n[behaviour]\nmax_transactions = 500000000\n"
+        "max_buy_quantity = 1000000\n[market]\nproducts = [\"salt\"]\n";
     BOOST_TEST(parse_config(run + "prices = { salt = 1000 }\n").market.products[0].price == 1000);
     // One minor unit more per unit and the run's totals could pass 1e18.
     BOOST_TEST(error_of(run + "prices = { salt = 1001 }\n") ==

@@ -392,8 +392,8 @@ std::optional<Finding> check_turnover(const Config& c) {
     f.what = "the largest legal run could trade " + std::to_string(c.peers) + " peers x " +
              std::to_string(c.behaviour.max_transactions) + " requests x " +
              std::to_string(c.behaviour.max_buy_quantity) + " units x " +
-             std::to_string(dearest->price) + " (" + dearest->name + ") = " +
-             (turnover ? std::to_string(*turnover) : "more than 2^64") +
+             std::to_string(dearest->price) + " (" + dearest->name +
+             ") = " + (turnover ? std::to_string(*turnover) : "more than 2^64") +
              " minor units, above the limit of " + std::to_string(limits::max_turnover) +
              " that keeps every total of money from overflowing; lower peers, " +
              "behaviour.max_transactions, behaviour.max_buy_quantity or the prices";
@@ -425,10 +425,10 @@ std::optional<Finding> check_cluster(const Config& c) {
     for (std::size_t i = 0; i < cluster.size(); ++i) {
         const PeerSpec& p = cluster[i];
         if (p.id >= limits::peer_id_limit) {
-            return finding(peer_key(i, "id"),
-                           std::to_string(p.id) + " is too large: peer ids must be below " +
-                               std::to_string(limits::peer_id_limit) +
-                               " (an epoch packs the leader's id in 20 bits)");
+            return finding(peer_key(i, "id"), std::to_string(p.id) +
+                                                  " is too large: peer ids must be below " +
+                                                  std::to_string(limits::peer_id_limit) +
+                                                  " (an epoch packs the leader's id in 20 bits)");
         }
         if (auto [it, fresh] = ids.emplace(p.id, i); !fresh) {
             return finding(peer_key(i, "id"), "peer id " + std::to_string(p.id) +
@@ -439,7 +439,8 @@ std::optional<Finding> check_cluster(const Config& c) {
             return finding(peer_key(i, "host"), "missing: every [[peer]] needs a host");
         }
         if (auto why = bad_host(p.host); !why.empty()) return finding(peer_key(i, "host"), why);
-        if (p.port == 0) return finding(peer_key(i, "port"), "missing: every [[peer]] needs a port");
+        if (p.port == 0)
+            return finding(peer_key(i, "port"), "missing: every [[peer]] needs a port");
         const auto address = tp::transport::parse_host(p.host).to_string();
         if (auto [it, fresh] = endpoints.emplace(std::pair{address, p.port}, i); !fresh) {
             const PeerSpec& other = cluster[it->second];
@@ -456,7 +457,8 @@ std::optional<Finding> check_cluster(const Config& c) {
 std::optional<Finding> check(const Config& c) {
     const std::string peers_key = c.cluster.empty() ? "peers" : "peer";
     if (c.peers < 2) {
-        return finding(peers_key, "at least 2 peers are needed (a trader and someone to trade with)");
+        return finding(peers_key,
+                       "at least 2 peers are needed (a trader and someone to trade with)");
     }
     if (c.peers > limits::max_peers) {
         return finding(peers_key, "at most " + std::to_string(limits::max_peers) + " peers");
@@ -479,9 +481,9 @@ std::optional<Finding> check(const Config& c) {
             return finding(key, "product '" + p.name + "' has no price in 'market.prices'");
         }
         if (p.price > limits::max_price) {
-            return finding("market.prices." + p.name,
-                           "must be between 1 and " + std::to_string(limits::max_price) + " (" +
-                               std::string(money_limit) + ")");
+            return finding("market.prices." + p.name, "must be between 1 and " +
+                                                          std::to_string(limits::max_price) + " (" +
+                                                          std::string(money_limit) + ")");
         }
     }
     if (c.market.commission_ppm > 1'000'000) {

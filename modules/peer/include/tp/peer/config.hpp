@@ -48,7 +48,7 @@ inline constexpr std::uint32_t max_peers = 1024;
 // A peer that recovers starts a new life with max_transactions more requests, and a run bounded
 // by `duration` can outlast any fixed count: there the margin helps, and past it the market's own
 // checked arithmetic refuses with a reason; it never wraps.
-inline constexpr std::int64_t max_price = 1'000'000'000'000;     // minor units per unit
+inline constexpr std::int64_t max_price = 1'000'000'000'000;      // minor units per unit
 inline constexpr std::uint32_t max_quantity = 1'000'000;          // units per lot and per buy
 inline constexpr std::uint32_t max_transactions = 1'000'000'000;  // requests per buyer life
 inline constexpr std::int64_t max_turnover = 1'000'000'000'000'000'000;
@@ -64,9 +64,9 @@ struct Product {
 // One peer of a cluster file (`trading-post peer --id N --config cluster.toml`). Every [[peer]]
 // names its id, host and port; no two share an id or a host:port.
 struct PeerSpec {
-    PeerIdValue id = 0;       // below limits::peer_id_limit
-    std::string host;         // a numeric IPv4/IPv6 address or "localhost"; "": missing
-    std::uint16_t port = 0;   // 0: missing
+    PeerIdValue id = 0;        // below limits::peer_id_limit
+    std::string host;          // a numeric IPv4/IPv6 address or "localhost"; "": missing
+    std::uint16_t port = 0;    // 0: missing
     std::optional<Role> role;  // unset: drawn from the seed
 };
 
