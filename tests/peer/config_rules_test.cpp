@@ -155,23 +155,25 @@ BOOST_AUTO_TEST_CASE(the_largest_run_fits_up_to_the_turnover_limit) {
         "max_buy_quantity = 1000000\n[market]\nproducts = [\"salt\"]\n";
     BOOST_TEST(parse_config(run + "prices = { salt = 1000 }\n").market.products[0].price == 1000);
     // One minor unit more per unit and the run's totals could pass 1e18.
-    BOOST_TEST(error_of(run + "prices = { salt = 1001 }\n") ==
-               "test.toml:3:20: key 'behaviour.max_transactions': the largest legal run could "
-               "trade 2 peers x 500000000 requests x 1000000 units x 1001 (salt) = "
-               "1001000000000000000 minor units, above the limit of 1000000000000000000 that "
-               "keeps every total of money from overflowing; lower peers, "
-               "behaviour.max_transactions, behaviour.max_buy_quantity or the prices");
+    BOOST_TEST(
+        error_of(run + "prices = { salt = 1001 }\n") ==
+        "test.toml:3:20: key 'behaviour.max_transactions': the largest run these settings allow "
+        "could trade 2 peers x 500000000 requests x 1000000 units x 1001 (salt) = "
+        "1001000000000000000 minor units, above the limit of 1000000000000000000 that "
+        "keeps every total of money from overflowing; lower peers, "
+        "behaviour.max_transactions, behaviour.max_buy_quantity or the prices");
 }
 
 BOOST_AUTO_TEST_CASE(turnover_beyond_64_bits_is_reported_without_wrapping) {
     // 6 x 20 x 1e6 x 1e12 = 1.2e20 > 2^64; reported at the first key of the rule the file has.
-    BOOST_TEST(error_of("[behaviour]\nmax_buy_quantity = 1000000\n[market]\n"
-                        "prices = { boar = 1000000000000 }\n") ==
-               "test.toml:2:20: key 'behaviour.max_buy_quantity': the largest legal run could "
-               "trade 6 peers x 20 requests x 1000000 units x 1000000000000 (boar) = more than "
-               "2^64 minor units, above the limit of 1000000000000000000 that keeps every total "
-               "of money from overflowing; lower peers, behaviour.max_transactions, "
-               "behaviour.max_buy_quantity or the prices");
+    BOOST_TEST(
+        error_of("[behaviour]\nmax_buy_quantity = 1000000\n[market]\n"
+                 "prices = { boar = 1000000000000 }\n") ==
+        "test.toml:2:20: key 'behaviour.max_buy_quantity': the largest run these settings allow "
+        "could trade 6 peers x 20 requests x 1000000 units x 1000000000000 (boar) = more than "
+        "2^64 minor units, above the limit of 1000000000000000000 that keeps every total "
+        "of money from overflowing; lower peers, behaviour.max_transactions, "
+        "behaviour.max_buy_quantity or the prices");
 }
 
 BOOST_AUTO_TEST_CASE(validate_applies_the_money_limits_after_overrides) {

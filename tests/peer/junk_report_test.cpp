@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <optional>
-#include <regex>
 #include <string>
 
 #include "tp/peer/junk_report.hpp"
@@ -42,9 +41,11 @@ std::string unescape(const std::string& s) {
 
 // "... and N more" counted in a line, 0 if it has none.
 std::uint64_t more_in(const std::string& line) {
-    static const std::regex more(R"(\b(\d+) more )");
-    std::smatch m;
-    return std::regex_search(line, m, more) ? std::stoull(m[1]) : 0;
+    const auto at = line.find(" more ");
+    if (at == std::string::npos) return 0;
+    auto digits = at;
+    while (digits > 0 && line[digits - 1] >= '0' && line[digits - 1] <= '9') --digits;
+    return std::stoull(line.substr(digits, at - digits));
 }
 
 }  // namespace

@@ -389,8 +389,8 @@ std::optional<Finding> check_turnover(const Config& c) {
     Finding f;
     f.keys = {"behaviour.max_transactions", "behaviour.max_buy_quantity",
               "market.prices." + dearest->name, c.cluster.empty() ? "peers" : "peer"};
-    f.what = "the largest legal run could trade " + std::to_string(c.peers) + " peers x " +
-             std::to_string(c.behaviour.max_transactions) + " requests x " +
+    f.what = "the largest run these settings allow could trade " + std::to_string(c.peers) +
+             " peers x " + std::to_string(c.behaviour.max_transactions) + " requests x " +
              std::to_string(c.behaviour.max_buy_quantity) + " units x " +
              std::to_string(dearest->price) + " (" + dearest->name +
              ") = " + (turnover ? std::to_string(*turnover) : "more than 2^64") +
