@@ -21,6 +21,12 @@ std::string error_of(const std::string& text) {
     return "";
 }
 
+// One [[peer]] table, five lines.
+std::string peer_table(unsigned id, const std::string& host, unsigned port) {
+    return "[[peer]]\nid = " + std::to_string(id) + "\nhost = \"" + host + "\"\nport = " +
+           std::to_string(port) + "\n\n";
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(config)
@@ -131,15 +137,17 @@ BOOST_AUTO_TEST_CASE(errors_name_file_line_column_and_key) {
 }
 
 BOOST_AUTO_TEST_CASE(cross_field_rules) {
+    // Rules between keys are reported at the key that breaks them, with its position.
     BOOST_TEST(error_of("peers = 3\nroles = [\"buyer\"]\n") ==
-               "test.toml: 'roles' lists 1 roles for 3 peers");
+               "test.toml:2:9: key 'roles': lists 1 roles for 3 peers");
     BOOST_TEST(error_of("[market]\nproducts = [\"gold\"]\n") ==
-               "test.toml: product 'gold' has no price in 'market.prices'");
+               "test.toml:2:13: key 'market.products[0]': product 'gold' has no price in "
+               "'market.prices'");
     BOOST_TEST(error_of("[election]\nheartbeat_interval = \"1s\"\nelection_timeout = \"1s\"\n") ==
-               "test.toml: 'election.election_timeout' must be longer than "
+               "test.toml:3:20: key 'election.election_timeout': must be longer than "
                "'election.heartbeat_interval'");
-    BOOST_TEST(error_of("[[peer]]\nid = 1\n[[peer]]\nid = 1\n") ==
-               "test.toml: peer id 1 is listed twice");
+    BOOST_TEST(error_of(peer_table(1, "127.0.0.1", 47001) + peer_table(1, "127.0.0.1", 47002)) ==
+               "test.toml:7:6: key 'peer[1].id': peer id 1 is listed twice (also peer[0])");
 }
 
 BOOST_AUTO_TEST_CASE(missing_file_is_named) {

@@ -2,6 +2,8 @@
 
 #include <toml++/toml.h>
 
+#include "config_rules.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -116,14 +118,17 @@ public:
         return prefix_.empty() ? std::string(key) : prefix_ + "." + std::string(key);
     }
 
+    // `why`, if given, says why the range is what it is.
     template <typename T>
-    void integer(std::string_view key, T& out, std::int64_t min, std::int64_t max) {
+    void integer(std::string_view key, T& out, std::int64_t min, std::int64_t max,
+                 std::string_view why = {}) {
         with(key, [&](const toml::node& node, const std::string& name) {
             auto v = node.value_exact<std::int64_t>();
             if (!v) fail(node, name, "expected an integer");
             if (*v < min || *v > max) {
                 fail(node, name,
-                     "must be between " + std::to_string(min) + " and " + std::to_string(max));
+                     "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                         (why.empty() ? "" : " (" + std::string(why) + ")"));
             }
             out = static_cast<T>(*v);
         });
@@ -257,7 +262,7 @@ void read_market(TableReader& r, Config::Market& m) {
                                   prices.dotted(key.str()) + "': no such product in " +
                                   "'market.products'");
             }
-            prices.integer(key.str(), it->price, 1, std::numeric_limits<std::int32_t>::max());
+            prices.integer(key.str(), it->price, 1, limits::max_price, detail::money_limit);
         }
     });
     r.with("commission", [&](const toml::node& node, const std::string& name) {
@@ -268,7 +273,7 @@ void read_market(TableReader& r, Config::Market& m) {
         // A rate, not money: converted once to integer parts per million.
         m.commission_ppm = static_cast<std::uint32_t>(std::llround(*v * 1e6));
     });
-    r.integer("seller_stock", m.seller_stock, 1, 1'000'000'000);
+    r.integer("seller_stock", m.seller_stock, 1, limits::max_quantity, detail::money_limit);
     r.duration("batch_window", m.batch_window);
     r.boolean("partial_fills", m.partial_fills);
 }
@@ -276,8 +281,9 @@ void read_market(TableReader& r, Config::Market& m) {
 void read_behaviour(TableReader& r, Config::Behaviour& b) {
     r.probability("buy_probability", b.buy_probability);
     r.probability("update_inventory_probability", b.update_inventory_probability);
-    r.integer("max_transactions", b.max_transactions, 0, 1'000'000'000);
-    r.integer("max_buy_quantity", b.max_buy_quantity, 1, 1'000'000);
+    r.integer("max_transactions", b.max_transactions, 0, limits::max_transactions,
+              detail::money_limit);
+    r.integer("max_buy_quantity", b.max_buy_quantity, 1, limits::max_quantity, detail::money_limit);
     r.duration("request_timeout", b.request_timeout);
     r.duration("restock_interval", b.restock_interval);
     r.duration("think_time", b.think_time);
@@ -321,9 +327,9 @@ void read_cluster(TableReader& r, std::vector<PeerSpec>& cluster) {
             const toml::table& t = *a->get(i)->as_table();
             TableReader p(t, r.source(), name + "[" + std::to_string(i) + "]");
             PeerSpec spec;
-            bool has_id = false;
-            p.with("id", [&](const toml::node&, const std::string&) { has_id = true; });
-            if (!has_id) p.fail(*a->get(i), name, "a [[peer]] needs an 'id'");
+            // An id of 0 is legal, so a missing one is seen here; missing hosts and ports are
+            // left empty and reported by check().
+            if (!t.contains("id")) p.fail(t, p.dotted("id"), "missing: every [[peer]] needs an id");
             p.integer("id", spec.id, 0, std::numeric_limits<std::uint32_t>::max());
             p.string("host", spec.host);
             p.integer("port", spec.port, 1, 65535);
@@ -336,39 +342,32 @@ void read_cluster(TableReader& r, std::vector<PeerSpec>& cluster) {
     });
 }
 
-}  // namespace
-
-void validate(const Config& c, std::string_view source) {
-    auto fail = [&](const std::string& what) {
-        throw ConfigError(std::string(source) + ": " + what);
+// "source:line:column: key 'K': what", at the first of the finding's keys that the file has, or
+// at the nearest table around the first key.
+ConfigError located(const toml::table& root, std::string_view source, const detail::Finding& f) {
+    auto at = [&](const std::string& key, const toml::node& node) {
+        const auto& begin = node.source().begin;
+        std::ostringstream out;
+        out << source << ':' << begin.line << ':' << begin.column << ": key '" << key
+            << "': " << f.what;
+        return ConfigError(out.str());
     };
-    if (c.peers < 2) fail("'peers' must be at least 2 (a trader and someone to trade with)");
-    if (!c.roles.empty() && c.roles.size() != c.peers) {
-        fail("'roles' lists " + std::to_string(c.roles.size()) + " roles for " +
-             std::to_string(c.peers) + " peers");
+    for (const auto& key : f.keys) {
+        if (const toml::node* node = toml::at_path(root, key).node()) return at(key, *node);
     }
-    if (c.market.products.empty()) fail("'market.products' is empty");
-    std::set<std::string> names;
-    for (const auto& p : c.market.products) {
-        if (!names.insert(p.name).second) fail("product '" + p.name + "' is listed twice");
-        if (p.price <= 0) fail("product '" + p.name + "' has no price in 'market.prices'");
+    std::string around = f.keys.front();
+    while (!around.empty()) {
+        const auto cut = around.find_last_of(".[");
+        around.resize(cut == std::string::npos ? 0 : cut);
+        if (around.empty()) break;
+        if (const toml::node* node = toml::at_path(root, around).node()) {
+            return at(f.keys.front(), *node);
+        }
     }
-    if (c.market.products.size() > 65535) fail("too many products");
-    if (c.election.heartbeat_interval <= Duration{0}) {
-        fail("'election.heartbeat_interval' must be positive");
-    }
-    if (c.election.election_timeout <= c.election.heartbeat_interval) {
-        fail("'election.election_timeout' must be longer than 'election.heartbeat_interval'");
-    }
-    if (c.behaviour.request_timeout <= Duration{0}) {
-        fail("'behaviour.request_timeout' must be positive");
-    }
-    if (c.failure.time_quantum <= Duration{0}) fail("'failure.time_quantum' must be positive");
-    std::set<PeerIdValue> ids;
-    for (const auto& p : c.cluster) {
-        if (!ids.insert(p.id).second) fail("peer id " + std::to_string(p.id) + " is listed twice");
-    }
+    return ConfigError(std::string(source) + ": key '" + f.keys.front() + "': " + f.what);
 }
+
+}  // namespace
 
 Config parse_config(std::string_view text, std::string_view source) {
     toml::table root;
@@ -384,7 +383,7 @@ Config parse_config(std::string_view text, std::string_view source) {
     Config c;
     TableReader r(root, source, "");
     r.integer("seed", c.seed, 0, std::numeric_limits<std::int64_t>::max());
-    r.integer("peers", c.peers, 2, 1024);
+    r.integer("peers", c.peers, 2, limits::max_peers);
     r.duration("duration", c.duration);
     r.with("roles", [&](const toml::node& node, const std::string& name) {
         const toml::array* a = node.as_array();
@@ -403,7 +402,7 @@ Config parse_config(std::string_view text, std::string_view source) {
     if (!c.cluster.empty() && !root.contains("peers")) {
         c.peers = static_cast<std::uint32_t>(c.cluster.size());
     }
-    validate(c, source);
+    if (auto f = detail::check(c)) throw located(root, source, *f);
     return c;
 }
 

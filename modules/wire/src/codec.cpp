@@ -423,6 +423,30 @@ private:
     }
 };
 
+// Cap'n Proto's descriptions can quote bytes of the message (e.g. the byte found where a text's
+// NUL terminator should be), and details end up in logs: printable ASCII stays, any other byte
+// becomes \xNN, and the whole is cut at 200 characters.
+std::string loggable(kj::StringPtr description) {
+    static constexpr char hex[] = "0123456789abcdef";
+    constexpr std::size_t max_len = 200;
+    std::string out;
+    for (const char c : description) {
+        const auto b = static_cast<unsigned char>(c);
+        if (out.size() + 4 > max_len) {
+            out += "...";
+            break;
+        }
+        if (b >= 0x20 && b < 0x7f) {
+            out += c;
+        } else {
+            out += "\\x";
+            out += hex[b >> 4];
+            out += hex[b & 0xf];
+        }
+    }
+    return out;
+}
+
 DecodeErrc classify(const kj::Exception& e) {
     const kj::StringPtr d = e.getDescription();
     auto contains = [&](const char* needle) { return std::strstr(d.cStr(), needle) != nullptr; };
@@ -641,7 +665,7 @@ DecodeResult decode(std::span<const std::byte> bytes, const DecodeLimits& limits
         }
         return result;
     } catch (const kj::Exception& e) {
-        return error(classify(e), std::string(reader.where) + ": " + e.getDescription().cStr());
+        return error(classify(e), std::string(reader.where) + ": " + loggable(e.getDescription()));
     }
 }
 

@@ -24,17 +24,49 @@ const char* to_string(TransportKind kind) noexcept;
 const char* to_string(Durability durability) noexcept;
 const char* to_string(RecoveryPolicy policy) noexcept;
 
+// Limits that keep every legal configuration inside int64 money and the epoch layout. Each is
+// checked where it is read (with file:line:column) and again by validate().
+namespace limits {
+
+// Peer ids are below 2^20: an epoch packs (44-bit term, 20-bit leader id) in 64 bits.
+inline constexpr std::uint32_t peer_id_limit = 1u << 20;
+inline constexpr std::uint32_t max_peers = 1024;
+
+// Money. int64 holds up to 9.22e18 minor units; these bounds keep every amount and every running
+// total at or below 1e18, a margin of 9x (4.6x for the widest sum the checks form):
+// - one buy or one lot: max_quantity x max_price = 1e6 x 1e12 = 1e18;
+// - the commission is round(amount x rate) with rate <= 1, so it is at most the amount, and
+//   earned = amount - commission, pending <= earned: none exceeds the amount it comes from;
+// - a run's running totals (a buyer's spent, a seller's earned, pending and commission, the
+//   trader's commission total, and the sums over all peers that the invariant check compares)
+//   are each at most the run's turnover. Every unit sold was bought by one request of at most
+//   max_buy_quantity units at its product's price, and each of the `peers` buyers makes at most
+//   max_transactions requests per life, so
+//     turnover <= peers x max_transactions x max_buy_quantity x (highest price) <= max_turnover,
+//   which validate() checks (max_turnover = 1e18). The invariant check's widest sum, earned +
+//   commission against spent, is then at most 2e18.
+// A peer that recovers starts a new life with max_transactions more requests, and a run bounded
+// by `duration` can outlast any fixed count: there the margin helps, and past it the market's own
+// checked arithmetic refuses with a reason; it never wraps.
+inline constexpr std::int64_t max_price = 1'000'000'000'000;      // minor units per unit
+inline constexpr std::uint32_t max_quantity = 1'000'000;          // units per lot and per buy
+inline constexpr std::uint32_t max_transactions = 1'000'000'000;  // requests per buyer life
+inline constexpr std::int64_t max_turnover = 1'000'000'000'000'000'000;
+
+}  // namespace limits
+
 // One product on sale, with its list price in integer minor units.
 struct Product {
     std::string name;
     std::int64_t price = 0;
 };
 
-// One peer of a cluster file (`trading-post peer --id N --config cluster.toml`).
+// One peer of a cluster file (`trading-post peer --id N --config cluster.toml`). Every [[peer]]
+// names its id, host and port; no two share an id or a host:port.
 struct PeerSpec {
-    PeerIdValue id = 0;
-    std::string host;
-    std::uint16_t port = 0;
+    PeerIdValue id = 0;        // below limits::peer_id_limit
+    std::string host;          // a numeric IPv4/IPv6 address or "localhost"; "": missing
+    std::uint16_t port = 0;    // 0: missing
     std::optional<Role> role;  // unset: drawn from the seed
 };
 
@@ -104,8 +136,10 @@ Config parse_config(std::string_view text, std::string_view source = "<config>")
 // Reads and parses a file. Throws ConfigError (also for a missing or unreadable file).
 Config load_config(const std::filesystem::path& path);
 
-// Checks cross-field rules (products non-empty, unique cluster ids, probabilities in [0, 1]...).
-// parse_config calls it; call it again after command-line overrides. Throws ConfigError.
+// Checks every range and cross-field rule (products and prices, the money limits above, unique
+// cluster ids and endpoints, hosts, ports...). parse_config runs the same checks and names the
+// file, line and column; call this after command-line overrides, where there is no position:
+// "<source>: key 'behaviour.max_transactions': ...". Throws ConfigError.
 void validate(const Config& config, std::string_view source = "<config>");
 
 // "250ms", "2s", "1.5s", "1m", "100us", "0"; throws std::invalid_argument.
