@@ -129,8 +129,7 @@ inline void make_legacy(const fs::path& dir) {
         auto b = read_file(snap);
         put_le(b, 8, 1, 4);
         const std::span<const std::byte> all(b);
-        put_le(b, 32, tp::journal::crc32c(all.subspan(40), tp::journal::crc32c(all.first(32))),
-               4);
+        put_le(b, 32, tp::journal::crc32c(all.subspan(40), tp::journal::crc32c(all.first(32))), 4);
         write_file(snap, b);
     }
 }

@@ -164,8 +164,8 @@ BOOST_AUTO_TEST_CASE(concurrent_reads_see_a_consistent_log_while_it_rolls_and_re
             try {
                 const auto r = Log::read(tmp.path());
                 Lsn expect = r.snapshot ? r.snapshot->covered + 1 : 1;
-                if (r.snapshot && text_of(r.snapshot->bytes) !=
-                                      "state@" + std::to_string(r.snapshot->covered))
+                if (r.snapshot &&
+                    text_of(r.snapshot->bytes) != "state@" + std::to_string(r.snapshot->covered))
                     failure = "snapshot content";
                 for (const auto& rec : r.records) {
                     if (rec.lsn != expect++ || text_of(rec.bytes) != payload(rec.lsn))

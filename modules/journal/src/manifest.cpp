@@ -34,8 +34,9 @@ std::vector<std::byte> encode_manifest(const Manifest& m) {
 Manifest decode_manifest(std::span<const std::byte> bytes, const std::string& file) {
     if (bytes.size() < fixed_size + crc_size)
         throw CorruptionError(file, 0,
-                              "manifest truncated (" + std::to_string(bytes.size()) + " of at least " +
-                                  std::to_string(fixed_size + crc_size) + " bytes)");
+                              "manifest truncated (" + std::to_string(bytes.size()) +
+                                  " of at least " + std::to_string(fixed_size + crc_size) +
+                                  " bytes)");
     if (std::memcmp(bytes.data(), manifest_magic, 8) != 0)
         throw CorruptionError(file, 0, "not a journal manifest (bad magic)");
     if (get_u32(bytes.data() + 8) != manifest_version)

@@ -117,11 +117,11 @@ void check_legacy(const std::map<Lsn, fs::path>& segments, const std::vector<Lsn
     const Lsn first = segments[i];
     const bool newest = i + 1 == segments.size();
     const std::optional<Lsn> last = newest ? std::nullopt : std::optional(segments[i + 1] - 1);
-    std::string held = newest ? "the newest segment, holding the records from LSN " +
-                                    std::to_string(first) + " on"
-                              : "holding records " + std::to_string(first) + " to " +
-                                    std::to_string(*last);
-    if (covered >= first) held += " (the snapshot covers those up to " + std::to_string(covered) + ")";
+    std::string held =
+        newest ? "the newest segment, holding the records from LSN " + std::to_string(first) + " on"
+               : "holding records " + std::to_string(first) + " to " + std::to_string(*last);
+    if (covered >= first)
+        held += " (the snapshot covers those up to " + std::to_string(covered) + ")";
     throw MissingFileError(path.string(), first, last,
                            "journal segment '" + path.string() +
                                "' is missing: the manifest lists it as " + held +

@@ -19,10 +19,10 @@ struct Scan {
     Manifest live;                     // what the directory holds: the manifest a writer keeps
     bool legacy = false;               // files but no manifest: an earlier version wrote them
     std::optional<Snapshot> snapshot;
-    std::vector<Record> records;        // every record after the snapshot, in LSN order
-    std::optional<TornTail> torn_tail;  // as found, not cut
-    std::vector<fs::path> temporaries;  // *.tmp: interrupted creations, never relied on
-    std::vector<fs::path> retired;      // segments and snapshots that nothing needs any more
+    std::vector<Record> records;           // every record after the snapshot, in LSN order
+    std::optional<TornTail> torn_tail;     // as found, not cut
+    std::vector<fs::path> temporaries;     // *.tmp: interrupted creations, never relied on
+    std::vector<fs::path> retired;         // segments and snapshots that nothing needs any more
     std::uint64_t last_segment_bytes = 0;  // valid bytes of the newest live segment
     Lsn next = 1;  // the LSN after the last record (at most covered + 1 if the snapshot is ahead)
 };

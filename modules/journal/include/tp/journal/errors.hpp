@@ -41,8 +41,7 @@ private:
 // further. file() names the missing file (offset() is 0); what() says which records it held.
 class MissingFileError : public CorruptionError {
 public:
-    MissingFileError(std::string file, Lsn first, std::optional<Lsn> last,
-                     const std::string& what);
+    MissingFileError(std::string file, Lsn first, std::optional<Lsn> last, const std::string& what);
     // The records the file held: [first, last], or from `first` on for the newest segment (its
     // end is unknown).
     Lsn first() const noexcept { return first_; }
