@@ -119,6 +119,15 @@ BOOST_AUTO_TEST_CASE(a_missing_directory_is_an_error_and_is_not_created) {
         BOOST_TEST(std::string(e.what()).find(dir.string()) != std::string::npos);
     }
     BOOST_TEST(!fs::exists(dir));
+    // A file where the directory should be is named as such, and left alone.
+    write_file(dir, bytes_of("x"));
+    try {
+        Log::read(dir);
+        BOOST_FAIL("read a regular file as a journal directory");
+    } catch (const JournalError& e) {
+        BOOST_TEST(std::string(e.what()).find("is not a directory") != std::string::npos);
+    }
+    BOOST_TEST(read_file(dir) == bytes_of("x"));
 }
 
 BOOST_AUTO_TEST_CASE(reading_beside_a_live_writer_changes_nothing) {

@@ -296,8 +296,11 @@ constexpr int read_attempts = 8;
 
 Recovery Log::read(const std::filesystem::path& directory) {
     std::error_code ec;
-    if (!std::filesystem::is_directory(directory, ec))
-        throw JournalError("journal directory '" + directory.string() + "' does not exist");
+    if (!std::filesystem::is_directory(directory, ec)) {
+        const bool exists = std::filesystem::exists(directory, ec);
+        throw JournalError("journal directory '" + directory.string() +
+                           (exists ? "' is not a directory" : "' does not exist"));
+    }
     for (int attempt = 1;; ++attempt) {
         const auto before = detail::read_manifest_bytes(directory);
         std::optional<detail::Scan> scan;
