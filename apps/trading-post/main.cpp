@@ -53,7 +53,9 @@ void add_run_flags(CLI::App* cmd, Overrides& o) {
                     "Stop after this long (\"30s\"); default: when every buyer is done");
     cmd->add_option("--seed", o.seed, "Seed of every random choice (0: pick one and print it)");
     cmd->add_option("--state-dir", o.state_dir, "Directory of the trader's journal");
-    cmd->add_option("--durability", o.durability, "every, group or none")
+    cmd->add_option("--durability", o.durability,
+                    "every, group or none (none: the journal is written but never synced, so "
+                    "confirmed sales are not durable: a power failure or OS crash can lose them)")
         ->check(CLI::IsMember({"every", "group", "none"}));
     cmd->add_option("--policy", o.policy, "Recovered trader: defer or bully")
         ->check(CLI::IsMember({"defer", "bully"}));
@@ -216,21 +218,37 @@ int run_peer(const Overrides& o, std::uint32_t id) {
     return 0;
 }
 
-// Replays the durable books of a state directory and checks them (no trader may be running).
+// Replays the durable books of a state directory and checks them. Read-only (journal::Log::read):
+// no lock, no file created, cut or removed, so it may run beside a trader; a lost or damaged
+// journal file ends it with one line and status 1.
 int show_books(const std::string& state_dir, const std::string& config_path) {
     using namespace tp;
     const peer::Config config =
         config_path.empty() ? peer::Config{} : peer::load_config(config_path);
-    journal::Options options;
-    options.create_if_missing = false;
-    auto opened = journal::Log::open(std::filesystem::path(state_dir) / "journal", options);
-    auto books = peer::replay_books(opened.recovery, peer::market_config(config));
+    journal::Recovery recovery;
+    try {
+        recovery = journal::Log::read(std::filesystem::path(state_dir) / "journal");
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "trading-post: books: {}\n", e.what());
+        return 1;
+    }
+    auto books = peer::replay_books(recovery, peer::market_config(config));
     if (!books) {
         fmt::print(stderr, "trading-post: the books do not replay: {}\n", books.error().message);
         return 1;
     }
-    fmt::print("books of {}: {} events{}\n", state_dir, opened.recovery.records.size(),
-               opened.recovery.snapshot ? " after a snapshot" : "");
+    fmt::print("books of {}: {} events{}\n", state_dir, recovery.records.size(),
+               recovery.snapshot ? " after a snapshot" : "");
+    if (recovery.torn_tail) fmt::print("  journal: {}\n", peer::describe(*recovery.torn_tail));
+    if (recovery.legacy) {
+        fmt::print(
+            "  journal: no MANIFEST (an earlier version wrote it), so a lost newest segment "
+            "cannot be told from the end of the log; the next trader's open adds one\n");
+    }
+    if (!recovery.leftover_files.empty()) {
+        fmt::print("  journal: {} leftover files the next trader's open removes\n",
+                   recovery.leftover_files.size());
+    }
     for (const auto& [product, book] : books->products()) {
         const auto& name = product < config.market.products.size()
                                ? config.market.products[product].name
@@ -272,7 +290,9 @@ int main(int argc, char** argv) {
     std::string books_dir;
     std::string books_config;
     auto* books_cmd =
-        app.add_subcommand("books", "Replay and check the durable books of a state directory");
+        app.add_subcommand("books",
+                           "Replay and check the durable books of a state directory (read-only: "
+                           "writes nothing, takes no lock, safe beside a running trader)");
     books_cmd->add_option("--state-dir", books_dir, "The peers' state directory")->required();
     books_cmd->add_option("--config", books_config, "Configuration (for product names and rates)");
 

@@ -84,6 +84,31 @@ void expect_corruption(const fs::path& dir, const fs::path& file, std::uint64_t 
     }
 }
 
+// Expects open() and read() to throw MissingFileError naming `file` and the records it held.
+void expect_missing(const fs::path& dir, const fs::path& file, Lsn first, Lsn last,
+                    const Options& opts = group) {
+    for (const bool read_only : {false, true}) {
+        try {
+            if (read_only) {
+                Log::read(dir);
+            } else {
+                Log::open(dir, opts);
+            }
+            BOOST_FAIL("the missing " << file << " was not detected");
+        } catch (const tp::journal::MissingFileError& e) {
+            BOOST_TEST_MESSAGE(e.what());
+            BOOST_TEST(e.file() == file.string());
+            BOOST_TEST(e.first() == first);
+            BOOST_REQUIRE(e.last().has_value());
+            BOOST_TEST(*e.last() == last);
+            const std::string what = e.what();
+            BOOST_TEST(what.find(file.string()) != std::string::npos);
+            BOOST_TEST(what.find(std::to_string(first) + " to " + std::to_string(last)) !=
+                       std::string::npos);
+        }
+    }
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(journal_crash)
@@ -112,6 +137,7 @@ BOOST_AUTO_TEST_CASE(crash_mid_record_at_every_byte) {
         // The disk kept the fourth record up to `cut` bytes.
         const auto dir = tmp / ("cut-" + std::to_string(cut));
         fs::create_directory(dir);
+        fs::copy_file(tmp / "orig" / "MANIFEST", dir / "MANIFEST");
         write_file(dir / w.segment.filename(),
                    {full.begin(), full.begin() + static_cast<long>(cut)});
         {
@@ -144,6 +170,7 @@ BOOST_AUTO_TEST_CASE(crash_after_write_before_sync) {
     for (std::uint64_t cut = w.synced_size(); cut <= w.ends.back(); ++cut) {
         const auto dir = tmp / "crashed";
         fs::create_directory(dir);
+        fs::copy_file(tmp / "orig" / "MANIFEST", dir / "MANIFEST");
         write_file(dir / w.segment.filename(),
                    {full.begin(), full.begin() + static_cast<long>(cut)});
         auto [log, rec] = Log::open(dir);
@@ -365,14 +392,22 @@ BOOST_AUTO_TEST_CASE(gaps_and_damage_between_segments_are_errors) {
     const auto segs = segments(tmp / "orig");
     BOOST_REQUIRE(segs.size() >= 4u);
 
-    // A missing middle segment: the one after it starts past where the log ends.
+    // A missing middle segment: the manifest names it and the records it held.
     fs::copy(tmp / "orig", tmp / "gap", fs::copy_options::recursive);
     fs::remove(tmp / "gap" / segs[1].filename());
+    expect_missing(tmp / "gap", tmp / "gap" / segs[1].filename(), first_lsn_of(segs[1]),
+                   first_lsn_of(segs[2]) - 1, small);
+    // Without a manifest (a directory an earlier version wrote) the gap still shows: the
+    // segment after it starts past where the log ends.
+    make_legacy(tmp / "gap");
     expect_corruption(tmp / "gap", tmp / "gap" / segs[2].filename(), 16, small);
 
     // A missing first segment with no snapshot to cover it.
     fs::copy(tmp / "orig", tmp / "head", fs::copy_options::recursive);
     fs::remove(tmp / "head" / segs[0].filename());
+    expect_missing(tmp / "head", tmp / "head" / segs[0].filename(), 1, first_lsn_of(segs[1]) - 1,
+                   small);
+    make_legacy(tmp / "head");
     expect_corruption(tmp / "head", tmp / "head" / segs[1].filename(), 0, small);
 
     // A short segment that is not the last: never a torn write, since a segment is synced

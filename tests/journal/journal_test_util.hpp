@@ -3,15 +3,19 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "tp/journal/crc32c.hpp"
 #include "tp/journal/log.hpp"
 
 namespace journal_test {
@@ -90,6 +94,58 @@ inline std::vector<std::string> expected_payloads(std::uint64_t from, std::uint6
     std::vector<std::string> out;
     for (std::uint64_t i = from; i <= to; ++i) out.push_back(payload(i));
     return out;
+}
+
+// Every regular file in `dir` by name, with its bytes: two equal states mean nothing was
+// created, removed, truncated, renamed or rewritten in between.
+using DirState = std::map<std::string, std::vector<std::byte>>;
+inline DirState dir_state(const fs::path& dir) {
+    DirState out;
+    for (const auto& e : fs::directory_iterator(dir))
+        if (e.is_regular_file()) out[e.path().filename().string()] = read_file(e.path());
+    return out;
+}
+
+// The first LSN a segment's file name gives.
+inline tp::journal::Lsn first_lsn_of(const fs::path& segment) {
+    return std::stoull(segment.filename().string().substr(4, 20));
+}
+
+inline void put_le(std::vector<std::byte>& b, std::size_t at, std::uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) b.at(at + i) = static_cast<std::byte>(v >> (8 * i));
+}
+
+// Rewrites the directory as the version before the manifest wrote it (docs/journal.md): no
+// MANIFEST, format version 1 in every segment and snapshot header, checksums to match.
+inline void make_legacy(const fs::path& dir) {
+    fs::remove(dir / "MANIFEST");
+    for (const auto& seg : files_with_prefix(dir, "log-")) {
+        auto b = read_file(seg);
+        put_le(b, 8, 1, 4);
+        put_le(b, 24, tp::journal::crc32c(std::span<const std::byte>(b).first(24)), 4);
+        write_file(seg, b);
+    }
+    for (const auto& snap : files_with_prefix(dir, "snapshot-")) {
+        auto b = read_file(snap);
+        put_le(b, 8, 1, 4);
+        const std::span<const std::byte> all(b);
+        put_le(b, 32, tp::journal::crc32c(all.subspan(40), tp::journal::crc32c(all.first(32))), 4);
+        write_file(snap, b);
+    }
+}
+
+// A complete segment that holds no record yet, as create_segment() renames it into place.
+inline fs::path write_empty_segment(const fs::path& dir, tp::journal::Lsn first) {
+    std::vector<std::byte> b(32);
+    const char magic[8] = {'T', 'P', 'J', 'L', 'O', 'G', '\r', '\n'};
+    for (int i = 0; i < 8; ++i) b[i] = static_cast<std::byte>(magic[i]);
+    put_le(b, 8, 2, 4);
+    put_le(b, 16, first, 8);
+    put_le(b, 24, tp::journal::crc32c(std::span<const std::byte>(b).first(24)), 4);
+    char name[64];
+    std::snprintf(name, sizeof name, "log-%020llu.tpj", static_cast<unsigned long long>(first));
+    write_file(dir / name, b);
+    return dir / name;
 }
 
 }  // namespace journal_test

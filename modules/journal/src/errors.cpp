@@ -8,6 +8,13 @@ CorruptionError::CorruptionError(std::string file, std::uint64_t offset, const s
       file_(std::move(file)),
       offset_(offset) {}
 
+CorruptionError::CorruptionError(WholeMessage, std::string file, const std::string& what)
+    : JournalError(what), file_(std::move(file)), offset_(0) {}
+
+MissingFileError::MissingFileError(std::string file, Lsn first, std::optional<Lsn> last,
+                                   const std::string& what)
+    : CorruptionError(WholeMessage{}, std::move(file), what), first_(first), last_(last) {}
+
 LockedError::LockedError(std::string directory, pid_t holder)
     : JournalError("journal directory '" + directory + "' is locked by another writer" +
                    (holder > 0 ? " (pid " + std::to_string(holder) + ")" : std::string())),

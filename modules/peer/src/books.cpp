@@ -1,6 +1,7 @@
 #include "tp/peer/books.hpp"
 
 #include <span>
+#include <string>
 #include <vector>
 
 namespace tp::peer {
@@ -21,6 +22,14 @@ market::Result<market::Books> replay_books(const journal::Recovery& recovery,
     std::span<const std::byte> snapshot;
     if (recovery.snapshot) snapshot = recovery.snapshot->bytes;
     return market::Books::replay(config, snapshot, events);
+}
+
+std::string describe(const journal::TornTail& tail) {
+    return "torn tail of " + std::to_string(tail.dropped_bytes) + " bytes in " + tail.file +
+           " from byte offset " + std::to_string(tail.offset) +
+           (tail.cut ? " (cut off)"
+                     : " (left in place: the next trader's open cuts it; beside a running "
+                       "trader it may be a write in progress)");
 }
 
 }  // namespace tp::peer

@@ -15,9 +15,6 @@
 
 namespace tp::journal {
 
-// Log sequence number: the first record ever appended is 1; 0 means "nothing".
-using Lsn = std::uint64_t;
-
 enum class Durability {
     every,  // append() returns after fdatasync: every record is durable on its own
     group,  // append() buffers; sync() writes the buffer and fdatasyncs, for many records at once
@@ -51,27 +48,38 @@ struct Snapshot {
     std::vector<std::byte> bytes;
 };
 
-// A partial or damaged last record with nothing valid after it: what a crash mid-write leaves.
+// A partial or damaged last record with nothing valid after it: what a crash mid-write leaves
+// (or, seen by read() while a writer runs, a write in progress).
 struct TornTail {
     std::string file;
-    std::uint64_t offset = 0;  // where the file now ends
-    std::uint64_t dropped_bytes = 0;
+    std::uint64_t offset = 0;         // where the valid records end
+    std::uint64_t dropped_bytes = 0;  // the bytes after them
+    bool cut = false;                 // open() cut them off; read() leaves the file as it is
 };
 
 struct Recovery {
     std::optional<Snapshot> snapshot;  // newest snapshot, if any
     std::vector<Record> records;       // every record after the snapshot, in LSN order
     std::optional<TornTail> torn_tail;
-    std::vector<std::string> removed_files;  // leftover temporaries, covered segments/snapshots
+    // open(): the leftover temporaries and the segments/snapshots a snapshot made redundant,
+    // which it removed. read(): the same files, left alone (open() would remove them).
+    std::vector<std::string> removed_files;
+    std::vector<std::string> leftover_files;
+    // The directory had no MANIFEST: an earlier version wrote it. Such a log cannot tell a lost
+    // newest segment from its end; open() adopts it (writes the manifest), read() only says so.
+    bool legacy = false;
 };
 
 // An append-only log of opaque records in one directory, owned exclusively (flock on
-// <dir>/LOCK) for the life of the object.
+// <dir>/LOCK) for the life of the object. docs/journal.md describes the format in full.
 //
 // On disk: segments `log-<first LSN, 20 digits>.tpj` (32-byte header, then records framed as
-// u32 LE length, u32 LE CRC32C over length and bytes, bytes) and snapshots
-// `snapshot-<covered LSN>.tps` (40-byte header with CRC32C over header and state, then state).
-// New files are written as *.tmp, synced and renamed, so a file with a final name is complete.
+// u32 LE length, u32 LE CRC32C over length and bytes, bytes), snapshots
+// `snapshot-<covered LSN>.tps` (40-byte header with CRC32C over header and state, then state),
+// and `MANIFEST`, which names the snapshot and every live segment: the log knows its own end, so
+// a deleted segment is an error naming it (MissingFileError), never a shorter log. New files are
+// written as *.tmp, synced and renamed, so a file with a final name is complete; the manifest is
+// replaced after a file is added and before one is removed.
 //
 // Threads: append() and write_snapshot() come from one thread at a time (the appending thread);
 // sync() may run concurrently on one other thread (the syncing thread). The LSN getters may be
@@ -82,9 +90,20 @@ public:
     struct Opened;
 
     // Takes the lock, recovers (newest snapshot + the records after it; a torn tail is cut off
-    // and reported; leftover temporaries are removed) and returns the log ready to append.
-    // Throws LockedError, CorruptionError, SystemError, JournalError.
+    // and reported; leftover temporaries and redundant files are removed; a legacy directory
+    // gets its manifest) and returns the log ready to append. Throws LockedError,
+    // CorruptionError (MissingFileError when a file the manifest lists is gone), SystemError,
+    // JournalError.
     static Opened open(const std::filesystem::path& directory, const Options& options = {});
+
+    // The same recovery, read-only: never creates, truncates, renames or deletes a file, and
+    // takes no lock (not even a shared one, which would make a trader starting meanwhile fail
+    // to lock), so it runs beside a live writer without blocking or disturbing it. A torn tail
+    // is reported, not cut (with a writer running it may be a write in progress); what open()
+    // would remove is listed in leftover_files. Rejects damage and missing files as open()
+    // does. If the writer changes the manifest while this reads, it reads again (a few times).
+    // Throws CorruptionError, SystemError, JournalError (also for a missing directory).
+    static Recovery read(const std::filesystem::path& directory);
 
     ~Log();  // writes the buffer and closes without syncing: like a crash that keeps the page cache
     Log(const Log&) = delete;
@@ -125,6 +144,7 @@ private:
     void create_segment(Lsn first);
     void roll();
     void remove_covered(Lsn covered, std::vector<std::string>* removed);
+    void commit_manifest();  // writes the manifest if it differs from the one on disk
     void check_usable() const;
     void note_durable(Lsn lsn) noexcept;
     void write_buffer();  // takes write_mutex_
@@ -139,6 +159,7 @@ private:
     std::uint64_t segment_size_ = 0;
     std::vector<Lsn> segments_;  // first LSN of every live segment, oldest first
     std::optional<Lsn> snapshot_;
+    std::vector<std::byte> manifest_;  // the manifest on disk, encoded; empty: none yet
     std::mutex sync_mutex_;
     std::mutex write_mutex_;  // the buffer, and writes to fd_; taken after sync_mutex_, never before
     std::vector<std::byte> buffer_;  // framed records appended and not yet written

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string>
+
 #include "tp/journal/log.hpp"
 #include "tp/market/books.hpp"
 #include "tp/peer/config.hpp"
@@ -12,5 +14,9 @@ market::Config market_config(const Config& config);
 // The books a journal's recovery describes: its snapshot plus the events after it.
 market::Result<market::Books> replay_books(const journal::Recovery& recovery,
                                            const market::Config& config);
+
+// One line on a torn tail: which file, from which offset, how many bytes, and whether they were
+// cut (by a trader's open) or left in place (by a read-only look such as `books`).
+std::string describe(const journal::TornTail& tail);
 
 }  // namespace tp::peer

@@ -28,6 +28,8 @@ struct Summary {
     std::uint32_t peers = 0;
     std::string transport;
     runtime::Duration elapsed{};
+    // The journal's policy: under `none` nothing was synced, and the summary says so.
+    Durability durability = Durability::group;
 
     std::uint64_t requests = 0;  // answered
     std::uint64_t filled = 0;
