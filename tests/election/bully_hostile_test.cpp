@@ -151,6 +151,23 @@ BOOST_AUTO_TEST_CASE(a_peer_far_behind_catches_up_with_a_leader_that_keeps_claim
     BOOST_TEST(b.counters().caught_up == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(a_follower_of_a_live_leader_never_catches_up_to_a_far_claim) {
+    // 5 follows 7 in term 1, whose heartbeats keep coming.
+    Bully b(single(5, {2, 7}));
+    b.start(0ms);
+    b.on_message(7, Coordinator{7, make_epoch(1, 7)}, 0ms);
+    // 2 keeps claiming a far term for a long while: a hostile member walking the term forward.
+    const Epoch far = make_epoch(1 + 2 * max_term_step, 2);
+    for (int i = 0; i <= 20; ++i) {
+        const auto at = std::chrono::milliseconds(5 * i);
+        b.on_message(2, Heartbeat{2, far}, at);
+        b.on_message(7, Heartbeat{7, make_epoch(1, 7)}, at);
+    }
+    BOOST_TEST(*b.leader() == 7u);
+    BOOST_TEST(b.max_epoch() == make_epoch(1, 7));
+    BOOST_TEST(b.counters().caught_up == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(catching_up_has_a_hard_limit) {
     Bully b(single(5, {2, 7}));
     b.restart(0ms);

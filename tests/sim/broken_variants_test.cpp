@@ -10,6 +10,9 @@ extern bool skip_dedup;
 extern bool early_confirm;
 extern bool ignore_epochs;
 extern bool unfair_order;
+extern bool trust_any_epoch;
+extern bool accept_any_ack;
+extern bool process_time_in_books;
 }  // namespace tp::sim_bugs
 
 namespace tp::sim_test {
@@ -52,6 +55,21 @@ BOOST_AUTO_TEST_CASE(ignoring_epochs_is_caught) {
 
 BOOST_AUTO_TEST_CASE(serving_a_batch_against_happened_before_is_caught) {
     BOOST_TEST(first_caught(sim_bugs::unfair_order).has_value());
+}
+
+// Issue 12: one datagram with the maximal term stopped the market for good.
+BOOST_AUTO_TEST_CASE(trusting_any_epoch_is_caught) {
+    BOOST_TEST(first_caught(sim_bugs::trust_any_epoch).has_value());
+}
+
+// Issue 12: the trader let any member settle any payment.
+BOOST_AUTO_TEST_CASE(accepting_payment_acks_from_anyone_is_caught) {
+    BOOST_TEST(first_caught(sim_bugs::accept_any_ack).has_value());
+}
+
+// Issue 12: a queued request carried the dead trader's steady clock into the durable books.
+BOOST_AUTO_TEST_CASE(keeping_process_time_in_the_books_is_caught) {
+    BOOST_TEST(first_caught(sim_bugs::process_time_in_books).has_value());
 }
 
 }  // namespace tp::sim_test

@@ -140,7 +140,9 @@ bool Bully::believe_claim(PeerId leader, Epoch epoch, Time now) {
     if (sim_bugs::trust_any_epoch) return true;
 #endif
     if (within(epoch, trusted_, max_term_step)) return true;
-    if (within(epoch, trusted_, max_catch_up_step)) {
+    // Only a peer without a live leader is catching up: a follower ignores far claims, so a
+    // hostile member cannot walk the term of a settled market forward.
+    if (role_ != Role::follower && within(epoch, trusted_, max_catch_up_step)) {
         if (pending_claim_ && pending_claim_->leader == leader && pending_claim_->epoch == epoch) {
             if (now - pending_claim_->since >= config_.election_timeout) {
                 pending_claim_.reset();

@@ -236,6 +236,32 @@ void Node::stop() {
     wake(seller_timer_);
 }
 
+void Node::dropped(DropKind kind, PeerId from, std::string_view detail) {
+    if (auto line = junk_.note(kind, from, detail, now().time_since_epoch())) {
+        log_->warn("{}", *line);
+    }
+}
+
+void Node::on_election_message(PeerId from, const election::Message& message,
+                               election::Time now) {
+    const auto implausible = bully_.counters().implausible_ignored;
+    bully_.on_message(from, message, now);
+    if (bully_.counters().implausible_ignored > implausible) {
+        const wire::Epoch epoch = std::visit([](const auto& m) { return m.epoch; }, message);
+        dropped(DropKind::implausible_epoch, from,
+                fmt::format("a {} with epoch {}, beyond belief after {}",
+                            election::to_string(election::kind_of(message)),
+                            election::epoch_text(epoch),
+                            election::epoch_text(bully_.trusted_epoch())));
+    }
+}
+
+void Node::flush_junk() {
+    const auto due = junk_.next_flush();
+    if (!due || *due > now().time_since_epoch()) return;
+    for (const auto& line : junk_.flush(now().time_since_epoch())) log_->warn("{}", line);
+}
+
 void Node::fail(std::string why) {
     log_->error("{}", why);
     if (failure_.empty()) failure_ = std::move(why);
@@ -303,15 +329,17 @@ asio::awaitable<void> Node::receive_loop() {
             wire::decode(std::span<const std::byte>(buffer.data(), datagram->size), limits_);
         if (!decoded) {
             ++counters_.malformed;
-            log_->warn("dropped a malformed datagram from peer {}: {}", datagram->from,
-                       decoded.error().message());
+            dropped(decoded.error().code == wire::DecodeErrc::unknown_kind ? DropKind::unknown_kind
+                                                                          : DropKind::malformed,
+                    datagram->from, decoded.error().message());
             continue;
         }
         wire::Envelope& envelope = decoded.value();
         if (envelope.sender != datagram->from || envelope.receiver != id_) {
             ++counters_.misaddressed;
-            log_->warn("dropped a datagram from peer {} that says it is from {} to {}",
-                       datagram->from, envelope.sender, envelope.receiver);
+            dropped(DropKind::misaddressed, datagram->from,
+                    fmt::format("it says it is from {} to {}", envelope.sender,
+                                envelope.receiver));
             continue;
         }
         co_await handle(std::move(envelope));
@@ -328,16 +356,16 @@ asio::awaitable<void> Node::handle(wire::Envelope envelope) {
 
     if (auto* m = std::get_if<wire::Election>(&envelope.body)) {
         (void)m;
-        bully_.on_message(from, election::Election{envelope.epoch}, t);
+        on_election_message(from, election::Election{envelope.epoch}, t);
         co_await flush_election();
     } else if (std::holds_alternative<wire::Ok>(envelope.body)) {
-        bully_.on_message(from, election::Ok{envelope.epoch}, t);
+        on_election_message(from, election::Ok{envelope.epoch}, t);
         co_await flush_election();
     } else if (auto* c = std::get_if<wire::Coordinator>(&envelope.body)) {
-        bully_.on_message(from, election::Coordinator{c->leader, c->epoch}, t);
+        on_election_message(from, election::Coordinator{c->leader, c->epoch}, t);
         co_await flush_election();
     } else if (std::holds_alternative<wire::Heartbeat>(envelope.body)) {
-        bully_.on_message(from, election::Heartbeat{from, envelope.epoch}, t);
+        on_election_message(from, election::Heartbeat{from, envelope.epoch}, t);
         co_await flush_election();
     } else if (std::holds_alternative<wire::BuyResult>(envelope.body) ||
                std::holds_alternative<wire::Payment>(envelope.body) ||
@@ -346,6 +374,10 @@ asio::awaitable<void> Node::handle(wire::Envelope envelope) {
         // trader answering itself is its own trader).
         if (bully_.leader() != from || envelope.epoch != bully_.epoch()) {
             ++counters_.wrong_role;
+            dropped(DropKind::wrong_role, from,
+                    fmt::format("a {} from a peer that is not the trader of epoch {}",
+                                wire::kind_name(envelope.body),
+                                election::epoch_text(bully_.epoch())));
             co_return;
         }
         if (auto* r = std::get_if<wire::BuyResult>(&envelope.body)) {
@@ -387,6 +419,9 @@ asio::awaitable<void> Node::handle(wire::Envelope envelope) {
             const market::Payment* paid = trader->books->payments().find(k->payment_id);
             if (paid != nullptr && paid->seller != from && !bug_accept_any_ack()) {
                 ++counters_.wrong_role;
+                dropped(DropKind::wrong_role, from,
+                        fmt::format("an ack for payment {}, which is peer {}'s", k->payment_id,
+                                    paid->seller));
                 co_return;
             }
             trader->books->ack_payment(k->payment_id, step);
@@ -413,6 +448,7 @@ asio::awaitable<void> Node::refuse_unavailable(PeerId from, const wire::Body& bo
 asio::awaitable<void> Node::election_loop() {
     co_await flush_election();  // what start() or restart() decided to send
     while (!stopped_) {
+        flush_junk();
         const auto deadline = bully_.next_deadline();
         const TimePoint at = deadline ? TimePoint(*deadline) : now() + idle;
         if (now() < at) {

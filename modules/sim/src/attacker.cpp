@@ -58,7 +58,9 @@ std::string Attacker::strike(peer::LocalMarket& market) {
     // be a trader's, which is no forgery.
     const auto leads_for = [&](PeerId peer) {
         const peer::Node* n = market.node(peer);
-        return n != nullptr && n->leader() == from;
+        const peer::Node* self = market.node(from);
+        return (n != nullptr && n->leader() == from) ||
+               (self != nullptr && self->election().is_leader());
     };
     switch (kind) {
         case Kind::maximal_election: {

@@ -156,8 +156,9 @@ struct Counters {
 //   above the term of trusted_epoch(), the newest reign this peer has led or followed (or its
 //   durable floor); in an Election or Ok one less, since a leader takes the term after the
 //   highest it heard of. A Coordinator or Heartbeat further ahead, up to max_catch_up_step, is
-//   believed only once its leader has kept claiming exactly that epoch for election_timeout (a
-//   peer that missed many elections catching up); anything else is ignored and counted. So a
+//   believed only by a peer that follows no leader, and only once its leader has kept claiming
+//   exactly that epoch for election_timeout (a peer that missed many elections catching up);
+//   anything else is ignored and counted. So a
 //   forger moves the term at most max_term_step + 1 per reign it forces, at the cost of one
 //   election, and terms never come near max_term.
 class Bully {

@@ -24,9 +24,11 @@ using Time = std::chrono::nanoseconds;
 // and the higher id's is the newer. 0 means "no epoch yet".
 //
 // Terms cannot be exhausted: a peer accepts an epoch at once only within max_term_step terms of
-// the newest reign it has itself led or followed (see Bully), so each reign raises the term by at
-// most max_term_step + 1, and the 2^44 terms last at least 2^34 reigns: at one election a
-// millisecond, over five centuries. docs/election.md states the rule and why it is safe.
+// the newest reign it has itself led or followed (see Bully), and a peer without a live leader
+// one within max_catch_up_step only from a leader that keeps claiming it; so each reign raises
+// the term by at most max_catch_up_step + 1, and the 2^44 terms last at least 2^28 reigns (at ten
+// forced reigns a second, ten months of attack by a member that holds the key). docs/election.md
+// states the rule and why it is safe.
 using Epoch = std::uint64_t;
 using Term = std::uint64_t;
 
@@ -40,9 +42,10 @@ inline constexpr Epoch no_epoch = 0;
 inline constexpr Term max_term = (Term{1} << term_bits) - 2;
 // How far above its newest reign a peer believes an epoch at once.
 inline constexpr Term max_term_step = 1024;
-// How far above it a peer believes a leader that keeps claiming the same epoch for a whole
-// election timeout (a peer that missed many elections catching up); never further.
-inline constexpr Term max_catch_up_step = Term{1} << 20;
+// How far above it a peer without a live leader believes a leader that keeps claiming the same
+// epoch for a whole election timeout (a peer that missed many elections catching up); never
+// further. 2^16 reigns: a peer away for longer needs its durable epoch floor.
+inline constexpr Term max_catch_up_step = Term{1} << 16;
 
 constexpr Epoch make_epoch(Term term, PeerId leader) noexcept {
     return (term << leader_bits) | (leader & max_peer_id);

@@ -22,6 +22,7 @@
 #include "tp/market/events.hpp"
 #include "tp/market/types.hpp"
 #include "tp/peer/config.hpp"
+#include "tp/peer/junk_report.hpp"
 #include "tp/runtime/random.hpp"
 #include "tp/runtime/runtime.hpp"
 #include "tp/runtime/timer.hpp"
@@ -226,6 +227,11 @@ private:
     asio::awaitable<void> on_election_event(const election::Event& event);
     asio::awaitable<void> become_trader(wire::Epoch epoch);
     void step_down();
+    // A datagram dropped: counted, and logged at most once a second per kind (JunkReporter).
+    void dropped(DropKind kind, PeerId from, std::string_view detail);
+    void flush_junk();
+    // An election message to the bully machine; an epoch it does not believe is reported.
+    void on_election_message(PeerId from, const election::Message& message, election::Time now);
     // Stops the node for good on an error it cannot recover from.
     void fail(std::string why);
     asio::awaitable<void> refuse_unavailable(PeerId from, const wire::Body& body);
@@ -278,6 +284,7 @@ private:
     std::vector<std::vector<std::byte>> send_buffers_;  // recycled encode buffers
     std::string failure_;
     runtime::Duration clock_base_{0};
+    JunkReporter junk_;
     // Since when the outstanding buy has been told trader_unavailable (logged once per spell).
     std::optional<TimePoint> waiting_since_;
     bool stopped_ = false;
