@@ -52,6 +52,7 @@ std::string format_ms(runtime::Duration d) {
 struct LocalMarket::Archive {
     std::vector<Purchase> purchases;
     std::map<wire::PaymentId, Money> payments;
+    std::vector<std::string> failures;  // why lives ended on an error of their own
 };
 
 LocalMarket::LocalMarket(const Config& config, runtime::Runtime& runtime, bool scripted)
@@ -217,6 +218,7 @@ void LocalMarket::archive(const Node& node) {
     const auto& purchases = node.buyer().purchases;
     a->purchases.insert(a->purchases.end(), purchases.begin(), purchases.end());
     for (const auto& [id, amount] : node.seller().payments) a->payments.emplace(id, amount);
+    if (!node.failure().empty()) a->failures.push_back(node.failure());
 }
 
 std::map<PeerId, std::vector<Purchase>> LocalMarket::purchases() const {
@@ -257,6 +259,16 @@ asio::awaitable<void> LocalMarket::supervise() {
         tick_.expires_after(supervise_every);
         co_await tick_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
         const auto now = runtime_.now();
+        // A peer that stopped on an error of its own (a journal it cannot use) stays down: the
+        // summary reports it, and the run fails.
+        for (auto it = nodes_.begin(); it != nodes_.end();) {
+            if (it->second->stopped() && !it->second->failure().empty()) {
+                graveyard_.push_back(std::move(it->second));
+                it = nodes_.erase(it);
+            } else {
+                ++it;
+            }
+        }
         reap();
         restart_due();
         if (config_.duration.count() > 0 && now - started_ >= config_.duration) break;
@@ -329,6 +341,11 @@ Summary LocalMarket::summary() const {
     s.rtt_p50 = percentile(rtts, 0.50);
     s.rtt_p99 = percentile(rtts, 0.99);
     s.rtt_max = rtts.empty() ? runtime::Duration{} : *std::max_element(rtts.begin(), rtts.end());
+
+    for (const auto& [peer, a] : archives_) {
+        for (const auto& why : a->failures)
+            s.violations.push_back(fmt::format("peer {} stopped: {}", peer, why));
+    }
 
     // The durable books: what the next trader would inherit.
     std::optional<market::Books> books;
