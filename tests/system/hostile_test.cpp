@@ -2,6 +2,10 @@
 // forged with a member's source address, and a paused trader. Each case is one reported defect.
 #include <boost/test/unit_test.hpp>
 
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <sstream>
+
 #include "market_fixture.hpp"
 #include "tp/election/messages.hpp"
 #include "tp/wire/codec.hpp"
@@ -163,6 +167,41 @@ BOOST_AUTO_TEST_CASE(a_paused_trader_gets_buyers_a_clear_refusal_then_a_successo
     BOOST_TEST(p.trader == 3u);
     BOOST_TEST(!m.node(4).is_trader());
     BOOST_TEST(m.books().check_invariants().empty());
+}
+
+// One warning per junk datagram, with raw control bytes from the datagram in the log, let a
+// flood of junk flood the log. Now: one line per kind per second, the rest counted, no raw bytes.
+BOOST_AUTO_TEST_CASE(a_flood_of_junk_is_logged_once_a_second_and_never_raw) {
+    Market m(TransportKind::memory, {Role::seller, Role::buyer, Role::buyer});
+    BOOST_REQUIRE(m.settle_on(3));
+    // Capture what peer 3 logs.
+    std::ostringstream captured;
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
+    auto logger = tp::peer::peer_logger(3);
+    logger->sinks().push_back(sink);
+    // 1,000 datagrams of junk with control bytes in them, "from" peer 2, all at once.
+    std::vector<std::byte> junk(64);
+    for (std::size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<std::byte>(i % 32);
+    for (int i = 0; i < 1000; ++i) m->memory_network()->inject(2, 3, junk);
+    BOOST_REQUIRE(m.run_until([&] { return m.node(3).counters().malformed == 1000; }));
+    const auto lines_now = [&] {
+        const std::string text = captured.str();
+        return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+    };
+    BOOST_TEST(lines_now() == 1u);
+    // A second later the rest is summed up in one more line.
+    BOOST_REQUIRE(m.run_until([&] { return lines_now() >= 2; }, 3s));
+    const std::string text = captured.str();
+    BOOST_TEST(lines_now() == 2u);
+    BOOST_TEST(text.find("999 more malformed datagrams") != std::string::npos, text);
+    // Nothing but printable text and line ends reached the log.
+    BOOST_TEST(std::none_of(text.begin(), text.end(),
+                            [](char c) {
+                                const auto u = static_cast<unsigned char>(c);
+                                return c != '\n' && (u < 0x20 || u >= 0x7f);
+                            }),
+               text);
+    logger->sinks().pop_back();
 }
 
 BOOST_AUTO_TEST_SUITE_END()
