@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tp/election/messages.hpp"
+
 namespace tp::peer {
 
 using PeerIdValue = std::uint32_t;
@@ -29,7 +31,7 @@ const char* to_string(RecoveryPolicy policy) noexcept;
 namespace limits {
 
 // Peer ids are below 2^20: an epoch packs (44-bit term, 20-bit leader id) in 64 bits.
-inline constexpr std::uint32_t peer_id_limit = 1u << 20;
+inline constexpr std::uint32_t peer_id_limit = election::max_peer_id + 1;
 inline constexpr std::uint32_t max_peers = 1024;
 
 // Money. int64 holds up to 9.22e18 minor units; these bounds keep every amount and every running
