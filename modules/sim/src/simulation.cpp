@@ -233,22 +233,27 @@ Result run(const Options& o) {
             next_hostile = rt.now() + exponential(hostile_rng, res.plan.hostile_every);
         };
 
-        while (rt.now() < faults_end && !market.done()) {
-            advance(std::min({faults_end, next_partition, heal_at, next_crash, next_pause,
-                              resume_at, next_hostile}));
-            const TimePoint now = rt.now();
-            if (now >= faults_end) break;
+        // What is due of the pauses and the hostile member at `now`.
+        auto pauses_and_strikes = [&](TimePoint now, bool spare_trader) {
             if (paused && market.node(*paused) == nullptr) resume();  // crashed meanwhile
             if (now >= resume_at) {
                 resume();
                 next_pause = now + exponential(pause_rng, res.plan.pause_every);
             }
             if (now >= next_pause && !paused) {
-                pause(false);
-                if (!paused) next_pause = now + exponential(pause_rng, res.plan.pause_every);
-                else next_pause = never;
+                pause(spare_trader);
+                next_pause =
+                    paused ? never : now + exponential(pause_rng, res.plan.pause_every);
             }
             if (now >= next_hostile) strike();
+        };
+
+        while (rt.now() < faults_end && !market.done()) {
+            advance(std::min({faults_end, next_partition, heal_at, next_crash, next_pause,
+                              resume_at, next_hostile}));
+            const TimePoint now = rt.now();
+            if (now >= faults_end) break;
+            pauses_and_strikes(now, false);
             if (now >= heal_at) {
                 net.heal();
                 heal_at = never;
@@ -320,17 +325,7 @@ Result run(const Options& o) {
             advance(std::min({calm_end, next_pause, resume_at, next_hostile}));
             const TimePoint now = rt.now();
             if (now >= calm_end) break;
-            if (paused && market.node(*paused) == nullptr) resume();
-            if (now >= resume_at) {
-                resume();
-                next_pause = now + exponential(pause_rng, res.plan.pause_every);
-            }
-            if (now >= next_pause && !paused) {
-                pause(true);
-                if (!paused) next_pause = now + exponential(pause_rng, res.plan.pause_every);
-                else next_pause = never;
-            }
-            if (now >= next_hostile) strike();
+            pauses_and_strikes(now, true);
         }
         resume();
         res.hostile = attacker.sent();
