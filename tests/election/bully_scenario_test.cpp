@@ -9,13 +9,7 @@ using namespace tp::election::test;
 namespace {
 
 Config config(RecoveryPolicy policy = RecoveryPolicy::defer) {
-    Config c;
-    c.heartbeat_interval = 10ms;
-    c.election_timeout = 30ms;
-    c.answer_timeout = 10ms;
-    c.coordinator_timeout = 30ms;
-    c.policy = policy;
-    return c;
+    return scenario_config(policy);
 }
 
 bool is(const Message& m, MessageKind kind) {

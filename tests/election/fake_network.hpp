@@ -22,6 +22,17 @@ namespace tp::election::test {
 
 using namespace std::chrono_literals;
 
+// The timings the scripted scenarios use: heartbeat 10 ms, election timeout 30 ms.
+inline Config scenario_config(RecoveryPolicy policy = RecoveryPolicy::defer) {
+    Config c;
+    c.heartbeat_interval = 10ms;
+    c.election_timeout = 30ms;
+    c.answer_timeout = 10ms;
+    c.coordinator_timeout = 30ms;
+    c.policy = policy;
+    return c;
+}
+
 struct InFlight {
     PeerId from;
     PeerId to;
