@@ -3,6 +3,11 @@
 # Usage: source it, then `tp_configure BUILD_DIR [-Dname=value...]`, then build what you need.
 tp_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
+# ccache keys on paths relative to the checkout, so a fresh clone in another folder (CI) reuses
+# what an earlier build compiled.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$tp_root}"
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-true}"
+
 # build/ is shared by tools/run and tools/test, so both configure it alike: warnings are errors
 # here (and in CI), never in a plain `meson setup` of ours or of a project that uses ours.
 # shellcheck disable=SC2034  # used by the tools that source this file
