@@ -704,6 +704,10 @@ Runner add_bench_command(CLI::App& app) {
                 fmt::print(flags->list ? stdout : stderr, "  {:<17} {}\n", e.name, e.what);
             return flags->list ? exit_ok : exit_bad_input;
         }
+        if (flags->no_plot && !flags->plots.empty()) {
+            fmt::print(stderr, "trading-post bench: --plots does not apply with --no-plot\n");
+            return exit_bad_input;
+        }
         Context ctx;
         ctx.base = flags->config.empty() ? peer::Config{} : peer::load_config(flags->config);
         ctx.base.seed = flags->seed;

@@ -315,6 +315,8 @@ Runner add_sim_command(CLI::App& app) {
         try {
             sim::Options base = make_options(f);
             const sim::Window window = parse_window(f);
+            if (f.jobs != 0 && f.seeds.empty())
+                throw UsageError("--jobs applies only to many runs: add --seeds FROM..TO");
             peer::configure_logging({peer::parse_log_level(f.log_level), false});
             if (!f.seeds.empty()) {
                 if (!f.shiviz.empty() || !f.svg.empty())

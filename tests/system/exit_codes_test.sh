@@ -54,6 +54,8 @@ expect 2 '--window applies only to an export' -- sim --seed 1 --window 1s..2s
 expect 2 'FROM 9 is after TO 3' -- sim --seeds 9..3
 expect 2 'not a directory' -- books --state-dir "$dir/no-such-dir"
 expect 2 'name an experiment' -- bench
+expect 2 '--jobs applies only to many runs' -- sim --seed 1 --jobs 2
+expect 2 '--plots does not apply' -- bench e1 --no-plot --plots "$dir"
 
 # 1: a check failed: the books of a journal whose newest segment is gone.
 journal="$dir/state/journal"

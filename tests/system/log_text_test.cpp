@@ -6,7 +6,8 @@
 #include <spdlog/details/log_msg.h>
 #include <spdlog/sinks/ostream_sink.h>
 
-#include <regex>
+#include <algorithm>
+#include <cctype>
 #include <sstream>
 #include <string>
 
@@ -20,6 +21,30 @@ namespace {
 
 bool contains(const std::string& haystack, const std::string& needle) {
     return haystack.find(needle) != std::string::npos;
+}
+
+// The message of a line of the seed's shape "DD.MM.YYYY HH:MM:SS.mmm [peer 3] message", or
+// "(not the seed's shape)". (No std::regex: g++ 12 warns inside it under -O2 and sanitizers.)
+std::string message_of(std::string line) {
+    const std::string shape = "dd.dd.dddd dd:dd:dd.ddd [peer 3] ";
+    if (!line.empty() && line.back() == '\n') line.pop_back();
+    if (line.size() < shape.size()) return "(not the seed's shape)";
+    for (std::size_t i = 0; i < shape.size(); ++i) {
+        const bool ok = shape[i] == 'd' ? std::isdigit(static_cast<unsigned char>(line[i])) != 0
+                                        : line[i] == shape[i];
+        if (!ok) return "(not the seed's shape)";
+    }
+    return line.substr(shape.size());
+}
+
+// The longest run of digits: a raw 64-bit id would be ten or more.
+std::size_t longest_number(const std::string& text) {
+    std::size_t longest = 0, run = 0;
+    for (char c : text) {
+        run = std::isdigit(static_cast<unsigned char>(c)) != 0 ? run + 1 : 0;
+        longest = std::max(longest, run);
+    }
+    return longest;
 }
 
 std::string formatted(spdlog::level::level_enum level, const std::string& text) {
@@ -93,20 +118,14 @@ BOOST_AUTO_TEST_CASE(the_summary_counts_in_singular_and_plural) {
 }
 
 BOOST_AUTO_TEST_CASE(warnings_and_errors_name_their_level_info_keeps_the_seed_shape) {
-    const std::regex seed_shape(R"(\d\d\.\d\d\.\d{4} \d\d:\d\d:\d\d\.\d{3} \[peer 3\] (.*)\n?)");
-    std::smatch m;
-    const std::string info = formatted(spdlog::level::info, "bought 3 fish from 2 for 27");
-    BOOST_REQUIRE(std::regex_match(info, m, seed_shape));
-    BOOST_TEST(m[1].str() == "bought 3 fish from 2 for 27");
-    const std::string debug = formatted(spdlog::level::debug, "asks peer 4 to elect");
-    BOOST_REQUIRE(std::regex_match(debug, m, seed_shape));
-    BOOST_TEST(m[1].str() == "asks peer 4 to elect");
-    const std::string warn = formatted(spdlog::level::warn, "the trader refused lot 6.3");
-    BOOST_REQUIRE(std::regex_match(warn, m, seed_shape));
-    BOOST_TEST(m[1].str() == "warning: the trader refused lot 6.3");
-    const std::string error = formatted(spdlog::level::err, "cannot open the journal");
-    BOOST_REQUIRE(std::regex_match(error, m, seed_shape));
-    BOOST_TEST(m[1].str() == "error: cannot open the journal");
+    BOOST_TEST(message_of(formatted(spdlog::level::info, "bought 3 fish from 2 for 27")) ==
+               "bought 3 fish from 2 for 27");
+    BOOST_TEST(message_of(formatted(spdlog::level::debug, "asks peer 4 to elect")) ==
+               "asks peer 4 to elect");
+    BOOST_TEST(message_of(formatted(spdlog::level::warn, "the trader refused lot 6.3")) ==
+               "warning: the trader refused lot 6.3");
+    BOOST_TEST(message_of(formatted(spdlog::level::err, "cannot open the journal")) ==
+               "error: cannot open the journal");
 }
 
 // Peer 1 sells, 2 buys, 3 (the highest id) trades.
@@ -137,17 +156,15 @@ BOOST_AUTO_TEST_CASE(a_market_logs_buys_payments_and_the_election_readably) {
     BOOST_TEST(contains(text, "[peer 2] bought 1 salt from 1 for 3\n"));
     BOOST_TEST(contains(text, "[peer 2] could not buy 2 fish: no_seller"));
     // Lots as incarnation.counter (a LocalMarket peer's first life is incarnation 1), plural right.
-    BOOST_TEST(std::regex_search(
-        text, std::regex(R"(\[peer 1\] was paid \d+ for 3 units of lot 1\.1\n)")));
-    BOOST_TEST(
-        std::regex_search(text, std::regex(R"(\[peer 1\] was paid \d+ for 1 unit of lot 1\.1\n)")));
+    BOOST_TEST(contains(text, " for 3 units of lot 1.1\n"));
+    BOOST_TEST(contains(text, " for 1 unit of lot 1.1\n"));
     BOOST_TEST(!contains(text, "1 units"));
-    // The election at debug level, epochs as term:leader: the highest peer announces itself.
-    BOOST_TEST(std::regex_search(
-        text, std::regex(R"(\[peer 3\] tells peers 1, 2 it leads \(epoch \d+:3\))")));
-    BOOST_TEST(std::regex_search(text, std::regex(R"(\[peer 2\] follows peer 3 \(epoch \d+:3\))")));
-    // No raw 64-bit ids anywhere.
-    BOOST_TEST(!std::regex_search(text, std::regex(R"(\d{10,})")));
+    // The election at debug level, epochs as term:leader (the first term is 1): the highest
+    // peer announces itself and the others follow it.
+    BOOST_TEST(contains(text, "[peer 3] tells peers 1, 2 it leads (epoch 1:3)"));
+    BOOST_TEST(contains(text, "[peer 2] follows peer 3 (epoch 1:3)"));
+    // No raw 64-bit ids anywhere (a date's year is the longest number).
+    BOOST_TEST(longest_number(text) <= 4u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
