@@ -699,8 +699,14 @@ Runner add_bench_command(CLI::App& app) {
     cmd->add_flag("--list", flags->list, "List the experiments");
     return [flags]() -> int {
         if (flags->list || flags->names.empty()) {
-            for (const auto& e : experiments) fmt::print("  {:<17} {}\n", e.name, e.what);
-            return flags->list ? 0 : 2;
+            if (!flags->list) fmt::print(stderr, "trading-post bench: name an experiment:\n");
+            for (const auto& e : experiments)
+                fmt::print(flags->list ? stdout : stderr, "  {:<17} {}\n", e.name, e.what);
+            return flags->list ? exit_ok : exit_bad_input;
+        }
+        if (flags->no_plot && !flags->plots.empty()) {
+            fmt::print(stderr, "trading-post bench: --plots does not apply with --no-plot\n");
+            return exit_bad_input;
         }
         Context ctx;
         ctx.base = flags->config.empty() ? peer::Config{} : peer::load_config(flags->config);

@@ -6,6 +6,15 @@
 
 namespace tp::app {
 
+// One exit-status policy for every subcommand (also in each --help and the README).
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failed = 1;     // a check failed, or the run itself failed
+inline constexpr int exit_bad_input = 2;  // a bad flag, value, range or file: nothing ran
+inline constexpr const char* exit_status_help =
+    "Exit status: 0 ok; 1 a check failed (or the run failed: a peer or journal error); 2 bad "
+    "input (an unknown or inapplicable flag, a bad value or range, a bad config file or path), "
+    "nothing was run.";
+
 // A subcommand of trading-post, defined in its own file: registered on the app before parsing,
 // then run (returning the exit status) if it was the one chosen.
 using Runner = std::function<int()>;

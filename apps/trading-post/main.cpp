@@ -218,6 +218,24 @@ int run_peer(const Overrides& o, std::uint32_t id) {
     return 0;
 }
 
+// `peer` shares `run`'s flags, but three of them mean nothing to one process of a cluster.
+void refuse_flags_peer_ignores(const CLI::App& cmd) {
+    struct Ignored {
+        const char* flag;
+        const char* why;
+    };
+    for (const auto& [flag, why] : {
+             Ignored{"--peers", "the cluster file's [[peer]] tables say how many peers there are"},
+             Ignored{"--transport", "a peer process always talks UDP to the addresses in the "
+                                    "cluster file"},
+             Ignored{"--failure-probability",
+                     "failures are injected by `run` only; stop a peer process to fail it"},
+         }) {
+        if (cmd.count(flag) > 0)
+            throw tp::peer::ConfigError(fmt::format("peer: {} does not apply: {}", flag, why));
+    }
+}
+
 // Replays the durable books of a state directory and checks them. Read-only (journal::Log::read):
 // no lock, no file created, cut or removed, so it may run beside a trader; a lost or damaged
 // journal file ends it with one line and status 1.
@@ -225,6 +243,12 @@ int show_books(const std::string& state_dir, const std::string& config_path) {
     using namespace tp;
     const peer::Config config =
         config_path.empty() ? peer::Config{} : peer::load_config(config_path);
+    // No directory at all is a wrong path (bad input), not a damaged journal (a failed check).
+    std::error_code ec;
+    if (!std::filesystem::is_directory(state_dir, ec)) {
+        throw peer::ConfigError(
+            fmt::format("books: --state-dir '{}' is not a directory", state_dir));
+    }
     journal::Recovery recovery;
     try {
         recovery = journal::Log::read(std::filesystem::path(state_dir) / "journal");
@@ -285,6 +309,10 @@ int main(int argc, char** argv) {
     auto* peer_cmd = app.add_subcommand(
         "peer", "Run one peer of a cluster in this process (the cluster file lists every peer)");
     add_run_flags(peer_cmd, peer_flags);
+    // What a peer process takes from its cluster file, or never does (failures are injected by
+    // `run` only): hidden from its --help, refused with a reason if given.
+    for (const char* flag : {"--peers", "--transport", "--failure-probability"})
+        peer_cmd->get_option(flag)->group("");
     peer_cmd->add_option("--id", peer_id, "This peer's id in the cluster file")->required();
 
     std::string books_dir;
@@ -299,9 +327,21 @@ int main(int argc, char** argv) {
     const tp::app::Runner bench = tp::app::add_bench_command(app);
     const tp::app::Runner sim = tp::app::add_sim_command(app);
 
-    CLI11_PARSE(app, argc, argv);
+    // The same footer on every command's --help: the exit-status policy.
+    app.footer(tp::app::exit_status_help);
+    for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
+        sub->footer(tp::app::exit_status_help);
 
     try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        // --help and --version are "errors" of status 0; CLI11's own codes (105-109 ...) for a
+        // bad flag or value all mean bad input here.
+        return app.exit(e) == 0 ? tp::app::exit_ok : tp::app::exit_bad_input;
+    }
+
+    try {
+        if (peer_cmd->parsed()) refuse_flags_peer_ignores(*peer_cmd);
         if (run->parsed()) return run_market(run_flags);
         if (peer_cmd->parsed()) return run_peer(peer_flags, peer_id);
         if (books_cmd->parsed()) return show_books(books_dir, books_config);
@@ -309,10 +349,10 @@ int main(int argc, char** argv) {
         if (app.got_subcommand("sim")) return sim();
     } catch (const tp::peer::ConfigError& e) {
         fmt::print(stderr, "trading-post: {}\n", e.what());
-        return 2;
+        return tp::app::exit_bad_input;
     } catch (const std::exception& e) {
         fmt::print(stderr, "trading-post: {}\n", e.what());
-        return 1;
+        return tp::app::exit_failed;
     }
-    return 0;
+    return tp::app::exit_ok;
 }

@@ -126,8 +126,22 @@ void print_result(const sim::Result& r, bool verbose) {
     }
 }
 
+// --window, checked before anything runs (a bad range must not cost a whole simulation).
+sim::Window parse_window(const SimFlags& f) {
+    sim::Window window;
+    if (f.window.empty()) return window;
+    if (f.shiviz.empty() && f.svg.empty())
+        throw UsageError("--window applies only to an export: add --shiviz or --svg");
+    auto [from, to] = split_range(f.window, "--window", "1s..1.2s");
+    window.from = sim::TimePoint(parse_duration_flag(from, "--window"));
+    window.to = sim::TimePoint(parse_duration_flag(to, "--window"));
+    if (window.to < window.from)
+        throw UsageError(fmt::format("--window '{}': FROM is after TO", f.window));
+    return window;
+}
+
 // One seed, maybe twice (determinism), maybe exported. Returns the exit status.
-int run_one(const SimFlags& f, sim::Options o) {
+int run_one(const SimFlags& f, sim::Options o, const sim::Window& window) {
     const bool exporting = !f.shiviz.empty() || !f.svg.empty();
     o.record = exporting;
     const sim::Result r = sim::run(o);
@@ -144,14 +158,6 @@ int run_one(const SimFlags& f, sim::Options o) {
         }
     }
     if (exporting) {
-        sim::Window window;
-        if (!f.window.empty()) {
-            auto [from, to] = split_range(f.window, "--window", "1s..1.2s");
-            window.from = sim::TimePoint(parse_duration_flag(from, "--window"));
-            window.to = sim::TimePoint(parse_duration_flag(to, "--window"));
-            if (window.to < window.from)
-                throw UsageError(fmt::format("--window '{}': FROM is after TO", f.window));
-        }
         if (!f.shiviz.empty()) {
             std::ofstream out(f.shiviz);
             if (!out) throw std::runtime_error("cannot write " + f.shiviz);
@@ -308,6 +314,9 @@ Runner add_sim_command(CLI::App& app) {
         const SimFlags& f = *flags;
         try {
             sim::Options base = make_options(f);
+            const sim::Window window = parse_window(f);
+            if (f.jobs != 0 && f.seeds.empty())
+                throw UsageError("--jobs applies only to many runs: add --seeds FROM..TO");
             peer::configure_logging({peer::parse_log_level(f.log_level), false});
             if (!f.seeds.empty()) {
                 if (!f.shiviz.empty() || !f.svg.empty())
@@ -321,7 +330,7 @@ Runner add_sim_command(CLI::App& app) {
                 return run_many(f, base, first, last);
             }
             base.seed = f.seed.value_or(1);
-            return run_one(f, base);
+            return run_one(f, base, window);
         } catch (const UsageError& e) {
             fmt::print(stderr, "trading-post sim: {}\n", e.what());
             return 2;

@@ -14,6 +14,7 @@
 #include "tp/journal/log.hpp"
 #include "tp/market/books.hpp"
 #include "tp/peer/books.hpp"
+#include "tp/peer/ids.hpp"
 #include "tp/peer/log.hpp"
 #include "tp/transport/udp_transport.hpp"
 
@@ -373,14 +374,14 @@ Summary LocalMarket::summary() const {
             const market::BuyResult* r = books->result(peer, p.request);
             if (r == nullptr) {
                 s.violations.push_back(fmt::format(
-                    "peer {}'s request {} was answered but the books have no record of it", peer,
-                    p.request));
+                    "peer {}'s {} was answered but the books have no record of it", peer,
+                    request_text(p.request)));
             } else if (r->filled() != p.filled || r->amount != p.amount ||
                        r->quantity != p.bought) {
                 s.violations.push_back(fmt::format(
-                    "peer {}'s request {} was answered with {} units for {} but the books say {} "
-                    "units for {}",
-                    peer, p.request, p.bought, p.amount, r->quantity, r->amount));
+                    "peer {}'s {} was answered with {} for {} but the books say {} for {}", peer,
+                    request_text(p.request), plural(p.bought, "unit"), p.amount,
+                    plural(r->quantity, "unit"), r->amount));
             }
         }
     }
@@ -411,20 +412,21 @@ Summary LocalMarket::summary() const {
 void print(std::ostream& out, const Summary& s) {
     fmt::print(out, "Trading Post: {} peers on {}, seed {}, {:.2f} s\n", s.peers, s.transport,
                s.seed, static_cast<double>(s.elapsed.count()) / 1e9);
-    fmt::print(out, "  requests    {} answered: {} filled, {} refused ({} units for {})\n",
-               s.requests, s.filled, s.refused, s.units, s.spent);
+    fmt::print(out, "  requests    {} answered: {} filled, {} refused ({} for {})\n",
+               plural(s.requests, "request"), s.filled, s.refused, plural(s.units, "unit"),
+               s.spent);
     std::string traders;
     for (const auto& [peer, epoch] : s.traders) {
         traders += fmt::format("{}{} (epoch {})", traders.empty() ? "" : ", ", peer,
                                election::epoch_text(epoch));
     }
     fmt::print(out, "  traders     {}\n", traders.empty() ? "none" : traders);
-    fmt::print(out, "  elections   {} traders elected, {} failures injected\n", s.reigns,
-               s.crashes);
+    fmt::print(out, "  elections   {} elected, {} injected\n", plural(s.reigns, "trader"),
+               plural(s.crashes, "failure"));
     fmt::print(out, "  commission  {}\n", s.commission);
     for (const auto& l : s.sellers) {
-        fmt::print(out, "  seller {:<4} sold {} units, earned {} (received {}, pending {})\n",
-                   l.seller, l.sold, l.earned, l.received, l.pending);
+        fmt::print(out, "  seller {:<4} sold {}, earned {} (received {}, pending {})\n", l.seller,
+                   plural(l.sold, "unit"), l.earned, l.received, l.pending);
     }
     fmt::print(out, "  round trip  p50 {}, p99 {}, max {} (retries and elections included)\n",
                format_ms(s.rtt_p50), format_ms(s.rtt_p99), format_ms(s.rtt_max));

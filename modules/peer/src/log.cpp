@@ -1,5 +1,6 @@
 #include "tp/peer/log.hpp"
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -15,10 +16,24 @@ std::mutex mutex_;
 LogOptions options_;
 std::shared_ptr<spdlog::sinks::sink> sink_;
 
+// "%*": nothing for info and below (the seed's lines keep their shape), "warning: " or
+// "error: " before a message that is one, so a reader sees at once what went wrong.
+class LevelPrefix final : public spdlog::custom_flag_formatter {
+public:
+    void format(const spdlog::details::log_msg& msg, const std::tm&,
+                spdlog::memory_buf_t& dest) override {
+        const std::string_view prefix = level_prefix(msg.level);
+        dest.append(prefix.data(), prefix.data() + prefix.size());
+    }
+    std::unique_ptr<custom_flag_formatter> clone() const override {
+        return std::make_unique<LevelPrefix>();
+    }
+};
+
 std::shared_ptr<spdlog::sinks::sink> sink() {
     if (!sink_) {
         sink_ = std::make_shared<spdlog::sinks::stdout_sink_mt>();
-        sink_->set_pattern("%d.%m.%Y %H:%M:%S.%e [%n] %v");
+        sink_->set_formatter(make_log_formatter());
     }
     return sink_;
 }
@@ -29,6 +44,21 @@ spdlog::level::level_enum effective_level() {
 }
 
 }  // namespace
+
+std::string_view level_prefix(spdlog::level::level_enum level) noexcept {
+    switch (level) {
+        case spdlog::level::warn: return "warning: ";
+        case spdlog::level::err: return "error: ";
+        case spdlog::level::critical: return "critical: ";
+        default: return "";
+    }
+}
+
+std::unique_ptr<spdlog::formatter> make_log_formatter() {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<LevelPrefix>('*').set_pattern("%d.%m.%Y %H:%M:%S.%e [%n] %*%v");
+    return formatter;
+}
 
 void configure_logging(const LogOptions& options) {
     std::lock_guard lock(mutex_);

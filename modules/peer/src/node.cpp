@@ -1,6 +1,7 @@
 #include "tp/peer/node.hpp"
 
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
@@ -15,6 +16,7 @@
 #include "tp/market/books.hpp"
 #include "tp/market/codec.hpp"
 #include "tp/peer/books.hpp"
+#include "tp/peer/ids.hpp"
 #include "tp/peer/log.hpp"
 #include "tp/wire/codec.hpp"
 
@@ -108,6 +110,43 @@ std::string lock_age(const std::filesystem::path& journal_dir) {
 const std::string& product_name(const Config& config, market::ProductId product) {
     static const std::string unknown = "?";
     return product < config.market.products.size() ? config.market.products[product].name : unknown;
+}
+
+// The election's messages, at debug level, one line per kind and epoch: "asks peers 5, 6 to
+// elect (epoch 3:4)". Heartbeats only at trace level: there is one per peer and period.
+void log_election_outbox(spdlog::logger& log, const std::vector<election::Outbound>& outbox) {
+    std::size_t i = 0;
+    while (i < outbox.size()) {
+        const auto kind = election::kind_of(outbox[i].msg);
+        const auto epoch_of = [](const election::Message& m) {
+            return std::visit([](const auto& x) { return x.epoch; }, m);
+        };
+        const auto epoch = epoch_of(outbox[i].msg);
+        std::vector<election::PeerId> to;
+        for (; i < outbox.size() && election::kind_of(outbox[i].msg) == kind &&
+               epoch_of(outbox[i].msg) == epoch;
+             ++i) {
+            to.push_back(outbox[i].to);
+        }
+        const auto peers =
+            fmt::format("{} {}", to.size() == 1 ? "peer" : "peers", fmt::join(to, ", "));
+        const auto e = election::epoch_text(epoch);
+        switch (kind) {
+            case election::MessageKind::election:
+                log.debug("asks {} to elect (epoch {})", peers, e);
+                break;
+            case election::MessageKind::ok:
+                log.debug("answers {}: alive and higher, takes the election over (epoch {})",
+                          peers, e);
+                break;
+            case election::MessageKind::coordinator:
+                log.debug("tells {} it leads (epoch {})", peers, e);
+                break;
+            case election::MessageKind::heartbeat:
+                log.trace("heartbeat to {} (epoch {})", peers, e);
+                break;
+        }
+    }
 }
 
 }  // namespace
@@ -465,6 +504,7 @@ asio::awaitable<void> Node::election_loop() {
 asio::awaitable<void> Node::flush_election() {
     auto outbox = bully_.take_outbox();
     auto events = bully_.take_events();
+    if (log_->should_log(spdlog::level::debug)) log_election_outbox(*log_, outbox);
     for (const auto& out : outbox) {
         wire::Epoch epoch = 0;
         wire::Body body = to_wire(out.msg, epoch);
@@ -477,15 +517,22 @@ asio::awaitable<void> Node::flush_election() {
 
 asio::awaitable<void> Node::on_election_event(const election::Event& event) {
     switch (event.kind) {
-        case election::EventKind::became_leader: spawn(become_trader(event.epoch)); break;
+        case election::EventKind::became_leader:
+            log_->debug("won the election (epoch {}), loading the books",
+                        election::epoch_text(event.epoch));
+            spawn(become_trader(event.epoch));
+            break;
         case election::EventKind::leader_known:
             step_down();
+            log_->debug("follows peer {} (epoch {})", event.leader,
+                        election::epoch_text(event.epoch));
             log_->info("the trader is now peer {} (epoch {})", event.leader,
                        election::epoch_text(event.epoch));
             break;
         case election::EventKind::leader_lost:
             step_down();
-            log_->info("lost the trader, peer {}", event.leader);
+            log_->info("lost the trader, peer {} (epoch {})", event.leader,
+                       election::epoch_text(event.epoch));
             break;
     }
     // Buyers and sellers resend what is outstanding to the new trader, or pause.
@@ -536,8 +583,8 @@ asio::awaitable<void> Node::become_trader(wire::Epoch epoch) {
     trader->log = std::move(opened->log);
     const auto& recovery = opened->recovery;
     if (recovery.torn_tail) {
-        log_->warn("journal: cut a torn tail of {} bytes at {}:{}",
-                   recovery.torn_tail->dropped_bytes, recovery.torn_tail->file,
+        log_->warn("journal: cut a torn tail of {} at {}:{}",
+                   plural(recovery.torn_tail->dropped_bytes, "byte"), recovery.torn_tail->file,
                    recovery.torn_tail->offset);
     }
     auto books = replay_books(recovery, market_config(config_));
@@ -551,11 +598,10 @@ asio::awaitable<void> Node::become_trader(wire::Epoch epoch) {
     trader->ready = true;
     ++trader_counters_.reigns;
     log_->info("Dear buyers and sellers, My ID is {}, and I am the new coordinator", id_);
-    log_->info(
-        "recovered the books: {} events, {} requests answered, {} queued, {} payments "
-        "pending",
-        recovery.records.size(), trader->books->results_count(), trader->books->queued().size(),
-        trader->books->payments().pending_count());
+    log_->info("recovered the books: {}, {} answered, {} queued, {} pending",
+               plural(recovery.records.size(), "event"),
+               plural(trader->books->results_count(), "request"), trader->books->queued().size(),
+               plural(trader->books->payments().pending_count(), "payment"));
     if (context_.on_new_trader) context_.on_new_trader(id_, epoch);
     if (context_.observer) {
         context_.observer->became_trader(*this, epoch, *trader->books, trader->log->durable_lsn());
@@ -736,8 +782,8 @@ void Node::on_buy_result(PeerId from, const wire::Envelope& envelope,
         if (!waiting_since_) {
             waiting_since_ = now();
             log_->warn("waiting: the trader, peer {}, cannot serve yet (its books are not "
-                       "loaded); request {} will be retried",
-                       from, result.request_id);
+                       "loaded); {} will be retried",
+                       from, request_text(result.request_id));
         }
         return;
     }
@@ -838,7 +884,9 @@ asio::awaitable<void> Node::buyer_loop() {
         buyer_.outstanding.reset();
         const auto& name = product_name(config_, done.product);
         if (done.filled) {
-            for (PeerId seller : done.sellers) log_->info("bought {} from {}", name, seller);
+            // "bought 3 fish from 2 for 27", or "from 2 and 5" when several sellers filled it.
+            log_->info("bought {} {} from {} for {}", done.bought, name,
+                       fmt::join(done.sellers, " and "), done.amount);
         } else {
             log_->info("could not buy {} {}: {}", done.quantity, name,
                        wire::to_string(done.reason));
@@ -869,8 +917,10 @@ void Node::deposit_new_lot(bool another_product) {
     lot.unit_price = config_.market.products[product].price;
     seller_.lots.push_back(lot);
     clock_.tick(id_);  // a local event
-    log_->info("deposits {} {} at {} each", lot.quantity, product_name(config_, product),
-               lot.unit_price);
+    // Said without a receiver: a seller that is the trader holds the lot until another trader
+    // is elected (it never deposits with itself).
+    log_->info("has {} {} to sell at {} each ({})", lot.quantity, product_name(config_, product),
+               lot.unit_price, lot_text(lot.id));
 }
 
 void Node::on_deposit_ack(const wire::DepositAck& ack) {
@@ -879,7 +929,8 @@ void Node::on_deposit_ack(const wire::DepositAck& ack) {
         // The trader is elected but cannot serve yet: the deposit did not happen; resend later.
         if (ack.reason == wire::RefusalReason::trader_unavailable) return;
         if (!ack.accepted) {
-            log_->warn("the trader refused lot {}: {}", ack.lot_id, wire::to_string(ack.reason));
+            log_->warn("the trader refused {}: {}", lot_text(ack.lot_id),
+                       wire::to_string(ack.reason));
             lot.quantity = lot.sold;  // nothing of it is on sale
         }
         lot.acked = true;
@@ -894,8 +945,8 @@ asio::awaitable<void> Node::on_payment(PeerId from, const wire::Payment& payment
         for (auto& lot : seller_.lots) {
             if (lot.id == payment.lot_id) lot.sold += payment.quantity;
         }
-        log_->info("was paid {} for {} units of lot {}", payment.amount, payment.quantity,
-                   payment.lot_id);
+        log_->info("was paid {} for {} of {}", payment.amount, plural(payment.quantity, "unit"),
+                   lot_text(payment.lot_id));
         wake(seller_timer_);
     }
     // Always acknowledge: the ack may be what was lost.
