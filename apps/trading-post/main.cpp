@@ -47,7 +47,9 @@ void add_run_flags(CLI::App* cmd, Overrides& o) {
     cmd->add_option("--config", o.config, "TOML configuration file (docs/config.example.toml)")
         ->check(CLI::ExistingFile);
     cmd->add_option("--peers", o.peers, "Number of peers")->check(CLI::Range(2, 1024));
-    cmd->add_option("--transport", o.transport, "udp or memory")
+    cmd->add_option("--transport", o.transport,
+                    "udp (real time: a run cannot be repeated exactly) or memory (virtual time: "
+                    "the same --seed gives the same run)")
         ->check(CLI::IsMember({"udp", "memory"}));
     cmd->add_option("--duration", o.duration,
                     "Stop after this long (\"30s\"); default: when every buyer is done");
@@ -100,15 +102,45 @@ tp::peer::Config make_config(const Overrides& o) {
     return c;
 }
 
+// A run starts a new market: its peers' request and lot ids begin again, so they would collide
+// with those an earlier run left in the same journal. Refused before anything runs.
+void refuse_a_used_state_dir(const tp::peer::Config& config) {
+    if (config.storage.state_dir.empty()) return;
+    const auto journal_dir = config.storage.state_dir / "journal";
+    std::error_code ec;
+    if (!std::filesystem::is_directory(journal_dir, ec)) return;
+    std::size_t events = 0;
+    bool snapshot = false;
+    try {
+        const auto recovery = tp::journal::Log::read(journal_dir);
+        events = recovery.records.size();
+        snapshot = recovery.snapshot.has_value();
+    } catch (const std::exception&) {
+        return;  // a damaged journal: the trader that opens it says what is wrong
+    }
+    if (events == 0 && !snapshot) return;
+    throw tp::peer::ConfigError(fmt::format(
+        "run: --state-dir '{}' already holds the journal of an earlier run ({} events{}); a run "
+        "starts a new market, whose ids would collide with it: give a fresh or empty directory "
+        "(`trading-post books --state-dir {}` shows the old books)",
+        config.storage.state_dir.string(), events, snapshot ? " after a snapshot" : "",
+        config.storage.state_dir.string()));
+}
+
 int run_market(const Overrides& o) {
     const tp::peer::Config config = make_config(o);
+    refuse_a_used_state_dir(config);
     tp::peer::configure_logging({tp::peer::parse_log_level(o.log_level), o.quiet});
     fmt::print("Trading Post {}: {} peers on {}, seed {} (repeat with --seed {})\n", version,
                config.peers, tp::peer::to_string(config.network.transport), config.seed,
                config.seed);
     std::fflush(stdout);
 
-    tp::runtime::Runtime runtime(tp::runtime::Mode::real_time);
+    // In memory the market runs on virtual time: one thread, every choice from the seed, so the
+    // same --seed gives the same run. Over UDP the kernel and real time take part: no such promise.
+    tp::runtime::Runtime runtime(config.network.transport == tp::peer::TransportKind::memory
+                                     ? tp::runtime::Mode::virtual_time
+                                     : tp::runtime::Mode::real_time);
     tp::peer::LocalMarket market(config, runtime);
     asio::signal_set signals(runtime.context(), SIGINT, SIGTERM);
     signals.async_wait([&](const std::error_code& ec, int) {

@@ -37,6 +37,9 @@ done
 expect 0 'trading-post' -- --version
 expect 0 'checks      OK' -- run --peers 4 --transport memory --max-transactions 3 \
   --state-dir "$dir/state" --seed 7 --quiet
+# A second run on the same state directory would reuse its request ids: refused, nothing run.
+expect 2 'already holds the journal of an earlier run' -- run --peers 4 --transport memory \
+  --max-transactions 3 --state-dir "$dir/state" --seed 7 --quiet
 
 # 2: bad input, from CLI11 (unknown flag, value out of range, no subcommand) and from us.
 expect 2 '--no-such-flag' -- run --no-such-flag
