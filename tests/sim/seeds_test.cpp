@@ -125,6 +125,11 @@ BOOST_AUTO_TEST_CASE(exports_a_shiviz_log_and_a_diagram) {
     };
     std::istringstream in(shiviz.str());
     std::string host, event;
+    // ShiViz's file loader: the parser regex first, then the (empty) executions delimiter.
+    std::string regex, delimiter;
+    BOOST_REQUIRE(std::getline(in, regex) && std::getline(in, delimiter));
+    BOOST_TEST(regex == R"((?<host>\S*) (?<clock>{.*})\n(?<event>.*))");
+    BOOST_TEST(delimiter.empty());
     std::size_t events = 0;
     while (std::getline(in, host) && std::getline(in, event)) {
         BOOST_TEST_REQUIRE(host_line(host), host);

@@ -272,14 +272,23 @@ asio::awaitable<void> LocalMarket::supervise() {
         }
         reap();
         restart_due();
-        if (config_.duration.count() > 0 && now - started_ >= config_.duration) break;
+        if (config_.duration.count() > 0 && now - started_ >= config_.duration) {
+            end_reason_ = "its --duration was reached";
+            break;
+        }
         if (!context_->scripted && !keep_running_ && buyers_done()) {
             if (!buyers_done_at) buyers_done_at = now;
             // Let the last payments reach their sellers.
             auto t = trader();
             const bool settled =
                 t && nodes_[*t]->books() && nodes_[*t]->books()->payments().pending_count() == 0;
-            if (settled || now - *buyers_done_at >= 4 * config_.behaviour.request_timeout) break;
+            if (settled || now - *buyers_done_at >= 4 * config_.behaviour.request_timeout) {
+                end_reason_ = fmt::format(
+                    "every buyer made its {}{}", plural(config_.behaviour.max_transactions,
+                                                        "request"),
+                    config_.duration.count() > 0 ? ", before its --duration" : "");
+                break;
+            }
         } else {
             buyers_done_at.reset();
         }
@@ -314,6 +323,7 @@ Summary LocalMarket::summary() const {
     s.transport = to_string(config_.network.transport);
     s.durability = config_.storage.durability;
     s.elapsed = (done_ ? ended_ : runtime_.now()) - started_;
+    s.ended = end_reason_.empty() ? std::string("it was stopped") : end_reason_;
     s.crashes = failures_log_.size();
     for (const auto& r : traders_) s.traders.emplace_back(r.peer, r.epoch);
     s.reigns = traders_.size();
@@ -412,6 +422,7 @@ Summary LocalMarket::summary() const {
 void print(std::ostream& out, const Summary& s) {
     fmt::print(out, "Trading Post: {} peers on {}, seed {}, {:.2f} s\n", s.peers, s.transport,
                s.seed, static_cast<double>(s.elapsed.count()) / 1e9);
+    if (!s.ended.empty()) fmt::print(out, "  ended       {}\n", s.ended);
     fmt::print(out, "  requests    {} answered: {} filled, {} refused ({} for {})\n",
                plural(s.requests, "request"), s.filled, s.refused, plural(s.units, "unit"),
                s.spent);

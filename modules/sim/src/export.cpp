@@ -57,6 +57,9 @@ const char* colour(const std::string& what) {
 }  // namespace
 
 void write_shiviz(std::ostream& out, const std::vector<Event>& events, const Window& window) {
+    // ShiViz's file loader reads the parser regex from the first line and the delimiter of
+    // multiple executions from the second (empty: one execution); the log follows.
+    fmt::print(out, "{}\n\n", shiviz_regex);
     std::map<PeerId, Clock> clocks;
     std::map<std::uint64_t, Clock> at_send;  // message -> the sender's clock
     for (const Event& e : events) {
@@ -115,12 +118,13 @@ void write_svg(std::ostream& out, const std::vector<Event>& events, std::uint32_
     fmt::print(out, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
     fmt::print(out, "<text x=\"{}\" y=\"20\" font-size=\"14\">{}</text>\n", left, escape(title));
     fmt::print(out,
-               "<text x=\"{}\" y=\"38\" fill=\"#555\">buy <tspan fill=\"#1f5fbf\">&#9632;</tspan> "
-               "answer <tspan fill=\"#2a9d3a\">&#9632;</tspan> deposit <tspan "
-               "fill=\"#8a3ab9\">&#9632;</tspan> payment <tspan fill=\"#8b5a2b\">&#9632;</tspan> "
-               "election <tspan fill=\"#e08a00\">&#9632;</tspan> heartbeat <tspan "
-               "fill=\"#c8c8c8\">&#9632;</tspan> lost <tspan fill=\"red\">&#9632;</tspan> "
-               "crash &#10007; restart &#9675; trader &#9670;</text>\n",
+               "<text x=\"{}\" y=\"38\" fill=\"#555\"><tspan fill=\"#1f5fbf\">&#9632;</tspan> buy, "
+               "<tspan fill=\"#2a9d3a\">&#9632;</tspan> answer, <tspan "
+               "fill=\"#8a3ab9\">&#9632;</tspan> deposit, <tspan fill=\"#8b5a2b\">&#9632;</tspan> "
+               "payment, <tspan fill=\"#e08a00\">&#9632;</tspan> election, <tspan "
+               "fill=\"#c8c8c8\">&#9632;</tspan> heartbeat, <tspan fill=\"red\">&#9632;</tspan> "
+               "lost, "
+               "&#10007; crash, &#9675; restart, &#9670; trader</text>\n",
                left);
 
     // Partitions: a band from the cut to the heal.

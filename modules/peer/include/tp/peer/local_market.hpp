@@ -28,6 +28,7 @@ struct Summary {
     std::uint32_t peers = 0;
     std::string transport;
     runtime::Duration elapsed{};
+    std::string ended;  // why the run ended, e.g. "every buyer made its 10 requests"
     // The journal's policy: under `none` nothing was synced, and the summary says so.
     Durability durability = Durability::group;
 
@@ -162,6 +163,7 @@ private:
     bool keep_running_ = false;
     bool done_ = false;
     runtime::Duration clock_spread_{0};
+    std::string end_reason_;
 };
 
 }  // namespace tp::peer

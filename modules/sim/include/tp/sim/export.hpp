@@ -15,9 +15,12 @@ struct Window {
     bool contains(TimePoint t) const noexcept { return from <= t && t <= to; }
 };
 
-// A ShiViz log (https://bestchai.bitbucket.io/shiviz/): for each event a line "<host> <clock>"
-// with the clock as JSON, then a line describing the event. Parse it in ShiViz with the regex
-//   (?<host>\S*) (?<clock>{.*})\n(?<event>.*)
+// The regex ShiViz parses our log with.
+inline constexpr const char* shiviz_regex = R"((?<host>\S*) (?<clock>{.*})\n(?<event>.*))";
+
+// A ShiViz log (https://bestchai.bitbucket.io/shiviz/), ready for its file loader: the parser
+// regex (shiviz_regex) on the first line, an empty delimiter line (one execution), then for each
+// event a line "<host> <clock>" with the clock as JSON and a line describing the event.
 // The clocks are recomputed over the window (one host per peer, ticking on every event and
 // merging on every receive), so they are consistent even across crashes, which restart a
 // peer's own clock; the peer's real vector clock is part of each event's text.
