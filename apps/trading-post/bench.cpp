@@ -144,11 +144,12 @@ int e1(const Context& ctx) {
             for (auto& a : answered(m)) rtts.push_back(bench::to_ms(a.p.answered_at - a.p.sent));
             const auto mean = bench::mean(rtts), p50 = bench::percentile(rtts, 0.5),
                        p99 = bench::percentile(rtts, 0.99);
-            csv.row(mt, elections ? "yes" : "no", rtts.size(), ms(mean), ms(p50),
-                    ms(p99), m.traders().size(), m.failures().size());
-            fmt::print("| {} | {} | {} | {:.2f} ms | {:.2f} ms | {:.2f} ms | {} | {} |\n", mt,
-                       elections ? "yes" : "no", rtts.size(), mean, p50, p99, m.traders().size(),
-                       m.failures().size());
+            csv.row(mt, elections ? "yes" : "no", rtts.size(), ms(mean), ms(p50), ms(p99),
+                    m.traders().size(), m.failures().size());
+            progress.print(
+                fmt::format("| {} | {} | {} | {:.2f} ms | {:.2f} ms | {:.2f} ms | {} | {} |", mt,
+                            elections ? "yes" : "no", rtts.size(), mean, p50, p99,
+                            m.traders().size(), m.failures().size()));
         }
     }
     csv.flush();
@@ -201,11 +202,11 @@ int e2(const Context& ctx) {
     failures.flush();
     std::vector<double> rtts;
     for (const auto& a : all) rtts.push_back(bench::to_ms(a.p.answered_at - a.p.sent));
-    fmt::print(
-        "| buyers | requests | failovers | p50 | p99 | max |\n|---:|---:|---:|---:|---:|---:|\n");
-    fmt::print("| {} | {} | {} | {:.2f} ms | {:.2f} ms | {:.2f} ms |\n", index.size(), all.size(),
-               m.failures().size(), bench::percentile(rtts, 0.5), bench::percentile(rtts, 0.99),
-               bench::percentile(rtts, 1.0));
+    progress.print(
+        "| buyers | requests | failovers | p50 | p99 | max |\n|---:|---:|---:|---:|---:|---:|");
+    progress.print(fmt::format("| {} | {} | {} | {:.2f} ms | {:.2f} ms | {:.2f} ms |", index.size(),
+                               all.size(), m.failures().size(), bench::percentile(rtts, 0.5),
+                               bench::percentile(rtts, 0.99), bench::percentile(rtts, 1.0)));
     bench::plot(ctx, "e2", csv.path(),
                 fmt::format("failures='{}'; buyers='{}'", failures.path().string(), buyers));
     return 0;
@@ -257,7 +258,8 @@ int throughput(const Context& ctx) {
     fmt::print("\n");
     for (auto t : transports) {
         for (auto d : policies) {
-            fmt::print("| {} | {} |", peer::to_string(t), peer::to_string(d));
+            // The row is printed whole, once measured: the bar never splits it.
+            std::string row = fmt::format("| {} | {} |", peer::to_string(t), peer::to_string(d));
             for (auto n : counts) {
                 progress.next(
                     fmt::format("{} {} {} buyers", peer::to_string(t), peer::to_string(d), n));
@@ -268,10 +270,9 @@ int throughput(const Context& ctx) {
                 const double rate = static_cast<double>(buys) / bench::to_s(w.measure);
                 csv.row(peer::to_string(t), peer::to_string(d), n, buys, bench::to_s(w.measure),
                         fmt::format("{:.0f}", rate));
-                fmt::print(" {:.0f} |", rate);
-                std::fflush(stdout);
+                row += fmt::format(" {:.0f} |", rate);
             }
-            fmt::print("\n");
+            progress.print(row);
         }
     }
     csv.flush();
@@ -374,9 +375,9 @@ int latency(const Context& ctx) {
              "config (transport and durability vary): " + bench::describe(sample)});
     Csv cdf(ctx, "latency-cdf", "series,fraction,rtt_us", {"companion of latency.csv"});
     const double raw_p50 = bench::percentile(series.front().us, 0.5);
-    fmt::print(
+    progress.print(
         "| series | samples | p50 | p99 | p99.9 | p50 / raw p50 |\n"
-        "|---|---:|---:|---:|---:|---:|\n");
+        "|---|---:|---:|---:|---:|---:|");
     std::string names;
     for (auto& s : series) {
         const double p50 = bench::percentile(s.us, 0.5), p99 = bench::percentile(s.us, 0.99),
@@ -385,8 +386,8 @@ int latency(const Context& ctx) {
         csv.row(s.name, s.us.size(), fmt::format("{:.1f}", p50), fmt::format("{:.1f}", p99),
                 fmt::format("{:.1f}", p999), fmt::format("{:.1f}", bench::mean(s.us)),
                 fmt::format("{:.2f}", x));
-        fmt::print("| {} | {} | {:.1f} µs | {:.1f} µs | {:.1f} µs | {:.2f}x |\n", s.name,
-                   s.us.size(), p50, p99, p999, x);
+        progress.print(fmt::format("| {} | {} | {:.1f} µs | {:.1f} µs | {:.1f} µs | {:.2f}x |",
+                                   s.name, s.us.size(), p50, p99, p999, x));
         std::sort(s.us.begin(), s.us.end());
         constexpr int points = 200;
         for (int i = 0; i <= points && !s.us.empty(); ++i) {
@@ -626,9 +627,8 @@ int election_scaling(const Context& ctx) {
                        co = sent(k_coordinator, old) - c0;
             const std::uint64_t nn = n;
             csv.row(n, round + 1, e, o, co, e + o + co, nn - 2, nn * (nn - 1), ms(vt));
-            fmt::print("| {} | {} | {} | {} | {} | {} | {} | {:.1f} ms |\n", n, e, o, co,
-                       e + o + co, nn - 2, nn * (nn - 1), vt);
-            std::fflush(stdout);
+            progress.print(fmt::format("| {} | {} | {} | {} | {} | {} | {} | {:.1f} ms |", n, e, o,
+                                       co, e + o + co, nn - 2, nn * (nn - 1), vt));
             // The old trader comes back (defer: it follows) before the next round.
             m.restart(old);
         }

@@ -29,8 +29,17 @@ Progress::~Progress() {
 }
 
 void Progress::next(std::string_view label) {
+    label_ = label;
     draw(label);
     ++done_;
+}
+
+void Progress::print(std::string_view line) const {
+    if (tty_) fmt::print(stderr, "\r\033[K");
+    std::fflush(stderr);
+    fmt::print("{}\n", line);
+    std::fflush(stdout);
+    if (tty_ && done_ < total_) draw(label_);
 }
 
 void Progress::draw(std::string_view label) const {

@@ -35,10 +35,14 @@ public:
     Progress& operator=(const Progress&) = delete;
     // Shows that the next run, described by `label`, has started.
     void next(std::string_view label);
+    // Prints a whole line of results to stdout, with the bar out of its way: on a terminal the
+    // bar's line is cleared first and drawn again at the next run, so the two never share a line.
+    void print(std::string_view line) const;
 
 private:
     void draw(std::string_view label) const;
     std::string title_;
+    std::string label_;  // the run in progress
     std::size_t total_;
     std::size_t done_ = 0;
     bool tty_;

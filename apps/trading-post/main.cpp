@@ -258,8 +258,9 @@ void refuse_flags_peer_ignores(const CLI::App& cmd) {
     };
     for (const auto& [flag, why] : {
              Ignored{"--peers", "the cluster file's [[peer]] tables say how many peers there are"},
-             Ignored{"--transport", "a peer process always talks UDP to the addresses in the "
-                                    "cluster file"},
+             Ignored{"--transport",
+                     "a peer process always talks UDP to the addresses in the "
+                     "cluster file"},
              Ignored{"--failure-probability",
                      "failures are injected by `run` only; stop a peer process to fail it"},
          }) {

@@ -104,9 +104,8 @@ BOOST_AUTO_TEST_CASE(one_election_with_a_maximal_epoch_does_not_stop_the_market)
     const auto maximal = election::make_epoch(election::max_term, 2);
     for (PeerId to : {3, 4}) forge(m, 2, to, wire::Election{}, maximal);
     for (PeerId to : {1, 3, 4}) forge(m, 2, to, wire::Coordinator{2, maximal}, maximal);
-    BOOST_REQUIRE(m.run_until([&] {
-        return m.node(4).election().counters().implausible_ignored >= 2;
-    }));
+    BOOST_REQUIRE(
+        m.run_until([&] { return m.node(4).election().counters().implausible_ignored >= 2; }));
     // Nothing changed: the same trader, the same epoch, and trade goes on.
     BOOST_TEST(m.node(4).epoch() == reign);
     BOOST_TEST(m.node(1).epoch() == reign);

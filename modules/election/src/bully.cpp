@@ -129,8 +129,7 @@ bool Bully::plausible(Epoch epoch) const noexcept {
     if (sim_bugs::trust_any_epoch) return valid_known(epoch);
 #endif
     // One below the claim's step: a leader takes the term after the highest it heard of.
-    return valid_known(epoch) && names_member(epoch) &&
-           within(epoch, trusted_, max_term_step - 1);
+    return valid_known(epoch) && names_member(epoch) && within(epoch, trusted_, max_term_step - 1);
 }
 
 // A claim `leader` makes for `epoch` (already checked to be its own and well formed): believe it

@@ -283,10 +283,10 @@ asio::awaitable<void> LocalMarket::supervise() {
             const bool settled =
                 t && nodes_[*t]->books() && nodes_[*t]->books()->payments().pending_count() == 0;
             if (settled || now - *buyers_done_at >= 4 * config_.behaviour.request_timeout) {
-                end_reason_ = fmt::format(
-                    "every buyer made its {}{}", plural(config_.behaviour.max_transactions,
-                                                        "request"),
-                    config_.duration.count() > 0 ? ", before its --duration" : "");
+                end_reason_ =
+                    fmt::format("every buyer made its {}{}",
+                                plural(config_.behaviour.max_transactions, "request"),
+                                config_.duration.count() > 0 ? ", before its --duration" : "");
                 break;
             }
         } else {
@@ -383,9 +383,9 @@ Summary LocalMarket::summary() const {
         for (const auto& p : a->purchases) {
             const market::BuyResult* r = books->result(peer, p.request);
             if (r == nullptr) {
-                s.violations.push_back(fmt::format(
-                    "peer {}'s {} was answered but the books have no record of it", peer,
-                    request_text(p.request)));
+                s.violations.push_back(
+                    fmt::format("peer {}'s {} was answered but the books have no record of it",
+                                peer, request_text(p.request)));
             } else if (r->filled() != p.filled || r->amount != p.amount ||
                        r->quantity != p.bought) {
                 s.violations.push_back(fmt::format(

@@ -136,8 +136,8 @@ void log_election_outbox(spdlog::logger& log, const std::vector<election::Outbou
                 log.debug("asks {} to elect (epoch {})", peers, e);
                 break;
             case election::MessageKind::ok:
-                log.debug("answers {}: alive and higher, takes the election over (epoch {})",
-                          peers, e);
+                log.debug("answers {}: alive and higher, takes the election over (epoch {})", peers,
+                          e);
                 break;
             case election::MessageKind::coordinator:
                 log.debug("tells {} it leads (epoch {})", peers, e);
@@ -281,17 +281,16 @@ void Node::dropped(DropKind kind, PeerId from, std::string_view detail) {
     }
 }
 
-void Node::on_election_message(PeerId from, const election::Message& message,
-                               election::Time now) {
+void Node::on_election_message(PeerId from, const election::Message& message, election::Time now) {
     const auto implausible = bully_.counters().implausible_ignored;
     bully_.on_message(from, message, now);
     if (bully_.counters().implausible_ignored > implausible) {
         const wire::Epoch epoch = std::visit([](const auto& m) { return m.epoch; }, message);
-        dropped(DropKind::implausible_epoch, from,
-                fmt::format("a {} with epoch {}, beyond belief after {}",
-                            election::to_string(election::kind_of(message)),
-                            election::epoch_text(epoch),
-                            election::epoch_text(bully_.trusted_epoch())));
+        dropped(
+            DropKind::implausible_epoch, from,
+            fmt::format("a {} with epoch {}, beyond belief after {}",
+                        election::to_string(election::kind_of(message)),
+                        election::epoch_text(epoch), election::epoch_text(bully_.trusted_epoch())));
     }
 }
 
@@ -369,7 +368,7 @@ asio::awaitable<void> Node::receive_loop() {
         if (!decoded) {
             ++counters_.malformed;
             dropped(decoded.error().code == wire::DecodeErrc::unknown_kind ? DropKind::unknown_kind
-                                                                          : DropKind::malformed,
+                                                                           : DropKind::malformed,
                     datagram->from, decoded.error().message());
             continue;
         }
@@ -377,8 +376,7 @@ asio::awaitable<void> Node::receive_loop() {
         if (envelope.sender != datagram->from || envelope.receiver != id_) {
             ++counters_.misaddressed;
             dropped(DropKind::misaddressed, datagram->from,
-                    fmt::format("it says it is from {} to {}", envelope.sender,
-                                envelope.receiver));
+                    fmt::format("it says it is from {} to {}", envelope.sender, envelope.receiver));
             continue;
         }
         co_await handle(std::move(envelope));
@@ -413,10 +411,10 @@ asio::awaitable<void> Node::handle(wire::Envelope envelope) {
         // trader answering itself is its own trader).
         if (bully_.leader() != from || envelope.epoch != bully_.epoch()) {
             ++counters_.wrong_role;
-            dropped(DropKind::wrong_role, from,
-                    fmt::format("a {} from a peer that is not the trader of epoch {}",
-                                wire::kind_name(envelope.body),
-                                election::epoch_text(bully_.epoch())));
+            dropped(
+                DropKind::wrong_role, from,
+                fmt::format("a {} from a peer that is not the trader of epoch {}",
+                            wire::kind_name(envelope.body), election::epoch_text(bully_.epoch())));
             co_return;
         }
         if (auto* r = std::get_if<wire::BuyResult>(&envelope.body)) {
@@ -571,9 +569,10 @@ asio::awaitable<void> Node::become_trader(wire::Epoch epoch) {
             // process's own previous reign only if it does not let go within a second.
             const bool other = locked->holder() > 0 && locked->holder() != ::getpid();
             if (now() >= next_warning && (other || now() - waiting_from >= 1s)) {
-                log_->warn("cannot serve yet: {}, held for {}; buyers are told "
-                           "trader_unavailable until it frees",
-                           locked->what(), lock_age(context_.journal_dir));
+                log_->warn(
+                    "cannot serve yet: {}, held for {}; buyers are told "
+                    "trader_unavailable until it frees",
+                    locked->what(), lock_age(context_.journal_dir));
                 next_warning = now() + 5s;
             }
             co_await wait_until(trader->poll, now() + 10ms, [&] { return !trader->active; });
@@ -781,16 +780,17 @@ void Node::on_buy_result(PeerId from, const wire::Envelope& envelope,
         // Not an answer: the request did not run. Say why once, and retry on the timeout.
         if (!waiting_since_) {
             waiting_since_ = now();
-            log_->warn("waiting: the trader, peer {}, cannot serve yet (its books are not "
-                       "loaded); {} will be retried",
-                       from, request_text(result.request_id));
+            log_->warn(
+                "waiting: the trader, peer {}, cannot serve yet (its books are not "
+                "loaded); {} will be retried",
+                from, request_text(result.request_id));
         }
         return;
     }
     if (waiting_since_) {
-        log_->info("the trader answers again after {} ms",
-                   std::chrono::duration_cast<std::chrono::milliseconds>(now() - *waiting_since_)
-                       .count());
+        log_->info(
+            "the trader answers again after {} ms",
+            std::chrono::duration_cast<std::chrono::milliseconds>(now() - *waiting_since_).count());
         waiting_since_.reset();
     }
     out->answered = true;

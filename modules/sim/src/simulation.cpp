@@ -195,8 +195,8 @@ Result run(const Options& o) {
             if (paused) {
                 if (net.is_paused(*paused)) {
                     net.resume(*paused);
-                    rt.trace().record(rt.now(), runtime::EventKind::user, *paused, 0,
-                                      trace_resume, 0);
+                    rt.trace().record(rt.now(), runtime::EventKind::user, *paused, 0, trace_resume,
+                                      0);
                     recorder.note(Event::Kind::resume, *paused, "resumes");
                 }
                 checker.paused(*paused, false);
@@ -242,8 +242,7 @@ Result run(const Options& o) {
             }
             if (now >= next_pause && !paused) {
                 pause(spare_trader);
-                next_pause =
-                    paused ? never : now + exponential(pause_rng, res.plan.pause_every);
+                next_pause = paused ? never : now + exponential(pause_rng, res.plan.pause_every);
             }
             if (now >= next_hostile) strike();
         };
