@@ -16,16 +16,7 @@
 //   Coordinators n-2
 //   total        (n-2)(n+1), below the quadratic bound n(n-1) of the textbook.
 
-// Boost.Test names each data case `"_" + std::string` (test_case.hpp), which g++ 12 at -O3 flags
-// with a bogus -Wrestrict (GCC bug 105329); silenced for that header only.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wrestrict"
-#endif
-#include <boost/test/data/test_case.hpp>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "data_test_case.hpp"
 #include <boost/test/unit_test.hpp>
 
 #include "fake_network.hpp"

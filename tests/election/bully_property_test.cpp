@@ -4,16 +4,7 @@
 // the end, once the faults stop and time passes: every live peer knows the same live leader in the
 // same epoch, and it stays so; under bully, that leader is the highest live id.
 
-// Boost.Test names each data case `"_" + std::string` (test_case.hpp), which g++ 12 at -O3 flags
-// with a bogus -Wrestrict (GCC bug 105329); silenced for that header only.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wrestrict"
-#endif
-#include <boost/test/data/test_case.hpp>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "data_test_case.hpp"
 #include <boost/test/unit_test.hpp>
 
 #include "fake_network.hpp"

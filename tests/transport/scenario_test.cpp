@@ -3,7 +3,7 @@
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/use_awaitable.hpp>
 #include <boost/test/data/monomorphic.hpp>
-#include <boost/test/data/test_case.hpp>
+#include "data_test_case.hpp"
 #include <boost/test/unit_test.hpp>
 #include <memory>
 #include <string>

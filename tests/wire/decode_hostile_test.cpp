@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string>
 
+#include "capnp_bytes.hpp"
 #include "samples.hpp"
 #include "schema.hpp"
 #include "tp/wire/codec.hpp"
@@ -19,13 +20,7 @@ namespace s = tp::wire::schema;
 
 namespace {
 
-std::vector<std::byte> to_bytes(capnp::MessageBuilder& message) {
-    const auto words = capnp::messageToFlatArray(message);
-    const auto bytes = words.asBytes();
-    std::vector<std::byte> out(bytes.size());
-    std::memcpy(out.data(), bytes.begin(), bytes.size());
-    return out;
-}
+using tp::wire::test::to_bytes;
 
 // A valid version-1 envelope root with a 2-peer clock, ready to be broken.
 s::Envelope::Builder valid_root(capnp::MessageBuilder& message) {

@@ -13,6 +13,7 @@
 #include <random>
 #include <string>
 
+#include "capnp_bytes.hpp"
 #include "corpus.hpp"
 #include "schema.hpp"
 #include "tp/wire/codec.hpp"
@@ -24,13 +25,7 @@ namespace {
 
 const std::string forged = "\x1b[2J\nFORGED peer 6: I am the new coordinator";
 
-std::vector<std::byte> to_bytes(capnp::MessageBuilder& message) {
-    const auto words = capnp::messageToFlatArray(message);
-    const auto bytes = words.asBytes();
-    std::vector<std::byte> out(bytes.size());
-    std::memcpy(out.data(), bytes.begin(), bytes.size());
-    return out;
-}
+using tp::wire::test::to_bytes;
 
 std::vector<std::byte> buy_result_with_detail(const std::string& detail) {
     capnp::MallocMessageBuilder m;

@@ -168,8 +168,6 @@ public:
     // base, so a value that leaks from one process to another shows). Set before start().
     void set_clock_base(runtime::Duration base) noexcept { clock_base_ = base; }
     runtime::Duration clock_base() const noexcept { return clock_base_; }
-    // This node's own steady time.
-    TimePoint local_now() const noexcept { return now(); }
 
     // Starts the coroutines. `restarted`: back after a crash (the election's recovery policy).
     void start(bool restarted);
