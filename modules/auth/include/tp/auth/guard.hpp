@@ -1,0 +1,110 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "tp/auth/frame.hpp"
+#include "tp/auth/replay_window.hpp"
+
+namespace tp::auth {
+
+// Why a datagram was refused. New reasons go before `count_`.
+enum class Refusal : std::uint8_t {
+    malformed,        // too short, or not a version-1 header
+    not_for_me,       // names another receiver
+    unknown_sender,   // names a sender that is not a member
+    bad_mac,          // the MAC does not verify: forged, damaged, or another key
+    replayed,         // accepted before
+    too_old,          // below the replay window
+    old_incarnation,  // from an earlier life of its sender
+    stale_receiver,   // made for an earlier life of this peer (or by a sender that does not
+                      // know this life yet): possibly captured before a restart
+    count_,
+};
+inline constexpr std::size_t refusal_count = static_cast<std::size_t>(Refusal::count_);
+const char* to_string(Refusal refusal) noexcept;
+
+// One peer's end of the authenticated protocol, sans-IO (no clock, no socket): seals what it
+// sends, opens what it receives, and keeps per member the sequence it sends with, the life it
+// knows the member is in, and the member's replay window.
+//
+// Lives: each peer has an incarnation that grows across its restarts (durable peer state). A
+// datagram names both ends' incarnations. A receiver refuses one made for an earlier life of its
+// own, since it may be a recording from before a restart, when the windows were lost with the
+// memory. A sender learns a member's incarnation from any datagram the member sends it. A peer
+// in its first life (incarnation 1) accepts "not known yet" (0): there is no earlier life a
+// recording could come from. Otherwise the sender has to learn first: a peer that restarts greets
+// every member with a hello, and a peer that refuses a datagram as stale_receiver (or gets a
+// hello that does not know its life) answers with a hello, at most once per `hello_interval` per
+// member. Retries do the rest.
+class Guard {
+public:
+    using Time = std::chrono::nanoseconds;
+
+    // `members`: every peer of the market (self may be among them); `incarnation` >= 1.
+    Guard(PeerId self, std::uint32_t incarnation, std::span<const PeerId> members, const Key& key,
+          Time hello_interval = std::chrono::milliseconds(100));
+
+    PeerId self() const noexcept { return self_; }
+    std::uint32_t incarnation() const noexcept { return incarnation_; }
+
+    // Seals a frame in place: `frame` holds the payload at [header_size, header_size + payload)
+    // and room for the MAC after it. Writes the header and the MAC; returns the frame's size.
+    // `to` must be a member other than self.
+    std::size_t seal(PeerId to, std::span<std::byte> frame, std::size_t payload,
+                     FrameKind kind = FrameKind::data);
+    // A hello for `to` in `out` (at least frame_overhead bytes); returns its size.
+    std::size_t seal_hello(PeerId to, std::span<std::byte> out) {
+        return seal(to, out, 0, FrameKind::hello);
+    }
+
+    struct Opened {
+        PeerId from = 0;
+        FrameKind kind = FrameKind::data;
+        std::span<const std::byte> payload;  // inside the frame given to open()
+    };
+    struct Outcome {
+        std::optional<Opened> opened;  // set when accepted
+        Refusal refusal = Refusal::malformed;
+        PeerId from =
+            0;  // the header's sender (0 when it did not parse); unauthenticated if refused
+        // Send this member a hello now (it does not know this peer's life).
+        std::optional<PeerId> greet;
+    };
+    // Checks a received frame, in this order: shape, receiver, sender, MAC, then (authenticated)
+    // lives and the replay window. Only an accepted frame changes what is known.
+    Outcome open(std::span<const std::byte> frame, Time now);
+
+    // The incarnation known for `member` (0: not known).
+    std::uint32_t known_incarnation(PeerId member) const noexcept;
+
+    const std::array<std::uint64_t, refusal_count>& refused() const noexcept { return refused_; }
+    std::uint64_t accepted() const noexcept { return accepted_; }
+
+private:
+    struct Session {
+        PeerId peer = 0;
+        std::uint64_t next_sequence = 1;    // ours, to it
+        std::uint32_t incarnation = 0;      // its, as known
+        ReplayWindow window;                // its, to us
+        std::optional<Time> last_greeting;  // when we last sent it an unasked hello
+    };
+    Session* find(PeerId peer) noexcept;
+    const Session* find(PeerId peer) const noexcept;
+    Outcome refuse(Refusal why, PeerId from, std::optional<PeerId> greet = std::nullopt);
+    bool greeting_due(Session& session, Time now);
+
+    PeerId self_;
+    std::uint32_t incarnation_;
+    Mac mac_;
+    Time hello_interval_;
+    std::vector<Session> sessions_;  // sorted by peer
+    std::array<std::uint64_t, refusal_count> refused_{};
+    std::uint64_t accepted_ = 0;
+};
+
+}  // namespace tp::auth

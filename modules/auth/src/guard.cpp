@@ -1,0 +1,122 @@
+#include "tp/auth/guard.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+namespace tp::auth {
+
+const char* to_string(Refusal refusal) noexcept {
+    switch (refusal) {
+        case Refusal::malformed: return "malformed";
+        case Refusal::not_for_me: return "not for me";
+        case Refusal::unknown_sender: return "unknown sender";
+        case Refusal::bad_mac: return "bad MAC";
+        case Refusal::replayed: return "replayed";
+        case Refusal::too_old: return "too old";
+        case Refusal::old_incarnation: return "old incarnation";
+        case Refusal::stale_receiver: return "stale receiver";
+        case Refusal::count_: break;
+    }
+    return "?";
+}
+
+Guard::Guard(PeerId self, std::uint32_t incarnation, std::span<const PeerId> members,
+             const Key& key, Time hello_interval)
+    : self_(self), incarnation_(incarnation), mac_(key), hello_interval_(hello_interval) {
+    assert(incarnation >= 1);
+    for (PeerId p : members) {
+        if (p != self) {
+            Session s;
+            s.peer = p;
+            sessions_.push_back(s);
+        }
+    }
+    std::sort(sessions_.begin(), sessions_.end(),
+              [](const Session& a, const Session& b) { return a.peer < b.peer; });
+    sessions_.erase(
+        std::unique(sessions_.begin(), sessions_.end(),
+                    [](const Session& a, const Session& b) { return a.peer == b.peer; }),
+        sessions_.end());
+}
+
+Guard::Session* Guard::find(PeerId peer) noexcept {
+    auto it = std::lower_bound(sessions_.begin(), sessions_.end(), peer,
+                               [](const Session& s, PeerId p) { return s.peer < p; });
+    return it != sessions_.end() && it->peer == peer ? &*it : nullptr;
+}
+
+const Guard::Session* Guard::find(PeerId peer) const noexcept {
+    return const_cast<Guard*>(this)->find(peer);
+}
+
+std::uint32_t Guard::known_incarnation(PeerId member) const noexcept {
+    const Session* s = find(member);
+    return s ? s->incarnation : 0;
+}
+
+std::size_t Guard::seal(PeerId to, std::span<std::byte> frame, std::size_t payload,
+                        FrameKind kind) {
+    Session* s = find(to);
+    assert(s != nullptr && "seal: not a member");
+    assert(frame.size() >= frame_overhead + payload);
+    const Header header{kind, self_, to, incarnation_, s->incarnation, s->next_sequence++};
+    write_header(header, frame.first<header_size>());
+    const std::size_t covered = header_size + payload;
+    mac_.compute(frame.first(covered), frame.subspan(covered).first<mac_size>());
+    return covered + mac_size;
+}
+
+Guard::Outcome Guard::refuse(Refusal why, PeerId from, std::optional<PeerId> greet) {
+    ++refused_[static_cast<std::size_t>(why)];
+    Outcome out;
+    out.refusal = why;
+    out.from = from;
+    out.greet = greet;
+    return out;
+}
+
+bool Guard::greeting_due(Session& session, Time now) {
+    if (session.last_greeting && now - *session.last_greeting < hello_interval_) return false;
+    session.last_greeting = now;
+    return true;
+}
+
+Guard::Outcome Guard::open(std::span<const std::byte> frame, Time now) {
+    Header h;
+    if (parse_header(frame, h) != ParseErrc::ok) return refuse(Refusal::malformed, 0);
+    if (h.receiver != self_) return refuse(Refusal::not_for_me, h.sender);
+    Session* s = find(h.sender);
+    if (s == nullptr) return refuse(Refusal::unknown_sender, h.sender);
+    const std::size_t covered = frame.size() - mac_size;
+    if (!mac_.verify(frame.first(covered), frame.subspan(covered).first<mac_size>())) {
+        return refuse(Refusal::bad_mac, h.sender);
+    }
+    // Authenticated from here on: the header is what the sender wrote (or replays of it).
+    switch (s->window.check(h.sender_incarnation, h.sequence)) {
+        case ReplayWindow::Verdict::fresh: break;
+        case ReplayWindow::Verdict::replayed: return refuse(Refusal::replayed, h.sender);
+        case ReplayWindow::Verdict::too_old:
+        case ReplayWindow::Verdict::zero_sequence: return refuse(Refusal::too_old, h.sender);
+        case ReplayWindow::Verdict::old_incarnation:
+            return refuse(Refusal::old_incarnation, h.sender);
+    }
+    const bool knows_me = h.receiver_incarnation == incarnation_ ||
+                          (h.receiver_incarnation == 0 && incarnation_ == 1);
+    std::optional<PeerId> greet;
+    if (!knows_me && greeting_due(*s, now)) greet = h.sender;
+    if (!knows_me && h.kind == FrameKind::data) {
+        return refuse(Refusal::stale_receiver, h.sender, greet);
+    }
+    // A hello carries nothing that acts; one that does not know this life is still news of the
+    // sender's, and gets a hello back.
+    s->window.accept(h.sender_incarnation, h.sequence);
+    s->incarnation = std::max(s->incarnation, h.sender_incarnation);
+    ++accepted_;
+    Outcome out;
+    out.opened = Opened{h.sender, h.kind, frame.subspan(header_size, covered - header_size)};
+    out.from = h.sender;
+    out.greet = greet;
+    return out;
+}
+
+}  // namespace tp::auth
