@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "commands.hpp"
+#include "tp/auth/key.hpp"
 #include "tp/journal/log.hpp"
 #include "tp/market/books.hpp"
 #include "tp/peer/books.hpp"
@@ -20,6 +21,7 @@
 #include "tp/peer/local_market.hpp"
 #include "tp/peer/log.hpp"
 #include "tp/peer/node.hpp"
+#include "tp/peer/peer_state.hpp"
 #include "tp/runtime/runtime.hpp"
 #include "tp/transport/udp_transport.hpp"
 
@@ -39,6 +41,8 @@ struct Overrides {
     std::optional<std::string> policy;
     std::optional<double> failure_probability;
     std::optional<std::uint32_t> max_transactions;
+    std::optional<std::string> security;
+    std::optional<std::string> key_file;
     std::string log_level = "info";
     bool quiet = false;
 };
@@ -65,6 +69,13 @@ void add_run_flags(CLI::App* cmd, Overrides& o) {
                     "Chance the trader fails in each time quantum")
         ->check(CLI::Range(0.0, 1.0));
     cmd->add_option("--max-transactions", o.max_transactions, "Requests per buyer");
+    cmd->add_option("--security", o.security,
+                    "on (every datagram authenticated with the members' key) or off (the "
+                    "original lab's plain UDP: anyone who can reach the ports can act as any peer)")
+        ->check(CLI::IsMember({"on", "off"}));
+    cmd->add_option("--key-file", o.key_file,
+                    "The members' shared key (make one with `trading-post keygen FILE`); `run` "
+                    "makes one for the run when none is given");
     cmd->add_option("--log-level", o.log_level, "trace, debug, info, warn, error or off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
     cmd->add_flag("--quiet,-q", o.quiet, "Only warnings, errors and the summary");
@@ -97,6 +108,8 @@ tp::peer::Config make_config(const Overrides& o) {
         c.failure.policy = *o.policy == "bully" ? RecoveryPolicy::bully : RecoveryPolicy::defer;
     if (o.failure_probability) c.failure.probability = *o.failure_probability;
     if (o.max_transactions) c.behaviour.max_transactions = *o.max_transactions;
+    if (o.security) c.security.mode = *o.security == "on" ? SecurityMode::on : SecurityMode::off;
+    if (o.key_file) c.security.key_file = *o.key_file;
     if (c.seed == 0) c.seed = std::random_device{}() | 1u;
     validate(c, o.config.empty() ? "command line" : o.config);
     return c;
@@ -127,10 +140,20 @@ void refuse_a_used_state_dir(const tp::peer::Config& config) {
         config.storage.state_dir.string()));
 }
 
+// Said once at start, on stderr, whatever the log level.
+void warn_if_unauthenticated(const tp::peer::Config& config) {
+    if (config.security.mode == tp::peer::SecurityMode::on) return;
+    fmt::print(stderr,
+               "trading-post: warning: security.mode is off: datagrams are not authenticated, so "
+               "anyone who can send UDP to these ports can act as any peer, trader included "
+               "(meant for the original lab's plain experiments only)\n");
+}
+
 int run_market(const Overrides& o) {
     const tp::peer::Config config = make_config(o);
     refuse_a_used_state_dir(config);
     tp::peer::configure_logging({tp::peer::parse_log_level(o.log_level), o.quiet});
+    warn_if_unauthenticated(config);
     fmt::print("Trading Post {}: {} peers on {}, seed {} (repeat with --seed {})\n", version,
                config.peers, tp::peer::to_string(config.network.transport), config.seed,
                config.seed);
@@ -175,7 +198,20 @@ int run_peer(const Overrides& o, std::uint32_t id) {
                                 ": 'storage.state_dir' is required: the peers share the trader's "
                                 "journal there");
     }
+    std::optional<auth::Key> key;
+    if (config.security.mode == peer::SecurityMode::on) {
+        if (config.security.key_file.empty()) {
+            throw peer::ConfigError(o.config +
+                                    ": 'security.key_file' is required (every peer of the cluster "
+                                    "reads the same key; make one with `trading-post keygen "
+                                    "FILE`), or set security.mode = \"off\"");
+        }
+        key = auth::load_key(config.security.key_file);
+    }
+    warn_if_unauthenticated(config);
     std::filesystem::create_directories(config.storage.state_dir);
+    // Durable before the first send: this life's number, one more than the last life's.
+    const std::uint32_t incarnation = peer::next_incarnation(config.storage.state_dir, id);
 
     runtime::Runtime rt(runtime::Mode::real_time);
     transport::AddressBook book;
@@ -208,11 +244,7 @@ int run_peer(const Overrides& o, std::uint32_t id) {
     runtime::RandomStreams streams(config.seed);
     const peer::Role role = self->role.value_or(
         streams.stream("roles", id).bernoulli(0.5) ? peer::Role::buyer : peer::Role::seller);
-    // A new life gets ids no earlier life used: the incarnation comes from the wall clock.
-    const auto incarnation =
-        static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       std::chrono::system_clock::now().time_since_epoch())
-                                       .count());
+    context.key = key ? &*key : nullptr;
     peer::Node node(context, id, role, std::move(transport),
                     streams.stream("peer", (std::uint64_t{id} << 32) | incarnation), incarnation);
     fmt::print("Trading Post {}: peer {} of {} as a {}, on {}:{}\n", version, id, ids.size(),
@@ -357,6 +389,12 @@ int main(int argc, char** argv) {
     books_cmd->add_option("--state-dir", books_dir, "The peers' state directory")->required();
     books_cmd->add_option("--config", books_config, "Configuration (for product names and rates)");
 
+    std::string keygen_file;
+    auto* keygen_cmd = app.add_subcommand(
+        "keygen", "Make a new shared key for a cluster's members (security.key_file), mode 0600");
+    keygen_cmd->add_option("FILE", keygen_file, "Where to write it (never overwritten)")
+        ->required();
+
     const tp::app::Runner bench = tp::app::add_bench_command(app);
     const tp::app::Runner sim = tp::app::add_sim_command(app);
 
@@ -378,9 +416,20 @@ int main(int argc, char** argv) {
         if (run->parsed()) return run_market(run_flags);
         if (peer_cmd->parsed()) return run_peer(peer_flags, peer_id);
         if (books_cmd->parsed()) return show_books(books_dir, books_config);
+        if (keygen_cmd->parsed()) {
+            tp::auth::save_key(keygen_file, tp::auth::Key::generate());
+            fmt::print(
+                "wrote a new key to {} (mode 0600): give every member of the cluster a "
+                "copy, over a channel you trust\n",
+                keygen_file);
+            return tp::app::exit_ok;
+        }
         if (app.got_subcommand("bench")) return bench();
         if (app.got_subcommand("sim")) return sim();
     } catch (const tp::peer::ConfigError& e) {
+        fmt::print(stderr, "trading-post: {}\n", e.what());
+        return tp::app::exit_bad_input;
+    } catch (const tp::auth::KeyFileError& e) {
         fmt::print(stderr, "trading-post: {}\n", e.what());
         return tp::app::exit_bad_input;
     } catch (const std::exception& e) {

@@ -36,6 +36,10 @@ const char* to_string(Durability durability) noexcept {
     return "?";
 }
 
+const char* to_string(SecurityMode mode) noexcept {
+    return mode == SecurityMode::on ? "on" : "off";
+}
+
 const char* to_string(RecoveryPolicy policy) noexcept {
     return policy == RecoveryPolicy::defer ? "defer" : "bully";
 }
@@ -317,6 +321,20 @@ void read_storage(TableReader& r, Config::Storage& s) {
     r.choice("durability", s.durability, durability_names);
 }
 
+constexpr std::pair<const char*, SecurityMode> security_mode_names[] = {
+    {"on", SecurityMode::on},
+    {"off", SecurityMode::off},
+};
+
+void read_security(TableReader& r, Config::Security& s) {
+    r.choice("mode", s.mode, security_mode_names);
+    r.with("key_file", [&](const toml::node& node, const std::string& name) {
+        auto v = node.value_exact<std::string>();
+        if (!v || v->empty()) r.fail(node, name, "expected the key file's path as a string");
+        s.key_file = *v;
+    });
+}
+
 void read_cluster(TableReader& r, std::vector<PeerSpec>& cluster) {
     r.with("peer", [&](const toml::node& node, const std::string& name) {
         const toml::array* a = node.as_array();
@@ -396,6 +414,7 @@ Config parse_config(std::string_view text, std::string_view source) {
     r.table("election", [&](TableReader& t) { read_election(t, c.election); });
     r.table("network", [&](TableReader& t) { read_network(t, c.network); });
     r.table("storage", [&](TableReader& t) { read_storage(t, c.storage); });
+    r.table("security", [&](TableReader& t) { read_security(t, c.security); });
     read_cluster(r, c.cluster);
     r.reject_unknown();
 

@@ -98,6 +98,18 @@ LocalMarket::LocalMarket(const Config& config, runtime::Runtime& runtime, bool s
                         traders_.push_back({peer, epoch, runtime_.now()});
                     },
                     nullptr, scripted});
+    // Security on: the key file's key, else one for this run (from the seed on the in-memory
+    // network, so a run repeats byte for byte; from the system's random source on UDP).
+    if (config_.security.mode == SecurityMode::on) {
+        if (!config_.security.key_file.empty()) {
+            key_ = auth::load_key(config_.security.key_file);
+        } else if (network_) {
+            key_ = auth::Key::derive(streams_.stream_seed("key"));
+        } else {
+            key_ = auth::Key::generate();
+        }
+        context_->key = &*key_;
+    }
 }
 
 LocalMarket::~LocalMarket() {

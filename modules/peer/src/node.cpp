@@ -223,6 +223,10 @@ Node::Node(NodeContext& context, PeerId id, Role role,
     std::sort(members_.begin(), members_.end());
     members_.erase(std::unique(members_.begin(), members_.end()), members_.end());
     limits_ = wire::limits_for_members(members_.size());
+    if (context.key) {
+        guard_.emplace(id, incarnation, members_, *context.key,
+                       context.config.election.heartbeat_interval);
+    }
 }
 
 Node::~Node() = default;
@@ -258,6 +262,9 @@ void Node::start(bool restarted) {
         bully_.start(t);
     }
     spawn(receive_loop());
+    // A restarted peer's members may still write for its earlier life, which it must refuse:
+    // tell them first.
+    if (guard_ && incarnation_ > 1) spawn(greet_all());
     spawn(election_loop());
     if (is_buyer()) spawn(buyer_loop());
     if (is_seller()) spawn(seller_loop());
@@ -346,16 +353,68 @@ asio::awaitable<void> Node::send(PeerId to, wire::Body body, wire::Epoch epoch) 
         send_buffers_.pop_back();
     }
     buffer.resize(wire::max_datagram_size);
+    // Sealed: the envelope goes between the header and the MAC, encoded in place.
+    const std::size_t offset = guard_ ? auth::header_size : 0;
+    const std::size_t room = guard_ ? buffer.size() - auth::frame_overhead : buffer.size();
     std::size_t size = 0;
     try {
-        size = wire::encode(envelope, buffer);
+        size = wire::encode(envelope, std::span(buffer).subspan(offset, room));
     } catch (const std::exception& e) {
         log_->error("cannot encode {} for peer {}: {}", wire::kind_name(envelope.body), to,
                     e.what());
         co_return;
     }
+    if (guard_) size = guard_->seal(to, buffer, size);
     co_await transport_->send(to, std::span<const std::byte>(buffer.data(), size));
     send_buffers_.push_back(std::move(buffer));
+}
+
+asio::awaitable<void> Node::send_hello(PeerId to) {
+    if (stopped_ || !guard_ || to == id_) co_return;
+    std::array<std::byte, auth::frame_overhead> frame;
+    const std::size_t size = guard_->seal_hello(to, frame);
+    ++counters_.hellos_sent;
+    co_await transport_->send(to, std::span<const std::byte>(frame.data(), size));
+}
+
+asio::awaitable<void> Node::greet_all() {
+    for (PeerId p : members_) co_await send_hello(p);
+}
+
+asio::awaitable<std::optional<std::span<const std::byte>>> Node::open(
+    std::span<const std::byte> frame, PeerId from) {
+    const auto out = guard_->open(frame, now().time_since_epoch());
+    if (out.greet) co_await send_hello(*out.greet);
+    if (out.opened) {
+        if (out.opened->kind == auth::FrameKind::hello) co_return std::nullopt;
+        co_return out.opened->payload;
+    }
+    ++counters_.auth_refused[static_cast<std::size_t>(out.refusal)];
+    switch (out.refusal) {
+        case auth::Refusal::stale_receiver:
+            // Routine after this peer restarts: the sender learns this life from the hello.
+            break;
+        case auth::Refusal::bad_mac:
+            dropped(DropKind::bad_mac, from,
+                    "it fails authentication (forged, damaged or another key)");
+            break;
+        case auth::Refusal::replayed:
+        case auth::Refusal::too_old:
+        case auth::Refusal::old_incarnation:
+            dropped(
+                DropKind::replay, from,
+                fmt::format("peer {}'s datagram is {}", out.from, auth::to_string(out.refusal)));
+            break;
+        case auth::Refusal::malformed:
+        case auth::Refusal::not_for_me:
+        case auth::Refusal::unknown_sender:
+        case auth::Refusal::count_:
+            dropped(DropKind::malformed, from,
+                    fmt::format("not an authenticated datagram for this peer: {}",
+                                auth::to_string(out.refusal)));
+            break;
+    }
+    co_return std::nullopt;
 }
 
 asio::awaitable<void> Node::receive_loop() {
@@ -363,8 +422,15 @@ asio::awaitable<void> Node::receive_loop() {
     while (!stopped_) {
         auto datagram = co_await transport_->receive(buffer);
         if (!datagram) break;  // closed
-        auto decoded =
-            wire::decode(std::span<const std::byte>(buffer.data(), datagram->size), limits_);
+        std::span<const std::byte> bytes(buffer.data(), datagram->size);
+        if (guard_) {
+            // Nothing is decoded before the MAC and the replay window say the bytes are fresh
+            // and from the member they name.
+            auto payload = co_await open(bytes, datagram->from);
+            if (!payload) continue;
+            bytes = *payload;
+        }
+        auto decoded = wire::decode(bytes, limits_);
         if (!decoded) {
             ++counters_.malformed;
             dropped(decoded.error().code == wire::DecodeErrc::unknown_kind ? DropKind::unknown_kind

@@ -20,11 +20,13 @@ enum class Role { buyer, seller, both };
 enum class TransportKind { udp, memory };
 enum class Durability { every, group, none };
 enum class RecoveryPolicy { defer, bully };
+enum class SecurityMode { on, off };
 
 const char* to_string(Role role) noexcept;
 const char* to_string(TransportKind kind) noexcept;
 const char* to_string(Durability durability) noexcept;
 const char* to_string(RecoveryPolicy policy) noexcept;
+const char* to_string(SecurityMode mode) noexcept;
 
 // Limits that keep every legal configuration inside int64 money and the epoch layout. Each is
 // checked where it is read (with file:line:column) and again by validate().
@@ -121,6 +123,16 @@ struct Config {
         std::filesystem::path state_dir;  // empty: a fresh temporary directory per run
         Durability durability = Durability::group;
     } storage;
+
+    // Every datagram authenticated with the members' shared key (docs/security.md). `off` is the
+    // original lab's plain UDP, for its experiments: anyone who can send a datagram to a peer's
+    // port can then act as any peer.
+    struct Security {
+        SecurityMode mode = SecurityMode::on;
+        // The shared key (`trading-post keygen FILE` makes one; mode 0600). Required by `peer`;
+        // `run` makes a key for the run when none is named.
+        std::filesystem::path key_file;
+    } security;
 
     std::vector<PeerSpec> cluster;  // [[peer]] tables, for one-peer-per-process mode
 };

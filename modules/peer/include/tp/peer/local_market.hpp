@@ -148,6 +148,7 @@ private:
     bool temporary_dir_ = false;
     std::unique_ptr<asio::thread_pool> sync_pool_;
     std::unique_ptr<transport::MemoryNetwork> network_;
+    std::optional<auth::Key> key_;  // security on
     std::unique_ptr<NodeContext> context_;
     std::map<PeerId, std::unique_ptr<Node>> nodes_;
     std::vector<std::unique_ptr<Node>> graveyard_;  // stopped, coroutines still ending

@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "tp/auth/guard.hpp"
 #include "tp/clock/vector_clock.hpp"
 #include "tp/election/bully.hpp"
 #include "tp/market/books.hpp"
@@ -104,6 +105,9 @@ struct NodeCounters {
     std::uint64_t foreign_clock_entries = 0;
     // Buys and deposits answered trader_unavailable while elected but not yet serving.
     std::uint64_t unavailable_answers = 0;
+    // Datagrams refused by authentication, by reason (auth::Refusal), and hellos sent.
+    std::array<std::uint64_t, auth::refusal_count> auth_refused{};
+    std::uint64_t hellos_sent = 0;
     // Messages sent, by kind (the index of wire::Body's alternative).
     std::array<std::uint64_t, std::variant_size_v<wire::Body>> sent_by_kind{};
 };
@@ -146,6 +150,9 @@ struct NodeContext {
     // Virtual time only: how long a journal sync takes (a model of fdatasync, so that a crash
     // can land between an append and its sync). Zero: syncs are instant.
     runtime::Duration sync_latency{0};
+    // The members' shared key: every datagram is sealed and opened with it (docs/security.md).
+    // Null: security.mode is off, datagrams are plain envelopes.
+    const auth::Key* key = nullptr;
 };
 
 // One peer: a buyer, a seller or both, which may be elected trader. It composes the vector clock,
@@ -154,8 +161,8 @@ struct NodeContext {
 // memory is discarded with the object, and only the journal survives.
 class Node {
 public:
-    // `incarnation` tells this life of the peer from earlier ones, so request and lot ids never
-    // repeat across restarts.
+    // `incarnation` (>= 1) tells this life of the peer from earlier ones, so request and lot ids
+    // never repeat across restarts, and a datagram recorded in an earlier life is refused.
     Node(NodeContext& context, PeerId id, Role role,
          std::unique_ptr<transport::Transport> transport, runtime::Rng rng,
          std::uint32_t incarnation);
@@ -204,12 +211,22 @@ public:
     // The live books while trader, else null.
     const market::Books* books() const noexcept;
     transport::Transport& transport() noexcept { return *transport_; }
+    std::uint32_t incarnation() const noexcept { return static_cast<std::uint32_t>(incarnation_); }
+    // This peer's authentication state, or null when security is off. The simulator's hostile
+    // member seals its own datagrams with it: a compromised member holds the key.
+    auth::Guard* guard() noexcept { return guard_ ? &*guard_ : nullptr; }
 
 private:
     struct Trader;
 
     void spawn(asio::awaitable<void> loop);
     asio::awaitable<void> receive_loop();
+    // Sends a hello to each member (a restarted peer, before anything else).
+    asio::awaitable<void> greet_all();
+    asio::awaitable<void> send_hello(PeerId to);
+    // Opens an authenticated datagram; the payload, or nothing when it was refused or a hello.
+    asio::awaitable<std::optional<std::span<const std::byte>>> open(
+        std::span<const std::byte> frame, PeerId from);
     asio::awaitable<void> election_loop();
     asio::awaitable<void> buyer_loop();
     asio::awaitable<void> seller_loop();
@@ -277,8 +294,9 @@ private:
     runtime::Timer buyer_timer_;
     runtime::Timer seller_timer_;
 
-    std::vector<PeerId> members_;  // every peer of the market, self included, sorted
-    wire::DecodeLimits limits_;     // sized to the members
+    std::vector<PeerId> members_;       // every peer of the market, self included, sorted
+    wire::DecodeLimits limits_;         // sized to the members
+    std::optional<auth::Guard> guard_;  // security on
     std::vector<std::vector<std::byte>> send_buffers_;  // recycled encode buffers
     std::string failure_;
     runtime::Duration clock_base_{0};
