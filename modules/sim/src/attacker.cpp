@@ -37,6 +37,13 @@ void Attacker::send(PeerId from, PeerId to, wire::Epoch epoch, wire::Body body,
     } catch (const std::exception&) {
         return;  // larger than a datagram: nobody could send it
     }
+    if (guard_ != nullptr) {
+        // A member holds the key: it seals its hostile envelopes as its node seals any other.
+        std::vector<std::byte> frame(auth::frame_overhead + bytes.size());
+        std::copy(bytes.begin(), bytes.end(), frame.begin() + auth::header_size);
+        frame.resize(guard_->seal(to, frame, bytes.size()));
+        bytes = std::move(frame);
+    }
     network_.inject(from, to, bytes);
     ++sent_;
 }
@@ -46,6 +53,10 @@ std::string Attacker::strike(peer::LocalMarket& market) {
     const auto kind = static_cast<Kind>(rng_.uniform_int(0, kinds - 1));
     if (ids.size() < 2) return {};
     const PeerId from = self_;
+    // Its own node's guard (null with security off); while its node is down it waits.
+    peer::Node* me = market.node(self_);
+    if (me == nullptr) return {};
+    guard_ = me->guard();
     std::vector<PeerId> others;
     for (PeerId p : ids) {
         if (p != from) others.push_back(p);

@@ -13,8 +13,8 @@ using clock::PeerId;
 
 // A member gone bad (the simulator's `hostile` fault): one member, drawn per run, that besides
 // running its own node sends datagrams that decode and pass the envelope checks but are hostile
-// (it holds its own key, so it sends as itself; forging the trader is #13's authentication's
-// job). While it is not the receiver's trader it sends:
+// (it holds the members' key and seals with its own node's guard, so it sends as itself; an
+// outsider without the key is the `forger` fault). While it is not the receiver's trader it sends:
 //   maximal election   an Election carrying the last term there is
 //   maximal claim      a Coordinator claiming the last term for its sender
 //   far claim          a Heartbeat claiming a term far beyond the current one
@@ -41,6 +41,7 @@ private:
     PeerId pick(const std::vector<PeerId>& ids);
 
     transport::MemoryNetwork& network_;
+    auth::Guard* guard_ = nullptr;  // the attacker's node's, during strike()
     runtime::Rng rng_;
     PeerId self_;
     std::uint64_t sent_ = 0;
