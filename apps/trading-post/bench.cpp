@@ -19,6 +19,7 @@
 
 #include "bench_support.hpp"
 #include "commands.hpp"
+#include "data_dir.hpp"
 #include "tp/journal/log.hpp"
 #include "tp/peer/books.hpp"
 #include "tp/peer/local_market.hpp"
@@ -671,11 +672,8 @@ struct BenchFlags {
 };
 
 std::string default_plots_dir() {
-#ifdef TP_SOURCE_ROOT
-    return std::string(TP_SOURCE_ROOT) + "/tools/plot";
-#else
-    return "tools/plot";
-#endif
+    const auto dir = find_plot_dir();
+    return dir.empty() ? std::string("tools/plot") : dir.string();
 }
 
 }  // namespace
