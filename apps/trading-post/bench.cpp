@@ -691,7 +691,8 @@ Runner add_bench_command(CLI::App& app) {
     cmd->add_option("--config", flags->config, "Base configuration (TOML); experiments vary it")
         ->check(CLI::ExistingFile);
     cmd->add_option("--seed", flags->seed, "Seed of every random choice")->capture_default_str();
-    cmd->add_option("--plots", flags->plots, "Directory of the gnuplot scripts (tools/plot)");
+    cmd->add_option("--plots", flags->plots,
+                    "Directory of the gnuplot scripts (default: " + default_plots_dir() + ")");
     cmd->add_flag("--quick", flags->quick, "Fewer, shorter runs (a smoke test, not a measurement)");
     cmd->add_flag("--no-plot", flags->no_plot, "Write the CSV files only");
     cmd->add_flag("--list", flags->list, "List the experiments");
