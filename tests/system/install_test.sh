@@ -23,7 +23,7 @@ for m in clock wire journal market election runtime transport peer sim; do
   lib="$(find "$dest" -name "libtp-$m.a")"
   [[ -n "$lib" ]] || fail "no libtp-$m.a"
   inc="$(find "$dest" -path "*/include/tp/$m" -type d)"
-  [[ -n "$inc" ]] && [[ -n "$(ls "$inc")" ]] || fail "no headers under include/tp/$m"
+  if [[ -z "$inc" ]] || [[ -z "$(ls "$inc")" ]]; then fail "no headers under include/tp/$m"; fi
 done
 # Public headers never need Cap'n Proto's generated code, so none is installed.
 if find "$dest" -name '*.capnp.h' | grep -q . || grep -rq 'capnp\.h' "$(dirname "$inc")"; then
