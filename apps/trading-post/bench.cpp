@@ -19,6 +19,7 @@
 
 #include "bench_support.hpp"
 #include "commands.hpp"
+#include "data_dir.hpp"
 #include "tp/journal/log.hpp"
 #include "tp/peer/books.hpp"
 #include "tp/peer/local_market.hpp"
@@ -671,11 +672,8 @@ struct BenchFlags {
 };
 
 std::string default_plots_dir() {
-#ifdef TP_SOURCE_ROOT
-    return std::string(TP_SOURCE_ROOT) + "/tools/plot";
-#else
-    return "tools/plot";
-#endif
+    const auto dir = find_plot_dir();
+    return dir.empty() ? std::string("tools/plot") : dir.string();
 }
 
 }  // namespace
@@ -693,7 +691,8 @@ Runner add_bench_command(CLI::App& app) {
     cmd->add_option("--config", flags->config, "Base configuration (TOML); experiments vary it")
         ->check(CLI::ExistingFile);
     cmd->add_option("--seed", flags->seed, "Seed of every random choice")->capture_default_str();
-    cmd->add_option("--plots", flags->plots, "Directory of the gnuplot scripts (tools/plot)");
+    cmd->add_option("--plots", flags->plots,
+                    "Directory of the gnuplot scripts (default: " + default_plots_dir() + ")");
     cmd->add_flag("--quick", flags->quick, "Fewer, shorter runs (a smoke test, not a measurement)");
     cmd->add_flag("--no-plot", flags->no_plot, "Write the CSV files only");
     cmd->add_flag("--list", flags->list, "List the experiments");
