@@ -14,12 +14,14 @@
 #include <optional>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 #include <type_traits>
 #include <variant>
 
 #include "bench_support.hpp"
 #include "commands.hpp"
 #include "data_dir.hpp"
+#include "tp/auth/guard.hpp"
 #include "tp/journal/log.hpp"
 #include "tp/peer/books.hpp"
 #include "tp/peer/local_market.hpp"
@@ -242,39 +244,60 @@ int throughput(const Context& ctx) {
     std::vector<std::uint32_t> counts = {1, 2, 4, 8, 16, 32, 64};
     if (ctx.quick) counts = {1, 4, 16};
     const Window w = ctx.quick ? Window{200ms, 500ms} : Window{500ms, 2s};
-    const std::vector<peer::TransportKind> transports = {peer::TransportKind::memory,
-                                                         peer::TransportKind::udp};
-    const std::vector<peer::Durability> policies = {peer::Durability::none, peer::Durability::group,
-                                                    peer::Durability::every};
+    // Every transport and policy with authentication, and UDP without it (the cost of security).
+    struct Setup {
+        peer::TransportKind transport;
+        peer::Durability durability;
+        peer::SecurityMode security;
+    };
+    std::vector<Setup> setups;
+    for (auto t : {peer::TransportKind::memory, peer::TransportKind::udp}) {
+        for (auto d : {peer::Durability::none, peer::Durability::group, peer::Durability::every})
+            setups.push_back({t, d, peer::SecurityMode::on});
+    }
+    setups.push_back({peer::TransportKind::udp, peer::Durability::none, peer::SecurityMode::off});
+    setups.push_back({peer::TransportKind::udp, peer::Durability::group, peer::SecurityMode::off});
     const peer::Config sample = endless_market(ctx.base, 1, 2);
-    Csv csv(ctx, "throughput", "transport,durability,buyers,buys,seconds,buys_per_s",
+    Csv csv(ctx, "throughput", "transport,durability,buyers,buys,seconds,buys_per_s,security",
             {"buys answered (filled) per second of real time, measured after a warm-up of " +
                  peer::format_duration(w.warm) + ", one product, endless stock, 2 sellers",
              "config (buyers, transport and durability vary): " + bench::describe(sample)});
-    Progress progress("throughput", counts.size() * transports.size() * policies.size());
-    fmt::print("| transport | durability |");
+    Progress progress("throughput", counts.size() * setups.size());
+    fmt::print("| transport | durability | security |");
     for (auto n : counts) fmt::print(" {} |", n);
-    fmt::print("\n|---|---|");
+    fmt::print("\n|---|---|---|");
     for (std::size_t i = 0; i < counts.size(); ++i) fmt::print("---:|");
     fmt::print("\n");
-    for (auto t : transports) {
-        for (auto d : policies) {
-            // The row is printed whole, once measured: the bar never splits it.
-            std::string row = fmt::format("| {} | {} |", peer::to_string(t), peer::to_string(d));
-            for (auto n : counts) {
-                progress.next(
-                    fmt::format("{} {} {} buyers", peer::to_string(t), peer::to_string(d), n));
-                peer::Config c = endless_market(ctx.base, n, 2);
-                c.network.transport = t;
-                c.storage.durability = d;
-                const auto buys = buys_in_window(c, w);
-                const double rate = static_cast<double>(buys) / bench::to_s(w.measure);
-                csv.row(peer::to_string(t), peer::to_string(d), n, buys, bench::to_s(w.measure),
-                        fmt::format("{:.0f}", rate));
-                row += fmt::format(" {:.0f} |", rate);
-            }
-            progress.print(row);
+    // buys/s by (durability, security, buyers), UDP only: the ratio of security on to off.
+    std::map<std::tuple<peer::Durability, peer::SecurityMode, std::uint32_t>, double> udp;
+    for (const auto& [t, d, sec] : setups) {
+        // The row is printed whole, once measured: the bar never splits it.
+        std::string row = fmt::format("| {} | {} | {} |", peer::to_string(t), peer::to_string(d),
+                                      peer::to_string(sec));
+        for (auto n : counts) {
+            progress.next(fmt::format("{} {} security {} {} buyers", peer::to_string(t),
+                                      peer::to_string(d), peer::to_string(sec), n));
+            peer::Config c = endless_market(ctx.base, n, 2);
+            c.network.transport = t;
+            c.storage.durability = d;
+            c.security.mode = sec;
+            const auto buys = buys_in_window(c, w);
+            const double rate = static_cast<double>(buys) / bench::to_s(w.measure);
+            csv.row(peer::to_string(t), peer::to_string(d), n, buys, bench::to_s(w.measure),
+                    fmt::format("{:.0f}", rate), peer::to_string(sec));
+            row += fmt::format(" {:.0f} |", rate);
+            if (t == peer::TransportKind::udp) udp[{d, sec, n}] = rate;
         }
+        progress.print(row);
+    }
+    for (auto d : {peer::Durability::none, peer::Durability::group}) {
+        std::string row = fmt::format("| udp | {} | on / off |", peer::to_string(d));
+        for (auto n : counts) {
+            const double off = udp[{d, peer::SecurityMode::off, n}];
+            row += off > 0 ? fmt::format(" {:.2f} |", udp[{d, peer::SecurityMode::on, n}] / off)
+                           : std::string(" - |");
+        }
+        progress.print(row);
     }
     csv.flush();
     bench::plot(ctx, "throughput", csv.path());
@@ -336,6 +359,24 @@ std::vector<double> raw_udp_ping_pong_us(int n) {
     return us;
 }
 
+// What authentication adds to one message: a sender's seal and a receiver's open of a
+// 176-byte envelope (a Buy's size), in ns, averaged over n.
+double auth_cost_ns(int n) {
+    const std::vector<auth::PeerId> members{1, 2};
+    const auth::Key key = auth::Key::generate();
+    auth::Guard a(1, 1, members, key), b(2, 1, members, key);
+    std::vector<std::byte> frame(auth::frame_overhead + 176, std::byte{1});
+    std::size_t opened = 0;
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < n; ++i) {
+        const auto size = a.seal(2, frame, 176);
+        opened += b.open(std::span(frame).first(size), {}).opened.has_value() ? 1 : 0;
+    }
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    if (opened != static_cast<std::size_t>(n)) throw std::logic_error("auth_cost_ns: refused");
+    return std::chrono::duration<double, std::nano>(elapsed).count() / n;
+}
+
 int latency(const Context& ctx) {
     const Window w = ctx.quick ? Window{200ms, 500ms} : Window{500ms, 3s};
     struct Series {
@@ -343,8 +384,14 @@ int latency(const Context& ctx) {
         std::vector<double> us;
     };
     std::vector<Series> series;
-    const std::vector<std::pair<peer::TransportKind, peer::Durability>> runs = {
+    struct Run {
+        peer::TransportKind transport;
+        peer::Durability durability;
+        peer::SecurityMode security = peer::SecurityMode::on;
+    };
+    const std::vector<Run> runs = {
         {peer::TransportKind::udp, peer::Durability::none},
+        {peer::TransportKind::udp, peer::Durability::none, peer::SecurityMode::off},
         {peer::TransportKind::udp, peer::Durability::group},
         {peer::TransportKind::udp, peer::Durability::every},
         {peer::TransportKind::memory, peer::Durability::none},
@@ -353,18 +400,21 @@ int latency(const Context& ctx) {
     Progress progress("latency", runs.size() + 1);
     progress.next("raw UDP ping-pong");
     series.push_back({"raw-udp-ping-pong", raw_udp_ping_pong_us(ctx.quick ? 5000 : 50000)});
-    for (auto [t, d] : runs) {
+    for (auto [t, d, sec] : runs) {
         progress.next(fmt::format("{} {}", peer::to_string(t), peer::to_string(d)));
         peer::Config c = endless_market(ctx.base, 1, 2);
         c.network.transport = t;
         c.storage.durability = d;
+        c.security.mode = sec;
         c.duration = w.warm + w.measure;
         runtime::Runtime rt(runtime::Mode::real_time);
         const TimePoint from = rt.now() + w.warm;
         peer::LocalMarket m(c, rt);
         m.start();
         run_to_end(rt, m);
-        Series s{fmt::format("buyer-{}-{}", peer::to_string(t), peer::to_string(d)), {}};
+        Series s{fmt::format("buyer-{}-{}{}", peer::to_string(t), peer::to_string(d),
+                             sec == peer::SecurityMode::off ? "-noauth" : ""),
+                 {}};
         for (const auto& a : answered(m)) {
             if (a.p.sent >= from) s.us.push_back(bench::to_us(a.p.answered_at - a.p.sent));
         }
@@ -401,6 +451,14 @@ int latency(const Context& ctx) {
     }
     csv.flush();
     cdf.flush();
+    const double seal_open_ns = auth_cost_ns(ctx.quick ? 20'000 : 200'000);
+    progress.print(fmt::format(
+        "authentication: {:.0f} ns per message (seal + open of a 176-byte envelope, measured "
+        "here); buyer-udp-none p50 with it / without it (-noauth): {:.2f}x",
+        seal_open_ns,
+        bench::percentile(series[1].us, 0.5) > 0
+            ? bench::percentile(series[1].us, 0.5) / bench::percentile(series[2].us, 0.5)
+            : 0.0));
     bench::plot(ctx, "latency", cdf.path(), fmt::format("series='{}'", names));
     return 0;
 }

@@ -5,5 +5,10 @@ set xlabel 'concurrent buyers'
 set ylabel 'buys/s'
 set logscale xy
 set style data linespoints
+# Column 7 is security (on/off); older CSVs without it count as on.
 plot for [t in 'memory udp'] for [d in 'none group every'] \
-     data using 3:(strcol(1) eq t && strcol(2) eq d ? $6 : NaN) title t.', '.d lw 2
+     data using 3:(strcol(1) eq t && strcol(2) eq d && strcol(7) ne 'off' ? $6 : NaN) \
+     title t.', '.d lw 2, \
+     for [d in 'none group'] \
+     data using 3:(strcol(1) eq 'udp' && strcol(2) eq d && strcol(7) eq 'off' ? $6 : NaN) \
+     title 'udp, '.d.', no auth' lw 2 dt 2
