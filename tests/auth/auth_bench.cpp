@@ -1,4 +1,4 @@
-// The cost of authentication per datagram: seal (header + HMAC) and open (parse, verify, replay
+// The cost of authentication per datagram: seal (header + MAC) and open (parse, verify, replay
 // window), for payload sizes around a trading message's.
 #include <benchmark/benchmark.h>
 

@@ -8,10 +8,13 @@ namespace tp::auth {
 
 namespace {
 
-static_assert(sizeof(crypto_auth_hmacsha512256_state) <= 416);
-static_assert(alignof(crypto_auth_hmacsha512256_state) <= 16);
-static_assert(crypto_auth_hmacsha512256_BYTES == mac_size);
-static_assert(crypto_auth_hmacsha512256_KEYBYTES == Key::size);
+using State = crypto_generichash_blake2b_state;
+static_assert(sizeof(State) <= 416);
+static_assert(alignof(State) <= 64);
+static_assert(mac_size >= crypto_generichash_blake2b_BYTES_MIN &&
+              mac_size <= crypto_generichash_blake2b_BYTES_MAX);
+static_assert(Key::size >= crypto_generichash_blake2b_KEYBYTES_MIN &&
+              Key::size <= crypto_generichash_blake2b_KEYBYTES_MAX);
 
 template <class T>
 void put(std::byte* at, T value) noexcept {
@@ -62,8 +65,10 @@ ParseErrc parse_header(std::span<const std::byte> frame, Header& out) noexcept {
 }
 
 Mac::Mac(const Key& key) noexcept {
-    auto* state = reinterpret_cast<crypto_auth_hmacsha512256_state*>(state_.data());
-    crypto_auth_hmacsha512256_init(state, uc(key.bytes().data()), Key::size);
+    State state;
+    crypto_generichash_blake2b_init(&state, uc(key.bytes().data()), Key::size, mac_size);
+    std::memcpy(state_.data(), &state, sizeof state);
+    sodium_memzero(&state, sizeof state);
 }
 
 Mac::~Mac() {
@@ -72,11 +77,12 @@ Mac::~Mac() {
 
 void Mac::compute(std::span<const std::byte> bytes,
                   std::span<std::byte, mac_size> out) const noexcept {
-    // A copy of the keyed state: the key's blocks are hashed already.
-    crypto_auth_hmacsha512256_state state;
+    // A copy of the keyed state: the key's block is absorbed already.
+    State state;
     std::memcpy(&state, state_.data(), sizeof state);
-    crypto_auth_hmacsha512256_update(&state, uc(bytes.data()), bytes.size());
-    crypto_auth_hmacsha512256_final(&state, reinterpret_cast<unsigned char*>(out.data()));
+    crypto_generichash_blake2b_update(&state, uc(bytes.data()), bytes.size());
+    crypto_generichash_blake2b_final(&state, reinterpret_cast<unsigned char*>(out.data()),
+                                     mac_size);
     sodium_memzero(&state, sizeof state);
 }
 

@@ -10,7 +10,7 @@
 
 namespace tp::auth {
 
-// The members' shared secret: 32 bytes for HMAC-SHA-512-256 (libsodium's crypto_auth). Wiped
+// The members' shared secret: 32 bytes, the key of the frames' keyed BLAKE2b MAC. Wiped
 // from memory when destroyed; never printed.
 class Key {
 public:
