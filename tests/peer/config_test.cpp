@@ -23,8 +23,8 @@ std::string error_of(const std::string& text) {
 
 // One [[peer]] table, five lines.
 std::string peer_table(unsigned id, const std::string& host, unsigned port) {
-    return "[[peer]]\nid = " + std::to_string(id) + "\nhost = \"" + host + "\"\nport = " +
-           std::to_string(port) + "\n\n";
+    return "[[peer]]\nid = " + std::to_string(id) + "\nhost = \"" + host +
+           "\"\nport = " + std::to_string(port) + "\n\n";
 }
 
 }  // namespace
@@ -134,6 +134,21 @@ BOOST_AUTO_TEST_CASE(errors_name_file_line_column_and_key) {
     // A price for a product that is not listed.
     BOOST_TEST(error_of("[market]\nprices = { gold = 3 }\n") ==
                "test.toml:2:12: key 'market.prices.gold': no such product in 'market.products'");
+}
+
+BOOST_AUTO_TEST_CASE(security_section) {
+    using tp::peer::SecurityMode;
+    // On by default, with no key file (run makes one; peer requires one).
+    BOOST_TEST((tp::peer::parse_config("").security.mode == SecurityMode::on));
+    BOOST_TEST(tp::peer::parse_config("").security.key_file.empty());
+    const auto c =
+        tp::peer::parse_config("[security]\nmode = \"off\"\nkey_file = \"k/cluster.key\"\n");
+    BOOST_TEST((c.security.mode == SecurityMode::off));
+    BOOST_TEST(c.security.key_file == "k/cluster.key");
+    BOOST_TEST(error_of("[security]\nmode = \"maybe\"\n") ==
+               "test.toml:2:8: key 'security.mode': expected one of \"on\", \"off\"");
+    BOOST_TEST(error_of("[security]\nkey_file = \"\"\n") ==
+               "test.toml:2:12: key 'security.key_file': expected the key file's path as a string");
 }
 
 BOOST_AUTO_TEST_CASE(cross_field_rules) {
