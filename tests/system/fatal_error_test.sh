@@ -17,8 +17,11 @@ fail() {
 mkdir -p "$dir/state"
 echo "not a directory" >"$dir/state/journal"
 port=$((20000 + RANDOM % 30000))
+"$bin" keygen "$dir/cluster.key" >/dev/null
 cat >"$dir/cluster.toml" <<TOML
 duration = "20s"
+[security]
+key_file = "$dir/cluster.key"
 [election]
 heartbeat_interval = "10ms"
 election_timeout = "50ms"

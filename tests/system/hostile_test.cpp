@@ -17,13 +17,23 @@ namespace election = tp::election;
 
 namespace {
 
-// Sends `body` to `to` as if `from` had sent it, with a plausible clock.
+// Sends `bytes` to `to` from member `from`, sealed with its own node's key and sequence: a member
+// gone bad holds the key (an outsider without it is refused before decoding: docs/security.md).
+void send_as(Market& m, PeerId from, PeerId to, std::span<const std::byte> bytes) {
+    std::vector<std::byte> frame(tp::auth::frame_overhead + bytes.size());
+    std::copy(bytes.begin(), bytes.end(), frame.begin() + tp::auth::header_size);
+    auto* guard = m.node(from).guard();
+    BOOST_REQUIRE(guard != nullptr);
+    frame.resize(guard->seal(to, frame, bytes.size()));
+    m->memory_network()->inject(from, to, frame);
+}
+
+// Sends `body` to `to` as member `from`, with a plausible clock.
 void forge(Market& m, PeerId from, PeerId to, wire::Body body, wire::Epoch epoch,
            tp::clock::VectorClock clock = {}) {
     if (clock.empty()) clock.set(from, 1);
     const wire::Envelope e{from, to, epoch, std::move(clock), std::move(body)};
-    const auto bytes = wire::encode(e);
-    m->memory_network()->inject(from, to, bytes);
+    send_as(m, from, to, wire::encode(e));
 }
 
 }  // namespace
@@ -178,10 +188,10 @@ BOOST_AUTO_TEST_CASE(a_flood_of_junk_is_logged_once_a_second_and_never_raw) {
     auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
     auto logger = tp::peer::peer_logger(3);
     logger->sinks().push_back(sink);
-    // 1,000 datagrams of junk with control bytes in them, "from" peer 2, all at once.
+    // 1,000 datagrams of junk with control bytes in them, from member 2, all at once.
     std::vector<std::byte> junk(64);
     for (std::size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<std::byte>(i % 32);
-    for (int i = 0; i < 1000; ++i) m->memory_network()->inject(2, 3, junk);
+    for (int i = 0; i < 1000; ++i) send_as(m, 2, 3, junk);
     BOOST_REQUIRE(m.run_until([&] { return m.node(3).counters().malformed == 1000; }));
     const auto lines_now = [&] {
         const std::string text = captured.str();
@@ -201,6 +211,39 @@ BOOST_AUTO_TEST_CASE(a_flood_of_junk_is_logged_once_a_second_and_never_raw) {
                             }),
                text);
     logger->sinks().pop_back();
+}
+
+// Issue 13: an outsider without the key, spoofing a member's address. Its datagrams (junk, a
+// plain envelope as the original lab would trust, a frame under another key) are refused before
+// the decoder sees them, counted by reason, and logged once a second per kind.
+BOOST_AUTO_TEST_CASE(an_outsider_without_the_key_is_refused_before_decoding) {
+    Market m(TransportKind::memory, {Role::seller, Role::buyer, Role::buyer});
+    BOOST_REQUIRE(m.settle_on(3));
+    auto* net = m->memory_network();
+    const auto& refused = m.node(1).counters().auth_refused;
+    const auto count = [&](tp::auth::Refusal r) { return refused[static_cast<std::size_t>(r)]; };
+    // Junk, and a plain Payment of 555,555,555 "from the trader".
+    std::vector<std::byte> junk(64, std::byte{7});
+    for (int i = 0; i < 100; ++i) net->inject(3, 1, junk);
+    tp::clock::VectorClock c;
+    c.set(3, 1);
+    const auto plain = wire::encode(
+        wire::Envelope{3, 1, m.node(3).epoch(), c, wire::Payment{77, 1, 1, 555'555'555}});
+    net->inject(3, 1, plain);
+    // The same Payment in a well-formed frame, MAC'd with a key that is not the members'.
+    std::vector<std::byte> frame(tp::auth::frame_overhead + plain.size());
+    std::copy(plain.begin(), plain.end(), frame.begin() + tp::auth::header_size);
+    const std::vector<tp::auth::PeerId> members{1, 2, 3};
+    tp::auth::Guard outsider(3, 1, members, tp::auth::Key::derive(999));
+    frame.resize(outsider.seal(1, frame, plain.size()));
+    net->inject(3, 1, frame);
+    BOOST_REQUIRE(m.run_until([&] {
+        return count(tp::auth::Refusal::malformed) == 101 && count(tp::auth::Refusal::bad_mac) == 1;
+    }));
+    // Nothing reached the decoder or the seller's books.
+    BOOST_TEST(m.node(1).counters().malformed == 0u);
+    BOOST_TEST(m.node(1).counters().wrong_role == 0u);
+    BOOST_TEST(m.node(1).seller().earned == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
