@@ -106,10 +106,11 @@ void print_result(const sim::Result& r, bool verbose) {
                peer::format_duration(o.duration), peer::format_duration(o.liveness_bound));
     fmt::print("  faults      {}\n", r.plan.describe());
     fmt::print(
-        "  simulation  {} crashes, {} partitions, {} pauses, {} hostile datagrams, {} outcomes "
-        "confirmed, {} checks, {} trace events, ended at {}, trace hash {}\n",
-        r.crashes, r.partitions, r.pauses, r.hostile, r.confirmed, r.checks, r.trace_events,
-        sim::format_duration(r.ended.time_since_epoch()), hex(r.trace_hash));
+        "  simulation  {} crashes, {} partitions, {} pauses, {} hostile datagrams, {} outsider "
+        "datagrams, {} outcomes confirmed, {} checks, {} trace events, ended at {}, trace hash "
+        "{}\n",
+        r.crashes, r.partitions, r.pauses, r.hostile, r.outsider, r.confirmed, r.checks,
+        r.trace_events, sim::format_duration(r.ended.time_since_epoch()), hex(r.trace_hash));
     if (verbose) tp::peer::print(std::cout, r.summary);
     if (r.ok()) {
         fmt::print(
@@ -297,7 +298,7 @@ Runner add_sim_command(CLI::App& app) {
                     "After the faults stop, every request is answered within this (default 3s)");
     cmd->add_option("--faults", flags->faults,
                     "swarm (the seed picks), none, all, or a list: "
-                    "drop,duplicate,delay,reorder,partition,crash,pause,hostile");
+                    "drop,duplicate,delay,reorder,partition,crash,pause,hostile,outsider");
     cmd->add_option("--jobs,-j", flags->jobs, "Processes at a time for --seeds (default: cores)");
     cmd->add_flag("--check-determinism", flags->check_determinism,
                   "Run each seed twice and compare the trace hashes");

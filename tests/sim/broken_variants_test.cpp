@@ -13,26 +13,35 @@ extern bool unfair_order;
 extern bool trust_any_epoch;
 extern bool accept_any_ack;
 extern bool process_time_in_books;
+extern bool skip_mac_check;
 }  // namespace tp::sim_bugs
 
 namespace tp::sim_test {
 
 namespace {
 
+// The options of a seed under `faults` (the sim's default: swarm).
+sim::Options options_with(std::uint64_t seed, std::string_view faults) {
+    sim::Options o = options(seed);
+    o.faults = sim::FaultSpec::parse(faults);
+    return o;
+}
+
 // The first seed of the range whose run the checker fails, with its first violation.
-std::optional<std::pair<std::uint64_t, std::string>> first_caught(bool& bug) {
+std::optional<std::pair<std::uint64_t, std::string>> first_caught(
+    bool& bug, std::string_view faults = "swarm") {
     quiet_logs();
     const auto [from, to] = seed_range(1, 300);
     bug = true;
     std::optional<std::pair<std::uint64_t, std::string>> caught;
     for (std::uint64_t seed = from; seed <= to && !caught; ++seed) {
-        const sim::Result r = sim::run(options(seed));
+        const sim::Result r = sim::run(options_with(seed, faults));
         if (!r.ok()) caught.emplace(seed, r.violations.front());
     }
     bug = false;
     if (caught) {
         // The correct build passes the seed that caught the variant.
-        const sim::Result r = sim::run(options(caught->first));
+        const sim::Result r = sim::run(options_with(caught->first, faults));
         BOOST_TEST(r.ok(), "the correct build fails seed " << caught->first);
         BOOST_TEST_MESSAGE("caught by seed " << caught->first << ": " << caught->second);
     }
@@ -70,6 +79,12 @@ BOOST_AUTO_TEST_CASE(accepting_payment_acks_from_anyone_is_caught) {
 // Issue 12: a queued request carried the dead trader's steady clock into the durable books.
 BOOST_AUTO_TEST_CASE(keeping_process_time_in_the_books_is_caught) {
     BOOST_TEST(first_caught(sim_bugs::process_time_in_books).has_value());
+}
+
+// Issue 13: a guard that takes every MAC as valid lets an outsider without the key pay sellers
+// and fill buyers' requests in the trader's name.
+BOOST_AUTO_TEST_CASE(skipping_the_mac_check_is_caught_with_an_outsider) {
+    BOOST_TEST(first_caught(sim_bugs::skip_mac_check, "outsider").has_value());
 }
 
 }  // namespace tp::sim_test

@@ -1,5 +1,5 @@
 // The switches of the deliberately broken variants. Only this test-only library defines them:
-// its copies of the market, election, peer and sim sources are compiled with TP_SIM_BUGS, and the
+// its copies of the market, election, auth, peer and sim sources are compiled with TP_SIM_BUGS, and the
 // shipped libraries, compiled without it, contain no trace of the variants.
 namespace tp::sim_bugs {
 bool skip_dedup = false;  // market: the trader forgets an answered request, so a retry runs again
@@ -11,4 +11,5 @@ bool trust_any_epoch = false;  // election: any well-formed epoch is believed, h
 // market: a queued buy's deadline (the old trader's steady clock) is journalled, and a new trader
 // keeps it instead of giving recovered batches a fresh window on its own clock
 bool process_time_in_books = false;
+bool skip_mac_check = false;  // auth: every MAC is taken as valid, so anyone speaks for a member
 }  // namespace tp::sim_bugs

@@ -52,6 +52,26 @@ BOOST_AUTO_TEST_CASE(the_same_seed_gives_the_same_trace) {
     }
 }
 
+// Issue 13: an outsider without the key, that hears every datagram and spoofs any address,
+// changes nothing the checker can see (the broken variant without the MAC check shows it would).
+BOOST_AUTO_TEST_CASE(an_outsider_without_the_key_changes_nothing) {
+    quiet_logs();
+    std::uint64_t sent = 0;
+    for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+        sim::Options o = options(seed);
+        o.faults = sim::FaultSpec::parse("outsider");
+        const sim::Result r = sim::run(o);
+        BOOST_TEST_CONTEXT(sim::repro_command(r.options)) {
+            BOOST_TEST(r.ok());
+            for (const auto& v : r.violations) BOOST_TEST_MESSAGE(v);
+            BOOST_TEST(r.summary.requests > 0);
+            BOOST_TEST(r.outsider > 0u);
+        }
+        sent += r.outsider;
+    }
+    BOOST_TEST_MESSAGE("the outsider sent " << sent << " datagrams over seeds 1..20");
+}
+
 BOOST_AUTO_TEST_CASE(fault_specs_parse_and_name_bad_words) {
     BOOST_TEST(sim::FaultSpec::parse("swarm").swarm);
     BOOST_TEST(sim::FaultSpec::parse("none").kinds == 0);
@@ -59,6 +79,7 @@ BOOST_AUTO_TEST_CASE(fault_specs_parse_and_name_bad_words) {
     BOOST_TEST(!spec.swarm);
     BOOST_TEST(spec.to_string() == "drop,crash");
     BOOST_TEST(sim::FaultSpec::parse("all").to_string() == "all");
+    BOOST_TEST(sim::FaultSpec::parse("hostile,outsider").to_string() == "hostile,outsider");
     try {
         sim::FaultSpec::parse("drop,lightning");
         BOOST_FAIL("accepted an unknown fault");
@@ -74,6 +95,12 @@ BOOST_AUTO_TEST_CASE(fault_specs_parse_and_name_bad_words) {
     BOOST_TEST(plan.link.drop > 0);
     BOOST_TEST(plan.link.duplicate == 0);
     BOOST_TEST(plan.crash_every.count() > 0);
+    BOOST_TEST(plan.outsider_every.count() == 0);
+    runtime::Rng rng2(7);
+    const auto outsider = sim::FaultPlan::draw(sim::FaultSpec::parse("outsider"), rng2);
+    BOOST_TEST(outsider.has(sim::Fault::outsider));
+    BOOST_TEST(outsider.outsider_every.count() > 0);
+    BOOST_TEST(outsider.describe().find("outsider") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(power_loss_keeps_exactly_the_durable_records) {

@@ -89,6 +89,33 @@ BOOST_AUTO_TEST_CASE(delivers_in_order_without_faults_and_counts) {
     BOOST_TEST(f.rt.trace().count(EventKind::deliver) == 100u);
 }
 
+// The outsider's tap: every datagram a peer sends, in order, even one the link then loses, and a
+// paused peer's when they leave; never an injected one.
+BOOST_AUTO_TEST_CASE(the_tap_hears_what_peers_send_but_not_injections) {
+    Fixture f(3);
+    f.net.set_faults(faults([](LinkFaults& l) { l.drop = 1.0; }));
+    std::vector<std::pair<PeerId, std::uint32_t>> heard;
+    f.net.set_tap([&](PeerId from, PeerId to, std::span<const std::byte> data) {
+        BOOST_TEST(to == (from + 1) % 3);
+        heard.emplace_back(from, unpack(data).second);
+    });
+    f.burst(0, 1, 3);
+    f.rt.run();
+    f.net.inject(2, 1, pack(2, 99));
+    f.net.pause(1);
+    f.burst(1, 2, 2);
+    f.rt.run();
+    BOOST_TEST(heard.size() == 3u);  // the paused peer's datagrams have not left
+    f.net.resume(1);
+    f.net.set_tap({});
+    f.burst(2, 0, 1);  // no tap: unheard
+    f.rt.run();
+    const std::vector<std::pair<PeerId, std::uint32_t>> expected{
+        {0, 0}, {0, 1}, {0, 2}, {1, 0}, {1, 1}};
+    BOOST_TEST((heard == expected));
+    BOOST_TEST(f.net.counters(0, 1).dropped == 3u);
+}
+
 BOOST_AUTO_TEST_CASE(drop_happens_at_its_rate) {
     Fixture f;
     f.net.set_faults(faults([](auto& f) { f.drop = 0.2; }));

@@ -16,14 +16,16 @@ struct Name {
     const char* word;
     Fault fault;
 };
-constexpr Name names[] = {{"drop", Fault::drop},           {"duplicate", Fault::duplicate},
-                          {"delay", Fault::delay},         {"reorder", Fault::reorder},
-                          {"partition", Fault::partition}, {"crash", Fault::crash},
-                          {"pause", Fault::pause},         {"hostile", Fault::hostile}};
+constexpr Name names[] = {
+    {"drop", Fault::drop},       {"duplicate", Fault::duplicate}, {"delay", Fault::delay},
+    {"reorder", Fault::reorder}, {"partition", Fault::partition}, {"crash", Fault::crash},
+    {"pause", Fault::pause},     {"hostile", Fault::hostile},     {"outsider", Fault::outsider}};
 // The first kinds, drawn first in a swarm plan: later kinds are drawn after every earlier draw,
 // so adding a kind leaves the older kinds' rates of every seed as they were.
 constexpr std::size_t first_kinds = 6;
-constexpr std::uint8_t all_kinds = 0xff;
+constexpr std::size_t second_kinds = 8;  // pause and hostile; the outsider came after them
+constexpr std::uint16_t all_kinds = (1u << std::size(names)) - 1;
+static_assert(std::size(names) <= 16, "Fault bits are a uint16_t");
 
 Duration uniform(runtime::Rng& rng, Duration lo, Duration hi) {
     return Duration(static_cast<Duration::rep>(rng.uniform_int(
@@ -49,7 +51,7 @@ FaultSpec FaultSpec::parse(std::string_view text) {
         bool known = false;
         for (const auto& n : names) {
             if (word == n.word) {
-                spec.kinds |= static_cast<std::uint8_t>(n.fault);
+                spec.kinds |= static_cast<std::uint16_t>(n.fault);
                 known = true;
             }
         }
@@ -57,7 +59,7 @@ FaultSpec FaultSpec::parse(std::string_view text) {
             throw std::invalid_argument(fmt::format(
                 "--faults: unknown fault '{}' at character {} (expected swarm, none, all, or a "
                 "comma list of drop, duplicate, delay, reorder, partition, crash, pause, "
-                "hostile)",
+                "hostile, outsider)",
                 word, start + 1));
         }
         start = end + 1;
@@ -71,7 +73,7 @@ std::string FaultSpec::to_string() const {
     if (kinds == all_kinds) return "all";
     std::string out;
     for (const auto& n : names) {
-        if ((kinds & static_cast<std::uint8_t>(n.fault)) == 0) continue;
+        if ((kinds & static_cast<std::uint16_t>(n.fault)) == 0) continue;
         if (!out.empty()) out += ',';
         out += n.word;
     }
@@ -81,11 +83,11 @@ std::string FaultSpec::to_string() const {
 FaultPlan FaultPlan::draw(const FaultSpec& spec, runtime::Rng& rng) {
     FaultPlan plan;
     // Every draw happens whatever the spec, so a kind's rates depend on the seed alone.
-    std::uint8_t swarm_kinds = 0;
+    std::uint16_t swarm_kinds = 0;
     for (std::size_t i = 0; i < first_kinds; ++i) {
-        if (rng.bernoulli(0.5)) swarm_kinds |= static_cast<std::uint8_t>(names[i].fault);
+        if (rng.bernoulli(0.5)) swarm_kinds |= static_cast<std::uint16_t>(names[i].fault);
     }
-    if (swarm_kinds == 0) swarm_kinds = static_cast<std::uint8_t>(Fault::crash);
+    if (swarm_kinds == 0) swarm_kinds = static_cast<std::uint16_t>(Fault::crash);
 
     const double drop = rng.uniform_real(0.005, 0.15);
     const double duplicate = rng.uniform_real(0.005, 0.15);
@@ -99,13 +101,17 @@ FaultPlan FaultPlan::draw(const FaultSpec& spec, runtime::Rng& rng) {
     const double crash_trader = rng.uniform_real(0.3, 0.9);
     const Duration restart_after = uniform(rng, 10ms, 800ms);
     plan.sync_latency = uniform(rng, 100us, 4ms);
-    for (std::size_t i = first_kinds; i < std::size(names); ++i) {
-        if (rng.bernoulli(0.5)) swarm_kinds |= static_cast<std::uint8_t>(names[i].fault);
+    for (std::size_t i = first_kinds; i < second_kinds; ++i) {
+        if (rng.bernoulli(0.5)) swarm_kinds |= static_cast<std::uint16_t>(names[i].fault);
     }
     const Duration pause_every = uniform(rng, 200ms, 1500ms);
     const Duration pause_for = uniform(rng, 20ms, 800ms);
     const double pause_trader = rng.uniform_real(0.3, 0.9);
     const Duration hostile_every = uniform(rng, 5ms, 200ms);
+    for (std::size_t i = second_kinds; i < std::size(names); ++i) {
+        if (rng.bernoulli(0.5)) swarm_kinds |= static_cast<std::uint16_t>(names[i].fault);
+    }
+    const Duration outsider_every = uniform(rng, 2ms, 100ms);
     plan.kinds = spec.swarm ? swarm_kinds : spec.kinds;
 
     // A message always takes a little time: the fixed part of every link's delay.
@@ -136,6 +142,7 @@ FaultPlan FaultPlan::draw(const FaultSpec& spec, runtime::Rng& rng) {
         plan.pause_trader = pause_trader;
     }
     if (plan.has(Fault::hostile)) plan.hostile_every = hostile_every;
+    if (plan.has(Fault::outsider)) plan.outsider_every = outsider_every;
     return plan;
 }
 
@@ -171,6 +178,9 @@ std::string FaultPlan::describe() const {
                                     format_duration(pause_for)));
     if (has(Fault::hostile))
         parts.push_back(fmt::format("hostile member every ~{}", format_duration(hostile_every)));
+    if (has(Fault::outsider))
+        parts.push_back(
+            fmt::format("outsider (no key) every ~{}", format_duration(outsider_every)));
     if (parts.empty()) parts.push_back("no faults");
     parts.push_back(fmt::format("fsync {}", format_duration(sync_latency)));
     std::string out;

@@ -12,6 +12,7 @@
 #include "tp/runtime/runtime.hpp"
 #include "tp/sim/attacker.hpp"
 #include "tp/sim/checker.hpp"
+#include "tp/sim/outsider.hpp"
 #include "tp/sim/power_loss.hpp"
 #include "tp/wire/message.hpp"
 
@@ -31,6 +32,7 @@ enum : std::uint64_t {
     trace_pause = 5,
     trace_resume = 6,
     trace_hostile = 7,
+    trace_outsider = 8,
 };
 
 std::string describe(const wire::Body& body) {
@@ -191,6 +193,20 @@ Result run(const Options& o) {
         TimePoint next_hostile = res.plan.hostile_every.count() > 0
                                      ? start + exponential(hostile_rng, res.plan.hostile_every)
                                      : never;
+        // The outsider too: its strikes, choices and sample have streams of their own. It hears
+        // the wire only when the plan has it, so other runs pay nothing for it.
+        Outsider outsider(net, streams.stream("sim-outsider"),
+                          streams.stream("sim-outsider-capture"),
+                          streams.stream_seed("sim-outsider-key"));
+        if (res.plan.has(Fault::outsider)) {
+            net.set_tap([&outsider](PeerId from, PeerId to, std::span<const std::byte> frame) {
+                outsider.capture(from, to, frame);
+            });
+        }
+        runtime::Rng outsider_rng = streams.stream("sim-outsider-time");
+        TimePoint next_outsider = res.plan.outsider_every.count() > 0
+                                      ? start + exponential(outsider_rng, res.plan.outsider_every)
+                                      : never;
         auto resume = [&] {
             if (paused) {
                 if (net.is_paused(*paused)) {
@@ -232,8 +248,15 @@ Result run(const Options& o) {
             if (!what.empty()) recorder.note(Event::Kind::hostile, 0, std::move(what));
             next_hostile = rt.now() + exponential(hostile_rng, res.plan.hostile_every);
         };
+        auto outsider_strike = [&] {
+            std::string what = outsider.strike(market);
+            rt.trace().record(rt.now(), runtime::EventKind::user, 0, 0, trace_outsider,
+                              outsider.sent());
+            if (!what.empty()) recorder.note(Event::Kind::outsider, 0, std::move(what));
+            next_outsider = rt.now() + exponential(outsider_rng, res.plan.outsider_every);
+        };
 
-        // What is due of the pauses and the hostile member at `now`.
+        // What is due of the pauses, the hostile member and the outsider at `now`.
         auto pauses_and_strikes = [&](TimePoint now, bool spare_trader) {
             if (paused && market.node(*paused) == nullptr) resume();  // crashed meanwhile
             if (now >= resume_at) {
@@ -245,11 +268,12 @@ Result run(const Options& o) {
                 next_pause = paused ? never : now + exponential(pause_rng, res.plan.pause_every);
             }
             if (now >= next_hostile) strike();
+            if (now >= next_outsider) outsider_strike();
         };
 
         while (rt.now() < faults_end && !market.done()) {
             advance(std::min({faults_end, next_partition, heal_at, next_crash, next_pause,
-                              resume_at, next_hostile}));
+                              resume_at, next_hostile, next_outsider}));
             const TimePoint now = rt.now();
             if (now >= faults_end) break;
             pauses_and_strikes(now, false);
@@ -307,8 +331,8 @@ Result run(const Options& o) {
         }
 
         // The faults stop: links heal and lose nothing; crashed peers come back on schedule. The
-        // hostile member goes on, and other peers than the trader may still pause: neither may
-        // keep a buyer that runs from an answer.
+        // hostile member and the outsider go on, and other peers than the trader may still pause:
+        // none of it may keep a buyer that runs from an answer.
         transport::LinkFaults calm;
         calm.delay.fixed = res.plan.link.delay.fixed;
         net.set_faults(calm);
@@ -321,13 +345,15 @@ Result run(const Options& o) {
         checker.start_liveness(rt.now(), o.liveness_bound);
         const TimePoint calm_end = rt.now() + o.liveness_bound + 100ms;
         while (rt.now() < calm_end && !market.done()) {
-            advance(std::min({calm_end, next_pause, resume_at, next_hostile}));
+            advance(std::min({calm_end, next_pause, resume_at, next_hostile, next_outsider}));
             const TimePoint now = rt.now();
             if (now >= calm_end) break;
             pauses_and_strikes(now, true);
         }
         resume();
         res.hostile = attacker.sent();
+        res.outsider = outsider.sent();
+        net.set_tap({});  // the outsider goes before the network
 
         market.request_stop();
         for (int i = 0; i < 100'000 && !market.done(); ++i) rt.run_until(rt.now() + 10ms);

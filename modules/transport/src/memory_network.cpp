@@ -255,7 +255,7 @@ void MemoryNetwork::drop(PeerId from, PeerId to, std::uint64_t id, DropReason re
                              static_cast<std::uint64_t>(reason));
 }
 
-void MemoryNetwork::send(PeerId from, PeerId to, std::span<const std::byte> data) {
+void MemoryNetwork::send(PeerId from, PeerId to, std::span<const std::byte> data, bool tapped) {
     if (auto it = paused_.find(from); it != paused_.end()) {
         // Not sent yet: it leaves when the sender runs again.
         std::vector<std::byte> bytes = take_buffer();
@@ -263,6 +263,7 @@ void MemoryNetwork::send(PeerId from, PeerId to, std::span<const std::byte> data
         it->second.outbound.emplace_back(to, std::move(bytes));
         return;
     }
+    if (tapped && tap_) tap_(from, to, data);
     const std::uint64_t id = ++next_id_;
     auto& counters = counters_[key(from, to)];
     ++counters.sent;

@@ -13,8 +13,9 @@ using clock::PeerId;
 
 // A member gone bad (the simulator's `hostile` fault): one member, drawn per run, that besides
 // running its own node sends datagrams that decode and pass the envelope checks but are hostile
-// (it holds the members' key and seals with its own node's guard, so it sends as itself; an
-// outsider without the key is the `forger` fault). While it is not the receiver's trader it sends:
+// (it holds the members' key and seals with its own node's guard, so it sends as itself; one
+// without the key is the `outsider` fault, outsider.hpp). While it is not the receiver's trader
+// it sends:
 //   maximal election   an Election carrying the last term there is
 //   maximal claim      a Coordinator claiming the last term for its sender
 //   far claim          a Heartbeat claiming a term far beyond the current one

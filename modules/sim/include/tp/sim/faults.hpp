@@ -13,7 +13,7 @@ namespace tp::sim {
 using runtime::Duration;
 
 // The kinds of fault a run may inject.
-enum class Fault : std::uint8_t {
+enum class Fault : std::uint16_t {
     drop = 1 << 0,
     duplicate = 1 << 1,
     delay = 1 << 2,
@@ -22,22 +22,23 @@ enum class Fault : std::uint8_t {
     crash = 1 << 5,
     pause = 1 << 6,    // a process stops for a while (SIGSTOP), then resumes with its memory
     hostile = 1 << 7,  // a member sends valid but hostile messages (forged with others' ids)
+    outsider = 1 << 8,  // one without the key records, replays, damages and forges datagrams
 };
 
 // Which kinds a run asks for: a fixed set, or "swarm" (the seed picks the set).
 struct FaultSpec {
     bool swarm = true;
-    std::uint8_t kinds = 0;  // Fault bits, when not swarm
+    std::uint16_t kinds = 0;  // Fault bits, when not swarm
 
     // "swarm" (the default), "none", "all", or a comma list of drop, duplicate, delay, reorder,
-    // partition, crash, pause, hostile. Throws std::invalid_argument naming the bad word.
+    // partition, crash, pause, hostile, outsider. Throws std::invalid_argument naming the bad word.
     static FaultSpec parse(std::string_view text);
     std::string to_string() const;
 };
 
 // The faults of one run, every rate drawn from the seed: different seeds stress different mixes.
 struct FaultPlan {
-    std::uint8_t kinds = 0;
+    std::uint16_t kinds = 0;
     transport::LinkFaults link;   // drop, duplicate, delay, reorder
     Duration partition_every{0};  // mean time between partitions (0: none)
     Duration partition_for{0};    // mean length of one
@@ -48,9 +49,10 @@ struct FaultPlan {
     Duration pause_for{0};        // mean length of one
     double pause_trader = 0.0;    // chance a pause hits the trader
     Duration hostile_every{0};    // mean time between hostile messages (0: none)
+    Duration outsider_every{0};   // mean time between the outsider's strikes (0: none)
     Duration sync_latency{0};     // the modelled fdatasync (not a fault: always on)
 
-    bool has(Fault f) const noexcept { return (kinds & static_cast<std::uint8_t>(f)) != 0; }
+    bool has(Fault f) const noexcept { return (kinds & static_cast<std::uint16_t>(f)) != 0; }
     static FaultPlan draw(const FaultSpec& spec, runtime::Rng& rng);
     // One line, e.g. "drop 4.1%, crash every 412 ms (trader 60%), sync 1.2 ms".
     std::string describe() const;

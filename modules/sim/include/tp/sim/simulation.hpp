@@ -42,6 +42,7 @@ struct Event {
         pause,
         resume,
         hostile,
+        outsider,
     };
     TimePoint time{};
     Kind kind = Kind::send;
@@ -64,6 +65,7 @@ struct Result {
     std::uint64_t partitions = 0;
     std::uint64_t pauses = 0;
     std::uint64_t hostile = 0;  // hostile datagrams sent
+    std::uint64_t outsider = 0;  // datagrams the outsider sent (replayed, damaged or forged)
     std::uint64_t confirmed = 0;
     TimePoint ended{};
     peer::Summary summary;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <system_error>
 #include <unordered_map>
@@ -162,7 +163,16 @@ public:
 
     // A datagram that `from` never sent: a forger that can spoof any member's source address
     // (the simulator's hostile member). It takes the same path, faults and trace as any other.
-    void inject(PeerId from, PeerId to, std::span<const std::byte> data) { send(from, to, data); }
+    void inject(PeerId from, PeerId to, std::span<const std::byte> data) {
+        send(from, to, data, false);
+    }
+
+    // An eavesdropper on the wire (the simulator's outsider): called, in send order, with every
+    // datagram a peer's endpoint sends as it leaves the sender (a paused peer's when it
+    // resumes), before any fault applies; never for inject()ed ones. The span lives for the
+    // call only. An empty function removes the tap.
+    using Tap = std::function<void(PeerId from, PeerId to, std::span<const std::byte> data)>;
+    void set_tap(Tap tap) { tap_ = std::move(tap); }
 
     LinkCounters counters(PeerId from, PeerId to) const;
     LinkCounters totals() const;
@@ -185,7 +195,7 @@ private:
     static std::uint64_t key(PeerId from, PeerId to) noexcept {
         return (static_cast<std::uint64_t>(from) << 32) | to;
     }
-    void send(PeerId from, PeerId to, std::span<const std::byte> data);
+    void send(PeerId from, PeerId to, std::span<const std::byte> data, bool tapped = true);
     void schedule(PeerId to, Packet packet, Duration delay);
     void deliver(PeerId to, Packet packet);
     void drop(PeerId from, PeerId to, std::uint64_t id, DropReason reason);
@@ -217,6 +227,7 @@ private:
         std::vector<std::pair<PeerId, std::vector<std::byte>>> outbound;  // (to, bytes)
     };
     std::unordered_map<PeerId, Held> paused_;
+    Tap tap_;
 };
 
 }  // namespace tp::transport
