@@ -710,6 +710,9 @@ Runner add_bench_command(CLI::App& app) {
         }
         Context ctx;
         ctx.base = flags->config.empty() ? peer::Config{} : peer::load_config(flags->config);
+        // The experiments keep the original lab's pace between a buyer's requests (the default
+        // is slower, for the story of `run`), unless a configuration file says otherwise.
+        if (flags->config.empty()) ctx.base.behaviour.think_time = std::chrono::milliseconds(20);
         ctx.base.seed = flags->seed;
         ctx.base.storage.state_dir.clear();  // a fresh directory per run
         ctx.out = flags->out;

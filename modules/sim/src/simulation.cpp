@@ -110,6 +110,7 @@ peer::Config market_config(const Options& o, runtime::Rng& rng) {
     // fdatasync out of the simulation.
     c.storage.durability = peer::Durability::none;
     c.failure.probability = 0;                 // the simulator injects every failure itself
+    c.behaviour.think_time = 20ms;             // the original lab's pace (the default is slower)
     c.behaviour.max_transactions = 1'000'000;  // runs end by time, not by buyers finishing
     // The seed also picks the recovered trader's policy and the fair-ordering window.
     c.failure.policy =
