@@ -670,6 +670,8 @@ struct BenchFlags {
     bool list = false;
 };
 
+}  // namespace
+
 std::string default_plots_dir() {
 #ifdef TP_SOURCE_ROOT
     return std::string(TP_SOURCE_ROOT) + "/tools/plot";
@@ -677,8 +679,6 @@ std::string default_plots_dir() {
     return "tools/plot";
 #endif
 }
-
-}  // namespace
 
 Runner add_bench_command(CLI::App& app) {
     auto flags = std::make_shared<BenchFlags>();
