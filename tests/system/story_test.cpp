@@ -83,6 +83,7 @@ BOOST_AUTO_TEST_CASE(the_drawn_roles_give_several_buyers_and_sellers) {
         c.network.transport = TransportKind::memory;
         tp::runtime::Runtime rt(tp::runtime::Mode::virtual_time);
         tp::peer::LocalMarket market(c, rt);
+        market.start();  // the roles are settled when the market starts
         int buyers = 0, sellers = 0;
         for (auto id : market.peers()) {
             if (id == market.peers().back()) continue;  // the first trader
@@ -90,6 +91,8 @@ BOOST_AUTO_TEST_CASE(the_drawn_roles_give_several_buyers_and_sellers) {
         }
         BOOST_TEST(buyers >= 2, "seed " << seed);
         BOOST_TEST(sellers >= 2, "seed " << seed);
+        market.request_stop();
+        while (!market.done()) rt.run_for(10ms);
     }
 }
 

@@ -68,34 +68,21 @@ LocalMarket::LocalMarket(const Config& config, runtime::Runtime& runtime, bool s
       tick_(runtime) {
     for (std::uint32_t i = 1; i <= config_.peers; ++i) ids_.push_back(i);
 
-    // Roles: as configured, else drawn from the seed with sellers and buyers among the peers that
-    // start as the trader's customers (all but the highest id, the first trader): at least two of
-    // each when there are four customers or more ("several buyers and sellers"), else one.
+    // Roles: as configured, else drawn from the seed with at least one seller and one buyer among
+    // the peers that start as traders' customers (all but the highest id, the first trader).
+    // start() asks for several of each in a run that ends with its buyers.
     if (!config_.roles.empty()) {
         for (std::size_t i = 0; i < ids_.size(); ++i) roles_[ids_[i]] = config_.roles[i];
     } else {
         runtime::Rng rng = streams_.stream("roles");
         for (PeerId id : ids_) roles_[id] = rng.bernoulli(0.5) ? Role::buyer : Role::seller;
         auto customers = std::vector<PeerId>(ids_.begin(), ids_.end() - 1);
-        auto count = [&](Role r) {
-            return static_cast<std::size_t>(std::count_if(
-                customers.begin(), customers.end(), [&](PeerId p) { return roles_[p] == r; }));
+        auto has = [&](Role r) {
+            return std::any_of(customers.begin(), customers.end(),
+                               [&](PeerId p) { return roles_[p] == r; });
         };
-        const std::size_t need = customers.size() >= 4 ? 2 : 1;
-        // Sellers are made from the front, buyers from the back: with `need` at most half the
-        // customers, the two never undo each other.
-        for (std::size_t i = 0; count(Role::seller) < need && i < customers.size(); ++i)
-            roles_[customers[i]] = Role::seller;
-        for (std::size_t i = customers.size(); count(Role::buyer) < need && i > 0; --i)
-            roles_[customers[i - 1]] = Role::buyer;
-    }
-    // The story schedule: the trader fails once a third of the requests the first trader's
-    // customers will make have been answered (at least one).
-    if (!config_.failure.probability && !scripted && config_.behaviour.max_transactions > 0) {
-        std::uint64_t buyers = 0;
-        for (std::size_t i = 0; i + 1 < ids_.size(); ++i)
-            buyers += roles_[ids_[i]] != Role::seller ? 1 : 0;
-        story_after_ = std::max<std::uint64_t>(1, buyers * config_.behaviour.max_transactions / 3);
+        if (!has(Role::seller)) roles_[customers.front()] = Role::seller;
+        if (!has(Role::buyer)) roles_[customers.back()] = Role::buyer;
     }
 
     if (config_.storage.state_dir.empty()) {
@@ -166,6 +153,32 @@ void LocalMarket::launch(PeerId peer, bool restarted,
 
 void LocalMarket::start() {
     started_ = runtime_.now();
+    // A run that ends when its buyers are done tells the original lab's story: several buyers and
+    // sellers (at least two of each among four customers or more, when the roles are drawn), and
+    // on the story schedule one failure of the trader. The simulator (keep_running) keeps the
+    // seed's draw, which its seeds explore.
+    const bool story = !context_->scripted && !keep_running_;
+    if (story && config_.roles.empty() && ids_.size() >= 5) {
+        const std::vector<PeerId> customers(ids_.begin(), ids_.end() - 1);
+        auto count = [&](Role r) {
+            return static_cast<std::size_t>(std::count_if(
+                customers.begin(), customers.end(), [&](PeerId p) { return roles_[p] == r; }));
+        };
+        // Sellers are made from the front, buyers from the back: two of each, from four
+        // customers or more, never undo each other.
+        for (std::size_t i = 0; count(Role::seller) < 2 && i < customers.size(); ++i)
+            roles_[customers[i]] = Role::seller;
+        for (std::size_t i = customers.size(); count(Role::buyer) < 2 && i > 0; --i)
+            roles_[customers[i - 1]] = Role::buyer;
+    }
+    // The story schedule: the trader fails once a third of the requests the first trader's
+    // customers will make have been answered (at least one).
+    if (story && !config_.failure.probability && config_.behaviour.max_transactions > 0) {
+        std::uint64_t buyers = 0;
+        for (std::size_t i = 0; i + 1 < ids_.size(); ++i)
+            buyers += roles_[ids_[i]] != Role::seller ? 1 : 0;
+        story_after_ = std::max<std::uint64_t>(1, buyers * config_.behaviour.max_transactions / 3);
+    }
     // Bind every socket first (ephemeral ports unless a base port is set), so that every address
     // book is complete from the first message. A restarted peer binds its old port again.
     std::map<PeerId, std::unique_ptr<transport::Transport>> bound;
