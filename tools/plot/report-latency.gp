@@ -7,6 +7,7 @@ set title "Round trip of every request\n".title noenhanced
 set xlabel 'time since the start of the run (s)'
 set ylabel 'round trip (ms, log scale)'
 set logscale y
+set ytics (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 set key outside right top
 set xrange [0:*]
 do for [t in fails] { set arrow from t, graph 0 to t, graph 1 nohead lc rgb '#d62728' lw 2 dt 2 }
