@@ -91,7 +91,8 @@ std::string describe(const peer::Config& c) {
         format_duration(c.behaviour.think_time), c.behaviour.buy_probability,
         c.behaviour.max_transactions, format_duration(c.election.heartbeat_interval),
         format_duration(c.election.election_timeout), format_duration(c.election.answer_timeout),
-        c.failure.probability, format_duration(c.failure.time_quantum),
+        c.failure.probability ? fmt::format("{}", *c.failure.probability) : std::string("once"),
+        format_duration(c.failure.time_quantum),
         format_duration(c.failure.recovery_delay), peer::to_string(c.failure.policy),
         format_duration(c.duration));
 }

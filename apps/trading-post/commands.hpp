@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
 
 namespace tp::app {
 
@@ -21,6 +22,9 @@ using Runner = std::function<int()>;
 
 // `trading-post bench <experiment>`: the experiments and benchmarks (bench.cpp).
 Runner add_bench_command(CLI::App& app);
+// Where the gnuplot scripts are (bench.cpp): every plot of every subcommand finds them here.
+std::string default_plots_dir();
+
 // `trading-post sim`: deterministic simulation with faults and the invariant checker (sim.cpp).
 Runner add_sim_command(CLI::App& app);
 

@@ -3,9 +3,12 @@
 #include <CLI/CLI.hpp>
 #include <asio/signal_set.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <random>
+#include <sstream>
 
 #include <unistd.h>
 
@@ -13,6 +16,7 @@
 #include <fstream>
 
 #include "commands.hpp"
+#include "report.hpp"
 #include "tp/auth/key.hpp"
 #include "tp/journal/log.hpp"
 #include "tp/market/books.hpp"
@@ -23,6 +27,7 @@
 #include "tp/peer/node.hpp"
 #include "tp/peer/peer_state.hpp"
 #include "tp/runtime/runtime.hpp"
+#include "tp/sim/recorder.hpp"
 #include "tp/transport/udp_transport.hpp"
 
 namespace {
@@ -45,6 +50,7 @@ struct Overrides {
     std::optional<std::string> key_file;
     std::string log_level = "info";
     bool quiet = false;
+    std::string report;  // run only: the per-run report's folder
 };
 
 void add_run_flags(CLI::App* cmd, Overrides& o) {
@@ -66,7 +72,10 @@ void add_run_flags(CLI::App* cmd, Overrides& o) {
     cmd->add_option("--policy", o.policy, "Recovered trader: defer or bully")
         ->check(CLI::IsMember({"defer", "bully"}));
     cmd->add_option("--failure-probability", o.failure_probability,
-                    "Chance the trader fails in each time quantum")
+                    "The original lab's failure schedule: the trader fails in each time quantum "
+                    "with this chance (0: never). Default: the story schedule, the first trader "
+                    "fails once, after a third of the buyers' requests, and comes back after the "
+                    "recovery delay as a buyer or seller")
         ->check(CLI::Range(0.0, 1.0));
     cmd->add_option("--max-transactions", o.max_transactions, "Requests per buyer");
     cmd->add_option("--security", o.security,
@@ -149,6 +158,59 @@ void warn_if_unauthenticated(const tp::peer::Config& config) {
                "(meant for the original lab's plain experiments only)\n");
 }
 
+// "trading-post run --seed S ...": the flags that repeat this run (a --config file aside).
+std::string run_command(const Overrides& o, const tp::peer::Config& c) {
+    std::string cmd = fmt::format("trading-post run --seed {} --transport {}", c.seed,
+                                  tp::peer::to_string(c.network.transport));
+    if (!o.config.empty()) cmd += " --config " + o.config;
+    if (o.peers) cmd += fmt::format(" --peers {}", c.peers);
+    if (o.max_transactions) cmd += fmt::format(" --max-transactions {}", *o.max_transactions);
+    if (o.failure_probability)
+        cmd += fmt::format(" --failure-probability {}", *o.failure_probability);
+    if (o.policy) cmd += " --policy " + *o.policy;
+    if (o.durability) cmd += " --durability " + *o.durability;
+    if (o.duration) cmd += " --duration " + *o.duration;
+    if (o.security) cmd += " --security " + *o.security;
+    return cmd;
+}
+
+// The per-run report of a finished market (--report DIR).
+void write_run_report(const Overrides& o, const tp::peer::Config& config,
+                      tp::peer::LocalMarket& market, const tp::peer::Summary& summary,
+                      const std::string& summary_text, std::vector<tp::sim::Event> events) {
+    namespace report = tp::app::report;
+    report::Input in;
+    in.command = run_command(o, config);
+    in.summary = summary;
+    in.summary_text = summary_text;
+    in.peers = config.peers;
+    in.requests = report::requests_of(market.purchases(), market.started());
+    in.markers = report::markers_of(summary);
+    // Failures and returns happen in the supervisor, not at a peer: added to the events here.
+    for (const auto& f : summary.failures) {
+        events.push_back({tp::sim::TimePoint(f.at),
+                          tp::sim::Event::Kind::crash,
+                          f.peer,
+                          0,
+                          f.was_trader ? "fails (it was the trader)" : "fails",
+                          {},
+                          0});
+    }
+    for (const auto& r : summary.returns) {
+        events.push_back({tp::sim::TimePoint(r.at),
+                          tp::sim::Event::Kind::restart,
+                          r.peer,
+                          0,
+                          fmt::format("comes back as a {}", tp::peer::to_string(r.role)),
+                          {},
+                          0});
+    }
+    std::stable_sort(events.begin(), events.end(),
+                     [](const auto& a, const auto& b) { return a.time < b.time; });
+    in.events = std::move(events);
+    for (const auto& line : report::write(o.report, in)) fmt::print("{}\n", line);
+}
+
 int run_market(const Overrides& o) {
     const tp::peer::Config config = make_config(o);
     refuse_a_used_state_dir(config);
@@ -165,6 +227,13 @@ int run_market(const Overrides& o) {
                                      ? tp::runtime::Mode::virtual_time
                                      : tp::runtime::Mode::real_time);
     tp::peer::LocalMarket market(config, runtime);
+    // For the report: every message, with times since the start.
+    std::vector<tp::sim::Event> events;
+    std::optional<tp::sim::Recorder> recorder;
+    if (!o.report.empty()) {
+        recorder.emplace(runtime, nullptr, &events, runtime.now());
+        market.context().observer = &*recorder;
+    }
     asio::signal_set signals(runtime.context(), SIGINT, SIGTERM);
     signals.async_wait([&](const std::error_code& ec, int) {
         if (!ec) market.request_stop();
@@ -176,8 +245,12 @@ int run_market(const Overrides& o) {
     }
     signals.cancel();
     const auto summary = market.summary();
-    std::cout << '\n';
-    tp::peer::print(std::cout, summary);
+    std::ostringstream text;
+    tp::peer::print(text, summary);
+    std::cout << '\n' << text.str();
+    std::cout.flush();
+    if (!o.report.empty())
+        write_run_report(o, config, market, summary, text.str(), std::move(events));
     return summary.ok() ? 0 : 1;
 }
 
@@ -368,6 +441,10 @@ int main(int argc, char** argv) {
     Overrides run_flags;
     auto* run = app.add_subcommand("run", "Run a whole market in one process");
     add_run_flags(run, run_flags);
+    run->add_option("--report", run_flags.report,
+                    "Write a report of the run to this folder: index.html (open it in a browser), "
+                    "the summary as text and JSON, plots, the messages per kind, a ShiViz log and "
+                    "a space-time diagram around the first failover");
 
     Overrides peer_flags;
     std::uint32_t peer_id = 0;

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "commands.hpp"
+#include "report.hpp"
 #include "tp/peer/config.hpp"
 #include "tp/peer/log.hpp"
 #include "tp/sim/export.hpp"
@@ -38,6 +40,7 @@ struct SimFlags {
     std::string shiviz;
     std::string svg;
     std::string window;
+    std::string report;
     std::string log_level = "off";
     bool verbose = false;
 };
@@ -131,8 +134,8 @@ void print_result(const sim::Result& r, bool verbose) {
 sim::Window parse_window(const SimFlags& f) {
     sim::Window window;
     if (f.window.empty()) return window;
-    if (f.shiviz.empty() && f.svg.empty())
-        throw UsageError("--window applies only to an export: add --shiviz or --svg");
+    if (f.shiviz.empty() && f.svg.empty() && f.report.empty())
+        throw UsageError("--window applies only to an export: add --shiviz, --svg or --report");
     auto [from, to] = split_range(f.window, "--window", "1s..1.2s");
     window.from = sim::TimePoint(parse_duration_flag(from, "--window"));
     window.to = sim::TimePoint(parse_duration_flag(to, "--window"));
@@ -141,9 +144,37 @@ sim::Window parse_window(const SimFlags& f) {
     return window;
 }
 
+// The per-run report of one simulation (--report DIR).
+void write_sim_report(const SimFlags& f, const sim::Result& r, const sim::Window& window) {
+    report::Input in;
+    in.command = sim::repro_command(r.options);
+    in.summary = r.summary;
+    std::ostringstream text;
+    tp::peer::print(text, r.summary);
+    in.summary_text = text.str();
+    in.peers = r.options.peers;
+    in.requests = report::requests_of(r.purchases, r.started);
+    in.events = r.events;
+    for (auto& e : in.events) e.time = sim::TimePoint(e.time - r.started);
+    in.markers = report::markers_of(in.events);
+    in.facts = {
+        {"faults", r.plan.describe()},
+        {"simulation", fmt::format("{} crashes, {} partitions, {} pauses, {} hostile datagrams, "
+                                   "trace hash {}",
+                                   r.crashes, r.partitions, r.pauses, r.hostile,
+                                   hex(r.trace_hash))},
+        {"checker", r.ok() ? std::string("OK: clocks, epochs, books, once, durable, fair, "
+                                         "liveness, end of run")
+                           : fmt::format("FAILED, {} violations; the first: {}",
+                                         r.violations.size(), r.violations.front())},
+    };
+    if (!f.window.empty()) in.window = window;
+    for (const auto& line : report::write(f.report, in)) fmt::print("{}\n", line);
+}
+
 // One seed, maybe twice (determinism), maybe exported. Returns the exit status.
 int run_one(const SimFlags& f, sim::Options o, const sim::Window& window) {
-    const bool exporting = !f.shiviz.empty() || !f.svg.empty();
+    const bool exporting = !f.shiviz.empty() || !f.svg.empty() || !f.report.empty();
     o.record = exporting;
     const sim::Result r = sim::run(o);
     print_result(r, f.verbose);
@@ -158,6 +189,7 @@ int run_one(const SimFlags& f, sim::Options o, const sim::Window& window) {
             status = 1;
         }
     }
+    if (!f.report.empty()) write_sim_report(f, r, window);
     if (exporting) {
         if (!f.shiviz.empty()) {
             std::ofstream out(f.shiviz);
@@ -306,7 +338,12 @@ Runner add_sim_command(CLI::App& app) {
     cmd->add_option("--svg", flags->svg,
                     "Write a space-time diagram (SVG) of the run to this file");
     cmd->add_option("--window", flags->window,
-                    "Export only this window of virtual time, FROM..TO (e.g. 1s..1.2s)");
+                    "Export only this window of virtual time, FROM..TO (e.g. 1s..1.2s); with "
+                    "--report, the diagram's window (default: around the first failure)");
+    cmd->add_option("--report", flags->report,
+                    "Write a report of the run to this folder: index.html (open it in a "
+                    "browser), the summary as text and JSON, plots, the messages per kind, a "
+                    "ShiViz log and a space-time diagram around the first failure");
     cmd->add_option("--log-level", flags->log_level, "The peers' log: trace ... off (default off)")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
     cmd->add_flag("--verbose,-v", flags->verbose, "The market summary and every violation");
@@ -320,8 +357,8 @@ Runner add_sim_command(CLI::App& app) {
                 throw UsageError("--jobs applies only to many runs: add --seeds FROM..TO");
             peer::configure_logging({peer::parse_log_level(f.log_level), false});
             if (!f.seeds.empty()) {
-                if (!f.shiviz.empty() || !f.svg.empty())
-                    throw UsageError("--shiviz and --svg export one run: use --seed");
+                if (!f.shiviz.empty() || !f.svg.empty() || !f.report.empty())
+                    throw UsageError("--shiviz, --svg and --report export one run: use --seed");
                 auto [a, b] = split_range(f.seeds, "--seeds", "1..1000");
                 const std::uint64_t first = parse_seed(a, "--seeds (FROM)");
                 const std::uint64_t last = parse_seed(b, "--seeds (TO)");

@@ -89,10 +89,21 @@ durability = "every"
     BOOST_TEST(c.market.partial_fills);
     BOOST_TEST(c.behaviour.max_transactions == 100u);
     BOOST_TEST((c.failure.policy == tp::peer::RecoveryPolicy::bully));
+    // Naming a probability chooses the original lab's schedule (issue 14).
+    BOOST_TEST((c.failure.probability == std::optional<double>(0.5)));
     BOOST_TEST(c.election.election_timeout.count() == std::chrono::nanoseconds(30ms).count());
     BOOST_TEST((c.network.transport == tp::peer::TransportKind::memory));
     BOOST_TEST(c.network.base_port == 47000);
     BOOST_TEST(c.storage.state_dir.string() == "state");
+}
+
+// Without `failure.probability` the trader fails once, on the story schedule; with it (0 too) on
+// the original lab's schedule (issue 14: the default run must always show a failover).
+BOOST_AUTO_TEST_CASE(failure_probability_unset_means_the_story_schedule) {
+    BOOST_TEST(!parse_config("").failure.probability.has_value());
+    BOOST_TEST(!parse_config("[failure]\nrecovery_delay = \"1s\"\n").failure.probability);
+    BOOST_TEST((parse_config("[failure]\nprobability = 0\n").failure.probability ==
+                std::optional<double>(0.0)));
 }
 
 BOOST_AUTO_TEST_CASE(cluster_file_lists_every_peer) {
@@ -198,7 +209,7 @@ BOOST_AUTO_TEST_CASE(documented_example_is_the_defaults) {
     BOOST_TEST(c.behaviour.request_timeout.count() == d.behaviour.request_timeout.count());
     BOOST_TEST(c.behaviour.restock_interval.count() == d.behaviour.restock_interval.count());
     BOOST_TEST(c.behaviour.think_time.count() == d.behaviour.think_time.count());
-    BOOST_TEST(c.failure.probability == d.failure.probability);
+    BOOST_TEST((c.failure.probability == d.failure.probability));
     BOOST_TEST(c.failure.time_quantum.count() == d.failure.time_quantum.count());
     BOOST_TEST(c.failure.recovery_delay.count() == d.failure.recovery_delay.count());
     BOOST_TEST(c.election.heartbeat_interval.count() == d.election.heartbeat_interval.count());

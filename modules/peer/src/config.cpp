@@ -138,12 +138,14 @@ public:
         });
     }
 
-    void probability(std::string_view key, double& out) {
+    // `given`, when asked for: whether the key was there at all.
+    void probability(std::string_view key, double& out, bool* given = nullptr) {
         with(key, [&](const toml::node& node, const std::string& name) {
             auto v = node.value<double>();
             if (!v) fail(node, name, "expected a number between 0 and 1");
             if (!(*v >= 0.0 && *v <= 1.0)) fail(node, name, "must be between 0 and 1");
             out = *v;
+            if (given) *given = true;
         });
     }
 
@@ -294,7 +296,10 @@ void read_behaviour(TableReader& r, Config::Behaviour& b) {
 }
 
 void read_failure(TableReader& r, Config::Failure& f) {
-    r.probability("probability", f.probability);
+    double probability = 0;
+    bool given = false;
+    r.probability("probability", probability, &given);
+    if (given) f.probability = probability;
     r.duration("time_quantum", f.time_quantum);
     r.duration("recovery_delay", f.recovery_delay);
     r.choice("policy", f.policy, policy_names);

@@ -181,6 +181,9 @@ std::optional<Finding> check(const Config& c) {
     if (c.behaviour.request_timeout <= Duration{0}) {
         return finding("behaviour.request_timeout", "must be positive");
     }
+    if (c.failure.probability && !(*c.failure.probability >= 0.0 && *c.failure.probability <= 1.0)) {
+        return finding("failure.probability", "must be between 0 and 1");
+    }
     if (c.failure.time_quantum <= Duration{0}) {
         return finding("failure.time_quantum", "must be positive");
     }

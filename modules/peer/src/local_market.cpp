@@ -44,6 +44,10 @@ runtime::Duration percentile(std::vector<runtime::Duration> sorted, double p) {
     return sorted[rank - 1];
 }
 
+double seconds(runtime::Duration d) {
+    return static_cast<double>(d.count()) / 1e9;
+}
+
 std::string format_ms(runtime::Duration d) {
     return fmt::format("{:.3f} ms", static_cast<double>(d.count()) / 1e6);
 }
@@ -66,6 +70,7 @@ LocalMarket::LocalMarket(const Config& config, runtime::Runtime& runtime, bool s
 
     // Roles: as configured, else drawn from the seed with at least one seller and one buyer among
     // the peers that start as traders' customers (all but the highest id, the first trader).
+    // start() asks for several of each in a run that ends with its buyers.
     if (!config_.roles.empty()) {
         for (std::size_t i = 0; i < ids_.size(); ++i) roles_[ids_[i]] = config_.roles[i];
     } else {
@@ -153,12 +158,39 @@ void LocalMarket::launch(PeerId peer, bool restarted,
         n.set_clock_base(runtime::Duration(static_cast<runtime::Duration::rep>(
             rng.uniform_int(0, static_cast<std::uint64_t>(clock_spread_.count())))));
     }
+    life_of_[&n] = incarnation;
     nodes_[peer] = std::move(node);
     if (restarted) n.start(true);
 }
 
 void LocalMarket::start() {
     started_ = runtime_.now();
+    // A run that ends when its buyers are done tells the original lab's story: several buyers and
+    // sellers (at least two of each among four customers or more, when the roles are drawn), and
+    // on the story schedule one failure of the trader. The simulator (keep_running) keeps the
+    // seed's draw, which its seeds explore.
+    const bool story = !context_->scripted && !keep_running_;
+    if (story && config_.roles.empty() && ids_.size() >= 5) {
+        const std::vector<PeerId> customers(ids_.begin(), ids_.end() - 1);
+        auto count = [&](Role r) {
+            return static_cast<std::size_t>(std::count_if(
+                customers.begin(), customers.end(), [&](PeerId p) { return roles_[p] == r; }));
+        };
+        // Sellers are made from the front, buyers from the back: two of each, from four
+        // customers or more, never undo each other.
+        for (std::size_t i = 0; count(Role::seller) < 2 && i < customers.size(); ++i)
+            roles_[customers[i]] = Role::seller;
+        for (std::size_t i = customers.size(); count(Role::buyer) < 2 && i > 0; --i)
+            roles_[customers[i - 1]] = Role::buyer;
+    }
+    // The story schedule: the trader fails once a third of the requests the first trader's
+    // customers will make have been answered (at least one).
+    if (story && !config_.failure.probability && config_.behaviour.max_transactions > 0) {
+        std::uint64_t buyers = 0;
+        for (std::size_t i = 0; i + 1 < ids_.size(); ++i)
+            buyers += roles_[ids_[i]] != Role::seller ? 1 : 0;
+        story_after_ = std::max<std::uint64_t>(1, buyers * config_.behaviour.max_transactions / 3);
+    }
     // Bind every socket first (ephemeral ports unless a base port is set), so that every address
     // book is complete from the first message. A restarted peer binds its old port again.
     std::map<PeerId, std::unique_ptr<transport::Transport>> bound;
@@ -223,6 +255,7 @@ void LocalMarket::restart(PeerId peer) {
     if (network_) network_->recover(peer);
     peer_logger(peer)->info("comes back as a {}", to_string(roles_[peer]));
     launch(peer, true);
+    returns_log_.push_back({peer, runtime_.now(), incarnations_[peer]});
 }
 
 void LocalMarket::archive(const Node& node) {
@@ -232,6 +265,37 @@ void LocalMarket::archive(const Node& node) {
     a->purchases.insert(a->purchases.end(), purchases.begin(), purchases.end());
     for (const auto& [id, amount] : node.seller().payments) a->payments.emplace(id, amount);
     if (!node.failure().empty()) a->failures.push_back(node.failure());
+    // A life after a failure: what the returned peer did in it, for the summary.
+    const auto life = life_of_.find(&node);
+    if (life != life_of_.end()) {
+        if (life->second > 1) {
+            Summary::ReturnLine line;
+            line.peer = node.id();
+            line.role = node.role();
+            line.requests = purchases.size();
+            for (const auto& p : purchases) line.filled += p.filled ? 1 : 0;
+            for (const auto& lot : node.seller().lots) line.deposits += lot.acked ? 1 : 0;
+            line.sold = node.seller().sold;
+            line.earned = node.seller().earned;
+            lives_[{node.id(), life->second}] = line;
+        }
+        life_of_.erase(life);
+    }
+}
+
+std::uint64_t LocalMarket::answered() const {
+    std::uint64_t n = 0;
+    for (const auto& [peer, a] : archives_) n += a->purchases.size();
+    for (const auto& [peer, node] : nodes_) n += node->buyer().purchases.size();
+    return n;
+}
+
+void LocalMarket::story_failure() {
+    if (story_after_ == 0 || story_failed_ || answered() < story_after_) return;
+    if (auto t = trader()) {
+        story_failed_ = true;
+        crash(*t, config_.failure.recovery_delay);
+    }
 }
 
 std::map<PeerId, std::vector<Purchase>> LocalMarket::purchases() const {
@@ -288,12 +352,18 @@ asio::awaitable<void> LocalMarket::supervise() {
             end_reason_ = "its --duration was reached";
             break;
         }
-        if (!context_->scripted && !keep_running_ && buyers_done()) {
+        // A failed peer due back is waited for: its return is part of the run.
+        if (!context_->scripted && !keep_running_ && restarts_.empty() && buyers_done()) {
             if (!buyers_done_at) buyers_done_at = now;
-            // Let the last payments reach their sellers.
+            // Let the last payments reach their sellers, and the last deposits the trader.
             auto t = trader();
-            const bool settled =
-                t && nodes_[*t]->books() && nodes_[*t]->books()->payments().pending_count() == 0;
+            const bool deposited = std::all_of(nodes_.begin(), nodes_.end(), [&](const auto& n) {
+                return n.second->is_trader() ||
+                       std::all_of(n.second->seller().lots.begin(), n.second->seller().lots.end(),
+                                   [](const OwnLot& lot) { return lot.acked; });
+            });
+            const bool settled = t && nodes_[*t]->books() &&
+                                 nodes_[*t]->books()->payments().pending_count() == 0 && deposited;
             if (settled || now - *buyers_done_at >= 4 * config_.behaviour.request_timeout) {
                 end_reason_ =
                     fmt::format("every buyer made its {}{}",
@@ -304,9 +374,11 @@ asio::awaitable<void> LocalMarket::supervise() {
         } else {
             buyers_done_at.reset();
         }
-        if (now >= next_failure) {
+        if (!config_.failure.probability) {
+            story_failure();
+        } else if (now >= next_failure) {
             next_failure += config_.failure.time_quantum;
-            if (auto t = trader(); t && failures_.bernoulli(config_.failure.probability)) {
+            if (auto t = trader(); t && failures_.bernoulli(*config_.failure.probability)) {
                 crash(*t, config_.failure.recovery_delay);
             }
         }
@@ -337,8 +409,30 @@ Summary LocalMarket::summary() const {
     s.elapsed = (done_ ? ended_ : runtime_.now()) - started_;
     s.ended = end_reason_.empty() ? std::string("it was stopped") : end_reason_;
     s.crashes = failures_log_.size();
-    for (const auto& r : traders_) s.traders.emplace_back(r.peer, r.epoch);
+    for (const auto& r : traders_) {
+        s.traders.emplace_back(r.peer, r.epoch);
+        s.elected_at.push_back(r.at - started_);
+    }
     s.reigns = traders_.size();
+    if (config_.failure.probability) {
+        s.failure_schedule =
+            fmt::format("the trader fails with probability {} every {}", *config_.failure.probability,
+                        format_duration(config_.failure.time_quantum));
+    } else if (story_after_ > 0) {
+        s.failure_schedule = fmt::format("the trader fails once, after {} answered",
+                                         plural(story_after_, "request"));
+    } else {
+        s.failure_schedule = "none";
+    }
+    for (const auto& f : failures_log_) s.failures.push_back({f.peer, f.at - started_, f.was_trader});
+    for (const auto& r : returns_log_) {
+        Summary::ReturnLine line;
+        if (auto it = lives_.find({r.peer, r.life}); it != lives_.end()) line = it->second;
+        line.peer = r.peer;
+        line.role = roles_.at(r.peer);
+        line.at = r.at - started_;
+        s.returns.push_back(line);
+    }
 
     // What the buyers saw, across every life.
     std::vector<runtime::Duration> rtts;
@@ -446,6 +540,30 @@ void print(std::ostream& out, const Summary& s) {
     fmt::print(out, "  traders     {}\n", traders.empty() ? "none" : traders);
     fmt::print(out, "  elections   {} elected, {} injected\n", plural(s.reigns, "trader"),
                plural(s.crashes, "failure"));
+    if (!s.failure_schedule.empty()) fmt::print(out, "  schedule    {}\n", s.failure_schedule);
+    // Each failure of a trader, and who took over how soon.
+    for (const auto& f : s.failures) {
+        std::string next;
+        for (std::size_t i = 0; i < s.traders.size() && i < s.elected_at.size(); ++i) {
+            if (s.elected_at[i] < f.at || s.traders[i].first == f.peer) continue;
+            next = fmt::format("; peer {} elected {:.2f} s later", s.traders[i].first,
+                               seconds(s.elected_at[i] - f.at));
+            break;
+        }
+        fmt::print(out, "  failover    peer {}{} failed at {:.2f} s{}\n", f.peer,
+                   f.was_trader ? " (the trader)" : "", seconds(f.at), next);
+    }
+    for (const auto& r : s.returns) {
+        std::string did;
+        if (r.role != Role::seller)
+            did = fmt::format("{} answered ({} filled)", plural(r.requests, "request"), r.filled);
+        if (r.role != Role::buyer) {
+            did += fmt::format("{}{} deposited, {} sold, earned {}", did.empty() ? "" : "; ",
+                               plural(r.deposits, "lot"), plural(r.sold, "unit"), r.earned);
+        }
+        fmt::print(out, "  return      peer {} came back at {:.2f} s as a {}: {}\n", r.peer,
+                   seconds(r.at), to_string(r.role), did);
+    }
     fmt::print(out, "  commission  {}\n", s.commission);
     for (const auto& l : s.sellers) {
         fmt::print(out, "  seller {:<4} sold {}, earned {} (received {}, pending {})\n", l.seller,

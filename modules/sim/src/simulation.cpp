@@ -14,6 +14,7 @@
 #include "tp/sim/checker.hpp"
 #include "tp/sim/outsider.hpp"
 #include "tp/sim/power_loss.hpp"
+#include "tp/sim/recorder.hpp"
 #include "tp/wire/message.hpp"
 
 namespace tp::sim {
@@ -35,73 +36,6 @@ enum : std::uint64_t {
     trace_outsider = 8,
 };
 
-std::string describe(const wire::Body& body) {
-    std::string what = wire::kind_name(body);
-    if (const auto* b = std::get_if<wire::Buy>(&body)) {
-        what += fmt::format(" request {} product {} x{}", b->request_id, b->product, b->quantity);
-    } else if (const auto* r = std::get_if<wire::BuyResult>(&body)) {
-        what += fmt::format(" request {} {} x{} for {}", r->request_id,
-                            r->filled ? "filled" : "refused", r->quantity, r->amount);
-    } else if (const auto* c = std::get_if<wire::Coordinator>(&body)) {
-        what += fmt::format(" leader {} epoch {}", c->leader, election::epoch_text(c->epoch));
-    } else if (const auto* p = std::get_if<wire::Payment>(&body)) {
-        what += fmt::format(" payment {} x{} for {}", p->payment_id, p->quantity, p->amount);
-    } else if (const auto* d = std::get_if<wire::Deposit>(&body)) {
-        what += fmt::format(" lot {} product {} x{}", d->lot_id, d->product, d->quantity);
-    }
-    return what;
-}
-
-// Forwards every observation to the checker and, when recording, keeps it as an Event.
-class Recorder final : public peer::NodeObserver {
-public:
-    Recorder(runtime::Runtime& rt, Checker& checker, std::vector<Event>* events)
-        : rt_(rt), checker_(checker), events_(events) {}
-
-    void sent(const peer::Node& self, const wire::Envelope& e) override {
-        checker_.sent(self, e);
-        if (!events_) return;
-        const std::uint64_t id = ++next_message_;
-        messages_[{e.sender, e.receiver, e.clock.get(e.sender)}] = id;
-        events_->push_back(Event{rt_.now(), Event::Kind::send, self.id(), e.receiver,
-                                 describe(e.body), e.clock, id});
-    }
-    void received(const peer::Node& self, const wire::Envelope& e) override {
-        checker_.received(self, e);
-        if (!events_) return;
-        auto it = messages_.find({e.sender, e.receiver, e.clock.get(e.sender)});
-        events_->push_back(Event{rt_.now(), Event::Kind::receive, self.id(), e.sender,
-                                 describe(e.body), self.clock(),
-                                 it == messages_.end() ? 0 : it->second});
-    }
-    void became_trader(const peer::Node& self, wire::Epoch epoch, const market::Books& books,
-                       std::uint64_t durable) override {
-        checker_.became_trader(self, epoch, books, durable);
-        note(Event::Kind::trader, self.id(),
-             fmt::format("trader, epoch {}", election::epoch_text(epoch)));
-    }
-    void persisted(const peer::Node& self, wire::Epoch epoch, const market::Event& event,
-                   std::uint64_t lsn) override {
-        checker_.persisted(self, epoch, event, lsn);
-    }
-    void synced(const peer::Node& self, std::uint64_t lsn) override { checker_.synced(self, lsn); }
-    void released(const peer::Node& self, wire::Epoch epoch,
-                  const market::Output& output) override {
-        checker_.released(self, epoch, output);
-    }
-
-    void note(Event::Kind kind, PeerId peer, std::string what) {
-        if (events_) events_->push_back(Event{rt_.now(), kind, peer, 0, std::move(what), {}, 0});
-    }
-
-private:
-    runtime::Runtime& rt_;
-    Checker& checker_;
-    std::vector<Event>* events_;
-    std::uint64_t next_message_ = 0;
-    std::map<std::tuple<PeerId, PeerId, clock::Counter>, std::uint64_t> messages_;
-};
-
 peer::Config market_config(const Options& o, runtime::Rng& rng) {
     peer::Config c;
     c.seed = o.seed;
@@ -112,6 +46,7 @@ peer::Config market_config(const Options& o, runtime::Rng& rng) {
     // fdatasync out of the simulation.
     c.storage.durability = peer::Durability::none;
     c.failure.probability = 0;                 // the simulator injects every failure itself
+    c.behaviour.think_time = 20ms;             // the original lab's pace (the default is slower)
     c.behaviour.max_transactions = 1'000'000;  // runs end by time, not by buyers finishing
     // The seed also picks the recovered trader's policy and the fair-ordering window.
     c.failure.policy =
@@ -139,7 +74,7 @@ Result run(const Options& o) {
 
     runtime::Runtime rt(runtime::Mode::virtual_time);
     Checker checker(rt);
-    Recorder recorder(rt, checker, o.record ? &res.events : nullptr);
+    Recorder recorder(rt, &checker, o.record ? &res.events : nullptr);
     {
         peer::LocalMarket market(config, rt);
         market.keep_running();
@@ -170,6 +105,7 @@ Result run(const Options& o) {
         };
 
         const TimePoint start = rt.now();
+        res.started = start;
         const TimePoint faults_end = start + o.duration;
         TimePoint next_partition = res.plan.partition_every.count() > 0
                                        ? start + exponential(rng, res.plan.partition_every)
@@ -364,6 +300,7 @@ Result run(const Options& o) {
         }
         res.ended = rt.now();
         res.summary = market.summary();
+        if (o.record) res.purchases = market.purchases();
         checker.finish(res.summary);
     }
     res.violations = checker.violations();

@@ -97,11 +97,18 @@ struct Config {
         std::uint32_t max_buy_quantity = 3;
         Duration request_timeout = std::chrono::milliseconds(500);
         Duration restock_interval = std::chrono::milliseconds(200);
-        Duration think_time = std::chrono::milliseconds(20);  // between a buyer's requests
+        // Between a buyer's requests: slow enough that a person can follow the default run's story
+        // (about 10 to 30 s over UDP). Experiments set their own pace (bench: the seed's 20 ms).
+        Duration think_time = std::chrono::milliseconds(500);
     } behaviour;
 
     struct Failure {
-        double probability = 0.5;  // per time quantum, for the trader
+        // Unset (the default): the story schedule. The first trader fails once, when the buyers
+        // have had a third of their requests answered, and comes back after recovery_delay as a
+        // buyer or seller, so every default run shows a failover and the old trader's return.
+        // Set: the original lab's schedule, the trader fails in each time_quantum with this
+        // chance (0: no failure is injected).
+        std::optional<double> probability;
         Duration time_quantum = std::chrono::milliseconds(300);
         Duration recovery_delay = std::chrono::milliseconds(300);
         RecoveryPolicy policy = RecoveryPolicy::defer;

@@ -40,6 +40,28 @@ struct Summary {
     std::uint64_t crashes = 0;
     std::uint64_t reigns = 0;  // peers that became trader, the first included
     std::vector<std::pair<PeerId, wire::Epoch>> traders;  // in order
+    std::vector<runtime::Duration> elected_at;            // of each trader, since the start
+    std::string failure_schedule;  // how failures were injected, e.g. "once, after 20 requests"
+
+    // Every injected failure, and every return of a failed peer with what it did in that life.
+    struct FailureLine {
+        PeerId peer = 0;
+        runtime::Duration at{};  // since the start
+        bool was_trader = false;
+    };
+    std::vector<FailureLine> failures;
+    struct ReturnLine {
+        PeerId peer = 0;
+        Role role = Role::buyer;
+        runtime::Duration at{};
+        std::uint64_t requests = 0;  // answered in this life
+        std::uint64_t filled = 0;
+        std::uint64_t deposits = 0;  // lots the trader acknowledged in this life
+        std::uint64_t sold = 0;      // units of them sold
+        Money earned = 0;
+        bool traded() const noexcept { return requests > 0 || deposits > 0; }
+    };
+    std::vector<ReturnLine> returns;
 
     Money commission = 0;
     struct SellerLine {
@@ -120,6 +142,15 @@ public:
         bool was_trader = false;
     };
     const std::vector<Failure>& failures() const noexcept { return failures_log_; }
+    // Every restart of a failed peer, in order.
+    struct Return {
+        PeerId peer = 0;
+        runtime::TimePoint at{};
+        std::uint32_t life = 0;  // 2 for its first return
+    };
+    const std::vector<Return>& returns() const noexcept { return returns_log_; }
+    // When start() was called: the origin of the summary's times.
+    runtime::TimePoint started() const noexcept { return started_; }
     // Every answered request of every buyer, across all its lives, in the order answered. Complete
     // once run() has returned; before that, only lives already ended count.
     std::map<PeerId, std::vector<Purchase>> purchases() const;
@@ -136,6 +167,8 @@ private:
     void archive(const Node& node);
     asio::awaitable<void> supervise();
     void reap();
+    std::uint64_t answered() const;
+    void story_failure();
 
     Config config_;
     runtime::Runtime& runtime_;
@@ -157,6 +190,11 @@ private:
     std::map<PeerId, std::unique_ptr<Archive>> archives_;
     std::vector<Reign> traders_;
     std::vector<Failure> failures_log_;
+    std::vector<Return> returns_log_;
+    std::map<const Node*, std::uint32_t> life_of_;
+    std::map<std::pair<PeerId, std::uint32_t>, Summary::ReturnLine> lives_;  // lives after the first
+    std::uint64_t story_after_ = 0;  // the story schedule: answered requests before the failure
+    bool story_failed_ = false;
     runtime::Timer tick_;
     runtime::TimePoint started_{};
     runtime::TimePoint ended_{};

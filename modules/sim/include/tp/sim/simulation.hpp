@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -70,6 +71,10 @@ struct Result {
     TimePoint ended{};
     peer::Summary summary;
     std::vector<Event> events;  // when recorded
+    // When recorded: every buyer's answered requests, and when the market started (the origin
+    // of the per-run report's times).
+    std::map<PeerId, std::vector<peer::Purchase>> purchases;
+    TimePoint started{};
 };
 
 // Runs the whole market of one seed on the in-memory network in virtual time, one thread:
