@@ -36,8 +36,11 @@ inline constexpr market::ProductId fish = 2;
 // a condition that never comes fails the test instead of hanging it.
 class Market {
 public:
+    // `tweak` edits the configuration; `before_start` the market, before it starts (an observer,
+    // a sync latency).
     Market(TransportKind kind, std::vector<Role> roles,
-           const std::function<void(peer::Config&)>& tweak = {})
+           const std::function<void(peer::Config&)>& tweak = {},
+           const std::function<void(peer::LocalMarket&)>& before_start = {})
         : runtime_(kind == TransportKind::memory ? runtime::Mode::virtual_time
                                                  : runtime::Mode::real_time) {
         config_.seed = 1;
@@ -55,6 +58,7 @@ public:
         if (tweak) tweak(config_);
         peer::configure_logging({spdlog::level::warn, true});
         market_ = std::make_unique<peer::LocalMarket>(config_, runtime_, true);
+        if (before_start) before_start(*market_);
         market_->start();
     }
 

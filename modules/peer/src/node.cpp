@@ -802,6 +802,13 @@ asio::awaitable<void> Node::commit_loop(std::shared_ptr<Trader> trader) {
     }
 }
 
+bool Node::holds_payment(const Trader& trader, market::PaymentId id) {
+    return std::any_of(trader.held.begin(), trader.held.end(), [id](const auto& h) {
+        const auto* p = std::get_if<market::Payment>(&h.output);
+        return p != nullptr && p->id == id;
+    });
+}
+
 asio::awaitable<void> Node::trader_loop(std::shared_ptr<Trader> trader) {
     TimePoint next_retry = now() + payment_retry;
     bool first = true;
@@ -811,6 +818,9 @@ asio::awaitable<void> Node::trader_loop(std::shared_ptr<Trader> trader) {
             std::vector<market::Payment> pending = trader->books->payments().pending();
             for (const auto& p : pending) {
                 if (!trader->active) break;
+                // A payment whose sale is not durable yet is still held: it goes out when its
+                // sync completes, never before (a crash meanwhile loses the sale).
+                if (holds_payment(*trader, p.id)) continue;
                 if (!first) ++trader_counters_.payments_resent;
                 co_await send(p.seller, wire::Payment{p.id, p.lot, p.quantity, p.amount},
                               trader->epoch);

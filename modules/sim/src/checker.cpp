@@ -64,6 +64,16 @@ void Checker::sent(const peer::Node& self, const wire::Envelope& envelope) {
     // never passes through a node's send).
     if (const auto* p = std::get_if<wire::Payment>(&envelope.body)) {
         payees_[p->payment_id] = envelope.receiver;
+        // Paid only once the sale is durable: first sends and resends alike.
+        ++checks_;
+        const auto sale = sales_.find(p->payment_id);
+        if (trader_ == self.id() && sale != sales_.end() && sale->second.first == reign_epoch_ &&
+            sale->second.second > durable_) {
+            violation(fmt::format(
+                "trader {} sent payment {} to seller {} before its sale was durable (journal "
+                "record {}, durable up to {})",
+                self.id(), p->payment_id, envelope.receiver, sale->second.second, durable_));
+        }
     } else if (const auto* a = std::get_if<wire::PaymentAck>(&envelope.body)) {
         acks_sent_.insert({envelope.sender, a->payment_id});
     }
@@ -193,6 +203,9 @@ void Checker::persisted(const peer::Node& self, wire::Epoch epoch, const market:
                                  std::is_same_v<T, market::BuyRefused>) {
                 const Key key{e.buyer, e.request};
                 served(id, key);
+                if constexpr (std::is_same_v<T, market::BuyFilled>) {
+                    for (const auto& f : e.fills) sales_[f.payment] = {epoch, lsn};
+                }
                 auto [it, fresh] = executed_.emplace(key, std::make_pair(epoch, lsn));
                 if (!fresh) {
                     violation(fmt::format(

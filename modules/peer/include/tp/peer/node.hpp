@@ -252,6 +252,8 @@ private:
     asio::awaitable<void> refuse_unavailable(PeerId from, const wire::Body& body);
     asio::awaitable<void> persist_and_reply(Trader& trader, market::Step& step);
     asio::awaitable<void> release(Trader& trader);
+    // Whether payment `id` waits in the held outputs for its sale to be durable.
+    static bool holds_payment(const Trader& trader, market::PaymentId id);
     asio::awaitable<void> send_output(const market::Output& output, wire::Epoch epoch);
 
     void on_buy_result(PeerId from, const wire::Envelope& envelope, const wire::BuyResult& result);

@@ -122,6 +122,8 @@ private:
     std::set<PeerId> paused_;
     std::map<PeerId, TimePoint> resumed_at_;
     std::map<std::uint64_t, PeerId> payees_;           // payment -> the seller it was sent to
+    // payment -> the reign and journal record of the sale that owes it (this run's sales)
+    std::map<std::uint64_t, std::pair<wire::Epoch, std::uint64_t>> sales_;
     std::set<std::pair<PeerId, std::uint64_t>> acks_sent_;  // (payee, payment) acknowledged
     std::vector<std::string> violations_;
     std::map<std::string, bool> seen_;  // a violation reported once
