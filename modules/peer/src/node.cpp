@@ -381,13 +381,13 @@ asio::awaitable<void> Node::greet_all() {
     for (PeerId p : members_) co_await send_hello(p);
 }
 
-asio::awaitable<std::optional<std::span<const std::byte>>> Node::open(
-    std::span<const std::byte> frame, PeerId from) {
+std::optional<std::span<const std::byte>> Node::open(std::span<const std::byte> frame, PeerId from,
+                                                     std::optional<PeerId>& greet) {
     const auto out = guard_->open(frame, now().time_since_epoch());
-    if (out.greet) co_await send_hello(*out.greet);
+    greet = out.greet;
     if (out.opened) {
-        if (out.opened->kind == auth::FrameKind::hello) co_return std::nullopt;
-        co_return out.opened->payload;
+        if (out.opened->kind == auth::FrameKind::hello) return std::nullopt;
+        return out.opened->payload;
     }
     ++counters_.auth_refused[static_cast<std::size_t>(out.refusal)];
     switch (out.refusal) {
@@ -414,7 +414,7 @@ asio::awaitable<std::optional<std::span<const std::byte>>> Node::open(
                                 auth::to_string(out.refusal)));
             break;
     }
-    co_return std::nullopt;
+    return std::nullopt;
 }
 
 asio::awaitable<void> Node::receive_loop() {
@@ -426,7 +426,9 @@ asio::awaitable<void> Node::receive_loop() {
         if (guard_) {
             // Nothing is decoded before the MAC and the replay window say the bytes are fresh
             // and from the member they name.
-            auto payload = co_await open(bytes, datagram->from);
+            std::optional<PeerId> greet;
+            const auto payload = open(bytes, datagram->from, greet);
+            if (greet) co_await send_hello(*greet);
             if (!payload) continue;
             bytes = *payload;
         }

@@ -225,8 +225,9 @@ private:
     asio::awaitable<void> greet_all();
     asio::awaitable<void> send_hello(PeerId to);
     // Opens an authenticated datagram; the payload, or nothing when it was refused or a hello.
-    asio::awaitable<std::optional<std::span<const std::byte>>> open(
-        std::span<const std::byte> frame, PeerId from);
+    // `greet`: a member to send a hello to (it does not know this life).
+    std::optional<std::span<const std::byte>> open(std::span<const std::byte> frame, PeerId from,
+                                                   std::optional<PeerId>& greet);
     asio::awaitable<void> election_loop();
     asio::awaitable<void> buyer_loop();
     asio::awaitable<void> seller_loop();
