@@ -57,17 +57,7 @@ std::string json_string(std::string_view s) {
 }
 
 std::string html(std::string_view s) {
-    std::string out;
-    for (char c : s) {
-        switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            default: out += c;
-        }
-    }
-    return out;
+    return sim::xml_escape(s);
 }
 
 const char* kind_name(Kind k) {
@@ -146,8 +136,7 @@ std::vector<Plot> draw(const std::filesystem::path& dir, const Input& in,
          "Round trip of every request over the run (log scale), per buyer; failures, elections "
          "and returns marked",
          {}},
-        {"latency-cdf.png", "Distribution of the round trips (retries and elections included)",
-         {}},
+        {"latency-cdf.png", "Distribution of the round trips (retries and elections included)", {}},
         {"messages.png", "Messages sent during the run, per kind", {}},
     };
     std::string why;
@@ -165,12 +154,11 @@ std::vector<Plot> draw(const std::filesystem::path& dir, const Input& in,
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     for (auto id : ids) buyers += fmt::format("{}{}", buyers.empty() ? "" : " ", id);
-    const std::string extra =
-        fmt::format("title={}; buyers={}; fails={}; elected={}; backs={}",
-                    gnuplot_string(in.command), gnuplot_string(buyers),
-                    gnuplot_string(joined_seconds(in, Kind::failure)),
-                    gnuplot_string(joined_seconds(in, Kind::elected)),
-                    gnuplot_string(joined_seconds(in, Kind::back)));
+    const std::string extra = fmt::format("title={}; buyers={}; fails={}; elected={}; backs={}",
+                                          gnuplot_string(in.command), gnuplot_string(buyers),
+                                          gnuplot_string(joined_seconds(in, Kind::failure)),
+                                          gnuplot_string(joined_seconds(in, Kind::elected)),
+                                          gnuplot_string(joined_seconds(in, Kind::back)));
     const std::pair<const char*, const char*> scripts[] = {
         {"report-latency", "latency.csv"},
         {"report-cdf", "latency-cdf.csv"},
@@ -184,9 +172,9 @@ std::vector<Plot> draw(const std::filesystem::path& dir, const Input& in,
         } else if (bench::plot(ctx, scripts[i].first, dir / scripts[i].second, extra).empty()) {
             p.missing = "gnuplot failed (its message is above)";
         }
-        said.push_back(p.missing.empty() ? fmt::format("  plot        {}", (dir / p.file).string())
-                                         : fmt::format("  plot        {} not drawn: {}", p.file,
-                                                       p.missing));
+        said.push_back(p.missing.empty()
+                           ? fmt::format("  plot        {}", (dir / p.file).string())
+                           : fmt::format("  plot        {} not drawn: {}", p.file, p.missing));
     }
     return plots;
 }
@@ -224,8 +212,8 @@ void write_json(const std::filesystem::path& dir, const Input& in,
     auto out = open(dir / "summary.json");
     out << "{\n";
     out << "  \"command\": " << json_string(in.command) << ",\n";
-    out << fmt::format("  \"seed\": {},\n  \"peers\": {},\n  \"transport\": {},\n", s.seed,
-                       s.peers, json_string(s.transport));
+    out << fmt::format("  \"seed\": {},\n  \"peers\": {},\n  \"transport\": {},\n", s.seed, s.peers,
+                       json_string(s.transport));
     out << fmt::format("  \"elapsed_s\": {:.6f},\n  \"ended\": {},\n", seconds(s.elapsed),
                        json_string(s.ended));
     out << fmt::format(
@@ -235,10 +223,10 @@ void write_json(const std::filesystem::path& dir, const Input& in,
     out << "  \"failure_schedule\": " << json_string(s.failure_schedule) << ",\n";
     out << "  \"traders\": [";
     for (std::size_t i = 0; i < s.traders.size(); ++i) {
-        out << fmt::format(
-            "{}\n    {{\"peer\": {}, \"epoch\": {}, \"elected_s\": {:.6f}}}", i ? "," : "",
-            s.traders[i].first, json_string(election::epoch_text(s.traders[i].second)),
-            i < s.elected_at.size() ? seconds(s.elected_at[i]) : 0.0);
+        out << fmt::format("{}\n    {{\"peer\": {}, \"epoch\": {}, \"elected_s\": {:.6f}}}",
+                           i ? "," : "", s.traders[i].first,
+                           json_string(election::epoch_text(s.traders[i].second)),
+                           i < s.elected_at.size() ? seconds(s.elected_at[i]) : 0.0);
     }
     out << "\n  ],\n  \"failures\": [";
     for (std::size_t i = 0; i < s.failures.size(); ++i) {
@@ -284,9 +272,9 @@ void write_json(const std::filesystem::path& dir, const Input& in,
     }
     out << "\n  },\n  \"plots\": {";
     for (std::size_t i = 0; i < plots.size(); ++i) {
-        out << fmt::format("{}\n    {}: {}", i ? "," : "", json_string(plots[i].file),
-                           plots[i].missing.empty() ? std::string("null")
-                                                    : json_string(plots[i].missing));
+        out << fmt::format(
+            "{}\n    {}: {}", i ? "," : "", json_string(plots[i].file),
+            plots[i].missing.empty() ? std::string("null") : json_string(plots[i].missing));
     }
     out << "\n  },\n  \"checks_ok\": " << (s.ok() ? "true" : "false") << ",\n  \"violations\": [";
     for (std::size_t i = 0; i < s.violations.size(); ++i)
@@ -297,8 +285,8 @@ void write_json(const std::filesystem::path& dir, const Input& in,
 // The page: plain, self-contained, every picture by relative path. A small script marks, once
 // loaded, how many images show (data-images="ok N" or "broken: ..."), for the browser check.
 void write_html(const std::filesystem::path& dir, const Input& in,
-                const std::map<std::string, std::uint64_t>& counts,
-                const std::vector<Plot>& plots, const sim::Window& window) {
+                const std::map<std::string, std::uint64_t>& counts, const std::vector<Plot>& plots,
+                const sim::Window& window) {
     auto out = open(dir / "index.html");
     out << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n";
     out << "<title>Trading Post run: " << html(in.command) << "</title>\n";
@@ -392,8 +380,9 @@ std::vector<Request> requests_of(const std::map<peer::PeerId, std::vector<peer::
 std::vector<Marker> markers_of(const peer::Summary& s) {
     std::vector<Marker> out;
     for (const auto& f : s.failures) {
-        out.push_back({Kind::failure, f.at,
-                       fmt::format("peer {}{} fails", f.peer, f.was_trader ? " (the trader)" : "")});
+        out.push_back(
+            {Kind::failure, f.at,
+             fmt::format("peer {}{} fails", f.peer, f.was_trader ? " (the trader)" : "")});
     }
     for (std::size_t i = 1; i < s.traders.size() && i < s.elected_at.size(); ++i) {
         out.push_back({Kind::elected, s.elected_at[i],

@@ -8,6 +8,7 @@
 #include <iterator>
 #include <random>
 
+#include "corpus_files.hpp"
 #include "fuzz_open.hpp"
 
 #ifndef TP_AUTH_CORPUS_DIR
@@ -20,25 +21,10 @@ namespace fs = std::filesystem;
 using Bytes = std::vector<std::byte>;
 using tp::auth::fuzz::check_open_property;
 
-struct Seed {
-    std::string name;
-    Bytes bytes;
-};
+using Seed = tp::test::CorpusFile;
 
 std::vector<Seed> load_corpus() {
-    std::vector<Seed> seeds;
-    for (const auto& entry : fs::directory_iterator(TP_AUTH_CORPUS_DIR)) {
-        if (!entry.is_regular_file()) continue;
-        std::ifstream in(entry.path(), std::ios::binary);
-        const std::vector<char> raw{std::istreambuf_iterator<char>(in), {}};
-        Bytes bytes(raw.size());
-        std::transform(raw.begin(), raw.end(), bytes.begin(),
-                       [](char c) { return static_cast<std::byte>(c); });
-        seeds.push_back({entry.path().filename().string(), std::move(bytes)});
-    }
-    std::sort(seeds.begin(), seeds.end(),
-              [](const Seed& a, const Seed& b) { return a.name < b.name; });
-    return seeds;
+    return tp::test::load_corpus(TP_AUTH_CORPUS_DIR);
 }
 
 bool starts_with(const std::string& s, const char* prefix) {

@@ -25,19 +25,8 @@ std::string json(const Clock& clock) {
     return out + "}";
 }
 
-// Text safe inside SVG markup.
 std::string escape(const std::string& text) {
-    std::string out;
-    for (char c : text) {
-        switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            default: out += c;
-        }
-    }
-    return out;
+    return xml_escape(text);
 }
 
 double ms(TimePoint t) {
@@ -225,6 +214,21 @@ void write_svg(std::ostream& out, const std::vector<Event>& events, std::uint32_
         }
     }
     fmt::print(out, "</svg>\n");
+}
+
+std::string xml_escape(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            default: out += c;
+        }
+    }
+    return out;
 }
 
 }  // namespace tp::sim

@@ -2,6 +2,7 @@
 
 #include <iosfwd>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tp/sim/simulation.hpp"
@@ -25,6 +26,9 @@ inline constexpr const char* shiviz_regex = R"((?<host>\S*) (?<clock>{.*})\n(?<e
 // merging on every receive), so they are consistent even across crashes, which restart a
 // peer's own clock; the peer's real vector clock is part of each event's text.
 void write_shiviz(std::ostream& out, const std::vector<Event>& events, const Window& window);
+
+// Text made safe inside XML or HTML markup and attribute values (&, <, >, ").
+std::string xml_escape(std::string_view text);
 
 // A self-contained SVG space-time diagram: one horizontal line per peer, time left to right,
 // every message an arrow from its send to its delivery (hover for details), lost messages as
