@@ -151,4 +151,12 @@ BOOST_AUTO_TEST_CASE(refusals_never_move_the_window) {
     BOOST_TEST(accepted(b, f));
 }
 
+BOOST_AUTO_TEST_CASE(sealing_for_a_stranger_or_without_room_throws) {
+    Guard a(1, 1, members, key);
+    std::vector<std::byte> frame(frame_overhead + 8);
+    BOOST_CHECK_THROW(a.seal(9, frame, 8), std::invalid_argument);
+    BOOST_CHECK_THROW(a.seal(1, frame, 8), std::invalid_argument);  // itself
+    BOOST_CHECK_THROW(a.seal(2, frame, 9), std::length_error);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <stdexcept>
 
 #ifdef TP_SIM_BUGS
 // Deliberately broken variants, compiled only into the simulator's tests (tests/sim).
@@ -64,8 +65,10 @@ std::uint32_t Guard::known_incarnation(PeerId member) const noexcept {
 std::size_t Guard::seal(PeerId to, std::span<std::byte> frame, std::size_t payload,
                         FrameKind kind) {
     Session* s = find(to);
-    assert(s != nullptr && "seal: not a member");
-    assert(frame.size() >= frame_overhead + payload);
+    if (s == nullptr) throw std::invalid_argument("auth::Guard::seal: peer is not a member");
+    if (frame.size() < frame_overhead + payload) {
+        throw std::length_error("auth::Guard::seal: no room for the header and the MAC");
+    }
     const Header header{kind, self_, to, incarnation_, s->incarnation, s->next_sequence++};
     write_header(header, frame.first<header_size>());
     const std::size_t covered = header_size + payload;

@@ -54,7 +54,8 @@ public:
 
     // Seals a frame in place: `frame` holds the payload at [header_size, header_size + payload)
     // and room for the MAC after it. Writes the header and the MAC; returns the frame's size.
-    // `to` must be a member other than self.
+    // Throws std::invalid_argument unless `to` is a member other than self, std::length_error if
+    // `frame` has no room for the header, the payload and the MAC.
     std::size_t seal(PeerId to, std::span<std::byte> frame, std::size_t payload,
                      FrameKind kind = FrameKind::data);
     // A hello for `to` in `out` (at least frame_overhead bytes); returns its size.
