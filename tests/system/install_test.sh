@@ -54,7 +54,13 @@ int main() {
 }
 CPP
 # shellcheck disable=SC2046  # one flag per word
-c++ -std=c++20 -Wall -Wextra -Wpedantic -Werror -o "$dest/tiny" "$dest/tiny.cpp" \
+# A sanitizer build installs instrumented libraries: the program links the same runtime.
+sanitize="$(meson introspect --buildoptions "$build" | python3 -c '
+import json, sys
+print(next((o["value"] for o in json.load(sys.stdin) if o["name"] == "b_sanitize"), "none"))')"
+extra=()
+[[ "$sanitize" == none ]] || extra=("-fsanitize=$sanitize")
+c++ -std=c++20 -Wall -Wextra -Wpedantic -Werror "${extra[@]}" -o "$dest/tiny" "$dest/tiny.cpp" \
   $(PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$dest" pkg-config --cflags --libs tp-election tp-market) ||
   fail "the tiny program does not build against the installed .pc files"
 "$dest/tiny" || fail "the tiny program failed"
