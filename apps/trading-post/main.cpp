@@ -283,8 +283,10 @@ int run_peer(const Overrides& o, std::uint32_t id) {
     }
     warn_if_unauthenticated(config);
     std::filesystem::create_directories(config.storage.state_dir);
-    // Durable before the first send: this life's number, one more than the last life's.
-    const std::uint32_t incarnation = peer::next_incarnation(config.storage.state_dir, id);
+    // Durable before the first send: this life's number, one more than the last life's, and the
+    // highest epoch an earlier life saw.
+    peer::PeerState state = peer::start_life(config.storage.state_dir, id);
+    const std::uint32_t incarnation = state.incarnation;
 
     runtime::Runtime rt(runtime::Mode::real_time);
     transport::AddressBook book;
@@ -318,8 +320,13 @@ int run_peer(const Overrides& o, std::uint32_t id) {
     const peer::Role role = self->role.value_or(
         streams.stream("roles", id).bernoulli(0.5) ? peer::Role::buyer : peer::Role::seller);
     context.key = key ? &*key : nullptr;
+    context.on_epoch = [&](peer::PeerId, wire::Epoch epoch) {
+        state.epoch = epoch;
+        peer::write_peer_state(config.storage.state_dir, id, state);
+    };
     peer::Node node(context, id, role, std::move(transport),
                     streams.stream("peer", (std::uint64_t{id} << 32) | incarnation), incarnation);
+    node.set_epoch_floor(state.epoch);
     fmt::print("Trading Post {}: peer {} of {} as a {}, on {}:{}\n", version, id, ids.size(),
                peer::to_string(role), self->host, self->port);
     std::fflush(stdout);

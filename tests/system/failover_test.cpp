@@ -121,3 +121,32 @@ TP_ON_BOTH_TRANSPORTS(nothing_confirmed_is_lost_or_done_twice_across_many_failov
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// A peer back from a crash starts from the highest epoch it had seen (durable peer state). It
+// used to start from nothing: alone after a restart, it claimed again the reign it had before
+// the crash ("6 (epoch 1:6)" twice in the list of traders).
+BOOST_AUTO_TEST_CASE(a_restarted_peer_never_claims_a_reign_it_had) {
+    Market m(TransportKind::memory, {Role::seller, Role::buyer, Role::buyer});
+    // Step 1: peer 3 leads the first reign.
+    BOOST_REQUIRE(m.settle_on(3));
+    const auto first = m.node(3).epoch();
+    // Step 2: peer 3 crashes and comes back cut off from everyone, so it hears of no leader.
+    m->crash(3, 100ms);
+    auto* net = m->memory_network();
+    for (PeerId p : {1, 2}) {
+        net->cut(3, p);
+        net->cut(p, 3);
+    }
+    // Step 3: alone, it elects itself, in an epoch above the one it led before.
+    BOOST_REQUIRE(m.run_until([&] {
+        const auto* n = m->node(3);
+        return n != nullptr && n->election().is_leader();
+    }));
+    BOOST_TEST(m.node(3).epoch() > first, tp::election::epoch_text(m.node(3).epoch())
+                                              << " is not above "
+                                              << tp::election::epoch_text(first));
+    // Every reign the market saw is new.
+    for (std::size_t i = 1; i < m->traders().size(); ++i) {
+        BOOST_TEST(m->traders()[i].epoch > m->traders()[i - 1].epoch);
+    }
+}

@@ -103,6 +103,11 @@ LocalMarket::LocalMarket(const Config& config, runtime::Runtime& runtime, bool s
                         traders_.push_back({peer, epoch, runtime_.now()});
                     },
                     nullptr, scripted});
+    // Durable peer state, kept here across a peer's lives (its process is this one).
+    context_->on_epoch = [this](PeerId peer, wire::Epoch epoch) {
+        auto& floor = epoch_floors_[peer];
+        floor = std::max(floor, epoch);
+    };
     // Security on: the key file's key, else one for this run (from the seed on the in-memory
     // network, so a run repeats byte for byte; from the system's random source on UDP).
     if (config_.security.mode == SecurityMode::on) {
@@ -153,6 +158,7 @@ void LocalMarket::launch(PeerId peer, bool restarted,
         *context_, peer, roles_[peer], std::move(transport),
         streams_.stream("peer", (std::uint64_t{peer} << 32) | incarnation), incarnation);
     Node& n = *node;
+    n.set_epoch_floor(epoch_floors_[peer]);
     if (clock_spread_.count() > 0) {
         auto rng = streams_.stream("clock-base", (std::uint64_t{peer} << 32) | incarnation);
         n.set_clock_base(runtime::Duration(static_cast<runtime::Duration::rep>(
@@ -415,16 +421,17 @@ Summary LocalMarket::summary() const {
     }
     s.reigns = traders_.size();
     if (config_.failure.probability) {
-        s.failure_schedule =
-            fmt::format("the trader fails with probability {} every {}", *config_.failure.probability,
-                        format_duration(config_.failure.time_quantum));
+        s.failure_schedule = fmt::format("the trader fails with probability {} every {}",
+                                         *config_.failure.probability,
+                                         format_duration(config_.failure.time_quantum));
     } else if (story_after_ > 0) {
         s.failure_schedule = fmt::format("the trader fails once, after {} answered",
                                          plural(story_after_, "request"));
     } else {
         s.failure_schedule = "none";
     }
-    for (const auto& f : failures_log_) s.failures.push_back({f.peer, f.at - started_, f.was_trader});
+    for (const auto& f : failures_log_)
+        s.failures.push_back({f.peer, f.at - started_, f.was_trader});
     for (const auto& r : returns_log_) {
         Summary::ReturnLine line;
         if (auto it = lives_.find({r.peer, r.life}); it != lives_.end()) line = it->second;

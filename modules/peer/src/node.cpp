@@ -257,9 +257,9 @@ void Node::spawn(asio::awaitable<void> loop) {
 void Node::start(bool restarted) {
     const election::Time t = now().time_since_epoch();
     if (restarted) {
-        bully_.restart(t);
+        bully_.restart(t, epoch_floor_);
     } else {
-        bully_.start(t);
+        bully_.start(t, epoch_floor_);
     }
     spawn(receive_loop());
     // A restarted peer's members may still write for its earlier life, which it must refuse:
@@ -567,7 +567,23 @@ asio::awaitable<void> Node::election_loop() {
     }
 }
 
+void Node::note_epoch() {
+    const wire::Epoch seen = std::max(bully_.epoch(), bully_.trusted_epoch());
+    if (seen <= noted_epoch_) return;
+    noted_epoch_ = seen;
+    if (!context_.on_epoch) return;
+    try {
+        context_.on_epoch(id_, seen);
+    } catch (const std::exception& e) {
+        // A peer that cannot record its epoch could claim a stale reign after a restart.
+        fail(fmt::format("cannot record epoch {} in the peer state: {}", election::epoch_text(seen),
+                         e.what()));
+    }
+}
+
 asio::awaitable<void> Node::flush_election() {
+    note_epoch();
+    if (stopped_) co_return;
     auto outbox = bully_.take_outbox();
     auto events = bully_.take_events();
     if (log_->should_log(spdlog::level::debug)) log_election_outbox(*log_, outbox);

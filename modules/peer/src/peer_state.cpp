@@ -17,8 +17,14 @@ namespace tp::peer {
 
 namespace {
 
-constexpr std::array<char, 8> magic{'T', 'P', 'S', 'T', 'A', 'T', 'E', '1'};
-constexpr std::size_t file_size = 16;
+constexpr std::array<char, 8> magic_v1{'T', 'P', 'S', 'T', 'A', 'T', 'E', '1'};
+constexpr std::array<char, 8> magic_v2{'T', 'P', 'S', 'T', 'A', 'T', 'E', '2'};
+constexpr std::size_t size_v1 = 16;
+constexpr std::size_t size_v2 = 24;
+
+std::filesystem::path file_of(const std::filesystem::path& state_dir, std::uint32_t peer) {
+    return state_dir / fmt::format("peer-{}.state", peer);
+}
 
 [[noreturn]] void fail(const std::filesystem::path& file, const std::string& what) {
     throw PeerStateError(fmt::format("peer state {}: {}", file.string(), what));
@@ -31,47 +37,17 @@ struct Fd {
     }
 };
 
-std::uint32_t crc_of(const std::array<std::byte, file_size>& b) {
-    return journal::crc32c(std::span<const std::byte>(b.data(), 12));
-}
-
-std::uint32_t get32(const std::byte* p) {
-    std::uint32_t v = 0;
-    for (int i = 0; i < 4; ++i) v |= std::to_integer<std::uint32_t>(p[i]) << (8 * i);
+template <class T>
+T get(const std::byte* p) {
+    T v = 0;
+    for (std::size_t i = 0; i < sizeof(T); ++i)
+        v |= static_cast<T>(std::to_integer<T>(p[i]) << (8 * i));
     return v;
 }
 
-void put32(std::byte* p, std::uint32_t v) {
-    for (int i = 0; i < 4; ++i) p[i] = static_cast<std::byte>(v >> (8 * i));
-}
-
-std::uint32_t read_incarnation(const std::filesystem::path& file) {
-    Fd f{::open(file.c_str(), O_RDONLY | O_CLOEXEC)};
-    if (f.fd < 0) {
-        if (errno == ENOENT) return 0;
-        fail(file, std::string("cannot open: ") + std::strerror(errno));
-    }
-    std::array<std::byte, file_size + 1> b{};
-    std::size_t got = 0;
-    while (got < b.size()) {
-        const ssize_t n = ::read(f.fd, b.data() + got, b.size() - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) fail(file, std::string("cannot read: ") + std::strerror(errno));
-        if (n == 0) break;
-        got += static_cast<std::size_t>(n);
-    }
-    if (got != file_size) {
-        fail(file, fmt::format("{} bytes, expected {}: damaged (restore it, or give the peer a "
-                               "fresh state directory and its members a new key)",
-                               got, file_size));
-    }
-    if (std::memcmp(b.data(), magic.data(), magic.size()) != 0) {
-        fail(file, "not a peer state file (bad magic)");
-    }
-    std::array<std::byte, file_size> body{};
-    std::memcpy(body.data(), b.data(), file_size);
-    if (crc_of(body) != get32(b.data() + 12)) fail(file, "checksum mismatch: damaged");
-    return get32(b.data() + 8);
+template <class T>
+void put(std::byte* p, T v) {
+    for (std::size_t i = 0; i < sizeof(T); ++i) p[i] = static_cast<std::byte>(v >> (8 * i));
 }
 
 void write_all(const std::filesystem::path& file, int fd, const std::byte* data, std::size_t n) {
@@ -86,16 +62,50 @@ void write_all(const std::filesystem::path& file, int fd, const std::byte* data,
 
 }  // namespace
 
-std::uint32_t next_incarnation(const std::filesystem::path& state_dir, std::uint32_t peer) {
-    const auto file = state_dir / fmt::format("peer-{}.state", peer);
-    const std::uint32_t last = read_incarnation(file);
-    if (last == std::numeric_limits<std::uint32_t>::max()) fail(file, "incarnations exhausted");
-    const std::uint32_t next = last + 1;
+PeerState read_peer_state(const std::filesystem::path& state_dir, std::uint32_t peer) {
+    const auto file = file_of(state_dir, peer);
+    Fd f{::open(file.c_str(), O_RDONLY | O_CLOEXEC)};
+    if (f.fd < 0) {
+        if (errno == ENOENT) return {};
+        fail(file, std::string("cannot open: ") + std::strerror(errno));
+    }
+    std::array<std::byte, size_v2 + 1> b{};
+    std::size_t got = 0;
+    while (got < b.size()) {
+        const ssize_t n = ::read(f.fd, b.data() + got, b.size() - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) fail(file, std::string("cannot read: ") + std::strerror(errno));
+        if (n == 0) break;
+        got += static_cast<std::size_t>(n);
+    }
+    if (got != size_v1 && got != size_v2) {
+        fail(file, fmt::format("{} bytes, expected {} or {}: damaged (restore it, or give the peer "
+                               "a fresh state directory and its members a new key)",
+                               got, size_v1, size_v2));
+    }
+    const auto& magic = got == size_v1 ? magic_v1 : magic_v2;
+    if (std::memcmp(b.data(), magic.data(), magic.size()) != 0) {
+        fail(file, "not a peer state file (bad magic)");
+    }
+    const std::size_t body = got - 4;
+    if (journal::crc32c(std::span<const std::byte>(b.data(), body)) !=
+        get<std::uint32_t>(b.data() + body)) {
+        fail(file, "checksum mismatch: damaged");
+    }
+    PeerState state;
+    state.incarnation = get<std::uint32_t>(b.data() + 8);
+    if (got == size_v2) state.epoch = get<std::uint64_t>(b.data() + 12);
+    return state;
+}
 
-    std::array<std::byte, file_size> b{};
-    std::memcpy(b.data(), magic.data(), magic.size());
-    put32(b.data() + 8, next);
-    put32(b.data() + 12, crc_of(b));
+void write_peer_state(const std::filesystem::path& state_dir, std::uint32_t peer,
+                      const PeerState& state) {
+    const auto file = file_of(state_dir, peer);
+    std::array<std::byte, size_v2> b{};
+    std::memcpy(b.data(), magic_v2.data(), magic_v2.size());
+    put<std::uint32_t>(b.data() + 8, state.incarnation);
+    put<std::uint64_t>(b.data() + 12, state.epoch);
+    put<std::uint32_t>(b.data() + 20, journal::crc32c(std::span<const std::byte>(b.data(), 20)));
     const auto tmp = std::filesystem::path(file.string() + ".tmp");
     {
         Fd f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
@@ -110,7 +120,16 @@ std::uint32_t next_incarnation(const std::filesystem::path& state_dir, std::uint
     if (dir.fd < 0 || ::fsync(dir.fd) != 0) {
         fail(file, std::string("cannot sync its directory: ") + std::strerror(errno));
     }
-    return next;
+}
+
+PeerState start_life(const std::filesystem::path& state_dir, std::uint32_t peer) {
+    PeerState state = read_peer_state(state_dir, peer);
+    if (state.incarnation == std::numeric_limits<std::uint32_t>::max()) {
+        fail(file_of(state_dir, peer), "incarnations exhausted");
+    }
+    ++state.incarnation;
+    write_peer_state(state_dir, peer, state);
+    return state;
 }
 
 }  // namespace tp::peer

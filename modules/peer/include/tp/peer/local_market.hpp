@@ -186,13 +186,15 @@ private:
     std::map<PeerId, std::unique_ptr<Node>> nodes_;
     std::vector<std::unique_ptr<Node>> graveyard_;  // stopped, coroutines still ending
     std::map<PeerId, std::uint32_t> incarnations_;
+    std::map<PeerId, wire::Epoch> epoch_floors_;     // durable peer state: the highest epoch seen
     std::map<PeerId, runtime::TimePoint> restarts_;  // due restarts
     std::map<PeerId, std::unique_ptr<Archive>> archives_;
     std::vector<Reign> traders_;
     std::vector<Failure> failures_log_;
     std::vector<Return> returns_log_;
     std::map<const Node*, std::uint32_t> life_of_;
-    std::map<std::pair<PeerId, std::uint32_t>, Summary::ReturnLine> lives_;  // lives after the first
+    std::map<std::pair<PeerId, std::uint32_t>, Summary::ReturnLine>
+        lives_;                      // lives after the first
     std::uint64_t story_after_ = 0;  // the story schedule: answered requests before the failure
     bool story_failed_ = false;
     runtime::Timer tick_;

@@ -153,6 +153,9 @@ struct NodeContext {
     // The members' shared key: every datagram is sealed and opened with it (docs/security.md).
     // Null: security.mode is off, datagrams are plain envelopes.
     const auth::Key* key = nullptr;
+    // Durable peer state: called, before anything is sent in it, whenever the highest epoch a peer
+    // has seen grows; what it stores comes back as the peer's epoch floor after a restart.
+    std::function<void(PeerId, wire::Epoch)> on_epoch = {};
 };
 
 // One peer: a buyer, a seller or both, which may be elected trader. It composes the vector clock,
@@ -175,6 +178,9 @@ public:
     // base, so a value that leaks from one process to another shows). Set before start().
     void set_clock_base(runtime::Duration base) noexcept { clock_base_ = base; }
     runtime::Duration clock_base() const noexcept { return clock_base_; }
+    // The highest epoch an earlier life saw (durable peer state): this life's bully machine
+    // starts above it, so it never claims a reign that was had. Set before start().
+    void set_epoch_floor(wire::Epoch floor) noexcept { epoch_floor_ = noted_epoch_ = floor; }
 
     // Starts the coroutines. `restarted`: back after a crash (the election's recovery policy).
     void start(bool restarted);
@@ -240,6 +246,8 @@ private:
     }
     asio::awaitable<void> handle(wire::Envelope envelope);
     asio::awaitable<void> flush_election();
+    // Hands a newer epoch to context_.on_epoch (durable peer state) before anything is sent in it.
+    void note_epoch();
     asio::awaitable<void> on_election_event(const election::Event& event);
     asio::awaitable<void> become_trader(wire::Epoch epoch);
     void step_down();
@@ -303,6 +311,8 @@ private:
     std::vector<std::vector<std::byte>> send_buffers_;  // recycled encode buffers
     std::string failure_;
     runtime::Duration clock_base_{0};
+    wire::Epoch epoch_floor_ = 0;
+    wire::Epoch noted_epoch_ = 0;  // the highest epoch handed to context_.on_epoch
     JunkReporter junk_;
     // Since when the outstanding buy has been told trader_unavailable (logged once per spell).
     std::optional<TimePoint> waiting_since_;

@@ -6,20 +6,36 @@
 
 namespace tp::peer {
 
-// A peer's own durable state, kept in `<state_dir>/peer-<id>.state` and written before the
-// life's first send: the incarnation, a counter that grows by one each time the peer starts and
-// never repeats (request and lot ids and the anti-replay windows of its members depend on it).
-// Never the wall clock. (Issue 15 adds the highest epoch seen.)
+// A peer's own durable state, kept in `<state_dir>/peer-<id>.state`, written before the life's
+// first send and again before anything is sent in a newer epoch:
+// - the incarnation, a counter that grows by one each time the peer starts and never repeats
+//   (request and lot ids and the anti-replay windows of its members depend on it). Never the wall
+//   clock.
+// - the highest epoch the peer has seen (led or followed): the floor its bully machine restarts
+//   from, so a peer back from a crash never claims a reign it or another already had.
 //
-// File: "TPSTATE1", u32 LE incarnation, u32 LE CRC32C of the 12 bytes before it.
+// File: "TPSTATE2", u32 LE incarnation, u64 LE epoch, u32 LE CRC32C of the 20 bytes before it.
+// A 16-byte "TPSTATE1" file (incarnation only, the first version) is read as epoch 0.
 struct PeerStateError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// Reads the last incarnation (0 when the file does not exist), writes the next one durably
-// (temporary file, fdatasync, rename, directory fsync) and returns it. Throws PeerStateError
-// naming the file for damage (wrong size, magic or checksum) and for I/O errors: a peer that
-// cannot be sure of its incarnation must not start, or it could reuse ids.
-std::uint32_t next_incarnation(const std::filesystem::path& state_dir, std::uint32_t peer);
+struct PeerState {
+    std::uint32_t incarnation = 0;  // 0: the peer never started here
+    std::uint64_t epoch = 0;        // the highest epoch seen (0: none)
+};
+
+// Reads the state (all zero when the file does not exist). Throws PeerStateError naming the file
+// for damage (wrong size, magic or checksum) and for I/O errors: a peer that cannot be sure of its
+// incarnation must not start, or it could reuse ids.
+PeerState read_peer_state(const std::filesystem::path& state_dir, std::uint32_t peer);
+
+// Writes `state` durably (temporary file, fdatasync, rename, directory fsync). Throws
+// PeerStateError.
+void write_peer_state(const std::filesystem::path& state_dir, std::uint32_t peer,
+                      const PeerState& state);
+
+// A new life: reads the state, writes it back with the next incarnation, returns it.
+PeerState start_life(const std::filesystem::path& state_dir, std::uint32_t peer);
 
 }  // namespace tp::peer
