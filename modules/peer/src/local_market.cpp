@@ -358,8 +358,11 @@ asio::awaitable<void> LocalMarket::supervise() {
             end_reason_ = "its --duration was reached";
             break;
         }
-        // A failed peer due back is waited for: its return is part of the run.
-        if (!context_->scripted && !keep_running_ && restarts_.empty() && buyers_done()) {
+        // On the story schedule a failed peer due back is waited for: its return is part of the
+        // run. On the original lab's schedule one is nearly always due: waiting for none to be
+        // would never end the run.
+        const bool return_pending = !config_.failure.probability && !restarts_.empty();
+        if (!context_->scripted && !keep_running_ && !return_pending && buyers_done()) {
             if (!buyers_done_at) buyers_done_at = now;
             // Let the last payments reach their sellers, and the last deposits the trader.
             auto t = trader();
