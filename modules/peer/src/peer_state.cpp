@@ -1,10 +1,6 @@
 #include "tp/peer/peer_state.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <array>
-#include <cerrno>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -12,6 +8,7 @@
 #include <fmt/core.h>
 
 #include "tp/journal/crc32c.hpp"
+#include "tp/journal/file.hpp"
 
 namespace tp::peer {
 
@@ -30,13 +27,6 @@ std::filesystem::path file_of(const std::filesystem::path& state_dir, std::uint3
     throw PeerStateError(fmt::format("peer state {}: {}", file.string(), what));
 }
 
-struct Fd {
-    int fd = -1;
-    ~Fd() {
-        if (fd >= 0) ::close(fd);
-    }
-};
-
 template <class T>
 T get(const std::byte* p) {
     T v = 0;
@@ -50,34 +40,19 @@ void put(std::byte* p, T v) {
     for (std::size_t i = 0; i < sizeof(T); ++i) p[i] = static_cast<std::byte>(v >> (8 * i));
 }
 
-void write_all(const std::filesystem::path& file, int fd, const std::byte* data, std::size_t n) {
-    while (n > 0) {
-        const ssize_t w = ::write(fd, data, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) fail(file, std::string("cannot write: ") + std::strerror(errno));
-        data += w;
-        n -= static_cast<std::size_t>(w);
-    }
-}
-
 }  // namespace
 
 PeerState read_peer_state(const std::filesystem::path& state_dir, std::uint32_t peer) {
     const auto file = file_of(state_dir, peer);
-    Fd f{::open(file.c_str(), O_RDONLY | O_CLOEXEC)};
-    if (f.fd < 0) {
-        if (errno == ENOENT) return {};
-        fail(file, std::string("cannot open: ") + std::strerror(errno));
+    std::optional<std::vector<std::byte>> read;
+    try {
+        read = journal::read_file_if_exists(file, size_v2 + 1);  // one more: a longer file shows
+    } catch (const std::exception& e) {
+        fail(file, e.what());
     }
-    std::array<std::byte, size_v2 + 1> b{};
-    std::size_t got = 0;
-    while (got < b.size()) {
-        const ssize_t n = ::read(f.fd, b.data() + got, b.size() - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) fail(file, std::string("cannot read: ") + std::strerror(errno));
-        if (n == 0) break;
-        got += static_cast<std::size_t>(n);
-    }
+    if (!read) return {};
+    const std::vector<std::byte>& b = *read;
+    const std::size_t got = b.size();
     if (got != size_v1 && got != size_v2) {
         fail(file, fmt::format("{} bytes, expected {} or {}: damaged (restore it, or give the peer "
                                "a fresh state directory and its members a new key)",
@@ -106,19 +81,10 @@ void write_peer_state(const std::filesystem::path& state_dir, std::uint32_t peer
     put<std::uint32_t>(b.data() + 8, state.incarnation);
     put<std::uint64_t>(b.data() + 12, state.epoch);
     put<std::uint32_t>(b.data() + 20, journal::crc32c(std::span<const std::byte>(b.data(), 20)));
-    const auto tmp = std::filesystem::path(file.string() + ".tmp");
-    {
-        Fd f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
-        if (f.fd < 0) fail(tmp, std::string("cannot create: ") + std::strerror(errno));
-        write_all(tmp, f.fd, b.data(), b.size());
-        if (::fdatasync(f.fd) != 0) fail(tmp, std::string("cannot sync: ") + std::strerror(errno));
-    }
-    if (::rename(tmp.c_str(), file.c_str()) != 0) {
-        fail(file, std::string("cannot rename into place: ") + std::strerror(errno));
-    }
-    Fd dir{::open(state_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-    if (dir.fd < 0 || ::fsync(dir.fd) != 0) {
-        fail(file, std::string("cannot sync its directory: ") + std::strerror(errno));
+    try {
+        journal::replace_file_durably(file, b);
+    } catch (const std::exception& e) {
+        fail(file, e.what());
     }
 }
 
