@@ -151,20 +151,6 @@ void log_election_outbox(spdlog::logger& log, const std::vector<election::Outbou
 
 }  // namespace
 
-std::uint32_t SellerState::remaining() const {
-    std::uint32_t total = 0;
-    for (const auto& lot : lots) total += lot.quantity - std::min(lot.sold, lot.quantity);
-    return total;
-}
-
-std::uint32_t SellerState::remaining(market::ProductId product) const {
-    std::uint32_t total = 0;
-    for (const auto& lot : lots) {
-        if (lot.product == product) total += lot.quantity - std::min(lot.sold, lot.quantity);
-    }
-    return total;
-}
-
 // The trader's state for one reign: the books, the journal that makes them durable, and the
 // outputs waiting for their events to be durable. Shared with the reign's coroutines, so it lives
 // until the last of them ends (an fdatasync in flight holds the journal open).

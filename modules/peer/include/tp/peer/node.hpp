@@ -22,8 +22,10 @@
 #include "tp/market/books.hpp"
 #include "tp/market/events.hpp"
 #include "tp/market/types.hpp"
+#include "tp/peer/buyer.hpp"
 #include "tp/peer/config.hpp"
 #include "tp/peer/junk_report.hpp"
+#include "tp/peer/seller.hpp"
 #include "tp/runtime/random.hpp"
 #include "tp/runtime/runtime.hpp"
 #include "tp/runtime/timer.hpp"
@@ -37,51 +39,6 @@ class Node;
 using PeerId = clock::PeerId;
 using Money = market::Money;
 using runtime::TimePoint;
-
-// What a buyer saw of one request, once answered.
-struct Purchase {
-    wire::RequestId request = 0;
-    market::ProductId product = 0;
-    std::uint32_t quantity = 0;  // asked
-    bool filled = false;
-    wire::RefusalReason reason = wire::RefusalReason::none;
-    std::uint32_t bought = 0;
-    Money amount = 0;
-    std::vector<PeerId> sellers;
-    TimePoint sent{};         // first attempt
-    TimePoint answered_at{};  // answer received
-    bool answered = false;
-    std::uint32_t attempts = 0;
-    PeerId trader = 0;         // who answered
-    clock::VectorClock stamp;  // the vector clock of the first attempt
-    wire::Epoch epoch = 0;     // in which epoch
-};
-
-struct BuyerState {
-    std::vector<Purchase> purchases;  // in order
-    std::uint32_t issued = 0;         // requests started (answered or not)
-    bool done = false;                // max_transactions reached
-    std::optional<Purchase> outstanding;
-};
-
-// A seller's own view of a lot it deposited.
-struct OwnLot {
-    wire::LotId id = 0;
-    market::ProductId product = 0;
-    std::uint32_t quantity = 0;
-    Money unit_price = 0;
-    bool acked = false;
-    std::uint32_t sold = 0;
-};
-
-struct SellerState {
-    std::vector<OwnLot> lots;
-    std::map<wire::PaymentId, Money> payments;  // received, by id: a resent one counts once
-    Money earned = 0;                           // net, from payments received
-    std::uint64_t sold = 0;
-    std::uint32_t remaining() const;
-    std::uint32_t remaining(market::ProductId product) const;
-};
 
 // What a peer that has been trader did, for the summary and the tests.
 struct TraderCounters {
