@@ -254,6 +254,10 @@ BOOST_AUTO_TEST_CASE(a_queued_second_request_goes_after_the_first) {
     BOOST_TEST(second == first + 1);
     BOOST_TEST(f.sent_buy()->second.request_id == first);
     BOOST_TEST(f.buyer.queued() == 1u);
+    BOOST_TEST(f.buyer.purchase(second) != nullptr);
+    BOOST_TEST(f.buyer.purchase(second)->attempts == 0u);
+    BOOST_TEST(f.buyer.purchase(first)->attempts == 1u);
+    BOOST_TEST(f.buyer.purchase(second + 1) == nullptr);
     // The first one's timeout resends the first, never the second.
     f.buyer.on_tick(ms(500));
     BOOST_TEST(f.sent_buy()->second.request_id == first);
@@ -272,6 +276,8 @@ BOOST_AUTO_TEST_CASE(a_queued_second_request_goes_after_the_first) {
     BOOST_TEST(f.buyer.state().purchases.size() == 2u);
     BOOST_TEST(f.buyer.state().purchases.at(0).request == first);
     BOOST_TEST(f.buyer.state().purchases.at(1).request == second);
+    BOOST_TEST(f.buyer.purchase(first)->answered);
+    BOOST_TEST(f.buyer.purchase(second)->bought == 2u);
     BOOST_TEST(f.buyer.state().issued == 2u);
 }
 

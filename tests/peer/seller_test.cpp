@@ -92,6 +92,9 @@ BOOST_AUTO_TEST_CASE(a_deposit_is_resent_until_acknowledged) {
     // Acknowledged: nothing more to send, nothing to wait for.
     f.receive(wire::DepositAck{lot, true, wire::RefusalReason::none}, ms(1600));
     BOOST_TEST(f.seller.state().lots.at(0).acked);
+    BOOST_TEST_REQUIRE(f.seller.lot(lot) != nullptr);
+    BOOST_TEST(f.seller.lot(lot)->acked);
+    BOOST_TEST(f.seller.lot(lot + 1) == nullptr);
     BOOST_TEST(!f.seller.has_unacked());
     BOOST_TEST(!f.seller.next_deadline());
     f.seller.on_tick(ms(5000));

@@ -170,6 +170,17 @@ void Buyer::on_sent(const wire::Envelope& envelope) {
     stamped_ = true;
 }
 
+const Purchase* Buyer::purchase(wire::RequestId id) const {
+    if (state_.outstanding && state_.outstanding->request == id) return &*state_.outstanding;
+    for (const auto& p : queue_) {
+        if (p.request == id) return &p;
+    }
+    for (auto it = state_.purchases.rbegin(); it != state_.purchases.rend(); ++it) {
+        if (it->request == id) return &*it;
+    }
+    return nullptr;
+}
+
 std::vector<Purchase> Buyer::take_answered() {
     return std::exchange(answered_, {});
 }

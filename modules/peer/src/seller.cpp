@@ -53,6 +53,13 @@ const std::string& Seller::product_name(market::ProductId product) const {
     return product < options_.product_names.size() ? options_.product_names[product] : unknown;
 }
 
+const OwnLot* Seller::lot(wire::LotId id) const {
+    for (const auto& l : state_.lots) {
+        if (l.id == id) return &l;
+    }
+    return nullptr;
+}
+
 bool Seller::has_unacked() const {
     return std::any_of(state_.lots.begin(), state_.lots.end(),
                        [](const OwnLot& l) { return !l.acked; });

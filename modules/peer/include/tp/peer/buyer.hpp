@@ -93,6 +93,8 @@ public:
     std::vector<Purchase> take_answered();
     // Requests completed in this life: grows by one with every completion.
     std::uint64_t answered_count() const noexcept { return answered_count_; }
+    // Request `id` as it stands (queued, outstanding or completed), or null when never made here.
+    const Purchase* purchase(wire::RequestId id) const;
     // Requests queued behind the outstanding one.
     std::size_t queued() const noexcept { return queue_.size(); }
     // Nothing outstanding and nothing queued.

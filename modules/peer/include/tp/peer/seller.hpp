@@ -76,6 +76,8 @@ public:
     // Lots with nothing left on sale (sold to the last unit, or refused), in this life: grows by
     // one each time a lot closes, so the behaviour on top can wait for it.
     std::uint64_t sold_out() const noexcept { return sold_out_; }
+    // Lot `id` as it stands, or null when never deposited here.
+    const OwnLot* lot(wire::LotId id) const;
     // Some deposit waits for its acknowledgement.
     bool has_unacked() const;
     std::optional<PeerId> trader() const noexcept { return trader_; }
