@@ -10,7 +10,6 @@
 #include "tp/journal/log.hpp"
 #include "tp/sim/export.hpp"
 #include "tp/sim/faults.hpp"
-#include "tp/sim/power_loss.hpp"
 
 namespace tp::sim_test {
 
@@ -101,31 +100,6 @@ BOOST_AUTO_TEST_CASE(fault_specs_parse_and_name_bad_words) {
     BOOST_TEST(outsider.has(sim::Fault::outsider));
     BOOST_TEST(outsider.outsider_every.count() > 0);
     BOOST_TEST(outsider.describe().find("outsider") != std::string::npos);
-}
-
-BOOST_AUTO_TEST_CASE(power_loss_keeps_exactly_the_durable_records) {
-    namespace fs = std::filesystem;
-    const fs::path dir =
-        fs::temp_directory_path() / ("tp-sim-power-loss-" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    {
-        journal::Options o;
-        o.durability = journal::Durability::none;
-        auto opened = journal::Log::open(dir, o);
-        for (int i = 0; i < 10; ++i) {
-            const std::string text = "record " + std::to_string(i);
-            opened.log->append(std::as_bytes(std::span(text.data(), text.size())));
-        }
-    }
-    BOOST_TEST(sim::discard_after(dir, 6) == 4u);
-    {
-        auto opened = journal::Log::open(dir);
-        BOOST_TEST(opened.recovery.records.size() == 6u);
-        BOOST_TEST(!opened.recovery.torn_tail.has_value());
-        BOOST_TEST(opened.log->written_lsn() == 6u);
-    }
-    BOOST_TEST(sim::discard_after(dir, 6) == 0u);
-    fs::remove_all(dir);
 }
 
 BOOST_AUTO_TEST_CASE(exports_a_shiviz_log_and_a_diagram) {

@@ -56,7 +56,7 @@ public:
         config_.storage.durability =
             kind == TransportKind::memory ? peer::Durability::none : peer::Durability::group;
         if (tweak) tweak(config_);
-        peer::configure_logging({spdlog::level::warn, true});
+        peer::configure_logging({getenv("TP_TEST_TRACE") ? spdlog::level::trace : spdlog::level::warn, getenv("TP_TEST_TRACE") == nullptr});
         market_ = std::make_unique<peer::LocalMarket>(config_, runtime_, true);
         if (before_start) before_start(*market_);
         market_->start();

@@ -46,12 +46,13 @@ struct DurablePayments : tp::peer::NodeObserver {
 
 BOOST_AUTO_TEST_CASE(a_payment_never_leaves_before_its_sale_is_durable) {
     DurablePayments observer;
+    tp::peer::MemoryJournalStore journal(1s);
     // Step 1: a market whose journal syncs take 1 s, five payment-resend intervals.
     Market m(
         TransportKind::memory, {Role::seller, Role::buyer, Role::buyer},
         [](tp::peer::Config& c) { c.storage.durability = tp::peer::Durability::group; },
         [&](tp::peer::LocalMarket& lm) {
-            lm.context().sync_latency = 1s;
+            lm.context().journal_store = &journal;
             lm.context().observer = &observer;
         });
     BOOST_REQUIRE(m.settle_on(3));

@@ -13,7 +13,6 @@
 #include "tp/sim/attacker.hpp"
 #include "tp/sim/checker.hpp"
 #include "tp/sim/outsider.hpp"
-#include "tp/sim/power_loss.hpp"
 #include "tp/sim/recorder.hpp"
 #include "tp/wire/message.hpp"
 
@@ -41,9 +40,9 @@ peer::Config market_config(const Options& o, runtime::Rng& rng) {
     c.seed = o.seed;
     c.peers = o.peers;
     c.network.transport = peer::TransportKind::memory;
-    // Durability is modelled: syncs take sync_latency of virtual time and make the log durable
-    // to that point; a trader crash loses the rest (power_loss.hpp). `none` keeps real
-    // fdatasync out of the simulation.
+    // Durability is modelled by the memory journal: syncs take sync_latency of virtual time and
+    // make the log durable to that point; a trader crash loses the rest. (The policy names what
+    // a file journal would do; the simulator never touches one.)
     c.storage.durability = peer::Durability::none;
     c.failure.probability = 0;                 // the simulator injects every failure itself
     c.behaviour.think_time = 20ms;             // the original lab's pace (the default is slower)
@@ -80,10 +79,10 @@ Result run(const Options& o) {
         market.keep_running();
         market.vary_clock_bases(o.clock_spread);
         market.context().observer = &recorder;
-        market.context().sync_latency = res.plan.sync_latency;
+        peer::MemoryJournalStore journal(res.plan.sync_latency);
+        market.context().journal_store = &journal;
         transport::MemoryNetwork& net = *market.memory_network();
         net.set_faults(res.plan.link);
-        const auto journal_dir = market.state_dir() / "journal";
         market.start();
 
         std::map<PeerId, bool> up;
@@ -250,10 +249,10 @@ Result run(const Options& o) {
                 if (at_trader) victim = market.trader();
                 if (!victim) victim = market.peers()[pick];
                 if (market.node(*victim) == nullptr) continue;  // already down
-                // A crashed trader loses its journal's unsynced tail (the power-loss model).
+                // A crashed trader loses its journal's unsynced tail (the memory journal's
+                // power-loss model).
                 const auto durable = checker.durable_of(*victim);
                 market.crash(*victim, down);
-                if (durable) discard_after(journal_dir, *durable);
                 checker.crashed(*victim, durable);
                 up[*victim] = false;
                 ++res.crashes;

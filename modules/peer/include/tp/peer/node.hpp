@@ -6,7 +6,6 @@
 #include <spdlog/logger.h>
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -22,10 +21,12 @@
 #include "tp/market/books.hpp"
 #include "tp/market/events.hpp"
 #include "tp/market/types.hpp"
-#include "tp/peer/buyer.hpp"
 #include "tp/peer/config.hpp"
+#include "tp/peer/journal.hpp"
 #include "tp/peer/junk_report.hpp"
-#include "tp/peer/seller.hpp"
+#include "tp/peer/outbox.hpp"
+#include "tp/peer/peer_core.hpp"
+#include "tp/peer/trader.hpp"
 #include "tp/runtime/random.hpp"
 #include "tp/runtime/runtime.hpp"
 #include "tp/runtime/timer.hpp"
@@ -39,35 +40,6 @@ class Node;
 using PeerId = clock::PeerId;
 using Money = market::Money;
 using runtime::TimePoint;
-
-// What a peer that has been trader did, for the summary and the tests.
-struct TraderCounters {
-    std::uint64_t reigns = 0;  // times this peer became trader
-    std::uint64_t events_persisted = 0;
-    std::uint64_t syncs = 0;
-    std::uint64_t payments_resent = 0;
-};
-
-// Decode failures and other dropped input.
-struct NodeCounters {
-    std::uint64_t sent = 0;
-    std::uint64_t received = 0;
-    std::uint64_t malformed = 0;
-    std::uint64_t misaddressed = 0;
-    std::uint64_t ignored = 0;  // trading messages that reached a non-trader
-    // A Payment, BuyResult or DepositAck not from the current trader, or a PaymentAck not from
-    // the payee: refused.
-    std::uint64_t wrong_role = 0;
-    // Clock entries naming peers that are not members: ignored by the merge.
-    std::uint64_t foreign_clock_entries = 0;
-    // Buys and deposits answered trader_unavailable while elected but not yet serving.
-    std::uint64_t unavailable_answers = 0;
-    // Datagrams refused by authentication, by reason (auth::Refusal), and hellos sent.
-    std::array<std::uint64_t, auth::refusal_count> auth_refused{};
-    std::uint64_t hellos_sent = 0;
-    // Messages sent, by kind (the index of wire::Body's alternative).
-    std::array<std::uint64_t, std::variant_size_v<wire::Body>> sent_by_kind{};
-};
 
 // Observation hooks for checkers and tracers (the simulator): called on the loop, synchronously,
 // at each observable step of a node. The defaults do nothing; the node never depends on them.
@@ -104,21 +76,23 @@ struct NodeContext {
     // otherwise they trade at random, as the configuration's behaviour says.
     bool scripted = false;
     NodeObserver* observer = nullptr;
-    // Virtual time only: how long a journal sync takes (a model of fdatasync, so that a crash
-    // can land between an append and its sync). Zero: syncs are instant.
-    runtime::Duration sync_latency{0};
     // The members' shared key: every datagram is sealed and opened with it (docs/security.md).
     // Null: security.mode is off, datagrams are plain envelopes.
     const auth::Key* key = nullptr;
     // Durable peer state: called, before anything is sent in it, whenever the highest epoch a peer
     // has seen grows; what it stores comes back as the peer's epoch floor after a restart.
     std::function<void(PeerId, wire::Epoch)> on_epoch = {};
+    // Where the trader's journal lives; null: a file journal in journal_dir (the simulator
+    // gives a MemoryJournalStore, whose model of sync latency and power loss it draws).
+    JournalStore* journal_store = nullptr;
 };
 
-// One peer: a buyer, a seller or both, which may be elected trader. It composes the vector clock,
-// the wire codec, the bully election, and (while trader) the market books behind the journal.
-// Everything runs as coroutines on the context's runtime; stop() is a crash: every coroutine ends,
-// memory is discarded with the object, and only the journal survives.
+// One peer: a buyer, a seller or both, which may be elected trader. The driver of a PeerCore
+// (peer_core.hpp), the only asio here: it decodes what the transport brings and steps the core,
+// wakes it at its deadline, carries each Ready out (durable peer state, the trader's journal,
+// datagrams sealed and sent), and runs the behaviours on top (the original lab's random buyer and
+// seller). stop() is a crash: every coroutine ends, memory is discarded with the object, and only
+// the journal survives.
 class Node {
 public:
     // `incarnation` (>= 1) tells this life of the peer from earlier ones, so request and lot ids
@@ -137,7 +111,7 @@ public:
     runtime::Duration clock_base() const noexcept { return clock_base_; }
     // The highest epoch an earlier life saw (durable peer state): this life's bully machine
     // starts above it, so it never claims a reign that was had. Set before start().
-    void set_epoch_floor(wire::Epoch floor) noexcept { epoch_floor_ = noted_epoch_ = floor; }
+    void set_epoch_floor(wire::Epoch floor) noexcept { core_.set_epoch_floor(floor); }
 
     // Starts the coroutines. `restarted`: back after a crash (the election's recovery policy).
     void start(bool restarted);
@@ -150,40 +124,69 @@ public:
     // replay), or empty: a process that hosts it ends with an error.
     const std::string& failure() const noexcept { return failure_; }
 
-    PeerId id() const noexcept { return id_; }
-    Role role() const noexcept { return role_; }
-    bool is_buyer() const noexcept { return role_ != Role::seller; }
-    bool is_seller() const noexcept { return role_ != Role::buyer; }
+    PeerId id() const noexcept { return core_.id(); }
+    Role role() const noexcept { return core_.role(); }
+    bool is_buyer() const noexcept { return core_.is_buyer(); }
+    bool is_seller() const noexcept { return core_.is_seller(); }
     // Serving as trader: elected, and its books are loaded.
-    bool is_trader() const noexcept;
-    std::optional<PeerId> leader() const noexcept { return bully_.leader(); }
-    wire::Epoch epoch() const noexcept { return bully_.epoch(); }
-    const election::Bully& election() const noexcept { return bully_; }
-    const clock::VectorClock& clock() const noexcept { return clock_; }
+    bool is_trader() const noexcept { return core_.trader() != nullptr; }
+    std::optional<PeerId> leader() const noexcept { return core_.election().leader(); }
+    wire::Epoch epoch() const noexcept { return core_.election().epoch(); }
+    const election::Bully& election() const noexcept { return core_.election(); }
+    const clock::VectorClock& clock() const noexcept { return core_.clock(); }
     // Every peer of the market, self included, sorted: the only ids a clock may name.
-    std::span<const PeerId> members() const noexcept { return members_; }
-    const BuyerState& buyer() const noexcept { return buyer_; }
-    const SellerState& seller() const noexcept { return seller_; }
-    const TraderCounters& trader_counters() const noexcept { return trader_counters_; }
-    const NodeCounters& counters() const noexcept { return counters_; }
+    std::span<const PeerId> members() const noexcept { return core_.members(); }
+    const BuyerState& buyer() const noexcept { return core_.buyer().state(); }
+    const SellerState& seller() const noexcept { return core_.seller().state(); }
+    const TraderCounters& trader_counters() const noexcept { return core_.trader_counters(); }
+    const NodeCounters& counters() const noexcept { return core_.counters(); }
+    const PeerCore& core() const noexcept { return core_; }
+
     // Scripted trading (NodeContext::scripted). A request is retried with whoever is trader until
     // answered; the answer lands in buyer().purchases. A lot is deposited until acknowledged.
     void buy(market::ProductId product, std::uint32_t quantity);
     void deposit(market::ProductId product, std::uint32_t quantity, Money unit_price);
+    // The same, awaited: the answer to a request (after retries and failovers), or the lot once
+    // the trader has acknowledged it. Empty when the node stops first.
+    asio::awaitable<std::optional<Purchase>> purchase(market::ProductId product,
+                                                      std::uint32_t quantity);
+    asio::awaitable<std::optional<OwnLot>> deposit_lot(market::ProductId product,
+                                                       std::uint32_t quantity, Money unit_price);
+    // Waits until some peer serves as trader for this one (or the node stops).
+    asio::awaitable<bool> wait_for_trader();
 
     // The live books while trader, else null.
     const market::Books* books() const noexcept;
     transport::Transport& transport() noexcept { return *transport_; }
-    std::uint32_t incarnation() const noexcept { return static_cast<std::uint32_t>(incarnation_); }
+    std::uint32_t incarnation() const noexcept { return core_.incarnation(); }
     // This peer's authentication state, or null when security is off. The simulator's hostile
     // member seals its own datagrams with it: a compromised member holds the key.
     auth::Guard* guard() noexcept { return guard_ ? &*guard_ : nullptr; }
 
 private:
-    struct Trader;
+    struct Reign;
 
     void spawn(asio::awaitable<void> loop);
+    // The three loops of a life: datagrams in, the core's deadline, and (per reign) the journal.
     asio::awaitable<void> receive_loop();
+    asio::awaitable<void> timer_loop();
+    asio::awaitable<void> commit_loop(std::shared_ptr<Reign> reign);
+    // Carries out what the core has ready; `local`: a message this peer sent itself.
+    asio::awaitable<void> carry_out();
+    asio::awaitable<void> deliver(wire::Envelope envelope);
+    // The trader's records appended (and a due snapshot written); false: the node failed.
+    bool persist();
+    asio::awaitable<void> load_reign(std::shared_ptr<Reign> reign);
+    // The reign's books from what its journal held; false (and the node failed) if they do not
+    // replay.
+    bool load_books(Reign& reign, OpenedJournal opened, const std::string& where);
+    void end_reign();
+    // The behaviours on top of the core (the original lab's random buyer and seller).
+    asio::awaitable<void> buyer_behaviour();
+    asio::awaitable<void> seller_behaviour();
+    void deposit_new_lot(bool another_product);
+
+    asio::awaitable<void> send(const wire::Envelope& envelope);
     // Sends a hello to each member (a restarted peer, before anything else).
     asio::awaitable<void> greet_all();
     asio::awaitable<void> send_hello(PeerId to);
@@ -191,88 +194,44 @@ private:
     // `greet`: a member to send a hello to (it does not know this life).
     std::optional<std::span<const std::byte>> open(std::span<const std::byte> frame, PeerId from,
                                                    std::optional<PeerId>& greet);
-    asio::awaitable<void> election_loop();
-    asio::awaitable<void> buyer_loop();
-    asio::awaitable<void> seller_loop();
-    asio::awaitable<void> commit_loop(std::shared_ptr<Trader> trader);
-    asio::awaitable<void> trader_loop(std::shared_ptr<Trader> trader);
-
-    asio::awaitable<void> send(PeerId to, wire::Body body, wire::Epoch epoch);
-    asio::awaitable<void> send(PeerId to, wire::Body body) {
-        return send(to, std::move(body), epoch());
-    }
-    asio::awaitable<void> handle(wire::Envelope envelope);
-    asio::awaitable<void> flush_election();
-    // Hands a newer epoch to context_.on_epoch (durable peer state) before anything is sent in it.
-    void note_epoch();
-    asio::awaitable<void> on_election_event(const election::Event& event);
-    asio::awaitable<void> become_trader(wire::Epoch epoch);
-    void step_down();
     // A datagram dropped: counted, and logged at most once a second per kind (JunkReporter).
     void dropped(DropKind kind, PeerId from, std::string_view detail);
-    void flush_junk();
-    // An election message to the bully machine; an epoch it does not believe is reported.
-    void on_election_message(PeerId from, const election::Message& message, election::Time now);
     // Stops the node for good on an error it cannot recover from.
     void fail(std::string why);
-    asio::awaitable<void> refuse_unavailable(PeerId from, const wire::Body& body);
-    asio::awaitable<void> persist_and_reply(Trader& trader, market::Step& step);
-    asio::awaitable<void> release(Trader& trader);
-    // Whether payment `id` waits in the held outputs for its sale to be durable.
-    static bool holds_payment(const Trader& trader, market::PaymentId id);
-    asio::awaitable<void> send_output(const market::Output& output, wire::Epoch epoch);
-
-    void on_buy_result(PeerId from, const wire::Envelope& envelope, const wire::BuyResult& result);
-    asio::awaitable<void> on_payment(PeerId from, const wire::Payment& payment);
-    void on_deposit_ack(const wire::DepositAck& ack);
-    void deposit_new_lot(bool another_product);
+    // Wakes the waits whose condition may have changed with the last step.
+    void wake_waiters();
 
     // Waits until `ready()` or `deadline`; returns ready(). Woken early by wake(timer).
     asio::awaitable<bool> wait_until(runtime::Timer& timer, TimePoint deadline,
                                      const std::function<bool()>& ready);
-    // Waits until `deadline` or wake(timer), whichever comes first.
-    asio::awaitable<void> sleep_until(runtime::Timer& timer, TimePoint deadline);
     asio::awaitable<void> pause(runtime::Timer& timer, runtime::Duration d);
     static void wake(runtime::Timer& timer) { timer.cancel(); }
     TimePoint now() const noexcept { return context_.runtime.now() + clock_base_; }
-    std::optional<PeerId> trading_partner() const noexcept;
+    Time core_now() const noexcept { return now().time_since_epoch(); }
 
     NodeContext& context_;
     const Config& config_;
-    PeerId id_;
-    Role role_;
     std::unique_ptr<transport::Transport> transport_;
     runtime::Rng rng_;
-    std::uint64_t incarnation_;
     std::shared_ptr<spdlog::logger> log_;
+    PeerCore core_;
 
-    clock::VectorClock clock_;
-    election::Bully bully_;
-    std::shared_ptr<Trader> trader_;
+    std::shared_ptr<Reign> reign_;
+    std::unique_ptr<JournalStore> file_store_;  // context_.journal_store, or this
 
-    BuyerState buyer_;
-    SellerState seller_;
-    TraderCounters trader_counters_;
-    NodeCounters counters_;
-    std::uint64_t next_request_ = 0;
-    std::uint64_t next_lot_ = 0;
-    std::deque<std::pair<market::ProductId, std::uint32_t>> script_;  // scripted buys
+    runtime::Timer core_timer_;    // the timer loop's: the core's next deadline
+    TimePoint core_wakes_at_{};    // when the timer loop looks next
+    runtime::Timer buyer_timer_;   // the buyer behaviour's and purchase()'s waits
+    runtime::Timer seller_timer_;  // the seller behaviour's and deposit_lot()'s waits
+    std::uint64_t answers_seen_ = 0;    // buyer answers, as the waiters last saw them
+    std::uint64_t seller_signal_ = 0;   // what the seller's waiters last saw
 
-    runtime::Timer election_timer_;
-    runtime::Timer buyer_timer_;
-    runtime::Timer seller_timer_;
-
-    std::vector<PeerId> members_;       // every peer of the market, self included, sorted
     wire::DecodeLimits limits_;         // sized to the members
     std::optional<auth::Guard> guard_;  // security on
     std::vector<std::vector<std::byte>> send_buffers_;  // recycled encode buffers
+    std::vector<std::vector<wire::Envelope>> batches_;  // recycled, for carry_out
     std::string failure_;
     runtime::Duration clock_base_{0};
-    wire::Epoch epoch_floor_ = 0;
-    wire::Epoch noted_epoch_ = 0;  // the highest epoch handed to context_.on_epoch
-    JunkReporter junk_;
-    // Since when the outstanding buy has been told trader_unavailable (logged once per spell).
-    std::optional<TimePoint> waiting_since_;
     bool stopped_ = false;
     int running_ = 0;
 };

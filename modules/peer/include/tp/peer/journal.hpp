@@ -1,0 +1,96 @@
+#pragma once
+
+// The trader's storage seam (after NuRaft's log_store): the trader core decides what to append
+// and when a reply may leave; a Journal keeps the records. Two implementations: files (the
+// journal module's Log, for real runs) and memory (the simulator: sync latency and the loss of
+// what was not synced are modelled, no file is touched).
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tp/journal/log.hpp"
+
+namespace tp::peer {
+
+// A record's place in the log: 1 for the first record ever appended, then one more per record
+// (a journal::Lsn).
+using Position = std::uint64_t;
+
+// One reign's open log, held exclusively until destroyed.
+class Journal {
+public:
+    virtual ~Journal() = default;
+
+    // Appends a record; it is durable once durable() reaches the returned position.
+    virtual Position append(std::span<const std::byte> record) = 0;
+    virtual Position written() const noexcept = 0;
+    virtual Position durable() const noexcept = 0;
+    // Makes every record appended before the call durable; returns durable(). A file journal
+    // blocks in fdatasync (the driver runs it on a thread of its own, while the loop goes on
+    // appending: group commit); a memory journal returns at once.
+    virtual Position sync() = 0;
+    // Whether sync() blocks on a device (so it belongs off the event loop).
+    virtual bool sync_blocks() const noexcept = 0;
+    // How long a sync takes in the model (memory journal): the driver waits that long before
+    // calling sync(), so a crash can land between an append and its sync. Zero for files.
+    virtual std::chrono::nanoseconds modelled_sync_latency() const noexcept { return {}; }
+    // Persists `state` as covering every record up to `covered`; the log is durable up to
+    // `covered` afterwards.
+    virtual void write_snapshot(Position covered, std::span<const std::byte> state) = 0;
+    // A crash of this process: what was appended but not written is gone.
+    virtual void discard_unwritten() noexcept = 0;
+};
+
+// A journal opened, with what it held (the newest snapshot and the records after it).
+struct OpenedJournal {
+    std::unique_ptr<Journal> journal;
+    journal::Recovery recovery;
+};
+
+// Where the trader's journal lives. open() takes it exclusively: it throws journal::LockedError
+// while another reign holds it, and journal::JournalError (or a subclass) on damage.
+class JournalStore {
+public:
+    virtual ~JournalStore() = default;
+    virtual OpenedJournal open() = 0;
+    // Where, for messages: a directory, or "memory".
+    virtual std::string where() const = 0;
+};
+
+// The journal in a directory (the journal module's Log; docs/journal.md).
+std::unique_ptr<JournalStore> make_file_journal_store(std::filesystem::path directory,
+                                                      journal::Options options);
+
+// A journal in memory for the simulator. Records survive a reign (another peer opens the same
+// store) but only up to what was synced: a trader's crash loses the rest, as a power loss would.
+// Syncs take `sync_latency` in the model.
+class MemoryJournalStore final : public JournalStore {
+public:
+    explicit MemoryJournalStore(std::chrono::nanoseconds sync_latency = {})
+        : sync_latency_(sync_latency) {}
+    OpenedJournal open() override;
+    std::string where() const override { return "memory"; }
+
+    // Records kept (synced), and the snapshot's coverage: for tests and the simulator.
+    Position durable() const noexcept { return base_ + records_.size(); }
+    std::uint64_t opens() const noexcept { return opens_; }
+
+private:
+    class Open;
+    friend class Open;
+
+    std::chrono::nanoseconds sync_latency_;
+    bool held_ = false;
+    std::uint64_t opens_ = 0;
+    Position base_ = 0;  // what the snapshot covers; records_ hold base_ + 1 onwards
+    std::vector<std::byte> snapshot_;
+    bool has_snapshot_ = false;
+    std::vector<std::vector<std::byte>> records_;  // durable
+};
+
+}  // namespace tp::peer

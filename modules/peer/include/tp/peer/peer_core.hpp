@@ -1,0 +1,186 @@
+#pragma once
+
+// One peer as a sans-IO state machine (after etcd-io/raft's Node: Step, Ready, Advance): the
+// vector clock, the bully machine and the roles (Buyer, Seller and, while elected, Trader)
+// composed. Messages and `now` go in; a Ready comes out: the epoch to make durable first, the
+// stamped messages to send, and whether a reign's books are to be loaded. No asio, no sockets, no
+// files, no real clock, no unseeded randomness: the driver (Node) carries a Ready out.
+
+#include <spdlog/logger.h>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "tp/auth/guard.hpp"
+#include "tp/clock/vector_clock.hpp"
+#include "tp/election/bully.hpp"
+#include "tp/market/books.hpp"
+#include "tp/peer/buyer.hpp"
+#include "tp/peer/config.hpp"
+#include "tp/peer/junk_report.hpp"
+#include "tp/peer/outbox.hpp"
+#include "tp/peer/seller.hpp"
+#include "tp/peer/trader.hpp"
+#include "tp/wire/message.hpp"
+
+namespace tp::peer {
+
+// What a peer counted: messages, and the input it dropped or refused.
+struct NodeCounters {
+    std::uint64_t sent = 0;
+    std::uint64_t received = 0;
+    std::uint64_t malformed = 0;
+    std::uint64_t misaddressed = 0;
+    std::uint64_t ignored = 0;  // trading messages that reached a non-trader
+    // A Payment, BuyResult or DepositAck not from the current trader, or a PaymentAck not from
+    // the payee: refused.
+    std::uint64_t wrong_role = 0;
+    // Clock entries naming peers that are not members: ignored by the merge.
+    std::uint64_t foreign_clock_entries = 0;
+    // Buys and deposits answered trader_unavailable while elected but not yet serving.
+    std::uint64_t unavailable_answers = 0;
+    // Datagrams refused by authentication, by reason (auth::Refusal), and hellos sent.
+    std::array<std::uint64_t, auth::refusal_count> auth_refused{};
+    std::uint64_t hellos_sent = 0;
+    // Messages sent, by kind (the index of wire::Body's alternative).
+    std::array<std::uint64_t, std::variant_size_v<wire::Body>> sent_by_kind{};
+};
+
+struct PeerCoreOptions {
+    PeerId self = 0;
+    Role role = Role::both;
+    std::vector<PeerId> peers;  // every peer of the market (self may be listed)
+    // This life (durable peer state): ids derive from it.
+    std::uint32_t incarnation = 1;
+    // The highest epoch an earlier life saw: the bully machine starts above it.
+    wire::Epoch epoch_floor = 0;
+    election::Config election;  // self and peers are filled in from the above
+    BuyerOptions buyer;
+    SellerOptions seller;
+    TraderOptions trader;
+
+    static PeerCoreOptions from(const Config& config, PeerId self, Role role,
+                                std::vector<PeerId> peers, std::uint32_t incarnation);
+};
+
+// What the driver carries out, in this order, before calling advance().
+struct Ready {
+    // The highest epoch seen grew: make it durable before any of `messages` leaves.
+    std::optional<wire::Epoch> epoch_seen;
+    // Stamped envelopes to send, in order (one addressed to this peer itself goes back into
+    // on_message: a trader paying itself for its own lot).
+    std::vector<wire::Envelope> messages;
+    // This peer won the election for this epoch: open the journal, load the books, and call
+    // trader_loaded() (meanwhile buys and deposits are answered trader_unavailable).
+    std::optional<wire::Epoch> load_books;
+    // The reign ended: close its journal (a load in progress is abandoned).
+    bool stepped_down = false;
+};
+
+class PeerCore {
+public:
+    PeerCore(PeerCoreOptions options, spdlog::logger& log);
+
+    // The highest epoch an earlier life saw (durable peer state). Before start().
+    void set_epoch_floor(wire::Epoch floor) noexcept { epoch_floor_ = noted_epoch_ = floor; }
+    // Keep the trader's released outputs for an observer (Trader::released). Before start().
+    void keep_released(bool keep) noexcept { trader_options_.keep_released = keep; }
+
+    // The first step of a life; `restarted`: back after a crash (the election's recovery policy).
+    void start(Time now, bool restarted);
+    // A decoded envelope from `envelope.sender`, addressed to this peer (the driver checked both):
+    // merge() then step(). In two calls, an observer can see the clock as the receive left it,
+    // before any reply ticks it.
+    void on_message(const wire::Envelope& envelope, Time now) {
+        merge(envelope);
+        step(envelope, now);
+    }
+    void merge(const wire::Envelope& envelope);
+    void step(const wire::Envelope& envelope, Time now);
+    void on_tick(Time now);
+    std::optional<Time> next_deadline() const;
+
+    // Local events: a buy request, a lot to deposit.
+    wire::RequestId buy(market::ProductId product, std::uint32_t quantity, Time now);
+    wire::LotId deposit(market::ProductId product, std::uint32_t quantity, Money unit_price,
+                        Time now);
+
+    // The trader role. The books of the reign Ready::load_books asked for, recovered from a
+    // journal durable up to `durable`; false when the reign has ended meanwhile.
+    bool trader_loaded(wire::Epoch epoch, market::Books books, Position durable, Time now);
+    // The journal is durable up to `durable`.
+    void on_durable(Position durable, Time now);
+    // Serving as trader: the core (its records, snapshot and released outputs are the driver's
+    // to carry out), else null.
+    Trader* trader() noexcept { return trader_ ? &*trader_ : nullptr; }
+    const Trader* trader() const noexcept { return trader_ ? &*trader_ : nullptr; }
+    // Elected, books not loaded yet.
+    bool loading() const noexcept { return loading_.has_value(); }
+
+    // Input the driver dropped (malformed, misaddressed, refused by authentication): counted and
+    // reported at most once a second per kind.
+    void dropped(DropKind kind, PeerId from, std::string_view detail, Time now);
+
+    Ready& ready() noexcept { return ready_; }
+    bool has_ready() const noexcept;
+    void advance();
+
+    PeerId id() const noexcept { return self_; }
+    Role role() const noexcept { return role_; }
+    bool is_buyer() const noexcept { return role_ != Role::seller; }
+    bool is_seller() const noexcept { return role_ != Role::buyer; }
+    std::uint32_t incarnation() const noexcept { return incarnation_; }
+    std::span<const PeerId> members() const noexcept { return members_; }
+    const clock::VectorClock& clock() const noexcept { return clock_; }
+    const election::Bully& election() const noexcept { return bully_; }
+    // Whom buyers and sellers deal with: the leader, unless that is this peer itself.
+    std::optional<PeerId> trading_partner() const noexcept;
+    Buyer& buyer() noexcept { return buyer_; }
+    const Buyer& buyer() const noexcept { return buyer_; }
+    Seller& seller() noexcept { return seller_; }
+    const Seller& seller() const noexcept { return seller_; }
+    NodeCounters& counters() noexcept { return counters_; }
+    const NodeCounters& counters() const noexcept { return counters_; }
+    TraderCounters& trader_counters() noexcept { return trader_counters_; }
+    const TraderCounters& trader_counters() const noexcept { return trader_counters_; }
+
+private:
+    void on_election_message(PeerId from, const election::Message& message, Time now);
+    void on_election_event(const election::Event& event, Time now);
+    void refuse_unavailable(PeerId from, const wire::Body& body);
+    void step_down();
+    void partner_changed(Time now);
+    // Gathers every part's output into ready_, stamped, in order.
+    void collect(Time now);
+    void stamp(Outgoing& message);
+    void stamp_all(Outbox& outbox);
+
+    PeerId self_;
+    Role role_;
+    std::uint32_t incarnation_;
+    std::vector<PeerId> members_;  // sorted, self included: the only ids a clock may name
+    spdlog::logger& log_;
+    wire::Epoch epoch_floor_;
+    wire::Epoch noted_epoch_;  // the highest epoch handed out in Ready::epoch_seen
+    TraderOptions trader_options_;
+
+    clock::VectorClock clock_;
+    election::Bully bully_;
+    Buyer buyer_;
+    Seller seller_;
+    std::optional<Trader> trader_;
+    std::optional<wire::Epoch> loading_;
+    std::optional<PeerId> partner_;
+    JunkReporter junk_;
+    NodeCounters counters_;
+    TraderCounters trader_counters_;
+    Outbox scratch_;  // the election's messages on their way to the Ready
+    Ready ready_;
+};
+
+}  // namespace tp::peer

@@ -1,0 +1,123 @@
+#pragma once
+
+// The trader of one reign as a sans-IO state machine (after etcd-io/raft's Ready and
+// msgsAfterAppend): requests and `now` in; records to append, a snapshot when one is due, and
+// messages out, where an answer leaves only once every record it rests on is durable
+// (on_durable). It knows nothing of files, sockets or real time.
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tp/market/books.hpp"
+#include "tp/market/events.hpp"
+#include "tp/peer/journal.hpp"
+#include "tp/peer/outbox.hpp"
+
+namespace tp::peer {
+
+struct TraderOptions {
+    market::Config market;
+    std::size_t products = 0;  // product ids below this are on the market
+    // How often payments that sellers have not acknowledged go out again.
+    std::chrono::nanoseconds payment_retry = std::chrono::milliseconds(200);
+    // Records between snapshots, at least. A snapshot costs time in proportion to the books, so
+    // one is due once the records since the last outnumber both this and the sessions on record.
+    std::uint64_t snapshot_every = 10'000;
+    // Hand back every released output (take_released), for observers such as the simulator's
+    // checker. Off: none are kept.
+    bool keep_released = false;
+};
+
+// What every reign of a peer did, summed (the driver owns it and lends it to each reign).
+struct TraderCounters {
+    std::uint64_t reigns = 0;  // times this peer became trader
+    std::uint64_t events_persisted = 0;
+    std::uint64_t syncs = 0;
+    std::uint64_t payments_resent = 0;
+};
+
+// An event for the journal, encoded, at the position it takes there.
+struct TraderRecord {
+    Position position = 0;
+    market::Event event;
+    std::vector<std::byte> bytes;
+};
+
+// Input the trader refused: a PaymentAck not from the payee (for the driver's junk report).
+struct TraderRefusal {
+    PeerId from = 0;
+    std::string detail;
+};
+
+class Trader {
+public:
+    // A reign over `books`, recovered from a journal durable (and written) up to `durable`.
+    Trader(PeerId self, wire::Epoch epoch, market::Books books, Position durable,
+           TraderOptions options, Time now, TraderCounters* counters = nullptr);
+
+    // Deposit, Buy and PaymentAck; other kinds are not the trader's and are ignored.
+    void on_message(PeerId from, const wire::Envelope& envelope, Time now);
+    // Closes due batches of buy requests; resends unacknowledged payments.
+    void on_tick(Time now);
+    std::optional<Time> next_deadline() const noexcept;
+    // The journal is durable up to `durable`: the answers resting on it may leave.
+    void on_durable(Position durable);
+
+    // What is ready, to be carried out by the driver and then cleared (its buffers are kept, so
+    // the steady state allocates nothing for records): the records to append, in order, each at
+    // its position; a snapshot due once they are appended, (covered, state); messages to send;
+    // the outputs released (keep_released only); refused input.
+    std::span<TraderRecord> records() noexcept { return {records_.data(), records_used_}; }
+    void clear_records() noexcept { records_used_ = 0; }
+    std::optional<std::pair<Position, std::vector<std::byte>>> take_snapshot();
+    Outbox& outbox() noexcept { return outbox_; }
+    std::vector<market::Output>& released() noexcept { return released_; }
+    std::vector<TraderRefusal>& refusals() noexcept { return refusals_; }
+
+    wire::Epoch epoch() const noexcept { return epoch_; }
+    const market::Books& books() const noexcept { return books_; }
+    Position written() const noexcept { return written_; }
+    Position durable() const noexcept { return durable_; }
+    // Whether payment `id` waits for its sale to be durable.
+    bool holds_payment(market::PaymentId id) const noexcept;
+    // Answers waiting for the journal.
+    std::size_t held() const noexcept { return held_.size(); }
+
+private:
+    struct Held {
+        Position needs = 0;
+        market::Output output;
+    };
+
+    void persist(Time now);
+    void release();
+    void send_output(market::Output output);
+    void send_pending_payments(bool resend);
+
+    PeerId self_;
+    wire::Epoch epoch_;
+    market::Books books_;
+    TraderOptions options_;
+    TraderCounters own_counters_;
+    TraderCounters& counters_;
+    Position written_;
+    Position durable_;
+    std::deque<Held> held_;
+    market::Step step_;
+    std::uint64_t since_snapshot_ = 0;
+    Time next_retry_;
+    bool first_round_ = true;
+    std::vector<TraderRecord> records_;  // the first records_used_ are ready
+    std::size_t records_used_ = 0;
+    std::optional<std::pair<Position, std::vector<std::byte>>> snapshot_;
+    Outbox outbox_;
+    std::vector<market::Output> released_;
+    std::vector<TraderRefusal> refusals_;
+};
+
+}  // namespace tp::peer

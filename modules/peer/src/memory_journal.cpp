@@ -1,0 +1,73 @@
+#include <utility>
+
+#include "tp/journal/errors.hpp"
+#include "tp/peer/journal.hpp"
+
+namespace tp::peer {
+
+// One reign's hold on the store. Appended records wait here until a sync moves them into the
+// store; a crash (discard_unwritten) loses them, as a power loss loses what was not synced.
+class MemoryJournalStore::Open final : public Journal {
+public:
+    explicit Open(MemoryJournalStore& store) : store_(store) {}
+    ~Open() override {
+        // Stepping down (not a crash) leaves what was appended to the next reign, as a file
+        // journal's close writes its buffer.
+        flush();
+        store_.held_ = false;
+    }
+    Open(const Open&) = delete;
+    Open& operator=(const Open&) = delete;
+
+    Position append(std::span<const std::byte> record) override {
+        pending_.emplace_back(record.begin(), record.end());
+        return written();
+    }
+    Position written() const noexcept override { return store_.durable() + pending_.size(); }
+    Position durable() const noexcept override { return store_.durable(); }
+    Position sync() override {
+        flush();
+        return durable();
+    }
+    bool sync_blocks() const noexcept override { return false; }
+    std::chrono::nanoseconds modelled_sync_latency() const noexcept override {
+        return store_.sync_latency_;
+    }
+    void write_snapshot(Position covered, std::span<const std::byte> state) override {
+        flush();
+        if (covered > store_.durable() || covered < store_.base_) {
+            throw journal::JournalError("a snapshot must cover a position the log holds");
+        }
+        auto& records = store_.records_;
+        records.erase(records.begin(),
+                      records.begin() + static_cast<std::ptrdiff_t>(covered - store_.base_));
+        store_.base_ = covered;
+        store_.snapshot_.assign(state.begin(), state.end());
+        store_.has_snapshot_ = true;
+    }
+    void discard_unwritten() noexcept override { pending_.clear(); }
+
+private:
+    void flush() {
+        for (auto& r : pending_) store_.records_.push_back(std::move(r));
+        pending_.clear();
+    }
+
+    MemoryJournalStore& store_;
+    std::vector<std::vector<std::byte>> pending_;
+};
+
+OpenedJournal MemoryJournalStore::open() {
+    if (held_) throw journal::LockedError("memory", 0);
+    held_ = true;
+    ++opens_;
+    OpenedJournal opened;
+    if (has_snapshot_) opened.recovery.snapshot = journal::Snapshot{base_, snapshot_};
+    Position lsn = base_;
+    opened.recovery.records.reserve(records_.size());
+    for (const auto& r : records_) opened.recovery.records.push_back({++lsn, r});
+    opened.journal = std::make_unique<Open>(*this);
+    return opened;
+}
+
+}  // namespace tp::peer

@@ -1,0 +1,319 @@
+#include "tp/peer/peer_core.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "tp/peer/books.hpp"
+#include "translate.hpp"
+
+namespace tp::peer {
+
+namespace {
+
+std::vector<PeerId> members_of(const PeerCoreOptions& o) {
+    std::vector<PeerId> m = o.peers;
+    m.push_back(o.self);
+    std::sort(m.begin(), m.end());
+    m.erase(std::unique(m.begin(), m.end()), m.end());
+    return m;
+}
+
+election::Config election_config(const PeerCoreOptions& o) {
+    election::Config c = o.election;
+    c.self = o.self;
+    c.peers.clear();
+    for (PeerId p : o.peers) {
+        if (p != o.self) c.peers.push_back(p);
+    }
+    return c;
+}
+
+}  // namespace
+
+PeerCoreOptions PeerCoreOptions::from(const Config& config, PeerId self, Role role,
+                                      std::vector<PeerId> peers, std::uint32_t incarnation) {
+    PeerCoreOptions o;
+    o.self = self;
+    o.role = role;
+    o.peers = std::move(peers);
+    o.incarnation = incarnation;
+    o.election.heartbeat_interval = config.election.heartbeat_interval;
+    o.election.election_timeout = config.election.election_timeout;
+    o.election.answer_timeout = config.election.answer_timeout;
+    o.election.coordinator_timeout = config.election.election_timeout;
+    o.election.policy = config.failure.policy == RecoveryPolicy::bully
+                            ? election::RecoveryPolicy::bully
+                            : election::RecoveryPolicy::defer;
+    o.buyer = BuyerOptions::from(config);
+    o.seller = SellerOptions::from(config);
+    o.trader.market = market_config(config);
+    o.trader.products = config.market.products.size();
+    return o;
+}
+
+PeerCore::PeerCore(PeerCoreOptions options, spdlog::logger& log)
+    : self_(options.self),
+      role_(options.role),
+      incarnation_(options.incarnation),
+      members_(members_of(options)),
+      log_(log),
+      epoch_floor_(options.epoch_floor),
+      noted_epoch_(options.epoch_floor),
+      trader_options_(options.trader),
+      bully_(election_config(options)),
+      buyer_(options.self, options.incarnation, std::move(options.buyer), log,
+             [this](market::ProductId product) {
+                 return is_seller() && seller_.remaining(product) > 0;
+             }),
+      seller_(options.self, options.incarnation, std::move(options.seller), log) {}
+
+void PeerCore::start(Time now, bool restarted) {
+    if (restarted) {
+        bully_.restart(now, epoch_floor_);
+    } else {
+        bully_.start(now, epoch_floor_);
+    }
+    collect(now);
+}
+
+std::optional<PeerId> PeerCore::trading_partner() const noexcept {
+    auto leader = bully_.leader();
+    if (!leader || *leader == self_) return std::nullopt;
+    return leader;
+}
+
+// ---- Input ----------------------------------------------------------------------------------
+
+void PeerCore::merge(const wire::Envelope& envelope) {
+    ++counters_.received;
+    counters_.foreign_clock_entries += clock_.receive(self_, envelope.clock, members_);
+}
+
+void PeerCore::step(const wire::Envelope& envelope, Time now) {
+    const PeerId from = envelope.sender;
+    const auto& body = envelope.body;
+    if (auto election = election_message(envelope)) {
+        on_election_message(from, *election, now);
+    } else if (std::holds_alternative<wire::BuyResult>(body) ||
+               std::holds_alternative<wire::Payment>(body) ||
+               std::holds_alternative<wire::DepositAck>(body)) {
+        // Only the current trader's answers and payments count, in its current reign (a
+        // trader answering itself is its own trader).
+        if (bully_.leader() != from || envelope.epoch != bully_.epoch()) {
+            ++counters_.wrong_role;
+            dropped(DropKind::wrong_role, from,
+                    fmt::format("a {} from a peer that is not the trader of epoch {}",
+                                wire::kind_name(body), election::epoch_text(bully_.epoch())),
+                    now);
+        } else if (std::holds_alternative<wire::BuyResult>(body)) {
+            if (is_buyer()) buyer_.on_message(from, envelope, now);
+        } else if (is_seller()) {
+            seller_.on_message(from, envelope, now);
+        }
+    } else if (trader_) {
+        trader_->on_message(from, envelope, now);
+    } else if (loading_) {
+        // Elected, but the books are not loaded yet: say so rather than stay silent.
+        refuse_unavailable(from, body);
+    } else {
+        ++counters_.ignored;
+    }
+    collect(now);
+}
+
+void PeerCore::on_election_message(PeerId from, const election::Message& message, Time now) {
+    const auto implausible = bully_.counters().implausible_ignored;
+    bully_.on_message(from, message, now);
+    if (bully_.counters().implausible_ignored > implausible) {
+        const wire::Epoch epoch = std::visit([](const auto& m) { return m.epoch; }, message);
+        dropped(DropKind::implausible_epoch, from,
+                fmt::format("a {} with epoch {}, beyond belief after {}",
+                            election::to_string(election::kind_of(message)),
+                            election::epoch_text(epoch),
+                            election::epoch_text(bully_.trusted_epoch())),
+                now);
+    }
+}
+
+void PeerCore::refuse_unavailable(PeerId from, const wire::Body& body) {
+    ++counters_.unavailable_answers;
+    if (const auto* b = std::get_if<wire::Buy>(&body)) {
+        wire::BuyResult result;
+        result.request_id = b->request_id;
+        result.reason = wire::RefusalReason::trader_unavailable;
+        scratch_.push_back({from, std::move(result), std::nullopt});
+    } else if (const auto* d = std::get_if<wire::Deposit>(&body)) {
+        scratch_.push_back(
+            {from, wire::DepositAck{d->lot_id, false, wire::RefusalReason::trader_unavailable},
+             std::nullopt});
+    }
+}
+
+void PeerCore::on_tick(Time now) {
+    if (const auto due = bully_.next_deadline(); due && *due <= now) bully_.on_tick(now);
+    if (trader_) trader_->on_tick(now);
+    if (is_buyer()) buyer_.on_tick(now);
+    if (is_seller()) seller_.on_tick(now);
+    if (const auto due = junk_.next_flush(); due && *due <= now) {
+        for (const auto& line : junk_.flush(now)) log_.warn("{}", line);
+    }
+    collect(now);
+}
+
+std::optional<Time> PeerCore::next_deadline() const {
+    std::optional<Time> at;
+    const auto earliest = [&](std::optional<Time> t) {
+        if (t && (!at || *t < *at)) at = t;
+    };
+    earliest(bully_.next_deadline());
+    if (trader_) earliest(trader_->next_deadline());
+    if (is_buyer()) earliest(buyer_.next_deadline());
+    if (is_seller()) earliest(seller_.next_deadline());
+    earliest(junk_.next_flush());
+    return at;
+}
+
+wire::RequestId PeerCore::buy(market::ProductId product, std::uint32_t quantity, Time now) {
+    const auto id = buyer_.buy(product, quantity, now);
+    collect(now);
+    return id;
+}
+
+wire::LotId PeerCore::deposit(market::ProductId product, std::uint32_t quantity, Money unit_price,
+                              Time now) {
+    clock_.tick(self_);  // a local event
+    const auto id = seller_.deposit(product, quantity, unit_price, now);
+    collect(now);
+    return id;
+}
+
+void PeerCore::dropped(DropKind kind, PeerId from, std::string_view detail, Time now) {
+    if (auto line = junk_.note(kind, from, detail, now)) log_.warn("{}", *line);
+}
+
+// ---- The trader role ------------------------------------------------------------------------
+
+bool PeerCore::trader_loaded(wire::Epoch epoch, market::Books books, Position durable, Time now) {
+    if (loading_ != epoch) return false;
+    loading_.reset();
+    trader_.emplace(self_, epoch, std::move(books), durable, trader_options_, now,
+                    &trader_counters_);
+    ++trader_counters_.reigns;
+    collect(now);
+    return true;
+}
+
+void PeerCore::on_durable(Position durable, Time now) {
+    if (!trader_) return;
+    trader_->on_durable(durable);
+    collect(now);
+}
+
+void PeerCore::step_down() {
+    if (trader_ || loading_) ready_.stepped_down = true;
+    trader_.reset();
+    loading_.reset();
+    ready_.load_books.reset();
+}
+
+void PeerCore::on_election_event(const election::Event& event, Time now) {
+    switch (event.kind) {
+        case election::EventKind::became_leader:
+            step_down();
+            log_.debug("won the election (epoch {}), loading the books",
+                       election::epoch_text(event.epoch));
+            loading_ = event.epoch;
+            ready_.load_books = event.epoch;
+            break;
+        case election::EventKind::leader_known:
+            step_down();
+            log_.debug("follows peer {} (epoch {})", event.leader,
+                       election::epoch_text(event.epoch));
+            log_.info("the trader is now peer {} (epoch {})", event.leader,
+                      election::epoch_text(event.epoch));
+            break;
+        case election::EventKind::leader_lost:
+            step_down();
+            log_.info("lost the trader, peer {} (epoch {})", event.leader,
+                      election::epoch_text(event.epoch));
+            break;
+    }
+    partner_changed(now);
+}
+
+void PeerCore::partner_changed(Time now) {
+    // Buyers and sellers resend what is outstanding to the new trader, or wait for one.
+    const auto partner = trading_partner();
+    if (is_buyer()) buyer_.on_trader(partner, now);
+    if (is_seller()) seller_.on_trader(partner, now);
+}
+
+// ---- Output ---------------------------------------------------------------------------------
+
+void PeerCore::collect(Time now) {
+    // Durable peer state: the epoch is recorded before anything is sent in it.
+    if (const wire::Epoch seen = std::max(bully_.epoch(), bully_.trusted_epoch());
+        seen > noted_epoch_) {
+        noted_epoch_ = seen;
+        ready_.epoch_seen = seen;
+    }
+    auto outbox = bully_.take_outbox();
+    for (const auto& out : outbox) {
+        wire::Epoch epoch = 0;
+        wire::Body body = to_wire(out.msg, epoch);
+        scratch_.push_back({out.to, std::move(body), epoch});
+    }
+    stamp_all(scratch_);
+    for (const auto& event : bully_.take_events()) on_election_event(event, now);
+    if (trader_) {
+        for (const auto& refusal : trader_->refusals()) {
+            ++counters_.wrong_role;
+            dropped(DropKind::wrong_role, refusal.from, refusal.detail, now);
+        }
+        trader_->refusals().clear();
+        stamp_all(trader_->outbox());
+    }
+    if (is_buyer()) {
+        auto out = buyer_.take_outbox();
+        stamp_all(out);
+        buyer_.take_answered();  // kept in its state; the driver waits on answered_count()
+    }
+    if (is_seller()) {
+        auto out = seller_.take_outbox();
+        stamp_all(out);
+    }
+}
+
+void PeerCore::stamp_all(Outbox& outbox) {
+    for (auto& message : outbox) stamp(message);
+    outbox.clear();
+}
+
+void PeerCore::stamp(Outgoing& message) {
+    clock_.tick(self_);
+    auto& envelope = ready_.messages.emplace_back();
+    envelope.sender = self_;
+    envelope.receiver = message.to;
+    envelope.epoch = message.epoch.value_or(bully_.epoch());
+    envelope.clock = clock_;
+    envelope.body = std::move(message.body);
+    ++counters_.sent;
+    ++counters_.sent_by_kind[envelope.body.index()];
+    if (std::holds_alternative<wire::Buy>(envelope.body)) buyer_.on_sent(envelope);
+}
+
+bool PeerCore::has_ready() const noexcept {
+    return ready_.epoch_seen || !ready_.messages.empty() || ready_.load_books ||
+           ready_.stepped_down;
+}
+
+void PeerCore::advance() {
+    ready_.epoch_seen.reset();
+    ready_.messages.clear();
+    ready_.load_books.reset();
+    ready_.stepped_down = false;
+}
+
+}  // namespace tp::peer

@@ -1,0 +1,190 @@
+#include "tp/peer/trader.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "tp/market/codec.hpp"
+#include "translate.hpp"
+
+#ifdef TP_SIM_BUGS
+// Deliberately broken variants, compiled only into the simulator's tests (tests/sim).
+namespace tp::sim_bugs {
+extern bool early_confirm;
+extern bool accept_any_ack;
+}  // namespace tp::sim_bugs
+#endif
+
+namespace tp::peer {
+
+namespace {
+
+market::TimePoint market_time(Time t) {
+    return market::TimePoint(t);
+}
+
+Time core_time(market::TimePoint t) {
+    return std::chrono::duration_cast<Time>(t.time_since_epoch());
+}
+
+// The broken variant that lets any member settle any payment.
+bool bug_accept_any_ack() {
+#ifdef TP_SIM_BUGS
+    return sim_bugs::accept_any_ack;
+#else
+    return false;
+#endif
+}
+
+}  // namespace
+
+Trader::Trader(PeerId self, wire::Epoch epoch, market::Books books, Position durable,
+               TraderOptions options, Time now, TraderCounters* counters)
+    : self_(self),
+      epoch_(epoch),
+      books_(std::move(books)),
+      options_(std::move(options)),
+      counters_(counters != nullptr ? *counters : own_counters_),
+      written_(durable),
+      durable_(durable),
+      next_retry_(now) {
+    // Recovered batches get one fresh window on this trader's own clock.
+    books_.resume(market_time(now));
+}
+
+void Trader::on_message(PeerId from, const wire::Envelope& envelope, Time now) {
+    step_.clear();
+    if (const auto* d = std::get_if<wire::Deposit>(&envelope.body)) {
+        if (d->product >= options_.products) {
+            outbox_.push_back(
+                {from, wire::DepositAck{d->lot_id, false, wire::RefusalReason::invalid_request},
+                 epoch_});
+            return;
+        }
+        books_.deposit(market::Deposited{from, d->lot_id, d->product, d->quantity, d->unit_price},
+                       step_);
+    } else if (const auto* b = std::get_if<wire::Buy>(&envelope.body)) {
+        books_.submit_buy(
+            market::BuyRequest{from, b->request_id, b->product, b->quantity, b->allow_partial},
+            envelope.clock, market_time(now), step_);
+    } else if (const auto* k = std::get_if<wire::PaymentAck>(&envelope.body)) {
+        // Only the payee settles a payment.
+        const market::Payment* paid = books_.payments().find(k->payment_id);
+        if (paid != nullptr && paid->seller != from && !bug_accept_any_ack()) {
+            refusals_.push_back({from, fmt::format("an ack for payment {}, which is peer {}'s",
+                                                   k->payment_id, paid->seller)});
+            return;
+        }
+        books_.ack_payment(k->payment_id, step_);
+    } else {
+        return;
+    }
+    persist(now);
+}
+
+void Trader::on_tick(Time now) {
+    // Payments inherited from an earlier reign (at once), or not acknowledged in time.
+    if (now >= next_retry_) {
+        send_pending_payments(!first_round_);
+        first_round_ = false;
+        next_retry_ = now + options_.payment_retry;
+    }
+    // Close due batches of buy requests and serve them in logical-time order.
+    if (auto due = books_.next_deadline(); due && *due <= market_time(now)) {
+        step_.clear();
+        books_.poll(market_time(now), step_);
+        persist(now);
+    }
+}
+
+std::optional<Time> Trader::next_deadline() const noexcept {
+    Time deadline = next_retry_;
+    if (auto due = books_.next_deadline()) deadline = std::min(deadline, core_time(*due));
+    return deadline;
+}
+
+void Trader::send_pending_payments(bool resend) {
+    for (const auto& p : books_.payments().pending()) {
+        // A payment whose sale is not durable yet is still held: it goes out when its sync
+        // completes, never before (a crash meanwhile loses the sale).
+        if (holds_payment(p.id)) continue;
+        if (resend) ++counters_.payments_resent;
+        outbox_.push_back({p.seller, wire::Payment{p.id, p.lot, p.quantity, p.amount}, epoch_});
+    }
+}
+
+void Trader::persist(Time /*now*/) {
+    for (auto& event : step_.events) {
+        if (records_used_ == records_.size()) records_.emplace_back();
+        TraderRecord& record = records_[records_used_++];
+        record.position = ++written_;
+        market::encode(event, record.bytes);
+        record.event = std::move(event);
+        ++counters_.events_persisted;
+        ++since_snapshot_;
+    }
+    // An answer waits for every record handed out so far, not only its own step's: a retried
+    // request's recorded answer may rest on records still in flight.
+    Position needs = written_;
+#ifdef TP_SIM_BUGS
+    if (sim_bugs::early_confirm) needs = 0;  // confirms before the journal is durable
+#endif
+    for (auto& output : step_.outputs) held_.push_back({needs, std::move(output)});
+    step_.clear();
+    if (since_snapshot_ >= std::max<std::uint64_t>(options_.snapshot_every, books_.results_count())) {
+        since_snapshot_ = 0;
+        snapshot_.emplace(written_, books_.snapshot());
+    }
+    release();
+}
+
+void Trader::on_durable(Position durable) {
+    if (durable <= durable_) return;
+    durable_ = durable;
+    release();
+}
+
+void Trader::release() {
+    while (!held_.empty() && held_.front().needs <= durable_) {
+        market::Output output = std::move(held_.front().output);
+        held_.pop_front();
+        if (options_.keep_released) released_.push_back(output);
+        send_output(std::move(output));
+    }
+}
+
+void Trader::send_output(market::Output output) {
+    if (const auto* ack = std::get_if<market::DepositAck>(&output)) {
+        const bool accepted = ack->status != market::DepositStatus::rejected;
+        outbox_.push_back({ack->seller,
+                           wire::DepositAck{ack->lot, accepted,
+                                            accepted ? wire::RefusalReason::none
+                                                     : wire::RefusalReason::invalid_request},
+                           epoch_});
+    } else if (const auto* r = std::get_if<market::BuyResult>(&output)) {
+        wire::BuyResult result;
+        result.request_id = r->request;
+        result.filled = r->filled();
+        result.reason = r->filled() ? wire::RefusalReason::none : to_wire(r->reason);
+        result.quantity = r->quantity;
+        result.amount = r->amount;
+        for (PeerId seller : r->sellers) result.fills.push_back(wire::Fill{seller, 0, 0, 0});
+        outbox_.push_back({r->buyer, std::move(result), epoch_});
+    } else if (const auto* p = std::get_if<market::Payment>(&output)) {
+        outbox_.push_back({p->seller, wire::Payment{p->id, p->lot, p->quantity, p->amount}, epoch_});
+    }
+}
+
+bool Trader::holds_payment(market::PaymentId id) const noexcept {
+    return std::any_of(held_.begin(), held_.end(), [id](const Held& h) {
+        const auto* p = std::get_if<market::Payment>(&h.output);
+        return p != nullptr && p->id == id;
+    });
+}
+
+std::optional<std::pair<Position, std::vector<std::byte>>> Trader::take_snapshot() {
+    return std::exchange(snapshot_, std::nullopt);
+}
+
+}  // namespace tp::peer
