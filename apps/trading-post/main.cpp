@@ -17,6 +17,7 @@
 
 #include "commands.hpp"
 #include "report.hpp"
+#include "summary_text.hpp"
 #include "tp/auth/key.hpp"
 #include "tp/journal/log.hpp"
 #include "tp/market/books.hpp"
@@ -246,7 +247,7 @@ int run_market(const Overrides& o) {
     signals.cancel();
     const auto summary = market.summary();
     std::ostringstream text;
-    tp::peer::print(text, summary);
+    tp::app::print(text, summary);
     std::cout << '\n' << text.str();
     std::cout.flush();
     if (!o.report.empty())

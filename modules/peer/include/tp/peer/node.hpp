@@ -156,6 +156,9 @@ struct NodeContext {
     // Durable peer state: called, before anything is sent in it, whenever the highest epoch a peer
     // has seen grows; what it stores comes back as the peer's epoch floor after a restart.
     std::function<void(PeerId, wire::Epoch)> on_epoch = {};
+    // Called on the loop when a node's last coroutine has ended (after stop(), or once it stopped
+    // itself): the object may then be destroyed, though not from inside this call.
+    std::function<void(const Node&)> on_finished = {};
 };
 
 // One peer: a buyer, a seller or both, which may be elected trader. It composes the vector clock,
