@@ -52,6 +52,7 @@ void LocalMarket::request_stop() {
 }
 
 void LocalMarket::wake() {
+    if (woken_) return;  // one look serves every wake before it
     woken_ = true;
     tick_.cancel();  // the wait completes through the executor, after the caller's step
 }
