@@ -17,6 +17,7 @@
 
 #include "commands.hpp"
 #include "report.hpp"
+#include "summary_text.hpp"
 #include "tp/auth/key.hpp"
 #include "tp/journal/log.hpp"
 #include "tp/market/books.hpp"
@@ -124,31 +125,6 @@ tp::peer::Config make_config(const Overrides& o) {
     return c;
 }
 
-// A run starts a new market: its peers' request and lot ids begin again, so they would collide
-// with those an earlier run left in the same journal. Refused before anything runs.
-void refuse_a_used_state_dir(const tp::peer::Config& config) {
-    if (config.storage.state_dir.empty()) return;
-    const auto journal_dir = config.storage.state_dir / "journal";
-    std::error_code ec;
-    if (!std::filesystem::is_directory(journal_dir, ec)) return;
-    std::size_t events = 0;
-    bool snapshot = false;
-    try {
-        const auto recovery = tp::journal::Log::read(journal_dir);
-        events = recovery.records.size();
-        snapshot = recovery.snapshot.has_value();
-    } catch (const std::exception&) {
-        return;  // a damaged journal: the trader that opens it says what is wrong
-    }
-    if (events == 0 && !snapshot) return;
-    throw tp::peer::ConfigError(fmt::format(
-        "run: --state-dir '{}' already holds the journal of an earlier run ({} events{}); a run "
-        "starts a new market, whose ids would collide with it: give a fresh or empty directory "
-        "(`trading-post books --state-dir {}` shows the old books)",
-        config.storage.state_dir.string(), events, snapshot ? " after a snapshot" : "",
-        config.storage.state_dir.string()));
-}
-
 // Said once at start, on stderr, whatever the log level.
 void warn_if_unauthenticated(const tp::peer::Config& config) {
     if (config.security.mode == tp::peer::SecurityMode::on) return;
@@ -213,7 +189,6 @@ void write_run_report(const Overrides& o, const tp::peer::Config& config,
 
 int run_market(const Overrides& o) {
     const tp::peer::Config config = make_config(o);
-    refuse_a_used_state_dir(config);
     tp::peer::configure_logging({tp::peer::parse_log_level(o.log_level), o.quiet});
     warn_if_unauthenticated(config);
     fmt::print("Trading Post {}: {} peers on {}, seed {} (repeat with --seed {})\n", version,
@@ -246,7 +221,7 @@ int run_market(const Overrides& o) {
     signals.cancel();
     const auto summary = market.summary();
     std::ostringstream text;
-    tp::peer::print(text, summary);
+    tp::app::print(text, summary);
     std::cout << '\n' << text.str();
     std::cout.flush();
     if (!o.report.empty())

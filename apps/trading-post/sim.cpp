@@ -19,6 +19,7 @@
 
 #include "commands.hpp"
 #include "report.hpp"
+#include "summary_text.hpp"
 #include "tp/peer/config.hpp"
 #include "tp/peer/log.hpp"
 #include "tp/sim/export.hpp"
@@ -114,7 +115,7 @@ void print_result(const sim::Result& r, bool verbose) {
         "{}\n",
         r.crashes, r.partitions, r.pauses, r.hostile, r.outsider, r.confirmed, r.checks,
         r.trace_events, sim::format_duration(r.ended.time_since_epoch()), hex(r.trace_hash));
-    if (verbose) tp::peer::print(std::cout, r.summary);
+    if (verbose) tp::app::print(std::cout, r.summary);
     if (r.ok()) {
         fmt::print(
             "  checks      OK: clocks, epochs, books, once, durable, fair, liveness, end of "
@@ -150,7 +151,7 @@ void write_sim_report(const SimFlags& f, const sim::Result& r, const sim::Window
     in.command = sim::repro_command(r.options);
     in.summary = r.summary;
     std::ostringstream text;
-    tp::peer::print(text, r.summary);
+    tp::app::print(text, r.summary);
     in.summary_text = text.str();
     in.peers = r.options.peers;
     in.requests = report::requests_of(r.purchases, r.started);

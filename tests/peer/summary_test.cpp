@@ -1,10 +1,12 @@
-// The run summary claims durability only when the journal was synced.
+// The run summary as the program prints it: it claims durability only when the journal was
+// synced, and counts in singular and plural (issue 14).
 #include <boost/test/unit_test.hpp>
 
 #include <sstream>
 #include <string>
 
-#include "tp/peer/local_market.hpp"
+#include "summary_text.hpp"
+#include "tp/peer/summary.hpp"
 
 using tp::peer::Durability;
 using tp::peer::Summary;
@@ -15,7 +17,7 @@ std::string printed(Durability durability) {
     Summary s;
     s.durability = durability;
     std::ostringstream out;
-    tp::peer::print(out, s);
+    tp::app::print(out, s);
     return out.str();
 }
 
@@ -47,9 +49,31 @@ BOOST_AUTO_TEST_CASE(failed_checks_claim_nothing) {
     Summary s;
     s.violations.push_back("books: goods not conserved");
     std::ostringstream out;
-    tp::peer::print(out, s);
+    tp::app::print(out, s);
     BOOST_TEST(contains(out.str(), "FAILED"));
     BOOST_TEST(!contains(out.str(), "durable"));
+}
+
+BOOST_AUTO_TEST_CASE(the_summary_counts_in_singular_and_plural) {
+    Summary s;
+    s.requests = 1;
+    s.units = 1;
+    s.reigns = 1;
+    s.crashes = 1;
+    s.sellers.push_back({2, 1, 9, 9, 0});
+    std::ostringstream out;
+    tp::app::print(out, s);
+    const std::string text = out.str();
+    BOOST_TEST_MESSAGE(text);
+    BOOST_TEST(contains(text, "1 request answered"));
+    BOOST_TEST(contains(text, "(1 unit for"));
+    BOOST_TEST(contains(text, "1 trader elected, 1 failure injected"));
+    BOOST_TEST(contains(text, "sold 1 unit, earned 9"));
+    s.requests = s.units = s.reigns = s.crashes = 2;
+    std::ostringstream again;
+    tp::app::print(again, s);
+    BOOST_TEST(contains(again.str(), "2 requests answered"));
+    BOOST_TEST(contains(again.str(), "2 traders elected, 2 failures injected"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -37,8 +37,10 @@ done
 expect 0 'trading-post' -- --version
 expect 0 'checks      OK' -- run --peers 4 --transport memory --max-transactions 3 \
   --state-dir "$dir/state" --seed 7 --quiet
-# A second run on the same state directory would reuse its request ids: refused, nothing run.
-expect 2 'already holds the journal of an earlier run' -- run --peers 4 --transport memory \
+# A second run on the same state directory continues its market (issue 15): its peers' lives and
+# epochs go on from the durable peer state (epoch 3:4 after the first run's 1:4 and 2:3), and its
+# checks pass against the books it inherits.
+expect 0 'traders     4 (epoch 3:4), 3 (epoch 4:3)' -- run --peers 4 --transport memory \
   --max-transactions 3 --state-dir "$dir/state" --seed 7 --quiet
 
 # 2: bad input, from CLI11 (unknown flag, value out of range, no subcommand) and from us.

@@ -95,28 +95,6 @@ BOOST_AUTO_TEST_CASE(plural_is_singular_for_exactly_one) {
     BOOST_TEST(peer::plural(2, "trader") == "2 traders");
 }
 
-BOOST_AUTO_TEST_CASE(the_summary_counts_in_singular_and_plural) {
-    peer::Summary s;
-    s.requests = 1;
-    s.units = 1;
-    s.reigns = 1;
-    s.crashes = 1;
-    s.sellers.push_back({2, 1, 9, 9, 0});
-    std::ostringstream out;
-    peer::print(out, s);
-    const std::string text = out.str();
-    BOOST_TEST_MESSAGE(text);
-    BOOST_TEST(contains(text, "1 request answered"));
-    BOOST_TEST(contains(text, "(1 unit for"));
-    BOOST_TEST(contains(text, "1 trader elected, 1 failure injected"));
-    BOOST_TEST(contains(text, "sold 1 unit, earned 9"));
-    s.requests = s.units = s.reigns = s.crashes = 2;
-    std::ostringstream again;
-    peer::print(again, s);
-    BOOST_TEST(contains(again.str(), "2 requests answered"));
-    BOOST_TEST(contains(again.str(), "2 traders elected, 2 failures injected"));
-}
-
 BOOST_AUTO_TEST_CASE(warnings_and_errors_name_their_level_info_keeps_the_seed_shape) {
     BOOST_TEST(message_of(formatted(spdlog::level::info, "bought 3 fish from 2 for 27")) ==
                "bought 3 fish from 2 for 27");

@@ -151,6 +151,7 @@ void Node::spawn(asio::awaitable<void> loop) {
     // Expected errors are handled inside each loop; anything else is a bug, rethrown out of run().
     asio::co_spawn(context_.runtime.get_executor(), std::move(loop), [this](std::exception_ptr e) {
         --running_;
+        if (running_ == 0 && context_.on_finished) context_.on_finished(*this);
         if (e) std::rethrow_exception(e);
     });
 }

@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "tp/peer/audit.hpp"
 #include "tp/sim/faults.hpp"
 
 namespace tp::sim {
@@ -101,57 +102,46 @@ void Checker::became_trader(const peer::Node& self, wire::Epoch epoch, const mar
     trader_ = id;
     reign_epoch_ = epoch;
     durable_ = durable;
-    // Every outcome confirmed so far survives the failover, unchanged.
+    // The Audit the run's summary also applies: every outcome confirmed so far survives the
+    // failover, unchanged; every payment sent so far is backed by the seller's ledger; every
+    // acknowledged deposit is counted deposited; the books' own invariants hold.
+    const peer::Audit audit(books);
     for (const auto& [key, answer] : confirmed_) {
-        const market::BuyResult* r = books.result(key.first, key.second);
-        if (r == nullptr) {
-            violation(fmt::format(
-                "peer {}'s request {} was confirmed in epoch {} but trader {} (epoch {}) has no "
-                "record of it",
-                key.first, key.second, epoch_text(answer.epoch), id, epoch_text(epoch)));
-        } else if (r->filled() != answer.filled || r->quantity != answer.quantity ||
-                   r->amount != answer.amount) {
-            violation(fmt::format(
-                "peer {}'s request {} was confirmed as {} units for {} but trader {} (epoch {}) "
-                "has {} units for {}",
-                key.first, key.second, answer.quantity, answer.amount, id, epoch_text(epoch),
-                r->quantity, r->amount));
+        const auto wrong =
+            audit.answer({key.first, key.second, answer.filled, answer.quantity, answer.amount});
+        if (!wrong) continue;
+        violation(fmt::format(
+            "peer {}'s request {} was confirmed in epoch {} as {} units for {} but trader {} "
+            "(epoch {}) has {}",
+            key.first, key.second, epoch_text(answer.epoch), answer.quantity, answer.amount, id,
+            epoch_text(epoch), *wrong));
+    }
+    std::map<PeerId, std::vector<market::Money>> paid;
+    for (const auto& [payment, p] : paid_) paid[p.seller].push_back(p.amount);
+    for (const auto& [seller, amounts] : paid) {
+        const auto sum = peer::Audit::total(amounts, [](market::Money m) { return m; });
+        if (auto wrong = audit.payments(seller, sum, false)) {
+            violation(
+                fmt::format("seller {} was sent payments of {} in all, but trader {} (epoch "
+                            "{}): {}",
+                            seller, sum ? std::to_string(*sum) : "more than fits in Money", id,
+                            epoch_text(epoch), *wrong));
         }
     }
-    // Every payment sent so far is backed by the seller's ledger in the recovered books.
-    // Checked sums: nullopt once a seller's payments add up past the range of Money, which is
-    // more than any ledger can show.
-    std::map<PeerId, std::optional<market::Money>> paid;
-    for (const auto& [payment, p] : paid_) {
-        auto& sum = paid.try_emplace(p.seller, market::Money{0}).first->second;
-        if (sum) sum = market::checked_add(*sum, p.amount);
-    }
-    for (const auto& [seller, amount] : paid) {
-        if (!amount || books.seller(seller).earned < *amount) {
-            violation(fmt::format(
-                "seller {} was sent payments of {} in all, but trader {} (epoch {}) has it earning "
-                "only {}",
-                seller, amount ? std::to_string(*amount) : "more than fits in Money", id,
-                epoch_text(epoch), books.seller(seller).earned));
-        }
-    }
-    // Every acknowledged deposit is part of what the recovered books say was deposited.
     std::map<market::ProductId, std::uint64_t> acked;
     for (const Key& lot : acked_lots_) {
         if (auto it = lots_.find(lot); it != lots_.end())
             acked[it->second.first] += it->second.second;
     }
     for (const auto& [product, units] : acked) {
-        const market::ProductBook* book = books.product(product);
-        const std::uint64_t deposited = book ? book->deposited : 0;
-        if (deposited < units) {
+        if (auto wrong = audit.deposits(product, units)) {
             violation(fmt::format(
                 "deposits of {} units of product {} were acknowledged, but trader {} (epoch {}) "
-                "has only {} deposited",
-                units, product, id, epoch_text(epoch), deposited));
+                "has {}",
+                units, product, id, epoch_text(epoch), *wrong));
         }
     }
-    for (auto& v : books.check_invariants()) {
+    for (auto& v : audit.invariants()) {
         violation(fmt::format("trader {}'s recovered books: {}", id, v));
     }
     queued_.clear();
@@ -294,7 +284,7 @@ void Checker::sweep(peer::LocalMarket& market) {
             serving = id;
             if (books_dirty_) {
                 ++checks_;
-                for (auto& v : node->books()->check_invariants()) {
+                for (auto& v : peer::Audit(*node->books()).invariants()) {
                     violation(fmt::format("trader {}'s books: {}", id, v));
                 }
             }

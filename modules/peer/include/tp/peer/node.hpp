@@ -85,6 +85,9 @@ struct NodeContext {
     // Where the trader's journal lives; null: a file journal in journal_dir (the simulator
     // gives a MemoryJournalStore, whose model of sync latency and power loss it draws).
     JournalStore* journal_store = nullptr;
+    // Called on the loop when a node's last coroutine has ended (after stop(), or once it stopped
+    // itself): the object may then be destroyed, though not from inside this call.
+    std::function<void(const Node&)> on_finished = {};
 };
 
 // One peer: a buyer, a seller or both, which may be elected trader. The driver of a PeerCore

@@ -1,0 +1,354 @@
+#include "tp/peer/cluster.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <system_error>
+
+#include "tp/peer/log.hpp"
+#include "tp/transport/factory.hpp"
+
+namespace tp::peer {
+
+namespace {
+
+std::filesystem::path make_temporary_dir() {
+    std::string templ = (std::filesystem::temp_directory_path() / "trading-post-XXXXXX").string();
+    if (::mkdtemp(templ.data()) == nullptr) {
+        throw std::system_error(errno, std::generic_category(), "mkdtemp " + templ);
+    }
+    return templ;
+}
+
+}  // namespace
+
+// Passes every observation on to the observer the caller set, and tells the cluster's owner that
+// something moved while it waits on the peers' progress (no polling for it).
+struct Cluster::Watcher final : NodeObserver {
+    Cluster& cluster;
+    NodeObserver* next = nullptr;
+    explicit Watcher(Cluster& c) : cluster(c) {}
+
+    void note() {
+        if (cluster.watching_) cluster.changed();
+    }
+    void sent(const Node& self, const wire::Envelope& envelope) override {
+        if (next) next->sent(self, envelope);
+        note();
+    }
+    void received(const Node& self, const wire::Envelope& envelope) override {
+        if (next) next->received(self, envelope);
+        note();
+    }
+    void became_trader(const Node& self, wire::Epoch epoch, const market::Books& books,
+                       std::uint64_t durable) override {
+        if (next) next->became_trader(self, epoch, books, durable);
+        note();
+    }
+    void persisted(const Node& self, wire::Epoch epoch, const market::Event& event,
+                   std::uint64_t lsn) override {
+        if (next) next->persisted(self, epoch, event, lsn);
+        note();
+    }
+    void synced(const Node& self, std::uint64_t lsn) override {
+        if (next) next->synced(self, lsn);
+        note();
+    }
+    void released(const Node& self, wire::Epoch epoch, const market::Output& output) override {
+        if (next) next->released(self, epoch, output);
+        note();
+    }
+};
+
+Cluster::Cluster(const Config& config, runtime::Runtime& runtime, runtime::RandomStreams& streams,
+                 bool scripted)
+    : config_(config), runtime_(runtime), streams_(streams) {
+    for (std::uint32_t i = 1; i <= config_.peers; ++i) ids_.push_back(i);
+
+    // Roles: as configured, else drawn from the seed with at least one seller and one buyer among
+    // the peers that start as traders' customers (all but the highest id, the first trader).
+    if (!config_.roles.empty()) {
+        for (std::size_t i = 0; i < ids_.size(); ++i) roles_[ids_[i]] = config_.roles[i];
+    } else {
+        runtime::Rng rng = streams_.stream("roles");
+        for (PeerId id : ids_) roles_[id] = rng.bernoulli(0.5) ? Role::buyer : Role::seller;
+        auto customers = std::vector<PeerId>(ids_.begin(), ids_.end() - 1);
+        auto has = [&](Role r) {
+            return std::any_of(customers.begin(), customers.end(),
+                               [&](PeerId p) { return roles_[p] == r; });
+        };
+        if (!has(Role::seller)) roles_[customers.front()] = Role::seller;
+        if (!has(Role::buyer)) roles_[customers.back()] = Role::buyer;
+    }
+
+    // A state directory of the caller's outlives the run: the peers' incarnations and epoch floors
+    // go to files there, so a second run on it never reuses the first run's ids. A throw-away one
+    // (the simulator's, a run without --state-dir) keeps them in memory.
+    if (config_.storage.state_dir.empty()) {
+        state_dir_ = make_temporary_dir();
+        temporary_dir_ = true;
+        peer_states_ = PeerStateStore::in_memory();
+    } else {
+        state_dir_ = config_.storage.state_dir;
+        std::filesystem::create_directories(state_dir_);
+        peer_states_ = PeerStateStore::in_files(state_dir_);
+    }
+    if (!runtime_.is_virtual()) sync_pool_ = std::make_unique<asio::thread_pool>(1);
+    if (config_.network.transport == TransportKind::memory) {
+        network_ = std::make_unique<transport::MemoryNetwork>(runtime_, streams_.stream("network"));
+    }
+
+    context_ = std::make_unique<NodeContext>(
+        NodeContext{runtime_, config_, ids_, journal_dir(), sync_pool_.get(),
+                    [this](PeerId peer, wire::Epoch epoch) {
+                        traders_.push_back({peer, epoch, runtime_.now()});
+                        changed();
+                    },
+                    [this](PeerId) { changed(); }, scripted});
+    context_->on_epoch = [this](PeerId peer, wire::Epoch epoch) {
+        peer_states_->note_epoch(peer, epoch);
+    };
+    context_->on_finished = [this](const Node&) { changed(); };
+    // Security on: the key file's key, else one for this run (from the seed on the in-memory
+    // network, so a run repeats byte for byte; from the system's random source on UDP).
+    if (config_.security.mode == SecurityMode::on) {
+        if (!config_.security.key_file.empty()) {
+            key_ = auth::load_key(config_.security.key_file);
+        } else if (network_) {
+            key_ = auth::Key::derive(streams_.stream_seed("key"));
+        } else {
+            key_ = auth::Key::generate();
+        }
+        context_->key = &*key_;
+    }
+}
+
+Cluster::~Cluster() {
+    for (auto& [id, node] : nodes_) node->stop();
+    for (auto& node : graveyard_) node->stop();
+    // Let every coroutine see its stop before the nodes go (a pool sync may still be in flight).
+    if (sync_pool_) sync_pool_->join();
+    nodes_.clear();
+    graveyard_.clear();
+    if (temporary_dir_) {
+        std::error_code ec;
+        std::filesystem::remove_all(state_dir_, ec);
+    }
+}
+
+void Cluster::ensure_story_roles() {
+    if (!config_.roles.empty() || ids_.size() < 5) return;
+    const std::vector<PeerId> customers(ids_.begin(), ids_.end() - 1);
+    auto count = [&](Role r) {
+        return static_cast<std::size_t>(std::count_if(customers.begin(), customers.end(),
+                                                      [&](PeerId p) { return roles_[p] == r; }));
+    };
+    // Sellers are made from the front, buyers from the back: two of each, from four customers or
+    // more, never undo each other.
+    for (std::size_t i = 0; count(Role::seller) < 2 && i < customers.size(); ++i)
+        roles_[customers[i]] = Role::seller;
+    for (std::size_t i = customers.size(); count(Role::buyer) < 2 && i > 0; --i)
+        roles_[customers[i - 1]] = Role::buyer;
+}
+
+std::unique_ptr<transport::Transport> Cluster::make_transport(PeerId peer) {
+    transport::TransportConfig tc;
+    tc.kind = network_ ? transport::TransportKind::memory : transport::TransportKind::udp;
+    tc.udp.host = config_.network.host;
+    tc.udp.port = ports_[peer];  // a restarted peer binds its old port again
+    auto t = transport::make_transport(tc, peer, runtime_, network_.get());
+    if (auto* udp = dynamic_cast<transport::UdpTransport*>(t.get())) {
+        ports_[peer] = udp->local_endpoint().port();
+    }
+    return t;
+}
+
+void Cluster::launch(PeerId peer, bool restarted, std::unique_ptr<transport::Transport> transport) {
+    const PeerState life = peer_states_->start_life(peer);
+    const std::uint32_t incarnation = life.incarnation;
+    if (!transport) transport = make_transport(peer);
+    if (auto* udp = dynamic_cast<transport::UdpTransport*>(transport.get())) {
+        for (const auto& [id, port] : ports_) {
+            if (port != 0) udp->address_book().add(id, config_.network.host, port);
+        }
+    }
+    auto node = std::make_unique<Node>(
+        *context_, peer, roles_[peer], std::move(transport),
+        streams_.stream("peer", (std::uint64_t{peer} << 32) | incarnation), incarnation);
+    Node& n = *node;
+    n.set_epoch_floor(life.epoch);
+    if (clock_spread_.count() > 0) {
+        auto rng = streams_.stream("clock-base", (std::uint64_t{peer} << 32) | incarnation);
+        n.set_clock_base(runtime::Duration(static_cast<runtime::Duration::rep>(
+            rng.uniform_int(0, static_cast<std::uint64_t>(clock_spread_.count())))));
+    }
+    life_of_[&n] = incarnation;
+    nodes_[peer] = std::move(node);
+    if (restarted) n.start(true);
+}
+
+void Cluster::launch_all() {
+    watcher_ = std::make_unique<Watcher>(*this);
+    watcher_->next = context_->observer;
+    context_->observer = watcher_.get();
+    // Bind every socket first (ephemeral ports unless a base port is set), so that every address
+    // book is complete from the first message.
+    std::map<PeerId, std::unique_ptr<transport::Transport>> bound;
+    for (PeerId id : ids_) {
+        if (network_ == nullptr && config_.network.base_port != 0) {
+            ports_[id] = static_cast<std::uint16_t>(config_.network.base_port + id);
+        }
+        bound[id] = make_transport(id);
+    }
+    for (PeerId id : ids_) launch(id, false, std::move(bound[id]));
+    // Every endpoint exists before anyone sends its first Election.
+    for (PeerId id : ids_) nodes_[id]->start(false);
+}
+
+Node* Cluster::node(PeerId peer) noexcept {
+    auto it = nodes_.find(peer);
+    return it == nodes_.end() ? nullptr : it->second.get();
+}
+
+const Node* Cluster::node(PeerId peer) const noexcept {
+    auto it = nodes_.find(peer);
+    return it == nodes_.end() ? nullptr : it->second.get();
+}
+
+std::optional<PeerId> Cluster::trader() const noexcept {
+    for (const auto& [id, node] : nodes_) {
+        if (node->is_trader()) return id;
+    }
+    return std::nullopt;
+}
+
+bool Cluster::buyers_done() const noexcept {
+    for (const auto& [id, node] : nodes_) {
+        if (node->is_buyer() && !node->is_trader() && !node->buyer().done) return false;
+    }
+    return true;
+}
+
+bool Cluster::settled() const {
+    const auto t = trader();
+    if (!t || node(*t)->books() == nullptr || node(*t)->books()->payments().pending_count() > 0)
+        return false;
+    return std::all_of(nodes_.begin(), nodes_.end(), [](const auto& n) {
+        const auto& lots = n.second->seller().lots;
+        return n.second->is_trader() ||
+               std::all_of(lots.begin(), lots.end(), [](const OwnLot& lot) { return lot.acked; });
+    });
+}
+
+std::uint64_t Cluster::answered() const {
+    std::uint64_t n = 0;
+    for (const auto& [peer, a] : archives_) n += a.purchases.size();
+    for (const auto& [peer, node] : nodes_) {
+        n += node->buyer().purchases.size();
+        const auto& out = node->buyer().outstanding;
+        if (out && out->answered) ++n;
+    }
+    return n;
+}
+
+void Cluster::crash(PeerId peer, std::optional<runtime::Duration> restart_after) {
+    auto it = nodes_.find(peer);
+    if (it == nodes_.end()) return;
+    const bool was_trader = it->second->is_trader();
+    peer_logger(peer)->info("fails{}", was_trader ? " (it was the trader)" : "");
+    failures_log_.push_back({peer, runtime_.now(), was_trader});
+    it->second->stop();
+    if (network_) network_->crash(peer);
+    graveyard_.push_back(std::move(it->second));
+    nodes_.erase(it);
+    if (restart_after) {
+        restarts_[peer] = runtime_.now() + *restart_after;
+    } else {
+        restarts_.erase(peer);
+    }
+}
+
+void Cluster::restart(PeerId peer) {
+    if (nodes_.count(peer)) return;
+    restarts_.erase(peer);
+    if (network_) network_->recover(peer);
+    peer_logger(peer)->info("comes back as a {}", to_string(roles_[peer]));
+    launch(peer, true, nullptr);
+    returns_log_.push_back({peer, runtime_.now(), life_of_.at(nodes_.at(peer).get())});
+}
+
+void Cluster::archive(const Node& node) {
+    Archive& a = archives_[node.id()];
+    const auto& purchases = node.buyer().purchases;
+    a.purchases.insert(a.purchases.end(), purchases.begin(), purchases.end());
+    for (const auto& [id, amount] : node.seller().payments) a.payments.emplace(id, amount);
+    if (!node.failure().empty()) a.failures.push_back(node.failure());
+    const auto life = life_of_.find(&node);
+    if (life == life_of_.end()) return;
+    // A life after a failure: what the returned peer did in it, for the summary.
+    const bool returned = std::any_of(returns_log_.begin(), returns_log_.end(), [&](const auto& r) {
+        return r.peer == node.id() && r.life == life->second;
+    });
+    if (returned) {
+        LifeAfter line;
+        line.role = node.role();
+        line.requests = purchases.size();
+        for (const auto& p : purchases) line.filled += p.filled ? 1 : 0;
+        for (const auto& lot : node.seller().lots) line.deposits += lot.acked ? 1 : 0;
+        line.sold = node.seller().sold;
+        line.earned = node.seller().earned;
+        lives_[{node.id(), life->second}] = line;
+    }
+    life_of_.erase(life);
+}
+
+void Cluster::reap(runtime::TimePoint now) {
+    // A peer that stopped on an error of its own (a journal it cannot use) stays down: the
+    // summary reports it, and the run fails.
+    for (auto it = nodes_.begin(); it != nodes_.end();) {
+        if (it->second->stopped() && !it->second->failure().empty()) {
+            graveyard_.push_back(std::move(it->second));
+            it = nodes_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (auto it = graveyard_.begin(); it != graveyard_.end();) {
+        if ((*it)->finished()) {
+            archive(**it);
+            it = graveyard_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    // Restarting needs the previous life's socket closed first: reaped before it comes back.
+    std::vector<PeerId> due;
+    for (const auto& [peer, at] : restarts_) {
+        const bool alive_still = std::any_of(graveyard_.begin(), graveyard_.end(),
+                                             [&](const auto& n) { return n->id() == peer; });
+        if (at <= now && !alive_still) due.push_back(peer);
+    }
+    for (PeerId peer : due) restart(peer);
+}
+
+std::optional<runtime::TimePoint> Cluster::next_restart() const {
+    // A peer whose previous life is still ending is not due by the clock: its end wakes the
+    // supervisor (NodeContext::on_finished).
+    std::optional<runtime::TimePoint> next;
+    for (const auto& [peer, at] : restarts_) {
+        const bool alive_still = std::any_of(graveyard_.begin(), graveyard_.end(),
+                                             [&](const auto& n) { return n->id() == peer; });
+        if (!alive_still && (!next || at < *next)) next = at;
+    }
+    return next;
+}
+
+void Cluster::stop_all() {
+    for (auto& [id, node] : nodes_) {
+        node->stop();
+        graveyard_.push_back(std::move(node));
+    }
+    nodes_.clear();
+    restarts_.clear();
+}
+
+}  // namespace tp::peer

@@ -1,0 +1,82 @@
+// A market run twice on one state directory: the second run's peers start from the first run's
+// durable peer state (incarnation, epoch floor), so their request and lot ids are new to the
+// books the second run inherits. Each life once started again at incarnation 1: the second
+// run's first request had the first run's id, and the trader's retry de-duplication answered it
+// with the first run's answer.
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include "market_fixture.hpp"
+#include "tp/peer/peer_state.hpp"
+
+using namespace tp::system_test;
+
+namespace {
+
+struct TempDir {
+    std::filesystem::path path;
+    TempDir() {
+        path = std::filesystem::temp_directory_path() /
+               ("tp-state-dir-" + std::to_string(std::random_device{}()));
+        std::filesystem::create_directories(path);
+    }
+    ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(state_dir)
+
+// Peer 1 sells, 2 buys, 3 is the first trader.
+TP_ON_BOTH_TRANSPORTS(a_second_run_on_one_state_dir_gets_its_own_answers) {
+    TempDir dir;
+    auto on_dir = [&](tp::peer::Config& c) { c.storage.state_dir = dir.path; };
+    tp::peer::Purchase first;
+    tp::wire::Epoch first_epoch = 0;
+    {
+        Market m(kind, {Role::seller, Role::buyer, Role::buyer}, on_dir);
+        BOOST_REQUIRE(m.settle_on(3));
+        m.deposit(1, salt, 5, 10);
+        first = m.buy(2, salt, 1);
+        BOOST_TEST(first.filled);
+        BOOST_TEST(first.amount == 10);
+        first_epoch = m.node(3).epoch();
+    }
+    // Every peer's life is on file: incarnation 1, and an epoch floor the election reached.
+    for (PeerId id : {1u, 2u, 3u}) {
+        const auto state = tp::peer::read_peer_state(dir.path, id);
+        BOOST_TEST(state.incarnation == 1u);
+        BOOST_TEST(state.epoch == first_epoch);
+    }
+
+    Market m(kind, {Role::seller, Role::buyer, Role::buyer}, on_dir);
+    BOOST_REQUIRE(m.settle_on(3));
+    for (PeerId id : {1u, 2u, 3u}) BOOST_TEST(m.node(id).incarnation() == 2u);
+    // The trader's reign is a new one, above every epoch of the first run.
+    BOOST_TEST(m.node(3).epoch() > first_epoch);
+    // A new lot and a new request: executed now, not answered from the first run's books.
+    m.deposit(1, fish, 4, 3);
+    const auto second = m.buy(2, fish, 2);
+    BOOST_TEST(second.request != first.request);
+    BOOST_TEST(second.filled);
+    BOOST_TEST(second.bought == 2u);
+    BOOST_TEST(second.amount == 6);
+    const auto& books = m.books();
+    BOOST_TEST(books.product(fish) != nullptr);
+    BOOST_TEST(books.product(fish)->deposited == 4u);
+    BOOST_TEST(books.product(salt)->deposited == 5u);
+    BOOST_TEST(books.check_invariants().empty());
+    // The second run's summary checks its own answers and payments against the inherited books:
+    // the first run's sale, settled then, is not a payment this run owes.
+    BOOST_REQUIRE(m.run_until([&] { return m.books().payments().pending_count() == 0; }));
+    m->request_stop();
+    BOOST_REQUIRE(m.run_until([&] { return m->done(); }));
+    const auto summary = m->summary();
+    for (const auto& v : summary.violations) BOOST_ERROR(v);
+    BOOST_TEST(summary.requests == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
