@@ -113,9 +113,9 @@ void Buyer::on_message(PeerId from, const wire::Envelope& envelope, Time now) {
         return;
     }
     if (waiting_since_) {
-        log_.info("the trader answers again after {} ms",
-                  std::chrono::duration_cast<std::chrono::milliseconds>(now - *waiting_since_)
-                      .count());
+        log_.info(
+            "the trader answers again after {} ms",
+            std::chrono::duration_cast<std::chrono::milliseconds>(now - *waiting_since_).count());
         waiting_since_.reset();
     }
     Purchase done = std::move(*out);
@@ -138,8 +138,8 @@ void Buyer::complete(Purchase done) {
     const auto& name = product_name(done.product);
     if (done.filled) {
         // "bought 3 fish from 2 for 27", or "from 2 and 5" when several sellers filled it.
-        log_.info("bought {} {} from {} for {}", done.bought, name, fmt::join(done.sellers, " and "),
-                  done.amount);
+        log_.info("bought {} {} from {} for {}", done.bought, name,
+                  fmt::join(done.sellers, " and "), done.amount);
     } else {
         log_.info("could not buy {} {}: {}", done.quantity, name, wire::to_string(done.reason));
     }

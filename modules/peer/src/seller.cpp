@@ -140,7 +140,8 @@ void Seller::on_payment(PeerId from, const wire::Payment& payment) {
             const bool open = left(lot) > 0;
             // Saturates: a trader cannot wrap a lot back onto sale.
             lot.sold = static_cast<std::uint32_t>(
-                std::min<std::uint64_t>(std::uint64_t{lot.sold} + payment.quantity, std::numeric_limits<std::uint32_t>::max()));
+                std::min<std::uint64_t>(std::uint64_t{lot.sold} + payment.quantity,
+                                        std::numeric_limits<std::uint32_t>::max()));
             if (open && left(lot) == 0) ++sold_out_;
         }
         log_.info("was paid {} for {} of {}", payment.amount, plural(payment.quantity, "unit"),
