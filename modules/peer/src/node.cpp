@@ -683,7 +683,7 @@ asio::awaitable<void> Node::become_trader(wire::Epoch epoch) {
     log_->info("Dear buyers and sellers, My ID is {}, and I am the new coordinator", id_);
     log_->info("recovered the books: {}, {} answered, {} queued, {} pending",
                plural(recovery.records.size(), "event"),
-               plural(trader->books->results_count(), "request"), trader->books->queued().size(),
+               plural(trader->books->answered_count(), "request"), trader->books->queued().size(),
                plural(trader->books->payments().pending_count(), "payment"));
     if (context_.on_new_trader) context_.on_new_trader(id_, epoch);
     if (context_.observer) {
@@ -726,7 +726,7 @@ asio::awaitable<void> Node::persist_and_reply(Trader& trader, market::Step& step
     for (auto& output : step.outputs) trader.held.push_back({needs, std::move(output)});
     step.clear();
     if (trader.since_snapshot >=
-        std::max<std::uint64_t>(snapshot_every, trader.books->results_count())) {
+        std::max<std::uint64_t>(snapshot_every, trader.books->sessions_count())) {
         trader.since_snapshot = 0;
         try {
             trader.log->write_snapshot(trader.log->written_lsn(), trader.books->snapshot());

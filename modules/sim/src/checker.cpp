@@ -76,6 +76,9 @@ void Checker::sent(const peer::Node& self, const wire::Envelope& envelope) {
         }
     } else if (const auto* a = std::get_if<wire::PaymentAck>(&envelope.body)) {
         acks_sent_.insert({envelope.sender, a->payment_id});
+    } else if (const auto* b = std::get_if<wire::Buy>(&envelope.body)) {
+        auto& latest = asked_[envelope.sender];
+        latest = std::max(latest, b->request_id);
     }
 }
 
@@ -101,9 +104,12 @@ void Checker::became_trader(const peer::Node& self, wire::Epoch epoch, const mar
     trader_ = id;
     reign_epoch_ = epoch;
     durable_ = durable;
-    // Every outcome confirmed so far survives the failover, unchanged.
+    // Every outcome confirmed so far survives the failover, unchanged: the books still hold it,
+    // or their buyer's session has moved past it (an older request never executes again).
     for (const auto& [key, answer] : confirmed_) {
         const market::BuyResult* r = books.result(key.first, key.second);
+        const market::Session* session = books.session(key.first);
+        if (r == nullptr && session != nullptr && session->latest() > key.second) continue;
         if (r == nullptr) {
             violation(fmt::format(
                 "peer {}'s request {} was confirmed in epoch {} but trader {} (epoch {}) has no "
@@ -245,6 +251,12 @@ void Checker::released(const peer::Node& self, wire::Epoch epoch, const market::
     if (r == nullptr) return;
     ++checks_;
     const Key key{r->buyer, r->request};
+    // A delayed duplicate of a request its buyer has moved past gets a refusal and never executes
+    // again (market::Books::stale_refusal): not a second answer to it.
+    if (const auto asked = asked_.find(r->buyer); asked != asked_.end() &&
+        asked->second > r->request && !r->filled() &&
+        r->reason == market::RefuseReason::invalid_request && r->quantity == 0 && r->amount == 0)
+        return;
     Answer answer{r->filled(), r->quantity, r->amount, epoch};
     auto [it, fresh] = confirmed_.emplace(key, answer);
     if (!fresh && (it->second.filled != answer.filled || it->second.quantity != answer.quantity ||
