@@ -494,10 +494,33 @@ Summary LocalMarket::summary() const {
     for (auto& v : books->check_invariants()) s.violations.push_back("books: " + v);
     s.commission = books->commission_total();
 
-    // Nothing confirmed to a buyer is missing from the books, or different there.
+    // Nothing confirmed to a buyer is missing from the books, or different there. The books keep
+    // each buyer's latest answers only (its session): an older purchase must be behind it, and
+    // every purchase is part of the buyer's totals.
     for (const auto& [peer, a] : archives_) {
+        market::BuyerTotals confirmed;
+        for (const auto& p : a->purchases) {
+            if (p.filled) {
+                ++confirmed.filled;
+                confirmed.quantity += p.bought;
+                confirmed.spent += p.amount;
+            } else {
+                ++confirmed.refused;
+            }
+        }
+        const market::BuyerTotals t = books->buyer(peer);
+        if (confirmed.filled > t.filled || confirmed.refused > t.refused ||
+            confirmed.quantity > t.quantity || confirmed.spent > t.spent) {
+            s.violations.push_back(fmt::format(
+                "peer {} was answered {} filled and {} refused requests ({} for {}), more than the "
+                "books record ({} filled, {} refused, {} for {})",
+                peer, confirmed.filled, confirmed.refused, plural(confirmed.quantity, "unit"),
+                confirmed.spent, t.filled, t.refused, plural(t.quantity, "unit"), t.spent));
+        }
+        const market::Session* session = books->session(peer);
         for (const auto& p : a->purchases) {
             const market::BuyResult* r = books->result(peer, p.request);
+            if (r == nullptr && session != nullptr && session->latest() > p.request) continue;
             if (r == nullptr) {
                 s.violations.push_back(
                     fmt::format("peer {}'s {} was answered but the books have no record of it",
