@@ -128,8 +128,8 @@ private:
                         e);
                 });
             if (!executed_now)
-                BOOST_TEST_REQUIRE((r == Books::stale_refusal(BuyRequest{
-                                             r.buyer, r.request, r.product, r.requested})));
+                BOOST_TEST_REQUIRE((r == Books::stale_refusal(BuyRequest{r.buyer, r.request,
+                                                                         r.product, r.requested})));
         }
         // The table stays bounded: one session per buyer.
         BOOST_TEST_REQUIRE(live_.sessions_count() <= std::size_t{buyers});

@@ -269,8 +269,8 @@ BOOST_AUTO_TEST_CASE(sessions_survive_snapshot_and_replay_across_a_failover) {
     BOOST_TEST(retry.events.empty());
     BOOST_TEST((only_result(retry) == lost));
     // Buyer 8's delayed duplicate of its answered request is the recorded answer too.
-    BOOST_TEST(only_result(heir->submit_buy(8, request_id(1, 1), salt, 1, false, {}, at_ms(0)))
-                   .filled());
+    BOOST_TEST(
+        only_result(heir->submit_buy(8, request_id(1, 1), salt, 1, false, {}, at_ms(0))).filled());
     BOOST_TEST(heir->in_stock(salt) == 5u);
     // From the snapshot alone (the journal lost), the session is the one before the sale.
     Result<Books> from_snapshot = Books::restore(Config{}, snapshot);
@@ -302,8 +302,10 @@ BOOST_AUTO_TEST_CASE(a_version_1_snapshot_with_every_answer_restores_the_session
     BOOST_TEST((*restored == t.books));
     BOOST_TEST(restored->queued().size() == 1u);
     // A retry of the latest still gets its answer; an older request never runs again.
+    const BuyResult* latest = t.books.result(7, request_id(1, 4));
+    BOOST_TEST_REQUIRE(latest);
     BOOST_TEST((only_result(restored->submit_buy(7, request_id(1, 4), salt, 1, false, {},
-                                                 at_ms(300))) == *t.books.result(7, request_id(1, 4))));
+                                                 at_ms(300))) == *latest));
     const Step older = restored->submit_buy(7, request_id(1, 2), salt, 1, false, {}, at_ms(300));
     BOOST_TEST(older.events.empty());
     BOOST_TEST(only_result(older).reason == RefuseReason::invalid_request);

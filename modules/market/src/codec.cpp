@@ -416,8 +416,7 @@ struct SnapshotCodec {
 
     // A version 1 snapshot lists every answer: they must add up to the buyer totals (exactly, so a
     // sum that left the range of its type is caught) before all but the sessions are dropped.
-    static void check_every_answer(const Books& books,
-                                   capnp::List<s::BuyResult>::Reader answers) {
+    static void check_every_answer(const Books& books, capnp::List<s::BuyResult>::Reader answers) {
         struct Sums {
             std::uint64_t filled = 0;
             std::uint64_t refused = 0;
@@ -493,6 +492,7 @@ struct SnapshotCodec {
             if (!books.buyers_.try_emplace(t.getBuyer(), totals).second)
                 throw bad(ErrorCode::invalid,
                           "buyer " + std::to_string(t.getBuyer()) + " listed twice");
+            books.answered_ += totals.filled + totals.refused;  // may wrap: checked below
         }
         for (auto p : root.getPayments()) {
             if (!books.payments_.restore(Payment{p.getId(), p.getSeller(), p.getLot(),
@@ -510,9 +510,9 @@ struct SnapshotCodec {
             BuyResult result = read(r);
             auto& answers = books.sessions_[result.buyer].answers;
             if (!answers.empty() && answers.back().request >= result.request)
-                throw bad(ErrorCode::invalid,
-                          "answer to request (" + std::to_string(result.buyer) + ", " +
-                              std::to_string(result.request) + ") listed twice or out of order");
+                throw bad(ErrorCode::invalid, "answer to request (" + std::to_string(result.buyer) +
+                                                  ", " + std::to_string(result.request) +
+                                                  ") listed twice or out of order");
             answers.push_back(std::move(result));
         };
         if (version == snapshot_version_every_answer) {
@@ -521,9 +521,9 @@ struct SnapshotCodec {
         } else {
             for (auto session : root.getSessions()) {
                 if (books.sessions_.contains(session.getBuyer()))
-                    throw bad(ErrorCode::invalid, "session of buyer " +
-                                                      std::to_string(session.getBuyer()) +
-                                                      " listed twice");
+                    throw bad(
+                        ErrorCode::invalid,
+                        "session of buyer " + std::to_string(session.getBuyer()) + " listed twice");
                 if (session.getAnswers().size() == 0)
                     throw bad(ErrorCode::invalid, "session of buyer " +
                                                       std::to_string(session.getBuyer()) +

@@ -76,9 +76,9 @@ std::vector<std::string> Books::check_invariants() const {
     // Requests: executions match the buyer totals, which match the goods sold. Only the buyers'
     // sessions keep answers, so each session is checked against its buyer's totals, which must
     // include it.
-    std::uint64_t filled_total = 0;
-    Int128 bought = 0;
+    Int128 filled_total = 0, bought = 0, answered = 0;
     for (const auto& [buyer, t] : buyers_) {
+        answered += Int128{t.filled} + t.refused;
         const std::string b = "buyer " + std::to_string(buyer);
         if (t.spent < 0) fail(b + ": spent " + std::to_string(t.spent) + " out of range");
         if (t.quantity < t.filled)
@@ -87,9 +87,12 @@ std::vector<std::string> Books::check_invariants() const {
         filled_total += t.filled;
         bought += t.quantity;
     }
+    if (answered != answered_)
+        fail("requests answered " + std::to_string(answered_) + ", buyer totals add up to " +
+             text(answered));
     if (filled_total != executions_)
         fail("requests executed " + std::to_string(executions_) + " times for " +
-             std::to_string(filled_total) + " filled requests");
+             text(filled_total) + " filled requests");
     for (const auto& [buyer, session] : sessions_) {
         if (session.answers.empty()) {
             fail("buyer " + std::to_string(buyer) + ": an empty session");
@@ -122,9 +125,8 @@ std::vector<std::string> Books::check_invariants() const {
         if (in_session.filled > t.filled || in_session.refused > t.refused ||
             in_session.quantity > t.quantity || in_session.spent > t.spent)
             fail("buyer " + std::to_string(buyer) + ": the session holds more than the totals (" +
-                 std::to_string(t.filled) + " filled, " + std::to_string(t.refused) +
-                 " refused, " + std::to_string(t.quantity) + " units, spent " +
-                 std::to_string(t.spent) + ")");
+                 std::to_string(t.filled) + " filled, " + std::to_string(t.refused) + " refused, " +
+                 std::to_string(t.quantity) + " units, spent " + std::to_string(t.spent) + ")");
     }
     for (const auto& q : queued_)
         if (result(q.buyer, q.request))

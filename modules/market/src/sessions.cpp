@@ -33,12 +33,6 @@ const BuyResult* Books::result(PeerId buyer, RequestId request) const noexcept {
     return s ? s->find(request) : nullptr;
 }
 
-std::uint64_t Books::answered_count() const noexcept {
-    std::uint64_t n = 0;
-    for (const auto& [buyer, totals] : buyers_) n += totals.filled + totals.refused;
-    return n;
-}
-
 BuyResult Books::stale_refusal(const BuyRequest& r) {
     // The wire has no reason for "stale", and a new one would change the protocol. A request id
     // below its buyer's latest answered one is no valid request any more, which is what
@@ -72,6 +66,7 @@ std::optional<std::string> Books::unanswerable(PeerKey key) const {
 
 void Books::record_answer(BuyResult answer) {
     const PeerKey key{answer.buyer, answer.request};
+    ++answered_;
     auto& answers = sessions_[key.peer].answers;
     answers.insert(lower(answers, key.id), std::move(answer));
     dequeue(key);

@@ -726,7 +726,7 @@ asio::awaitable<void> Node::persist_and_reply(Trader& trader, market::Step& step
     for (auto& output : step.outputs) trader.held.push_back({needs, std::move(output)});
     step.clear();
     if (trader.since_snapshot >=
-        std::max<std::uint64_t>(snapshot_every, trader.books->sessions_count())) {
+        std::max<std::uint64_t>(snapshot_every, trader.books->answered_count())) {
         trader.since_snapshot = 0;
         try {
             trader.log->write_snapshot(trader.log->written_lsn(), trader.books->snapshot());

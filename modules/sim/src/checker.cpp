@@ -253,8 +253,8 @@ void Checker::released(const peer::Node& self, wire::Epoch epoch, const market::
     const Key key{r->buyer, r->request};
     // A delayed duplicate of a request its buyer has moved past gets a refusal and never executes
     // again (market::Books::stale_refusal): not a second answer to it.
-    if (const auto asked = asked_.find(r->buyer); asked != asked_.end() &&
-        asked->second > r->request && !r->filled() &&
+    if (const auto asked = asked_.find(r->buyer);
+        asked != asked_.end() && asked->second > r->request && !r->filled() &&
         r->reason == market::RefuseReason::invalid_request && r->quantity == 0 && r->amount == 0)
         return;
     Answer answer{r->filled(), r->quantity, r->amount, epoch};

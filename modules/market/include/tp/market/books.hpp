@@ -206,8 +206,8 @@ public:
     const std::map<PeerId, Session>& sessions() const noexcept { return sessions_; }
     // The de-duplication table's size: one session per buyer that was ever answered.
     std::size_t sessions_count() const noexcept { return sessions_.size(); }
-    // Requests answered over the life of the market (filled and refused), from the buyer totals.
-    std::uint64_t answered_count() const noexcept;
+    // Requests answered over the life of the market (filled and refused): the buyer totals' sum.
+    std::uint64_t answered_count() const noexcept { return answered_; }
     // What a request older than its buyer's latest answered one gets: a refusal, recorded nowhere.
     static BuyResult stale_refusal(const BuyRequest& request);
     // Queued requests, in arrival order.
@@ -278,6 +278,8 @@ private:
     std::uint64_t next_batch_ = 1;
     // Count of BuyFilled events applied: cross-checks that no request executed twice.
     std::uint64_t executions_ = 0;
+    // Sum of the buyers' filled and refused counts (derived, kept for answered_count()).
+    std::uint64_t answered_ = 0;
     // Process-local, never journalled: when each open batch closes, on this trader's clock.
     std::map<std::uint64_t, TimePoint> deadlines_;
     // Some queued batch has no deadline yet (it was recovered): resume() gives it one.
