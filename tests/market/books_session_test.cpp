@@ -315,4 +315,37 @@ BOOST_AUTO_TEST_CASE(a_version_1_snapshot_with_every_answer_restores_the_session
     BOOST_TEST((*again == t.books));
 }
 
+BOOST_AUTO_TEST_CASE(a_snapshot_whose_sessions_contradict_the_books_is_rejected) {
+    Trader t;
+    t.deposit(1, 10);
+    t.buy(7, request_id(1, 1), 2);
+    const auto good = t.books.snapshot();
+    // Edits one field of the snapshot's first session and restores the result.
+    const auto restore_edited = [&](auto edit) {
+        std::vector<capnp::word> words(good.size() / sizeof(capnp::word));
+        std::memcpy(words.data(), good.data(), good.size());
+        capnp::FlatArrayMessageReader reader(kj::arrayPtr(words.data(), words.size()));
+        capnp::MallocMessageBuilder message;
+        message.setRoot(reader.getRoot<tp::market::schema::Snapshot>());
+        edit(message.getRoot<tp::market::schema::Snapshot>().getSessions()[0]);
+        return Books::restore(Config{}, to_bytes(message));
+    };
+    // The answer claims more than the buyer ever spent.
+    Result<Books> more =
+        restore_edited([](auto session) { session.getAnswers()[0].setAmount(99); });
+    BOOST_TEST_REQUIRE(!more.ok());
+    BOOST_TEST(more.error().code == ErrorCode::inconsistent);
+    BOOST_TEST(more.error().message.find("buyer 7") != std::string::npos, more.error().message);
+    // The session is filed under another buyer than its answer's.
+    Result<Books> moved = restore_edited([](auto session) { session.setBuyer(8); });
+    BOOST_TEST_REQUIRE(!moved.ok());
+    BOOST_TEST(moved.error().message.find("session of buyer 8") != std::string::npos,
+               moved.error().message);
+    // A session without an answer.
+    Result<Books> empty = restore_edited([](auto session) { session.initAnswers(0); });
+    BOOST_TEST_REQUIRE(!empty.ok());
+    BOOST_TEST(empty.error().message.find("without an answer") != std::string::npos,
+               empty.error().message);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
