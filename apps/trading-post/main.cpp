@@ -405,7 +405,7 @@ int show_books(const std::string& state_dir, const std::string& config_path) {
                    l.pending);
     }
     fmt::print("  commission {}; {} requests answered\n", books->commission_total(),
-               books->results_count());
+               books->answered_count());
     const auto violations = books->check_invariants();
     for (const auto& v : violations) fmt::print("  VIOLATION: {}\n", v);
     if (violations.empty()) fmt::print("  invariants OK: goods and money conserved\n");

@@ -147,10 +147,12 @@ BOOST_AUTO_TEST_CASE(snapshot_restores_exactly_and_is_deterministic) {
     c.batch_window = std::chrono::milliseconds(10);
     Result<Books> books = Books::restore(c, bytes);
     BOOST_TEST_REQUIRE(books.ok(), books.error().message);
-    // The restored books hold the queued request, the pending payments and the results.
+    // The restored books hold the queued request, the pending payments and the buyers' sessions.
     BOOST_TEST(books->queued().size() == 1u);
     BOOST_TEST(books->payments().pending_count() == 1u);
-    BOOST_TEST(books->results_count() == 2u);
+    BOOST_TEST(books->sessions_count() == 2u);
+    BOOST_TEST(books->result(3, 1));
+    BOOST_TEST(books->result(4, 1));
     BOOST_TEST((books->snapshot() == bytes));
     require_sound(*books);
 }

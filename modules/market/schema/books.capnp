@@ -147,7 +147,16 @@ struct Snapshot {
   sellers @6 :List(SellerLedger);
   buyers @7 :List(BuyerTotals);
   payments @8 :List(Payment);   # pending only, ascending ids
-  results @9 :List(BuyResult);  # sorted by (buyer, request) so equal books give equal bytes
+  # Retired with version 2: every answer ever given, sorted by (buyer, request). A version 1
+  # snapshot still restores: its buyers' sessions are rebuilt from it.
+  resultsDeprecated @9 :List(BuyResult);
   queued @10 :List(BuyQueued);  # arrival order
   nextBatch @11 :UInt64;        # the number the next batch opened gets
+  sessions @12 :List(Session);  # version 2: one per buyer, by buyer id
+}
+
+# A buyer's client session: the answers a retry can still ask for.
+struct Session {
+  buyer @0 :UInt32;
+  answers @1 :List(BuyResult);  # ascending request ids, never empty
 }

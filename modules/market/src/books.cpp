@@ -144,11 +144,6 @@ BuyerTotals Books::buyer(PeerId buyer) const {
     return it == buyers_.end() ? BuyerTotals{} : it->second;
 }
 
-const BuyResult* Books::result(PeerId buyer, RequestId request) const noexcept {
-    auto it = results_.find(PeerKey{buyer, request});
-    return it == results_.end() ? nullptr : &it->second;
-}
-
 std::optional<TimePoint> Books::next_deadline() const noexcept {
     if (queued_.empty()) return std::nullopt;
     if (unscheduled_) return TimePoint::min();
@@ -186,7 +181,7 @@ std::vector<BuyQueued>::iterator Books::find_queued(PeerKey key) noexcept {
 bool operator==(const Books& a, const Books& b) {
     return a.products_ == b.products_ && a.lots_seen_ == b.lots_seen_ && a.sellers_ == b.sellers_ &&
            a.buyers_ == b.buyers_ && a.commission_total_ == b.commission_total_ &&
-           a.payments_ == b.payments_ && a.results_ == b.results_ && a.queued_ == b.queued_ &&
+           a.payments_ == b.payments_ && a.sessions_ == b.sessions_ && a.queued_ == b.queued_ &&
            a.next_batch_ == b.next_batch_ && a.executions_ == b.executions_;
 }
 
@@ -232,13 +227,17 @@ void Books::submit_buy(const BuyRequest& r, const clock::VectorClock& stamp, Tim
                        Step& out) {
     const PeerKey key{r.buyer, r.request};
 #ifdef TP_SIM_BUGS
-    if (sim_bugs::skip_dedup) results_.erase(key);  // forgets the answer: a retry runs again
+    if (sim_bugs::skip_dedup) sessions_.erase(r.buyer);  // forgets the answers: a retry runs again
 #endif
-    if (auto it = results_.find(key); it != results_.end()) {
-        out.outputs.emplace_back(it->second);  // a retry: the recorded answer, nothing changes
+    if (const BuyResult* answer = result(r.buyer, r.request)) {
+        out.outputs.emplace_back(*answer);  // a retry: the recorded answer, nothing changes
         return;
     }
     if (find_queued(key) != queued_.end()) return;  // already waiting in a batch
+    if (stale(key)) {
+        out.outputs.emplace_back(stale_refusal(r));  // answered before: never executes again
+        return;
+    }
     resume(now);
 
     const bool on_arrival = config_.batch_window.count() == 0;
@@ -328,8 +327,10 @@ Step Books::ack_payment(PaymentId payment) {
 void Books::refuse(const BuyRequest& r, RefuseReason reason, Step& out) {
     const Event& event =
         out.events.emplace_back(BuyRefused{r.buyer, r.request, r.product, r.quantity, reason});
-    if (Status s = apply(event); !s) internal_error(s.error());
-    out.outputs.emplace_back(results_.find(PeerKey{r.buyer, r.request})->second);
+    BuyResult answer;
+    if (Status s = apply_refused(std::get<BuyRefused>(event), &answer); !s)
+        internal_error(s.error());
+    out.outputs.emplace_back(std::move(answer));
 }
 
 void Books::execute(const BuyRequest& r, Step& out) {
@@ -367,7 +368,7 @@ void Books::execute(const BuyRequest& r, Step& out) {
                                    commission_for(amount, config_.commission_ppm), payment++});
         left -= q;
     }
-    const BuyResult* recorded = nullptr;
+    BuyResult recorded;
     bool overflow = false;
     if (Status s = apply_filled(event, &recorded, &overflow); !s) {
         if (!overflow) internal_error(s.error());
@@ -376,7 +377,7 @@ void Books::execute(const BuyRequest& r, Step& out) {
         return refuse(r, RefuseReason::amount_overflow, out);
     }
 
-    out.outputs.emplace_back(*recorded);
+    out.outputs.emplace_back(std::move(recorded));
     for (const Fill& f : event.fills)
         out.outputs.emplace_back(
             Payment{f.payment, f.seller, f.lot, r.product, f.quantity, f.net()});
@@ -425,9 +426,8 @@ Status Books::apply_deposited(const Deposited& d) {
 
 Status Books::apply_queued(const BuyQueued& e) {
     const PeerKey key{e.buyer, e.request};
-    if (results_.contains(key))
-        return inconsistent("BuyQueued " + key_text("request", e.buyer, e.request) +
-                            ": already answered");
+    if (auto why = unanswerable(key))
+        return inconsistent("BuyQueued " + key_text("request", e.buyer, e.request) + ": " + *why);
     if (find_queued(key) != queued_.end())
         return inconsistent("BuyQueued " + key_text("request", e.buyer, e.request) +
                             ": already queued");
@@ -441,11 +441,12 @@ Status Books::apply_queued(const BuyQueued& e) {
     return {};
 }
 
-Status Books::apply_filled(const BuyFilled& e, const BuyResult** recorded, bool* overflow) {
+Status Books::apply_filled(const BuyFilled& e, BuyResult* recorded, bool* overflow) {
     const PeerKey key{e.buyer, e.request};
     // Messages are built only on failure: this runs once per buy.
     const auto where = [&] { return "BuyFilled " + key_text("request", e.buyer, e.request); };
     if (e.fills.empty()) return invalid(where() + ": no fills");
+    if (auto why = unanswerable(key)) return inconsistent(where() + ": " + *why);
     auto pit = products_.find(e.product);
     if (pit == products_.end())
         return inconsistent(where() + ": no lots of product " + std::to_string(e.product));
@@ -496,10 +497,7 @@ Status Books::apply_filled(const BuyFilled& e, const BuyResult** recorded, bool*
         return invalid(where() + ": " + *what + " would overflow");
     }
 
-    // One lookup: the insertion is also the duplicate check; nothing has changed before it.
-    auto [slot, fresh] = results_.try_emplace(key);
-    if (!fresh) return inconsistent(where() + ": already answered");
-    BuyResult& result = slot->second;
+    BuyResult result;
     result.buyer = e.buyer;
     result.request = e.request;
     result.product = e.product;
@@ -530,8 +528,8 @@ Status Books::apply_filled(const BuyFilled& e, const BuyResult** recorded, bool*
     buyer.quantity += quantity;
     buyer.spent += result.amount;
     ++executions_;
-    if (recorded) *recorded = &result;
-    dequeue(key);
+    if (recorded) *recorded = result;
+    record_answer(std::move(result));
     return {};
 }
 
@@ -606,15 +604,13 @@ void Books::dequeue(PeerKey key) {
     }
 }
 
-Status Books::apply_refused(const BuyRefused& e, const BuyResult** recorded) {
+Status Books::apply_refused(const BuyRefused& e, BuyResult* recorded) {
     const PeerKey key{e.buyer, e.request};
     if (static_cast<unsigned>(e.reason) > static_cast<unsigned>(RefuseReason::amount_overflow))
         return invalid("BuyRefused " + key_text("request", e.buyer, e.request) + ": bad reason");
-    auto [slot, fresh] = results_.try_emplace(key);
-    if (!fresh)
-        return inconsistent("BuyRefused " + key_text("request", e.buyer, e.request) +
-                            ": already answered");
-    BuyResult& result = slot->second;
+    if (auto why = unanswerable(key))
+        return inconsistent("BuyRefused " + key_text("request", e.buyer, e.request) + ": " + *why);
+    BuyResult result;
     result.buyer = e.buyer;
     result.request = e.request;
     result.product = e.product;
@@ -622,8 +618,8 @@ Status Books::apply_refused(const BuyRefused& e, const BuyResult** recorded) {
     result.reason = e.reason;
     result.requested = e.requested;
     ++buyers_[e.buyer].refused;
-    if (recorded) *recorded = &result;
-    dequeue(key);
+    if (recorded) *recorded = result;
+    record_answer(std::move(result));
     return {};
 }
 

@@ -10,11 +10,13 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <map>
 #include <string>
 #include <tuple>
 
 #include "books.capnp.h"
 #include "tp/market/books.hpp"
+#include "wide.hpp"
 
 #ifdef TP_SIM_BUGS
 // Deliberately broken variants, compiled only into the simulator's tests (tests/sim).
@@ -29,7 +31,9 @@ namespace s = schema;
 
 namespace {
 
-constexpr std::uint32_t snapshot_version = 1;
+// 2: client sessions (one per buyer) instead of every answer ever given. Version 1 still restores.
+constexpr std::uint32_t snapshot_version = 2;
+constexpr std::uint32_t snapshot_version_every_answer = 1;
 
 // Reused first segment: small events are built without touching the heap. The builder zeroes what
 // it used when it is destroyed, as the next use requires.
@@ -106,6 +110,19 @@ s::BuyStatus to_schema(BuyStatus st) {
         case BuyStatus::refused: return s::BuyStatus::REFUSED;
     }
     return s::BuyStatus::REFUSED;
+}
+
+void write(s::BuyResult::Builder b, const BuyResult& r) {
+    b.setBuyer(r.buyer);
+    b.setRequest(r.request);
+    b.setProduct(r.product);
+    b.setStatus(to_schema(r.status));
+    b.setReason(to_schema(r.reason));
+    b.setRequested(r.requested);
+    b.setQuantity(r.quantity);
+    b.setAmount(r.amount);
+    auto sellers = b.initSellers(static_cast<unsigned>(r.sellers.size()));
+    for (unsigned k = 0; k < r.sellers.size(); ++k) sellers.set(k, r.sellers[k]);
 }
 
 void write(s::BuyRefused::Builder b, const BuyRefused& e) {
@@ -209,6 +226,20 @@ BuyFilled read(s::BuyFilled::Reader r) {
 BuyRefused read(s::BuyRefused::Reader r) {
     return BuyRefused{r.getBuyer(), r.getRequest(), r.getProduct(), r.getRequested(),
                       from_schema(r.getReason(), "BuyRefused")};
+}
+
+BuyResult read(s::BuyResult::Reader r) {
+    BuyResult result;
+    result.buyer = r.getBuyer();
+    result.request = r.getRequest();
+    result.product = r.getProduct();
+    result.status = from_schema(r.getStatus(), "result");
+    result.reason = from_schema(r.getReason(), "result");
+    result.requested = r.getRequested();
+    result.quantity = r.getQuantity();
+    result.amount = r.getAmount();
+    for (auto seller : r.getSellers()) result.sellers.push_back(seller);
+    return result;
 }
 
 Event read(s::Event::Reader r) {
@@ -365,26 +396,15 @@ struct SnapshotCodec {
             b.setAmount(p.amount);
         });
 
-        std::vector<const BuyResult*> results;
-        results.reserve(books.results_.size());
-        for (const auto& [key, r] : books.results_) results.push_back(&r);
-        std::sort(results.begin(), results.end(), [](const BuyResult* a, const BuyResult* b) {
-            return std::tie(a->buyer, a->request) < std::tie(b->buyer, b->request);
-        });
-        auto rs = root.initResults(static_cast<unsigned>(results.size()));
-        for (unsigned j = 0; j < results.size(); ++j) {
-            const BuyResult& r = *results[j];
-            auto b = rs[j];
-            b.setBuyer(r.buyer);
-            b.setRequest(r.request);
-            b.setProduct(r.product);
-            b.setStatus(to_schema(r.status));
-            b.setReason(to_schema(r.reason));
-            b.setRequested(r.requested);
-            b.setQuantity(r.quantity);
-            b.setAmount(r.amount);
-            auto ss = b.initSellers(static_cast<unsigned>(r.sellers.size()));
-            for (unsigned k = 0; k < r.sellers.size(); ++k) ss.set(k, r.sellers[k]);
+        // Sessions: a std::map, so in buyer order and equal books give equal bytes.
+        auto sessions = root.initSessions(static_cast<unsigned>(books.sessions_.size()));
+        i = 0;
+        for (const auto& [buyer, session] : books.sessions_) {
+            auto b = sessions[i++];
+            b.setBuyer(buyer);
+            auto answers = b.initAnswers(static_cast<unsigned>(session.answers.size()));
+            for (unsigned j = 0; j < session.answers.size(); ++j)
+                write(answers[j], session.answers[j]);
         }
 
         auto queued = root.initQueued(static_cast<unsigned>(books.queued_.size()));
@@ -394,9 +414,44 @@ struct SnapshotCodec {
         to_bytes(message, out);
     }
 
+    // A version 1 snapshot lists every answer: they must add up to the buyer totals (exactly, so a
+    // sum that left the range of its type is caught) before all but the sessions are dropped.
+    static void check_every_answer(const Books& books, capnp::List<s::BuyResult>::Reader answers) {
+        struct Sums {
+            std::uint64_t filled = 0;
+            std::uint64_t refused = 0;
+            detail::Int128 quantity = 0;
+            detail::Int128 spent = 0;
+        };
+        std::map<PeerId, Sums> sums;
+        for (auto r : answers) {
+            Sums& sum = sums[r.getBuyer()];
+            if (r.getStatus() == s::BuyStatus::REFUSED) {
+                ++sum.refused;
+            } else {
+                ++sum.filled;
+                sum.quantity += r.getQuantity();
+                sum.spent += r.getAmount();
+            }
+        }
+        for (const auto& [buyer, t] : books.buyers_) sums.try_emplace(buyer);
+        for (const auto& [buyer, sum] : sums) {
+            const BuyerTotals t = books.buyer(buyer);
+            if (sum.filled != t.filled || sum.refused != t.refused || sum.quantity != t.quantity ||
+                sum.spent != t.spent)
+                throw Bad{ErrorCode::inconsistent,
+                          "breaks an invariant: buyer " + std::to_string(buyer) +
+                              ": totals differ from the recorded results (spent " +
+                              std::to_string(t.spent) + ", results add up to " +
+                              detail::to_string(sum.spent) + "; " + std::to_string(t.quantity) +
+                              " units, results " + detail::to_string(sum.quantity) + ")"};
+        }
+    }
+
     static Books decode(const Config& config, s::Snapshot::Reader root) {
         auto bad = [](ErrorCode code, std::string msg) { return Bad{code, std::move(msg)}; };
-        if (root.getVersion() != snapshot_version)
+        const std::uint32_t version = root.getVersion();
+        if (version != snapshot_version && version != snapshot_version_every_answer)
             throw bad(ErrorCode::invalid,
                       "unsupported version " + std::to_string(root.getVersion()));
         Books books(config);
@@ -437,6 +492,7 @@ struct SnapshotCodec {
             if (!books.buyers_.try_emplace(t.getBuyer(), totals).second)
                 throw bad(ErrorCode::invalid,
                           "buyer " + std::to_string(t.getBuyer()) + " listed twice");
+            books.answered_ += totals.filled + totals.refused;  // may wrap: checked below
         }
         for (auto p : root.getPayments()) {
             if (!books.payments_.restore(Payment{p.getId(), p.getSeller(), p.getLot(),
@@ -448,21 +504,38 @@ struct SnapshotCodec {
             throw bad(ErrorCode::invalid, "next payment id " +
                                               std::to_string(root.getNextPayment()) +
                                               " not above every pending payment");
-        for (auto r : root.getResults()) {
-            BuyResult result;
-            result.buyer = r.getBuyer();
-            result.request = r.getRequest();
-            result.product = r.getProduct();
-            result.status = from_schema(r.getStatus(), "result");
-            result.reason = from_schema(r.getReason(), "result");
-            result.requested = r.getRequested();
-            result.quantity = r.getQuantity();
-            result.amount = r.getAmount();
-            for (auto s : r.getSellers()) result.sellers.push_back(s);
-            const PeerKey key{result.buyer, result.request};
-            if (!books.results_.try_emplace(key, std::move(result)).second)
-                throw bad(ErrorCode::invalid, "result for request (" + std::to_string(key.peer) +
-                                                  ", " + std::to_string(key.id) + ") listed twice");
+        // Answers go into their buyers' sessions, checked for order; what no retry can ask for
+        // any more is dropped below, once the queue is known.
+        const auto add_answer = [&](s::BuyResult::Reader r) {
+            BuyResult result = read(r);
+            auto& answers = books.sessions_[result.buyer].answers;
+            if (!answers.empty() && answers.back().request >= result.request)
+                throw bad(ErrorCode::invalid, "answer to request (" + std::to_string(result.buyer) +
+                                                  ", " + std::to_string(result.request) +
+                                                  ") listed twice or out of order");
+            answers.push_back(std::move(result));
+        };
+        if (version == snapshot_version_every_answer) {
+            for (auto r : root.getResultsDeprecated()) add_answer(r);
+            check_every_answer(books, root.getResultsDeprecated());
+        } else {
+            for (auto session : root.getSessions()) {
+                if (books.sessions_.contains(session.getBuyer()))
+                    throw bad(
+                        ErrorCode::invalid,
+                        "session of buyer " + std::to_string(session.getBuyer()) + " listed twice");
+                if (session.getAnswers().size() == 0)
+                    throw bad(ErrorCode::invalid, "session of buyer " +
+                                                      std::to_string(session.getBuyer()) +
+                                                      " without an answer");
+                for (auto r : session.getAnswers()) {
+                    if (r.getBuyer() != session.getBuyer())
+                        throw bad(ErrorCode::invalid,
+                                  "session of buyer " + std::to_string(session.getBuyer()) +
+                                      " holds an answer to buyer " + std::to_string(r.getBuyer()));
+                    add_answer(r);
+                }
+            }
         }
         for (auto q : root.getQueued()) {
             BuyQueued e = read(q);
@@ -482,6 +555,7 @@ struct SnapshotCodec {
             next_batch = std::max(next_batch, q.batch + 1);
         }
         books.next_batch_ = next_batch;
+        for (const auto& [buyer, session] : books.sessions_) books.prune_session(buyer);
         // Recovered batches have no deadline until their trader resumes the books.
         books.unscheduled_ = !books.queued_.empty();
 

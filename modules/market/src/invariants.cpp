@@ -1,4 +1,4 @@
-// The books' invariants: goods and money conserved, every request answered once, the pending
+// The books' invariants: goods and money conserved, every request executed once, the pending
 // payments matching the ledgers. Every sum is exact (128-bit): a total that has left the range of
 // its type is reported, never wrapped into agreement.
 #include <map>
@@ -21,18 +21,12 @@ std::string text(Int128 v) {
     return detail::to_string(v);
 }
 
-// A buyer's totals recomputed from the recorded answers, without wrapping.
+// What a buyer's session holds, summed without wrapping.
 struct ExactTotals {
     std::uint64_t filled = 0;
     std::uint64_t refused = 0;
     Int128 quantity = 0;
     Int128 spent = 0;
-
-    bool matches(const BuyerTotals& t) const {
-        return filled == t.filled && refused == t.refused && quantity == t.quantity &&
-               spent == t.spent;
-    }
-    bool empty() const { return filled == 0 && refused == 0 && quantity == 0 && spent == 0; }
 };
 
 }  // namespace
@@ -79,53 +73,63 @@ std::vector<std::string> Books::check_invariants() const {
         if (!products_.contains(id))
             fail("product " + std::to_string(id) + " deposited but unknown");
 
-    // Requests: each answered once; the answers add up to the buyer totals and the goods sold.
-    std::map<PeerId, ExactTotals> from_results;
-    std::map<ProductId, Int128> sold_per_product;
-    std::uint64_t filled_results = 0;
-    for (const auto& [key, r] : results_) {
-        ExactTotals& t = from_results[key.peer];
-        if (r.filled()) {
-            ++filled_results;
-            ++t.filled;
-            t.quantity += r.quantity;
-            t.spent += r.amount;
-            sold_per_product[r.product] += r.quantity;
-            if (r.quantity == 0 || r.quantity > r.requested)
-                fail(key_text("request", key.peer, key.id) + ": filled " +
-                     std::to_string(r.quantity) + " of " + std::to_string(r.requested));
-            if (r.amount < 0)
-                fail(key_text("request", key.peer, key.id) + ": amount " +
-                     std::to_string(r.amount) + " out of range");
-        } else {
-            ++t.refused;
-            if (r.quantity != 0 || r.amount != 0)
-                fail(key_text("request", key.peer, key.id) + ": refused yet sold goods");
-        }
-        if (r.buyer != key.peer || r.request != key.id)
-            fail(key_text("request", key.peer, key.id) + " filed under the wrong key");
-    }
-    if (filled_results != executions_)
-        fail("requests executed " + std::to_string(executions_) + " times for " +
-             std::to_string(filled_results) + " filled requests");
+    // Requests: executions match the buyer totals, which match the goods sold. Only the buyers'
+    // sessions keep answers, so each session is checked against its buyer's totals, which must
+    // include it.
+    Int128 filled_total = 0, bought = 0, answered = 0;
     for (const auto& [buyer, t] : buyers_) {
+        answered += Int128{t.filled} + t.refused;
         const std::string b = "buyer " + std::to_string(buyer);
         if (t.spent < 0) fail(b + ": spent " + std::to_string(t.spent) + " out of range");
-        const ExactTotals& exact = from_results[buyer];
-        if (!exact.matches(t))
-            fail(b + ": totals differ from the recorded results (spent " + std::to_string(t.spent) +
-                 ", results add up to " + text(exact.spent) + "; " + std::to_string(t.quantity) +
-                 " units, results " + text(exact.quantity) + ")");
+        if (t.quantity < t.filled)
+            fail(b + ": " + std::to_string(t.filled) + " requests filled with only " +
+                 std::to_string(t.quantity) + " units");
+        filled_total += t.filled;
+        bought += t.quantity;
     }
-    for (const auto& [buyer, t] : from_results)
-        if (!buyers_.contains(buyer) && !t.empty())
-            fail("buyer " + std::to_string(buyer) + ": results without totals");
-    for (const auto& [id, book] : products_)
-        if (sold_per_product[id] != book.sold)
-            fail("product " + std::to_string(id) + ": sold " + std::to_string(book.sold) +
-                 " but results add up to " + text(sold_per_product[id]));
+    if (answered != answered_)
+        fail("requests answered " + std::to_string(answered_) + ", buyer totals add up to " +
+             text(answered));
+    if (filled_total != executions_)
+        fail("requests executed " + std::to_string(executions_) + " times for " +
+             text(filled_total) + " filled requests");
+    for (const auto& [buyer, session] : sessions_) {
+        if (session.answers.empty()) {
+            fail("buyer " + std::to_string(buyer) + ": an empty session");
+            continue;
+        }
+        ExactTotals in_session;
+        RequestId previous = 0;
+        for (const BuyResult& r : session.answers) {
+            const std::string req = key_text("request", buyer, r.request);
+            if (&r != &session.answers.front() && r.request <= previous)
+                fail(req + ": session answers out of order");
+            previous = r.request;
+            if (r.buyer != buyer) fail(req + " filed under the wrong buyer");
+            if (r.filled()) {
+                ++in_session.filled;
+                in_session.quantity += r.quantity;
+                in_session.spent += r.amount;
+                if (r.quantity == 0 || r.quantity > r.requested)
+                    fail(req + ": filled " + std::to_string(r.quantity) + " of " +
+                         std::to_string(r.requested));
+                if (r.amount < 0)
+                    fail(req + ": amount " + std::to_string(r.amount) + " out of range");
+            } else {
+                ++in_session.refused;
+                if (r.quantity != 0 || r.amount != 0) fail(req + ": refused yet sold goods");
+            }
+        }
+        const auto it = buyers_.find(buyer);
+        const BuyerTotals t = it == buyers_.end() ? BuyerTotals{} : it->second;
+        if (in_session.filled > t.filled || in_session.refused > t.refused ||
+            in_session.quantity > t.quantity || in_session.spent > t.spent)
+            fail("buyer " + std::to_string(buyer) + ": the session holds more than the totals (" +
+                 std::to_string(t.filled) + " filled, " + std::to_string(t.refused) + " refused, " +
+                 std::to_string(t.quantity) + " units, spent " + std::to_string(t.spent) + ")");
+    }
     for (const auto& q : queued_)
-        if (results_.contains(PeerKey{q.buyer, q.request}))
+        if (result(q.buyer, q.request))
             fail(key_text("request", q.buyer, q.request) + " queued and answered");
 
     // Money: paid by buyers = paid to sellers + commission.
@@ -151,6 +155,8 @@ std::vector<std::string> Books::check_invariants() const {
              text(commission));
     if (seller_sold != product_sold)
         fail("sellers sold " + text(seller_sold) + " units, products " + text(product_sold));
+    if (bought != product_sold)
+        fail("buyers bought " + text(bought) + " units, products sold " + text(product_sold));
 
     // Payments: the pending list matches the ledgers.
     std::map<PeerId, std::pair<Int128, std::uint64_t>> pending;

@@ -8,12 +8,31 @@ namespace tp::peer {
 
 std::optional<std::string> Audit::answer(const Answer& confirmed) const {
     const market::BuyResult* r = books_.result(confirmed.buyer, confirmed.request);
+    // The books keep each buyer's latest answers only (its session): an older one is behind it.
+    const market::Session* session = books_.session(confirmed.buyer);
+    if (r == nullptr && session != nullptr && session->latest() > confirmed.request) {
+        return std::nullopt;
+    }
     if (r == nullptr) return "no record of it";
     if (r->filled() == confirmed.filled && r->quantity == confirmed.quantity &&
         r->amount == confirmed.amount) {
         return std::nullopt;
     }
     return fmt::format("{} for {}", plural(r->quantity, "unit"), r->amount);
+}
+
+std::optional<std::string> Audit::totals(clock::PeerId buyer,
+                                         const market::BuyerTotals& confirmed) const {
+    const market::BuyerTotals t = books_.buyer(buyer);
+    if (confirmed.filled <= t.filled && confirmed.refused <= t.refused &&
+        confirmed.quantity <= t.quantity && confirmed.spent <= t.spent) {
+        return std::nullopt;
+    }
+    return fmt::format(
+        "{} filled and {} refused requests ({} for {}), more than the books record ({} filled, "
+        "{} refused, {} for {})",
+        confirmed.filled, confirmed.refused, plural(confirmed.quantity, "unit"), confirmed.spent,
+        t.filled, t.refused, plural(t.quantity, "unit"), t.spent);
 }
 
 std::optional<std::string> Audit::payments(clock::PeerId seller, std::optional<market::Money> paid,

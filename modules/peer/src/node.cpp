@@ -523,7 +523,7 @@ bool Node::load_books(Reign& reign, OpenedJournal opened, const std::string& whe
     const market::Books& loaded = core_.trader()->books();
     log_->info("Dear buyers and sellers, My ID is {}, and I am the new coordinator", id());
     log_->info("recovered the books: {}, {} answered, {} queued, {} pending",
-               plural(recovery.records.size(), "event"), plural(loaded.results_count(), "request"),
+               plural(recovery.records.size(), "event"), plural(loaded.answered_count(), "request"),
                loaded.queued().size(), plural(loaded.payments().pending_count(), "payment"));
     if (context_.on_new_trader) context_.on_new_trader(id(), reign.epoch);
     if (context_.observer) {

@@ -79,6 +79,19 @@ void audit(const market::Books& books, const Cluster& cluster,
 
     // Nothing confirmed to a buyer is missing from the books, or different there.
     for (const auto& [peer, a] : cluster.archives()) {
+        market::BuyerTotals confirmed;
+        for (const auto& p : a.purchases) {
+            if (p.filled) {
+                ++confirmed.filled;
+                confirmed.quantity += p.bought;
+                confirmed.spent += p.amount;
+            } else {
+                ++confirmed.refused;
+            }
+        }
+        if (auto wrong = audit.totals(peer, confirmed)) {
+            s.violations.push_back(fmt::format("peer {} was answered {}", peer, *wrong));
+        }
         for (const auto& p : a.purchases) {
             const auto wrong = audit.answer({peer, p.request, p.filled, p.bought, p.amount});
             if (!wrong) continue;

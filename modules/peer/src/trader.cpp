@@ -132,7 +132,7 @@ void Trader::persist(Time /*now*/) {
 #endif
     for (auto& output : step_.outputs) held_.push_back({needs, std::move(output)});
     step_.clear();
-    if (since_snapshot_ >= std::max<std::uint64_t>(options_.snapshot_every, books_.results_count())) {
+    if (since_snapshot_ >= std::max<std::uint64_t>(options_.snapshot_every, books_.answered_count())) {
         since_snapshot_ = 0;
         snapshot_.emplace(written_, books_.snapshot());
     }

@@ -77,6 +77,9 @@ void Checker::sent(const peer::Node& self, const wire::Envelope& envelope) {
         }
     } else if (const auto* a = std::get_if<wire::PaymentAck>(&envelope.body)) {
         acks_sent_.insert({envelope.sender, a->payment_id});
+    } else if (const auto* b = std::get_if<wire::Buy>(&envelope.body)) {
+        auto& latest = asked_[envelope.sender];
+        latest = std::max(latest, b->request_id);
     }
 }
 
@@ -235,6 +238,12 @@ void Checker::released(const peer::Node& self, wire::Epoch epoch, const market::
     if (r == nullptr) return;
     ++checks_;
     const Key key{r->buyer, r->request};
+    // A delayed duplicate of a request its buyer has moved past gets a refusal and never executes
+    // again (market::Books::stale_refusal): not a second answer to it.
+    if (const auto asked = asked_.find(r->buyer);
+        asked != asked_.end() && asked->second > r->request && !r->filled() &&
+        r->reason == market::RefuseReason::invalid_request && r->quantity == 0 && r->amount == 0)
+        return;
     Answer answer{r->filled(), r->quantity, r->amount, epoch};
     auto [it, fresh] = confirmed_.emplace(key, answer);
     if (!fresh && (it->second.filled != answer.filled || it->second.quantity != answer.quantity ||

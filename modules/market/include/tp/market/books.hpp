@@ -65,6 +65,20 @@ struct BuyerTotals {
     friend bool operator==(const BuyerTotals&, const BuyerTotals&) = default;
 };
 
+// A buyer's client session (the Raft dissertation, section 6.3): only what a retry can still ask
+// for, so the de-duplication table is bounded by the number of buyers, not by the requests ever
+// answered. A buyer has one request outstanding at a time and its ids only grow (within a life and
+// across lives), so that is the latest answer. Answers to requests newer than one of the buyer's
+// still queued are kept as well until it is answered (a client that had several outstanding).
+struct Session {
+    std::vector<BuyResult> answers;  // ascending request ids, never empty
+
+    RequestId latest() const noexcept { return answers.back().request; }
+    const BuyResult* find(RequestId request) const noexcept;
+
+    friend bool operator==(const Session&, const Session&) = default;
+};
+
 // (buyer, request id) or (seller, lot id): ids are unique per peer only.
 struct PeerKey {
     PeerId peer = 0;
@@ -136,9 +150,11 @@ public:
     void deposit(const Deposited& lot, Step& out);
     Step deposit(PeerId seller, LotId lot, ProductId product, Quantity quantity, Money unit_price);
 
-    // Idempotent per (buyer, request): a request already answered gets its recorded result and
-    // changes nothing; one still queued is not queued twice. With a zero window (and nothing
-    // queued) the request is processed now; otherwise it joins the open batch.
+    // Idempotent per (buyer, request): a request whose answer the buyer's session holds gets it
+    // again and changes nothing; one still queued is not queued twice; one older than the
+    // buyer's latest answered request (the buyer has moved past it: a delayed duplicate) never
+    // executes again and gets a refusal (stale_refusal). With a zero window (and nothing queued)
+    // the request is processed now; otherwise it joins the open batch.
     void submit_buy(const BuyRequest& request, const clock::VectorClock& stamp, TimePoint now,
                     Step& out);
     Step submit_buy(const BuyRequest& request, const clock::VectorClock& stamp, TimePoint now);
@@ -182,9 +198,18 @@ public:
     const std::map<PeerId, BuyerTotals>& buyers() const noexcept { return buyers_; }
     Money commission_total() const noexcept { return commission_total_; }
     const PaymentQueue& payments() const noexcept { return payments_; }
-    // The recorded answer to a request, or nullptr if it has not been answered.
+    // The recorded answer to a request while the buyer's session holds it (the latest answered
+    // request, and any newer than one still queued), or nullptr.
     const BuyResult* result(PeerId buyer, RequestId request) const noexcept;
-    std::size_t results_count() const noexcept { return results_.size(); }
+    // The buyer's session, or nullptr if none of its requests was answered.
+    const Session* session(PeerId buyer) const noexcept;
+    const std::map<PeerId, Session>& sessions() const noexcept { return sessions_; }
+    // The de-duplication table's size: one session per buyer that was ever answered.
+    std::size_t sessions_count() const noexcept { return sessions_.size(); }
+    // Requests answered over the life of the market (filled and refused): the buyer totals' sum.
+    std::uint64_t answered_count() const noexcept { return answered_; }
+    // What a request older than its buyer's latest answered one gets: a refusal, recorded nowhere.
+    static BuyResult stale_refusal(const BuyRequest& request);
     // Queued requests, in arrival order.
     const std::vector<BuyQueued>& queued() const noexcept { return queued_; }
 
@@ -217,17 +242,26 @@ private:
     void emit_buy_outputs(Step& out);
     Status apply_deposited(const Deposited& e);
     Status apply_queued(const BuyQueued& e);
-    // `recorded` receives the answer now on record, for the command to send; `overflow` is set
-    // when the event was rejected because a running total would leave the range of its type.
-    Status apply_filled(const BuyFilled& e, const BuyResult** recorded = nullptr,
+    // `recorded` receives a copy of the answer now on record, for the command to send; `overflow`
+    // is set when the event was rejected because a running total would leave the range of its type.
+    Status apply_filled(const BuyFilled& e, BuyResult* recorded = nullptr,
                         bool* overflow = nullptr);
-    Status apply_refused(const BuyRefused& e, const BuyResult** recorded = nullptr);
+    Status apply_refused(const BuyRefused& e, BuyResult* recorded = nullptr);
     Status apply_acked(const PaymentAcked& e);
     // What running total the sale would push out of range, described; nullopt if none.
     std::optional<std::string> totals_overflow(const BuyFilled& e, std::uint64_t quantity,
                                                Money amount) const;
     std::vector<BuyQueued>::iterator find_queued(PeerKey key) noexcept;
     void dequeue(PeerKey key);  // the request was answered: it leaves the queue
+    // Sessions (sessions.cpp). Why an answer to `key` cannot be recorded (answered already, or
+    // older than the buyer's latest answer and not queued), or nullopt.
+    std::optional<std::string> unanswerable(PeerKey key) const;
+    // Records an answer that unanswerable() allowed (the request leaves the queue), then drops
+    // what no retry can ask for any more.
+    void record_answer(BuyResult answer);
+    void prune_session(PeerId buyer);
+    // The request is older than its buyer's latest answer, and not queued.
+    bool stale(PeerKey key) const noexcept;
 
     Config config_;
     std::map<ProductId, ProductBook> products_;
@@ -237,13 +271,15 @@ private:
     std::map<PeerId, BuyerTotals> buyers_;
     Money commission_total_ = 0;
     PaymentQueue payments_;
-    // The de-duplication table: every answered request and its answer.
-    std::unordered_map<PeerKey, BuyResult, PeerKeyHash> results_;
+    // The de-duplication table: one session per buyer.
+    std::map<PeerId, Session> sessions_;
     std::vector<BuyQueued> queued_;
     // The number the next batch opened gets; durable (events and snapshot), unlike deadlines.
     std::uint64_t next_batch_ = 1;
     // Count of BuyFilled events applied: cross-checks that no request executed twice.
     std::uint64_t executions_ = 0;
+    // Sum of the buyers' filled and refused counts (derived, kept for answered_count()).
+    std::uint64_t answered_ = 0;
     // Process-local, never journalled: when each open batch closes, on this trader's clock.
     std::map<std::uint64_t, TimePoint> deadlines_;
     // Some queued batch has no deadline yet (it was recovered): resume() gives it one.

@@ -32,6 +32,10 @@ public:
         market::Money amount = 0;
     };
     std::optional<std::string> answer(const Answer& confirmed) const;
+    // What a buyer was told in all (filled and refused requests, units, money) is no more than
+    // the books record for it: the books keep only its latest answers, but all its totals.
+    std::optional<std::string> totals(clock::PeerId buyer,
+                                      const market::BuyerTotals& confirmed) const;
 
     // Payments to `seller` adding up to `paid` (nullopt: past the range of Money, more than any
     // ledger can show) must be no more than the books say it earned; `acknowledged`: they are the

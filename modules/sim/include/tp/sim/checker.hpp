@@ -97,6 +97,7 @@ private:
     std::map<PeerId, Life> lives_;
     std::map<wire::Epoch, PeerId> traders_;  // epoch -> the peer that led it
     std::map<Key, Answer> confirmed_;
+    std::map<PeerId, std::uint64_t> asked_;  // each buyer's latest request sent
     // Payments sent to sellers: id -> (seller, amount, lot).
     struct Paid {
         PeerId seller = 0;
