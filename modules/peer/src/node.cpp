@@ -15,18 +15,11 @@
 #include "tp/journal/log.hpp"
 #include "tp/market/books.hpp"
 #include "tp/market/codec.hpp"
+#include "tp/mutant/mutant.hpp"
 #include "tp/peer/books.hpp"
 #include "tp/peer/ids.hpp"
 #include "tp/peer/log.hpp"
 #include "tp/wire/codec.hpp"
-
-#ifdef TP_SIM_BUGS
-// Deliberately broken variants, compiled only into the simulator's tests (tests/sim).
-namespace tp::sim_bugs {
-extern bool early_confirm;
-extern bool accept_any_ack;
-}  // namespace tp::sim_bugs
-#endif
 
 namespace tp::peer {
 
@@ -44,15 +37,6 @@ constexpr runtime::Duration payment_retry = 200ms;
 // a snapshot is due once the events since the last one outnumber the answers on record, which
 // keeps its cost per event constant however long the market runs.
 constexpr std::uint64_t snapshot_every = 10'000;
-
-// The broken variant that lets any member settle any payment.
-bool bug_accept_any_ack() {
-#ifdef TP_SIM_BUGS
-    return sim_bugs::accept_any_ack;
-#else
-    return false;
-#endif
-}
 
 market::TimePoint market_time(TimePoint t) {
     return market::TimePoint(t.time_since_epoch());
@@ -522,7 +506,7 @@ asio::awaitable<void> Node::handle(wire::Envelope envelope) {
         } else if (auto* k = std::get_if<wire::PaymentAck>(&envelope.body)) {
             // Only the payee settles a payment.
             const market::Payment* paid = trader->books->payments().find(k->payment_id);
-            if (paid != nullptr && paid->seller != from && !bug_accept_any_ack()) {
+            if (paid != nullptr && paid->seller != from && !TP_MUTANT(accept_any_ack)) {
                 ++counters_.wrong_role;
                 dropped(DropKind::wrong_role, from,
                         fmt::format("an ack for payment {}, which is peer {}'s", k->payment_id,
@@ -720,9 +704,7 @@ asio::awaitable<void> Node::persist_and_reply(Trader& trader, market::Step& step
     // An output waits for every event appended so far, not only its own step's: a retried
     // request's recorded answer may rest on events still in flight.
     journal::Lsn needs = trader.log->written_lsn();
-#ifdef TP_SIM_BUGS
-    if (sim_bugs::early_confirm) needs = 0;  // confirms before the journal is durable
-#endif
+    if (TP_MUTANT(early_confirm)) needs = 0;  // confirms before the journal is durable
     for (auto& output : step.outputs) trader.held.push_back({needs, std::move(output)});
     step.clear();
     if (trader.since_snapshot >=
