@@ -61,8 +61,7 @@ void write(s::BuyQueued::Builder b, const BuyQueued& e) {
     }
     b.setBatch(e.batch);
     // The broken variant journals the deadline of the trader's own clock, as the field once did.
-    if (TP_MUTANT(process_time_in_books))
-        b.setBatchCloseNsDeprecated(e.batch_close_ns_deprecated);
+    if (TP_MUTANT(process_time_in_books)) b.setBatchCloseNsDeprecated(e.batch_close_ns_deprecated);
 }
 
 void write(s::BuyFilled::Builder b, const BuyFilled& e) {
