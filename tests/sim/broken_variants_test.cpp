@@ -1,20 +1,15 @@
-// Proof that the checker catches bugs: each deliberately broken variant (compiled only into this
-// test, see bugs.cpp) must fail some seed of the range the sim suite runs, while the correct
-// build passes the same seeds.
+// Proof that the checker catches bugs: each deliberately broken variant (a mutation point of
+// tp/mutant/mutant.hpp, a switch only in the mutant flavours of the libraries this test links)
+// must fail some seed of the range the sim suite runs, while the correct build passes the same
+// seeds.
 #include <boost/test/unit_test.hpp>
 
 #include "sim_seeds.hpp"
+#include "tp/mutant/mutant.hpp"
 
-namespace tp::sim_bugs {
-extern bool skip_dedup;
-extern bool early_confirm;
-extern bool ignore_epochs;
-extern bool unfair_order;
-extern bool trust_any_epoch;
-extern bool accept_any_ack;
-extern bool process_time_in_books;
-extern bool skip_mac_check;
-}  // namespace tp::sim_bugs
+#ifndef TP_MUTANTS
+#error "the broken variants need the mutant flavours of the libraries (tp_sim_mutant_dep)"
+#endif
 
 namespace tp::sim_test {
 
@@ -51,40 +46,40 @@ std::optional<std::pair<std::uint64_t, std::string>> first_caught(
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(skipping_deduplication_is_caught) {
-    BOOST_TEST(first_caught(sim_bugs::skip_dedup).has_value());
+    BOOST_TEST(first_caught(mutant::skip_dedup).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(confirming_before_the_journal_is_durable_is_caught) {
-    BOOST_TEST(first_caught(sim_bugs::early_confirm).has_value());
+    BOOST_TEST(first_caught(mutant::early_confirm).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(ignoring_epochs_is_caught) {
-    BOOST_TEST(first_caught(sim_bugs::ignore_epochs).has_value());
+    BOOST_TEST(first_caught(mutant::ignore_epochs).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(serving_a_batch_against_happened_before_is_caught) {
-    BOOST_TEST(first_caught(sim_bugs::unfair_order).has_value());
+    BOOST_TEST(first_caught(mutant::unfair_order).has_value());
 }
 
 // Issue 12: one datagram with the maximal term stopped the market for good.
 BOOST_AUTO_TEST_CASE(trusting_any_epoch_is_caught) {
-    BOOST_TEST(first_caught(sim_bugs::trust_any_epoch).has_value());
+    BOOST_TEST(first_caught(mutant::trust_any_epoch).has_value());
 }
 
 // Issue 12: the trader let any member settle any payment.
 BOOST_AUTO_TEST_CASE(accepting_payment_acks_from_anyone_is_caught) {
-    BOOST_TEST(first_caught(sim_bugs::accept_any_ack).has_value());
+    BOOST_TEST(first_caught(mutant::accept_any_ack).has_value());
 }
 
 // Issue 12: a queued request carried the dead trader's steady clock into the durable books.
 BOOST_AUTO_TEST_CASE(keeping_process_time_in_the_books_is_caught) {
-    BOOST_TEST(first_caught(sim_bugs::process_time_in_books).has_value());
+    BOOST_TEST(first_caught(mutant::process_time_in_books).has_value());
 }
 
 // Issue 13: a guard that takes every MAC as valid lets an outsider without the key pay sellers
 // and fill buyers' requests in the trader's name.
 BOOST_AUTO_TEST_CASE(skipping_the_mac_check_is_caught_with_an_outsider) {
-    BOOST_TEST(first_caught(sim_bugs::skip_mac_check, "outsider").has_value());
+    BOOST_TEST(first_caught(mutant::skip_mac_check, "outsider").has_value());
 }
 
 }  // namespace tp::sim_test

@@ -4,12 +4,7 @@
 #include <cassert>
 #include <stdexcept>
 
-#ifdef TP_SIM_BUGS
-// Deliberately broken variants, compiled only into the simulator's tests (tests/sim).
-namespace tp::sim_bugs {
-extern bool skip_mac_check;
-}  // namespace tp::sim_bugs
-#endif
+#include "tp/mutant/mutant.hpp"
 
 namespace tp::auth {
 
@@ -99,9 +94,7 @@ Guard::Outcome Guard::open(std::span<const std::byte> frame, Time now) {
     if (s == nullptr) return refuse(Refusal::unknown_sender, h.sender);
     const std::size_t covered = frame.size() - mac_size;
     bool authentic = mac_.verify(frame.first(covered), frame.subspan(covered).first<mac_size>());
-#ifdef TP_SIM_BUGS
-    if (sim_bugs::skip_mac_check) authentic = true;  // anyone may speak for any member
-#endif
+    if (TP_MUTANT(skip_mac_check)) authentic = true;  // anyone may speak for any member
     if (!authentic) return refuse(Refusal::bad_mac, h.sender);
     // Authenticated from here on: the header is what the sender wrote (or replays of it).
     switch (s->window.check(h.sender_incarnation, h.sequence)) {

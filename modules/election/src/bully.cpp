@@ -4,13 +4,7 @@
 #include <stdexcept>
 #include <string>
 
-#ifdef TP_SIM_BUGS
-// Deliberately broken variants, compiled only into the simulator's tests (tests/sim).
-namespace tp::sim_bugs {
-extern bool ignore_epochs;
-extern bool trust_any_epoch;
-}  // namespace tp::sim_bugs
-#endif
+#include "tp/mutant/mutant.hpp"
 
 namespace tp::election {
 
@@ -125,9 +119,7 @@ bool Bully::names_member(Epoch epoch) const noexcept {
 
 bool Bully::plausible(Epoch epoch) const noexcept {
     if (epoch == no_epoch) return true;
-#ifdef TP_SIM_BUGS
-    if (sim_bugs::trust_any_epoch) return valid_known(epoch);
-#endif
+    if (TP_MUTANT(trust_any_epoch)) return valid_known(epoch);
     // One below the claim's step: a leader takes the term after the highest it heard of.
     return valid_known(epoch) && names_member(epoch) && within(epoch, trusted_, max_term_step - 1);
 }
@@ -135,9 +127,7 @@ bool Bully::plausible(Epoch epoch) const noexcept {
 // A claim `leader` makes for `epoch` (already checked to be its own and well formed): believe it
 // at once when plausible; when further ahead, only once repeated for a whole election timeout.
 bool Bully::believe_claim(PeerId leader, Epoch epoch, Time now) {
-#ifdef TP_SIM_BUGS
-    if (sim_bugs::trust_any_epoch) return true;
-#endif
+    if (TP_MUTANT(trust_any_epoch)) return true;
     if (within(epoch, trusted_, max_term_step)) return true;
     // Only a peer without a live leader is catching up: a follower ignores far claims, so a
     // hostile member cannot walk the term of a settled market forward.
@@ -271,9 +261,7 @@ void Bully::on_claim(PeerId from, MessageKind kind, PeerId leader, Epoch epoch, 
     }
     if (!believe_claim(leader, epoch, now)) return;
     bool stale = epoch < max_epoch_;
-#ifdef TP_SIM_BUGS
-    if (sim_bugs::ignore_epochs) stale = false;  // follows a claim from an older epoch
-#endif
+    if (TP_MUTANT(ignore_epochs)) stale = false;  // follows a claim from an older epoch
     if (stale) {
         ++counters_.stale_ignored;
         return;

@@ -6,16 +6,8 @@
 #include <string>
 
 #include "books_internal.hpp"
+#include "tp/mutant/mutant.hpp"
 #include "wide.hpp"
-
-#ifdef TP_SIM_BUGS
-// Deliberately broken variants, compiled only into the simulator's tests (tests/sim).
-namespace tp::sim_bugs {
-extern bool skip_dedup;
-extern bool unfair_order;
-extern bool process_time_in_books;
-}  // namespace tp::sim_bugs
-#endif
 
 namespace tp::market {
 
@@ -163,11 +155,9 @@ void Books::resume(TimePoint now) {
     unscheduled_ = false;
     for (const auto& q : queued_) {
         TimePoint close = now + config_.batch_window;
-#ifdef TP_SIM_BUGS
         // Trusts the deadline the old trader journalled, on the old trader's clock.
-        if (sim_bugs::process_time_in_books)
+        if (TP_MUTANT(process_time_in_books))
             close = TimePoint(Duration(q.batch_close_ns_deprecated));
-#endif
         deadlines_.try_emplace(q.batch, close);  // a batch that has a deadline keeps it
     }
 }
@@ -226,9 +216,7 @@ Step Books::deposit(PeerId seller, LotId lot, ProductId product, Quantity quanti
 void Books::submit_buy(const BuyRequest& r, const clock::VectorClock& stamp, TimePoint now,
                        Step& out) {
     const PeerKey key{r.buyer, r.request};
-#ifdef TP_SIM_BUGS
-    if (sim_bugs::skip_dedup) sessions_.erase(r.buyer);  // forgets the answers: a retry runs again
-#endif
+    if (TP_MUTANT(skip_dedup)) sessions_.erase(r.buyer);  // forgets the answers: a retry runs again
     if (const BuyResult* answer = result(r.buyer, r.request)) {
         out.outputs.emplace_back(*answer);  // a retry: the recorded answer, nothing changes
         return;
@@ -260,11 +248,9 @@ void Books::submit_buy(const BuyRequest& r, const clock::VectorClock& stamp, Tim
     auto& event = std::get<BuyQueued>(
         out.events.emplace_back(std::in_place_type<BuyQueued>, r.buyer, r.request, r.product,
                                 r.quantity, r.allow_partial, stamp, batch));
-#ifdef TP_SIM_BUGS
     // The broken variant still journals the deadline, on this process's clock.
-    if (sim_bugs::process_time_in_books)
+    if (TP_MUTANT(process_time_in_books))
         event.batch_close_ns_deprecated = close.time_since_epoch().count();
-#endif
     if (Status s = apply(event); !s) internal_error(s.error());
     deadlines_.try_emplace(batch, close);
     unscheduled_ = false;  // resume() ran above, and this batch now has its deadline
@@ -294,9 +280,7 @@ void Books::poll(TimePoint now, Step& out) {
     std::sort(due.begin(), due.end(), [](const BuyQueued& a, const BuyQueued& b) {
         if (a.batch != b.batch) return a.batch < b.batch;
         const auto order = clock::total_order(a.clock, a.buyer, b.clock, b.buyer);
-#ifdef TP_SIM_BUGS
-        if (sim_bugs::unfair_order && order != 0) return order > 0;  // latest first
-#endif
+        if (TP_MUTANT(unfair_order) && order != 0) return order > 0;  // latest first
         if (order != 0) return order < 0;
         return a.request < b.request;
     });

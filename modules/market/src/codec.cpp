@@ -16,14 +16,8 @@
 
 #include "books.capnp.h"
 #include "tp/market/books.hpp"
+#include "tp/mutant/mutant.hpp"
 #include "wide.hpp"
-
-#ifdef TP_SIM_BUGS
-// Deliberately broken variants, compiled only into the simulator's tests (tests/sim).
-namespace tp::sim_bugs {
-extern bool process_time_in_books;
-}  // namespace tp::sim_bugs
-#endif
 
 namespace tp::market {
 
@@ -70,10 +64,8 @@ void write(s::BuyQueued::Builder b, const BuyQueued& e) {
         list[i].setCounter(entries[i].counter);
     }
     b.setBatch(e.batch);
-#ifdef TP_SIM_BUGS
     // The broken variant journals the deadline of the trader's own clock, as the field once did.
-    if (sim_bugs::process_time_in_books) b.setBatchCloseNsDeprecated(e.batch_close_ns_deprecated);
-#endif
+    if (TP_MUTANT(process_time_in_books)) b.setBatchCloseNsDeprecated(e.batch_close_ns_deprecated);
 }
 
 void write(s::BuyFilled::Builder b, const BuyFilled& e) {
@@ -202,10 +194,8 @@ BuyQueued read(s::BuyQueued::Reader r) {
     // batchCloseNsDeprecated, which old journals carry, is another process's clock: ignored.
     e.batch = r.getBatch();
     if (e.batch == UINT64_MAX) throw Bad{ErrorCode::invalid, "BuyQueued batch: out of range"};
-#ifdef TP_SIM_BUGS
-    if (sim_bugs::process_time_in_books)
+    if (TP_MUTANT(process_time_in_books))
         e.batch_close_ns_deprecated = r.getBatchCloseNsDeprecated();
-#endif
     return e;
 }
 

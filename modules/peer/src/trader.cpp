@@ -6,15 +6,9 @@
 #include <utility>
 
 #include "tp/market/codec.hpp"
+#include "tp/mutant/mutant.hpp"
 #include "translate.hpp"
 
-#ifdef TP_SIM_BUGS
-// Deliberately broken variants, compiled only into the simulator's tests (tests/sim).
-namespace tp::sim_bugs {
-extern bool early_confirm;
-extern bool accept_any_ack;
-}  // namespace tp::sim_bugs
-#endif
 
 namespace tp::peer {
 
@@ -26,15 +20,6 @@ market::TimePoint market_time(Time t) {
 
 Time core_time(market::TimePoint t) {
     return std::chrono::duration_cast<Time>(t.time_since_epoch());
-}
-
-// The broken variant that lets any member settle any payment.
-bool bug_accept_any_ack() {
-#ifdef TP_SIM_BUGS
-    return sim_bugs::accept_any_ack;
-#else
-    return false;
-#endif
 }
 
 }  // namespace
@@ -71,7 +56,7 @@ void Trader::on_message(PeerId from, const wire::Envelope& envelope, Time now) {
     } else if (const auto* k = std::get_if<wire::PaymentAck>(&envelope.body)) {
         // Only the payee settles a payment.
         const market::Payment* paid = books_.payments().find(k->payment_id);
-        if (paid != nullptr && paid->seller != from && !bug_accept_any_ack()) {
+        if (paid != nullptr && paid->seller != from && !TP_MUTANT(accept_any_ack)) {
             refusals_.push_back({from, fmt::format("an ack for payment {}, which is peer {}'s",
                                                    k->payment_id, paid->seller)});
             return;
@@ -127,9 +112,7 @@ void Trader::persist(Time /*now*/) {
     // An answer waits for every record handed out so far, not only its own step's: a retried
     // request's recorded answer may rest on records still in flight.
     Position needs = written_;
-#ifdef TP_SIM_BUGS
-    if (sim_bugs::early_confirm) needs = 0;  // confirms before the journal is durable
-#endif
+    if (TP_MUTANT(early_confirm)) needs = 0;  // confirms before the journal is durable
     for (auto& output : step_.outputs) held_.push_back({needs, std::move(output)});
     step_.clear();
     if (since_snapshot_ >= std::max<std::uint64_t>(options_.snapshot_every, books_.answered_count())) {

@@ -36,7 +36,7 @@ struct BuyQueued {
     clock::VectorClock clock;  // the request's stamp: orders the batch
     std::uint64_t batch = 0;   // batches are numbered in the order they open; 0 in old journals
     // Always 0 in the shipped library, which neither writes nor reads it. Only the simulator's
-    // broken variant (sim_bugs::process_time_in_books) still journals the old trader's deadline
+    // broken variant (TP_MUTANT(process_time_in_books)) still journals the old trader's deadline
     // here (schema field batchCloseNsDeprecated) and trusts it on recovery. A field rather than an
     // #ifdef so that the struct has one layout in every build.
     std::int64_t batch_close_ns_deprecated = 0;

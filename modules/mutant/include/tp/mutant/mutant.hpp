@@ -1,0 +1,42 @@
+#pragma once
+// Mutation points: the deliberately broken variants that prove the simulator's checker catches
+// bugs (tests/sim/broken_variants_test.cpp). Code marks one with `if (TP_MUTANT(name)) ...`.
+//
+// Every shipped library and program is compiled without TP_MUTANTS: there each point is a
+// constexpr false, the compiler drops the branch, and no symbol of it exists. Only the mutant
+// flavours of the libraries (tp_<module>_mutant_dep, built for the tests; Meson option `mutants`)
+// define TP_MUTANTS: there each point is a runtime switch `tp::mutant::name`, off until a test sets
+// it. A name not declared here compiles in neither build.
+
+#ifdef TP_MUTANTS
+#define TP_MUTANT_POINT(name) inline bool name = false
+#else
+#define TP_MUTANT_POINT(name) inline constexpr bool name = false
+#endif
+
+namespace tp::mutant {
+
+// market (Books::submit_buy): the trader forgets an answered request, so a retry runs again.
+TP_MUTANT_POINT(skip_dedup);
+// market (Books::poll): a batch is served latest first, against happened-before.
+TP_MUTANT_POINT(unfair_order);
+// market (Books, codec): a queued buy's deadline on the old trader's steady clock is journalled,
+// and a new trader keeps it instead of giving recovered batches a fresh window on its own clock.
+TP_MUTANT_POINT(process_time_in_books);
+// election (Bully::on_claim): a peer follows a leader's claim from an older epoch.
+TP_MUTANT_POINT(ignore_epochs);
+// election (Bully): any well-formed epoch is believed, however far ahead.
+TP_MUTANT_POINT(trust_any_epoch);
+// auth (Guard::open): every MAC is taken as valid, so anyone speaks for any member.
+TP_MUTANT_POINT(skip_mac_check);
+// peer (the trader): outcomes go out before their journal records are durable.
+TP_MUTANT_POINT(early_confirm);
+// peer (the trader): any member may settle any payment by acknowledging it.
+TP_MUTANT_POINT(accept_any_ack);
+
+}  // namespace tp::mutant
+
+#undef TP_MUTANT_POINT
+
+// True where the broken variant `name` is switched on: a constant false in a normal build.
+#define TP_MUTANT(name) (::tp::mutant::name)
