@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "tp/journal/log.hpp"
+#include "tp/peer/journal.hpp"
 #include "tp/market/books.hpp"
 #include "tp/peer/audit.hpp"
 #include "tp/peer/books.hpp"
@@ -58,9 +59,16 @@ void add_purchases(const Cluster& cluster, Summary& s) {
 std::optional<market::Books> durable_books(const Config& config, const Cluster& cluster,
                                            Summary& s) {
     try {
-        journal::Options options;
-        options.create_if_missing = true;
-        auto opened = journal::Log::open(cluster.journal_dir(), options);
+        // The peers' own journal store (the simulator's is in memory), else the directory.
+        std::unique_ptr<JournalStore> file_store;
+        JournalStore* store = cluster.context().journal_store;
+        if (store == nullptr) {
+            journal::Options options;
+            options.create_if_missing = true;
+            file_store = make_file_journal_store(cluster.journal_dir(), options);
+            store = file_store.get();
+        }
+        auto opened = store->open();
         auto replayed = replay_books(opened.recovery, market_config(config));
         if (replayed) return std::move(replayed.value());
         s.violations.push_back("the durable books do not replay: " + replayed.error().message);
