@@ -56,7 +56,7 @@ public:
         config_.storage.durability =
             kind == TransportKind::memory ? peer::Durability::none : peer::Durability::group;
         if (tweak) tweak(config_);
-        peer::configure_logging({getenv("TP_TEST_TRACE") ? spdlog::level::trace : spdlog::level::warn, getenv("TP_TEST_TRACE") == nullptr});
+        peer::configure_logging({spdlog::level::warn, true});
         market_ = std::make_unique<peer::LocalMarket>(config_, runtime_, true);
         if (before_start) before_start(*market_);
         market_->start();
@@ -119,6 +119,7 @@ public:
     }
 
     runtime::TimePoint now() const { return runtime_.now(); }
+    runtime::Runtime& runtime() { return runtime_; }
     peer::LocalMarket* operator->() { return market_.get(); }
     peer::LocalMarket& get() { return *market_; }
     const peer::Config& config() const { return config_; }
