@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "tp/peer/audit.hpp"
+#include "tp/peer/ids.hpp"
 #include "tp/sim/faults.hpp"
 
 namespace tp::sim {
@@ -114,9 +115,10 @@ void Checker::became_trader(const peer::Node& self, wire::Epoch epoch, const mar
             audit.answer({key.first, key.second, answer.filled, answer.quantity, answer.amount});
         if (!wrong) continue;
         violation(fmt::format(
-            "peer {}'s request {} was confirmed in epoch {} as {} units for {} but trader {} "
+            "peer {}'s {} was confirmed in epoch {} as {} units for {} but trader {} "
             "(epoch {}) has {}",
-            key.first, key.second, epoch_text(answer.epoch), answer.quantity, answer.amount, id,
+            key.first, peer::request_text(key.second), epoch_text(answer.epoch), answer.quantity,
+            answer.amount, id,
             epoch_text(epoch), *wrong));
     }
     std::map<PeerId, std::vector<market::Money>> paid;
@@ -162,9 +164,10 @@ void Checker::served(PeerId trader, const Key& key) {
             if (other == key || q.batch != it->second.batch) continue;
             if (clock::happened_before(q.stamp, it->second.stamp)) {
                 violation(fmt::format(
-                    "trader {} served peer {}'s request {} before peer {}'s request {} of the "
+                    "trader {} served peer {}'s {} before peer {}'s {} of the "
                     "same batch, which happened-before it ({} -> {})",
-                    trader, key.first, key.second, other.first, other.second, q.stamp.to_string(),
+                    trader, key.first, peer::request_text(key.second), other.first,
+                    peer::request_text(other.second), q.stamp.to_string(),
                     it->second.stamp.to_string()));
             }
         }
@@ -202,9 +205,10 @@ void Checker::persisted(const peer::Node& self, wire::Epoch epoch, const market:
                 auto [it, fresh] = executed_.emplace(key, std::make_pair(epoch, lsn));
                 if (!fresh) {
                     violation(fmt::format(
-                        "peer {}'s request {} executed twice: in epoch {} (journal record {}) "
+                        "peer {}'s {} executed twice: in epoch {} (journal record {}) "
                         "and again in epoch {} (record {})",
-                        key.first, key.second, epoch_text(it->second.first), it->second.second,
+                        key.first, peer::request_text(key.second), epoch_text(it->second.first),
+                        it->second.second,
                         epoch_text(epoch), lsn));
                 }
             }
@@ -249,9 +253,9 @@ void Checker::released(const peer::Node& self, wire::Epoch epoch, const market::
     if (!fresh && (it->second.filled != answer.filled || it->second.quantity != answer.quantity ||
                    it->second.amount != answer.amount)) {
         violation(fmt::format(
-            "peer {}'s request {} was confirmed twice with different answers: {} units for {} "
+            "peer {}'s {} was confirmed twice with different answers: {} units for {} "
             "(epoch {}), then {} units for {} by trader {} (epoch {})",
-            key.first, key.second, it->second.quantity, it->second.amount,
+            key.first, peer::request_text(key.second), it->second.quantity, it->second.amount,
             epoch_text(it->second.epoch), answer.quantity, answer.amount, self.id(),
             epoch_text(epoch)));
     }
@@ -319,9 +323,9 @@ void Checker::sweep(peer::LocalMarket& market) {
                               resumed == resumed_at_.end() ? TimePoint{} : resumed->second});
                 if (runtime_.now() > from + bound_ && late_.emplace(id, out->request).second) {
                     violation(fmt::format(
-                        "liveness: peer {}'s request {} is still unanswered {} after the faults "
+                        "liveness: peer {}'s {} is still unanswered {} after the faults "
                         "stopped (bound {})",
-                        id, out->request, format_duration(runtime_.now() - *quiet_since_),
+                        id, peer::request_text(out->request), format_duration(runtime_.now() - *quiet_since_),
                         format_duration(bound_)));
                 }
             }
