@@ -54,6 +54,14 @@ struct Overrides {
     std::string report;  // run only: the per-run report's folder
 };
 
+// The names an option accepts, from the owning module's one table of them.
+template <typename E, std::size_t N>
+std::vector<std::string> names_of(const std::pair<const char*, E> (&table)[N]) {
+    std::vector<std::string> names;
+    for (const auto& entry : table) names.emplace_back(entry.first);
+    return names;
+}
+
 void add_run_flags(CLI::App* cmd, Overrides& o) {
     cmd->add_option("--config", o.config, "TOML configuration file (docs/config.example.toml)")
         ->check(CLI::ExistingFile);
@@ -61,7 +69,7 @@ void add_run_flags(CLI::App* cmd, Overrides& o) {
     cmd->add_option("--transport", o.transport,
                     "udp (real time: a run cannot be repeated exactly) or memory (virtual time: "
                     "the same --seed gives the same run)")
-        ->check(CLI::IsMember({"udp", "memory"}));
+        ->check(CLI::IsMember(names_of(tp::transport::transport_kind_names)));
     cmd->add_option("--duration", o.duration,
                     "Stop after this long (\"30s\"); default: when every buyer is done");
     cmd->add_option("--seed", o.seed, "Seed of every random choice (0: pick one and print it)");
@@ -69,9 +77,9 @@ void add_run_flags(CLI::App* cmd, Overrides& o) {
     cmd->add_option("--durability", o.durability,
                     "every, group or none (none: the journal is written but never synced, so "
                     "confirmed sales are not durable: a power failure or OS crash can lose them)")
-        ->check(CLI::IsMember({"every", "group", "none"}));
+        ->check(CLI::IsMember(names_of(tp::journal::durability_names)));
     cmd->add_option("--policy", o.policy, "Recovered trader: defer or bully")
-        ->check(CLI::IsMember({"defer", "bully"}));
+        ->check(CLI::IsMember(names_of(tp::election::recovery_policy_names)));
     cmd->add_option("--failure-probability", o.failure_probability,
                     "The original lab's failure schedule: the trader fails in each time quantum "
                     "with this chance (0: never). Default: the story schedule, the first trader "
@@ -98,8 +106,7 @@ tp::peer::Config make_config(const Overrides& o) {
         c.peers = *o.peers;
         if (c.roles.size() != c.peers) c.roles.clear();
     }
-    if (o.transport)
-        c.network.transport = *o.transport == "udp" ? TransportKind::udp : TransportKind::memory;
+    if (o.transport) c.network.transport = parse_transport_kind(*o.transport);
     if (o.duration) {
         try {
             c.duration = parse_duration(*o.duration);
@@ -109,13 +116,8 @@ tp::peer::Config make_config(const Overrides& o) {
     }
     if (o.seed) c.seed = *o.seed;
     if (o.state_dir) c.storage.state_dir = *o.state_dir;
-    if (o.durability) {
-        c.storage.durability = *o.durability == "every"   ? Durability::every
-                               : *o.durability == "group" ? Durability::group
-                                                          : Durability::none;
-    }
-    if (o.policy)
-        c.failure.policy = *o.policy == "bully" ? RecoveryPolicy::bully : RecoveryPolicy::defer;
+    if (o.durability) c.storage.durability = parse_durability(*o.durability);
+    if (o.policy) c.failure.policy = parse_recovery_policy(*o.policy);
     if (o.failure_probability) c.failure.probability = *o.failure_probability;
     if (o.max_transactions) c.behaviour.max_transactions = *o.max_transactions;
     if (o.security) c.security.mode = *o.security == "on" ? SecurityMode::on : SecurityMode::off;

@@ -204,3 +204,22 @@ BOOST_AUTO_TEST_CASE(suspect_leader_only_acts_for_a_follower) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(recovery_policy)
+
+// The one table names every policy once, and to_string and parse agree with it both ways.
+BOOST_AUTO_TEST_CASE(policy_names_round_trip_and_bad_names_are_named) {
+    BOOST_TEST(std::size(tp::election::recovery_policy_names) == 2u);
+    for (const auto p : {RecoveryPolicy::defer, RecoveryPolicy::bully}) {
+        BOOST_TEST((parse_recovery_policy(to_string(p)) == p));
+    }
+    BOOST_TEST(std::string(to_string(RecoveryPolicy::bully)) == "bully");
+    try {
+        parse_recovery_policy("Bully");
+        BOOST_FAIL("Bully accepted");
+    } catch (const std::invalid_argument& e) {
+        BOOST_TEST(std::string(e.what()).find("'Bully'") != std::string::npos);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

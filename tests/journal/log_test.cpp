@@ -373,3 +373,24 @@ BOOST_AUTO_TEST_CASE(records_over_the_limit_are_refused) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(journal_durability)
+
+// The one table names every level once, and to_string and parse agree with it both ways.
+BOOST_AUTO_TEST_CASE(durability_names_round_trip_and_bad_names_are_named) {
+    BOOST_TEST(std::size(tp::journal::durability_names) == 3u);
+    for (const auto d : {Durability::every, Durability::group, Durability::none}) {
+        BOOST_TEST((tp::journal::parse_durability(to_string(d)) == d));
+    }
+    BOOST_TEST(std::string(to_string(Durability::group)) == "group");
+    try {
+        tp::journal::parse_durability("sometimes");
+        BOOST_FAIL("sometimes accepted");
+    } catch (const std::invalid_argument& e) {
+        BOOST_TEST(std::string(e.what()).find("'sometimes'") != std::string::npos);
+        BOOST_TEST(std::string(e.what()).find("\"every\", \"group\" or \"none\"") !=
+                   std::string::npos);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -65,8 +65,11 @@ std::vector<std::byte> to_bytes(capnp::MessageBuilder& message) {
 }
 
 // The snapshot the code before sessions wrote of the same books: version 1, every answer ever
-// given in `results` (now resultsDeprecated), sorted by (buyer, request), and no sessions.
-std::vector<std::byte> version_1_snapshot(const Books& books, std::vector<BuyResult> every) {
+// given in `results` (now resultsDeprecated), sorted by (buyer, request), and no sessions. The
+// answers' lots (`fills`, newer than version 1) only `with_lots`, so that the books compare equal;
+// without them it is the answer as the code before the lots wrote it.
+std::vector<std::byte> version_1_snapshot(const Books& books, std::vector<BuyResult> every,
+                                          bool with_lots = true) {
     const auto now = books.snapshot();
     std::vector<capnp::word> words(now.size() / sizeof(capnp::word));
     std::memcpy(words.data(), now.data(), now.size());
@@ -98,6 +101,17 @@ std::vector<std::byte> version_1_snapshot(const Books& books, std::vector<BuyRes
         b.setAmount(r.amount);
         auto sellers = b.initSellers(static_cast<unsigned>(r.sellers.size()));
         for (unsigned k = 0; k < r.sellers.size(); ++k) sellers.set(k, r.sellers[k]);
+        if (!with_lots) continue;
+        auto fills = b.initFills(static_cast<unsigned>(r.fills.size()));
+        for (unsigned k = 0; k < r.fills.size(); ++k) {
+            const tp::market::Fill& f = r.fills[k];
+            fills[k].setSeller(f.seller);
+            fills[k].setLot(f.lot);
+            fills[k].setQuantity(f.quantity);
+            fills[k].setAmount(f.amount);
+            fills[k].setCommission(f.commission);
+            fills[k].setPayment(f.payment);
+        }
     }
     return to_bytes(message);
 }
@@ -313,6 +327,27 @@ BOOST_AUTO_TEST_CASE(a_version_1_snapshot_with_every_answer_restores_the_session
     Result<Books> again = Books::restore(windowed(10), restored->snapshot());
     BOOST_TEST_REQUIRE(again.ok(), again.error().message);
     BOOST_TEST((*again == t.books));
+}
+
+// An answer recorded before answers kept their lots restores with its sellers and totals and no
+// lots (the trader then names the sellers alone), and the books are otherwise the live ones.
+BOOST_AUTO_TEST_CASE(an_answer_recorded_without_its_lots_restores_without_them) {
+    Trader t;
+    t.deposit(1, 2);
+    t.deposit(2, 3);
+    t.buy(7, request_id(1, 1), 4);
+    BOOST_TEST_REQUIRE(t.answers.size() == 1u);
+    const BuyResult& live = t.answers[0];
+    BOOST_TEST_REQUIRE(live.fills.size() == 2u);
+    Result<Books> restored = Books::restore(Config{}, version_1_snapshot(t.books, t.answers, false));
+    BOOST_TEST_REQUIRE(restored.ok(), restored.error().message);
+    const BuyResult* old = restored->result(7, request_id(1, 1));
+    BOOST_TEST_REQUIRE(old);
+    BOOST_TEST(old->fills.empty());
+    BuyResult without_lots = live;
+    without_lots.fills.clear();
+    BOOST_TEST((*old == without_lots));
+    BOOST_TEST(restored->in_stock(salt) == t.books.in_stock(salt));
 }
 
 BOOST_AUTO_TEST_CASE(a_snapshot_whose_sessions_contradict_the_books_is_rejected) {

@@ -235,4 +235,28 @@ BOOST_AUTO_TEST_CASE(durations_round_trip) {
     BOOST_CHECK_THROW(parse_duration(""), std::invalid_argument);
 }
 
+// The configuration reads transport, durability and policy through the owning modules' tables,
+// and the names it accepts are the ones to_string prints (the summary and the CLI use them too).
+BOOST_AUTO_TEST_CASE(enum_names_are_the_owning_modules_and_round_trip) {
+    for (const auto& [name, kind] : tp::transport::transport_kind_names) {
+        const Config c = parse_config(std::string("[network]\ntransport = \"") + name + "\"\n");
+        BOOST_TEST((c.network.transport == kind));
+        BOOST_TEST(std::string(tp::peer::to_string(c.network.transport)) == name);
+    }
+    for (const auto& [name, durability] : tp::journal::durability_names) {
+        const Config c = parse_config(std::string("[storage]\ndurability = \"") + name + "\"\n");
+        BOOST_TEST((c.storage.durability == durability));
+        BOOST_TEST(std::string(tp::peer::to_string(c.storage.durability)) == name);
+    }
+    for (const auto& [name, policy] : tp::election::recovery_policy_names) {
+        const Config c = parse_config(std::string("[failure]\npolicy = \"") + name + "\"\n");
+        BOOST_TEST((c.failure.policy == policy));
+        BOOST_TEST(std::string(tp::peer::to_string(c.failure.policy)) == name);
+    }
+    BOOST_TEST(error_of("[network]\ntransport = \"tcp\"\n") ==
+               "test.toml:2:13: key 'network.transport': expected one of \"udp\", \"memory\"");
+    BOOST_TEST(error_of("[failure]\npolicy = \"always\"\n") ==
+               "test.toml:2:10: key 'failure.policy': expected one of \"defer\", \"bully\"");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -177,6 +177,39 @@ BOOST_AUTO_TEST_CASE(a_retry_after_failover_gets_the_same_answer_and_runs_once) 
     BOOST_TEST(next.core->books().in_stock(salt) == 3u);
 }
 
+// The buyer learns which lots of which sellers filled its request and for how much, not only
+// who sold: the wire's Fill carries the lot, the units and the gross amount of each.
+BOOST_AUTO_TEST_CASE(a_buy_result_carries_the_lots_that_filled_it) {
+    MemoryJournalStore store;
+    std::optional<wire::BuyResult> first;
+    {
+        Reign reign(store);
+        // Step 1: seller 1 deposits 3 salt at 10, seller 3 deposits 4 at 12, seller 1 2 more at 11.
+        reign.receive(1, wire::Deposit{101, salt, 3, 10});
+        reign.receive(3, wire::Deposit{301, salt, 4, 12});
+        reign.receive(1, wire::Deposit{102, salt, 2, 11});
+        reign.sync();
+        // Step 2: buyer 2 buys 8: all of lot 101, all of lot 301, 1 of lot 102, oldest first.
+        reign.receive(2, wire::Buy{201, salt, 8, false});
+        const auto results = bodies<wire::BuyResult>(reign.sync(), 2);
+        BOOST_REQUIRE(results.size() == 1u);
+        const wire::BuyResult& r = results[0];
+        BOOST_TEST(r.filled);
+        BOOST_TEST(r.quantity == 8u);
+        BOOST_TEST(r.amount == 3 * 10 + 4 * 12 + 1 * 11);
+        BOOST_REQUIRE(r.fills.size() == 3u);
+        BOOST_TEST((r.fills[0] == wire::Fill{1, 101, 3, 30}));
+        BOOST_TEST((r.fills[1] == wire::Fill{3, 301, 4, 48}));
+        BOOST_TEST((r.fills[2] == wire::Fill{1, 102, 1, 11}));
+        first = r;
+    }
+    // Step 3: after a failover, a retry is answered from the record with the same lots.
+    Reign next(store);
+    const auto retried = bodies<wire::BuyResult>(next.receive(2, wire::Buy{201, salt, 8, false}), 2);
+    BOOST_REQUIRE(retried.size() == 1u);
+    BOOST_TEST((retried[0] == *first));
+}
+
 BOOST_AUTO_TEST_CASE(only_the_payee_settles_a_payment) {
     MemoryJournalStore store;
     Reign reign(store);

@@ -22,14 +22,6 @@ const char* to_string(MessageKind kind) noexcept {
     return "?";
 }
 
-const char* to_string(RecoveryPolicy policy) noexcept {
-    switch (policy) {
-        case RecoveryPolicy::defer: return "defer";
-        case RecoveryPolicy::bully: return "bully";
-    }
-    return "?";
-}
-
 const char* to_string(Role role) noexcept {
     switch (role) {
         case Role::idle: return "idle";

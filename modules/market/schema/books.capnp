@@ -135,6 +135,7 @@ struct BuyResult {
   quantity @6 :UInt32;
   amount @7 :Int64;
   sellers @8 :List(UInt32);
+  fills @9 :List(Fill);         # empty in records written before it existed
 }
 
 struct Snapshot {

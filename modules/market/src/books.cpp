@@ -501,6 +501,7 @@ Status Books::apply_filled(const BuyFilled& e, BuyResult* recorded, bool* overfl
         ++ledger.pending_count;
         commission_total_ += f.commission;
         payments_.push(Payment{f.payment, f.seller, f.lot, e.product, f.quantity, f.net()});
+        result.fills.push_back(f);
         if (std::find(result.sellers.begin(), result.sellers.end(), f.seller) ==
             result.sellers.end())
             result.sellers.push_back(f.seller);

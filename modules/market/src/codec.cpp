@@ -68,21 +68,24 @@ void write(s::BuyQueued::Builder b, const BuyQueued& e) {
     if (TP_MUTANT(process_time_in_books)) b.setBatchCloseNsDeprecated(e.batch_close_ns_deprecated);
 }
 
+void write(capnp::List<s::Fill>::Builder out, const InlineVec<Fill, 2>& fills) {
+    for (unsigned i = 0; i < fills.size(); ++i) {
+        const Fill& f = fills[i];
+        out[i].setSeller(f.seller);
+        out[i].setLot(f.lot);
+        out[i].setQuantity(f.quantity);
+        out[i].setAmount(f.amount);
+        out[i].setCommission(f.commission);
+        out[i].setPayment(f.payment);
+    }
+}
+
 void write(s::BuyFilled::Builder b, const BuyFilled& e) {
     b.setBuyer(e.buyer);
     b.setRequest(e.request);
     b.setProduct(e.product);
     b.setRequested(e.requested);
-    auto fills = b.initFills(static_cast<unsigned>(e.fills.size()));
-    for (unsigned i = 0; i < e.fills.size(); ++i) {
-        const Fill& f = e.fills[i];
-        fills[i].setSeller(f.seller);
-        fills[i].setLot(f.lot);
-        fills[i].setQuantity(f.quantity);
-        fills[i].setAmount(f.amount);
-        fills[i].setCommission(f.commission);
-        fills[i].setPayment(f.payment);
-    }
+    write(b.initFills(static_cast<unsigned>(e.fills.size())), e.fills);
 }
 
 s::RefuseReason to_schema(RefuseReason r) {
@@ -115,6 +118,7 @@ void write(s::BuyResult::Builder b, const BuyResult& r) {
     b.setAmount(r.amount);
     auto sellers = b.initSellers(static_cast<unsigned>(r.sellers.size()));
     for (unsigned k = 0; k < r.sellers.size(); ++k) sellers.set(k, r.sellers[k]);
+    write(b.initFills(static_cast<unsigned>(r.fills.size())), r.fills);
 }
 
 void write(s::BuyRefused::Builder b, const BuyRefused& e) {
@@ -199,17 +203,20 @@ BuyQueued read(s::BuyQueued::Reader r) {
     return e;
 }
 
+void read(capnp::List<s::Fill>::Reader in, InlineVec<Fill, 2>& fills) {
+    fills.reserve(in.size());
+    for (auto f : in)
+        fills.push_back(Fill{f.getSeller(), f.getLot(), f.getQuantity(), f.getAmount(),
+                             f.getCommission(), f.getPayment()});
+}
+
 BuyFilled read(s::BuyFilled::Reader r) {
     BuyFilled e;
     e.buyer = r.getBuyer();
     e.request = r.getRequest();
     e.product = r.getProduct();
     e.requested = r.getRequested();
-    const auto fills = r.getFills();
-    e.fills.reserve(fills.size());
-    for (auto f : fills)
-        e.fills.push_back(Fill{f.getSeller(), f.getLot(), f.getQuantity(), f.getAmount(),
-                               f.getCommission(), f.getPayment()});
+    read(r.getFills(), e.fills);
     return e;
 }
 
@@ -229,6 +236,7 @@ BuyResult read(s::BuyResult::Reader r) {
     result.quantity = r.getQuantity();
     result.amount = r.getAmount();
     for (auto seller : r.getSellers()) result.sellers.push_back(seller);
+    read(r.getFills(), result.fills);
     return result;
 }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "tp/peer/ids.hpp"
@@ -129,7 +130,11 @@ void Buyer::on_message(PeerId from, const wire::Envelope& envelope, Time now) {
     done.answered_at = TimePoint(now);
     done.epoch = envelope.epoch;
     done.trader = from;
-    for (const auto& f : result->fills) done.sellers.push_back(f.seller);
+    // One entry per lot sold: a seller with several lots in the sale is named once.
+    for (const auto& f : result->fills) {
+        if (std::find(done.sellers.begin(), done.sellers.end(), f.seller) == done.sellers.end())
+            done.sellers.push_back(f.seller);
+    }
     complete(std::move(done));
     start_next(now);
 }

@@ -152,7 +152,7 @@ void Cluster::ensure_story_roles() {
 
 std::unique_ptr<transport::Transport> Cluster::make_transport(PeerId peer) {
     transport::TransportConfig tc;
-    tc.kind = network_ ? transport::TransportKind::memory : transport::TransportKind::udp;
+    tc.kind = config_.network.transport;
     tc.udp.host = config_.network.host;
     tc.udp.port = ports_[peer];  // a restarted peer binds its old port again
     auto t = transport::make_transport(tc, peer, runtime_, network_.get());

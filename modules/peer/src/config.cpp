@@ -23,25 +23,8 @@ const char* to_string(Role role) noexcept {
     return "?";
 }
 
-const char* to_string(TransportKind kind) noexcept {
-    return kind == TransportKind::udp ? "udp" : "memory";
-}
-
-const char* to_string(Durability durability) noexcept {
-    switch (durability) {
-        case Durability::every: return "every";
-        case Durability::group: return "group";
-        case Durability::none: return "none";
-    }
-    return "?";
-}
-
 const char* to_string(SecurityMode mode) noexcept {
     return mode == SecurityMode::on ? "on" : "off";
-}
-
-const char* to_string(RecoveryPolicy policy) noexcept {
-    return policy == RecoveryPolicy::defer ? "defer" : "bully";
 }
 
 Duration parse_duration(std::string_view text) {
@@ -227,12 +210,6 @@ private:
 
 constexpr std::pair<const char*, Role> role_names[] = {
     {"buyer", Role::buyer}, {"seller", Role::seller}, {"both", Role::both}};
-constexpr std::pair<const char*, TransportKind> transport_names[] = {
-    {"udp", TransportKind::udp}, {"memory", TransportKind::memory}};
-constexpr std::pair<const char*, Durability> durability_names[] = {
-    {"every", Durability::every}, {"group", Durability::group}, {"none", Durability::none}};
-constexpr std::pair<const char*, RecoveryPolicy> policy_names[] = {
-    {"defer", RecoveryPolicy::defer}, {"bully", RecoveryPolicy::bully}};
 
 Role parse_role(TableReader& r, const toml::node& node, const std::string& name) {
     auto v = node.value_exact<std::string>();
@@ -302,7 +279,7 @@ void read_failure(TableReader& r, Config::Failure& f) {
     if (given) f.probability = probability;
     r.duration("time_quantum", f.time_quantum);
     r.duration("recovery_delay", f.recovery_delay);
-    r.choice("policy", f.policy, policy_names);
+    r.choice("policy", f.policy, election::recovery_policy_names);
 }
 
 void read_election(TableReader& r, Config::Election& e) {
@@ -312,7 +289,7 @@ void read_election(TableReader& r, Config::Election& e) {
 }
 
 void read_network(TableReader& r, Config::Network& n) {
-    r.choice("transport", n.transport, transport_names);
+    r.choice("transport", n.transport, transport::transport_kind_names);
     r.string("host", n.host);
     r.integer("base_port", n.base_port, 0, 65535);
 }
@@ -323,7 +300,7 @@ void read_storage(TableReader& r, Config::Storage& s) {
         if (!v) r.fail(node, name, "expected a directory path as a string");
         s.state_dir = *v;
     });
-    r.choice("durability", s.durability, durability_names);
+    r.choice("durability", s.durability, journal::durability_names);
 }
 
 constexpr std::pair<const char*, SecurityMode> security_mode_names[] = {

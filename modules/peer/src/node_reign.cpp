@@ -22,15 +22,6 @@ using namespace std::chrono_literals;
 // time never jumps to the end of time.
 constexpr runtime::Duration idle = 1h;
 
-journal::Durability to_journal(Durability d) {
-    switch (d) {
-        case Durability::every: return journal::Durability::every;
-        case Durability::group: return journal::Durability::group;
-        case Durability::none: return journal::Durability::none;
-    }
-    return journal::Durability::group;
-}
-
 // How long the journal's lock file has been held, from its last write (the holder writes its pid
 // there when it takes the lock).
 std::string lock_age(const std::filesystem::path& journal_dir) {
@@ -90,7 +81,7 @@ asio::awaitable<void> Node::load_reign(std::shared_ptr<Reign> reign) {
     if (store == nullptr) {
         if (!file_store_) {
             journal::Options options;
-            options.durability = to_journal(config_.storage.durability);
+            options.durability = config_.storage.durability;
             file_store_ = make_file_journal_store(context_.journal_dir, options);
         }
         store = file_store_.get();

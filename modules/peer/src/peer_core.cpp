@@ -43,9 +43,7 @@ PeerCoreOptions PeerCoreOptions::from(const Config& config, PeerId self, Role ro
     o.election.election_timeout = config.election.election_timeout;
     o.election.answer_timeout = config.election.answer_timeout;
     o.election.coordinator_timeout = config.election.election_timeout;
-    o.election.policy = config.failure.policy == RecoveryPolicy::bully
-                            ? election::RecoveryPolicy::bully
-                            : election::RecoveryPolicy::defer;
+    o.election.policy = config.failure.policy;
     o.buyer = BuyerOptions::from(config);
     o.seller = SellerOptions::from(config);
     o.trader.market = market_config(config);

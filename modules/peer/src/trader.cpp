@@ -22,6 +22,15 @@ Time core_time(market::TimePoint t) {
     return std::chrono::duration_cast<Time>(t.time_since_epoch());
 }
 
+// Built in place: a braced Outgoing moved into the vector trips GCC 12's -Wmaybe-uninitialized
+// on the variant's other alternatives.
+void send(Outbox& outbox, PeerId to, wire::Body body, wire::Epoch epoch) {
+    Outgoing& out = outbox.emplace_back();
+    out.to = to;
+    out.body = std::move(body);
+    out.epoch = epoch;
+}
+
 }  // namespace
 
 Trader::Trader(PeerId self, wire::Epoch epoch, market::Books books, Position durable,
@@ -42,9 +51,8 @@ void Trader::on_message(PeerId from, const wire::Envelope& envelope, Time now) {
     step_.clear();
     if (const auto* d = std::get_if<wire::Deposit>(&envelope.body)) {
         if (d->product >= options_.products) {
-            outbox_.push_back(
-                {from, wire::DepositAck{d->lot_id, false, wire::RefusalReason::invalid_request},
-                 epoch_});
+            send(outbox_, from, wire::DepositAck{d->lot_id, false, wire::RefusalReason::invalid_request},
+                 epoch_);
             return;
         }
         books_.deposit(market::Deposited{from, d->lot_id, d->product, d->quantity, d->unit_price},
@@ -95,7 +103,7 @@ void Trader::send_pending_payments(bool resend) {
         // completes, never before (a crash meanwhile loses the sale).
         if (holds_payment(p.id)) continue;
         if (resend) ++counters_.payments_resent;
-        outbox_.push_back({p.seller, wire::Payment{p.id, p.lot, p.quantity, p.amount}, epoch_});
+        send_output(p);
     }
 }
 
@@ -138,25 +146,8 @@ void Trader::release() {
 }
 
 void Trader::send_output(market::Output output) {
-    if (const auto* ack = std::get_if<market::DepositAck>(&output)) {
-        const bool accepted = ack->status != market::DepositStatus::rejected;
-        outbox_.push_back({ack->seller,
-                           wire::DepositAck{ack->lot, accepted,
-                                            accepted ? wire::RefusalReason::none
-                                                     : wire::RefusalReason::invalid_request},
-                           epoch_});
-    } else if (const auto* r = std::get_if<market::BuyResult>(&output)) {
-        wire::BuyResult result;
-        result.request_id = r->request;
-        result.filled = r->filled();
-        result.reason = r->filled() ? wire::RefusalReason::none : to_wire(r->reason);
-        result.quantity = r->quantity;
-        result.amount = r->amount;
-        for (PeerId seller : r->sellers) result.fills.push_back(wire::Fill{seller, 0, 0, 0});
-        outbox_.push_back({r->buyer, std::move(result), epoch_});
-    } else if (const auto* p = std::get_if<market::Payment>(&output)) {
-        outbox_.push_back({p->seller, wire::Payment{p->id, p->lot, p->quantity, p->amount}, epoch_});
-    }
+    auto [to, body] = to_wire(output);
+    send(outbox_, to, std::move(body), epoch_);
 }
 
 bool Trader::holds_payment(market::PaymentId id) const noexcept {

@@ -1,5 +1,7 @@
 #include "translate.hpp"
 
+#include "tp/wire/codec.hpp"
+
 #include <type_traits>
 
 namespace tp::peer {
@@ -45,6 +47,37 @@ wire::RefusalReason to_wire(market::RefuseReason reason) noexcept {
         case market::RefuseReason::amount_overflow: return wire::RefusalReason::amount_overflow;
     }
     return wire::RefusalReason::invalid_request;
+}
+
+std::pair<wire::PeerId, wire::Body> to_wire(const market::Output& output) {
+    if (const auto* ack = std::get_if<market::DepositAck>(&output)) {
+        const bool accepted = ack->status != market::DepositStatus::rejected;
+        return {ack->seller, wire::DepositAck{ack->lot, accepted,
+                                              accepted ? wire::RefusalReason::none
+                                                       : wire::RefusalReason::invalid_request}};
+    }
+    if (const auto* r = std::get_if<market::BuyResult>(&output)) {
+        wire::BuyResult result;
+        result.request_id = r->request;
+        result.filled = r->filled();
+        result.reason = r->filled() ? wire::RefusalReason::none : to_wire(r->reason);
+        result.quantity = r->quantity;
+        result.amount = r->amount;
+        for (const market::Fill& f : r->fills) {
+            if (result.fills.size() == wire::max_fills) break;
+            result.fills.push_back(wire::Fill{f.seller, f.lot, f.quantity, f.amount});
+        }
+        // A record from before the books kept the lots names only the sellers.
+        if (r->fills.empty()) {
+            for (market::PeerId seller : r->sellers) {
+                if (result.fills.size() == wire::max_fills) break;
+                result.fills.push_back(wire::Fill{seller, 0, 0, 0});
+            }
+        }
+        return {r->buyer, std::move(result)};
+    }
+    const auto& p = std::get<market::Payment>(output);
+    return {p.seller, wire::Payment{p.id, p.lot, p.quantity, p.amount}};
 }
 
 }  // namespace tp::peer

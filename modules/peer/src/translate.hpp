@@ -1,11 +1,13 @@
 #pragma once
 
-// The one edge between the wire's message model and the cores': election messages and market
-// refusals translated both ways here, nowhere else.
+// The one edge between the wire's message model and the cores': election messages, market
+// refusals and the market's answers translated here, nowhere else.
 
 #include <optional>
+#include <utility>
 
 #include "tp/election/messages.hpp"
+#include "tp/market/events.hpp"
 #include "tp/market/types.hpp"
 #include "tp/wire/message.hpp"
 
@@ -19,5 +21,10 @@ std::optional<election::Message> election_message(const wire::Envelope& envelope
 
 // The wire's refusal for a market refusal.
 wire::RefusalReason to_wire(market::RefuseReason reason) noexcept;
+
+// A market answer as the wire carries it, with the peer it goes to. A BuyResult lists the lots
+// sold (seller, lot, units, gross amount), the first wire::max_fills of them; its quantity and
+// amount are the totals of all.
+std::pair<wire::PeerId, wire::Body> to_wire(const market::Output& output);
 
 }  // namespace tp::peer

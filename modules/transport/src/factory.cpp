@@ -5,17 +5,6 @@
 
 namespace tp::transport {
 
-const char* to_string(TransportKind kind) noexcept {
-    return kind == TransportKind::udp ? "udp" : "memory";
-}
-
-TransportKind parse_transport_kind(std::string_view name) {
-    if (name == "udp") return TransportKind::udp;
-    if (name == "memory") return TransportKind::memory;
-    throw std::invalid_argument("transport: unknown kind '" + std::string(name) +
-                                "' (expected \"udp\" or \"memory\")");
-}
-
 std::unique_ptr<Transport> make_transport(const TransportConfig& config, PeerId self,
                                           runtime::Runtime& runtime, MemoryNetwork* network,
                                           AddressBook book) {

@@ -53,7 +53,7 @@ struct Buy {
   allowPartial @3 :Bool;
 }
 
-# One seller's share of a buy.
+# One lot's share of a buy: whose lot, which, how many units and what the buyer paid for them.
 struct Fill {
   seller @0 :UInt32;
   lotId @1 :UInt64;

@@ -9,17 +9,9 @@
 #include <vector>
 
 #include "tp/election/messages.hpp"
+#include "tp/election/policy.hpp"
 
 namespace tp::election {
-
-// What a peer with a higher id does when it finds a live lower leader: when it comes back after a
-// crash, or when a lower peer's Coordinator or Heartbeat with a newer epoch reaches it.
-enum class RecoveryPolicy : std::uint8_t {
-    defer,  // follow the live leader (the seed's behaviour: the old trader rejoins as a trader)
-    bully,  // classic bully: start an election, win it, and lead with a newer epoch
-};
-
-const char* to_string(RecoveryPolicy policy) noexcept;
 
 struct Config {
     PeerId self = 0;

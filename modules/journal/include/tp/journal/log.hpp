@@ -11,17 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "tp/journal/durability.hpp"
 #include "tp/journal/errors.hpp"
 
 namespace tp::journal {
-
-enum class Durability {
-    every,  // append() returns after fdatasync: every record is durable on its own
-    group,  // append() buffers; sync() writes the buffer and fdatasyncs, for many records at once
-    none,   // append() buffers; sync() only writes the buffer: the page cache decides, and a
-            // power failure may lose recent records (a process crash loses nothing sync()
-            // returned for)
-};
 
 struct Options {
     Durability durability = Durability::group;

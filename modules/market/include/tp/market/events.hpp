@@ -111,6 +111,7 @@ struct BuyResult {
     Quantity quantity = 0;         // units bought
     Money amount = 0;              // paid by the buyer, commission included
     InlineVec<PeerId, 4> sellers;  // distinct, in the order their lots were sold
+    InlineVec<Fill, 2> fills;      // the lots sold, oldest first: what the buyer is told
 
     bool filled() const noexcept { return status != BuyStatus::refused; }
     friend bool operator==(const BuyResult&, const BuyResult&) = default;

@@ -10,22 +10,31 @@
 #include <vector>
 
 #include "tp/election/messages.hpp"
+#include "tp/election/policy.hpp"
+#include "tp/journal/durability.hpp"
+#include "tp/transport/kind.hpp"
 
 namespace tp::peer {
 
 using PeerIdValue = std::uint32_t;
 using Duration = std::chrono::nanoseconds;
 
+// Defined once, by the module that owns each: the configuration names them, the cores and the
+// driver pass them on untranslated.
+using election::RecoveryPolicy;
+using journal::Durability;
+using transport::TransportKind;
+using election::parse_recovery_policy;
+using journal::parse_durability;
+using transport::parse_transport_kind;
+using election::to_string;
+using journal::to_string;
+using transport::to_string;
+
 enum class Role { buyer, seller, both };
-enum class TransportKind { udp, memory };
-enum class Durability { every, group, none };
-enum class RecoveryPolicy { defer, bully };
 enum class SecurityMode { on, off };
 
 const char* to_string(Role role) noexcept;
-const char* to_string(TransportKind kind) noexcept;
-const char* to_string(Durability durability) noexcept;
-const char* to_string(RecoveryPolicy policy) noexcept;
 const char* to_string(SecurityMode mode) noexcept;
 
 // Limits that keep every legal configuration inside int64 money and the epoch layout. Each is

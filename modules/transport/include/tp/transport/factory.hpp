@@ -5,16 +5,11 @@
 
 #include "tp/runtime/runtime.hpp"
 #include "tp/transport/address_book.hpp"
+#include "tp/transport/kind.hpp"
 #include "tp/transport/memory_network.hpp"
 #include "tp/transport/udp_transport.hpp"
 
 namespace tp::transport {
-
-enum class TransportKind { udp, memory };
-
-const char* to_string(TransportKind kind) noexcept;
-// "udp" or "memory"; throws std::invalid_argument naming the value otherwise.
-TransportKind parse_transport_kind(std::string_view name);
 
 struct TransportConfig {
     TransportKind kind = TransportKind::memory;

@@ -69,7 +69,7 @@ struct Buy {
     friend bool operator==(const Buy&, const Buy&) = default;
 };
 
-// One seller's share of a buy.
+// One lot's share of a buy: whose lot, which, how many units and what the buyer paid for them.
 struct Fill {
     PeerId seller = 0;
     LotId lot_id = 0;
