@@ -3,17 +3,9 @@
 // written with. No protocol here: retries, resends and failovers are the cores'.
 #include <asio/co_spawn.hpp>
 
-#include "tp/peer/node.hpp"
+#include "node_reign.hpp"
 
 namespace tp::peer {
-
-namespace {
-
-using namespace std::chrono_literals;
-
-constexpr runtime::Duration idle = 1h;
-
-}  // namespace
 
 void Node::buy(market::ProductId product, std::uint32_t quantity) {
     core_.buy(product, quantity, core_now());

@@ -9,18 +9,6 @@
 
 namespace tp::peer {
 
-namespace {
-
-// Appends a message for the epoch the peer is in when it leaves. Built in place: GCC 12 takes a
-// moved Outgoing temporary that holds a BuyResult for maybe-uninitialized.
-void push(Outbox& outbox, PeerId to, wire::Body body) {
-    auto& out = outbox.emplace_back();
-    out.to = to;
-    out.body = std::move(body);
-}
-
-}  // namespace
-
 BuyerOptions BuyerOptions::from(const Config& config) {
     BuyerOptions options;
     options.request_timeout = config.behaviour.request_timeout;
@@ -64,8 +52,7 @@ void Buyer::start_next(Time now) {
             p.answered = true;
             p.reason = wire::RefusalReason::invalid_request;
             log_.warn("will not buy {} it is selling itself", product_name(p.product));
-            state_.purchases.push_back(p);
-            answered_.push_back(std::move(p));
+            state_.purchases.push_back(std::move(p));
             ++answered_count_;
             continue;
         }
@@ -148,8 +135,7 @@ void Buyer::complete(Purchase done) {
     } else {
         log_.info("could not buy {} {}: {}", done.quantity, name, wire::to_string(done.reason));
     }
-    state_.purchases.push_back(done);
-    answered_.push_back(std::move(done));
+    state_.purchases.push_back(std::move(done));
     ++answered_count_;
 }
 
@@ -186,8 +172,5 @@ const Purchase* Buyer::purchase(wire::RequestId id) const {
     return nullptr;
 }
 
-std::vector<Purchase> Buyer::take_answered() {
-    return std::exchange(answered_, {});
-}
 
 }  // namespace tp::peer

@@ -6,8 +6,6 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 
-#include <unistd.h>
-
 #include <algorithm>
 
 #include "node_reign.hpp"
@@ -22,9 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// How long a coroutine with nothing to wait for sleeps before looking again. Finite, so virtual
-// time never jumps to the end of time.
-constexpr runtime::Duration idle = 1h;
 
 // The election's messages as they leave, at debug level, one line per kind and epoch: "asks
 // peers 5, 6 to elect (epoch 3:4)". Heartbeats only at trace level: one per peer and period.
@@ -252,14 +247,14 @@ asio::awaitable<void> Node::carry_out() {
         spawn(load_reign(reign_));
     }
     if (!persist()) co_return;
-    if (context_.observer) {
-        if (Trader* trader = core_.trader()) {
+    if (Trader* trader = core_.trader()) {
+        if (context_.observer) {
             for (const auto& output : trader->released()) {
                 context_.observer->released(*this, trader->epoch(), output);
             }
         }
+        trader->released().clear();
     }
-    if (Trader* trader = core_.trader()) trader->released().clear();
     // Sending suspends, and what arrives meanwhile fills the Ready again: send from a batch of
     // our own (recycled, so the steady state allocates none). Observers see the batch leave in
     // the order it was stamped.
@@ -297,11 +292,9 @@ void Node::wake_waiters() {
     }
     // The seller's waits look at lots closing, acks, and the trader changing.
     const Seller& seller = core_.seller();
-    const std::uint64_t signal = seller.sold_out() * 4 + (seller.has_unacked() ? 2 : 0) +
-                                 (core_.trading_partner() ? 1 : 0) +
-                                 (core_.trading_partner().value_or(0) << 8);
-    if (signal != seller_signal_) {
-        seller_signal_ = signal;
+    auto seen = std::make_tuple(seller.sold_out(), seller.has_unacked(), core_.trading_partner());
+    if (seen != seller_seen_) {
+        seller_seen_ = seen;
         wake(seller_timer_);
         wake(buyer_timer_);  // wait_for_trader()
     }

@@ -18,9 +18,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// How long a coroutine with nothing to wait for sleeps before looking again. Finite, so virtual
-// time never jumps to the end of time.
-constexpr runtime::Duration idle = 1h;
 
 // How long the journal's lock file has been held, from its last write (the holder writes its pid
 // there when it takes the lock).

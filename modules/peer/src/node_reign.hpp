@@ -1,6 +1,7 @@
 #pragma once
 
-// What node.cpp and node_reign.cpp share: one reign's hold on the trader's journal.
+// What the driver's files (node, node_reign, behaviour) share: the idle wait, and one reign's
+// hold on the trader's journal.
 
 #include <memory>
 
@@ -9,6 +10,10 @@
 #include "tp/runtime/timer.hpp"
 
 namespace tp::peer {
+
+// How long a coroutine with nothing to wait for sleeps before looking again. Finite, so virtual
+// time never jumps to the end of time.
+inline constexpr runtime::Duration idle = std::chrono::hours(1);
 
 // One reign as trader: the journal that makes the core's books durable. Shared with the reign's
 // coroutines, so it lives until the last of them ends (an fdatasync in flight holds the journal

@@ -141,11 +141,10 @@ void PeerCore::refuse_unavailable(PeerId from, const wire::Body& body) {
         wire::BuyResult result;
         result.request_id = b->request_id;
         result.reason = wire::RefusalReason::trader_unavailable;
-        scratch_.push_back({from, std::move(result), std::nullopt});
+        push(scratch_, from, std::move(result));
     } else if (const auto* d = std::get_if<wire::Deposit>(&body)) {
-        scratch_.push_back(
-            {from, wire::DepositAck{d->lot_id, false, wire::RefusalReason::trader_unavailable},
-             std::nullopt});
+        push(scratch_, from,
+             wire::DepositAck{d->lot_id, false, wire::RefusalReason::trader_unavailable});
     }
 }
 
@@ -261,7 +260,7 @@ void PeerCore::collect(Time now) {
     for (const auto& out : outbox) {
         wire::Epoch epoch = 0;
         wire::Body body = to_wire(out.msg, epoch);
-        scratch_.push_back({out.to, std::move(body), epoch});
+        push(scratch_, out.to, std::move(body), epoch);
     }
     stamp_all(scratch_);
     for (const auto& event : bully_.take_events()) on_election_event(event, now);
@@ -273,15 +272,8 @@ void PeerCore::collect(Time now) {
         trader_->refusals().clear();
         stamp_all(trader_->outbox());
     }
-    if (is_buyer()) {
-        auto out = buyer_.take_outbox();
-        stamp_all(out);
-        buyer_.take_answered();  // kept in its state; the driver waits on answered_count()
-    }
-    if (is_seller()) {
-        auto out = seller_.take_outbox();
-        stamp_all(out);
-    }
+    if (is_buyer()) stamp_all(buyer_.outbox());
+    if (is_seller()) stamp_all(seller_.outbox());
 }
 
 void PeerCore::stamp_all(Outbox& outbox) {

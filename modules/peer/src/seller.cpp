@@ -10,14 +10,6 @@ namespace tp::peer {
 
 namespace {
 
-// Appends a message for the epoch the peer is in when it leaves. Built in place: GCC 12 takes a
-// moved Outgoing temporary that holds a BuyResult for maybe-uninitialized.
-void push(Outbox& outbox, PeerId to, wire::Body body) {
-    auto& out = outbox.emplace_back();
-    out.to = to;
-    out.body = std::move(body);
-}
-
 std::uint32_t left(const OwnLot& lot) {
     return lot.quantity - std::min(lot.sold, lot.quantity);
 }

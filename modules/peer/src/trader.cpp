@@ -22,15 +22,6 @@ Time core_time(market::TimePoint t) {
     return std::chrono::duration_cast<Time>(t.time_since_epoch());
 }
 
-// Built in place: a braced Outgoing moved into the vector trips GCC 12's -Wmaybe-uninitialized
-// on the variant's other alternatives.
-void send(Outbox& outbox, PeerId to, wire::Body body, wire::Epoch epoch) {
-    Outgoing& out = outbox.emplace_back();
-    out.to = to;
-    out.body = std::move(body);
-    out.epoch = epoch;
-}
-
 }  // namespace
 
 Trader::Trader(PeerId self, wire::Epoch epoch, market::Books books, Position durable,
@@ -51,7 +42,7 @@ void Trader::on_message(PeerId from, const wire::Envelope& envelope, Time now) {
     step_.clear();
     if (const auto* d = std::get_if<wire::Deposit>(&envelope.body)) {
         if (d->product >= options_.products) {
-            send(outbox_, from, wire::DepositAck{d->lot_id, false, wire::RefusalReason::invalid_request},
+            push(outbox_, from, wire::DepositAck{d->lot_id, false, wire::RefusalReason::invalid_request},
                  epoch_);
             return;
         }
@@ -147,7 +138,7 @@ void Trader::release() {
 
 void Trader::send_output(market::Output output) {
     auto [to, body] = to_wire(output);
-    send(outbox_, to, std::move(body), epoch_);
+    push(outbox_, to, std::move(body), epoch_);
 }
 
 bool Trader::holds_payment(market::PaymentId id) const noexcept {

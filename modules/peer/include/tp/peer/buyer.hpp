@@ -84,14 +84,14 @@ public:
     void on_tick(Time now);
     std::optional<Time> next_deadline() const;
     Outbox take_outbox();
+    // The same, in place: the caller sends and clears it (no allocation per message).
+    Outbox& outbox() noexcept { return outbox_; }
     // The stamped envelope of a Buy this core asked for: the first attempt's clock is kept in the
     // Purchase (the trader orders requests by it).
     void on_sent(const wire::Envelope& envelope);
 
-    // Requests completed since the last call (answered, or refused here as one's own product),
-    // in order. Also in state().purchases, which keeps them all.
-    std::vector<Purchase> take_answered();
-    // Requests completed in this life: grows by one with every completion.
+    // Requests completed in this life (answered, or refused here as one's own product; each is
+    // in state().purchases): grows by one with every completion, for waits on top to watch.
     std::uint64_t answered_count() const noexcept { return answered_count_; }
     // Request `id` as it stands (queued, outstanding or completed), or null when never made here.
     const Purchase* purchase(wire::RequestId id) const;
@@ -120,7 +120,6 @@ private:
 
     BuyerState state_;
     std::deque<Purchase> queue_;
-    std::vector<Purchase> answered_;
     std::uint64_t answered_count_ = 0;
     std::optional<PeerId> trader_;
     std::optional<Time> deadline_;  // resend the outstanding request then

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <tuple>
 #include <variant>
 #include <vector>
 
@@ -227,7 +228,9 @@ private:
     runtime::Timer buyer_timer_;   // the buyer behaviour's and purchase()'s waits
     runtime::Timer seller_timer_;  // the seller behaviour's and deposit_lot()'s waits
     std::uint64_t answers_seen_ = 0;    // buyer answers, as the waiters last saw them
-    std::uint64_t seller_signal_ = 0;   // what the seller's waiters last saw
+    // What the seller's waits (and wait_for_trader) last saw: lots closed, a deposit unacked, the
+    // trading partner.
+    std::tuple<std::uint64_t, bool, std::optional<PeerId>> seller_seen_{};
 
     wire::DecodeLimits limits_;         // sized to the members
     std::optional<auth::Guard> guard_;  // security on

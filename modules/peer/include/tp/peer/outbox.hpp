@@ -31,6 +31,16 @@ struct Outgoing {
 
 using Outbox = std::vector<Outgoing>;
 
+// Appends a message. Built in place: a braced Outgoing moved into the vector trips GCC 12's
+// -Wmaybe-uninitialized on the variant's other alternatives.
+inline void push(Outbox& outbox, PeerId to, wire::Body body,
+                 std::optional<wire::Epoch> epoch = std::nullopt) {
+    Outgoing& out = outbox.emplace_back();
+    out.to = to;
+    out.body = std::move(body);
+    out.epoch = epoch;
+}
+
 // Request and lot ids are (incarnation << 32) | counter: unique across the lives of a peer as
 // long as the incarnation only grows (durable peer state). The one place that builds them.
 class IdSource {

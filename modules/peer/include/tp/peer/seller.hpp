@@ -69,6 +69,8 @@ public:
     void on_tick(Time now);
     std::optional<Time> next_deadline() const;
     Outbox take_outbox();
+    // The same, in place: the caller sends and clears it (no allocation per message).
+    Outbox& outbox() noexcept { return outbox_; }
 
     const SellerState& state() const noexcept { return state_; }
     std::uint32_t remaining() const { return state_.remaining(); }
