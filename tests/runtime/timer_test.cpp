@@ -196,13 +196,42 @@ BOOST_AUTO_TEST_CASE(run_until_stops_at_the_bound_and_run_resumes) {
     BOOST_TEST(rt.now() == at(3s));
 }
 
+BOOST_AUTO_TEST_CASE(a_wait_on_never_does_not_move_time_and_ends_when_woken) {
+    Runtime rt(Mode::virtual_time);
+    Timer idle(rt);
+    idle.expires_at(tp::runtime::never);
+    std::vector<std::error_code> results;
+    spawn(rt, [&]() -> asio::awaitable<void> {
+        auto [ec] = co_await idle.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+        results.push_back(ec);
+    });
+    spawn(rt, sleep(rt, 3s));
+    // Step 1: the 3 s sleep runs out; the wait on never is still parked, and run() returns
+    // instead of jumping to the end of time.
+    rt.run();
+    BOOST_TEST(rt.now() == at(3s));
+    BOOST_TEST(rt.pending_timers() == 1u);
+    BOOST_TEST(results.empty());
+    // Step 2: woken (cancel), it ends at the same instant.
+    BOOST_TEST(idle.cancel() == 1u);
+    rt.run();
+    BOOST_TEST(results.size() == 1u);
+    BOOST_TEST((results.at(0) == asio::error::operation_aborted));
+    BOOST_TEST(rt.now() == at(3s));
+}
+
 BOOST_AUTO_TEST_CASE(destroying_the_runtime_frees_parked_coroutines) {
     // Coroutines parked on timers (and their own timers) are destroyed with the runtime: the
     // sanitizer build checks that nothing leaks or is touched after free.
     auto rt = std::make_unique<Runtime>(Mode::virtual_time);
     for (int i = 0; i < 10; ++i) spawn(*rt, sleep(*rt, std::chrono::hours(i + 1)));
+    spawn(*rt, [&r = *rt]() -> asio::awaitable<void> {
+        Timer idle(r);
+        idle.expires_at(tp::runtime::never);
+        co_await idle.async_wait(asio::use_awaitable);
+    });
     rt->run_until(at(90min));
-    BOOST_TEST(rt->pending_timers() == 9u);
+    BOOST_TEST(rt->pending_timers() == 10u);
     rt.reset();
 }
 
@@ -220,6 +249,27 @@ BOOST_AUTO_TEST_CASE(real_timer_waits_at_least_its_duration) {
     rt.run_for(10s);  // bound: the test fails rather than hangs
     BOOST_TEST(done);
     BOOST_TEST(rt.now() >= at(2ms));
+}
+
+BOOST_AUTO_TEST_CASE(real_timer_on_never_waits_until_cancelled) {
+    Runtime rt(Mode::real_time);
+    Timer idle(rt);
+    idle.expires_at(tp::runtime::never);  // no overflow into the past: it must not fire
+    std::error_code result;
+    bool done = false;
+    spawn(rt, [&]() -> asio::awaitable<void> {
+        auto [ec] = co_await idle.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+        result = ec;
+        done = true;
+    });
+    spawn(rt, [&]() -> asio::awaitable<void> {
+        co_await sleep(rt, 2ms);
+        BOOST_TEST(!done);
+        idle.cancel();
+    });
+    rt.run_for(10s);  // bound: the test fails rather than hangs
+    BOOST_TEST(done);
+    BOOST_TEST((result == asio::error::operation_aborted));
 }
 
 BOOST_AUTO_TEST_CASE(real_timer_loses_an_or_to_a_ready_channel) {

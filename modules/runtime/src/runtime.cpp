@@ -61,7 +61,9 @@ std::size_t Runtime::run_virtual(const TimePoint* bound) {
         io_.restart();
         handlers += io_.poll();
         if (stopped_) return handlers;
-        if (heap_.empty() || (bound && heap_.front()->deadline > *bound)) break;
+        // Waits on `never` only end when woken: they are not something to run.
+        if (heap_.empty() || heap_.front()->deadline == never) break;
+        if (bound && heap_.front()->deadline > *bound) break;
         // Nothing runnable: jump to the earliest deadline and resume every wait due then.
         virtual_now_ = heap_.front()->deadline;
         while (!heap_.empty() && heap_.front()->deadline == virtual_now_) {

@@ -21,7 +21,11 @@ Timer::~Timer() {
 
 std::size_t Timer::expires_at(TimePoint t) {
     expiry_ = t;
-    if (steady_) return steady_->expires_at(runtime_->steady_epoch() + t.time_since_epoch());
+    if (steady_) {
+        return steady_->expires_at(t == never
+                                       ? asio::steady_timer::time_point::max()
+                                       : runtime_->steady_epoch() + t.time_since_epoch());
+    }
     return cancel();
 }
 

@@ -20,6 +20,10 @@ struct Clock {
 using Duration = Clock::duration;
 using TimePoint = Clock::time_point;
 
+// A deadline that never comes: a wait on it ends only when woken or cancelled. Virtual time never
+// jumps to it (a run with nothing else to do returns), and real time never overflows on it.
+inline constexpr TimePoint never = TimePoint::max();
+
 // Prints nanoseconds since the start of the run, e.g. "1500000ns".
 std::ostream& operator<<(std::ostream& out, TimePoint t);
 

@@ -40,7 +40,7 @@ struct VirtualWait {
 // Real time: run() is io_context::run(); now() is steady time since construction.
 // Virtual time: time stands still while anything is runnable. run() polls every ready handler;
 // when none is left it pops the earliest timer deadline, sets now to it, and resumes every wait
-// due then. It returns when nothing is runnable and no timer is pending. One thread only.
+// due then. It returns when nothing is runnable and no timer is due before `never`. One thread only.
 class Runtime {
 public:
     using executor_type = asio::io_context::executor_type;
