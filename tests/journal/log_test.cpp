@@ -1,5 +1,6 @@
 #include <boost/test/unit_test.hpp>
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "journal_test_util.hpp"
+#include "tp/journal/lock_watch.hpp"
 #include "tp/journal/log.hpp"
 
 using namespace journal_test;
@@ -18,6 +20,7 @@ using tp::journal::CorruptionError;
 using tp::journal::Durability;
 using tp::journal::JournalError;
 using tp::journal::LockedError;
+using tp::journal::LockWatch;
 using tp::journal::Log;
 using tp::journal::Lsn;
 using tp::journal::Options;
@@ -265,6 +268,38 @@ BOOST_AUTO_TEST_CASE(snapshot_arguments_are_checked) {
     BOOST_CHECK_THROW(log->write_snapshot(0, bytes_of("s")), std::invalid_argument);
 }
 
+namespace {
+
+// Whether the watch's descriptor becomes readable within `ms` (a bound, not a timing).
+bool readable_within(const LockWatch& watch, int ms) {
+    pollfd p{watch.fd(), POLLIN, 0};
+    return ::poll(&p, 1, ms) == 1;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_lock_watch_wakes_on_the_release_and_not_on_a_waiters_attempts) {
+    TempDir tmp;
+    auto first = Log::open(tmp.path());
+    // Step 1: a waiter sets its watch, then fails to take the lock: its own attempt (and a
+    // second watch made meanwhile) must not wake it, or two waiters would wake each other forever.
+    LockWatch watch(tmp.path());
+    BOOST_CHECK_THROW(Log::open(tmp.path()), LockedError);
+    LockWatch other(tmp.path());
+    BOOST_TEST(!readable_within(watch, 0));
+    BOOST_TEST(!watch.drain());
+    // Step 2: the holder appends and syncs: still no wake.
+    first.log->append(bytes_of("x"));
+    first.log->sync();
+    BOOST_TEST(!readable_within(watch, 0));
+    // Step 3: the holder closes: the watch wakes, and the lock is free by then.
+    first.log.reset();
+    BOOST_TEST(readable_within(watch, 10'000));
+    BOOST_TEST(watch.drain());
+    BOOST_TEST(!watch.drain());
+    BOOST_CHECK_NO_THROW(Log::open(tmp.path()));
+}
+
 BOOST_AUTO_TEST_CASE(a_second_writer_in_this_process_is_refused) {
     TempDir tmp;
     // The first open holds the lock and writes its pid into LOCK.
@@ -320,11 +355,15 @@ BOOST_AUTO_TEST_CASE(the_lock_dies_with_its_holder) {
     } catch (const LockedError& e) {
         BOOST_TEST(e.holder() == child);
     }
-    // kill -9 the holder: the kernel releases the lock and the parent takes over.
+    // kill -9 the holder: the kernel releases the lock, a watch sees it go, and the parent
+    // takes over.
+    LockWatch watch(tmp.path());
+    BOOST_TEST(!readable_within(watch, 0));
     ::kill(child, SIGKILL);
     int status = 0;
     BOOST_REQUIRE(::waitpid(child, &status, 0) == child);
     BOOST_TEST(WIFSIGNALED(status));
+    BOOST_TEST(readable_within(watch, 10'000));
     auto [log, rec] = Log::open(tmp.path());
     BOOST_REQUIRE(rec.records.size() == 1u);
     BOOST_TEST(text_of(rec.records[0].bytes) == "from the child");

@@ -45,6 +45,8 @@ Log::~Log() {
     if (fd_ >= 0) ::close(fd_);
     if (dir_fd_ >= 0) ::close(dir_fd_);
     if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+    // Then the one descriptor on LOCK opened for writing: its close is what a LockWatch sees.
+    if (pid_fd_ >= 0) ::close(pid_fd_);
 }
 
 Log::Opened Log::open(const fs::path& directory, const Options& options) {
@@ -75,7 +77,9 @@ void Log::lock_directory() {
     dir_fd_ = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir_fd_ < 0) fail("open", dir_);
     const fs::path lock_path = dir_ / "LOCK";
-    lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    // Read-only for the attempt: a waiter's attempts must not look like a release to a
+    // LockWatch, which sees only the close of a descriptor opened for writing.
+    lock_fd_ = ::open(lock_path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
     if (lock_fd_ < 0) fail("open", lock_path);
     // flock locks belong to the open file description: a second open() in this process
     // conflicts too, and the kernel drops the lock when the holder dies.
@@ -86,9 +90,12 @@ void Log::lock_directory() {
         const pid_t holder = n > 0 ? static_cast<pid_t>(std::atol(buf)) : 0;
         throw LockedError(dir_.string(), holder);
     }
+    // The holder's pid, through a descriptor kept open for writing until the lock is released.
+    pid_fd_ = ::open(lock_path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (pid_fd_ < 0) fail("open", lock_path);
     const std::string pid = pid_text();
-    if (::ftruncate(lock_fd_, 0) != 0) fail("ftruncate", lock_path);
-    if (::pwrite(lock_fd_, pid.data(), pid.size(), 0) < 0) fail("write", lock_path);
+    if (::ftruncate(pid_fd_, 0) != 0) fail("ftruncate", lock_path);
+    if (::pwrite(pid_fd_, pid.data(), pid.size(), 0) < 0) fail("write", lock_path);
 }
 
 Recovery Log::recover() {

@@ -145,7 +145,8 @@ private:
 
     std::filesystem::path dir_;
     Options options_;
-    int lock_fd_ = -1;
+    int lock_fd_ = -1;  // read-only, holds the flock
+    int pid_fd_ = -1;   // write-only, held while the lock is: its close tells a LockWatch
     int dir_fd_ = -1;
     int fd_ = -1;  // current segment; changed only by the appending thread, under sync_mutex_
     std::string fd_path_;  // its name, for error messages; same rule
