@@ -1,20 +1,23 @@
 // The behaviours on top of the cores: the original lab's random buyer and seller, and the awaited
 // calls (purchase, deposit_lot, wait_for_trader) that they, the tests and the benchmarks are
 // written with. No protocol here: retries, resends and failovers are the cores'.
-#include <asio/co_spawn.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
 
 #include "node_reign.hpp"
 
 namespace tp::peer {
 
+// From outside any coroutine: the timer loop carries the Ready out.
 void Node::buy(market::ProductId product, std::uint32_t quantity) {
     core_.buy(product, quantity, core_now());
-    spawn(carry_out());
+    wake(core_timer_);
 }
 
 void Node::deposit(market::ProductId product, std::uint32_t quantity, Money unit_price) {
     core_.deposit(product, quantity, unit_price, core_now());
-    spawn(carry_out());
+    wake(core_timer_);
 }
 
 asio::awaitable<std::optional<Purchase>> Node::purchase(market::ProductId product,
@@ -26,9 +29,7 @@ asio::awaitable<std::optional<Purchase>> Node::purchase(market::ProductId produc
         const Purchase* p = core_.buyer().purchase(id);
         return p != nullptr && p->answered;
     };
-    while (!stopped_ && !answered()) {
-        co_await wait_until(buyer_timer_, now() + idle, [&] { return stopped_ || answered(); });
-    }
+    co_await wait_until(buyer_timer_, runtime::never, [&] { return stopped_ || answered(); });
     if (!answered()) co_return std::nullopt;
     co_return *core_.buyer().purchase(id);
 }
@@ -43,19 +44,34 @@ asio::awaitable<std::optional<OwnLot>> Node::deposit_lot(market::ProductId produ
         const OwnLot* lot = core_.seller().lot(id);
         return lot != nullptr && lot->acked;
     };
-    while (!stopped_ && !acked()) {
-        co_await wait_until(seller_timer_, now() + idle, [&] { return stopped_ || acked(); });
-    }
+    co_await wait_until(seller_timer_, runtime::never, [&] { return stopped_ || acked(); });
     if (!acked()) co_return std::nullopt;
     co_return *core_.seller().lot(id);
 }
 
 asio::awaitable<bool> Node::wait_for_trader() {
-    while (!stopped_ && !core_.trading_partner()) {
-        co_await wait_until(buyer_timer_, now() + idle,
-                            [&] { return stopped_ || core_.trading_partner().has_value(); });
-    }
+    co_await wait_until(buyer_timer_, runtime::never,
+                        [&] { return stopped_ || core_.trading_partner().has_value(); });
     co_return !stopped_;
+}
+
+// The original lab's random buyer and seller, as the configuration asks (none when scripted);
+// then nothing, until the life ends.
+asio::awaitable<void> Node::behaviours() {
+    using namespace asio::experimental::awaitable_operators;
+    if (!context_.scripted) {
+        if (is_buyer() && is_seller()) {
+            co_await (buyer_behaviour() && seller_behaviour());
+        } else if (is_buyer()) {
+            co_await buyer_behaviour();
+        } else if (is_seller()) {
+            co_await seller_behaviour();
+        }
+    }
+    throw_if_cancelled(co_await asio::this_coro::cancellation_state);
+    runtime::Timer forever(context_.runtime);
+    forever.expires_at(runtime::never);
+    co_await forever.async_wait(asio::use_awaitable);  // throws when cancelled
 }
 
 // The original lab's buyer: thinks, then with buy_probability asks for a random quantity of a
@@ -63,21 +79,18 @@ asio::awaitable<bool> Node::wait_for_trader() {
 asio::awaitable<void> Node::buyer_behaviour() {
     const auto& behaviour = config_.behaviour;
     const auto products = config_.market.products.size();
-    while (!stopped_ && core_.buyer().state().issued < behaviour.max_transactions) {
+    while (core_.buyer().state().issued < behaviour.max_transactions) {
         co_await pause(buyer_timer_, behaviour.think_time);
-        if (stopped_) break;
         if (!rng_.bernoulli(behaviour.buy_probability)) continue;
         const auto product = static_cast<market::ProductId>(rng_.uniform_int(0, products - 1));
         // Its view is conservative: a lot counts until it is paid for.
         if (is_seller() && core_.seller().remaining(product) > 0) continue;
         const auto quantity =
             static_cast<std::uint32_t>(rng_.uniform_int(1, behaviour.max_buy_quantity));
-        if (!co_await purchase(product, quantity)) break;
+        if (!co_await purchase(product, quantity)) co_return;  // the node failed
     }
-    if (!stopped_) {
-        core_.buyer().set_done();
-        if (context_.on_buyer_done) context_.on_buyer_done(id());
-    }
+    core_.buyer().set_done();
+    if (context_.on_buyer_done) context_.on_buyer_done(id());
 }
 
 void Node::deposit_new_lot(bool another_product) {
@@ -106,17 +119,14 @@ asio::awaitable<void> Node::seller_behaviour() {
     deposit_new_lot(false);
     co_await carry_out();
     TimePoint next_restock = now() + behaviour.restock_interval;
-    while (!stopped_) {
+    for (;;) {
         if (!can_trade()) {
-            co_await wait_until(seller_timer_, now() + idle,
-                                [&] { return stopped_ || can_trade(); });
+            co_await wait_until(seller_timer_, runtime::never, can_trade);
             continue;
         }
         // Wake for: selling out, the restock time, or losing the trader.
-        co_await wait_until(seller_timer_, std::max(next_restock, now()), [&] {
-            return stopped_ || !can_trade() || seller.remaining() == 0;
-        });
-        if (stopped_) break;
+        co_await wait_until(seller_timer_, std::max(next_restock, now()),
+                            [&] { return !can_trade() || seller.remaining() == 0; });
         if (!can_trade()) continue;
         if (seller.remaining() == 0) {
             deposit_new_lot(true);

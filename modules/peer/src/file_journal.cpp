@@ -1,6 +1,7 @@
 #include <memory>
 #include <utility>
 
+#include "tp/journal/lock_watch.hpp"
 #include "tp/peer/journal.hpp"
 
 namespace tp::peer {
@@ -29,6 +30,17 @@ private:
     std::unique_ptr<journal::Log> log_;
 };
 
+// Any holder, in this process or another, closes LOCK for writing when it lets go.
+class FileReleaseWatch final : public ReleaseWatch {
+public:
+    explicit FileReleaseWatch(const std::filesystem::path& directory) : watch_(directory) {}
+    int fd() const noexcept override { return watch_.fd(); }
+    void drain() noexcept override { watch_.drain(); }
+
+private:
+    journal::LockWatch watch_;
+};
+
 class FileJournalStore final : public JournalStore {
 public:
     FileJournalStore(std::filesystem::path directory, journal::Options options)
@@ -37,6 +49,9 @@ public:
     OpenedJournal open() override {
         auto opened = journal::Log::open(directory_, options_);
         return {std::make_unique<FileJournal>(std::move(opened.log)), std::move(opened.recovery)};
+    }
+    std::unique_ptr<ReleaseWatch> watch_release(std::function<void()> /*released*/) override {
+        return std::make_unique<FileReleaseWatch>(directory_);
     }
     std::string where() const override { return directory_.string(); }
 

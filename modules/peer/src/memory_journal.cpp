@@ -15,6 +15,7 @@ public:
         // journal's close writes its buffer.
         flush();
         store_.held_ = false;
+        store_.released();
     }
     Open(const Open&) = delete;
     Open& operator=(const Open&) = delete;
@@ -56,6 +57,32 @@ private:
     MemoryJournalStore& store_;
     std::vector<std::vector<std::byte>> pending_;
 };
+
+// A waiter's registration, undone when it stops waiting.
+class MemoryJournalStore::Watch final : public ReleaseWatch {
+public:
+    Watch(MemoryJournalStore& store, std::function<void()> released) : store_(store) {
+        store_.watches_.emplace_back(this, std::move(released));
+    }
+    ~Watch() override {
+        std::erase_if(store_.watches_, [this](const auto& w) { return w.first == this; });
+    }
+    Watch(const Watch&) = delete;
+    Watch& operator=(const Watch&) = delete;
+
+private:
+    MemoryJournalStore& store_;
+};
+
+std::unique_ptr<ReleaseWatch> MemoryJournalStore::watch_release(std::function<void()> released) {
+    return std::make_unique<Watch>(*this, std::move(released));
+}
+
+void MemoryJournalStore::released() {
+    // A callback may end its own watch: call a copy.
+    const auto watches = watches_;
+    for (const auto& w : watches) w.second();
+}
 
 OpenedJournal MemoryJournalStore::open() {
     if (held_) throw journal::LockedError("memory", 0);

@@ -2,8 +2,11 @@
 
 #include <fmt/core.h>
 #include <fmt/ranges.h>
+#include <asio/bind_cancellation_slot.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include <algorithm>
@@ -86,7 +89,8 @@ Node::Node(NodeContext& context, PeerId id, Role role,
       core_(core_options(context, id, role, incarnation), *log_),
       core_timer_(context.runtime),
       buyer_timer_(context.runtime),
-      seller_timer_(context.runtime) {
+      seller_timer_(context.runtime),
+      reign_timer_(context.runtime) {
     limits_ = wire::limits_for_members(core_.members().size());
     if (context.key) {
         const std::vector<PeerId> members(core_.members().begin(), core_.members().end());
@@ -102,27 +106,31 @@ const market::Books* Node::books() const noexcept {
     return trader != nullptr ? &trader->books() : nullptr;
 }
 
-void Node::spawn(asio::awaitable<void> loop) {
-    ++running_;
-    // Expected errors are handled inside each loop; anything else is a bug, rethrown out of run().
-    asio::co_spawn(context_.runtime.get_executor(), std::move(loop), [this](std::exception_ptr e) {
-        --running_;
-        if (running_ == 0 && context_.on_finished) context_.on_finished(*this);
-        if (e) std::rethrow_exception(e);
-    });
-}
-
 void Node::start(bool restarted) {
     core_.start(core_now(), restarted);
-    // A restarted peer's members may still write for its earlier life, which it must refuse:
-    // tell them first.
-    if (guard_ && core_.incarnation() > 1) spawn(greet_all());
-    spawn(carry_out());  // what start() decided to send
-    spawn(receive_loop());
-    spawn(timer_loop());
-    if (!context_.scripted) {
-        if (is_buyer()) spawn(buyer_behaviour());
-        if (is_seller()) spawn(seller_behaviour());
+    started_ = true;
+    // Expected errors are handled inside run(); anything else is a bug, rethrown out of the
+    // runtime's run().
+    asio::co_spawn(context_.runtime.get_executor(), run(),
+                   asio::bind_cancellation_slot(stop_signal_.slot(), [this](std::exception_ptr e) {
+                       finished_ = true;
+                       if (context_.on_finished) context_.on_finished(*this);
+                       if (e) std::rethrow_exception(e);
+                   }));
+}
+
+asio::awaitable<void> Node::run() {
+    using namespace asio::experimental::awaitable_operators;
+    try {
+        // A restarted peer's members may still write for its earlier life, which it must
+        // refuse: tell them first.
+        if (guard_ && core_.incarnation() > 1) co_await greet_all();
+        co_await carry_out();  // what start() decided to send
+        throw_if_cancelled(co_await asio::this_coro::cancellation_state);
+        co_await (receive_loop() || timer_loop() || reign_loop() || behaviours());
+    } catch (const std::system_error& e) {
+        // stop(): the loops end by cancellation.
+        if (e.code() != asio::error::operation_aborted) throw;
     }
 }
 
@@ -133,7 +141,9 @@ void Node::stop() {
     if (reign_ && reign_->journal) reign_->journal->discard_unwritten();
     end_reign();
     transport_->close();
-    wake(core_timer_);
+    stop_signal_.emit(asio::cancellation_type::terminal);
+    // The awaited calls (purchase, deposit_lot, wait_for_trader) run in their callers'
+    // coroutines, outside run(): they look at stopped_ when woken.
     wake(buyer_timer_);
     wake(seller_timer_);
 }
@@ -151,8 +161,12 @@ void Node::dropped(DropKind kind, PeerId from, std::string_view detail) {
 asio::awaitable<bool> Node::wait_until(runtime::Timer& timer, TimePoint deadline,
                                        const std::function<bool()>& ready) {
     while (!ready()) {
-        if (stopped_ || now() >= deadline) co_return ready();
-        timer.expires_at(deadline - clock_base_);
+        // A stop ends the wait (also one emitted before it began: Asio 1.22 would not cancel
+        // an operation started after the signal).
+        throw_if_cancelled(co_await asio::this_coro::cancellation_state);
+        if (now() >= deadline) co_return false;
+        timer.expires_at(to_runtime(deadline));
+        // Woken (the condition may hold now), timed out, or cancelled: look again.
         co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
     }
     co_return true;
@@ -166,9 +180,10 @@ asio::awaitable<void> Node::pause(runtime::Timer& timer, runtime::Duration d) {
 
 asio::awaitable<void> Node::receive_loop() {
     std::vector<std::byte> buffer(transport_->max_datagram());
-    while (!stopped_) {
-        auto datagram = co_await transport_->receive(buffer);
-        if (!datagram) break;  // closed
+    for (;;) {
+        throw_if_cancelled(co_await asio::this_coro::cancellation_state);
+        auto datagram = co_await transport_->receive(buffer);  // throws when cancelled
+        if (!datagram) co_return;  // closed: stop() cancels the rest
         std::span<const std::byte> bytes(buffer.data(), datagram->size);
         if (guard_) {
             // Nothing is decoded before the MAC and the replay window say the bytes are fresh
@@ -207,12 +222,15 @@ asio::awaitable<void> Node::deliver(wire::Envelope envelope) {
 }
 
 asio::awaitable<void> Node::timer_loop() {
-    while (!stopped_) {
+    for (;;) {
+        // buy() and deposit() step the core from outside any coroutine, then wake this loop.
+        if (core_.has_ready()) co_await carry_out();
         const auto due = core_.next_deadline();
-        core_wakes_at_ = due ? TimePoint(*due) : now() + idle;
+        core_wakes_at_ = due ? TimePoint(*due) : runtime::never;
         if (now() < core_wakes_at_) {
-            core_timer_.expires_at(core_wakes_at_ - clock_base_);
-            // Woken early when a step moves the deadline: then just look again.
+            throw_if_cancelled(co_await asio::this_coro::cancellation_state);
+            core_timer_.expires_at(to_runtime(core_wakes_at_));
+            // Woken early when a step moves the deadline or fills the Ready: then look again.
             co_await core_timer_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
             continue;
         }
@@ -244,7 +262,7 @@ asio::awaitable<void> Node::carry_out() {
         end_reign();
         reign_ = std::make_shared<Reign>(context_.runtime);
         reign_->epoch = *load;
-        spawn(load_reign(reign_));
+        wake(reign_timer_);  // the reign loop serves it
     }
     if (!persist()) co_return;
     if (Trader* trader = core_.trader()) {

@@ -3,6 +3,10 @@
 // commit), telling the core how far the journal is durable.
 #include <fmt/core.h>
 #include <asio/co_spawn.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/posix/stream_descriptor.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include <unistd.h>
@@ -73,7 +77,19 @@ bool Node::persist() {
     return true;
 }
 
-asio::awaitable<void> Node::load_reign(std::shared_ptr<Reign> reign) {
+asio::awaitable<void> Node::reign_loop() {
+    for (;;) {
+        co_await wait_until(reign_timer_, runtime::never,
+                            [&] { return reign_ != nullptr && !reign_->served; });
+        const std::shared_ptr<Reign> reign = reign_;
+        reign->served = true;
+        // Until the reign ends (and its last sync has returned): one reign at a time holds the
+        // journal in this peer.
+        co_await serve(reign);
+    }
+}
+
+asio::awaitable<void> Node::serve(std::shared_ptr<Reign> reign) {
     JournalStore* store = context_.journal_store;
     if (store == nullptr) {
         if (!file_store_) {
@@ -83,39 +99,75 @@ asio::awaitable<void> Node::load_reign(std::shared_ptr<Reign> reign) {
         }
         store = file_store_.get();
     }
-    std::optional<OpenedJournal> opened;
+    auto opened = co_await open_journal(*reign, *store);
+    if (!opened || !reign->active) co_return;
+    if (!load_books(*reign, std::move(*opened), store->where())) co_return;
+    co_await carry_out();
+    co_await commit_loop(*reign);
+}
+
+asio::awaitable<std::optional<OpenedJournal>> Node::open_journal(Reign& reign,
+                                                                 JournalStore& store) {
+    using namespace asio::experimental::awaitable_operators;
     const TimePoint waiting_from = now();
-    TimePoint next_warning = waiting_from;
-    while (reign->active && !stopped_ && !opened) {
-        std::optional<journal::LockedError> locked;
+    std::optional<TimePoint> next_warning;
+    std::unique_ptr<ReleaseWatch> watch;
+    bool released = false;  // a journal of this store closed in this process
+    bool recheck = false;   // a wake that did not win the lock: look once more, shortly
+    while (reign.active) {
         try {
-            opened = store->open();
-        } catch (const journal::LockedError& e) {
-            // Another trader's process (or this process's previous reign, for a moment) holds
-            // the journal. Buyers are told trader_unavailable meanwhile.
-            locked = e;
-        } catch (const std::exception& e) {
-            fail(fmt::format("cannot open the books' journal: {}", e.what()));
-            co_return;
-        }
-        if (locked) {
+            co_return store.open();
+        } catch (const journal::LockedError& locked) {
+            // Another trader's process (or a reign of this process, for a moment) holds the
+            // journal. Buyers are told trader_unavailable meanwhile.
+            if (!watch) {
+                // Watch first, then try again: a release between the two is not missed.
+                watch = store.watch_release([&] {
+                    released = true;
+                    wake(reign.wake);
+                });
+                continue;
+            }
             // Another process is worth a warning at once (a paused or stuck trader); this
             // process's own previous reign only if it does not let go within a second.
-            const bool other = locked->holder() > 0 && locked->holder() != ::getpid();
-            if (now() >= next_warning && (other || now() - waiting_from >= 1s)) {
+            const bool other = locked.holder() > 0 && locked.holder() != ::getpid();
+            if (!next_warning) next_warning = other ? waiting_from : waiting_from + 1s;
+            if (now() >= *next_warning) {
                 log_->warn(
                     "cannot serve yet: {}, held for {}; buyers are told "
                     "trader_unavailable until it frees",
-                    locked->what(), lock_age(context_.journal_dir));
-                next_warning = now() + 5s;
+                    locked.what(), lock_age(context_.journal_dir));
+                *next_warning = now() + 5s;
             }
-            co_await wait_until(reign->poll, now() + 10ms, [&] { return !reign->active; });
+        } catch (const std::exception& e) {
+            fail(fmt::format("cannot open the books' journal: {}", e.what()));
+            co_return std::nullopt;
         }
+        // Wait for a release (in this process, or on the watch's descriptor), the reign's end,
+        // or the next warning. A holder that dies closes its files in no set order, so a wake
+        // can come a moment before the lock is free: then one more look after 50 ms.
+        throw_if_cancelled(co_await asio::this_coro::cancellation_state);
+        const TimePoint until = recheck ? std::min(*next_warning, now() + 50ms) : *next_warning;
+        const auto woken = [&] { return released || !reign.active; };
+        bool event = false;
+        if (watch->fd() >= 0) {
+            asio::posix::stream_descriptor descriptor(context_.runtime.get_executor(),
+                                                      ::dup(watch->fd()));
+            const auto first = co_await (
+                descriptor.async_wait(asio::posix::stream_descriptor::wait_read,
+                                      asio::experimental::as_tuple(asio::use_awaitable)) ||
+                wait_until(reign.wake, until, woken));
+            event = first.index() == 0;
+        } else {
+            co_await wait_until(reign.wake, until, woken);
+        }
+        throw_if_cancelled(co_await asio::this_coro::cancellation_state);
+        if (event) watch->drain();
+        recheck = event || released;
+        released = false;
+        watch.reset();  // a new one before the next attempt
     }
-    if (!opened || !reign->active || stopped_) co_return;
-    if (!load_books(*reign, std::move(*opened), store->where())) co_return;
-    spawn(commit_loop(reign));
-    co_await carry_out();
+    co_return std::nullopt;
 }
 
 bool Node::load_books(Reign& reign, OpenedJournal opened, const std::string& where) {
@@ -151,16 +203,15 @@ void Node::end_reign() {
     if (!reign_) return;
     reign_->active = false;
     wake(reign_->wake);
-    wake(reign_->poll);
-    reign_.reset();  // the reign's coroutines hold it until they end, then the journal closes
+    reign_.reset();  // serve() holds it until it ends, then the journal closes
 }
 
-asio::awaitable<void> Node::commit_loop(std::shared_ptr<Reign> reign) {
-    const std::shared_ptr<Journal> journal = reign->journal;
-    while (reign->active && !stopped_) {
+asio::awaitable<void> Node::commit_loop(Reign& reign) {
+    const std::shared_ptr<Journal> journal = reign.journal;
+    while (reign.active) {
         if (journal->written() <= journal->durable()) {
-            co_await wait_until(reign->wake, now() + idle, [&] {
-                return !reign->active || stopped_ || journal->written() > journal->durable();
+            co_await wait_until(reign.wake, runtime::never, [&] {
+                return !reign.active || journal->written() > journal->durable();
             });
             continue;
         }
@@ -175,17 +226,24 @@ asio::awaitable<void> Node::commit_loop(std::shared_ptr<Reign> reign) {
                     // The modelled fdatasync takes time; a crash meanwhile loses the tail.
                     runtime::Timer disk(context_.runtime);
                     co_await pause(disk, latency);
-                    if (!reign->active || stopped_) co_return;
+                    throw_if_cancelled(co_await asio::this_coro::cancellation_state);
+                    if (!reign.active) co_return;
                 }
                 journal->sync();
             }
             ++core_.trader_counters().syncs;
             if (context_.observer) context_.observer->synced(*this, journal->durable());
+        } catch (const std::system_error& e) {
+            if (e.code() == asio::error::operation_aborted) throw;  // stop()
+            fail(fmt::format("journal sync failed: {}", e.what()));
+            co_return;
         } catch (const std::exception& e) {
             fail(fmt::format("journal sync failed: {}", e.what()));
             co_return;
         }
-        if (!reign->active || stopped_) co_return;
+        // The sync returned; the reign may have ended (or the node stopped) meanwhile.
+        throw_if_cancelled(co_await asio::this_coro::cancellation_state);
+        if (!reign.active) co_return;
         core_.on_durable(journal->durable(), core_now());
         co_await carry_out();
     }

@@ -1,9 +1,12 @@
 #pragma once
 
-// What the driver's files (node, node_reign, behaviour) share: the idle wait, and one reign's
-// hold on the trader's journal.
+// What the driver's files (node, node_reign, behaviour) share: how a loop notices a stop, and one
+// reign's hold on the trader's journal.
 
+#include <asio/cancellation_state.hpp>
+#include <asio/error.hpp>
 #include <memory>
+#include <system_error>
 
 #include "tp/peer/journal.hpp"
 #include "tp/peer/node.hpp"
@@ -11,20 +14,23 @@
 
 namespace tp::peer {
 
-// How long a coroutine with nothing to wait for sleeps before looking again. Finite, so virtual
-// time never jumps to the end of time.
-inline constexpr runtime::Duration idle = std::chrono::hours(1);
+// After each wait, a loop under run() asks whether stop() cancelled it (Asio 1.22 has no
+// this_coro::throw_if_cancelled): `throw_if_cancelled(co_await this_coro::cancellation_state)`.
+inline void throw_if_cancelled(const asio::cancellation_state& state) {
+    if (state.cancelled() != asio::cancellation_type::none) {
+        throw std::system_error(asio::error::operation_aborted);
+    }
+}
 
-// One reign as trader: the journal that makes the core's books durable. Shared with the reign's
-// coroutines, so it lives until the last of them ends (an fdatasync in flight holds the journal
-// open).
+// One reign as trader: the journal that makes the core's books durable. Shared with serve(), so
+// it lives until that ends (an fdatasync in flight holds the journal open).
 struct Node::Reign {
-    explicit Reign(runtime::Runtime& rt) : wake(rt), poll(rt) {}
+    explicit Reign(runtime::Runtime& rt) : wake(rt) {}
 
     wire::Epoch epoch = 0;
     std::shared_ptr<Journal> journal;  // set once open
-    runtime::Timer wake;               // the commit loop's
-    runtime::Timer poll;               // the journal lock's
+    runtime::Timer wake;               // serve()'s: a record to sync, a release, the end
+    bool served = false;               // the reign loop has taken it
     bool active = true;                // false once stepped down
 };
 

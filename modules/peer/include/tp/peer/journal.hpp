@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -52,12 +53,28 @@ struct OpenedJournal {
     journal::Recovery recovery;
 };
 
+// What a reign waiting for the journal waits on: the holder may have let go. Held for one
+// attempt at a time; made before the attempt, so no release between the two is missed.
+class ReleaseWatch {
+public:
+    virtual ~ReleaseWatch() = default;
+    // A descriptor that becomes readable when a holder anywhere may have let go (files: another
+    // process may hold them), or -1.
+    virtual int fd() const noexcept { return -1; }
+    // Reads what made fd() readable.
+    virtual void drain() noexcept {}
+};
+
 // Where the trader's journal lives. open() takes it exclusively: it throws journal::LockedError
 // while another reign holds it, and journal::JournalError (or a subclass) on damage.
 class JournalStore {
 public:
     virtual ~JournalStore() = default;
     virtual OpenedJournal open() = 0;
+    // Watches for the holder letting go: `released` is called (synchronously, inside the close)
+    // when a journal this store opened closes; releases the store cannot see that way show on the
+    // watch's fd(). Never a poll.
+    virtual std::unique_ptr<ReleaseWatch> watch_release(std::function<void()> released) = 0;
     // Where, for messages: a directory, or "memory".
     virtual std::string where() const = 0;
 };
@@ -74,6 +91,7 @@ public:
     explicit MemoryJournalStore(std::chrono::nanoseconds sync_latency = {})
         : sync_latency_(sync_latency) {}
     OpenedJournal open() override;
+    std::unique_ptr<ReleaseWatch> watch_release(std::function<void()> released) override;
     std::string where() const override { return "memory"; }
 
     // Records kept (synced), and the snapshot's coverage: for tests and the simulator.
@@ -83,6 +101,9 @@ public:
 private:
     class Open;
     friend class Open;
+    class Watch;
+    friend class Watch;
+    void released();
 
     std::chrono::nanoseconds sync_latency_;
     bool held_ = false;
@@ -91,6 +112,7 @@ private:
     std::vector<std::byte> snapshot_;
     bool has_snapshot_ = false;
     std::vector<std::vector<std::byte>> records_;  // durable
+    std::vector<std::pair<const Watch*, std::function<void()>>> watches_;
 };
 
 }  // namespace tp::peer

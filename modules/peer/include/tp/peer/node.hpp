@@ -1,6 +1,7 @@
 #pragma once
 
 #include <asio/awaitable.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/thread_pool.hpp>
 
 #include <spdlog/logger.h>
@@ -86,7 +87,7 @@ struct NodeContext {
     // Where the trader's journal lives; null: a file journal in journal_dir (the simulator
     // gives a MemoryJournalStore, whose model of sync latency and power loss it draws).
     JournalStore* journal_store = nullptr;
-    // Called on the loop when a node's last coroutine has ended (after stop(), or once it stopped
+    // Called on the loop when a node's coroutines have ended (after stop(), or once it stopped
     // itself): the object may then be destroyed, though not from inside this call.
     std::function<void(const Node&)> on_finished = {};
 };
@@ -95,7 +96,8 @@ struct NodeContext {
 // (peer_core.hpp), the only asio here: it decodes what the transport brings and steps the core,
 // wakes it at its deadline, carries each Ready out (durable peer state, the trader's journal,
 // datagrams sealed and sent), and runs the behaviours on top (the original lab's random buyer and
-// seller). stop() is a crash: every coroutine ends, memory is discarded with the object, and only
+// seller). One coroutine, run(), holds the loops: `receive || timer || reign || behaviours`.
+// stop() is a crash: one cancellation ends them all, memory is discarded with the object, and only
 // the journal survives.
 class Node {
 public:
@@ -117,12 +119,13 @@ public:
     // starts above it, so it never claims a reign that was had. Set before start().
     void set_epoch_floor(wire::Epoch floor) noexcept { core_.set_epoch_floor(floor); }
 
-    // Starts the coroutines. `restarted`: back after a crash (the election's recovery policy).
+    // Starts run(). `restarted`: back after a crash (the election's recovery policy).
     void start(bool restarted);
-    // A crash: closes the transport, cancels every wait, drops the trader's journal.
+    // A crash: closes the transport, drops what the trader's journal had not written, and cancels
+    // run(); the awaited calls below return empty.
     void stop();
-    // True once stop() was called and every coroutine has ended: the object may be destroyed.
-    bool finished() const noexcept { return running_ == 0; }
+    // True once run() has ended (or never started): the object may be destroyed.
+    bool finished() const noexcept { return !started_ || finished_; }
     bool stopped() const noexcept { return stopped_; }
     // Why the node stopped itself (a journal it cannot open, write or sync; books that do not
     // replay), or empty: a process that hosts it ends with an error.
@@ -170,17 +173,23 @@ public:
 private:
     struct Reign;
 
-    void spawn(asio::awaitable<void> loop);
-    // The three loops of a life: datagrams in, the core's deadline, and (per reign) the journal.
+    // A life: the loops below, until stop() cancels them.
+    asio::awaitable<void> run();
+    // Datagrams in; the core's deadline (and what buy() and deposit() put in its Ready); each
+    // reign's journal; the behaviours. None ends before the life does.
     asio::awaitable<void> receive_loop();
     asio::awaitable<void> timer_loop();
-    asio::awaitable<void> commit_loop(std::shared_ptr<Reign> reign);
-    // Carries out what the core has ready; `local`: a message this peer sent itself.
+    asio::awaitable<void> reign_loop();
+    asio::awaitable<void> behaviours();
+    // Carries out what the core has ready.
     asio::awaitable<void> carry_out();
     asio::awaitable<void> deliver(wire::Envelope envelope);
+    // One reign: open the journal, load the books, then group commit until the reign ends.
+    asio::awaitable<void> serve(std::shared_ptr<Reign> reign);
+    asio::awaitable<std::optional<OpenedJournal>> open_journal(Reign& reign, JournalStore& store);
+    asio::awaitable<void> commit_loop(Reign& reign);
     // The trader's records appended (and a due snapshot written); false: the node failed.
     bool persist();
-    asio::awaitable<void> load_reign(std::shared_ptr<Reign> reign);
     // The reign's books from what its journal held; false (and the node failed) if they do not
     // replay.
     bool load_books(Reign& reign, OpenedJournal opened, const std::string& where);
@@ -211,6 +220,10 @@ private:
     asio::awaitable<void> pause(runtime::Timer& timer, runtime::Duration d);
     static void wake(runtime::Timer& timer) { timer.cancel(); }
     TimePoint now() const noexcept { return context_.runtime.now() + clock_base_; }
+    // A time of this node's clock on the runtime's (timers run on that).
+    TimePoint to_runtime(TimePoint t) const noexcept {
+        return t == runtime::never ? t : t - clock_base_;
+    }
     Time core_now() const noexcept { return now().time_since_epoch(); }
 
     NodeContext& context_;
@@ -227,6 +240,7 @@ private:
     TimePoint core_wakes_at_{};    // when the timer loop looks next
     runtime::Timer buyer_timer_;   // the buyer behaviour's and purchase()'s waits
     runtime::Timer seller_timer_;  // the seller behaviour's and deposit_lot()'s waits
+    runtime::Timer reign_timer_;   // the reign loop's: a reign to serve
     std::uint64_t answers_seen_ = 0;    // buyer answers, as the waiters last saw them
     // What the seller's waits (and wait_for_trader) last saw: lots closed, a deposit unacked, the
     // trading partner.
@@ -238,8 +252,10 @@ private:
     std::vector<std::vector<wire::Envelope>> batches_;  // recycled, for carry_out
     std::string failure_;
     runtime::Duration clock_base_{0};
-    bool stopped_ = false;
-    int running_ = 0;
+    asio::cancellation_signal stop_signal_;  // run()'s: stop() emits it
+    bool started_ = false;
+    bool finished_ = false;
+    bool stopped_ = false;  // the node crashed: what the awaited calls and carry_out look at
 };
 
 }  // namespace tp::peer
