@@ -28,7 +28,7 @@ using namespace std::chrono_literals;
 std::string lock_age(const std::filesystem::path& journal_dir) {
     std::error_code ec;
     const auto written = std::filesystem::last_write_time(journal_dir / "LOCK", ec);
-    if (ec) return "since an unknown time";
+    if (ec) return "an unknown time";
     const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::filesystem::file_time_type::clock::now() - written);
     return fmt::format("{:.1f} s", static_cast<double>(age.count()) / 1000.0);

@@ -1,0 +1,87 @@
+// The driver's life cycle (issue 15): a reign waits for the journal without polling, and a stop
+// is one cancellation that ends every wait at once. In virtual time, so "at once" and "at the
+// instant" are exact statements about the market's clock, not timings.
+#include <boost/test/unit_test.hpp>
+
+#include <map>
+#include <optional>
+
+#include "market_fixture.hpp"
+#include "tp/peer/journal.hpp"
+
+using namespace tp::system_test;
+using tp::peer::MemoryJournalStore;
+
+namespace {
+
+// A market whose trader's journal is `store`, and which notes when each node's run() ends.
+struct Harness {
+    explicit Harness(MemoryJournalStore& store)
+        : market(TransportKind::memory, {Role::seller, Role::buyer, Role::buyer}, {},
+                 [&](tp::peer::LocalMarket& lm) {
+                     lm.context().journal_store = &store;
+                     auto before = lm.context().on_finished;
+                     lm.context().on_finished = [this, before](const tp::peer::Node& n) {
+                         finished_at[n.id()] = market.now();
+                         if (before) before(n);
+                     };
+                 }) {}
+
+    std::map<PeerId, tp::runtime::TimePoint> finished_at;
+    Market market;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(driver)
+
+// The successor used to look at a held journal every 10 ms; it now waits for the release, and
+// serves at the instant the journal is freed.
+BOOST_AUTO_TEST_CASE(a_successor_serves_at_the_instant_the_journal_is_freed) {
+    MemoryJournalStore store;
+    // Step 1: someone else holds the trader's journal before the market starts.
+    auto held = store.open();
+    Harness h(store);
+    Market& m = h.market;
+    // Step 2: peer 3 wins the election but cannot load its books.
+    BOOST_REQUIRE(m.run_until([&] { return m.node(3).election().is_leader(); }));
+    m.runtime().run_for(2s);
+    BOOST_TEST(m.node(3).core().loading());
+    BOOST_TEST(!m.node(3).is_trader());
+    // Step 3: the holder lets go; without moving the clock, peer 3 serves.
+    const auto freed = m.now();
+    held.journal.reset();
+    m.runtime().run_until(freed);
+    BOOST_TEST(m.now() == freed);
+    BOOST_TEST(m.node(3).is_trader());
+    // Step 4: and trades.
+    m.deposit(1, salt, 5, 10);
+    BOOST_TEST(m.buy(2, salt, 2).filled);
+}
+
+// A stop used to leave the trader's modelled fdatasync running to its end; it is a
+// cancellation now, and the node's coroutines end at the instant of the crash.
+BOOST_AUTO_TEST_CASE(a_crash_mid_sync_ends_the_node_at_once) {
+    MemoryJournalStore store(std::chrono::milliseconds(50));
+    Harness h(store);
+    Market& m = h.market;
+    BOOST_REQUIRE(m.settle_on(3));
+    // Step 1: a deposit gives the trader a record to sync; run until its sync is under way.
+    m.node(1).deposit(salt, 5, 10);
+    BOOST_REQUIRE(m.run_until([&] {
+        const auto* t = m.node(3).core().trader();
+        return t != nullptr && t->written() > t->durable();
+    }));
+    m.runtime().run_for(1ms);
+    BOOST_REQUIRE(m.node(3).core().trader()->written() > store.durable());
+    // Step 2: peer 3 crashes mid-sync; its run() ends without the clock moving.
+    const auto crashed = m.now();
+    m->crash(3, std::nullopt);
+    m.runtime().run_until(crashed);
+    BOOST_REQUIRE(h.finished_at.count(3) == 1u);
+    BOOST_TEST(h.finished_at.at(3) == crashed);
+    // Nothing it had not synced survived.
+    BOOST_TEST(store.durable() < 2u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
