@@ -162,6 +162,76 @@ BOOST_AUTO_TEST_CASE(a_follower_of_a_live_leader_never_catches_up_to_a_far_claim
     BOOST_TEST(b.counters().caught_up == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(a_far_claim_heard_now_and_then_is_never_believed) {
+    // Found by `sim --seed 3330` (and 3690): a hostile member's far Heartbeat, heard twice an
+    // election timeout apart, passed for a reign kept up. A leader took it (bully: re-elected
+    // itself 2048 terms on; defer: followed the forger, who leads nothing), as did a restarted
+    // peer; the market split into peers that believed the new term and peers that could not,
+    // each side electing its own traders, for longer than the liveness bound.
+    for (const auto policy : {RecoveryPolicy::bully, RecoveryPolicy::defer}) {
+        for (const bool leads : {true, false}) {
+            Config c = config(policy);
+            c.self = 7;
+            c.peers = {2, 5};
+            Bully b(c);
+            // 7, the highest, leads term 1 at once; or it has just restarted and listens.
+            Epoch known = no_epoch;
+            if (leads) {
+                b.start(0ms);
+                BOOST_REQUIRE(b.is_leader());
+                known = b.epoch();
+            } else {
+                b.restart(0ms, make_epoch(1, 7));
+                known = make_epoch(1, 7);
+            }
+            b.clear_outbox();
+            b.clear_events();
+            // 2 claims the same far term every 40 ms (four heartbeat intervals) for ten election
+            // timeouts; a listening 7 hears nothing else, so it must not tick into an election.
+            const Epoch far = make_epoch(epoch_term(known) + 2 * max_term_step, 2);
+            for (int i = 0; i <= 7; ++i) {
+                const auto at = std::chrono::milliseconds(40 * i);
+                b.on_message(2, Heartbeat{2, far}, at);
+                if (leads) b.on_tick(at);
+            }
+            BOOST_TEST(b.counters().caught_up == 0u);
+            BOOST_TEST(b.max_epoch() == known);
+            BOOST_TEST(b.is_leader() == leads);
+            if (leads) {
+                // Still its reign, and no Election sent to lead above the forgery.
+                BOOST_TEST(b.epoch() == known);
+                BOOST_TEST(b.counters().sent_of(MessageKind::election) == 0u);
+                BOOST_TEST(b.events().empty());
+            } else {
+                BOOST_TEST(!b.leader().has_value());
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_leader_meets_a_far_reign_kept_up_at_heartbeat_pace) {
+    // Two sides that missed each other's elections: 5 leads term 1 alone, 7 leads far ahead.
+    Config c = config(RecoveryPolicy::defer);
+    c.self = 5;
+    c.peers = {2, 7};
+    Bully b(c);
+    b.start(0ms);
+    b.on_tick(10ms);  // no Ok from 7: 5 leads
+    BOOST_REQUIRE(b.is_leader());
+    const Epoch far = make_epoch(1 + 2 * max_term_step, 7);
+    // 7's heartbeats arrive each interval (10 ms), the one of 40 ms lost; once they have kept
+    // up for an election timeout (30 ms), 5 follows.
+    for (const int ms : {20, 30}) {
+        b.on_message(7, Heartbeat{7, far}, std::chrono::milliseconds(ms));
+        BOOST_TEST(b.is_leader());
+    }
+    b.on_message(7, Heartbeat{7, far}, 50ms);
+    BOOST_TEST(!b.is_leader());
+    BOOST_TEST(*b.leader() == 7u);
+    BOOST_TEST(b.epoch() == far);
+    BOOST_TEST(b.counters().caught_up == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(catching_up_has_a_hard_limit) {
     Bully b(single(5, {2, 7}));
     b.restart(0ms);

@@ -117,21 +117,26 @@ bool Bully::plausible(Epoch epoch) const noexcept {
 }
 
 // A claim `leader` makes for `epoch` (already checked to be its own and well formed): believe it
-// at once when plausible; when further ahead, only once repeated for a whole election timeout.
+// at once when plausible; when further ahead, only once kept up for a whole election timeout.
 bool Bully::believe_claim(PeerId leader, Epoch epoch, Time now) {
     if (TP_MUTANT(trust_any_epoch)) return true;
     if (within(epoch, trusted_, max_term_step)) return true;
-    // Only a peer without a live leader is catching up: a follower ignores far claims, so a
-    // hostile member cannot walk the term of a settled market forward.
+    // Only a peer without a live leader to follow is catching up: a follower ignores far claims,
+    // so a hostile member cannot walk the term of a settled market forward. A leader may catch
+    // up: a reign far ahead of its own is how two sides that missed each other's elections meet.
     if (role_ != Role::follower && within(epoch, trusted_, max_catch_up_step)) {
-        if (pending_claim_ && pending_claim_->leader == leader && pending_claim_->epoch == epoch) {
+        // Kept up as a live leader keeps its reign: a heartbeat each interval, one lost at most.
+        // Two lone datagrams an election timeout apart are a forger's, not a reign.
+        if (pending_claim_ && pending_claim_->leader == leader && pending_claim_->epoch == epoch &&
+            now - pending_claim_->last <= 2 * config_.heartbeat_interval) {
+            pending_claim_->last = now;
             if (now - pending_claim_->since >= config_.election_timeout) {
                 pending_claim_.reset();
                 ++counters_.caught_up;
                 return true;
             }
         } else {
-            pending_claim_ = Pending{leader, epoch, now};
+            pending_claim_ = Pending{leader, epoch, now, now};
         }
     }
     ++counters_.invalid_ignored;

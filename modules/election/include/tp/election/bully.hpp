@@ -149,8 +149,9 @@ struct Counters {
 //   durable floor); in an Election or Ok one less, since a leader takes the term after the
 //   highest it heard of. A Coordinator or Heartbeat further ahead, up to max_catch_up_step, is
 //   believed only by a peer that follows no leader, and only once its leader has kept claiming
-//   exactly that epoch for election_timeout (a peer that missed many elections catching up);
-//   anything else is ignored and counted. So a
+//   exactly that epoch for election_timeout, as a live leader does (no two sightings more than
+//   two heartbeat_intervals apart): a peer that missed many elections catching up, or a leader
+//   meeting a reign far ahead of its own. Anything else is ignored and counted. So a
 //   forger moves the term at most max_term_step + 1 per reign it forces, at the cost of one
 //   election, and terms never come near max_term.
 class Bully {
@@ -217,11 +218,13 @@ private:
     Epoch epoch_ = no_epoch;
     Epoch max_epoch_ = no_epoch;
     Epoch trusted_ = no_epoch;
-    // A claim too far ahead to believe at once: who, which epoch, since when it is repeated.
+    // A claim too far ahead to believe at once: who, which epoch, since when it is repeated
+    // without a gap, and when it was last heard.
     struct Pending {
         PeerId leader = 0;
         Epoch epoch = no_epoch;
         Time since{};
+        Time last{};
     };
     std::optional<Pending> pending_claim_;
     std::optional<Time> deadline_;

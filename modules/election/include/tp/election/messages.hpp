@@ -24,7 +24,7 @@ using Time = std::chrono::nanoseconds;
 // and the higher id's is the newer. 0 means "no epoch yet".
 //
 // Terms cannot be exhausted: a peer accepts an epoch at once only within max_term_step terms of
-// the newest reign it has itself led or followed (see Bully), and a peer without a live leader
+// the newest reign it has itself led or followed (see Bully), and a peer that follows no leader
 // one within max_catch_up_step only from a leader that keeps claiming it; so each reign raises
 // the term by at most max_catch_up_step + 1, and the 2^44 terms last at least 2^28 reigns (at ten
 // forced reigns a second, ten months of attack by a member that holds the key). docs/election.md
