@@ -38,6 +38,11 @@ inline std::vector<std::pair<std::string, std::vector<std::byte>>> seeds() {
     auto trailing = buy;
     trailing.resize(buy.size() + 8);
     out.emplace_back("bad-trailing", std::move(trailing));
+    // A Coordinator whose epoch field disagrees with its envelope's (epoch at offset 24).
+    auto coordinator =
+        encode(samples::envelope(Coordinator{6, 3}, samples::dense_clock(6), 6, 0, 3));
+    coordinator.at(24) = std::byte{4};
+    out.emplace_back("bad-coordinator-epoch", std::move(coordinator));
     return out;
 }
 

@@ -287,6 +287,33 @@ BOOST_AUTO_TEST_CASE(detail_text_too_long) {
         mentions(expect_error(to_bytes(m), DecodeErrc::text_too_long), "body.buyResult.detail"));
 }
 
+BOOST_AUTO_TEST_CASE(a_coordinator_s_epoch_must_be_the_envelope_s) {
+    // valid_root's envelope is epoch 3.
+    capnp::MallocMessageBuilder m;
+    auto c = valid_root(m).getBody().initCoordinator();
+    c.setLeader(1);
+    c.setEpoch(4);
+    BOOST_TEST(mentions(expect_error(to_bytes(m), DecodeErrc::invalid_value),
+                        "body.coordinator.epoch: 4 differs from the envelope's epoch 3"));
+    c.setEpoch(3);
+    auto r = decode(to_bytes(m));
+    BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.error().message()));
+    BOOST_TEST((std::get<Coordinator>(r.value().body) == Coordinator{1, 3}));
+}
+
+BOOST_AUTO_TEST_CASE(election_messages_take_their_epoch_from_the_envelope) {
+    // Election, Ok and Heartbeat have no epoch field: the envelope's is theirs, and a heartbeat's
+    // leader is its sender (valid_root: sender 1, epoch 3).
+    capnp::MallocMessageBuilder m;
+    auto root = valid_root(m);
+    root.getBody().initElection();
+    BOOST_TEST((std::get<Election>(decode(to_bytes(m)).value().body) == Election{3}));
+    root.getBody().initOk();
+    BOOST_TEST((std::get<Ok>(decode(to_bytes(m)).value().body) == Ok{3}));
+    root.getBody().initHeartbeat();
+    BOOST_TEST((std::get<Heartbeat>(decode(to_bytes(m)).value().body) == Heartbeat{1, 3}));
+}
+
 BOOST_AUTO_TEST_CASE(bad_clocks) {
     struct Case {
         const char* name;
@@ -352,7 +379,7 @@ BOOST_AUTO_TEST_CASE(the_budget_admits_the_largest_legal_message) {
     // A seventh entry: over the byte budget with that body, over the entry count with any.
     e.clock.set(7, 1);
     expect_error(encode(e), DecodeErrc::too_large, limits_for_members(6));
-    e.body = Heartbeat{};
+    e.body = Heartbeat{1, 0};
     expect_error(encode(e), DecodeErrc::list_too_long, limits_for_members(6));
 }
 

@@ -74,6 +74,21 @@ BOOST_AUTO_TEST_CASE(committed_bytes_still_decode_to_the_samples) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(an_older_build_s_coordinator_with_two_epochs_is_refused) {
+    // The build before one epoch per election message encoded this sample (leader and epoch
+    // fields the largest, envelope epoch 2): the two epochs disagree, so it no longer decodes.
+    const auto seeds = load_corpus();
+    const auto it = std::find_if(seeds.begin(), seeds.end(), [](const Seed& s) {
+        return s.name == "bad-coordinator_max-epoch-v1.bin";
+    });
+    BOOST_TEST_REQUIRE((it != seeds.end()));
+    const auto r = tp::wire::decode(it->bytes);
+    BOOST_TEST_REQUIRE(!r.has_value());
+    BOOST_TEST(r.error().code == tp::wire::DecodeErrc::invalid_value);
+    BOOST_TEST(r.error().detail ==
+               "body.coordinator.epoch: 18446744073709551615 differs from the envelope's epoch 2");
+}
+
 BOOST_AUTO_TEST_CASE(property_holds_over_mutations) {
     Runner run;
     std::mt19937_64 rng(0x7ad1'a9b0'57c0'11e5);  // fixed: a failure here is a reproduction

@@ -36,6 +36,11 @@ inline BuyResult buy_result_3_fills() {
                      ""};
 }
 
+// A heartbeat as envelope()'s default sender (its leader) sends it in its default epoch.
+inline Heartbeat heartbeat() {
+    return Heartbeat{3, 2};
+}
+
 // (name, envelope): names become corpus file names.
 inline std::vector<std::pair<std::string, Envelope>> all() {
     constexpr auto u16max = std::numeric_limits<std::uint16_t>::max();
@@ -75,13 +80,13 @@ inline std::vector<std::pair<std::string, Envelope>> all() {
         {"payment", envelope(Payment{5, 100, 4, 5700})},
         {"payment_max", envelope(Payment{u64max, u64max, u32max, i64max})},
         {"payment_ack", envelope(PaymentAck{5})},
-        {"election", envelope(Election{}, dense_clock(3), 2, 6, 0)},
-        {"ok", envelope(Ok{}, dense_clock(3), 6, 2, 0)},
+        {"election", envelope(Election{0}, dense_clock(3), 2, 6, 0)},
+        {"ok", envelope(Ok{0}, dense_clock(3), 6, 2, 0)},
         {"coordinator", envelope(Coordinator{6, 3}, dense_clock(6), 6, 0, 3)},
-        {"coordinator_max", envelope(Coordinator{u32max, u64max}, sparse)},
-        {"heartbeat", envelope(Heartbeat{}, {})},
-        {"heartbeat_64_peers", envelope(Heartbeat{}, dense_clock(64))},
-        {"election_large_clock", envelope(Election{}, dense_clock(1000, 1ull << 40))},
+        {"coordinator_max", envelope(Coordinator{u32max, u64max}, sparse, u32max, 5, u64max)},
+        {"heartbeat", envelope(heartbeat(), {})},
+        {"heartbeat_64_peers", envelope(heartbeat(), dense_clock(64))},
+        {"election_large_clock", envelope(Election{2}, dense_clock(1000, 1ull << 40))},
     };
 }
 

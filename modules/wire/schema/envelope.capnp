@@ -84,12 +84,12 @@ struct PaymentAck {
   paymentId @0 :UInt64;
 }
 
-# Bully election.
+# Bully election. The message's epoch is the envelope's; a heartbeat's leader is its sender.
 struct Election {}
 struct Ok {}
 struct Coordinator {
   leader @0 :UInt32;
-  epoch @1 :UInt64;
+  epoch @1 :UInt64;        # must equal the envelope's epoch (decoders refuse a mismatch)
 }
 struct Heartbeat {}
 

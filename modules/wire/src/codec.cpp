@@ -201,6 +201,7 @@ struct BodyWriter {
         b.setAmount(m.amount);
     }
     void operator()(const PaymentAck& m) const { body.initPaymentAck().setPaymentId(m.payment_id); }
+    // An election message's epoch (and a Heartbeat's leader) travel in the envelope.
     void operator()(const Election&) const { body.initElection(); }
     void operator()(const Ok&) const { body.initOk(); }
     void operator()(const Coordinator& m) const {
@@ -209,6 +210,32 @@ struct BodyWriter {
         b.setEpoch(m.epoch);
     }
     void operator()(const Heartbeat&) const { body.initHeartbeat(); }
+};
+
+// An election message's epoch travels once, in the envelope, and a Heartbeat's leader is its
+// sender: refuse what the wire would silently drop.
+struct ElectionCheck {
+    const Envelope& e;
+
+    void epoch(const char* kind, Epoch epoch) const {
+        if (epoch != e.epoch) {
+            throw std::invalid_argument(std::string("wire: encode ") + kind +
+                                        ".epoch: " + std::to_string(epoch) +
+                                        " differs from the envelope's " + std::to_string(e.epoch));
+        }
+    }
+    void operator()(const Election& m) const { epoch("election", m.epoch); }
+    void operator()(const Ok& m) const { epoch("ok", m.epoch); }
+    void operator()(const Coordinator& m) const { epoch("coordinator", m.epoch); }
+    void operator()(const Heartbeat& m) const {
+        epoch("heartbeat", m.epoch);
+        if (m.leader != e.sender) {
+            throw std::invalid_argument(
+                "wire: encode heartbeat.leader: " + std::to_string(m.leader) +
+                " is not the sender " + std::to_string(e.sender));
+        }
+    }
+    void operator()(const auto&) const {}
 };
 
 void put_le32(std::byte* out, std::uint32_t v) {
@@ -304,7 +331,7 @@ public:
         out.clock = tp::clock::VectorClock::from_entries(entries);
 
         where = "body";
-        return read_body(root.getBody(), out.body);
+        return read_body(root.getBody(), out);
     }
 
 private:
@@ -320,7 +347,8 @@ private:
         return std::nullopt;
     }
 
-    std::optional<DecodeError> read_body(s::Envelope::Body::Reader body, Body& out) {
+    std::optional<DecodeError> read_body(s::Envelope::Body::Reader body, Envelope& envelope) {
+        Body& out = envelope.body;
         switch (body.which()) {
             case s::Envelope::Body::DEPOSIT: {
                 where = "body.deposit";
@@ -359,23 +387,29 @@ private:
             case s::Envelope::Body::ELECTION:
                 where = "body.election";
                 body.getElection();  // still validates the pointer
-                out.emplace<Election>();
+                out.emplace<Election>(Election{envelope.epoch});
                 return std::nullopt;
             case s::Envelope::Body::OK:
                 where = "body.ok";
                 body.getOk();
-                out.emplace<Ok>();
+                out.emplace<Ok>(Ok{envelope.epoch});
                 return std::nullopt;
             case s::Envelope::Body::COORDINATOR: {
                 where = "body.coordinator";
                 auto r = body.getCoordinator();
+                // One epoch per message: the field must say what the envelope says.
+                if (r.getEpoch() != envelope.epoch) {
+                    return error(DecodeErrc::invalid_value,
+                                 "body.coordinator.epoch: " + num(r.getEpoch()) +
+                                     " differs from the envelope's epoch " + num(envelope.epoch));
+                }
                 out.emplace<Coordinator>(Coordinator{r.getLeader(), r.getEpoch()});
                 return std::nullopt;
             }
             case s::Envelope::Body::HEARTBEAT:
                 where = "body.heartbeat";
                 body.getHeartbeat();
-                out.emplace<Heartbeat>();
+                out.emplace<Heartbeat>(Heartbeat{envelope.sender, envelope.epoch});
                 return std::nullopt;
         }
         return error(DecodeErrc::unknown_kind, "body: kind tag " +
@@ -527,6 +561,7 @@ std::size_t encode(const Envelope& envelope, std::span<std::byte> out) {
                                         ", limit " + std::to_string(max_clock_counter));
         }
     }
+    std::visit(ElectionCheck{envelope}, envelope.body);
 
     // Build straight into the caller's buffer when it is word-aligned, else via the scratch.
     const bool direct = word_aligned(out.data());
