@@ -90,10 +90,6 @@ BOOST_AUTO_TEST_CASE(encode_rejects_what_decode_would_reject) {
     too_many.fills.resize(max_fills + 1);
     BOOST_CHECK_THROW(encode(samples::envelope(too_many)), std::invalid_argument);
 
-    auto too_long = samples::buy_result_3_fills();
-    too_long.detail.assign(max_detail_bytes + 1, 'x');
-    BOOST_CHECK_THROW(encode(samples::envelope(too_long)), std::invalid_argument);
-
     DepositAck bad_reason{1, false, static_cast<RefusalReason>(99)};
     BOOST_CHECK_THROW(encode(samples::envelope(bad_reason)), std::invalid_argument);
 }

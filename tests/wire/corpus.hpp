@@ -4,8 +4,9 @@
 // Written once into tests/wire/corpus/ by `build/tests/wire/wire-make-corpus tests/wire/corpus`.
 // In that directory, <sample>.bin is the exact encoding of a samples::all() entry (the replay suite
 // keeps it as a wire-compatibility fixture: don't regenerate it to paper over a schema break);
-// bad-*.bin must not decode; any other file (e.g. an input promoted from tools/fuzz) only has to
-// satisfy the fuzz property.
+// bad-*.bin must not decode; compat-*.bin are an older build's bytes (not written here) that must
+// still decode; any other file (e.g. an input promoted from tools/fuzz) only has to satisfy the
+// fuzz property.
 
 #include <cstddef>
 #include <string>

@@ -69,7 +69,7 @@ struct BuyResult {
   quantity @3 :UInt32;
   amount @4 :Int64;        # minor units
   fills @5 :List(Fill);    # at most 256
-  detail @6 :Text;         # at most 256 bytes
+  detailDeprecated @6 :Text;  # retired: never filled by any build; decoders ignore it
 }
 
 # Trader -> seller: proceeds of a sale, after commission.

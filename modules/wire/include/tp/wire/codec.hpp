@@ -20,7 +20,6 @@ namespace tp::wire {
 // Largest UDP payload over IPv4 (65535 - 8 UDP header - 20 IP header).
 inline constexpr std::size_t max_datagram_size = 65507;
 inline constexpr std::size_t max_fills = 256;
-inline constexpr std::size_t max_detail_bytes = 256;
 inline constexpr std::size_t max_clock_entries = 4096;
 // The largest counter a clock entry may hold (the clock's own ceiling).
 inline constexpr std::uint64_t max_clock_counter = tp::clock::max_counter;
@@ -48,7 +47,6 @@ enum class DecodeErrc : std::uint8_t {
     wrong_version,          // protocol version is not protocol_version
     unknown_kind,           // union tag this build does not know (newer peer): log and drop
     list_too_long,          // fills or clock beyond their limits
-    text_too_long,          // detail beyond max_detail_bytes
     traversal_limit,        // message claims to hold more data than one datagram could
     nesting_limit,          // pointers nested deeper than the schema allows
     bad_clock,              // clock entries unsorted, duplicated or zero

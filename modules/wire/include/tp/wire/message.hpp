@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <iosfwd>
 #include <optional>
-#include <string>
 #include <variant>
 #include <vector>
 
@@ -89,7 +88,6 @@ struct BuyResult {
     std::uint32_t quantity = 0;
     Money amount = 0;
     std::vector<Fill> fills;  // at most max_fills
-    std::string detail;       // at most max_detail_bytes
 
     friend bool operator==(const BuyResult&, const BuyResult&) = default;
 };
