@@ -122,6 +122,7 @@ void Buyer::on_message(PeerId from, const wire::Envelope& envelope, Time now) {
         if (std::find(done.sellers.begin(), done.sellers.end(), f.seller) == done.sellers.end())
             done.sellers.push_back(f.seller);
     }
+    done.fills = result->fills;
     complete(std::move(done));
     start_next(now);
 }
