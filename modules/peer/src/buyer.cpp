@@ -72,8 +72,11 @@ void Buyer::send_outstanding(Time now) {
     }
     const Purchase& p = *state_.outstanding;
     ++state_.outstanding->attempts;
-    wire::Body body = wire::Buy{p.request, p.product, p.quantity, options_.partial_fills};
-    push(outbox_, *trader_, std::move(body));
+    // Built in place: moving a Body here trips GCC 12's -Wmaybe-uninitialized (sanitizer builds)
+    // on the BuyResult alternative.
+    Outgoing& out = outbox_.emplace_back();
+    out.to = *trader_;
+    out.body.emplace<wire::Buy>(p.request, p.product, p.quantity, options_.partial_fills);
     deadline_ = now + options_.request_timeout;
 }
 
