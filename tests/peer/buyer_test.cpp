@@ -212,6 +212,23 @@ BOOST_AUTO_TEST_CASE(an_answer_completes_the_purchase_with_sellers_and_amount) {
     BOOST_TEST(f.buyer.answered_count() == 1u);
 }
 
+// The trader lists each lot a buy drew on (wire::Fill: seller, lot, units, gross amount); the
+// buyer read only the seller of each, so the rest crossed the network for nothing.
+BOOST_AUTO_TEST_CASE(a_purchase_keeps_the_lots_it_came_from) {
+    Fixture f;
+    f.buyer.on_trader(trader, ms(0));
+    const auto id = f.buyer.buy(fish, 4, ms(0));
+    f.sent_buy();
+    // 3 fish from seller 2's lot 21 for 27, then 1 from seller 5's lot 50 for 10.
+    wire::BuyResult r = filled(id, 4, 37, {});
+    r.fills = {wire::Fill{2, 21, 3, 27}, wire::Fill{5, 50, 1, 10}};
+    f.answer(r, ms(40));
+    const Purchase* p = f.buyer.purchase(id);
+    BOOST_TEST_REQUIRE(p != nullptr);
+    BOOST_TEST((p->fills == std::vector<wire::Fill>{{2, 21, 3, 27}, {5, 50, 1, 10}}));
+    BOOST_TEST((p->sellers == std::vector<PeerId>{2, 5}));
+}
+
 BOOST_AUTO_TEST_CASE(a_refusal_completes_the_purchase_with_its_reason) {
     Fixture f;
     f.buyer.on_trader(trader, ms(0));

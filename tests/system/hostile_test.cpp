@@ -112,7 +112,7 @@ BOOST_AUTO_TEST_CASE(one_election_with_a_maximal_epoch_does_not_stop_the_market)
     // "Peer 2" asks everyone above it into an election with the last term there is, and claims
     // that term for itself to everyone.
     const auto maximal = election::make_epoch(election::max_term, 2);
-    for (PeerId to : {3, 4}) forge(m, 2, to, wire::Election{}, maximal);
+    for (PeerId to : {3, 4}) forge(m, 2, to, wire::Election{maximal}, maximal);
     for (PeerId to : {1, 3, 4}) forge(m, 2, to, wire::Coordinator{2, maximal}, maximal);
     BOOST_REQUIRE(
         m.run_until([&] { return m.node(4).election().counters().implausible_ignored >= 2; }));
@@ -134,7 +134,7 @@ BOOST_AUTO_TEST_CASE(an_inflated_clock_cannot_grow_anyone_s_state) {
     BOOST_REQUIRE(m.settle_on(3));
     tp::clock::VectorClock inflated;
     for (PeerId p = 1; p <= 4000; ++p) inflated.set(p, 1);
-    forge(m, 2, 3, wire::Heartbeat{}, m.node(3).epoch(), inflated);
+    forge(m, 2, 3, wire::Heartbeat{2, m.node(3).epoch()}, m.node(3).epoch(), inflated);
     BOOST_REQUIRE(m.run_until([&] { return m.node(3).counters().malformed == 1; }));
     BOOST_TEST(m.node(3).clock().size() <= 3u);
     // Within the byte budget but naming non-members: the members' entries merge, the rest do not.

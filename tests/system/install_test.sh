@@ -31,6 +31,7 @@ if find "$dest" -name '*.capnp.h' | grep -q . || grep -rq 'capnp\.h' "$(dirname 
 fi
 grep -q '^Requires:.*tp-clock' "$pcdir/tp-election.pc" || fail "tp-election.pc does not require tp-clock"
 grep -q '^Requires:.*capnp' "$pcdir/tp-market.pc" || fail "tp-market.pc does not require capnp"
+grep -q '^Requires:.*tp-election' "$pcdir/tp-wire.pc" || fail "tp-wire.pc does not require tp-election"
 
 # The installed program finds the installed plot scripts, not the source tree's.
 exe="$(find "$dest" -path '*/bin/trading-post' -type f)"
@@ -44,8 +45,13 @@ cat >"$dest/tiny.cpp" <<'CPP'
 #include <tp/clock/vector_clock.hpp>
 #include <tp/election/bully.hpp>
 #include <tp/market/books.hpp>
+#include <tp/wire/codec.hpp>
 
 int main() {
+    // The wire carries the election's own messages (tp-wire requires tp-election's headers).
+    const tp::wire::Envelope heartbeat{1, 2, 5, {}, tp::election::Heartbeat{1, 5}};
+    const auto back = tp::wire::decode(tp::wire::encode(heartbeat));
+    if (!back || !(back.value() == heartbeat)) return 1;
     tp::market::Books books;
     books.deposit(1, 100, 2, 1, 10);
     const auto step = books.submit_buy(2, 7, 2, 1, false, tp::clock::VectorClock{0, 1}, {});
@@ -61,7 +67,7 @@ print(next((o["value"] for o in json.load(sys.stdin) if o["name"] == "b_sanitize
 extra=()
 [[ "$sanitize" == none ]] || extra=("-fsanitize=$sanitize")
 c++ -std=c++20 -Wall -Wextra -Wpedantic -Werror "${extra[@]}" -o "$dest/tiny" "$dest/tiny.cpp" \
-  $(PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$dest" pkg-config --cflags --libs tp-election tp-market) ||
+  $(PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$dest" pkg-config --cflags --libs tp-wire tp-market) ||
   fail "the tiny program does not build against the installed .pc files"
 "$dest/tiny" || fail "the tiny program failed"
 echo "install: everything in place under $dest; a program built with pkg-config runs"

@@ -4,8 +4,9 @@
 // Written once into tests/wire/corpus/ by `build/tests/wire/wire-make-corpus tests/wire/corpus`.
 // In that directory, <sample>.bin is the exact encoding of a samples::all() entry (the replay suite
 // keeps it as a wire-compatibility fixture: don't regenerate it to paper over a schema break);
-// bad-*.bin must not decode; any other file (e.g. an input promoted from tools/fuzz) only has to
-// satisfy the fuzz property.
+// bad-*.bin must not decode; compat-*.bin are an older build's bytes (not written here) that must
+// still decode; any other file (e.g. an input promoted from tools/fuzz) only has to satisfy the
+// fuzz property.
 
 #include <cstddef>
 #include <string>
@@ -38,6 +39,11 @@ inline std::vector<std::pair<std::string, std::vector<std::byte>>> seeds() {
     auto trailing = buy;
     trailing.resize(buy.size() + 8);
     out.emplace_back("bad-trailing", std::move(trailing));
+    // A Coordinator whose epoch field disagrees with its envelope's (epoch at offset 24).
+    auto coordinator =
+        encode(samples::envelope(Coordinator{6, 3}, samples::dense_clock(6), 6, 0, 3));
+    coordinator.at(24) = std::byte{4};
+    out.emplace_back("bad-coordinator-epoch", std::move(coordinator));
     return out;
 }
 

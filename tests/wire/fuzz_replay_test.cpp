@@ -74,6 +74,51 @@ BOOST_AUTO_TEST_CASE(committed_bytes_still_decode_to_the_samples) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(an_older_build_s_detail_text_is_ignored) {
+    // Written by the build before BuyResult.detail was retired (schema: detailDeprecated @6),
+    // each with a detail text: they still decode, to the message without it.
+    using namespace tp::wire;
+    const auto samples = samples::all();
+    const auto sample = [&](const std::string& name) {
+        const auto it = std::find_if(samples.begin(), samples.end(),
+                                     [&](const auto& s) { return s.first == name; });
+        BOOST_TEST_REQUIRE((it != samples.end()), name);
+        return it->second;
+    };
+    const std::pair<std::string, Envelope> cases[] = {
+        {"compat-detail-buy_result_refused.bin", sample("buy_result_refused")},
+        {"compat-detail-buy_result_max.bin", sample("buy_result_max")},
+        {"compat-detail-buy_result_embedded_nul.bin",
+         samples::envelope(BuyResult{1, false, RefusalReason::invalid_request, 0, 0, {}})},
+    };
+    const auto seeds = load_corpus();
+    for (const auto& [file, env] : cases) {
+        const auto it =
+            std::find_if(seeds.begin(), seeds.end(), [&](const Seed& s) { return s.name == file; });
+        BOOST_TEST_REQUIRE((it != seeds.end()), "corpus lacks " << file);
+        const auto r = decode(it->bytes);
+        BOOST_TEST_REQUIRE(r.has_value(), file << ": " << (r ? "" : r.error().message()));
+        BOOST_TEST((r.value() == env), file);
+        // The text was there, and nothing of it is written again.
+        BOOST_TEST(encode(r.value()).size() < it->bytes.size(), file);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(an_older_build_s_coordinator_with_two_epochs_is_refused) {
+    // The build before one epoch per election message encoded this sample (leader and epoch
+    // fields the largest, envelope epoch 2): the two epochs disagree, so it no longer decodes.
+    const auto seeds = load_corpus();
+    const auto it = std::find_if(seeds.begin(), seeds.end(), [](const Seed& s) {
+        return s.name == "bad-coordinator_max-epoch-v1.bin";
+    });
+    BOOST_TEST_REQUIRE((it != seeds.end()));
+    const auto r = tp::wire::decode(it->bytes);
+    BOOST_TEST_REQUIRE(!r.has_value());
+    BOOST_TEST(r.error().code == tp::wire::DecodeErrc::invalid_value);
+    BOOST_TEST(r.error().detail ==
+               "body.coordinator.epoch: 18446744073709551615 differs from the envelope's epoch 2");
+}
+
 BOOST_AUTO_TEST_CASE(property_holds_over_mutations) {
     Runner run;
     std::mt19937_64 rng(0x7ad1'a9b0'57c0'11e5);  // fixed: a failure here is a reproduction

@@ -72,8 +72,11 @@ void Buyer::send_outstanding(Time now) {
     }
     const Purchase& p = *state_.outstanding;
     ++state_.outstanding->attempts;
-    wire::Body body = wire::Buy{p.request, p.product, p.quantity, options_.partial_fills};
-    push(outbox_, *trader_, std::move(body));
+    // Built in place: moving a Body here trips GCC 12's -Wmaybe-uninitialized (sanitizer builds)
+    // on the BuyResult alternative.
+    Outgoing& out = outbox_.emplace_back();
+    out.to = *trader_;
+    out.body.emplace<wire::Buy>(p.request, p.product, p.quantity, options_.partial_fills);
     deadline_ = now + options_.request_timeout;
 }
 
@@ -122,6 +125,7 @@ void Buyer::on_message(PeerId from, const wire::Envelope& envelope, Time now) {
         if (std::find(done.sellers.begin(), done.sellers.end(), f.seller) == done.sellers.end())
             done.sellers.push_back(f.seller);
     }
+    done.fills = result->fills;
     complete(std::move(done));
     start_next(now);
 }

@@ -92,7 +92,7 @@ void PeerCore::merge(const wire::Envelope& envelope) {
 void PeerCore::step(const wire::Envelope& envelope, Time now) {
     const PeerId from = envelope.sender;
     const auto& body = envelope.body;
-    if (auto election = election_message(envelope)) {
+    if (auto election = wire::election_message(envelope.body)) {
         on_election_message(from, *election, now);
     } else if (std::holds_alternative<wire::BuyResult>(body) ||
                std::holds_alternative<wire::Payment>(body) ||
@@ -125,7 +125,7 @@ void PeerCore::on_election_message(PeerId from, const election::Message& message
     const auto implausible = bully_.counters().implausible_ignored;
     bully_.on_message(from, message, now);
     if (bully_.counters().implausible_ignored > implausible) {
-        const wire::Epoch epoch = std::visit([](const auto& m) { return m.epoch; }, message);
+        const wire::Epoch epoch = election::epoch_of(message);
         dropped(DropKind::implausible_epoch, from,
                 fmt::format("a {} with epoch {}, beyond belief after {}",
                             election::to_string(election::kind_of(message)),
@@ -258,9 +258,7 @@ void PeerCore::collect(Time now) {
     }
     auto outbox = bully_.take_outbox();
     for (const auto& out : outbox) {
-        wire::Epoch epoch = 0;
-        wire::Body body = to_wire(out.msg, epoch);
-        push(scratch_, out.to, std::move(body), epoch);
+        push(scratch_, out.to, wire::to_body(out.msg), election::epoch_of(out.msg));
     }
     stamp_all(scratch_);
     for (const auto& event : bully_.take_events()) on_election_event(event, now);

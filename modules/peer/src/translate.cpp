@@ -2,41 +2,7 @@
 
 #include "tp/wire/codec.hpp"
 
-#include <type_traits>
-
 namespace tp::peer {
-
-wire::Body to_wire(const election::Message& message, wire::Epoch& epoch) {
-    return std::visit(
-        [&](const auto& x) -> wire::Body {
-            using T = std::decay_t<decltype(x)>;
-            epoch = x.epoch;
-            if constexpr (std::is_same_v<T, election::Election>) {
-                return wire::Election{};
-            } else if constexpr (std::is_same_v<T, election::Ok>) {
-                return wire::Ok{};
-            } else if constexpr (std::is_same_v<T, election::Coordinator>) {
-                return wire::Coordinator{x.leader, x.epoch};
-            } else {
-                return wire::Heartbeat{};
-            }
-        },
-        message);
-}
-
-std::optional<election::Message> election_message(const wire::Envelope& envelope) {
-    if (std::holds_alternative<wire::Election>(envelope.body)) {
-        return election::Election{envelope.epoch};
-    }
-    if (std::holds_alternative<wire::Ok>(envelope.body)) return election::Ok{envelope.epoch};
-    if (const auto* c = std::get_if<wire::Coordinator>(&envelope.body)) {
-        return election::Coordinator{c->leader, c->epoch};
-    }
-    if (std::holds_alternative<wire::Heartbeat>(envelope.body)) {
-        return election::Heartbeat{envelope.sender, envelope.epoch};
-    }
-    return std::nullopt;
-}
 
 wire::RefusalReason to_wire(market::RefuseReason reason) noexcept {
     switch (reason) {

@@ -75,7 +75,8 @@ std::string Attacker::strike(peer::LocalMarket& market) {
     };
     switch (kind) {
         case Kind::maximal_election: {
-            send(from, to, election::make_epoch(election::max_term, from), wire::Election{});
+            const auto e = election::make_epoch(election::max_term, from);
+            send(from, to, e, wire::Election{e});
             return fmt::format("peer {} -> {}: Election with the last term", from, to);
         }
         case Kind::maximal_claim: {
@@ -86,14 +87,14 @@ std::string Attacker::strike(peer::LocalMarket& market) {
         case Kind::far_claim: {
             const auto e = election::make_epoch(
                 election::epoch_term(epoch) + 2 * election::max_term_step, from);
-            send(from, to, e, wire::Heartbeat{});
+            send(from, to, e, wire::Heartbeat{from, e});
             return fmt::format("peer {} -> {}: Heartbeat claiming term {}", from, to,
                                election::epoch_term(e));
         }
         case Kind::inflated_clock: {
             clock::VectorClock c;
             for (PeerId p = 1; p <= 2000; ++p) c.set(1'000'000 + p, 1);
-            send(from, to, epoch, wire::Heartbeat{}, std::move(c));
+            send(from, to, epoch, wire::Heartbeat{from, epoch}, std::move(c));
             return fmt::format("peer {} -> {}: a clock of 2000 invented peers", from, to);
         }
         case Kind::foreign_clock: {

@@ -69,7 +69,7 @@ struct BuyResult {
   quantity @3 :UInt32;
   amount @4 :Int64;        # minor units
   fills @5 :List(Fill);    # at most 256
-  detail @6 :Text;         # at most 256 bytes
+  detailDeprecated @6 :Text;  # retired: never filled by any build; decoders ignore it
 }
 
 # Trader -> seller: proceeds of a sale, after commission.
@@ -84,12 +84,12 @@ struct PaymentAck {
   paymentId @0 :UInt64;
 }
 
-# Bully election.
+# Bully election. The message's epoch is the envelope's; a heartbeat's leader is its sender.
 struct Election {}
 struct Ok {}
 struct Coordinator {
   leader @0 :UInt32;
-  epoch @1 :UInt64;
+  epoch @1 :UInt64;        # must equal the envelope's epoch (decoders refuse a mismatch)
 }
 struct Heartbeat {}
 

@@ -41,11 +41,6 @@ constexpr std::size_t struct_list_words(std::size_t n) {
     return n == 0 ? 0 : 1 + n * struct_words<T>();
 }
 
-// Text carries a NUL terminator; empty text is left null.
-constexpr std::size_t text_words(std::size_t bytes) {
-    return bytes == 0 ? 0 : (bytes + 1 + word_bytes - 1) / word_bytes;
-}
-
 // List elements as this schema lays them out (see envelope.capnp; the round-trip tests pin it):
 // ClockEntry: peer at byte 0, counter at 8. Fill: seller at 0, quantity at 4, lotId at 8, amount
 // at 16. Encoding writes them directly; decoding reads them directly when the list has exactly
@@ -87,8 +82,7 @@ struct BodyWords {
     std::size_t operator()(const DepositAck&) const { return struct_words<s::DepositAck>(); }
     std::size_t operator()(const Buy&) const { return struct_words<s::Buy>(); }
     std::size_t operator()(const BuyResult& m) const {
-        return struct_words<s::BuyResult>() + struct_list_words<s::Fill>(m.fills.size()) +
-               text_words(m.detail.size());
+        return struct_words<s::BuyResult>() + struct_list_words<s::Fill>(m.fills.size());
     }
     std::size_t operator()(const Payment&) const { return struct_words<s::Payment>(); }
     std::size_t operator()(const PaymentAck&) const { return struct_words<s::PaymentAck>(); }
@@ -167,11 +161,6 @@ struct BodyWriter {
                 "wire: encode buyResult.fills: " + std::to_string(m.fills.size()) +
                 " fills, limit " + std::to_string(max_fills));
         }
-        if (m.detail.size() > max_detail_bytes) {
-            throw std::invalid_argument(
-                "wire: encode buyResult.detail: " + std::to_string(m.detail.size()) +
-                " bytes, limit " + std::to_string(max_detail_bytes));
-        }
         auto b = body.initBuyResult();
         b.setRequestId(m.request_id);
         b.setFilled(m.filled);
@@ -191,7 +180,6 @@ struct BodyWriter {
                 store_le(p + 16, f.amount);
             }
         }
-        if (!m.detail.empty()) b.setDetail(capnp::Text::Reader(m.detail.data(), m.detail.size()));
     }
     void operator()(const Payment& m) const {
         auto b = body.initPayment();
@@ -201,6 +189,7 @@ struct BodyWriter {
         b.setAmount(m.amount);
     }
     void operator()(const PaymentAck& m) const { body.initPaymentAck().setPaymentId(m.payment_id); }
+    // An election message's epoch (and a Heartbeat's leader) travel in the envelope.
     void operator()(const Election&) const { body.initElection(); }
     void operator()(const Ok&) const { body.initOk(); }
     void operator()(const Coordinator& m) const {
@@ -209,6 +198,32 @@ struct BodyWriter {
         b.setEpoch(m.epoch);
     }
     void operator()(const Heartbeat&) const { body.initHeartbeat(); }
+};
+
+// An election message's epoch travels once, in the envelope, and a Heartbeat's leader is its
+// sender: refuse what the wire would silently drop.
+struct ElectionCheck {
+    const Envelope& e;
+
+    void epoch(const char* kind, Epoch epoch) const {
+        if (epoch != e.epoch) {
+            throw std::invalid_argument(std::string("wire: encode ") + kind +
+                                        ".epoch: " + std::to_string(epoch) +
+                                        " differs from the envelope's " + std::to_string(e.epoch));
+        }
+    }
+    void operator()(const Election& m) const { epoch("election", m.epoch); }
+    void operator()(const Ok& m) const { epoch("ok", m.epoch); }
+    void operator()(const Coordinator& m) const { epoch("coordinator", m.epoch); }
+    void operator()(const Heartbeat& m) const {
+        epoch("heartbeat", m.epoch);
+        if (m.leader != e.sender) {
+            throw std::invalid_argument(
+                "wire: encode heartbeat.leader: " + std::to_string(m.leader) +
+                " is not the sender " + std::to_string(e.sender));
+        }
+    }
+    void operator()(const auto&) const {}
 };
 
 void put_le32(std::byte* out, std::uint32_t v) {
@@ -304,7 +319,7 @@ public:
         out.clock = tp::clock::VectorClock::from_entries(entries);
 
         where = "body";
-        return read_body(root.getBody(), out.body);
+        return read_body(root.getBody(), out);
     }
 
 private:
@@ -320,7 +335,8 @@ private:
         return std::nullopt;
     }
 
-    std::optional<DecodeError> read_body(s::Envelope::Body::Reader body, Body& out) {
+    std::optional<DecodeError> read_body(s::Envelope::Body::Reader body, Envelope& envelope) {
+        Body& out = envelope.body;
         switch (body.which()) {
             case s::Envelope::Body::DEPOSIT: {
                 where = "body.deposit";
@@ -359,23 +375,29 @@ private:
             case s::Envelope::Body::ELECTION:
                 where = "body.election";
                 body.getElection();  // still validates the pointer
-                out.emplace<Election>();
+                out.emplace<Election>(Election{envelope.epoch});
                 return std::nullopt;
             case s::Envelope::Body::OK:
                 where = "body.ok";
                 body.getOk();
-                out.emplace<Ok>();
+                out.emplace<Ok>(Ok{envelope.epoch});
                 return std::nullopt;
             case s::Envelope::Body::COORDINATOR: {
                 where = "body.coordinator";
                 auto r = body.getCoordinator();
+                // One epoch per message: the field must say what the envelope says.
+                if (r.getEpoch() != envelope.epoch) {
+                    return error(DecodeErrc::invalid_value,
+                                 "body.coordinator.epoch: " + num(r.getEpoch()) +
+                                     " differs from the envelope's epoch " + num(envelope.epoch));
+                }
                 out.emplace<Coordinator>(Coordinator{r.getLeader(), r.getEpoch()});
                 return std::nullopt;
             }
             case s::Envelope::Body::HEARTBEAT:
                 where = "body.heartbeat";
                 body.getHeartbeat();
-                out.emplace<Heartbeat>();
+                out.emplace<Heartbeat>(Heartbeat{envelope.sender, envelope.epoch});
                 return std::nullopt;
         }
         return error(DecodeErrc::unknown_kind, "body: kind tag " +
@@ -411,14 +433,7 @@ private:
                 m.fills[i] = Fill{f.getSeller(), f.getLotId(), f.getQuantity(), f.getAmount()};
             }
         }
-
-        where = "body.buyResult.detail";
-        auto detail = r.getDetail();
-        if (detail.size() > max_detail_bytes) {
-            return error(DecodeErrc::text_too_long, "body.buyResult.detail: " + num(detail.size()) +
-                                                        " bytes, limit " + num(max_detail_bytes));
-        }
-        m.detail.assign(detail.begin(), detail.size());
+        // detailDeprecated (retired) is never read: an older build's text reaches nothing.
         return std::nullopt;
     }
 };
@@ -467,7 +482,6 @@ const char* to_string(DecodeErrc code) noexcept {
         case DecodeErrc::wrong_version: return "wrong_version";
         case DecodeErrc::unknown_kind: return "unknown_kind";
         case DecodeErrc::list_too_long: return "list_too_long";
-        case DecodeErrc::text_too_long: return "text_too_long";
         case DecodeErrc::traversal_limit: return "traversal_limit";
         case DecodeErrc::nesting_limit: return "nesting_limit";
         case DecodeErrc::bad_clock: return "bad_clock";
@@ -527,6 +541,7 @@ std::size_t encode(const Envelope& envelope, std::span<std::byte> out) {
                                         ", limit " + std::to_string(max_clock_counter));
         }
     }
+    std::visit(ElectionCheck{envelope}, envelope.body);
 
     // Build straight into the caller's buffer when it is word-aligned, else via the scratch.
     const bool direct = word_aligned(out.data());
@@ -576,7 +591,7 @@ std::vector<std::byte> encode(const Envelope& envelope) {
 DecodeLimits limits_for_members(std::size_t members) {
     DecodeLimits limits;
     limits.max_clock_entries = std::min(members, max_clock_entries);
-    // The largest message: a BuyResult with every fill and the whole detail, and a full clock.
+    // The largest message: a BuyResult with every fill, and a full clock.
     Envelope largest;
     std::vector<tp::clock::Entry> entries;
     for (std::size_t i = 0; i < limits.max_clock_entries; ++i)
@@ -584,7 +599,6 @@ DecodeLimits limits_for_members(std::size_t members) {
     largest.clock = tp::clock::VectorClock::from_entries(entries);
     BuyResult result;
     result.fills.assign(max_fills, Fill{1, 1, 1, 1});
-    result.detail.assign(max_detail_bytes, 'x');
     largest.body = std::move(result);
     limits.max_bytes = std::min(encoded_size(largest), max_datagram_size);
     return limits;

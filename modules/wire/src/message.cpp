@@ -1,6 +1,7 @@
 #include "tp/wire/message.hpp"
 
 #include <ostream>
+#include <type_traits>
 
 namespace tp::wire {
 
@@ -34,6 +35,24 @@ struct KindName {
 };
 
 }  // namespace
+
+std::optional<tp::election::Message> election_message(const Body& body) {
+    if (body.valueless_by_exception()) return std::nullopt;
+    return std::visit(
+        [](const auto& m) -> std::optional<tp::election::Message> {
+            using T = std::decay_t<decltype(m)>;
+            if constexpr (std::is_constructible_v<tp::election::Message, const T&>) {
+                return tp::election::Message(m);
+            } else {
+                return std::nullopt;
+            }
+        },
+        body);
+}
+
+Body to_body(const tp::election::Message& message) {
+    return std::visit([](const auto& m) { return Body(m); }, message);
+}
 
 const char* kind_name(const Body& body) noexcept {
     if (body.valueless_by_exception()) return "valueless";

@@ -59,20 +59,31 @@ constexpr PeerId epoch_leader(Epoch epoch) noexcept {
 // "term:leader", e.g. "3:6": how logs and reports show an epoch.
 std::string epoch_text(Epoch epoch);
 
-// The election protocol's messages. Sender and receiver travel in the envelope.
+// The election protocol's messages: the one definition, which the wire carries as it is
+// (tp::wire::Body holds these). Sender and receiver travel in the envelope; so does the epoch,
+// which must equal the message's own (the wire refuses a mismatch), and a Heartbeat's leader is its
+// sender.
 struct Election {
     Epoch epoch = no_epoch;  // the highest epoch the candidate has heard of
+
+    friend bool operator==(const Election&, const Election&) = default;
 };
 struct Ok {
     Epoch epoch = no_epoch;  // the highest epoch the answering peer has heard of
+
+    friend bool operator==(const Ok&, const Ok&) = default;
 };
 struct Coordinator {
     PeerId leader = 0;
     Epoch epoch = no_epoch;
+
+    friend bool operator==(const Coordinator&, const Coordinator&) = default;
 };
 struct Heartbeat {
     PeerId leader = 0;
     Epoch epoch = no_epoch;
+
+    friend bool operator==(const Heartbeat&, const Heartbeat&) = default;
 };
 
 using Message = std::variant<Election, Ok, Coordinator, Heartbeat>;
@@ -85,6 +96,11 @@ inline MessageKind kind_of(const Message& message) noexcept {
     return static_cast<MessageKind>(message.index());
 }
 const char* to_string(MessageKind kind) noexcept;
+
+// The epoch a message carries, whatever its kind.
+inline Epoch epoch_of(const Message& message) noexcept {
+    return std::visit([](const auto& m) { return m.epoch; }, message);
+}
 
 // A message the driver must send.
 struct Outbound {

@@ -35,6 +35,9 @@ struct Purchase {
     std::uint32_t bought = 0;
     Money amount = 0;
     std::vector<PeerId> sellers;
+    // The lots it came from (seller, lot, units, gross amount), as the trader listed them: at most
+    // wire::max_fills, while bought and amount are the totals of all.
+    std::vector<wire::Fill> fills;
     TimePoint sent{};         // first attempt
     TimePoint answered_at{};  // answer received
     bool answered = false;

@@ -20,7 +20,6 @@ namespace tp::wire {
 // Largest UDP payload over IPv4 (65535 - 8 UDP header - 20 IP header).
 inline constexpr std::size_t max_datagram_size = 65507;
 inline constexpr std::size_t max_fills = 256;
-inline constexpr std::size_t max_detail_bytes = 256;
 inline constexpr std::size_t max_clock_entries = 4096;
 // The largest counter a clock entry may hold (the clock's own ceiling).
 inline constexpr std::uint64_t max_clock_counter = tp::clock::max_counter;
@@ -33,8 +32,8 @@ std::size_t encoded_size(const Envelope& envelope);
 
 // Encodes into the caller's buffer and returns the number of bytes written. Allocates nothing for
 // ordinary messages. Throws std::length_error if `out` is too small or the envelope would not fit
-// in one datagram, std::invalid_argument if a field breaks a limit the decoder enforces (the
-// message names the field).
+// in one datagram, std::invalid_argument if a field breaks a limit or a rule the decoder enforces
+// (an election message's epoch not the envelope's: see Envelope); the message names the field.
 std::size_t encode(const Envelope& envelope, std::span<std::byte> out);
 
 // Convenience: a fresh buffer of exactly encoded_size(envelope) bytes.
@@ -48,11 +47,10 @@ enum class DecodeErrc : std::uint8_t {
     wrong_version,          // protocol version is not protocol_version
     unknown_kind,           // union tag this build does not know (newer peer): log and drop
     list_too_long,          // fills or clock beyond their limits
-    text_too_long,          // detail beyond max_detail_bytes
     traversal_limit,        // message claims to hold more data than one datagram could
     nesting_limit,          // pointers nested deeper than the schema allows
     bad_clock,              // clock entries unsorted, duplicated or zero
-    invalid_value,          // a field holds a value outside its domain (e.g. unknown enum)
+    invalid_value,          // a field outside its domain (unknown enum, epochs that disagree)
     malformed,              // any other structural fault (bad pointer, out of bounds, wrong type)
 };
 

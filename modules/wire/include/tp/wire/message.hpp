@@ -5,11 +5,12 @@
 
 #include <cstdint>
 #include <iosfwd>
-#include <string>
+#include <optional>
 #include <variant>
 #include <vector>
 
 #include "tp/clock/vector_clock.hpp"
+#include "tp/election/messages.hpp"
 
 namespace tp::wire {
 
@@ -19,7 +20,7 @@ using Money = std::int64_t;  // integer minor units, never floating point
 using LotId = std::uint64_t;
 using RequestId = std::uint64_t;
 using PaymentId = std::uint64_t;
-using Epoch = std::uint64_t;
+using Epoch = tp::election::Epoch;
 
 // The protocol version every encoded envelope carries; decode rejects any other.
 inline constexpr std::uint16_t protocol_version = 1;
@@ -87,7 +88,6 @@ struct BuyResult {
     std::uint32_t quantity = 0;
     Money amount = 0;
     std::vector<Fill> fills;  // at most max_fills
-    std::string detail;       // at most max_detail_bytes
 
     friend bool operator==(const BuyResult&, const BuyResult&) = default;
 };
@@ -108,27 +108,26 @@ struct PaymentAck {
     friend bool operator==(const PaymentAck&, const PaymentAck&) = default;
 };
 
-// Bully election.
-struct Election {
-    friend bool operator==(const Election&, const Election&) = default;
-};
-struct Ok {
-    friend bool operator==(const Ok&, const Ok&) = default;
-};
-struct Coordinator {
-    PeerId leader = 0;
-    Epoch epoch = 0;
-
-    friend bool operator==(const Coordinator&, const Coordinator&) = default;
-};
-struct Heartbeat {
-    friend bool operator==(const Heartbeat&, const Heartbeat&) = default;
-};
+// Bully election: the election module's own messages, carried as they are (one definition).
+using tp::election::Coordinator;
+using tp::election::Election;
+using tp::election::Heartbeat;
+using tp::election::Ok;
 
 using Body = std::variant<Deposit, DepositAck, Buy, BuyResult, Payment, PaymentAck, Election, Ok,
                           Coordinator, Heartbeat>;
 
+// The election message a body carries, or nothing for a trading kind.
+std::optional<tp::election::Message> election_message(const Body& body);
+
+// An election message as a body.
+Body to_body(const tp::election::Message& message);
+
 // One datagram: who, to whom, in which epoch, at what logical time, and what.
+//
+// For an election kind the epoch is the message's own: encode refuses an envelope whose epoch
+// differs from it (or a Heartbeat whose leader is not its sender), decode fills it from the
+// envelope and refuses a Coordinator whose epoch field disagrees with the envelope's.
 struct Envelope {
     PeerId sender = 0;
     PeerId receiver = 0;
