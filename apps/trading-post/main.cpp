@@ -28,6 +28,7 @@
 #include "tp/peer/node.hpp"
 #include "tp/peer/peer_state.hpp"
 #include "tp/runtime/runtime.hpp"
+#include "tp/runtime/timer.hpp"
 #include "tp/sim/recorder.hpp"
 #include "tp/transport/udp_transport.hpp"
 
@@ -215,12 +216,13 @@ int run_market(const Overrides& o) {
     signals.async_wait([&](const std::error_code& ec, int) {
         if (!ec) market.request_stop();
     });
+    // The market says when it is done; nothing polls for it.
+    market.on_done([&] {
+        signals.cancel();
+        runtime.stop();
+    });
     market.start();
-    while (!market.done()) {
-        runtime.run_for(std::chrono::milliseconds(100));
-        if (market.done()) break;
-    }
-    signals.cancel();
+    runtime.run();
     const auto summary = market.summary();
     std::ostringstream text;
     tp::app::print(text, summary);
@@ -308,20 +310,27 @@ int run_peer(const Overrides& o, std::uint32_t id) {
                peer::to_string(role), self->host, self->port);
     std::fflush(stdout);
 
-    bool stopping = false;
+    // It ends on a signal, at the configured duration, or by itself on an error it cannot
+    // recover from; the run returns once its coroutines have ended. Nothing polls.
     asio::signal_set signals(rt.context(), SIGINT, SIGTERM);
+    runtime::Timer duration(rt);
+    context.on_finished = [&](const peer::Node&) {
+        signals.cancel();
+        duration.cancel();
+        rt.stop();
+    };
     signals.async_wait([&](const std::error_code& ec, int) {
-        if (!ec) stopping = true;
+        if (!ec) node.stop();
     });
+    if (config.duration.count() > 0) {
+        duration.expires_after(config.duration);
+        duration.async_wait([&](const std::error_code& ec) {
+            if (!ec) node.stop();
+        });
+    }
     // A restarted process is a recovered peer: it listens before it claims anything.
     node.start(std::filesystem::exists(trader_file));
-    const auto end =
-        config.duration.count() > 0 ? rt.now() + config.duration : runtime::TimePoint::max();
-    while (!stopping && rt.now() < end && node.failure().empty())
-        rt.run_for(std::chrono::milliseconds(50));
-    node.stop();
-    signals.cancel();
-    while (!node.finished()) rt.run_for(std::chrono::milliseconds(1));
+    rt.run();
     pool.join();
 
     const auto& b = node.buyer();

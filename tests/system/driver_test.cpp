@@ -84,4 +84,33 @@ BOOST_AUTO_TEST_CASE(a_crash_mid_sync_ends_the_node_at_once) {
     BOOST_TEST(store.durable() < 2u);
 }
 
+// `trading-post run` looked every 100 ms whether the market was done; the market now says so,
+// and a run that stops the runtime then returns by itself, at the instant the last peer ended.
+BOOST_AUTO_TEST_CASE(a_market_says_when_it_is_done) {
+    tp::peer::Config c;
+    c.seed = 3;
+    c.peers = 3;
+    c.network.transport = TransportKind::memory;
+    c.behaviour.max_transactions = 3;
+    c.storage.durability = tp::peer::Durability::none;
+    tp::peer::configure_logging({spdlog::level::warn, true});
+    tp::runtime::Runtime rt(tp::runtime::Mode::virtual_time);
+    tp::peer::LocalMarket market(c, rt);
+    int calls = 0;
+    std::optional<tp::runtime::TimePoint> done_at;
+    market.on_done([&] {
+        ++calls;
+        done_at = rt.now();
+        rt.stop();
+    });
+    market.start();
+    // Step 1: run() with no bound returns once the market is done, and only then.
+    rt.run();
+    BOOST_TEST(market.done());
+    BOOST_TEST(calls == 1);
+    BOOST_REQUIRE(done_at.has_value());
+    BOOST_TEST(rt.now() == *done_at);
+    BOOST_TEST(market.summary().ok());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -11,13 +11,8 @@
 
 namespace tp::peer {
 
-namespace {
-
-// A wait with nothing due by the clock: the supervisor sleeps until woken. Far, yet safe to add
-// to a steady clock's epoch.
-constexpr runtime::TimePoint never{runtime::Duration::max() / 4};
-
-}  // namespace
+// A wait with nothing due by the clock: the supervisor sleeps until woken.
+using runtime::never;
 
 LocalMarket::LocalMarket(const Config& config, runtime::Runtime& runtime, bool scripted)
     : config_(config),
@@ -137,6 +132,7 @@ asio::awaitable<void> LocalMarket::supervise() {
         co_await tick_.async_wait(as_tuple(asio::use_awaitable));
     }
     done_ = true;
+    if (on_done_) on_done_();
 }
 
 Summary LocalMarket::summary() const {

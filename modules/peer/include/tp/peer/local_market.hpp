@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -40,6 +41,8 @@ public:
     // Ends the run soon: every peer stops, then run() returns.
     void request_stop();
     bool done() const noexcept { return done_; }
+    // Called on the loop once the run is done (every peer has stopped): stop the runtime there.
+    void on_done(std::function<void()> done) { on_done_ = std::move(done); }
     // The run ends only at the configured duration or on request_stop(), not when the buyers
     // are done (the simulator: with every buyer crashed or trader, "done" would end it early).
     void keep_running() noexcept { keep_running_ = true; }
@@ -106,6 +109,7 @@ private:
     bool stop_requested_ = false;
     bool keep_running_ = false;
     bool done_ = false;
+    std::function<void()> on_done_;
     std::string end_reason_;
 };
 
