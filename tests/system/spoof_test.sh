@@ -22,7 +22,9 @@ run() { "$cluster" --binary "$binary" --spoof "$spoof" --peers 4 --kill-after 2 
 
 # Peers: 4 leads first (and is killed), 1 and 3 sell, 2 buys.
 echo "== security on"
-run on || fail "the cluster's checks failed with security on"
+# The peers' last lines, so that a failure can be read from the test's log alone.
+show_logs() { for f in "$dir/$1"/peer-*.log; do echo "--- $f"; tail -n 25 "$f"; done >&2; }
+run on || { show_logs on; fail "the cluster's checks failed with security on"; }
 for p in 1 2 3; do
   grep -q "dropped a datagram with a bad MAC from peer" "$dir/on/peer-$p.log" ||
     fail "peer $p did not refuse a forged frame"
