@@ -28,12 +28,7 @@ using namespace std::chrono_literals;
 // peers 5, 6 to elect (epoch 3:4)". Heartbeats only at trace level: one per peer and period.
 void log_election(spdlog::logger& log, std::span<const wire::Envelope> batch) {
     const auto kind_of = [](const wire::Envelope& e) -> std::optional<election::MessageKind> {
-        if (std::holds_alternative<wire::Election>(e.body)) return election::MessageKind::election;
-        if (std::holds_alternative<wire::Ok>(e.body)) return election::MessageKind::ok;
-        if (std::holds_alternative<wire::Coordinator>(e.body)) {
-            return election::MessageKind::coordinator;
-        }
-        if (std::holds_alternative<wire::Heartbeat>(e.body)) return election::MessageKind::heartbeat;
+        if (const auto m = wire::election_message(e.body)) return election::kind_of(*m);
         return std::nullopt;
     };
     std::size_t i = 0;
