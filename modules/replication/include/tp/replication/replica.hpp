@@ -1,0 +1,220 @@
+#pragma once
+
+// One peer's part in the replicated log, as a sans-IO state machine (after etcd-io/raft: Step,
+// Ready, Advance; replies held until durable). Messages, the election's verdicts and `now` go in;
+// a Ready comes out: what to cut from and add to the local log, a snapshot to install, and the
+// messages to send, each ack leaving only once what it acknowledges is durable (on_durable). It
+// knows nothing of files, sockets or real time. docs/replication.md states the protocol and why
+// it is safe.
+//
+// The log lives here, in memory, from the newest snapshot on (bounded: the peer compacts it);
+// the driver's journal keeps the durable copy, and restore() rebuilds the machine from it.
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "tp/replication/messages.hpp"
+
+namespace tp::replication {
+
+struct Options {
+    PeerId self = 0;
+    std::vector<PeerId> replicas;  // the replica set, self included (sorted, unique on use)
+    // How often an unanswered Append, StartView, Fetch, Recover or chunk goes out again, and how
+    // often an idle trader tells replicas the commit position.
+    Duration retry = std::chrono::milliseconds(50);
+    // A trader that has heard no ack from a quorum for this long has no quorum (has_quorum).
+    Duration quorum_timeout = std::chrono::milliseconds(500);
+    // Flow control: entries in flight to one replica, and bytes in one Append.
+    std::size_t window = 4096;
+    std::size_t max_append_bytes = 48u << 10;
+    std::size_t chunk_bytes = max_chunk_bytes;
+    // The largest snapshot a replica accepts in chunks (its buffer is this big at most).
+    std::uint64_t max_snapshot_bytes = 256u << 20;
+};
+
+struct Snapshot {
+    Position covered = 0;
+    Epoch covered_epoch = 0;
+    std::vector<std::byte> bytes;
+};
+
+// What the durable copy held at start (the driver's journal and durable peer state).
+struct Restored {
+    std::optional<Snapshot> snapshot;
+    std::vector<Entry> entries;  // after the snapshot, in order
+    Epoch joined = 0;            // the highest epoch joined (the peer's epoch floor)
+    // The durable state is authoritative; false after a lost disk (or a first start): the
+    // replica then learns the newest epoch from a quorum (Recover) before it acknowledges anything.
+    bool seeded = false;
+};
+
+// What this replica refused or dropped, by reason.
+struct Counters {
+    std::uint64_t refused[static_cast<std::size_t>(last_refusal) + 1] = {};
+    std::uint64_t appends_sent = 0;
+    std::uint64_t entries_sent = 0;
+    std::uint64_t chunks_sent = 0;
+    std::uint64_t snapshots_installed = 0;
+    std::uint64_t truncated = 0;       // entries cut from a divergent suffix
+    std::uint64_t ignored = 0;         // messages not for this replica's state (late, foreign)
+};
+
+// Where a trader is in its epoch: collecting log states, pulling the most advanced log, waiting
+// for its reign record to commit, serving.
+enum class Phase : std::uint8_t { follower, collecting, fetching, confirming, serving, recovering };
+const char* to_string(Phase phase) noexcept;
+
+struct Outgoing {
+    PeerId to = 0;
+    Message message;
+};
+
+// What the driver carries out, in this order, then calls advance().
+struct Ready {
+    // The joined epoch grew: make it durable before any of `messages` leaves.
+    std::optional<Epoch> joined;
+    // This replica caught up with a trader after a lost disk: make it durable (seeded = true).
+    bool seeded = false;
+    // A snapshot to install in place of the whole log (then the log holds nothing after it).
+    std::optional<Snapshot> install;
+    // Drop every entry after this position (a divergent suffix), before appending.
+    std::optional<Position> truncate_after;
+    // Append entries [append_from, last()] (read them with entry()); nothing when append_from
+    // is 0.
+    Position append_from = 0;
+    std::vector<Outgoing> messages;
+};
+
+class Replica {
+public:
+    explicit Replica(Options options, Restored restored = {});
+
+    // The election's verdicts. lead(): this peer won `epoch`; it collects log states and serves
+    // once its reign record is committed. follow(): `leader` leads `epoch`. A verdict older than
+    // the joined epoch is ignored.
+    void lead(Epoch epoch, Time now);
+    void follow(Epoch epoch, PeerId leader, Time now);
+
+    void on_message(PeerId from, const Message& message, Time now);
+    void on_tick(Time now);
+    std::optional<Time> next_deadline() const noexcept;
+    // The local log is durable up to `position` (the driver's sync returned).
+    void on_durable(Position position, Time now);
+
+    // Serving: appends a record of this epoch; returns its position (committed once commit()
+    // reaches it). Not serving: nothing.
+    std::optional<Position> propose(std::span<const std::byte> payload, Time now);
+    // The driver wrote a snapshot of the state up to `covered` (<= commit()): entries up to it
+    // leave memory, and replicas too far behind get this snapshot.
+    void compacted(Position covered, std::vector<std::byte> state);
+
+    Ready& ready() noexcept { return ready_; }
+    bool has_ready() const noexcept;
+    void advance();
+
+    Phase phase() const noexcept { return phase_; }
+    bool serving() const noexcept { return phase_ == Phase::serving; }
+    // Whether a quorum acknowledged something within quorum_timeout (a trader without one refuses
+    // requests with no_quorum rather than hold them).
+    bool has_quorum(Time now) const noexcept;
+    Epoch joined() const noexcept { return joined_; }
+    Epoch reign() const noexcept { return reign_; }  // the epoch this peer leads, or 0
+    bool seeded() const noexcept { return seeded_; }
+    Position first() const noexcept { return base_ + 1; }  // first entry held in memory
+    Position last() const noexcept { return base_ + entries_.size(); }
+    Position durable() const noexcept { return durable_; }
+    Position commit() const noexcept { return commit_; }
+    Epoch epoch_at(Position position) const noexcept;  // 0 for position 0 or unknown
+    const Entry* entry(Position position) const noexcept;
+    const std::optional<Snapshot>& snapshot() const noexcept { return snapshot_; }
+    std::size_t quorum() const noexcept { return replicas_.size() / 2 + 1; }
+    const Counters& counters() const noexcept { return counters_; }
+
+private:
+    struct Progress {
+        PeerId peer = 0;
+        Position next = 1;   // the next entry to send
+        Position match = 0;  // acknowledged durable and matching
+        Time last_sent{};
+        Time last_heard{};
+        bool heard = false;
+        bool answered = false;  // LogState for this epoch
+        LogState state;
+        // Snapshot catch-up: the offset acknowledged (nullopt: not sending a snapshot).
+        std::optional<std::uint64_t> chunk_offset;
+    };
+
+    bool is_replica(PeerId peer) const noexcept;
+    Progress* progress_of(PeerId peer) noexcept;
+    void join(Epoch epoch);
+    void send(PeerId to, Message message);
+    void refuse(Refusal reason) noexcept { ++counters_.refused[static_cast<std::size_t>(reason)]; }
+
+    // Follower side.
+    void on_append(PeerId from, const Append& append, Time now);
+    void on_chunk(PeerId from, const SnapshotChunk& chunk, Time now);
+    void on_start_view(PeerId from, const StartView& start, Time now);
+    void on_recover(PeerId from, const Recover& recover);
+    void on_fetch(PeerId from, const Fetch& fetch, Time now);
+    LogState state_now(std::uint64_t query) const;
+    bool append_entries(const Append& append, Refusal& reason);
+    void cut_after(Position position);
+    void release_acks();
+
+    // Trader side.
+    void on_ack(PeerId from, const AppendAck& ack, Time now);
+    void on_log_state(PeerId from, const LogState& state, Time now);
+    void on_snapshot_ack(PeerId from, const SnapshotAck& ack, Time now);
+    void collect_done(Time now);
+    void begin_reign(Time now);
+    void send_appends(Time now, bool heartbeat);
+    void send_to(Progress& p, Time now, bool heartbeat);
+    void send_chunk(Progress& p, Time now);
+    void advance_commit(Time now);
+    void deposed(Epoch epoch);
+
+    Options options_;
+    std::vector<PeerId> replicas_;
+    Epoch joined_ = 0;
+    PeerId leader_ = 0;  // of joined_, when known
+    Epoch reign_ = 0;    // the epoch this peer leads
+    Phase phase_ = Phase::follower;
+    bool seeded_ = false;
+    std::uint64_t query_ = 0;  // the Recover query in flight
+
+    // The log: entries_[i] is at base_ + 1 + i.
+    Position base_ = 0;
+    Epoch base_epoch_ = 0;
+    std::vector<Entry> entries_;
+    std::optional<Snapshot> snapshot_;
+    Position durable_ = 0;
+    Position commit_ = 0;
+    Position reign_start_ = 0;  // the position of this reign's first record
+
+    // Follower: the ack waiting for the log to be durable (the highest match asked for).
+    std::optional<AppendAck> held_ack_;
+    PeerId held_ack_to_ = 0;
+    std::optional<LogState> held_state_;  // a LogState answer waiting for the log to be durable
+    PeerId held_state_to_ = 0;
+    // Follower: a snapshot arriving in chunks.
+    std::optional<SnapshotChunk> incoming_;
+    // Trader: where the most advanced log is pulled from during the view change.
+    PeerId source_ = 0;
+    Position fetch_to_ = 0;
+    Epoch fetch_to_epoch_ = 0;
+    Time last_fetch_{};
+    Time last_start_view_{};
+    Time last_heartbeat_{};
+    std::vector<Progress> progress_;  // one per other replica
+    // Recovering: answers to our Recover query.
+    std::vector<std::pair<PeerId, Epoch>> recover_answers_;
+    Time last_recover_{};
+
+    Counters counters_;
+    Ready ready_;
+};
+
+}  // namespace tp::replication
