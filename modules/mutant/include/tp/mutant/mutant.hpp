@@ -33,6 +33,14 @@ TP_MUTANT_POINT(skip_mac_check);
 TP_MUTANT_POINT(early_confirm);
 // peer (the trader): any member may settle any payment by acknowledging it.
 TP_MUTANT_POINT(accept_any_ack);
+// replication (Replica::propose): a record counts as committed once the trader appended it, with
+// no quorum.
+TP_MUTANT_POINT(commit_before_quorum);
+// replication (Replica::lead): a new trader serves from its own log without collecting a
+// quorum's logs first.
+TP_MUTANT_POINT(skip_log_collection);
+// replication (Replica::on_append): a replica accepts appends from an epoch older than it joined.
+TP_MUTANT_POINT(accept_old_epoch_append);
 
 }  // namespace tp::mutant
 

@@ -64,7 +64,7 @@ struct Counters {
 
 // Where a trader is in its epoch: collecting log states, pulling the most advanced log, waiting
 // for its reign record to commit, serving.
-enum class Phase : std::uint8_t { follower, collecting, fetching, confirming, serving, recovering };
+enum class Phase : std::uint8_t { follower, collecting, fetching, confirming, serving };
 const char* to_string(Phase phase) noexcept;
 
 struct Outgoing {
@@ -101,8 +101,13 @@ public:
     void on_message(PeerId from, const Message& message, Time now);
     void on_tick(Time now);
     std::optional<Time> next_deadline() const noexcept;
-    // The local log is durable up to `position` (the driver's sync returned).
+    // The local log is durable up to `position` (the driver's sync returned). It must describe the
+    // log after every truncation and install the driver has carried out: a sync that was in flight
+    // across a truncation is not reported.
     void on_durable(Position position, Time now);
+    // Sends what proposals and commits left pending (the peer calls it once per step, so records
+    // proposed together travel together).
+    void flush(Time now);
 
     // Serving: appends a record of this epoch; returns its position (committed once commit()
     // reaches it). Not serving: nothing.
@@ -123,6 +128,9 @@ public:
     Epoch joined() const noexcept { return joined_; }
     Epoch reign() const noexcept { return reign_; }  // the epoch this peer leads, or 0
     bool seeded() const noexcept { return seeded_; }
+    // After a lost disk: learning the newest epoch a quorum joined; acknowledges nothing meanwhile.
+    bool recovering() const noexcept { return recovering_; }
+    PeerId leader() const noexcept { return leader_; }
     Position first() const noexcept { return base_ + 1; }  // first entry held in memory
     Position last() const noexcept { return base_ + entries_.size(); }
     Position durable() const noexcept { return durable_; }
@@ -156,9 +164,11 @@ private:
     // Follower side.
     void on_append(PeerId from, const Append& append, Time now);
     void on_chunk(PeerId from, const SnapshotChunk& chunk, Time now);
-    void on_start_view(PeerId from, const StartView& start, Time now);
+    void on_start_view(PeerId from, const StartView& start);
     void on_recover(PeerId from, const Recover& recover);
     void on_fetch(PeerId from, const Fetch& fetch, Time now);
+    void send_fetch(Time now);
+    bool from_leader(PeerId from, Epoch epoch) noexcept;
     LogState state_now(std::uint64_t query) const;
     bool append_entries(const Append& append, Refusal& reason);
     void cut_after(Position position);
@@ -197,8 +207,10 @@ private:
     // Follower: the ack waiting for the log to be durable (the highest match asked for).
     std::optional<AppendAck> held_ack_;
     PeerId held_ack_to_ = 0;
-    std::optional<LogState> held_state_;  // a LogState answer waiting for the log to be durable
-    PeerId held_state_to_ = 0;
+    Position seed_at_ = 0;  // unseeded: seeded once durable (and matching) up to here
+    bool seed_pending_ = false;
+    bool send_pending_ = false;
+    bool recovering_ = false;
     // Follower: a snapshot arriving in chunks.
     std::optional<SnapshotChunk> incoming_;
     // Trader: where the most advanced log is pulled from during the view change.

@@ -1,0 +1,487 @@
+// The replica's side of the protocol, and what both sides share: joining epochs, the log in
+// memory, answering a view change, recovering after a lost disk. The trader's side is in
+// replica_lead.cpp.
+#include "tp/replication/replica.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "tp/journal/crc32c.hpp"
+#include "tp/mutant/mutant.hpp"
+
+namespace tp::replication {
+
+const char* to_string(Phase phase) noexcept {
+    switch (phase) {
+        case Phase::follower: return "follower";
+        case Phase::collecting: return "collecting";
+        case Phase::fetching: return "fetching";
+        case Phase::confirming: return "confirming";
+        case Phase::serving: return "serving";
+    }
+    return "unknown";
+}
+
+Replica::Replica(Options options, Restored restored)
+    : options_(std::move(options)), joined_(restored.joined), seeded_(restored.seeded) {
+    replicas_ = options_.replicas;
+    replicas_.push_back(options_.self);
+    std::sort(replicas_.begin(), replicas_.end());
+    replicas_.erase(std::unique(replicas_.begin(), replicas_.end()), replicas_.end());
+    for (PeerId p : replicas_) {
+        if (p != options_.self) {
+            Progress progress;
+            progress.peer = p;
+            progress_.push_back(progress);
+        }
+    }
+    if (restored.snapshot) {
+        base_ = restored.snapshot->covered;
+        base_epoch_ = restored.snapshot->covered_epoch;
+        snapshot_ = std::move(restored.snapshot);
+    }
+    entries_ = std::move(restored.entries);
+    durable_ = last();
+    commit_ = base_;  // a snapshot covers committed entries only
+    // A replica set of one: its own disk is the only truth there is.
+    if (replicas_.size() == 1) seeded_ = true;
+    // Without authoritative state, first learn which epochs a quorum joined (promises this
+    // replica may have made and forgotten).
+    recovering_ = !seeded_;
+    // Nothing was sent yet: the first tick sends at once.
+    last_recover_ = last_start_view_ = last_fetch_ = Time::min() / 2;
+}
+
+bool Replica::is_replica(PeerId peer) const noexcept {
+    return std::binary_search(replicas_.begin(), replicas_.end(), peer);
+}
+
+Replica::Progress* Replica::progress_of(PeerId peer) noexcept {
+    for (auto& p : progress_) {
+        if (p.peer == peer) return &p;
+    }
+    return nullptr;
+}
+
+Epoch Replica::epoch_at(Position position) const noexcept {
+    if (position == base_) return base_epoch_;
+    if (position < base_ || position > last()) return 0;
+    return entries_[position - base_ - 1].epoch;
+}
+
+const Entry* Replica::entry(Position position) const noexcept {
+    if (position <= base_ || position > last()) return nullptr;
+    return &entries_[position - base_ - 1];
+}
+
+void Replica::join(Epoch epoch) {
+    if (epoch <= joined_) return;
+    joined_ = epoch;
+    ready_.joined = epoch;
+    leader_ = election::epoch_leader(epoch);
+    if (reign_ != 0 && reign_ < epoch) deposed(epoch);
+}
+
+void Replica::deposed(Epoch epoch) {
+    // A newer reign exists: this trader can get nothing committed any more.
+    reign_ = 0;
+    phase_ = Phase::follower;
+    source_ = 0;
+    if (epoch > joined_) {
+        joined_ = epoch;
+        ready_.joined = epoch;
+    }
+    leader_ = election::epoch_leader(joined_);
+}
+
+void Replica::send(PeerId to, Message message) {
+    ready_.messages.push_back(Outgoing{to, std::move(message)});
+}
+
+bool Replica::from_leader(PeerId from, Epoch epoch) noexcept {
+    // Only the leader an epoch names speaks for it.
+    return election::epoch_leader(epoch) == from;
+}
+
+void Replica::follow(Epoch epoch, PeerId leader, Time /*now*/) {
+    if (epoch < joined_ || leader == options_.self) return;
+    join(epoch);
+    leader_ = leader;
+}
+
+// ---- Input ----------------------------------------------------------------------------------
+
+void Replica::on_message(PeerId from, const Message& message, Time now) {
+    if (!is_replica(from) || from == options_.self) {
+        ++counters_.ignored;
+        return;
+    }
+    std::visit(
+        [&](const auto& m) {
+            using M = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<M, Append>) on_append(from, m, now);
+            else if constexpr (std::is_same_v<M, AppendAck>) on_ack(from, m, now);
+            else if constexpr (std::is_same_v<M, StartView>) on_start_view(from, m);
+            else if constexpr (std::is_same_v<M, Recover>) on_recover(from, m);
+            else if constexpr (std::is_same_v<M, LogState>) on_log_state(from, m, now);
+            else if constexpr (std::is_same_v<M, Fetch>) on_fetch(from, m, now);
+            else if constexpr (std::is_same_v<M, SnapshotChunk>) on_chunk(from, m, now);
+            else on_snapshot_ack(from, m, now);
+        },
+        message);
+}
+
+void Replica::on_durable(Position position, Time now) {
+    position = std::min(position, last());
+    if (position <= durable_) return;
+    durable_ = position;
+    if (seed_pending_ && durable_ >= seed_at_) {
+        seed_pending_ = false;
+        seeded_ = true;
+        ready_.seeded = true;
+    }
+    release_acks();
+    if (reign_ != 0) advance_commit(now);
+}
+
+void Replica::release_acks() {
+    if (held_ack_ && durable_ >= held_ack_->match) {
+        send(held_ack_to_, *held_ack_);
+        held_ack_.reset();
+    }
+}
+
+// ---- Appends --------------------------------------------------------------------------------
+
+void Replica::on_append(PeerId from, const Append& append, Time now) {
+    // During a view change, the replica this trader pulls from answers Fetch with Appends.
+    const bool fetched = phase_ == Phase::fetching && from == source_ && append.epoch == reign_;
+    if (!fetched) {
+        if (append.epoch < joined_ && !TP_MUTANT(accept_old_epoch_append)) {
+            refuse(Refusal::stale_epoch);
+            send(from, AppendAck{joined_, false, Refusal::stale_epoch, 0, last()});
+            return;
+        }
+        if (!from_leader(from, append.epoch) || append.epoch == reign_) {
+            ++counters_.ignored;
+            return;
+        }
+        join(append.epoch);
+        leader_ = from;
+        if (recovering_) {
+            // It may have promised a newer epoch before its disk was lost: no ack until it knows.
+            ++counters_.ignored;
+            return;
+        }
+    }
+    Refusal reason = Refusal::none;
+    if (!append_entries(append, reason)) {
+        refuse(reason);
+        if (fetched) return;  // the fetch is sent again
+        // Where the trader should look next: before the conflicting epoch's first entry.
+        Position hint = std::min(last(), append.prev);
+        if (reason == Refusal::mismatch) {
+            const Epoch bad = epoch_at(hint);
+            while (hint > base_ && epoch_at(hint) == bad) --hint;
+        }
+        send(from, AppendAck{joined_, false, reason, 0, hint});
+        return;
+    }
+    const Position match = append.prev + append.entries.size();
+    commit_ = std::max(commit_, std::min(append.commit, match));
+    if (fetched) {
+        send_fetch(now);
+        return;
+    }
+    if (!seeded_ && match >= append.commit) {
+        // Holds every committed entry once durable up to the trader's commit.
+        seed_at_ = std::max(seed_at_, append.commit);
+        seed_pending_ = true;
+    }
+    if (!held_ack_ || held_ack_to_ != from || held_ack_->epoch != joined_ ||
+        held_ack_->match < match) {
+        held_ack_ = AppendAck{joined_, true, Refusal::none, match, 0};
+        held_ack_to_ = from;
+    }
+    if (seed_pending_ && durable_ >= seed_at_) {
+        seed_pending_ = false;
+        seeded_ = true;
+        ready_.seeded = true;
+    }
+    release_acks();
+}
+
+bool Replica::append_entries(const Append& append, Refusal& reason) {
+    // Check everything before changing anything.
+    if (append.entries.size() > max_entries_per_append) {
+        reason = Refusal::too_large;
+        return false;
+    }
+    Epoch previous = append.prev_epoch;
+    for (const auto& e : append.entries) {
+        if (e.payload.size() > max_payload_bytes) {
+            reason = Refusal::too_large;
+            return false;
+        }
+        if (journal::crc32c(e.payload) != e.crc) {
+            reason = Refusal::bad_crc;
+            return false;
+        }
+        // Epochs never fall along a log, and no entry is newer than its sender's epoch.
+        if (e.epoch < previous || e.epoch > append.epoch) {
+            reason = Refusal::conflict;
+            return false;
+        }
+        previous = e.epoch;
+    }
+    if (append.prev > last()) {
+        reason = Refusal::gap;
+        return false;
+    }
+    std::size_t skip = 0;
+    if (append.prev < base_) {
+        // Entries up to the snapshot are committed, and so the same everywhere.
+        skip = static_cast<std::size_t>(
+            std::min<Position>(base_ - append.prev, append.entries.size()));
+    } else if (epoch_at(append.prev) != append.prev_epoch) {
+        reason = Refusal::mismatch;
+        return false;
+    }
+    for (std::size_t i = skip; i < append.entries.size(); ++i) {
+        const Position at = append.prev + 1 + i;
+        const Entry& e = append.entries[i];
+        if (at <= last()) {
+            if (epoch_at(at) == e.epoch) continue;  // the same entry (same position and epoch)
+            if (at <= commit_) {
+                reason = Refusal::conflict;  // committed entries never change
+                return false;
+            }
+            cut_after(at - 1);
+        }
+        entries_.push_back(e);
+        if (ready_.append_from == 0 || ready_.append_from > at) ready_.append_from = at;
+    }
+    return true;
+}
+
+void Replica::cut_after(Position position) {
+    counters_.truncated += last() - position;
+    entries_.resize(position - base_);
+    durable_ = std::min(durable_, position);
+    ready_.truncate_after = ready_.truncate_after ? std::min(*ready_.truncate_after, position)
+                                                  : position;
+    if (ready_.append_from > position + 1 || ready_.append_from > last()) {
+        ready_.append_from = 0;
+    }
+}
+
+// ---- Snapshots ------------------------------------------------------------------------------
+
+void Replica::on_chunk(PeerId from, const SnapshotChunk& chunk, Time now) {
+    const bool fetched = phase_ == Phase::fetching && from == source_ && chunk.epoch == reign_;
+    if (!fetched) {
+        if (chunk.epoch < joined_) {
+            refuse(Refusal::stale_epoch);
+            send(from, AppendAck{joined_, false, Refusal::stale_epoch, 0, last()});
+            return;
+        }
+        if (!from_leader(from, chunk.epoch) || chunk.epoch == reign_ || recovering_) {
+            ++counters_.ignored;
+            return;
+        }
+        join(chunk.epoch);
+        leader_ = from;
+    }
+    const auto answer = [&](std::uint64_t received, Refusal reason) {
+        if (reason != Refusal::none) refuse(reason);
+        send(from, SnapshotAck{chunk.epoch, chunk.covered, received, reason});
+    };
+    if (chunk.total > options_.max_snapshot_bytes || chunk.bytes.size() > max_chunk_bytes ||
+        chunk.offset > chunk.total || chunk.bytes.size() > chunk.total - chunk.offset) {
+        answer(0, Refusal::too_large);
+        return;
+    }
+    if (chunk.offset == 0) {
+        incoming_ = SnapshotChunk{chunk.epoch, chunk.covered, chunk.covered_epoch, 0, chunk.total,
+                                  {}, chunk.crc};
+        incoming_->bytes.reserve(static_cast<std::size_t>(chunk.total));
+    } else if (!incoming_ || incoming_->covered != chunk.covered ||
+               incoming_->total != chunk.total || incoming_->bytes.size() != chunk.offset) {
+        answer(incoming_ && incoming_->covered == chunk.covered ? incoming_->bytes.size() : 0,
+               Refusal::out_of_order);
+        return;
+    }
+    incoming_->bytes.insert(incoming_->bytes.end(), chunk.bytes.begin(), chunk.bytes.end());
+    if (incoming_->bytes.size() < incoming_->total) {
+        answer(incoming_->bytes.size(), Refusal::none);
+        return;
+    }
+    SnapshotChunk whole = std::move(*incoming_);
+    incoming_.reset();
+    if (journal::crc32c(whole.bytes) != whole.crc) {
+        answer(0, Refusal::bad_crc);
+        return;
+    }
+    answer(whole.total, Refusal::none);
+    if (whole.covered > base_) {
+        // The snapshot replaces the whole log: what follows it comes in Appends.
+        base_ = whole.covered;
+        base_epoch_ = whole.covered_epoch;
+        entries_.clear();
+        durable_ = 0;
+        commit_ = std::max(commit_, base_);
+        snapshot_ = Snapshot{base_, base_epoch_, std::move(whole.bytes)};
+        ready_.install = *snapshot_;
+        ready_.truncate_after.reset();
+        ready_.append_from = 0;
+        ++counters_.snapshots_installed;
+    }
+    if (fetched) {
+        send_fetch(now);
+        return;
+    }
+    // Acknowledged as an Append up to the snapshot, once it is durable.
+    held_ack_ = AppendAck{joined_, true, Refusal::none, whole.covered, 0};
+    held_ack_to_ = from;
+    release_acks();
+}
+
+void Replica::compacted(Position covered, std::vector<std::byte> state) {
+    if (covered <= base_ || covered > last() || covered > commit_) return;
+    base_epoch_ = epoch_at(covered);
+    entries_.erase(entries_.begin(),
+                   entries_.begin() + static_cast<std::ptrdiff_t>(covered - base_));
+    base_ = covered;
+    snapshot_ = Snapshot{covered, base_epoch_, std::move(state)};
+}
+
+// ---- View change, recovery ------------------------------------------------------------------
+
+LogState Replica::state_now(std::uint64_t query) const {
+    return LogState{joined_, query, durable_, epoch_at(durable_), commit_, base_, seeded_};
+}
+
+void Replica::on_start_view(PeerId from, const StartView& start) {
+    if (!from_leader(from, start.epoch)) {
+        ++counters_.ignored;
+        return;
+    }
+    if (start.epoch < joined_) {
+        // Tell the would-be trader that a newer reign exists.
+        refuse(Refusal::stale_epoch);
+        send(from, state_now(0));
+        return;
+    }
+    join(start.epoch);
+    leader_ = from;
+    // The joined epoch is made durable before this leaves (Ready::joined comes first).
+    send(from, state_now(0));
+}
+
+void Replica::on_recover(PeerId from, const Recover& recover) {
+    send(from, state_now(recover.query));
+}
+
+void Replica::on_fetch(PeerId from, const Fetch& fetch, Time now) {
+    if (fetch.epoch < joined_) {
+        refuse(Refusal::stale_epoch);
+        send(from, AppendAck{joined_, false, Refusal::stale_epoch, 0, last()});
+        return;
+    }
+    if (!from_leader(from, fetch.epoch)) {
+        ++counters_.ignored;
+        return;
+    }
+    if (fetch.from == 0 || fetch.from > last() + 1 || fetch.to < fetch.from) {
+        refuse(Refusal::beyond_log);
+        return;
+    }
+    join(fetch.epoch);
+    leader_ = from;
+    Progress* p = progress_of(from);
+    if (fetch.from <= base_) {
+        // Compacted away: the snapshot instead, one chunk at a time.
+        if (!p->chunk_offset) p->chunk_offset = 0;
+        send_chunk(*p, now);
+        return;
+    }
+    Append append{fetch.epoch, fetch.from - 1, epoch_at(fetch.from - 1), commit_, {}};
+    std::size_t bytes = 0;
+    for (Position at = fetch.from; at <= std::min(fetch.to, last()); ++at) {
+        const Entry& e = entries_[at - base_ - 1];
+        if (!append.entries.empty() && (append.entries.size() == max_entries_per_append ||
+                                        bytes + e.payload.size() > options_.max_append_bytes)) {
+            break;
+        }
+        bytes += e.payload.size();
+        append.entries.push_back(e);
+    }
+    send(from, std::move(append));
+}
+
+void Replica::on_tick(Time now) {
+    if (recovering_ && now >= last_recover_ + options_.retry) {
+        // Ask again (a fresh query: answers to an old one never count).
+        last_recover_ = now;
+        query_ = (query_ + 1) | (std::uint64_t{1} << 63);
+        recover_answers_.clear();
+        for (const auto& p : progress_) send(p.peer, Recover{query_});
+    }
+    switch (phase_) {
+        case Phase::collecting:
+            if (now >= last_start_view_ + options_.retry) {
+                last_start_view_ = now;
+                for (const auto& p : progress_) {
+                    if (!p.answered) send(p.peer, StartView{reign_});
+                }
+            }
+            break;
+        case Phase::fetching:
+            if (now >= last_fetch_ + options_.retry) send_fetch(now);
+            break;
+        case Phase::confirming:
+        case Phase::serving:
+            for (auto& p : progress_) {
+                if (now < p.last_sent + options_.retry) continue;
+                if (!p.chunk_offset) p.next = p.match + 1;  // what was not acknowledged, again
+                send_to(p, now, true);
+            }
+            break;
+        case Phase::follower:
+            break;
+    }
+}
+
+std::optional<Time> Replica::next_deadline() const noexcept {
+    std::optional<Time> at;
+    const auto earliest = [&](Time t) {
+        if (!at || t < *at) at = t;
+    };
+    if (recovering_) earliest(last_recover_ + options_.retry);
+    switch (phase_) {
+        case Phase::collecting: earliest(last_start_view_ + options_.retry); break;
+        case Phase::fetching: earliest(last_fetch_ + options_.retry); break;
+        case Phase::confirming:
+        case Phase::serving:
+            for (const auto& p : progress_) earliest(p.last_sent + options_.retry);
+            break;
+        case Phase::follower: break;
+    }
+    return at;
+}
+
+bool Replica::has_ready() const noexcept {
+    return ready_.joined || ready_.seeded || ready_.install || ready_.truncate_after ||
+           ready_.append_from != 0 || !ready_.messages.empty();
+}
+
+void Replica::advance() {
+    ready_.joined.reset();
+    ready_.seeded = false;
+    ready_.install.reset();
+    ready_.truncate_after.reset();
+    ready_.append_from = 0;
+    ready_.messages.clear();
+}
+
+}  // namespace tp::replication

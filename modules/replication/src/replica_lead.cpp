@@ -1,0 +1,300 @@
+// The trader's side of the protocol: the view change (collect the log states of a quorum, pull
+// the most advanced log, commit a first record of the new epoch), then shipping entries, counting
+// acks into a commit position, and catching replicas up from the snapshot.
+#include <algorithm>
+#include <utility>
+
+#include "tp/journal/crc32c.hpp"
+#include "tp/mutant/mutant.hpp"
+#include "tp/replication/replica.hpp"
+
+namespace tp::replication {
+
+void Replica::lead(Epoch epoch, Time now) {
+    if (epoch < joined_ || epoch == reign_) return;
+    join(epoch);
+    leader_ = options_.self;
+    reign_ = epoch;
+    phase_ = Phase::collecting;
+    source_ = 0;
+    for (auto& p : progress_) {
+        p.answered = false;
+        p.heard = false;
+        p.match = 0;
+        p.next = last() + 1;
+        p.chunk_offset.reset();
+    }
+    last_start_view_ = now;
+    if (TP_MUTANT(skip_log_collection)) {
+        // Serves from its own log as it is, whatever a quorum holds.
+        begin_reign(now);
+        return;
+    }
+    for (const auto& p : progress_) send(p.peer, StartView{epoch});
+    collect_done(now);
+}
+
+void Replica::on_log_state(PeerId from, const LogState& state, Time now) {
+    if (state.query != 0) {
+        // An answer to Recover.
+        if (!recovering_ || state.query != query_) {
+            ++counters_.ignored;
+            return;
+        }
+        if (std::none_of(recover_answers_.begin(), recover_answers_.end(),
+                         [&](const auto& a) { return a.first == from; })) {
+            recover_answers_.emplace_back(from, state.epoch);
+        }
+        // Any promise a quorum holds is known to at least one of these answers.
+        if (recover_answers_.size() >= replicas_.size() - quorum() + 1) {
+            for (const auto& a : recover_answers_) join(a.second);
+            recovering_ = false;
+            recover_answers_.clear();
+        }
+        return;
+    }
+    if (reign_ != 0 && state.epoch > reign_) {
+        deposed(state.epoch);
+        return;
+    }
+    Progress* p = progress_of(from);
+    if (phase_ != Phase::collecting || state.epoch != reign_ || p == nullptr) {
+        ++counters_.ignored;
+        return;
+    }
+    p->answered = true;
+    p->state = state;
+    p->heard = true;
+    p->last_heard = now;
+    collect_done(now);
+}
+
+void Replica::collect_done(Time now) {
+    // A quorum of authoritative logs, or every replica's: then the most advanced log among them
+    // holds every committed entry.
+    std::size_t seeded = seeded_ ? 1 : 0;
+    std::size_t answered = 1;
+    for (const auto& p : progress_) {
+        if (!p.answered) continue;
+        ++answered;
+        if (p.state.seeded) ++seeded;
+    }
+    if (seeded < quorum() && answered < replicas_.size()) return;
+    const auto key = [](Epoch e, Position at) { return std::pair{e, at}; };
+    auto best = key(epoch_at(durable_), durable_);
+    const Progress* source = nullptr;
+    for (const auto& p : progress_) {
+        if (!p.answered) continue;
+        if (const auto k = key(p.state.last_epoch, p.state.last); k > best) {
+            best = k;
+            source = &p;
+        }
+    }
+    if (answered == replicas_.size()) seeded_ = true;  // the union of every log
+    if (source == nullptr) {
+        // This replica's own durable log is the most advanced: drop anything after it.
+        if (last() > durable_) cut_after(durable_);
+        begin_reign(now);
+        return;
+    }
+    source_ = source->peer;
+    fetch_to_ = best.second;
+    fetch_to_epoch_ = best.first;
+    phase_ = Phase::fetching;
+    send_fetch(now);
+}
+
+void Replica::send_fetch(Time now) {
+    if (phase_ != Phase::fetching) return;
+    if (last() >= fetch_to_ && epoch_at(fetch_to_) == fetch_to_epoch_) {
+        // Adopted: anything after it is a suffix the quorum never committed.
+        if (last() > fetch_to_) cut_after(fetch_to_);
+        source_ = 0;
+        seeded_ = true;
+        begin_reign(now);
+        return;
+    }
+    // Entries up to the commit position agree everywhere; from there on take the source's.
+    const Position from = std::min(commit_, fetch_to_) + 1;
+    const Position start = last() >= from && epoch_at(last()) == fetch_to_epoch_ ? last() + 1
+                                                                                  : from;
+    last_fetch_ = now;
+    send(source_, Fetch{reign_, std::min(start, fetch_to_), fetch_to_});
+}
+
+void Replica::begin_reign(Time now) {
+    // The first record of this epoch: once it is committed, so is every entry before it.
+    Entry first{reign_, EntryKind::reign, {}, journal::crc32c({})};
+    entries_.push_back(std::move(first));
+    reign_start_ = last();
+    if (ready_.append_from == 0 || ready_.append_from > reign_start_) {
+        ready_.append_from = reign_start_;
+    }
+    phase_ = Phase::confirming;
+    for (auto& p : progress_) {
+        p.match = 0;
+        p.next = p.answered ? std::min(p.state.last + 1, reign_start_) : reign_start_;
+        p.chunk_offset.reset();
+    }
+    send_appends(now, true);
+    advance_commit(now);
+}
+
+std::optional<Position> Replica::propose(std::span<const std::byte> payload, Time /*now*/) {
+    if (phase_ != Phase::serving || payload.size() > max_payload_bytes) return std::nullopt;
+    Entry e{reign_, EntryKind::data, {payload.begin(), payload.end()}, journal::crc32c(payload)};
+    entries_.push_back(std::move(e));
+    if (ready_.append_from == 0) ready_.append_from = last();
+    send_pending_ = true;
+    if (TP_MUTANT(commit_before_quorum)) commit_ = last();
+    return last();
+}
+
+void Replica::flush(Time now) {
+    if (!send_pending_) return;
+    send_pending_ = false;
+    send_appends(now, false);
+}
+
+void Replica::send_appends(Time now, bool heartbeat) {
+    for (auto& p : progress_) send_to(p, now, heartbeat);
+}
+
+void Replica::send_to(Progress& p, Time now, bool heartbeat) {
+    if (reign_ == 0 || (phase_ != Phase::confirming && phase_ != Phase::serving)) return;
+    if (p.chunk_offset) {
+        send_chunk(p, now);
+        return;
+    }
+    if (p.next <= base_) {
+        // What it needs is compacted away: the snapshot first.
+        p.chunk_offset = 0;
+        send_chunk(p, now);
+        return;
+    }
+    for (;;) {
+        Append append{reign_, p.next - 1, epoch_at(p.next - 1), commit_, {}};
+        std::size_t bytes = 0;
+        while (p.next <= last() && p.next - p.match <= options_.window &&
+               append.entries.size() < max_entries_per_append) {
+            const Entry& e = entries_[p.next - base_ - 1];
+            if (!append.entries.empty() && bytes + e.payload.size() > options_.max_append_bytes) {
+                break;
+            }
+            bytes += e.payload.size();
+            append.entries.push_back(e);
+            ++p.next;
+        }
+        if (append.entries.empty() && !heartbeat) return;
+        counters_.entries_sent += append.entries.size();
+        ++counters_.appends_sent;
+        const bool more = !append.entries.empty() && p.next <= last() &&
+                          p.next - p.match <= options_.window;
+        send(p.peer, std::move(append));
+        p.last_sent = now;
+        if (!more) return;
+        heartbeat = false;
+    }
+}
+
+void Replica::send_chunk(Progress& p, Time now) {
+    if (!snapshot_) {
+        p.chunk_offset.reset();
+        return;
+    }
+    const auto& s = *snapshot_;
+    const std::uint64_t offset = std::min<std::uint64_t>(*p.chunk_offset, s.bytes.size());
+    const std::size_t size = static_cast<std::size_t>(
+        std::min<std::uint64_t>(options_.chunk_bytes, s.bytes.size() - offset));
+    SnapshotChunk chunk{reign_ != 0 ? reign_ : joined_, s.covered, s.covered_epoch, offset,
+                        s.bytes.size(), {}, journal::crc32c(s.bytes)};
+    chunk.bytes.assign(s.bytes.begin() + static_cast<std::ptrdiff_t>(offset),
+                       s.bytes.begin() + static_cast<std::ptrdiff_t>(offset + size));
+    ++counters_.chunks_sent;
+    send(p.peer, std::move(chunk));
+    p.last_sent = now;
+}
+
+void Replica::on_snapshot_ack(PeerId from, const SnapshotAck& ack, Time now) {
+    Progress* p = progress_of(from);
+    if (p == nullptr || !p->chunk_offset || !snapshot_ || ack.covered != snapshot_->covered) {
+        ++counters_.ignored;
+        return;
+    }
+    p->heard = true;
+    p->last_heard = now;
+    if (ack.received > snapshot_->bytes.size()) {
+        refuse(Refusal::beyond_log);
+        return;
+    }
+    if (ack.received == snapshot_->bytes.size() && ack.reason == Refusal::none) {
+        // All there: entries from the snapshot on follow in Appends.
+        p->chunk_offset.reset();
+        p->next = snapshot_->covered + 1;
+        send_to(*p, now, false);
+        return;
+    }
+    // Next piece (or, after a refusal, the piece it expects).
+    p->chunk_offset = ack.received;
+    send_chunk(*p, now);
+}
+
+void Replica::on_ack(PeerId from, const AppendAck& ack, Time now) {
+    if (reign_ != 0 && ack.epoch > reign_) {
+        deposed(ack.epoch);
+        return;
+    }
+    Progress* p = progress_of(from);
+    if (reign_ == 0 || ack.epoch != reign_ || p == nullptr ||
+        (phase_ != Phase::confirming && phase_ != Phase::serving)) {
+        ++counters_.ignored;
+        return;
+    }
+    p->heard = true;
+    p->last_heard = now;
+    if (ack.ok) {
+        if (ack.match > last()) {
+            refuse(Refusal::beyond_log);
+            return;
+        }
+        p->match = std::max(p->match, ack.match);
+        p->next = std::max(p->next, p->match + 1);
+        advance_commit(now);
+        send_to(*p, now, false);
+        return;
+    }
+    // Refused: look again where it says its log ends (never before what it acknowledged).
+    p->next = std::max(p->match + 1, std::min(p->next, ack.last + 1));
+    p->chunk_offset.reset();
+    send_to(*p, now, true);
+}
+
+void Replica::advance_commit(Time now) {
+    if (reign_ == 0 || (phase_ != Phase::confirming && phase_ != Phase::serving)) return;
+    // The highest position a quorum holds durably (this trader's own durable log counts).
+    std::vector<Position> held;
+    held.reserve(replicas_.size());
+    held.push_back(durable_);
+    for (const auto& p : progress_) held.push_back(p.match);
+    std::nth_element(held.begin(), held.begin() + static_cast<std::ptrdiff_t>(quorum() - 1),
+                     held.end(), std::greater<>());
+    const Position quorum_holds = held[quorum() - 1];
+    // Only an entry of this epoch is committed by counting; earlier ones with it (Raft's rule,
+    // which keeps an old epoch's entry on a minority from being confirmed and then lost).
+    if (quorum_holds >= reign_start_ && quorum_holds > commit_) {
+        commit_ = quorum_holds;
+        send_pending_ = true;
+    }
+    if (phase_ == Phase::confirming && commit_ >= reign_start_) phase_ = Phase::serving;
+    (void)now;
+}
+
+bool Replica::has_quorum(Time now) const noexcept {
+    std::size_t live = 1;
+    for (const auto& p : progress_) {
+        if (p.heard && now - p.last_heard <= options_.quorum_timeout) ++live;
+    }
+    return live >= quorum();
+}
+
+}  // namespace tp::replication
