@@ -198,9 +198,11 @@ void Replica::on_append(PeerId from, const Append& append, Time now) {
         seed_at_ = std::max(seed_at_, append.commit);
         seed_pending_ = true;
     }
-    if (!held_ack_ || held_ack_to_ != from || held_ack_->epoch != joined_ ||
+    // (The broken variant answers as a member of the sender's epoch, as if it had joined it.)
+    const Epoch ack_epoch = TP_MUTANT(accept_old_epoch_append) ? append.epoch : joined_;
+    if (!held_ack_ || held_ack_to_ != from || held_ack_->epoch != ack_epoch ||
         held_ack_->match < match) {
-        held_ack_ = AppendAck{joined_, true, Refusal::none, match, 0};
+        held_ack_ = AppendAck{ack_epoch, true, Refusal::none, match, 0};
         held_ack_to_ = from;
     }
     if (seed_pending_ && durable_ >= seed_at_) {
