@@ -3,7 +3,7 @@
 // (The simulator's checker must catch them too once the peer runs on replication.)
 #include <boost/test/unit_test.hpp>
 
-#include "cluster.hpp"
+#include "property_run.hpp"
 #include "tp/mutant/mutant.hpp"
 
 using namespace tp::replication;
@@ -113,6 +113,27 @@ BOOST_AUTO_TEST_CASE(skipping_the_log_collection_is_caught) {
 BOOST_AUTO_TEST_CASE(accepting_an_older_epochs_append_is_caught) {
     Broken on(tp::mutant::accept_old_epoch_append);
     BOOST_TEST(old_epoch_commits());
+}
+
+// The randomized runs find each variant too (within seeds 1..300).
+BOOST_AUTO_TEST_CASE(the_randomized_runs_catch_every_variant) {
+    for (bool* point : {&tp::mutant::commit_before_quorum, &tp::mutant::skip_log_collection,
+                        &tp::mutant::accept_old_epoch_append}) {
+        Broken on(*point);
+        int caught_at = 0;
+        for (int seed = 1; seed <= 300 && caught_at == 0; ++seed) {
+            Run run(static_cast<std::uint64_t>(seed));
+            for (int i = 0; i < 400; ++i) {
+                run.step();
+                if (!run.check().empty()) {
+                    caught_at = seed;
+                    break;
+                }
+            }
+        }
+        BOOST_TEST(caught_at != 0);
+        BOOST_TEST_MESSAGE("caught at seed " << caught_at);
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -175,6 +175,20 @@ public:
         }
         deliver();
     }
+    // Delivers (or drops) the packet at `index` of the queue: reordering, for property tests.
+    void deliver_at(std::size_t index, bool drop) {
+        Packet p = std::move(queue_[index]);
+        queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(index));
+        if (drop || down_.count(p.from) || down_.count(p.to) ||
+            cut_.count({std::min(p.from, p.to), std::max(p.from, p.to)})) {
+            return;
+        }
+        peers_[p.to]->on_message(p.from, p.message, now_);
+        carry(p.to);
+    }
+    bool is_down(PeerId id) const { return down_.count(id) != 0; }
+    // A crash that loses the disk too: back empty, with no authoritative state.
+    void lose_disk(PeerId id) { start(id, Restored{}); }
     std::deque<Packet>& queue() { return queue_; }
 
 private:

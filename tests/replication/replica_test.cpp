@@ -321,6 +321,82 @@ BOOST_AUTO_TEST_CASE(without_a_quorum_the_trader_says_so) {
     BOOST_TEST(!c[3].has_quorum(c.now()));
 }
 
+
+// Found by the randomized runs (seed 373): a replica sent the snapshot while it held the
+// snapshot's last entry dropped the entries after it, which it had acknowledged.
+BOOST_AUTO_TEST_CASE(a_snapshot_never_drops_entries_the_replica_acknowledged) {
+    Cluster c(3);
+    c.lead(3, epoch(1, 3));
+    c.deliver();
+    for (const char* r : {"r1", "r2", "r3"}) c.propose(3, r);
+    c.deliver();
+    const Position held = c[1].last();
+    BOOST_REQUIRE(held == 4u);
+    // A chunk of a snapshot covering position 2 (whose entry peer 1 holds) reaches peer 1.
+    const auto state = bytes("books@2");
+    c[1].on_message(3, SnapshotChunk{epoch(1, 3), 2, c[1].epoch_at(2), 0, state.size(), state,
+                                     tp::journal::crc32c(state)},
+                    c.now());
+    c.carry(1);
+    // It keeps every entry, on disk as in memory.
+    BOOST_TEST(c[1].last() == held);
+    BOOST_TEST(c.disk(1).last() == held);
+    BOOST_TEST(c[1].counters().snapshots_installed == 0u);
+}
+
+// Found by the randomized runs (seed 1807): a new trader pulling from a replica that had
+// compacted entries the trader already held asked for the same snapshot forever.
+BOOST_AUTO_TEST_CASE(a_view_change_pulling_past_a_compacted_log_ends) {
+    Cluster c(3);
+    c.lead(3, epoch(1, 3));
+    c.deliver();
+    for (const char* r : {"r1", "r2", "r3"}) c.propose(3, r);
+    c.deliver();
+    // Peer 2 leads epoch 2:2 with peer 3 while peer 1 is cut off; its reign record is 5.
+    c.cut(1, 2);
+    c.cut(1, 3);
+    c.lead(2, epoch(2, 2));
+    c.settle(2);
+    BOOST_REQUIRE(c[2].commit() == 5u);
+    // Peer 2 compacts up to 4, which peer 1 holds too.
+    c[2].compacted(4, bytes("books@4"));
+    // Peer 1 restarts (its commit position forgotten) and wins with peer 2: it must pull 5.
+    c.crash(3);
+    c.restart(1);
+    c.heal();
+    c.lead(1, epoch(3, 1));
+    const std::size_t delivered = c.deliver();
+    c.settle(2);
+    BOOST_TEST(delivered < 50u);
+    BOOST_TEST(c[1].serving());
+    BOOST_REQUIRE(c[1].entry(5) != nullptr);
+    BOOST_TEST(c[1].entry(5)->epoch == epoch(2, 2));
+    BOOST_TEST((c[1].entry(4)->payload == bytes("r3")));
+}
+
+// A replica back from a lost disk is authoritative again only once it holds what the trader's
+// commit covers, and only a commit of the trader's own epoch covers everything committed before.
+BOOST_AUTO_TEST_CASE(a_replica_is_seeded_only_by_a_commit_of_the_traders_own_epoch) {
+    Cluster c(3);
+    c.lead(3, epoch(1, 3));
+    c.deliver();
+    c.crash(1);
+    c.start(1, Restored{});
+    c.tick(std::chrono::milliseconds(60));
+    c.deliver();
+    BOOST_REQUIRE(!c[1].recovering());
+    // An append whose commit (1) covers only an older epoch's record: not seeded by it.
+    c[1].on_message(2, Append{epoch(2, 2), 0, 0, 1, {c.disk(3).entries[0]}}, c.now());
+    c.carry(1);
+    BOOST_TEST(!c[1].seeded());
+    // The trader of 2:2 commits its reign record (2) and says so: now it is.
+    Entry reign{epoch(2, 2), EntryKind::reign, {}, tp::journal::crc32c({})};
+    c[1].on_message(2, Append{epoch(2, 2), 1, c[1].epoch_at(1), 2, {reign}}, c.now());
+    c.carry(1);
+    BOOST_TEST(c[1].seeded());
+    BOOST_TEST(c.disk(1).seeded);
+}
+
 // ---- Bad input: refused and counted, never applied -------------------------------------------
 
 struct Following {

@@ -193,8 +193,10 @@ void Replica::on_append(PeerId from, const Append& append, Time now) {
         send_fetch(now);
         return;
     }
-    if (!seeded_ && match >= append.commit) {
-        // Holds every committed entry once durable up to the trader's commit.
+    if (!seeded_ && match >= append.commit && epoch_at(append.commit) == append.epoch) {
+        // Holds every committed entry once durable up to the trader's commit, provided that
+        // commit covers a record of the trader's own epoch: before its reign record commits, a
+        // new trader knows only part of what earlier reigns committed.
         seed_at_ = std::max(seed_at_, append.commit);
         seed_pending_ = true;
     }
@@ -325,8 +327,12 @@ void Replica::on_chunk(PeerId from, const SnapshotChunk& chunk, Time now) {
         return;
     }
     answer(whole.total, Refusal::none);
-    if (whole.covered > base_) {
-        // The snapshot replaces the whole log: what follows it comes in Appends.
+    commit_ = std::max(commit_, std::min(whole.covered, last()));  // a snapshot holds committed state
+    if (whole.covered > base_ &&
+        (whole.covered > last() || epoch_at(whole.covered) != whole.covered_epoch)) {
+        // The snapshot replaces the whole log: what follows it comes in Appends. (A replica that
+        // holds the snapshot's last entry keeps its log: the entries after it may be acknowledged
+        // already, and dropping them would lose what a quorum counted on.)
         base_ = whole.covered;
         base_epoch_ = whole.covered_epoch;
         entries_.clear();

@@ -1,0 +1,47 @@
+// Randomized runs of five replicas with fixed seeds (property_run.hpp says what a run does and
+// checks), and then liveness once everyone is up and connected.
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include "property_run.hpp"
+
+using namespace tp::replication;
+using namespace tp::replication::test;
+namespace data_ = boost::unit_test::data;
+
+
+BOOST_AUTO_TEST_SUITE(replica_property)
+
+BOOST_DATA_TEST_CASE(committed_records_agree_and_are_never_lost, data_::xrange(1, 2001), seed) {
+    Run run(static_cast<std::uint64_t>(seed));
+    for (int i = 0; i < 400; ++i) {
+        run.step();
+        const std::string violation = run.check();
+        BOOST_TEST_INFO("seed " << seed << " step " << i);
+        BOOST_REQUIRE_MESSAGE(violation.empty(), violation);
+    }
+    // Liveness where it is due: with everyone up and connected, a leader serves and commits.
+    run.c.heal();
+    for (PeerId p = 1; p <= n; ++p) {
+        if (run.c.is_down(p)) run.c.restart(p);
+    }
+    run.c.settle(5);
+    const PeerId p = static_cast<PeerId>(1 + seed % n);
+    run.c.lead(p, epoch(run.term + 1, p));
+    for (PeerId q = 1; q <= n; ++q) {
+        if (q != p) run.c.follow(q, epoch(run.term + 1, p));
+    }
+    run.c.settle(40);
+    BOOST_TEST_INFO("seed " << seed);
+    BOOST_TEST(run.c[p].serving());
+    BOOST_TEST(run.check().empty(), run.check());
+    // Every record ever committed is in the final trader's log, where it was.
+    for (const auto& [at, e] : run.committed) {
+        if (at < run.c[p].first()) continue;
+        BOOST_REQUIRE(run.c[p].entry(at) != nullptr);
+        BOOST_TEST((*run.c[p].entry(at) == e));
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
