@@ -314,8 +314,8 @@ struct BodyCheck {
     }
     static void refusal(Refusal r, const char* field) {
         if (r > last_refusal) {
-            throw encode_error(field, std::to_string(static_cast<unsigned>(r)) +
-                                          " is not a replication Refusal");
+            throw encode_error(
+                field, std::to_string(static_cast<unsigned>(r)) + " is not a replication Refusal");
         }
     }
     void operator()(const Election& m) const { epoch("election", m.epoch); }
@@ -336,17 +336,21 @@ struct BodyCheck {
                                                      " entries, limit " +
                                                      std::to_string(max_entries));
         }
+        // The field's name is built only to throw: encode allocates nothing otherwise.
+        const auto at = [](std::size_t i, const char* field) {
+            return "append.entries[" + std::to_string(i) + "]." + field;
+        };
         for (std::size_t i = 0; i < m.entries.size(); ++i) {
             const auto& entry = m.entries[i];
-            const std::string at = "append.entries[" + std::to_string(i) + "]";
             if (entry.kind > last_entry_kind) {
-                throw encode_error(at + ".kind", std::to_string(static_cast<unsigned>(entry.kind)) +
-                                                     " is not an EntryKind");
+                throw encode_error(
+                    at(i, "kind"),
+                    std::to_string(static_cast<unsigned>(entry.kind)) + " is not an EntryKind");
             }
             if (entry.payload.size() > max_payload_bytes) {
-                throw encode_error(at + ".payload", std::to_string(entry.payload.size()) +
-                                                        " bytes, limit " +
-                                                        std::to_string(max_payload_bytes));
+                throw encode_error(at(i, "payload"), std::to_string(entry.payload.size()) +
+                                                         " bytes, limit " +
+                                                         std::to_string(max_payload_bytes));
             }
         }
     }
@@ -441,10 +445,10 @@ public:
     std::optional<DecodeError> read(s::Envelope::Reader root, Envelope& out) {
         // The budget depends on the kind: only replication messages may fill a datagram.
         where = "body";
-        const std::size_t budget = std::min(is_replication(root.getBody().which())
-                                                ? limits_.max_replication_bytes
-                                                : limits_.max_bytes,
-                                            max_datagram_size);
+        const std::size_t budget =
+            std::min(is_replication(root.getBody().which()) ? limits_.max_replication_bytes
+                                                            : limits_.max_bytes,
+                     max_datagram_size);
         if (size_ > budget) return too_large(size_, budget);
 
         where = "version";
@@ -692,9 +696,8 @@ private:
         where = "body.append.entries";
         auto entries = r.getEntries();
         if (entries.size() > max_entries) {
-            return error(DecodeErrc::list_too_long, "body.append.entries: " +
-                                                        num(entries.size()) + " entries, limit " +
-                                                        num(max_entries));
+            return error(DecodeErrc::list_too_long, "body.append.entries: " + num(entries.size()) +
+                                                        " entries, limit " + num(max_entries));
         }
         m.entries.resize(entries.size());
         for (unsigned i = 0; i < entries.size(); ++i) {
@@ -712,16 +715,15 @@ private:
             const auto payload = in.getPayload();
             if (payload.size() > max_payload_bytes) {
                 return error(DecodeErrc::list_too_long,
-                             "body.append.entries[" + num(i) + "].payload: " +
-                                 num(payload.size()) + " bytes, limit " + num(max_payload_bytes));
+                             "body.append.entries[" + num(i) + "].payload: " + num(payload.size()) +
+                                 " bytes, limit " + num(max_payload_bytes));
             }
             copy(payload, entry.payload);
         }
         return std::nullopt;
     }
 
-    std::optional<DecodeError> read_snapshot_chunk(s::SnapshotChunk::Reader r,
-                                                   Envelope& envelope) {
+    std::optional<DecodeError> read_snapshot_chunk(s::SnapshotChunk::Reader r, Envelope& envelope) {
         where = "body.snapshotChunk";
         SnapshotChunk& m = envelope.body.emplace<SnapshotChunk>();
         m.epoch = envelope.epoch;
@@ -732,21 +734,20 @@ private:
         m.crc = r.getCrc();
         if (m.total > max_snapshot_bytes) {
             return error(DecodeErrc::invalid_value, "body.snapshotChunk.total: " + num(m.total) +
-                                                        " bytes, limit " +
-                                                        num(max_snapshot_bytes));
+                                                        " bytes, limit " + num(max_snapshot_bytes));
         }
         where = "body.snapshotChunk.bytes";
         const auto bytes = r.getBytes();
         if (bytes.size() > max_chunk_bytes) {
-            return error(DecodeErrc::list_too_long, "body.snapshotChunk.bytes: " +
-                                                        num(bytes.size()) + " bytes, limit " +
-                                                        num(max_chunk_bytes));
+            return error(DecodeErrc::list_too_long,
+                         "body.snapshotChunk.bytes: " + num(bytes.size()) + " bytes, limit " +
+                             num(max_chunk_bytes));
         }
         // Written so that no sum can wrap.
         if (m.offset > m.total || bytes.size() > m.total - m.offset) {
-            return error(DecodeErrc::invalid_value,
-                         "body.snapshotChunk: " + num(bytes.size()) + " bytes at offset " +
-                             num(m.offset) + " exceed the total " + num(m.total));
+            return error(DecodeErrc::invalid_value, "body.snapshotChunk: " + num(bytes.size()) +
+                                                        " bytes at offset " + num(m.offset) +
+                                                        " exceed the total " + num(m.total));
         }
         copy(bytes, m.bytes);
         return std::nullopt;

@@ -104,7 +104,8 @@ private:
 struct DecodeLimits {
     // Words the reader may visit, counting amplification (e.g. lists of empty elements).
     std::uint64_t traversal_limit_words = (max_datagram_size + 7) / 8;
-    // Pointer depth; the schema needs 4 (root -> envelope -> body -> fills -> fill).
+    // Pointer depth; the schema needs 4 (root -> envelope -> body -> fills -> fill, or entries ->
+    // entry: a payload's bytes are no level).
     int nesting_limit = 8;
     // Bytes one message of a trading or election kind may take, at most max_datagram_size.
     std::size_t max_bytes = max_datagram_size;
