@@ -181,6 +181,36 @@ BOOST_AUTO_TEST_CASE(replication_messages_have_their_own_byte_budget) {
     expect_error(big, DecodeErrc::too_large, market);
 }
 
+// Found while adding the replication kinds (and true of a BuyResult's fills before them): entries
+// sent as a list of Void cost the sender 8 bytes, but each takes 3 words once decoded. Beside a
+// large clock, that decoded to a message no peer could send on (the fuzz property's "whatever
+// decodes re-encodes"). It is refused as too large.
+BOOST_AUTO_TEST_CASE(elements_sent_without_their_data_cannot_make_a_message_too_large) {
+    const auto crafted = [](unsigned clock_entries, bool fills) {
+        capnp::MallocMessageBuilder m;
+        auto root = valid_root(m);
+        auto clock = root.initClock(clock_entries);
+        for (unsigned i = 0; i < clock_entries; ++i) {
+            clock[i].setPeer(i + 1);
+            clock[i].setCounter(1);
+        }
+        auto list = fills ? any(root.getBody().initBuyResult()).getPointerSection()[0]
+                          : any(root.getBody().initAppend()).getPointerSection()[0];
+        list.initAs<capnp::List<capnp::Void>>(fills ? max_fills : max_entries);
+        return to_bytes(m);
+    };
+    // 2,600 clock entries (41,600 bytes) and 1,024 entries of no bytes: 66 KB once re-encoded.
+    const auto append = crafted(2600, false);
+    BOOST_TEST_REQUIRE(append.size() < max_datagram_size);
+    BOOST_TEST(mentions(expect_error(append, DecodeErrc::too_large), "once encoded"));
+    // 3,800 entries and 256 fills of no bytes: the same.
+    const auto result = crafted(3800, true);
+    BOOST_TEST_REQUIRE(result.size() < max_datagram_size);
+    BOOST_TEST(mentions(expect_error(result, DecodeErrc::too_large), "once encoded"));
+    // With a clock that leaves room, the same entries decode (as empty entries).
+    BOOST_TEST(std::get<Append>(decoded(crafted(6, false)).body).entries.size() == max_entries);
+}
+
 BOOST_AUTO_TEST_CASE(nesting_limit_of_an_append) {
     // As deep as a BuyResult's fills (root -> envelope -> body -> entries -> entry; a payload's
     // bytes hold no pointers, so they are no level): 3 is one too few, 4 is enough.

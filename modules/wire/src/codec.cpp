@@ -994,6 +994,12 @@ DecodeResult decode(std::span<const std::byte> bytes, const DecodeLimits& limits
         DecodeResult result{Envelope{}};
         if (auto e = reader.read(message.getRoot<s::Envelope>(), result.value())) {
             result = std::move(*e);
+        } else if (const std::size_t n = encoded_size(result.value()); n > max_datagram_size) {
+            // Elements sent without their data (a list of Void read as structs) cost the sender
+            // nothing but their full size here: refuse what could not be sent on again.
+            result = error(DecodeErrc::too_large, "body: " + num(n) +
+                                                      " bytes once encoded by this build, limit " +
+                                                      num(max_datagram_size));
         }
         return result;
     } catch (const kj::Exception& e) {
