@@ -44,6 +44,9 @@ BOOST_AUTO_TEST_CASE(encode_into_a_buffer_allocates_nothing) {
     using namespace tp::wire;
     const Envelope buy = samples::envelope(samples::buy());
     const Envelope result = samples::envelope(samples::buy_result_3_fills());
+    // Replication kinds carry bytes (payloads, a snapshot's piece): still written in place.
+    const Envelope append = samples::envelope(samples::append());
+    const Envelope chunk = samples::envelope(samples::snapshot_chunk());
     alignas(8) std::array<std::byte, 2048> buf;
 
     // Aligned and unaligned destinations, both kinds; warm up the per-thread scratch first.
@@ -53,6 +56,8 @@ BOOST_AUTO_TEST_CASE(encode_into_a_buffer_allocates_nothing) {
     for (std::size_t offset : {0, 1, 3}) {
         total += encode(buy, std::span(buf).subspan(offset));
         total += encode(result, std::span(buf).subspan(offset));
+        total += encode(append, std::span(buf).subspan(offset));
+        total += encode(chunk, std::span(buf).subspan(offset));
     }
     BOOST_TEST(allocations - before == 0u);
     BOOST_TEST(total > 0u);

@@ -44,6 +44,17 @@ inline std::vector<std::pair<std::string, std::vector<std::byte>>> seeds() {
         encode(samples::envelope(Coordinator{6, 3}, samples::dense_clock(6), 6, 0, 3));
     coordinator.at(24) = std::byte{4};
     out.emplace_back("bad-coordinator-epoch", std::move(coordinator));
+
+    // Replication, with an empty clock: the body struct starts at offset 56 (table, root pointer,
+    // envelope data, clock and body pointers). An Append's first entry follows its 3 data words,
+    // its entries pointer and the list tag: at 96, with the entry's kind at 104.
+    auto append = encode(samples::envelope(samples::append(), {}));
+    append.at(104) = std::byte{5};
+    out.emplace_back("bad-append-entry-kind", std::move(append));
+    // A chunk's total (its fourth data word, at 80) below offset + size: 32 + 32 > 33.
+    auto chunk = encode(samples::envelope(samples::snapshot_chunk(), {}));
+    chunk.at(80) = std::byte{33};
+    out.emplace_back("bad-snapshot_chunk-beyond-total", std::move(chunk));
     return out;
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "capnp_bytes.hpp"
+#include "crafting.hpp"
 #include "samples.hpp"
 #include "schema.hpp"
 #include "tp/wire/codec.hpp"
@@ -20,43 +21,11 @@ namespace s = tp::wire::schema;
 
 namespace {
 
+using tp::wire::test::any;
+using tp::wire::test::expect_error;
+using tp::wire::test::mentions;
 using tp::wire::test::to_bytes;
-
-// A valid version-1 envelope root with a 2-peer clock, ready to be broken.
-s::Envelope::Builder valid_root(capnp::MessageBuilder& message) {
-    auto root = message.initRoot<s::Envelope>();
-    root.setSender(1);
-    root.setReceiver(2);
-    root.setEpoch(3);
-    root.setVersion(protocol_version);
-    auto clock = root.initClock(2);
-    clock[0].setPeer(1);
-    clock[0].setCounter(4);
-    clock[1].setPeer(2);
-    clock[1].setCounter(5);
-    return root;
-}
-
-DecodeError expect_error(const std::vector<std::byte>& bytes, DecodeErrc code,
-                         const DecodeLimits& limits = {}) {
-    auto r = decode(bytes, limits);
-    BOOST_TEST_REQUIRE(!r.has_value(), "decoded although it should fail with " << code);
-    BOOST_TEST(r.error().code == code, r.error().message());
-    BOOST_TEST(r.error().message().find(to_string(code)) == 0u);
-    return r.error();
-}
-
-bool mentions(const DecodeError& e, const std::string& what) {
-    const bool found = e.detail.find(what) != std::string::npos;
-    if (!found) BOOST_TEST_MESSAGE("detail was: " << e.detail);
-    return found;
-}
-
-// Raw access to a struct's sections, to write what the typed API would refuse.
-template <typename Builder>
-capnp::AnyStruct::Builder any(Builder b) {
-    return capnp::AnyStruct::Builder(kj::mv(b));
-}
+using tp::wire::test::valid_root;
 
 void put_le32(std::vector<std::byte>& bytes, std::size_t at, std::uint32_t v) {
     for (int i = 0; i < 4; ++i) bytes[at + i] = static_cast<std::byte>(v >> (8 * i));

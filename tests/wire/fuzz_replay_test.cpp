@@ -119,6 +119,26 @@ BOOST_AUTO_TEST_CASE(an_older_build_s_coordinator_with_two_epochs_is_refused) {
                "body.coordinator.epoch: 18446744073709551615 differs from the envelope's epoch 2");
 }
 
+BOOST_AUTO_TEST_CASE(broken_replication_seeds_break_the_rule_they_name) {
+    // Each is a sample with one byte patched (corpus.hpp gives the offsets): the decoder must
+    // refuse it for that byte, not for something the patch broke by accident.
+    const auto seeds = load_corpus();
+    const std::pair<std::string, std::string> cases[] = {
+        {"bad-append-entry-kind.bin", "body.append.entries[0].kind: 5 is not an EntryKind"},
+        {"bad-snapshot_chunk-beyond-total.bin",
+         "body.snapshotChunk: 32 bytes at offset 32 exceed the total 33"},
+    };
+    for (const auto& [file, says] : cases) {
+        const auto it =
+            std::find_if(seeds.begin(), seeds.end(), [&](const Seed& s) { return s.name == file; });
+        BOOST_TEST_REQUIRE((it != seeds.end()), "corpus lacks " << file);
+        const auto r = tp::wire::decode(it->bytes);
+        BOOST_TEST_REQUIRE(!r.has_value(), file);
+        BOOST_TEST(r.error().code == tp::wire::DecodeErrc::invalid_value, file);
+        BOOST_TEST(r.error().detail == says, file);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(property_holds_over_mutations) {
     Runner run;
     std::mt19937_64 rng(0x7ad1'a9b0'57c0'11e5);  // fixed: a failure here is a reproduction

@@ -3,6 +3,7 @@
 // Envelopes that exercise every message kind and the edges of every field. Shared by the round-trip
 // tests, the corpus generator and the benchmark.
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -52,6 +53,27 @@ inline Heartbeat heartbeat() {
     return Heartbeat{3, 2};
 }
 
+// n bytes counting up from `first` (wrapping): payloads and snapshot pieces.
+inline std::vector<std::byte> bytes(std::size_t n, std::uint8_t first = 0) {
+    std::vector<std::byte> out(n);
+    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::byte>(first + i);
+    return out;
+}
+
+namespace replica = tp::replication;
+
+// In envelope()'s default epoch (2): a data record, then the reign record of that epoch.
+inline Append append() {
+    return Append{2, 10, 1, 8,
+                  {replica::Entry{1, replica::EntryKind::data, bytes(13, 0x40), 0xC0FFEE01},
+                   replica::Entry{2, replica::EntryKind::reign, {}, 0}}};
+}
+
+// A piece from the middle of a 100-byte snapshot, in envelope()'s default epoch.
+inline SnapshotChunk snapshot_chunk() {
+    return SnapshotChunk{2, 40, 1, 32, 100, bytes(32, 32), 0xABCD1234};
+}
+
 // (name, envelope): names become corpus file names.
 inline std::vector<std::pair<std::string, Envelope>> all() {
     constexpr auto u16max = std::numeric_limits<std::uint16_t>::max();
@@ -70,6 +92,13 @@ inline std::vector<std::pair<std::string, Envelope>> all() {
     BuyResult max_result{u64max, true, RefusalReason::not_trader, u32max, i64min, {}};
     for (std::uint32_t i = 0; i < max_fills; ++i)
         max_result.fills.push_back(Fill{u32max - i, u64max - i, u32max, i64max});
+
+    using replica::EntryKind;
+    using replica::Refusal;
+    Append append_max{u64max, u64max, u64max, u64max, {}};
+    append_max.entries.push_back({u64max, EntryKind::data, bytes(9, 0xF7), u32max});
+    append_max.entries.push_back({u64max, EntryKind::reign, {}, u32max});
+    append_max.entries.push_back({0, EntryKind::data, bytes(64, 0x80), 0});
 
     return {
         {"deposit", envelope(Deposit{1, 2, 10, 150})},
@@ -95,6 +124,26 @@ inline std::vector<std::pair<std::string, Envelope>> all() {
         {"heartbeat", envelope(heartbeat(), {})},
         {"heartbeat_64_peers", envelope(heartbeat(), dense_clock(64))},
         {"election_large_clock", envelope(Election{2}, dense_clock(1000, 1ull << 40))},
+        // Replication: each message's epoch is the envelope's (2 unless given), Recover's aside.
+        {"append", envelope(append())},
+        {"append_no_entries", envelope(Append{2, 10, 1, 10, {}}, {})},
+        {"append_max", envelope(append_max, sparse, u32max, u32max, u64max)},
+        {"append_ack", envelope(AppendAck{2, true, Refusal::none, 12, 12})},
+        {"append_ack_refused", envelope(AppendAck{2, false, Refusal::too_large, 0, u64max})},
+        {"start_view", envelope(StartView{3}, dense_clock(6), 6, 1, 3)},
+        {"recover", envelope(Recover{77}, dense_clock(2), 4, 1, 0)},
+        {"recover_max", envelope(Recover{u64max}, sparse, u32max, u32max, u64max)},
+        {"log_state", envelope(LogState{2, 0, 14, 2, 12, 8, true})},
+        {"log_state_max",
+         envelope(LogState{u64max, u64max, u64max, u64max, u64max, u64max, false}, sparse, u32max,
+                  u32max, u64max)},
+        {"fetch", envelope(Fetch{2, 9, 14})},
+        {"snapshot_chunk", envelope(snapshot_chunk())},
+        // The last piece ends exactly at the total; an empty snapshot is one empty piece.
+        {"snapshot_chunk_last", envelope(SnapshotChunk{2, 40, 1, 96, 100, bytes(4, 96), 7})},
+        {"snapshot_chunk_empty", envelope(SnapshotChunk{2, 0, 0, 0, 0, {}, 0})},
+        {"snapshot_ack", envelope(SnapshotAck{2, 40, 64, Refusal::none})},
+        {"snapshot_ack_refused", envelope(SnapshotAck{2, 40, 32, Refusal::out_of_order})},
     };
 }
 

@@ -93,6 +93,91 @@ struct Coordinator {
 }
 struct Heartbeat {}
 
+# Replication of the trader's log (modules/replication). Each message's epoch is the envelope's
+# (Recover has none); decoders bound every list and byte field (see tp/wire/codec.hpp).
+enum EntryKind {
+  data @0;
+  reign @1;                # the first record of an epoch: no payload
+}
+
+# Why a replica refused an Append or a snapshot chunk.
+enum ReplicationRefusal {
+  none @0;
+  staleEpoch @1;
+  gap @2;
+  mismatch @3;
+  badCrc @4;
+  outOfOrder @5;
+  beyondLog @6;
+  conflict @7;
+  tooLarge @8;
+}
+
+# One record of the replicated log.
+struct Entry {
+  epoch @0 :UInt64;
+  kind @1 :EntryKind;
+  payload @2 :Data;        # at most 32 KiB
+  crc @3 :UInt32;          # CRC32C of the payload
+}
+
+# Trader -> replica: the entries after `prev`, and the commit position.
+struct Append {
+  prev @0 :UInt64;
+  prevEpoch @1 :UInt64;
+  commit @2 :UInt64;
+  entries @3 :List(Entry); # at most 1024
+}
+
+# Replica -> trader: durable up to `match`, or refused.
+struct AppendAck {
+  ok @0 :Bool;
+  reason @1 :ReplicationRefusal;
+  match @2 :UInt64;
+  last @3 :UInt64;
+}
+
+# The winner of the envelope's epoch -> every replica: join it, tell me your log.
+struct StartView {}
+
+# A replica that lost its disk -> every replica: which epochs have you joined?
+struct Recover {
+  query @0 :UInt64;
+}
+
+# Replica -> the asker: the state of its durable log.
+struct LogState {
+  query @0 :UInt64;
+  last @1 :UInt64;
+  lastEpoch @2 :UInt64;
+  commit @3 :UInt64;
+  snapshot @4 :UInt64;
+  seeded @5 :Bool;
+}
+
+# The winner -> the most advanced replica: send me your log from `from` up to `to`.
+struct Fetch {
+  from @0 :UInt64;
+  to @1 :UInt64;
+}
+
+# A piece of the snapshot covering `covered`: bytes [offset, offset + size) of `total`.
+struct SnapshotChunk {
+  covered @0 :UInt64;
+  coveredEpoch @1 :UInt64;
+  offset @2 :UInt64;
+  total @3 :UInt64;        # at most 1 GiB
+  bytes @4 :Data;          # at most 32 KiB, and offset + size <= total
+  crc @5 :UInt32;          # CRC32C of the whole snapshot
+}
+
+# Receiver of chunks -> sender: the next offset it expects, or a refusal.
+struct SnapshotAck {
+  covered @0 :UInt64;
+  received @1 :UInt64;
+  reason @2 :ReplicationRefusal;
+}
+
 struct Envelope {
   sender @0 :UInt32;
   receiver @1 :UInt32;
@@ -111,5 +196,13 @@ struct Envelope {
     ok @12 :Ok;
     coordinator @13 :Coordinator;
     heartbeat @14 :Heartbeat;
+    append @15 :Append;
+    appendAck @16 :AppendAck;
+    startView @17 :StartView;
+    recover @18 :Recover;
+    logState @19 :LogState;
+    fetch @20 :Fetch;
+    snapshotChunk @21 :SnapshotChunk;
+    snapshotAck @22 :SnapshotAck;
   }
 }

@@ -1,5 +1,6 @@
 #include "tp/wire/codec.hpp"
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstring>
@@ -8,6 +9,7 @@
 #include <ostream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <capnp/any.h>
 
@@ -77,6 +79,16 @@ void store_le(kj::byte* p, T v) {
     std::memcpy(p, &v, sizeof v);
 }
 
+// A Data field of n bytes: whole words; an empty one is left a null pointer (0 words).
+constexpr std::size_t data_words(std::size_t n) {
+    return (n + word_bytes - 1) / word_bytes;
+}
+
+using tp::replication::EntryKind;
+using tp::replication::Refusal;
+constexpr EntryKind last_entry_kind = EntryKind::reign;
+using tp::replication::last_refusal;
+
 struct BodyWords {
     std::size_t operator()(const Deposit&) const { return struct_words<s::Deposit>(); }
     std::size_t operator()(const DepositAck&) const { return struct_words<s::DepositAck>(); }
@@ -90,6 +102,21 @@ struct BodyWords {
     std::size_t operator()(const Ok&) const { return struct_words<s::Ok>(); }
     std::size_t operator()(const Coordinator&) const { return struct_words<s::Coordinator>(); }
     std::size_t operator()(const Heartbeat&) const { return struct_words<s::Heartbeat>(); }
+    std::size_t operator()(const Append& m) const {
+        std::size_t words =
+            struct_words<s::Append>() + struct_list_words<s::Entry>(m.entries.size());
+        for (const auto& entry : m.entries) words += data_words(entry.payload.size());
+        return words;
+    }
+    std::size_t operator()(const AppendAck&) const { return struct_words<s::AppendAck>(); }
+    std::size_t operator()(const StartView&) const { return struct_words<s::StartView>(); }
+    std::size_t operator()(const Recover&) const { return struct_words<s::Recover>(); }
+    std::size_t operator()(const LogState&) const { return struct_words<s::LogState>(); }
+    std::size_t operator()(const Fetch&) const { return struct_words<s::Fetch>(); }
+    std::size_t operator()(const SnapshotChunk& m) const {
+        return struct_words<s::SnapshotChunk>() + data_words(m.bytes.size());
+    }
+    std::size_t operator()(const SnapshotAck&) const { return struct_words<s::SnapshotAck>(); }
 };
 
 // Words of the single segment: root pointer, envelope, clock, body.
@@ -128,6 +155,19 @@ void check_reason(RefusalReason reason, const char* field) {
 
 s::RefusalReason to_schema(RefusalReason reason) {
     return static_cast<s::RefusalReason>(static_cast<std::uint16_t>(reason));
+}
+
+// The enumerants are declared in the same order on both sides (see envelope.capnp).
+s::ReplicationRefusal to_schema(Refusal refusal) {
+    return static_cast<s::ReplicationRefusal>(static_cast<std::uint16_t>(refusal));
+}
+
+s::EntryKind to_schema(EntryKind kind) {
+    return static_cast<s::EntryKind>(static_cast<std::uint16_t>(kind));
+}
+
+capnp::Data::Reader as_data(const std::vector<std::byte>& bytes) {
+    return {reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size()};
 }
 
 struct BodyWriter {
@@ -198,11 +238,71 @@ struct BodyWriter {
         b.setEpoch(m.epoch);
     }
     void operator()(const Heartbeat&) const { body.initHeartbeat(); }
+    // A replication message's epoch travels in the envelope (BodyCheck has held it to the rules).
+    void operator()(const Append& m) const {
+        auto b = body.initAppend();
+        b.setPrev(m.prev);
+        b.setPrevEpoch(m.prev_epoch);
+        b.setCommit(m.commit);
+        if (m.entries.empty()) return;
+        auto entries = b.initEntries(static_cast<unsigned>(m.entries.size()));
+        for (unsigned i = 0; i < m.entries.size(); ++i) {
+            const auto& in = m.entries[i];
+            auto e = entries[i];
+            e.setEpoch(in.epoch);
+            e.setKind(to_schema(in.kind));
+            e.setCrc(in.crc);
+            if (!in.payload.empty()) e.setPayload(as_data(in.payload));
+        }
+    }
+    void operator()(const AppendAck& m) const {
+        auto b = body.initAppendAck();
+        b.setOk(m.ok);
+        b.setReason(to_schema(m.reason));
+        b.setMatch(m.match);
+        b.setLast(m.last);
+    }
+    void operator()(const StartView&) const { body.initStartView(); }
+    void operator()(const Recover& m) const { body.initRecover().setQuery(m.query); }
+    void operator()(const LogState& m) const {
+        auto b = body.initLogState();
+        b.setQuery(m.query);
+        b.setLast(m.last);
+        b.setLastEpoch(m.last_epoch);
+        b.setCommit(m.commit);
+        b.setSnapshot(m.snapshot);
+        b.setSeeded(m.seeded);
+    }
+    void operator()(const Fetch& m) const {
+        auto b = body.initFetch();
+        b.setFrom(m.from);
+        b.setTo(m.to);
+    }
+    void operator()(const SnapshotChunk& m) const {
+        auto b = body.initSnapshotChunk();
+        b.setCovered(m.covered);
+        b.setCoveredEpoch(m.covered_epoch);
+        b.setOffset(m.offset);
+        b.setTotal(m.total);
+        if (!m.bytes.empty()) b.setBytes(as_data(m.bytes));
+        b.setCrc(m.crc);
+    }
+    void operator()(const SnapshotAck& m) const {
+        auto b = body.initSnapshotAck();
+        b.setCovered(m.covered);
+        b.setReceived(m.received);
+        b.setReason(to_schema(m.reason));
+    }
 };
 
-// An election message's epoch travels once, in the envelope, and a Heartbeat's leader is its
-// sender: refuse what the wire would silently drop.
-struct ElectionCheck {
+std::invalid_argument encode_error(const std::string& field, const std::string& what) {
+    return std::invalid_argument("wire: encode " + field + ": " + what);
+}
+
+// An election or replication message's epoch travels once, in the envelope, and a Heartbeat's
+// leader is its sender: refuse what the wire would silently drop. Replication's bounds are the
+// decoder's: never emit what a peer would refuse.
+struct BodyCheck {
     const Envelope& e;
 
     void epoch(const char* kind, Epoch epoch) const {
@@ -210,6 +310,12 @@ struct ElectionCheck {
             throw std::invalid_argument(std::string("wire: encode ") + kind +
                                         ".epoch: " + std::to_string(epoch) +
                                         " differs from the envelope's " + std::to_string(e.epoch));
+        }
+    }
+    static void refusal(Refusal r, const char* field) {
+        if (r > last_refusal) {
+            throw encode_error(
+                field, std::to_string(static_cast<unsigned>(r)) + " is not a replication Refusal");
         }
     }
     void operator()(const Election& m) const { epoch("election", m.epoch); }
@@ -223,6 +329,61 @@ struct ElectionCheck {
                 " is not the sender " + std::to_string(e.sender));
         }
     }
+    void operator()(const Append& m) const {
+        epoch("append", m.epoch);
+        if (m.entries.size() > max_entries) {
+            throw encode_error("append.entries", std::to_string(m.entries.size()) +
+                                                     " entries, limit " +
+                                                     std::to_string(max_entries));
+        }
+        // The field's name is built only to throw: encode allocates nothing otherwise.
+        const auto at = [](std::size_t i, const char* field) {
+            return "append.entries[" + std::to_string(i) + "]." + field;
+        };
+        for (std::size_t i = 0; i < m.entries.size(); ++i) {
+            const auto& entry = m.entries[i];
+            if (entry.kind > last_entry_kind) {
+                throw encode_error(
+                    at(i, "kind"),
+                    std::to_string(static_cast<unsigned>(entry.kind)) + " is not an EntryKind");
+            }
+            if (entry.payload.size() > max_payload_bytes) {
+                throw encode_error(at(i, "payload"), std::to_string(entry.payload.size()) +
+                                                         " bytes, limit " +
+                                                         std::to_string(max_payload_bytes));
+            }
+        }
+    }
+    void operator()(const AppendAck& m) const {
+        epoch("appendAck", m.epoch);
+        refusal(m.reason, "appendAck.reason");
+    }
+    void operator()(const StartView& m) const { epoch("startView", m.epoch); }
+    void operator()(const LogState& m) const { epoch("logState", m.epoch); }
+    void operator()(const Fetch& m) const { epoch("fetch", m.epoch); }
+    void operator()(const SnapshotChunk& m) const {
+        epoch("snapshotChunk", m.epoch);
+        if (m.bytes.size() > max_chunk_bytes) {
+            throw encode_error("snapshotChunk.bytes", std::to_string(m.bytes.size()) +
+                                                          " bytes, limit " +
+                                                          std::to_string(max_chunk_bytes));
+        }
+        if (m.total > max_snapshot_bytes) {
+            throw encode_error("snapshotChunk.total", std::to_string(m.total) + " bytes, limit " +
+                                                          std::to_string(max_snapshot_bytes));
+        }
+        if (m.offset > m.total || m.bytes.size() > m.total - m.offset) {
+            throw encode_error("snapshotChunk", std::to_string(m.bytes.size()) +
+                                                    " bytes at offset " + std::to_string(m.offset) +
+                                                    " exceed the total " + std::to_string(m.total));
+        }
+    }
+    void operator()(const SnapshotAck& m) const {
+        epoch("snapshotAck", m.epoch);
+        refusal(m.reason, "snapshotAck.reason");
+    }
+    // Trading kinds (their limits are checked as they are written) and Recover, which has no
+    // epoch: the envelope's is whatever the asker holds.
     void operator()(const auto&) const {}
 };
 
@@ -256,14 +417,40 @@ std::string num(std::uint64_t v) {
 
 // Converts a Cap'n Proto reader into our structs, checking every limit. `where` names the field
 // being read so that a kj::Exception thrown by the reader can be reported against it.
+bool is_replication(s::Envelope::Body::Which kind) {
+    switch (kind) {
+        case s::Envelope::Body::APPEND:
+        case s::Envelope::Body::APPEND_ACK:
+        case s::Envelope::Body::START_VIEW:
+        case s::Envelope::Body::RECOVER:
+        case s::Envelope::Body::LOG_STATE:
+        case s::Envelope::Body::FETCH:
+        case s::Envelope::Body::SNAPSHOT_CHUNK:
+        case s::Envelope::Body::SNAPSHOT_ACK: return true;
+        default: return false;
+    }
+}
+
+DecodeError too_large(std::size_t size, std::size_t limit) {
+    return error(DecodeErrc::too_large, "datagram: " + num(size) + " bytes, limit " + num(limit));
+}
+
 class Reader {
 public:
-    explicit Reader(const DecodeLimits& limits) : limits_(limits) {}
+    Reader(const DecodeLimits& limits, std::size_t size) : limits_(limits), size_(size) {}
 
     const char* where = "root";
 
     // Returns the error, or nothing and fills `out`.
     std::optional<DecodeError> read(s::Envelope::Reader root, Envelope& out) {
+        // The budget depends on the kind: only replication messages may fill a datagram.
+        where = "body";
+        const std::size_t budget =
+            std::min(is_replication(root.getBody().which()) ? limits_.max_replication_bytes
+                                                            : limits_.max_bytes,
+                     max_datagram_size);
+        if (size_ > budget) return too_large(size_, budget);
+
         where = "version";
         if (root.getVersion() != protocol_version) {
             return error(DecodeErrc::wrong_version, "version: " + num(root.getVersion()) +
@@ -324,6 +511,7 @@ public:
 
 private:
     const DecodeLimits& limits_;
+    const std::size_t size_;
 
     std::optional<DecodeError> reason(s::RefusalReason in, RefusalReason& out, const char* field) {
         const auto raw = static_cast<std::uint16_t>(in);
@@ -333,6 +521,22 @@ private:
         }
         out = static_cast<RefusalReason>(raw);
         return std::nullopt;
+    }
+
+    static std::optional<DecodeError> refusal(s::ReplicationRefusal in, Refusal& out,
+                                              const char* field) {
+        const auto raw = static_cast<std::uint16_t>(in);
+        if (raw > static_cast<std::uint16_t>(last_refusal)) {
+            return error(DecodeErrc::invalid_value,
+                         std::string(field) + ": " + num(raw) + " is not a replication Refusal");
+        }
+        out = static_cast<Refusal>(raw);
+        return std::nullopt;
+    }
+
+    static void copy(capnp::Data::Reader in, std::vector<std::byte>& out) {
+        out.resize(in.size());
+        if (in.size() != 0) std::memcpy(out.data(), in.begin(), in.size());
     }
 
     std::optional<DecodeError> read_body(s::Envelope::Body::Reader body, Envelope& envelope) {
@@ -399,6 +603,49 @@ private:
                 body.getHeartbeat();
                 out.emplace<Heartbeat>(Heartbeat{envelope.sender, envelope.epoch});
                 return std::nullopt;
+            // Replication: every message but Recover takes the envelope's epoch as its own.
+            case s::Envelope::Body::APPEND: return read_append(body.getAppend(), envelope);
+            case s::Envelope::Body::APPEND_ACK: {
+                where = "body.appendAck";
+                auto r = body.getAppendAck();
+                AppendAck m{envelope.epoch, r.getOk(), Refusal::none, r.getMatch(), r.getLast()};
+                if (auto e = refusal(r.getReason(), m.reason, "body.appendAck.reason")) return e;
+                out.emplace<AppendAck>(m);
+                return std::nullopt;
+            }
+            case s::Envelope::Body::START_VIEW:
+                where = "body.startView";
+                body.getStartView();
+                out.emplace<StartView>(StartView{envelope.epoch});
+                return std::nullopt;
+            case s::Envelope::Body::RECOVER:
+                where = "body.recover";
+                out.emplace<Recover>(Recover{body.getRecover().getQuery()});
+                return std::nullopt;
+            case s::Envelope::Body::LOG_STATE: {
+                where = "body.logState";
+                auto r = body.getLogState();
+                out.emplace<LogState>(LogState{envelope.epoch, r.getQuery(), r.getLast(),
+                                               r.getLastEpoch(), r.getCommit(), r.getSnapshot(),
+                                               r.getSeeded()});
+                return std::nullopt;
+            }
+            case s::Envelope::Body::FETCH: {
+                where = "body.fetch";
+                auto r = body.getFetch();
+                out.emplace<Fetch>(Fetch{envelope.epoch, r.getFrom(), r.getTo()});
+                return std::nullopt;
+            }
+            case s::Envelope::Body::SNAPSHOT_CHUNK:
+                return read_snapshot_chunk(body.getSnapshotChunk(), envelope);
+            case s::Envelope::Body::SNAPSHOT_ACK: {
+                where = "body.snapshotAck";
+                auto r = body.getSnapshotAck();
+                SnapshotAck m{envelope.epoch, r.getCovered(), r.getReceived(), Refusal::none};
+                if (auto e = refusal(r.getReason(), m.reason, "body.snapshotAck.reason")) return e;
+                out.emplace<SnapshotAck>(m);
+                return std::nullopt;
+            }
         }
         return error(DecodeErrc::unknown_kind, "body: kind tag " +
                                                    num(static_cast<std::uint16_t>(body.which())) +
@@ -434,6 +681,75 @@ private:
             }
         }
         // detailDeprecated (retired) is never read: an older build's text reaches nothing.
+        return std::nullopt;
+    }
+
+    // Every count and size is checked before anything is allocated for it.
+    std::optional<DecodeError> read_append(s::Append::Reader r, Envelope& envelope) {
+        where = "body.append";
+        Append& m = envelope.body.emplace<Append>();
+        m.epoch = envelope.epoch;
+        m.prev = r.getPrev();
+        m.prev_epoch = r.getPrevEpoch();
+        m.commit = r.getCommit();
+
+        where = "body.append.entries";
+        auto entries = r.getEntries();
+        if (entries.size() > max_entries) {
+            return error(DecodeErrc::list_too_long, "body.append.entries: " + num(entries.size()) +
+                                                        " entries, limit " + num(max_entries));
+        }
+        m.entries.resize(entries.size());
+        for (unsigned i = 0; i < entries.size(); ++i) {
+            const auto in = entries[i];
+            auto& entry = m.entries[i];
+            const auto kind = static_cast<std::uint16_t>(in.getKind());
+            if (kind > static_cast<std::uint16_t>(last_entry_kind)) {
+                return error(DecodeErrc::invalid_value, "body.append.entries[" + num(i) +
+                                                            "].kind: " + num(kind) +
+                                                            " is not an EntryKind");
+            }
+            entry.epoch = in.getEpoch();
+            entry.kind = static_cast<EntryKind>(kind);
+            entry.crc = in.getCrc();
+            const auto payload = in.getPayload();
+            if (payload.size() > max_payload_bytes) {
+                return error(DecodeErrc::list_too_long,
+                             "body.append.entries[" + num(i) + "].payload: " + num(payload.size()) +
+                                 " bytes, limit " + num(max_payload_bytes));
+            }
+            copy(payload, entry.payload);
+        }
+        return std::nullopt;
+    }
+
+    std::optional<DecodeError> read_snapshot_chunk(s::SnapshotChunk::Reader r, Envelope& envelope) {
+        where = "body.snapshotChunk";
+        SnapshotChunk& m = envelope.body.emplace<SnapshotChunk>();
+        m.epoch = envelope.epoch;
+        m.covered = r.getCovered();
+        m.covered_epoch = r.getCoveredEpoch();
+        m.offset = r.getOffset();
+        m.total = r.getTotal();
+        m.crc = r.getCrc();
+        if (m.total > max_snapshot_bytes) {
+            return error(DecodeErrc::invalid_value, "body.snapshotChunk.total: " + num(m.total) +
+                                                        " bytes, limit " + num(max_snapshot_bytes));
+        }
+        where = "body.snapshotChunk.bytes";
+        const auto bytes = r.getBytes();
+        if (bytes.size() > max_chunk_bytes) {
+            return error(DecodeErrc::list_too_long,
+                         "body.snapshotChunk.bytes: " + num(bytes.size()) + " bytes, limit " +
+                             num(max_chunk_bytes));
+        }
+        // Written so that no sum can wrap.
+        if (m.offset > m.total || bytes.size() > m.total - m.offset) {
+            return error(DecodeErrc::invalid_value, "body.snapshotChunk: " + num(bytes.size()) +
+                                                        " bytes at offset " + num(m.offset) +
+                                                        " exceed the total " + num(m.total));
+        }
+        copy(bytes, m.bytes);
         return std::nullopt;
     }
 };
@@ -521,6 +837,8 @@ std::size_t encoded_size(const Envelope& envelope) {
 std::size_t encode(const Envelope& envelope, std::span<std::byte> out) {
     const std::size_t words = segment_words(envelope);
     const std::size_t size = word_bytes + words * word_bytes;
+    // First: a message beyond a bound is refused as such, even when it is also too large.
+    std::visit(BodyCheck{envelope}, envelope.body);
     if (size > max_datagram_size) {
         throw std::length_error("wire: encode: " + std::to_string(size) +
                                 " bytes exceed one datagram (" + std::to_string(max_datagram_size) +
@@ -541,7 +859,6 @@ std::size_t encode(const Envelope& envelope, std::span<std::byte> out) {
                                         ", limit " + std::to_string(max_clock_counter));
         }
     }
-    std::visit(ElectionCheck{envelope}, envelope.body);
 
     // Build straight into the caller's buffer when it is word-aligned, else via the scratch.
     const bool direct = word_aligned(out.data());
@@ -601,16 +918,17 @@ DecodeLimits limits_for_members(std::size_t members) {
     result.fills.assign(max_fills, Fill{1, 1, 1, 1});
     largest.body = std::move(result);
     limits.max_bytes = std::min(encoded_size(largest), max_datagram_size);
+    // The replication machine fills datagrams with the log's bytes.
+    limits.max_replication_bytes = max_datagram_size;
     return limits;
 }
 
 DecodeResult decode(std::span<const std::byte> bytes, const DecodeLimits& limits) {
     const std::size_t size = bytes.size();
-    const std::size_t byte_limit = std::min(limits.max_bytes, max_datagram_size);
-    if (size > byte_limit) {
-        return error(DecodeErrc::too_large,
-                     "datagram: " + num(size) + " bytes, limit " + num(byte_limit));
-    }
+    // The larger of the two budgets here; the kind's own once its tag is read.
+    const std::size_t byte_limit =
+        std::min(std::max(limits.max_bytes, limits.max_replication_bytes), max_datagram_size);
+    if (size > byte_limit) return too_large(size, byte_limit);
     if (size < 2 * word_bytes) {
         return error(DecodeErrc::too_short,
                      "datagram: " + num(size) + " bytes, need at least " + num(2 * word_bytes));
@@ -669,13 +987,19 @@ DecodeResult decode(std::span<const std::byte> bytes, const DecodeLimits& limits
     capnp::ReaderOptions options;
     options.traversalLimitInWords = limits.traversal_limit_words;
     options.nestingLimit = limits.nesting_limit;
-    Reader reader(limits);
+    Reader reader(limits, size);
     try {
         capnp::SegmentArrayMessageReader message(kj::arrayPtr(segments.at, segment_count), options);
         // Decode in place: one Envelope, never moved on the success path.
         DecodeResult result{Envelope{}};
         if (auto e = reader.read(message.getRoot<s::Envelope>(), result.value())) {
             result = std::move(*e);
+        } else if (const std::size_t n = encoded_size(result.value()); n > max_datagram_size) {
+            // Elements sent without their data (a list of Void read as structs) cost the sender
+            // nothing but their full size here: refuse what could not be sent on again.
+            result = error(DecodeErrc::too_large, "body: " + num(n) +
+                                                      " bytes once encoded by this build, limit " +
+                                                      num(max_datagram_size));
         }
         return result;
     } catch (const kj::Exception& e) {

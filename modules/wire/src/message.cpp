@@ -32,17 +32,26 @@ struct KindName {
     const char* operator()(const Ok&) const noexcept { return "ok"; }
     const char* operator()(const Coordinator&) const noexcept { return "coordinator"; }
     const char* operator()(const Heartbeat&) const noexcept { return "heartbeat"; }
+    // The replication module's names (its kind_name is in its library, which the wire never links).
+    const char* operator()(const Append&) const noexcept { return "append"; }
+    const char* operator()(const AppendAck&) const noexcept { return "append_ack"; }
+    const char* operator()(const StartView&) const noexcept { return "start_view"; }
+    const char* operator()(const Recover&) const noexcept { return "recover"; }
+    const char* operator()(const LogState&) const noexcept { return "log_state"; }
+    const char* operator()(const Fetch&) const noexcept { return "fetch"; }
+    const char* operator()(const SnapshotChunk&) const noexcept { return "snapshot_chunk"; }
+    const char* operator()(const SnapshotAck&) const noexcept { return "snapshot_ack"; }
 };
 
-}  // namespace
-
-std::optional<tp::election::Message> election_message(const Body& body) {
+// The alternative of `Protocol` (a variant of message structs) a body holds, if any.
+template <typename Protocol>
+std::optional<Protocol> protocol_message(const Body& body) {
     if (body.valueless_by_exception()) return std::nullopt;
     return std::visit(
-        [](const auto& m) -> std::optional<tp::election::Message> {
+        [](const auto& m) -> std::optional<Protocol> {
             using T = std::decay_t<decltype(m)>;
-            if constexpr (std::is_constructible_v<tp::election::Message, const T&>) {
-                return tp::election::Message(m);
+            if constexpr (std::is_constructible_v<Protocol, const T&>) {
+                return Protocol(m);
             } else {
                 return std::nullopt;
             }
@@ -50,7 +59,21 @@ std::optional<tp::election::Message> election_message(const Body& body) {
         body);
 }
 
+}  // namespace
+
+std::optional<tp::election::Message> election_message(const Body& body) {
+    return protocol_message<tp::election::Message>(body);
+}
+
 Body to_body(const tp::election::Message& message) {
+    return std::visit([](const auto& m) { return Body(m); }, message);
+}
+
+std::optional<tp::replication::Message> replication_message(const Body& body) {
+    return protocol_message<tp::replication::Message>(body);
+}
+
+Body to_body(const tp::replication::Message& message) {
     return std::visit([](const auto& m) { return Body(m); }, message);
 }
 

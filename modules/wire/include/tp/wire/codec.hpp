@@ -26,6 +26,12 @@ inline constexpr std::uint64_t max_clock_counter = tp::clock::max_counter;
 // Our encoder always writes one segment; other Cap'n Proto writers may split a message, so a few
 // segments are accepted, but no more.
 inline constexpr std::size_t max_segments = 8;
+// Replication: entries in one Append, bytes in one entry's payload and in one snapshot chunk (the
+// replication module's bounds), and the size a snapshot may claim.
+inline constexpr std::size_t max_entries = tp::replication::max_entries_per_append;
+inline constexpr std::size_t max_payload_bytes = tp::replication::max_payload_bytes;
+inline constexpr std::size_t max_chunk_bytes = tp::replication::max_chunk_bytes;
+inline constexpr std::uint64_t max_snapshot_bytes = std::uint64_t{1} << 30;
 
 // Exact size of encode(envelope), in bytes.
 std::size_t encoded_size(const Envelope& envelope);
@@ -33,7 +39,8 @@ std::size_t encoded_size(const Envelope& envelope);
 // Encodes into the caller's buffer and returns the number of bytes written. Allocates nothing for
 // ordinary messages. Throws std::length_error if `out` is too small or the envelope would not fit
 // in one datagram, std::invalid_argument if a field breaks a limit or a rule the decoder enforces
-// (an election message's epoch not the envelope's: see Envelope); the message names the field.
+// (an election or replication message's epoch not the envelope's: see Envelope); the message
+// names the field.
 std::size_t encode(const Envelope& envelope, std::span<std::byte> out);
 
 // Convenience: a fresh buffer of exactly encoded_size(envelope) bytes.
@@ -46,11 +53,12 @@ enum class DecodeErrc : std::uint8_t {
     bad_framing,            // segment table inconsistent with the bytes (count, sizes, trailing)
     wrong_version,          // protocol version is not protocol_version
     unknown_kind,           // union tag this build does not know (newer peer): log and drop
-    list_too_long,          // fills or clock beyond their limits
+    list_too_long,          // a list or byte field beyond its limit (fills, clock, entries, data)
     traversal_limit,        // message claims to hold more data than one datagram could
     nesting_limit,          // pointers nested deeper than the schema allows
     bad_clock,              // clock entries unsorted, duplicated or zero
-    invalid_value,          // a field outside its domain (unknown enum, epochs that disagree)
+    invalid_value,          // a field outside its domain (unknown enum, epochs that disagree, a
+                            // snapshot chunk beyond its total)
     malformed,              // any other structural fault (bad pointer, out of bounds, wrong type)
 };
 
@@ -90,20 +98,26 @@ private:
 };
 
 // Limits applied while decoding. The defaults are sized for one datagram of this schema; a peer
-// tightens them to its market (limits_for_members), tests and tools as they need.
+// tightens them to its market (limits_for_members), tests and tools as they need. The byte budget
+// has two parts: replication messages carry the log's bytes and may fill a datagram, while every
+// other kind is small, so a market holds those to the largest it can legally send.
 struct DecodeLimits {
     // Words the reader may visit, counting amplification (e.g. lists of empty elements).
     std::uint64_t traversal_limit_words = (max_datagram_size + 7) / 8;
-    // Pointer depth; the schema needs 4 (root -> envelope -> body -> fills -> fill).
+    // Pointer depth; the schema needs 4 (root -> envelope -> body -> fills -> fill, or entries ->
+    // entry: a payload's bytes are no level).
     int nesting_limit = 8;
-    // Bytes one message may take (the per-message budget), at most max_datagram_size.
+    // Bytes one message of a trading or election kind may take, at most max_datagram_size.
     std::size_t max_bytes = max_datagram_size;
     // Entries one clock may hold, at most max_clock_entries.
     std::size_t max_clock_entries = wire::max_clock_entries;
+    // Bytes one replication message may take, at most max_datagram_size.
+    std::size_t max_replication_bytes = max_datagram_size;
 };
 
 // The limits for a market of `members` peers: a clock names members only, so it has at most that
-// many entries, and a message is at most the largest legal one with such a clock.
+// many entries, and a trading or election message is at most the largest legal one with such a
+// clock. A replication message may fill a datagram.
 DecodeLimits limits_for_members(std::size_t members);
 
 // Never throws for bad input; accepts buffers at any alignment.

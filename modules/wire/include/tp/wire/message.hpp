@@ -11,6 +11,7 @@
 
 #include "tp/clock/vector_clock.hpp"
 #include "tp/election/messages.hpp"
+#include "tp/replication/messages.hpp"
 
 namespace tp::wire {
 
@@ -114,20 +115,40 @@ using tp::election::Election;
 using tp::election::Heartbeat;
 using tp::election::Ok;
 
-using Body = std::variant<Deposit, DepositAck, Buy, BuyResult, Payment, PaymentAck, Election, Ok,
-                          Coordinator, Heartbeat>;
+// Replication of the trader's log: the replication module's own messages, carried as they are.
+using tp::replication::Append;
+using tp::replication::AppendAck;
+using tp::replication::Fetch;
+using tp::replication::LogState;
+using tp::replication::Recover;
+using tp::replication::SnapshotAck;
+using tp::replication::SnapshotChunk;
+using tp::replication::StartView;
 
-// The election message a body carries, or nothing for a trading kind.
+// New kinds go at the end: a kind's index is its place in counters (PeerCore's sent_by_kind).
+using Body = std::variant<Deposit, DepositAck, Buy, BuyResult, Payment, PaymentAck, Election, Ok,
+                          Coordinator, Heartbeat, Append, AppendAck, StartView, Recover, LogState,
+                          Fetch, SnapshotChunk, SnapshotAck>;
+
+// The election message a body carries, or nothing for another kind.
 std::optional<tp::election::Message> election_message(const Body& body);
 
 // An election message as a body.
 Body to_body(const tp::election::Message& message);
 
+// The replication message a body carries, or nothing for another kind.
+std::optional<tp::replication::Message> replication_message(const Body& body);
+
+// A replication message as a body.
+Body to_body(const tp::replication::Message& message);
+
 // One datagram: who, to whom, in which epoch, at what logical time, and what.
 //
 // For an election kind the epoch is the message's own: encode refuses an envelope whose epoch
 // differs from it (or a Heartbeat whose leader is not its sender), decode fills it from the
-// envelope and refuses a Coordinator whose epoch field disagrees with the envelope's.
+// envelope and refuses a Coordinator whose epoch field disagrees with the envelope's. The same
+// holds for every replication kind but Recover (which has no epoch): its epoch travels once, in
+// the envelope.
 struct Envelope {
     PeerId sender = 0;
     PeerId receiver = 0;

@@ -1,0 +1,55 @@
+#pragma once
+
+// For the hostile-input tests: envelopes crafted with the private schema, each ready to break one
+// rule, and checks that decode refuses them with the error expected.
+
+#include <boost/test/unit_test.hpp>
+
+#include <capnp/any.h>
+#include <capnp/message.h>
+
+#include <string>
+#include <vector>
+
+#include "schema.hpp"
+#include "tp/wire/codec.hpp"
+
+namespace tp::wire::test {
+
+// A valid version-1 envelope root (sender 1, receiver 2, epoch 3) with a 2-peer clock.
+inline schema::Envelope::Builder valid_root(capnp::MessageBuilder& message) {
+    auto root = message.initRoot<schema::Envelope>();
+    root.setSender(1);
+    root.setReceiver(2);
+    root.setEpoch(3);
+    root.setVersion(protocol_version);
+    auto clock = root.initClock(2);
+    clock[0].setPeer(1);
+    clock[0].setCounter(4);
+    clock[1].setPeer(2);
+    clock[1].setCounter(5);
+    return root;
+}
+
+inline DecodeError expect_error(const std::vector<std::byte>& bytes, DecodeErrc code,
+                                const DecodeLimits& limits = {}) {
+    auto r = decode(bytes, limits);
+    BOOST_TEST_REQUIRE(!r.has_value(), "decoded although it should fail with " << code);
+    BOOST_TEST(r.error().code == code, r.error().message());
+    BOOST_TEST(r.error().message().find(to_string(code)) == 0u);
+    return r.error();
+}
+
+inline bool mentions(const DecodeError& e, const std::string& what) {
+    const bool found = e.detail.find(what) != std::string::npos;
+    if (!found) BOOST_TEST_MESSAGE("detail was: " << e.detail);
+    return found;
+}
+
+// Raw access to a struct's sections, to write what the typed API would refuse.
+template <typename Builder>
+capnp::AnyStruct::Builder any(Builder b) {
+    return capnp::AnyStruct::Builder(kj::mv(b));
+}
+
+}  // namespace tp::wire::test
