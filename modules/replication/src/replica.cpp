@@ -418,10 +418,10 @@ void Replica::on_fetch(PeerId from, const Fetch& fetch, Time now) {
     for (Position at = fetch.from; at <= std::min(fetch.to, last()); ++at) {
         const Entry& e = entries_[at - base_ - 1];
         if (!append.entries.empty() && (append.entries.size() == max_entries_per_append ||
-                                        bytes + e.payload.size() > options_.max_append_bytes)) {
+                                        bytes + entry_wire_bytes(e) > options_.max_append_bytes)) {
             break;
         }
-        bytes += e.payload.size();
+        bytes += entry_wire_bytes(e);
         append.entries.push_back(e);
     }
     send(from, std::move(append));

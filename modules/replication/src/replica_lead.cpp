@@ -178,10 +178,10 @@ void Replica::send_to(Progress& p, Time now, bool heartbeat) {
         while (p.next <= last() && p.next - p.match <= options_.window &&
                append.entries.size() < max_entries_per_append) {
             const Entry& e = entries_[p.next - base_ - 1];
-            if (!append.entries.empty() && bytes + e.payload.size() > options_.max_append_bytes) {
+            if (!append.entries.empty() && bytes + entry_wire_bytes(e) > options_.max_append_bytes) {
                 break;
             }
-            bytes += e.payload.size();
+            bytes += entry_wire_bytes(e);
             append.entries.push_back(e);
             ++p.next;
         }

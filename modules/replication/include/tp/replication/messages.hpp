@@ -47,6 +47,13 @@ inline constexpr std::size_t max_entries_per_append = 1024;
 inline constexpr std::size_t max_payload_bytes = 32u << 10;
 inline constexpr std::size_t max_chunk_bytes = 32u << 10;
 
+// What an entry adds to an encoded Append, at most: its struct and list pointer (four words) and
+// its payload rounded up to a word. The machine fills an Append up to a byte budget counted this
+// way, so one Append fits a datagram beside the envelope (docs/bounds.md).
+constexpr std::size_t entry_wire_bytes(const Entry& entry) noexcept {
+    return 32 + ((entry.payload.size() + 7) & ~std::size_t{7});
+}
+
 // Trader -> replica: the entries after `prev` (whose epoch is `prev_epoch`), and how far the log
 // is committed. No entries: a heartbeat that carries the commit position. Also a replica's answer
 // to Fetch during a view change.
