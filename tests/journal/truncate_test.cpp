@@ -3,6 +3,9 @@
 // would lose covered state, and survive a crash at any step as the old log or the new one.
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
+#include <thread>
+
 #include "journal_test_util.hpp"
 #include "tp/journal/log.hpp"
 
@@ -241,6 +244,58 @@ BOOST_AUTO_TEST_CASE(install_snapshot_below_written_replaces_everything_after) {
     }
     expect_log(tmp.path(), "leader@25 again", {}, 26);
     BOOST_TEST(files_with_prefix(tmp.path(), "snapshot-").size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(cuts_beside_a_concurrent_syncer) {
+    TempDir tmp;
+    // What the log must hold: the snapshot and the records after it.
+    std::string snapshot;
+    Lsn covered = 0;
+    std::vector<std::string> model;
+    {
+        auto [log, rec] = Log::open(tmp.path(), small);
+        std::atomic<bool> done{false};
+        std::string failure;  // the syncer's, read after the join
+        // The syncing thread syncs over and over while the cuts run on this one.
+        std::thread syncer([&, &log = log] {
+            do {
+                try {
+                    log->sync();
+                } catch (const std::exception& e) {
+                    failure = e.what();
+                    return;
+                }
+                std::this_thread::yield();
+            } while (!done.load());
+        });
+        for (int round = 1; round <= 62; ++round) {
+            // Twenty appends, then every third round a cut seven records back, every fifth a
+            // snapshot installed three positions ahead.
+            for (int i = 0; i < 20; ++i) {
+                const std::string text = "r" + std::to_string(round) + "-" + std::to_string(i);
+                BOOST_REQUIRE(log->append(bytes_of(text)) == covered + model.size() + 1);
+                model.push_back(text);
+            }
+            if (round % 3 == 0) {
+                const Lsn p = log->written_lsn() - 7;
+                BOOST_REQUIRE(log->truncate_after(p) == p);
+                model.resize(p - covered);
+            }
+            if (round % 5 == 0) {
+                covered = log->written_lsn() + 3;
+                snapshot = "snap-" + std::to_string(round);
+                log->install_snapshot(covered, bytes_of(snapshot));
+                model.clear();
+            }
+        }
+        done = true;
+        syncer.join();
+        BOOST_TEST(failure.empty(), "a concurrent sync failed: " << failure);
+        // A last sync makes everything durable, at exactly the end of the log.
+        BOOST_TEST(log->sync() == covered + model.size());
+        BOOST_TEST(log->durable_lsn() == log->written_lsn());
+    }
+    expect_log(tmp.path(), snapshot, model, covered + model.size() + 1);
 }
 
 BOOST_AUTO_TEST_CASE(a_crash_around_a_truncation_leaves_the_old_log_or_the_new_one) {

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <system_error>
 #include <utility>
@@ -465,9 +466,11 @@ Lsn Log::truncate_after(Lsn lsn) {
 
 void Log::install_snapshot(Lsn covered, std::span<const std::byte> state) {
     check_usable();
-    if (covered == 0)
-        throw JournalError("cannot install a snapshot covering LSN 0 into journal '" +
-                           dir_.string() + "': it would cover no record");
+    if (covered == 0 || covered == std::numeric_limits<Lsn>::max())
+        throw JournalError("cannot install a snapshot covering LSN " + std::to_string(covered) +
+                           " into journal '" + dir_.string() +
+                           (covered == 0 ? "': it would cover no record"
+                                         : "': no record could follow it"));
     if (snapshot_ && covered < *snapshot_)
         throw JournalError("cannot install a snapshot covering LSN " + std::to_string(covered) +
                            " into journal '" + dir_.string() +
