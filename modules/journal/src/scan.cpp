@@ -1,6 +1,7 @@
 #include "scan.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <exception>
 #include <limits>
@@ -174,12 +175,21 @@ Scan scan_directory(const fs::path& dir) {
         const fs::path path = dir / snapshot_name(covered);
         fs::path tmp = path;
         tmp += temporary_suffix;
-        if (covered > 0 && s.manifest->snapshot_pending && fs::exists(tmp)) {
+        if (covered > 0 && s.manifest->snapshot_pending &&
+            std::find(s.temporaries.begin(), s.temporaries.end(), tmp) != s.temporaries.end()) {
             std::erase(s.temporaries, tmp);
-            s.pending_snapshot = tmp;
-            s.snapshot = read_snapshot(tmp, covered);
-        } else if (covered > 0) {
-            if (!std::binary_search(snapshot_files.begin(), snapshot_files.end(), covered))
+            try {
+                s.snapshot = read_snapshot(tmp, covered);
+                s.pending_snapshot = tmp;
+            } catch (const SystemError& e) {
+                // A writer beside this reader renamed it meanwhile: read it under its name.
+                if (e.code().value() != ENOENT) throw;
+            }
+        }
+        std::error_code ec;
+        if (!s.snapshot && covered > 0) {
+            if (!std::binary_search(snapshot_files.begin(), snapshot_files.end(), covered) &&
+                !fs::exists(path, ec))
                 missing_snapshot(path, covered);
             s.snapshot = read_snapshot(path, covered);
         }
