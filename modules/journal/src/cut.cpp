@@ -46,6 +46,7 @@ void Log::write_cut_manifest(Lsn cut, bool snapshot_pending) {
     Manifest m;
     m.snapshot = snapshot_.value_or(0);
     m.segments = segments_;
+    m.cuts = cuts_;
     m.cut = cut;
     m.snapshot_pending = snapshot_pending;
     write_manifest(dir_fd_, dir_, m);
@@ -76,6 +77,7 @@ Lsn Log::truncate_after(Lsn lsn) {
         const std::vector<Lsn> dropped(segments_.begin() + static_cast<std::ptrdiff_t>(k) + 1,
                                        segments_.end());
         segments_.resize(k + 1);
+        ++cuts_;
         write_cut_manifest(lsn, false);
         Fd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
         if (fd.get() < 0) fail("open", path);
@@ -126,6 +128,7 @@ void Log::install_snapshot(Lsn covered, std::span<const std::byte> state) {
         const std::vector<Lsn> dropped = segments_;
         segments_.clear();
         snapshot_ = covered;
+        ++cuts_;
         write_cut_manifest(covered, true);
         if (::rename(tmp.c_str(), path.c_str()) != 0) fail("rename", tmp);
         if (fd_ >= 0) ::close(fd_);

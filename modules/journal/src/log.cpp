@@ -113,7 +113,10 @@ Recovery Log::recover() {
     const Lsn covered = scan.live.snapshot;
     if (r.snapshot) snapshot_ = covered;
     segments_ = scan.live.segments;
-    if (scan.manifest) manifest_ = encode_manifest(*scan.manifest);
+    if (scan.manifest) {
+        manifest_ = encode_manifest(*scan.manifest);
+        cuts_ = scan.manifest->cuts;
+    }
     if (scan.manifest && scan.manifest->cut) {
         // An interrupted cut that had committed: finish it, then the plain manifest may say so.
         r.unfinished_cut = scan.manifest->cut;
@@ -166,6 +169,7 @@ void Log::commit_manifest() {
     Manifest m;
     m.snapshot = snapshot_.value_or(0);
     m.segments = segments_;
+    m.cuts = cuts_;
     std::vector<std::byte> bytes = encode_manifest(m);
     if (bytes == manifest_) return;
     write_manifest(dir_fd_, dir_, m);

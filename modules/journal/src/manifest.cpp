@@ -13,26 +13,31 @@ namespace {
 
 constexpr char manifest_magic[8] = {'T', 'P', 'J', 'M', 'A', 'N', 'I', 'F'};
 constexpr std::uint32_t manifest_version = 1;
-constexpr std::uint32_t cut_version = 2;  // carries an unfinished cut
+constexpr std::uint32_t cut_version = 2;  // written once the log has been cut
 constexpr std::size_t fixed_size = 24;    // magic, version, count, snapshot
-constexpr std::size_t cut_size = 12;      // version 2: cut, flags
+constexpr std::size_t cut_size = 20;      // version 2: cuts, cut, flags
 constexpr std::size_t crc_size = 4;
-constexpr std::uint32_t flag_snapshot_pending = 1;
+constexpr std::uint32_t flag_cut_unfinished = 1;
+constexpr std::uint32_t flag_snapshot_pending = 2;
 
 }  // namespace
 
 std::vector<std::byte> encode_manifest(const Manifest& m) {
     const std::size_t list_end = fixed_size + 8 * m.segments.size();
-    std::vector<std::byte> out(list_end + (m.cut ? cut_size : 0) + crc_size);
+    const bool v2 = m.cuts > 0 || m.cut;
+    std::vector<std::byte> out(list_end + (v2 ? cut_size : 0) + crc_size);
     std::memcpy(out.data(), manifest_magic, 8);
-    put_u32(out.data() + 8, m.cut ? cut_version : manifest_version);
+    put_u32(out.data() + 8, v2 ? cut_version : manifest_version);
     put_u32(out.data() + 12, static_cast<std::uint32_t>(m.segments.size()));
     put_u64(out.data() + 16, m.snapshot);
     for (std::size_t i = 0; i < m.segments.size(); ++i)
         put_u64(out.data() + fixed_size + 8 * i, m.segments[i]);
-    if (m.cut) {
-        put_u64(out.data() + list_end, *m.cut);
-        put_u32(out.data() + list_end + 8, m.snapshot_pending ? flag_snapshot_pending : 0);
+    if (v2) {
+        put_u64(out.data() + list_end, m.cuts);
+        put_u64(out.data() + list_end + 8, m.cut.value_or(0));
+        put_u32(out.data() + list_end + 16,
+                (m.cut ? flag_cut_unfinished : 0) |
+                    (m.cut && m.snapshot_pending ? flag_snapshot_pending : 0));
     }
     const std::size_t body = out.size() - crc_size;
     put_u32(out.data() + body, crc32c(std::span<const std::byte>(out).first(body)));
@@ -77,20 +82,24 @@ Manifest decode_manifest(std::span<const std::byte> bytes, const std::string& fi
         m.segments.push_back(first);
     }
     if (version == cut_version) {
-        const Lsn cut = get_u64(bytes.data() + list_end);
-        const std::uint32_t flags = get_u32(bytes.data() + list_end + 8);
-        if ((flags & ~flag_snapshot_pending) != 0)
-            throw CorruptionError(file, list_end + 8, "unknown manifest flags " + hex(flags));
-        // What the writer lists survives the cut: nothing it names may start after it.
-        if (m.snapshot > cut || (!m.segments.empty() && m.segments.back() > cut + 1))
-            throw CorruptionError(file, list_end,
-                                  "manifest cuts the log after LSN " + std::to_string(cut) +
-                                      " but keeps files beyond it");
-        if ((flags & flag_snapshot_pending) != 0 && m.snapshot == 0)
-            throw CorruptionError(file, list_end + 8,
-                                  "manifest has a pending snapshot but names none");
-        m.cut = cut;
-        m.snapshot_pending = (flags & flag_snapshot_pending) != 0;
+        m.cuts = get_u64(bytes.data() + list_end);
+        const Lsn cut = get_u64(bytes.data() + list_end + 8);
+        const std::uint32_t flags = get_u32(bytes.data() + list_end + 16);
+        if ((flags & ~(flag_cut_unfinished | flag_snapshot_pending)) != 0 ||
+            flags == flag_snapshot_pending)
+            throw CorruptionError(file, list_end + 16, "bad manifest flags " + hex(flags));
+        if ((flags & flag_cut_unfinished) != 0) {
+            // What the writer lists survives the cut: nothing it names may start after it.
+            if (m.snapshot > cut || (!m.segments.empty() && m.segments.back() > cut + 1))
+                throw CorruptionError(file, list_end + 8,
+                                      "manifest cuts the log after LSN " + std::to_string(cut) +
+                                          " but keeps files beyond it");
+            if ((flags & flag_snapshot_pending) != 0 && m.snapshot == 0)
+                throw CorruptionError(file, list_end + 16,
+                                      "manifest has a pending snapshot but names none");
+            m.cut = cut;
+            m.snapshot_pending = (flags & flag_snapshot_pending) != 0;
+        }
     }
     return m;
 }

@@ -179,6 +179,7 @@ private:
     std::vector<Lsn> segments_;  // first LSN of every live segment, oldest first
     std::optional<Lsn> snapshot_;
     std::vector<std::byte> manifest_;  // the manifest on disk, encoded; empty: none yet
+    std::uint64_t cuts_ = 0;           // truncations and installed snapshots, ever (manifest)
     std::mutex sync_mutex_;
     std::mutex write_mutex_;  // the buffer, and writes to fd_; taken after sync_mutex_, never before
     std::vector<std::byte> buffer_;  // framed records appended and not yet written
