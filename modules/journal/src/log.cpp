@@ -113,7 +113,15 @@ Recovery Log::recover() {
     const Lsn covered = scan.live.snapshot;
     if (r.snapshot) snapshot_ = covered;
     segments_ = scan.live.segments;
-    if (scan.manifest) manifest_ = encode_manifest(*scan.manifest);
+    if (scan.manifest) {
+        manifest_ = encode_manifest(*scan.manifest);
+        cuts_ = scan.manifest->cuts;
+    }
+    if (scan.manifest && scan.manifest->cut) {
+        // An interrupted cut that had committed: finish it, then the plain manifest may say so.
+        r.unfinished_cut = scan.manifest->cut;
+        finish_cut(scan, r);
+    }
     // The manifest first (a legacy directory gets one here, before any file of the current
     // version exists), then the files it no longer names: a crash in between leaves leftovers,
     // never a file listed and missing.
@@ -161,13 +169,14 @@ void Log::commit_manifest() {
     Manifest m;
     m.snapshot = snapshot_.value_or(0);
     m.segments = segments_;
+    m.cuts = cuts_;
     std::vector<std::byte> bytes = encode_manifest(m);
     if (bytes == manifest_) return;
     write_manifest(dir_fd_, dir_, m);
     manifest_ = std::move(bytes);
 }
 
-void Log::create_segment(Lsn first) {
+void Log::create_segment(Lsn first, bool sync_locked) {
     const fs::path path = segment_path(first);
     fs::path tmp = path;
     tmp += ".tmp";
@@ -194,7 +203,8 @@ void Log::create_segment(Lsn first) {
     }
     const int old = fd_;
     {
-        std::lock_guard lock(sync_mutex_);
+        std::unique_lock lock(sync_mutex_, std::defer_lock);
+        if (!sync_locked) lock.lock();
         fd_ = fd.release();
         fd_path_ = path.string();
     }
@@ -349,20 +359,7 @@ void Log::write_snapshot(Lsn covered, std::span<const std::byte> state) {
         const fs::path path = dir_ / snapshot_name(covered);
         fs::path tmp = path;
         tmp += ".tmp";
-        {
-            Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-            if (fd.get() < 0) fail("open", tmp);
-            std::byte header[snapshot_header_size] = {};
-            std::memcpy(header, snapshot_magic, 8);
-            put_u32(header + 8, format_version);
-            put_u64(header + 16, covered);
-            put_u64(header + 24, state.size());
-            put_u32(header + 32, crc32c(state, crc32c(std::span<const std::byte>(header, 32))));
-            iovec iov[2] = {{header, sizeof header},
-                            {const_cast<std::byte*>(state.data()), state.size()}};
-            write_all(fd.get(), iov, state.empty() ? 1 : 2, tmp);
-            datasync(fd.get(), tmp);
-        }
+        write_snapshot_file(tmp, covered, state);
         if (::rename(tmp.c_str(), path.c_str()) != 0) fail("rename", tmp);
         if (::fsync(dir_fd_) != 0) fail("fsync", dir_);
         snapshot_ = covered;
@@ -373,6 +370,21 @@ void Log::write_snapshot(Lsn covered, std::span<const std::byte> state) {
         failed_.store(true, std::memory_order_release);
         throw;
     }
+}
+
+void Log::write_snapshot_file(const fs::path& tmp, Lsn covered, std::span<const std::byte> state) {
+    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (fd.get() < 0) fail("open", tmp);
+    std::byte header[snapshot_header_size] = {};
+    std::memcpy(header, snapshot_magic, 8);
+    put_u32(header + 8, format_version);
+    put_u64(header + 16, covered);
+    put_u64(header + 24, state.size());
+    put_u32(header + 32, crc32c(state, crc32c(std::span<const std::byte>(header, 32))));
+    iovec iov[2] = {{header, sizeof header},
+                    {const_cast<std::byte*>(state.data()), state.size()}};
+    write_all(fd.get(), iov, state.empty() ? 1 : 2, tmp);
+    datasync(fd.get(), tmp);
 }
 
 }  // namespace tp::journal

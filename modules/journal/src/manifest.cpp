@@ -13,19 +13,32 @@ namespace {
 
 constexpr char manifest_magic[8] = {'T', 'P', 'J', 'M', 'A', 'N', 'I', 'F'};
 constexpr std::uint32_t manifest_version = 1;
-constexpr std::size_t fixed_size = 24;  // magic, version, count, snapshot
+constexpr std::uint32_t cut_version = 2;  // written once the log has been cut
+constexpr std::size_t fixed_size = 24;    // magic, version, count, snapshot
+constexpr std::size_t cut_size = 20;      // version 2: cuts, cut, flags
 constexpr std::size_t crc_size = 4;
+constexpr std::uint32_t flag_cut_unfinished = 1;
+constexpr std::uint32_t flag_snapshot_pending = 2;
 
 }  // namespace
 
 std::vector<std::byte> encode_manifest(const Manifest& m) {
-    std::vector<std::byte> out(fixed_size + 8 * m.segments.size() + crc_size);
+    const std::size_t list_end = fixed_size + 8 * m.segments.size();
+    const bool v2 = m.cuts > 0 || m.cut;
+    std::vector<std::byte> out(list_end + (v2 ? cut_size : 0) + crc_size);
     std::memcpy(out.data(), manifest_magic, 8);
-    put_u32(out.data() + 8, manifest_version);
+    put_u32(out.data() + 8, v2 ? cut_version : manifest_version);
     put_u32(out.data() + 12, static_cast<std::uint32_t>(m.segments.size()));
     put_u64(out.data() + 16, m.snapshot);
     for (std::size_t i = 0; i < m.segments.size(); ++i)
         put_u64(out.data() + fixed_size + 8 * i, m.segments[i]);
+    if (v2) {
+        put_u64(out.data() + list_end, m.cuts);
+        put_u64(out.data() + list_end + 8, m.cut.value_or(0));
+        put_u32(out.data() + list_end + 16,
+                (m.cut ? flag_cut_unfinished : 0) |
+                    (m.cut && m.snapshot_pending ? flag_snapshot_pending : 0));
+    }
     const std::size_t body = out.size() - crc_size;
     put_u32(out.data() + body, crc32c(std::span<const std::byte>(out).first(body)));
     return out;
@@ -39,11 +52,13 @@ Manifest decode_manifest(std::span<const std::byte> bytes, const std::string& fi
                                   " bytes)");
     if (std::memcmp(bytes.data(), manifest_magic, 8) != 0)
         throw CorruptionError(file, 0, "not a journal manifest (bad magic)");
-    if (get_u32(bytes.data() + 8) != manifest_version)
-        throw CorruptionError(
-            file, 8, "unsupported manifest version " + std::to_string(get_u32(bytes.data() + 8)));
+    const std::uint32_t version = get_u32(bytes.data() + 8);
+    if (version != manifest_version && version != cut_version)
+        throw CorruptionError(file, 8, "unsupported manifest version " + std::to_string(version));
     const std::uint64_t count = get_u32(bytes.data() + 12);
-    if (bytes.size() != fixed_size + 8 * count + crc_size)
+    const std::size_t list_end = fixed_size + 8 * count;
+    const std::size_t extra = version == cut_version ? cut_size : 0;
+    if (bytes.size() != list_end + extra + crc_size)
         throw CorruptionError(file, 12,
                               "manifest lists " + std::to_string(count) + " segments but has " +
                                   std::to_string(bytes.size()) + " bytes");
@@ -65,6 +80,26 @@ Manifest decode_manifest(std::span<const std::byte> bytes, const std::string& fi
                                   "manifest segment " + std::to_string(first) +
                                       " does not follow " + std::to_string(previous));
         m.segments.push_back(first);
+    }
+    if (version == cut_version) {
+        m.cuts = get_u64(bytes.data() + list_end);
+        const Lsn cut = get_u64(bytes.data() + list_end + 8);
+        const std::uint32_t flags = get_u32(bytes.data() + list_end + 16);
+        if ((flags & ~(flag_cut_unfinished | flag_snapshot_pending)) != 0 ||
+            flags == flag_snapshot_pending)
+            throw CorruptionError(file, list_end + 16, "bad manifest flags " + hex(flags));
+        if ((flags & flag_cut_unfinished) != 0) {
+            // What the writer lists survives the cut: nothing it names may start after it.
+            if (m.snapshot > cut || (!m.segments.empty() && m.segments.back() > cut + 1))
+                throw CorruptionError(file, list_end + 8,
+                                      "manifest cuts the log after LSN " + std::to_string(cut) +
+                                          " but keeps files beyond it");
+            if ((flags & flag_snapshot_pending) != 0 && m.snapshot == 0)
+                throw CorruptionError(file, list_end + 16,
+                                      "manifest has a pending snapshot but names none");
+            m.cut = cut;
+            m.snapshot_pending = (flags & flag_snapshot_pending) != 0;
+        }
     }
     return m;
 }

@@ -1,8 +1,10 @@
 #include "scan.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <map>
 #include <string>
 
@@ -128,6 +130,15 @@ void check_legacy(const std::map<Lsn, fs::path>& segments, const std::vector<Lsn
                                "; those records are lost unless the file is restored");
 }
 
+[[noreturn]] void missing_snapshot(const fs::path& path, Lsn covered) {
+    throw MissingFileError(path.string(), 1, covered,
+                           "journal snapshot '" + path.string() +
+                               "' is missing: the manifest says the log starts from it (the "
+                               "state up to LSN " +
+                               std::to_string(covered) +
+                               "), which is gone unless the file is restored");
+}
+
 }  // namespace
 
 Scan scan_directory(const fs::path& dir) {
@@ -154,23 +165,55 @@ Scan scan_directory(const fs::path& dir) {
         s.legacy = true;
     }
 
-    // The newest snapshot on disk: one newer than the manifest's was renamed into place just
-    // before a crash could update the manifest. One older than the manifest's cannot be.
-    const Lsn covered = snapshot_files.empty() ? 0 : snapshot_files.back();
-    if (s.manifest && s.manifest->snapshot > covered) {
-        const fs::path path = dir / snapshot_name(s.manifest->snapshot);
-        throw MissingFileError(
-            path.string(), 1, s.manifest->snapshot,
-            "journal snapshot '" + path.string() +
-                "' is missing: the manifest says the log starts from it (the state up to LSN " +
-                std::to_string(s.manifest->snapshot) +
-                "), which is gone unless the file is restored");
+    // An unfinished cut names its snapshot exactly: an installed one may still be at its
+    // temporary name, and none newer can exist.
+    const bool cutting = s.manifest && s.manifest->cut;
+    const Lsn keep_up_to =
+        cutting ? s.manifest->cut.value_or(0) : std::numeric_limits<Lsn>::max();
+    if (cutting) {
+        const Lsn covered = s.manifest->snapshot;
+        const fs::path path = dir / snapshot_name(covered);
+        fs::path tmp = path;
+        tmp += temporary_suffix;
+        if (covered > 0 && s.manifest->snapshot_pending &&
+            std::find(s.temporaries.begin(), s.temporaries.end(), tmp) != s.temporaries.end()) {
+            std::erase(s.temporaries, tmp);
+            try {
+                s.snapshot = read_snapshot(tmp, covered);
+                s.pending_snapshot = tmp;
+            } catch (const SystemError& e) {
+                // A writer beside this reader renamed it meanwhile: read it under its name.
+                if (e.code().value() != ENOENT) throw;
+            }
+        }
+        std::error_code ec;
+        if (!s.snapshot && covered > 0) {
+            if (!std::binary_search(snapshot_files.begin(), snapshot_files.end(), covered) &&
+                !fs::exists(path, ec))
+                missing_snapshot(path, covered);
+            s.snapshot = read_snapshot(path, covered);
+        }
+        for (const Lsn other : snapshot_files) {
+            if (other > covered)
+                throw CorruptionError((dir / snapshot_name(other)).string(), 0,
+                                      "snapshot is newer than the one the manifest's unfinished "
+                                      "cut after LSN " +
+                                          std::to_string(keep_up_to) + " keeps");
+            if (other < covered) s.retired.push_back(dir / snapshot_name(other));
+        }
+    } else {
+        // The newest snapshot on disk: one newer than the manifest's was renamed into place
+        // just before a crash could update the manifest. One older than the manifest's cannot be.
+        const Lsn newest = snapshot_files.empty() ? 0 : snapshot_files.back();
+        if (s.manifest && s.manifest->snapshot > newest)
+            missing_snapshot(dir / snapshot_name(s.manifest->snapshot), s.manifest->snapshot);
+        if (!snapshot_files.empty()) {
+            s.snapshot = read_snapshot(dir / snapshot_name(newest), newest);
+            for (std::size_t i = 0; i + 1 < snapshot_files.size(); ++i)
+                s.retired.push_back(dir / snapshot_name(snapshot_files[i]));
+        }
     }
-    if (!snapshot_files.empty()) {
-        s.snapshot = read_snapshot(dir / snapshot_name(covered), covered);
-        for (std::size_t i = 0; i + 1 < snapshot_files.size(); ++i)
-            s.retired.push_back(dir / snapshot_name(snapshot_files[i]));
-    }
+    const Lsn covered = s.snapshot ? s.snapshot->covered : 0;
 
     // The segments: the manifest's, plus at most one newer that it does not list yet (created
     // just before a crash could add it). Without a manifest, whatever is there.
@@ -182,6 +225,8 @@ Scan scan_directory(const fs::path& dir) {
             if (std::binary_search(segments.begin(), segments.end(), first)) continue;
             if (!segments.empty() && first < segments.front()) {
                 s.retired.push_back(path);  // unlinked after the manifest dropped it
+            } else if (cutting && (segments.empty() || first > segments.back())) {
+                s.cut_off.push_back(path);  // beyond the cut: not yet unlinked
             } else if (segments.empty() || first > segments.back()) {
                 if (unlisted)
                     throw CorruptionError(
@@ -258,6 +303,11 @@ Scan scan_directory(const fs::path& dir) {
         Lsn lsn = first;
         std::size_t off = segment_header_size;
         while (off < bytes.size()) {
+            // The rest is what an unfinished cut drops (a torn write among it included).
+            if (last && lsn > keep_up_to) {
+                s.cut_at = std::pair(path, std::uint64_t{off});
+                break;
+            }
             if (const auto len = valid_record(buf, off)) {
                 if (lsn > covered) {
                     const auto* p = bytes.data() + off + record_header_size;
@@ -278,9 +328,29 @@ Scan scan_directory(const fs::path& dir) {
         next = lsn;
         if (last) s.last_segment_bytes = off;
     }
-    s.live = Manifest{covered, segments};
+    s.live.snapshot = covered;
+    s.live.segments = segments;
     s.next = next;
     return s;
+}
+
+std::uint64_t record_end(const fs::path& path, Lsn first, Lsn last) {
+    const std::vector<std::byte> bytes = read_whole(path);
+    const std::span<const std::byte> buf(bytes);
+    if (bytes.size() < segment_header_size)
+        throw CorruptionError(path.string(), 0, "segment header truncated");
+    std::size_t off = segment_header_size;
+    for (Lsn lsn = first; lsn <= last; ++lsn) {
+        const auto len = valid_record(buf, off);
+        if (!len)
+            throw CorruptionError(path.string(), off,
+                                  (off < bytes.size() ? describe_invalid(buf, off)
+                                                      : std::string("the segment ends")) +
+                                      " (LSN " + std::to_string(lsn) +
+                                      ", which the log holds by its count)");
+        off += record_header_size + *len;
+    }
+    return off;
 }
 
 }  // namespace detail
@@ -323,7 +393,9 @@ Recovery Log::read(const std::filesystem::path& directory) {
         r.records = std::move(scan->records);
         r.torn_tail = std::move(scan->torn_tail);
         for (const auto& p : scan->temporaries) r.leftover_files.push_back(p.string());
+        for (const auto& p : scan->cut_off) r.leftover_files.push_back(p.string());
         for (const auto& p : scan->retired) r.leftover_files.push_back(p.string());
+        if (scan->manifest) r.unfinished_cut = scan->manifest->cut;
         r.legacy = scan->legacy;
         return r;
     }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "manifest.hpp"
@@ -23,6 +24,12 @@ struct Scan {
     std::optional<TornTail> torn_tail;     // as found, not cut
     std::vector<fs::path> temporaries;     // *.tmp: interrupted creations, never relied on
     std::vector<fs::path> retired;         // segments and snapshots that nothing needs any more
+    // An unfinished cut (the manifest's `cut`): what recovery must do before it rewrites the
+    // manifest. The segment holding the records after the cut and where they start; the
+    // segment files the cut drops; the snapshot still at its temporary name.
+    std::optional<std::pair<fs::path, std::uint64_t>> cut_at;
+    std::vector<fs::path> cut_off;
+    std::optional<fs::path> pending_snapshot;
     std::uint64_t last_segment_bytes = 0;  // valid bytes of the newest live segment
     Lsn next = 1;  // the LSN after the last record (at most covered + 1 if the snapshot is ahead)
 };
@@ -32,5 +39,10 @@ struct Scan {
 // directory without a manifest is legacy unless it holds files only a manifest-keeping version
 // writes (then the manifest was lost: CorruptionError). Throws SystemError for failed calls.
 Scan scan_directory(const fs::path& dir);
+
+// The byte offset just past record `last` in the segment `path` whose first record is `first`
+// (the header's end when last < first), checking every record on the way: where
+// Log::truncate_after cuts. Throws CorruptionError if the segment does not hold `last`.
+std::uint64_t record_end(const fs::path& path, Lsn first, Lsn last);
 
 }  // namespace tp::journal::detail

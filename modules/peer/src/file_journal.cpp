@@ -25,6 +25,10 @@ public:
         log_->write_snapshot(covered, state);
     }
     void discard_unwritten() noexcept override { log_->discard_unwritten(); }
+    void truncate_after(Position position) override { log_->truncate_after(position); }
+    void install_snapshot(Position covered, std::span<const std::byte> state) override {
+        log_->install_snapshot(covered, state);
+    }
 
 private:
     std::unique_ptr<journal::Log> log_;

@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <string>
 #include <utility>
 
 #include "tp/journal/errors.hpp"
@@ -47,6 +49,33 @@ public:
         store_.has_snapshot_ = true;
     }
     void discard_unwritten() noexcept override { pending_.clear(); }
+    // Both cuts are durable on return, as the file journal's: they act on the store itself.
+    void truncate_after(Position position) override {
+        if (position >= written()) return;
+        if (position < store_.base_)
+            throw journal::JournalError(
+                "cannot truncate the memory journal after position " + std::to_string(position) +
+                ": its snapshot covers the records up to position " +
+                std::to_string(store_.base_));
+        flush();
+        store_.records_.resize(static_cast<std::size_t>(position - store_.base_));
+    }
+    void install_snapshot(Position covered, std::span<const std::byte> state) override {
+        if (covered == 0)
+            throw journal::JournalError(
+                "cannot install a snapshot covering position 0 into the memory journal: it "
+                "would cover no record");
+        if (store_.has_snapshot_ && covered < store_.base_)
+            throw journal::JournalError(
+                "cannot install a snapshot covering position " + std::to_string(covered) +
+                " into the memory journal: its own snapshot already covers up to position " +
+                std::to_string(store_.base_));
+        pending_.clear();
+        store_.records_.clear();
+        store_.base_ = covered;
+        store_.snapshot_.assign(state.begin(), state.end());
+        store_.has_snapshot_ = true;
+    }
 
 private:
     void flush() {
@@ -82,6 +111,24 @@ void MemoryJournalStore::released() {
     // A callback may end its own watch: call a copy.
     const auto watches = watches_;
     for (const auto& w : watches) w.second();
+}
+
+void MemoryJournalStore::lose_disk() {
+    if (held_)
+        throw journal::JournalError(
+            "cannot lose the memory journal's disk while a journal holds it open");
+    base_ = 0;
+    snapshot_.clear();
+    has_snapshot_ = false;
+    records_.clear();
+}
+
+void MemoryJournalStore::roll_back(Position keep) {
+    if (held_)
+        throw journal::JournalError(
+            "cannot roll the memory journal back while a journal holds it open");
+    if (keep >= durable()) return;
+    records_.resize(static_cast<std::size_t>(std::max(keep, base_) - base_));
 }
 
 OpenedJournal MemoryJournalStore::open() {

@@ -50,6 +50,10 @@ struct TornTail {
     bool cut = false;                 // open() cut them off; read() leaves the file as it is
 };
 
+namespace detail {
+struct Scan;
+}
+
 struct Recovery {
     std::optional<Snapshot> snapshot;  // newest snapshot, if any
     std::vector<Record> records;       // every record after the snapshot, in LSN order
@@ -61,6 +65,9 @@ struct Recovery {
     // The directory had no MANIFEST: an earlier version wrote it. Such a log cannot tell a lost
     // newest segment from its end; open() adopts it (writes the manifest), read() only says so.
     bool legacy = false;
+    // A truncate_after() or install_snapshot() was interrupted after it committed (the LSN
+    // after which it cuts): open() finished it, read() shows the log as if it had.
+    std::optional<Lsn> unfinished_cut;
 };
 
 // An append-only log of opaque records in one directory, owned exclusively (flock on
@@ -74,8 +81,9 @@ struct Recovery {
 // written as *.tmp, synced and renamed, so a file with a final name is complete; the manifest is
 // replaced after a file is added and before one is removed.
 //
-// Threads: append() and write_snapshot() come from one thread at a time (the appending thread);
-// sync() may run concurrently on one other thread (the syncing thread). The LSN getters may be
+// Threads: append(), write_snapshot(), truncate_after() and install_snapshot() come from one
+// thread at a time (the appending thread); sync() may run concurrently on one other thread (the
+// syncing thread). The LSN getters may be
 // called from anywhere. That is what group commit needs: keep appending while a sync is in
 // flight, and acknowledge each batch when the sync that covers it returns.
 class Log {
@@ -126,6 +134,19 @@ public:
     // snapshots it makes redundant.
     void write_snapshot(Lsn covered, std::span<const std::byte> state);
 
+    // Drops every record after `lsn`, durably: the next append gets lsn + 1, and neither open()
+    // nor read() ever shows the dropped records again. Records up to `lsn` still in the write
+    // buffer are written and synced: written_lsn() == durable_lsn() == lsn afterwards. No-op
+    // (returns written_lsn()) when lsn >= written_lsn(). Throws JournalError when `lsn` is below
+    // what the snapshot covers (those records are no longer held one by one).
+    Lsn truncate_after(Lsn lsn);
+
+    // Replaces the whole log by `state`, received from elsewhere, covering every record up to
+    // `covered` (which may lie beyond written_lsn()): afterwards the log holds that snapshot and
+    // no record, and the next append gets covered + 1. Throws JournalError when `covered` is 0
+    // or below the existing snapshot's.
+    void install_snapshot(Lsn covered, std::span<const std::byte> state);
+
     const std::filesystem::path& directory() const noexcept { return dir_; }
     const Options& options() const noexcept { return options_; }
     std::size_t segment_count() const noexcept { return segments_.size(); }
@@ -133,8 +154,12 @@ public:
 private:
     Log(std::filesystem::path directory, const Options& options);
     Recovery recover();
+    void finish_cut(const detail::Scan& scan, Recovery& r);
     void lock_directory();
-    void create_segment(Lsn first);
+    void create_segment(Lsn first, bool sync_locked = false);  // sync_locked: caller holds it
+    void write_snapshot_file(const std::filesystem::path& path, Lsn covered,
+                             std::span<const std::byte> state);
+    void write_cut_manifest(Lsn cut, bool snapshot_pending);
     void roll();
     void remove_covered(Lsn covered, std::vector<std::string>* removed);
     void commit_manifest();  // writes the manifest if it differs from the one on disk
@@ -154,6 +179,7 @@ private:
     std::vector<Lsn> segments_;  // first LSN of every live segment, oldest first
     std::optional<Lsn> snapshot_;
     std::vector<std::byte> manifest_;  // the manifest on disk, encoded; empty: none yet
+    std::uint64_t cuts_ = 0;           // truncations and installed snapshots, ever (manifest)
     std::mutex sync_mutex_;
     std::mutex write_mutex_;  // the buffer, and writes to fd_; taken after sync_mutex_, never before
     std::vector<std::byte> buffer_;  // framed records appended and not yet written

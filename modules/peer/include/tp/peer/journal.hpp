@@ -45,6 +45,16 @@ public:
     virtual void write_snapshot(Position covered, std::span<const std::byte> state) = 0;
     // A crash of this process: what was appended but not written is gone.
     virtual void discard_unwritten() noexcept = 0;
+    // A replica's divergent suffix: drops every record after `position`, durably (the next
+    // append gets position + 1; written() and durable() are `position`; a reopen never shows the
+    // dropped records). No-op at or beyond written(). Throws journal::JournalError when
+    // `position` is below what the snapshot covers.
+    virtual void truncate_after(Position position) = 0;
+    // A snapshot received from the leader replaces the whole log, durably: afterwards the
+    // journal holds `state` as covering every record up to `covered` (which may lie beyond
+    // written()) and no record; the next append gets covered + 1. Throws journal::JournalError
+    // when `covered` is 0 or below the journal's own snapshot.
+    virtual void install_snapshot(Position covered, std::span<const std::byte> state) = 0;
 };
 
 // A journal opened, with what it held (the newest snapshot and the records after it).
@@ -96,7 +106,17 @@ public:
 
     // Records kept (synced), and the snapshot's coverage: for tests and the simulator.
     Position durable() const noexcept { return base_ + records_.size(); }
+    Position snapshot_covers() const noexcept { return has_snapshot_ ? base_ : 0; }
     std::uint64_t opens() const noexcept { return opens_; }
+
+    // The disk models of the simulator (issue 16), for a store no journal holds open (a crashed
+    // peer's); both throw journal::JournalError while one does.
+    // The disk is lost: snapshot and records gone, as a fresh store (opens() still counts).
+    void lose_disk();
+    // A stale copy comes back: only records up to `keep` survive (nothing changes if it holds
+    // no more). A snapshot is written once and then kept, so a stale copy has it too: with
+    // `keep` below the snapshot, the snapshot survives and every record after it is gone.
+    void roll_back(Position keep);
 
 private:
     class Open;
