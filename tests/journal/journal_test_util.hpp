@@ -48,6 +48,10 @@ inline std::vector<std::byte> bytes_of(std::string_view s) {
     return {p, p + s.size()};
 }
 
+inline bool contains(const std::string& haystack, const std::string& needle) {
+    return haystack.find(needle) != std::string::npos;
+}
+
 inline std::string text_of(const std::vector<std::byte>& b) {
     return {reinterpret_cast<const char*>(b.data()), b.size()};
 }

@@ -26,9 +26,6 @@ using tp::journal::Lsn;
 using tp::journal::Options;
 
 namespace {
-bool contains(const std::string& haystack, const std::string& needle) {
-    return haystack.find(needle) != std::string::npos;
-}
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(journal_log)

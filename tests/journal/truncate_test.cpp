@@ -21,10 +21,6 @@ namespace {
 
 const Options small{.durability = Durability::group, .segment_bytes = 200};
 
-bool contains(const std::string& haystack, const std::string& needle) {
-    return haystack.find(needle) != std::string::npos;
-}
-
 // Records 1..count synced over several small segments, then closed.
 void write_records(const fs::path& dir, std::uint64_t count) {
     auto [log, rec] = Log::open(dir, small);
