@@ -11,9 +11,20 @@ using namespace tp::replication::test;
 namespace data_ = boost::unit_test::data;
 
 
+namespace {
+
+// Seeds 1..2000 (a plain vector: Boost's xrange trips GCC's maybe-uninitialized under sanitizers).
+std::vector<int> seeds() {
+    std::vector<int> out(2000);
+    for (int i = 0; i < 2000; ++i) out[static_cast<std::size_t>(i)] = i + 1;
+    return out;
+}
+
+}  // namespace
+
 BOOST_AUTO_TEST_SUITE(replica_property)
 
-BOOST_DATA_TEST_CASE(committed_records_agree_and_are_never_lost, data_::xrange(1, 2001), seed) {
+BOOST_DATA_TEST_CASE(committed_records_agree_and_are_never_lost, data_::make(seeds()), seed) {
     Run run(static_cast<std::uint64_t>(seed));
     for (int i = 0; i < 400; ++i) {
         run.step();
