@@ -40,8 +40,9 @@ struct Run {
                 const Entry& e = *c[p].entry(at);
                 auto [it, fresh] = committed.emplace(at, e);
                 if (!fresh && !(it->second == e)) {
-                    return "peer " + std::to_string(p) + " holds another committed record at " +
-                           std::to_string(at);
+                    return std::string("peer ").append(std::to_string(p))
+                        .append(" holds another committed record at ")
+                        .append(std::to_string(at));
                 }
             }
         }
@@ -87,7 +88,7 @@ struct Run {
                 const PeerId p = static_cast<PeerId>(1 + pick(n));
                 if (!c.is_down(p) && c[p].commit() > c[p].first()) {
                     const Position at = c[p].commit();
-                    c[p].compacted(at, bytes("state@" + std::to_string(at)));
+                    c[p].compacted(at, bytes(std::string("state@").append(std::to_string(at))));
                 }
                 break;
             }
@@ -103,7 +104,7 @@ struct Run {
             }
             default:  // requests at whoever leads
                 if (leader != 0 && !c.is_down(leader) && c[leader].serving()) {
-                    c.propose(leader, "r" + std::to_string(++proposals));
+                    c.propose(leader, std::string("r").append(std::to_string(++proposals)));
                 }
                 break;
         }

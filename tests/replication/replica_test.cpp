@@ -235,7 +235,7 @@ BOOST_AUTO_TEST_CASE(a_replica_far_behind_catches_up_from_the_snapshot_in_chunks
     c.lead(3, epoch(1, 3));
     c.deliver();
     c.crash(1);
-    for (int i = 0; i < 10; ++i) c.propose(3, "r" + std::to_string(i));
+    for (int i = 0; i < 10; ++i) c.propose(3, std::string("r").append(std::to_string(i)));
     c.deliver();
     // The trader compacts what is committed: peer 1 now needs the snapshot.
     const Position covered = c[3].commit();
