@@ -95,14 +95,14 @@ BOOST_AUTO_TEST_CASE(truncate_mid_segment_then_append_then_reopen) {
         BOOST_TEST(log->written_lsn() == p);
         BOOST_TEST(log->durable_lsn() == p);
         // The next append takes the first dropped LSN, with new contents.
-        BOOST_TEST(log->append(bytes_of("new-" + std::to_string(p + 1))) == p + 1);
+        BOOST_TEST(log->append(bytes_of(std::string("new-").append(std::to_string(p + 1)))) == p + 1);
         log->sync();
     }
     BOOST_TEST(firsts(tmp.path()) == before, boost::test_tools::per_element());
     // The old suffix never returns, to read() or open().
     const auto rec =
         expect_log(tmp.path(), std::nullopt,
-                   joined(expected_payloads(1, p), {"new-" + std::to_string(p + 1)}), p + 2);
+                   joined(expected_payloads(1, p), {std::string("new-").append(std::to_string(p + 1))}), p + 2);
     BOOST_TEST(!rec.unfinished_cut);
 }
 
@@ -269,7 +269,7 @@ BOOST_AUTO_TEST_CASE(cuts_beside_a_concurrent_syncer) {
             // Twenty appends, then every third round a cut seven records back, every fifth a
             // snapshot installed three positions ahead.
             for (int i = 0; i < 20; ++i) {
-                const std::string text = "r" + std::to_string(round) + "-" + std::to_string(i);
+                const std::string text = std::string("r").append(std::to_string(round)) + std::string("-").append(std::to_string(i));
                 BOOST_REQUIRE(log->append(bytes_of(text)) == covered + model.size() + 1);
                 model.push_back(text);
             }
@@ -280,7 +280,7 @@ BOOST_AUTO_TEST_CASE(cuts_beside_a_concurrent_syncer) {
             }
             if (round % 5 == 0) {
                 covered = log->written_lsn() + 3;
-                snapshot = "snap-" + std::to_string(round);
+                snapshot = std::string("snap-").append(std::to_string(round));
                 log->install_snapshot(covered, bytes_of(snapshot));
                 model.clear();
             }
@@ -346,7 +346,7 @@ BOOST_AUTO_TEST_CASE(reads_beside_a_writer_that_cuts_see_one_log) {
                     const int g = std::stoi(text.substr(1, dash - 1));
                     if (rec.lsn != expect++ || text.substr(dash + 1) != std::to_string(rec.lsn) ||
                         g < generation)
-                        failure = "record " + std::to_string(rec.lsn) + ": " + text;
+                        failure = std::string("record ").append(std::to_string(rec.lsn)) + ": " + text;
                     generation = g;
                 }
                 ++reads;
@@ -363,7 +363,7 @@ BOOST_AUTO_TEST_CASE(reads_beside_a_writer_that_cuts_see_one_log) {
     int generation = 0;
     for (int i = 1; i <= 600; ++i) {
         const Lsn lsn = log.written_lsn() + 1;
-        BOOST_REQUIRE(log.append(bytes_of("g" + std::to_string(generation) + "-" +
+        BOOST_REQUIRE(log.append(bytes_of(std::string("g").append(std::to_string(generation)) + "-" +
                                           std::to_string(lsn))) == lsn);
         if (i % 7 == 0) log.sync();
         if (i % 50 == 0) {
@@ -372,7 +372,7 @@ BOOST_AUTO_TEST_CASE(reads_beside_a_writer_that_cuts_see_one_log) {
         }
         if (i % 170 == 0) {
             const Lsn covered = log.written_lsn() + 5;
-            log.install_snapshot(covered, bytes_of("s" + std::to_string(generation) + "-" +
+            log.install_snapshot(covered, bytes_of(std::string("s").append(std::to_string(generation)) + "-" +
                                                    std::to_string(covered)));
             ++generation;
         }
@@ -486,7 +486,7 @@ BOOST_AUTO_TEST_CASE(a_cut_manifest_that_keeps_files_beyond_its_cut_is_refused) 
     } catch (const CorruptionError& e) {
         BOOST_TEST_MESSAGE(e.what());
         BOOST_TEST(e.file() == (tmp / "MANIFEST").string());
-        BOOST_TEST(contains(e.what(), "cuts the log after LSN " + std::to_string(segs.back() - 2)));
+        BOOST_TEST(contains(e.what(), std::string("cuts the log after LSN ").append(std::to_string(segs.back() - 2))));
     }
     BOOST_CHECK_THROW(Log::read(tmp.path()), CorruptionError);
     BOOST_TEST(dir_state(tmp.path()) == state);
