@@ -22,6 +22,7 @@ public:
         PeerState& s = states_[peer];
         if (epoch > s.epoch) s.epoch = epoch;
     }
+    void note_seeded(clock::PeerId peer) override { states_[peer].seeded = true; }
 
 private:
     std::map<clock::PeerId, PeerState> states_;
@@ -37,16 +38,27 @@ public:
         return s;
     }
     void note_epoch(clock::PeerId peer, wire::Epoch epoch) override {
-        auto it = states_.find(peer);
-        // A peer never started here has no incarnation to keep: its state is read on start.
-        PeerState s = it != states_.end() ? it->second : read_peer_state(dir_, peer);
+        PeerState s = known(peer);
         if (epoch <= s.epoch) return;
         s.epoch = epoch;
         write_peer_state(dir_, peer, s);
         states_[peer] = s;
     }
+    void note_seeded(clock::PeerId peer) override {
+        PeerState s = known(peer);
+        if (s.seeded) return;
+        s.seeded = true;
+        write_peer_state(dir_, peer, s);
+        states_[peer] = s;
+    }
 
 private:
+    // A peer never started here has no incarnation to keep: its state is read from its file.
+    PeerState known(clock::PeerId peer) const {
+        auto it = states_.find(peer);
+        return it != states_.end() ? it->second : read_peer_state(dir_, peer);
+    }
+
     std::filesystem::path dir_;
     std::map<clock::PeerId, PeerState> states_;  // what the files hold: no read per epoch
 };

@@ -13,9 +13,15 @@ namespace tp::peer {
 //   clock.
 // - the highest epoch the peer has seen (led or followed): the floor its bully machine restarts
 //   from, so a peer back from a crash never claims a reign it or another already had.
+// - whether its replica of the trader's log is seeded (issue 16): authoritative, because it
+//   caught up with a trader. A peer without the flag (a lost disk, a first start) relearns from a
+//   quorum which epochs it joined before it acknowledges anything.
 //
-// File: "TPSTATE2", u32 LE incarnation, u64 LE epoch, u32 LE CRC32C of the 20 bytes before it.
-// A 16-byte "TPSTATE1" file (incarnation only, the first version) is read as epoch 0.
+// File (25 bytes): "TPSTATE3", u32 LE incarnation, u64 LE epoch, u8 flags (bit 0: seeded; the
+// other bits are refused), u32 LE CRC32C of the 21 bytes before it. Earlier versions still read,
+// unseeded (a peer upgraded from the shared-directory mode has no replica yet): a 24-byte
+// "TPSTATE2" (the same without flags) and a 16-byte "TPSTATE1" (incarnation only: epoch 0). The
+// next write is always TPSTATE3.
 struct PeerStateError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
@@ -23,6 +29,9 @@ struct PeerStateError : std::runtime_error {
 struct PeerState {
     std::uint32_t incarnation = 0;  // 0: the peer never started here
     std::uint64_t epoch = 0;        // the highest epoch seen (0: none)
+    bool seeded = false;            // its replica of the trader's log is authoritative
+
+    friend bool operator==(const PeerState&, const PeerState&) = default;
 };
 
 // Reads the state (all zero when the file does not exist). Throws PeerStateError naming the file

@@ -19,12 +19,15 @@ class PeerStateStore {
 public:
     virtual ~PeerStateStore() = default;
 
-    // A new life of `peer`: its incarnation, one above every earlier one, durable on return, and
-    // the highest epoch its earlier lives saw.
+    // A new life of `peer`: its incarnation, one above every earlier one, durable on return, the
+    // highest epoch its earlier lives saw, and whether its replica of the trader's log is seeded.
     virtual PeerState start_life(clock::PeerId peer) = 0;
     // `peer` has seen `epoch`: durable on return if it is a new high, before the peer sends
     // anything in it.
     virtual void note_epoch(clock::PeerId peer, wire::Epoch epoch) = 0;
+    // `peer`'s replica of the trader's log caught up with a trader (replication::Ready::seeded):
+    // durable on return. Nothing clears it but the loss of the state itself.
+    virtual void note_seeded(clock::PeerId peer) = 0;
 
     // In `<state_dir>/peer-<id>.state`; throws PeerStateError naming the file.
     static std::unique_ptr<PeerStateStore> in_files(std::filesystem::path state_dir);
