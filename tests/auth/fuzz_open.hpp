@@ -24,9 +24,9 @@ inline constexpr std::byte sealed_mode{1};  // the rest is a payload, sealed by 
                                             // (past the MAC), and damaged by one bit
 
 struct Outcome {
-    std::string failure;    // empty when the property holds, else what broke
-    bool accepted = false;  // the guard accepted a data frame
-    bool decoded = false;   // and its payload decoded as an envelope
+    std::string failure;      // empty when the property holds, else what broke
+    bool accepted = false;    // the guard accepted a data frame
+    bool decoded = false;     // and its payload decoded as an envelope
     bool later_life = false;  // the guard refused it as later_life and reported that life
 };
 
