@@ -113,8 +113,8 @@ Guard::Outcome Guard::open(std::span<const std::byte> frame, Time now) {
     }
     if (h.receiver_incarnation > incarnation_) {
         // Only a member that knew a later life of this peer seals this, so this peer lost its
-        // state. The window is left alone (refused frames change nothing), so replays get here
-        // too: only news is reported, once.
+        // state. The window is left alone (a refused frame teaches nothing of its sender), so
+        // replays get here too: only news is reported, once.
         Outcome out = refuse(Refusal::later_life, h.sender);
         if (h.receiver_incarnation > later_life_seen_) {
             later_life_seen_ = h.receiver_incarnation;
