@@ -37,6 +37,10 @@ std::string open_once(Guard& guard, std::span<const std::byte> frame, Outcome& o
     const auto accepted_before = guard.accepted();
     const Guard::Outcome o = guard.open(frame, 1s);
     accepted = o.opened.has_value();
+    if (o.later_life &&
+        (accepted || o.refusal != Refusal::later_life || *o.later_life <= guard.incarnation()))
+        return "reported a later life that is not one";
+    out.later_life = out.later_life || o.later_life.has_value();
     if (!accepted) {
         if (guard.accepted() != accepted_before) return "a refused frame counted as accepted";
         if (guard.known_incarnation(sender) != before) return "a refused frame taught a life";

@@ -24,16 +24,18 @@ inline constexpr std::byte sealed_mode{1};  // the rest is a payload, sealed by 
                                             // (past the MAC), and damaged by one bit
 
 struct Outcome {
-    std::string failure;    // empty when the property holds, else what broke
-    bool accepted = false;  // the guard accepted a data frame
-    bool decoded = false;   // and its payload decoded as an envelope
+    std::string failure;      // empty when the property holds, else what broke
+    bool accepted = false;    // the guard accepted a data frame
+    bool decoded = false;     // and its payload decoded as an envelope
+    bool later_life = false;  // the guard refused it as later_life and reported that life
 };
 
 // The fuzz property, for libFuzzer and the replay test alike. Opening never crashes; a refused
-// frame changes nothing the guard knows; an accepted one is a data or hello frame from a member,
-// whose payload lies inside the input, is refused the second time, and decodes to an envelope or
-// an error with a message; a sealed payload is accepted unchanged, and no one-bit change of its
-// frame is accepted.
+// frame teaches nothing of its sender, and reports a later life only as a later_life refusal,
+// above the guard's own; an accepted one is a data or hello frame from a member, whose payload
+// lies inside the input, is refused the second time, and decodes to an envelope or an error with
+// a message; a sealed payload is accepted unchanged, and no one-bit change of its frame is
+// accepted.
 Outcome check_open_property(std::span<const std::byte> input);
 
 }  // namespace tp::auth::fuzz

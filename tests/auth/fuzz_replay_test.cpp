@@ -38,6 +38,7 @@ BOOST_AUTO_TEST_SUITE(auth_fuzz_replay)
 BOOST_AUTO_TEST_CASE(seeds_open_as_their_names_say) {
     const auto seeds = load_corpus();
     BOOST_TEST_REQUIRE(seeds.size() >= 8u, "corpus missing from " << TP_AUTH_CORPUS_DIR);
+    bool later_life_seed = false;
     for (const auto& seed : seeds) {
         const auto out = check_open_property(seed.bytes);
         BOOST_TEST(out.failure.empty(), seed.name << ": " << out.failure);
@@ -47,11 +48,18 @@ BOOST_AUTO_TEST_CASE(seeds_open_as_their_names_say) {
             BOOST_TEST(out.decoded, seed.name);
         }
         if (starts_with(seed.name, "raw-wrong-key")) BOOST_TEST(!out.accepted, seed.name);
+        // A member's hello for a later life of the receiver is refused, and reports that life.
+        if (seed.name == "raw-later-life.bin") {
+            later_life_seed = true;
+            BOOST_TEST(!out.accepted);
+            BOOST_TEST(out.later_life);
+        }
         if (starts_with(seed.name, "sealed-")) {
             BOOST_TEST(out.accepted, seed.name);
             BOOST_TEST(out.decoded == (seed.name != "sealed-garbage.bin"), seed.name);
         }
     }
+    BOOST_TEST(later_life_seed, "raw-later-life.bin missing from the corpus");
 }
 
 BOOST_AUTO_TEST_CASE(property_holds_over_mutations) {

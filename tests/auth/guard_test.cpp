@@ -151,6 +151,157 @@ BOOST_AUTO_TEST_CASE(refusals_never_move_the_window) {
     BOOST_TEST(accepted(b, f));
 }
 
+BOOST_AUTO_TEST_CASE(a_peer_that_lost_its_state_learns_its_later_life) {
+    Guard b(2, 1, members, key);
+    // Step 1: a, in its 5th life, talks to b: b knows life 5.
+    Guard a5(1, 5, members, key);
+    BOOST_TEST(accepted(b, frame_to(a5, 2)));
+    BOOST_TEST(b.known_incarnation(1) == 5u);
+    // Step 2: a's state directory is lost: it starts again at life 1 and sends b data. b refuses
+    // it as an earlier life and greets a.
+    Guard a1(1, 1, members, key);
+    const auto refused = b.open(frame_to(a1, 2), 1s);
+    BOOST_REQUIRE(!refused.opened);
+    BOOST_TEST((refused.refusal == Refusal::old_incarnation));
+    BOOST_REQUIRE(refused.greet.has_value());
+    BOOST_TEST(*refused.greet == 1u);
+    BOOST_TEST(!refused.later_life.has_value());
+    // Step 3: b's hello names life 5; the lost peer refuses it and learns that life.
+    const auto told = a1.open(hello_to(b, 1), 1s);
+    BOOST_REQUIRE(!told.opened);
+    BOOST_TEST((told.refusal == Refusal::later_life));
+    BOOST_TEST(told.from == 2u);
+    BOOST_REQUIRE(told.later_life.has_value());
+    BOOST_TEST(*told.later_life == 5u);
+    BOOST_TEST(a1.later_life_seen() == 5u);
+    BOOST_TEST(!told.greet.has_value());  // its hello would only be refused as an earlier life
+    // Step 4: refused, so nothing is learnt of b.
+    BOOST_TEST(a1.known_incarnation(2) == 0u);
+    BOOST_TEST(a1.accepted() == 0u);
+    BOOST_TEST(a1.refused()[static_cast<std::size_t>(Refusal::later_life)] == 1u);
+    // Step 5: b's data names life 5 too: refused, but not news.
+    const auto data = a1.open(frame_to(b, 1), 2s);
+    BOOST_TEST((data.refusal == Refusal::later_life));
+    BOOST_TEST(!data.later_life.has_value());
+    // Step 6: c knew a still later life, 7: that is news.
+    Guard c(3, 1, members, key), a7(1, 7, members, key);
+    BOOST_TEST(accepted(c, frame_to(a7, 3)));
+    const auto from_c = a1.open(hello_to(c, 1), 2s);
+    BOOST_TEST((from_c.refusal == Refusal::later_life));
+    BOOST_REQUIRE(from_c.later_life.has_value());
+    BOOST_TEST(*from_c.later_life == 7u);
+    BOOST_TEST(a1.later_life_seen() == 7u);
+    // Step 7: b's life 5 again lowers nothing.
+    BOOST_TEST(!a1.open(hello_to(b, 1), 3s).later_life.has_value());
+    BOOST_TEST(a1.later_life_seen() == 7u);
+}
+
+BOOST_AUTO_TEST_CASE(greetings_to_an_earlier_life_are_rate_limited_per_member) {
+    Guard b(2, 1, members, key, 100ms);
+    // Step 1: b knows a in life 5 and c in life 3.
+    Guard a5(1, 5, members, key), c3(3, 3, members, key);
+    BOOST_TEST(accepted(b, frame_to(a5, 2)));
+    BOOST_TEST(accepted(b, frame_to(c3, 2)));
+    // Step 2: both lose their state and come back in life 1.
+    Guard a1(1, 1, members, key), c1(3, 1, members, key);
+    // Step 3: a's frames: refused each time, one greeting per 100 ms.
+    const auto first = b.open(frame_to(a1, 2), 0ms);
+    BOOST_TEST((first.refusal == Refusal::old_incarnation));
+    BOOST_TEST(first.greet.has_value());
+    const auto second = b.open(frame_to(a1, 2), 50ms);
+    BOOST_TEST((second.refusal == Refusal::old_incarnation));
+    BOOST_TEST(!second.greet.has_value());
+    // Step 4: c's budget is its own.
+    const auto from_c = b.open(frame_to(c1, 2), 50ms);
+    BOOST_TEST((from_c.refusal == Refusal::old_incarnation));
+    BOOST_REQUIRE(from_c.greet.has_value());
+    BOOST_TEST(*from_c.greet == 3u);
+    // Step 5: after the interval, a is greeted again.
+    BOOST_TEST(b.open(frame_to(a1, 2), 100ms).greet.has_value());
+    BOOST_TEST(b.refused()[static_cast<std::size_t>(Refusal::old_incarnation)] == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(a_forged_later_life_is_a_bad_mac) {
+    Guard a(1, 1, members, key), b(2, 1, members, key);
+    // Step 1: b's hello, naming life 0 ("not known"), its receiver incarnation set to 9.
+    auto forged = hello_to(b, 1);
+    forged[16] = std::byte{9};
+    const auto out = a.open(forged, 0s);
+    BOOST_TEST((out.refusal == Refusal::bad_mac));
+    BOOST_TEST(!out.later_life.has_value());
+    // Step 2: sealed properly but under another key, naming life 9: a bad MAC as well.
+    const Key other_key = Key::derive(43);
+    Guard b_other(2, 1, members, other_key), a9_other(1, 9, members, other_key);
+    BOOST_TEST(accepted(b_other, frame_to(a9_other, 2)));
+    const auto other = a.open(hello_to(b_other, 1), 0s);
+    BOOST_TEST((other.refusal == Refusal::bad_mac));
+    BOOST_TEST(!other.later_life.has_value());
+    // Step 3: nothing was learnt: no later life, and b's genuine frames are accepted.
+    BOOST_TEST(a.later_life_seen() == 0u);
+    BOOST_TEST(a.refused()[static_cast<std::size_t>(Refusal::later_life)] == 0u);
+    BOOST_TEST(accepted(a, frame_to(b, 1)));
+}
+
+BOOST_AUTO_TEST_CASE(a_replayed_later_life_is_reported_once_and_moves_no_window) {
+    Guard b(2, 1, members, key);
+    // Step 1: b's first frame to a names no life (b has not heard from a); it is delayed.
+    const auto delayed = frame_to(b, 1);
+    // Step 2: b learns a's life 5, then seals a window's worth of hellos naming it.
+    Guard a5(1, 5, members, key);
+    BOOST_TEST(accepted(b, frame_to(a5, 2)));
+    std::vector<std::byte> hello;
+    for (std::uint64_t i = 0; i < ReplayWindow::width; ++i) hello = hello_to(b, 1);
+    // Step 3: a, which lost its state, is told of life 5 by the last one.
+    Guard a1(1, 1, members, key);
+    const auto told = a1.open(hello, 1s);
+    BOOST_TEST((told.refusal == Refusal::later_life));
+    BOOST_TEST(told.later_life.has_value());
+    // Step 4: the same hello replayed is refused again (the window never took it), but it is
+    // not news: no second report.
+    const auto replay = a1.open(hello, 2s);
+    BOOST_TEST((replay.refusal == Refusal::later_life));
+    BOOST_TEST(!replay.later_life.has_value());
+    BOOST_TEST(a1.later_life_seen() == 5u);
+    BOOST_TEST(a1.refused()[static_cast<std::size_t>(Refusal::later_life)] == 2u);
+    // Step 5: had the hello moved the window, the delayed frame (a window's width below it)
+    // would be too old.
+    BOOST_TEST(accepted(a1, delayed));
+}
+
+BOOST_AUTO_TEST_CASE(a_peer_restarted_after_its_later_life_talks_again) {
+    Guard b(2, 3, members, key);  // b is in its 3rd life
+    // Step 1: a in life 5 and b know each other.
+    Guard a5(1, 5, members, key);
+    BOOST_TEST(accepted(a5, hello_to(b, 1)));
+    BOOST_TEST(accepted(b, frame_to(a5, 2)));
+    // Step 2: a loses its state; back in life 1, it is refused and learns life 5 from b.
+    Guard a1(1, 1, members, key);
+    const auto a1_data = frame_to(a1, 2);
+    BOOST_REQUIRE(b.open(a1_data, 0s).greet.has_value());
+    const auto later = hello_to(b, 1);
+    const auto told = a1.open(later, 0s);
+    BOOST_REQUIRE(told.later_life.has_value());
+    BOOST_TEST(*told.later_life == 5u);
+    const auto for_life_5 = frame_to(b, 1);  // b's data, still naming life 5
+    BOOST_TEST((refusal(a1, for_life_5, 0s) == Refusal::later_life));
+    // Step 3: the driver restarts a as the next life, 6, which greets b.
+    Guard a6(1, a1.later_life_seen() + 1, members, key);
+    const auto greeted = b.open(hello_to(a6, 2), 1s);
+    BOOST_REQUIRE(greeted.opened.has_value());
+    BOOST_TEST(b.known_incarnation(1) == 6u);
+    // Step 4: a6 does not know b's life yet, so b greets back; then both know each other.
+    BOOST_REQUIRE(greeted.greet.has_value());
+    BOOST_TEST(accepted(a6, hello_to(b, 1)));
+    BOOST_TEST(a6.known_incarnation(2) == 3u);
+    // Step 5: data flows both ways.
+    BOOST_TEST(accepted(b, frame_to(a6, 2)));
+    BOOST_TEST(accepted(a6, frame_to(b, 1)));
+    BOOST_TEST(a6.later_life_seen() == 0u);
+    // Step 6: the recordings stay refused: life 1's data at b, and b's data naming life 5 at 6.
+    BOOST_TEST((refusal(b, a1_data, 2s) == Refusal::old_incarnation));
+    BOOST_TEST((refusal(a6, for_life_5, 2s) == Refusal::stale_receiver));
+}
+
 BOOST_AUTO_TEST_CASE(sealing_for_a_stranger_or_without_room_throws) {
     Guard a(1, 1, members, key);
     std::vector<std::byte> frame(frame_overhead + 8);

@@ -1,6 +1,7 @@
 // Writes the auth fuzz seed corpus: `auth-make-corpus tests/auth/corpus`. Files named sealed-* take
 // the sealed path (the rest is an envelope's bytes), raw-* the raw path (the rest is a datagram);
-// raw-valid-* are frames the fuzz target's receiver accepts.
+// raw-valid-* are frames the fuzz target's receiver accepts; raw-later-life is a hello it refuses
+// as made for a later life of its own (it reports that life).
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -32,6 +33,18 @@ Bytes sealed_frame(const auth::Key& key, const Bytes& payload, auth::FrameKind k
     return frame;
 }
 
+// A hello from the sender after it knew the receiver in life 3 (the receiver is in life 1).
+Bytes later_life_hello(const auth::Key& key) {
+    auth::Guard peer(auth::fuzz::sender, 1, auth::fuzz::members, key);
+    auth::Guard receiver_life_3(auth::fuzz::receiver, 3, auth::fuzz::members, key);
+    Bytes hello(auth::frame_overhead);
+    hello.resize(receiver_life_3.seal_hello(auth::fuzz::sender, hello));
+    if (!peer.open(hello, {}).opened) std::fprintf(stderr, "the life-3 hello was refused\n");
+    Bytes frame(auth::frame_overhead);
+    frame.resize(peer.seal_hello(auth::fuzz::receiver, frame));
+    return frame;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -56,6 +69,8 @@ int main(int argc, char** argv) {
     seeds.emplace_back("raw-valid-hello",
                        with_mode(auth::fuzz::raw_mode,
                                  sealed_frame(auth::fuzz::key(), {}, auth::FrameKind::hello)));
+    seeds.emplace_back("raw-later-life",
+                       with_mode(auth::fuzz::raw_mode, later_life_hello(auth::fuzz::key())));
     seeds.emplace_back("raw-wrong-key",
                        with_mode(auth::fuzz::raw_mode, sealed_frame(auth::Key::derive(1), garbage,
                                                                     auth::FrameKind::data)));

@@ -18,6 +18,7 @@ const char* to_string(Refusal refusal) noexcept {
         case Refusal::too_old: return "too old";
         case Refusal::old_incarnation: return "old incarnation";
         case Refusal::stale_receiver: return "stale receiver";
+        case Refusal::later_life: return "later life";
         case Refusal::count_: break;
     }
     return "?";
@@ -102,8 +103,24 @@ Guard::Outcome Guard::open(std::span<const std::byte> frame, Time now) {
         case ReplayWindow::Verdict::replayed: return refuse(Refusal::replayed, h.sender);
         case ReplayWindow::Verdict::too_old:
         case ReplayWindow::Verdict::zero_sequence: return refuse(Refusal::too_old, h.sender);
-        case ReplayWindow::Verdict::old_incarnation:
-            return refuse(Refusal::old_incarnation, h.sender);
+        case ReplayWindow::Verdict::old_incarnation: {
+            // The sender may have lost its state and not know its later life: the hello names
+            // the life known here. Rate-limited, as a recording of an earlier life gets here too.
+            std::optional<PeerId> greet;
+            if (greeting_due(*s, now)) greet = h.sender;
+            return refuse(Refusal::old_incarnation, h.sender, greet);
+        }
+    }
+    if (h.receiver_incarnation > incarnation_) {
+        // Only a member that knew a later life of this peer seals this, so this peer lost its
+        // state. The window is left alone (a refused frame teaches nothing of its sender), so
+        // replays get here too: only news is reported, once.
+        Outcome out = refuse(Refusal::later_life, h.sender);
+        if (h.receiver_incarnation > later_life_seen_) {
+            later_life_seen_ = h.receiver_incarnation;
+            out.later_life = later_life_seen_;
+        }
+        return out;
     }
     const bool knows_me = h.receiver_incarnation == incarnation_ ||
                           (h.receiver_incarnation == 0 && incarnation_ == 1);

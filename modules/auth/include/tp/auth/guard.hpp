@@ -23,6 +23,7 @@ enum class Refusal : std::uint8_t {
     old_incarnation,  // from an earlier life of its sender
     stale_receiver,   // made for an earlier life of this peer (or by a sender that does not
                       // know this life yet): possibly captured before a restart
+    later_life,       // made for a later life of this peer: it lost its durable state
     count_,
 };
 inline constexpr std::size_t refusal_count = static_cast<std::size_t>(Refusal::count_);
@@ -41,6 +42,13 @@ const char* to_string(Refusal refusal) noexcept;
 // every member with a hello, and a peer that refuses a datagram as stale_receiver (or gets a
 // hello that does not know its life) answers with a hello, at most once per `hello_interval` per
 // member. Retries do the rest.
+//
+// A peer whose state directory was lost starts again at an earlier life than its members know.
+// A member refuses its frames as old_incarnation and answers with a hello, which names the life
+// it knows (rate-limited as above). An authenticated frame naming a life of this peer above its
+// own is refused as later_life and reported: the driver records that life and restarts the peer
+// as the next one. Only a frame with a valid MAC can report it, and only news is reported (a
+// life above any this Guard was told of), so a replay changes nothing.
 class Guard {
 public:
     using Time = std::chrono::nanoseconds;
@@ -73,12 +81,19 @@ public:
         Refusal refusal = Refusal::malformed;
         PeerId from =
             0;  // the header's sender (0 when it did not parse); unauthenticated if refused
-        // Send this member a hello now (it does not know this peer's life).
+        // Send this member a hello now (it does not know this peer's life, or this peer is in
+        // an earlier life than it knows of the member).
         std::optional<PeerId> greet;
+        // A later life of this peer, first told by this frame: this peer lost its durable state
+        // and has to continue after that life (refusal later_life).
+        std::optional<std::uint32_t> later_life;
     };
     // Checks a received frame, in this order: shape, receiver, sender, MAC, then (authenticated)
-    // lives and the replay window. Only an accepted frame changes what is known.
+    // the replay window and lives. Only an accepted frame changes what is known of a member.
     Outcome open(std::span<const std::byte> frame, Time now);
+
+    // The highest later life of this peer that an authenticated frame named (0: none).
+    std::uint32_t later_life_seen() const noexcept { return later_life_seen_; }
 
     // The incarnation known for `member` (0: not known).
     std::uint32_t known_incarnation(PeerId member) const noexcept;
@@ -106,6 +121,7 @@ private:
     std::vector<Session> sessions_;  // sorted by peer
     std::array<std::uint64_t, refusal_count> refused_{};
     std::uint64_t accepted_ = 0;
+    std::uint32_t later_life_seen_ = 0;
 };
 
 }  // namespace tp::auth
