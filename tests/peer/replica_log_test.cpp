@@ -109,9 +109,9 @@ BOOST_AUTO_TEST_SUITE(replica_log)
 
 BOOST_AUTO_TEST_CASE(entries_round_trip_through_one_reused_buffer) {
     // Data and reign entries, an empty payload, the largest payload an entry may carry.
-    const std::vector<rep::Entry> entries{
-        data(e1, bytes_of("deposit 7 salt")), reign(e2), data(e2, {}),
-        data(e2, pattern(rep::max_payload_bytes)), data(e2, pattern(1))};
+    const std::vector<rep::Entry> entries{data(e1, bytes_of("deposit 7 salt")), reign(e2),
+                                          data(e2, {}), data(e2, pattern(rep::max_payload_bytes)),
+                                          data(e2, pattern(1))};
     std::vector<std::byte> buffer;
     for (std::size_t i = 0; i < entries.size(); ++i) {
         // Encoded into the same buffer every time: whole words, Cap'n Proto's framing.
