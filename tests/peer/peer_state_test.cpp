@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/core.h>
+
 #include "temp_dir.hpp"
 #include "tp/journal/crc32c.hpp"
 #include "tp/peer/peer_state.hpp"
@@ -33,7 +35,7 @@ void write_by_hand(const fs::path& dir, std::uint32_t peer, const char (&magic)[
     b.insert(b.end(), body.begin(), body.end());
     const std::uint32_t crc = tp::journal::crc32c(b);
     for (int i = 0; i < 4; ++i) b.push_back(static_cast<std::byte>(crc >> (8 * i)));
-    std::ofstream(dir / ("peer-" + std::to_string(peer) + ".state"), std::ios::binary)
+    std::ofstream(dir / fmt::format("peer-{}.state", peer), std::ios::binary)
         .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
 }
 

@@ -19,6 +19,7 @@
 #include "tp/election/messages.hpp"
 #include "tp/journal/crc32c.hpp"
 #include "tp/journal/log.hpp"
+#include "tp/peer/journal.hpp"
 #include "tp/peer/replica_log.hpp"
 #include "tp/replication/replica.hpp"
 
@@ -96,6 +97,14 @@ void append_all(Log& log, const std::vector<rep::Entry>& entries) {
     }
 }
 
+// What a store holds, read back as a restart would (a peer state of epoch e2, seeded).
+rep::Restored restored_from(tp::peer::JournalStore& store) {
+    auto opened = store.open();
+    auto restored = restore_replica(opened.recovery, PeerState{1, e2, true});
+    BOOST_TEST_REQUIRE(restored.ok(), restored.error().message);
+    return std::move(restored).value();
+}
+
 // A Recovery as a journal would report it (tests of what no real journal produces).
 tp::journal::Recovery recovery_of(std::vector<std::pair<tp::journal::Lsn, rep::Entry>> records) {
     tp::journal::Recovery r;
@@ -109,9 +118,9 @@ BOOST_AUTO_TEST_SUITE(replica_log)
 
 BOOST_AUTO_TEST_CASE(entries_round_trip_through_one_reused_buffer) {
     // Data and reign entries, an empty payload, the largest payload an entry may carry.
-    const std::vector<rep::Entry> entries{
-        data(e1, bytes_of("deposit 7 salt")), reign(e2), data(e2, {}),
-        data(e2, pattern(rep::max_payload_bytes)), data(e2, pattern(1))};
+    const std::vector<rep::Entry> entries{data(e1, bytes_of("deposit 7 salt")), reign(e2),
+                                          data(e2, {}), data(e2, pattern(rep::max_payload_bytes)),
+                                          data(e2, pattern(1))};
     std::vector<std::byte> buffer;
     for (std::size_t i = 0; i < entries.size(); ++i) {
         // Encoded into the same buffer every time: whole words, Cap'n Proto's framing.
@@ -262,6 +271,58 @@ BOOST_AUTO_TEST_CASE(a_journal_without_a_snapshot_restores_from_position_1) {
     BOOST_TEST((restored->entries == log));
     BOOST_TEST(restored->joined == e2);
     BOOST_TEST(!restored->seeded);
+}
+
+// The replica's two cuts, carried out through the peer's Journal seam as the driver will, on files
+// and in the simulator's memory: what a restart restores is the log after them.
+BOOST_AUTO_TEST_CASE(cuts_through_either_journal_store_restore_as_cut) {
+    TempDir dir("tp-replica-log");
+    const auto file = tp::peer::make_file_journal_store(dir.path / "replica", {});
+    tp::peer::MemoryJournalStore memory;
+    const std::vector<rep::Entry> log = sample_log();
+    const rep::Entry rewritten = data(e2, bytes_of("the new trader's record"));
+    for (tp::peer::JournalStore* store :
+         std::vector<tp::peer::JournalStore*>{file.get(), &memory}) {
+        BOOST_TEST_CONTEXT(store->where()) {
+            // Six entries, synced; then a divergent suffix cut after 4 and a new fifth entry.
+            {
+                auto opened = store->open();
+                std::vector<std::byte> buffer;
+                for (const rep::Entry& e : log) {
+                    encode_record(e, buffer);
+                    opened.journal->append(buffer);
+                }
+                opened.journal->sync();
+                opened.journal->truncate_after(4);
+                encode_record(rewritten, buffer);
+                BOOST_TEST(opened.journal->append(buffer) == 5u);
+                opened.journal->sync();
+            }
+            // The restart restores entries 1..4 and the new fifth.
+            std::vector<rep::Entry> expected(log.begin(), log.begin() + 4);
+            expected.push_back(rewritten);
+            rep::Restored restored = restored_from(*store);
+            BOOST_TEST(!restored.snapshot.has_value());
+            BOOST_TEST((restored.entries == expected));
+            // A snapshot received from the trader replaces the whole log, beyond its end.
+            const std::vector<std::byte> state = bytes_of("the books up to position 9");
+            {
+                auto opened = store->open();
+                opened.journal->install_snapshot(9, encode_snapshot(e2, state));
+                std::vector<std::byte> buffer;
+                encode_record(reign(e2), buffer);
+                BOOST_TEST(opened.journal->append(buffer) == 10u);
+                opened.journal->sync();
+            }
+            // The restart restores the snapshot and the one entry after it.
+            restored = restored_from(*store);
+            BOOST_TEST_REQUIRE(restored.snapshot.has_value());
+            BOOST_TEST(restored.snapshot->covered == 9u);
+            BOOST_TEST(restored.snapshot->covered_epoch == e2);
+            BOOST_TEST((restored.snapshot->bytes == state));
+            BOOST_TEST((restored.entries == std::vector<rep::Entry>{reign(e2)}));
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(restore_refuses_a_record_that_does_not_decode_naming_its_lsn) {

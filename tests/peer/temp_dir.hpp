@@ -14,7 +14,8 @@ namespace tp::peer::test {
 struct TempDir {
     std::filesystem::path path;
     explicit TempDir(const std::string& prefix = "tp-peer") {
-        std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+        std::string pattern =
+            (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
         if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
         path = pattern;
     }

@@ -77,7 +77,7 @@ template <class Root, class F>
 auto with_reader(const std::string& what, std::span<const std::byte> bytes, F&& body)
     -> decltype(body(std::declval<typename Root::Reader>())) {
     const auto fail = [&](ErrorCode code, const std::string& msg) {
-        return Error{code, what + ": " + msg};
+        return Error{code, fmt::format("{}: {}", what, msg)};
     };
     if (bytes.empty()) return fail(ErrorCode::malformed, "no bytes");
     if (bytes.size() % word_bytes != 0) {
@@ -169,11 +169,11 @@ Result<replication::Entry> decode_record(std::span<const std::byte> bytes,
 std::vector<std::byte> encode_snapshot(replication::Epoch covered_epoch,
                                        std::span<const std::byte> state) {
     std::vector<std::byte> out;
-    build_in_place<s::ReplicaSnapshot>(
-        snapshot_words(state.size()), out, [&](s::ReplicaSnapshot::Builder b) {
-            b.setCoveredEpoch(covered_epoch);
-            if (!state.empty()) b.setState(bytes_of(state));
-        });
+    build_in_place<s::ReplicaSnapshot>(snapshot_words(state.size()), out,
+                                       [&](s::ReplicaSnapshot::Builder b) {
+                                           b.setCoveredEpoch(covered_epoch);
+                                           if (!state.empty()) b.setState(bytes_of(state));
+                                       });
     return out;
 }
 
@@ -183,11 +183,13 @@ Result<ReplicaSnapshotBytes> decode_snapshot(std::span<const std::byte> bytes) {
 
 Result<replication::Restored> restore_replica(const journal::Recovery& recovery,
                                               const PeerState& state) {
-    const std::string context = "restoring the replica from its journal: ";
-    const auto fail = [&](const std::string& msg) {
-        return Error{ErrorCode::inconsistent, context + msg};
+    const auto fail = [](const std::string& msg) {
+        return Error{ErrorCode::inconsistent,
+                     fmt::format("restoring the replica from its journal: {}", msg)};
     };
-    const auto because = [&](const Error& e) { return Error{e.code, context + e.message}; };
+    const auto because = [](const Error& e) {
+        return Error{e.code, fmt::format("restoring the replica from its journal: {}", e.message)};
+    };
     replication::Restored restored;
     restored.joined = state.epoch;
     restored.seeded = state.seeded;
@@ -200,8 +202,8 @@ Result<replication::Restored> restore_replica(const journal::Recovery& recovery,
         if (!decoded) return because(decoded.error());
         last = snap.covered;
         last_epoch = decoded->covered_epoch;
-        restored.snapshot = replication::Snapshot{snap.covered, decoded->covered_epoch,
-                                                  std::move(decoded->state)};
+        restored.snapshot =
+            replication::Snapshot{snap.covered, decoded->covered_epoch, std::move(decoded->state)};
     }
     restored.entries.reserve(recovery.records.size());
     for (const journal::Record& record : recovery.records) {
@@ -214,10 +216,9 @@ Result<replication::Restored> restore_replica(const journal::Recovery& recovery,
         if (!entry) return because(entry.error());
         // A log's epochs never go back: an older one after a newer is damage, not history.
         if (entry->epoch < last_epoch) {
-            return fail(fmt::format("the entry at position {} has epoch {}, older than epoch {} "
-                                    "before it",
-                                    record.lsn, election::epoch_text(entry->epoch),
-                                    election::epoch_text(last_epoch)));
+            return fail(fmt::format(
+                "the entry at position {} has epoch {}, older than epoch {} before it", record.lsn,
+                election::epoch_text(entry->epoch), election::epoch_text(last_epoch)));
         }
         last = record.lsn;
         last_epoch = entry->epoch;
