@@ -259,6 +259,30 @@ BOOST_AUTO_TEST_CASE(a_replica_far_behind_catches_up_from_the_snapshot_in_chunks
     BOOST_TEST(c.disk(1).seeded);
 }
 
+// Found by the simulator in quorum mode (seed 8): a replica that had acknowledged records, then
+// lost its disk, refused every Append with a gap, and the trader, which never looked before what
+// had been acknowledged, sent the same Append again and again (100,000 times a second).
+BOOST_AUTO_TEST_CASE(a_replica_that_lost_what_it_acknowledged_is_sent_the_log_again) {
+    // Step 1: every replica holds and acknowledges five records.
+    Cluster c(3);
+    c.lead(3, epoch(1, 3));
+    c.deliver();
+    for (int i = 0; i < 5; ++i) c.propose(3, std::string("r").append(std::to_string(i)));
+    c.settle(3);
+    BOOST_REQUIRE(c[1].last() == c[3].last());
+    // Step 2: peer 1 loses its disk and comes back empty.
+    c.crash(1);
+    c.start(1, Restored{});
+    c.settle(10);
+    const auto appends = c[3].counters().appends_sent;
+    // Step 3: one more record: peer 1 is sent the log from its start and holds all of it.
+    c.propose(3, "after");
+    c.settle(10);
+    BOOST_TEST(c[1].last() == c[3].last());
+    BOOST_TEST(c[1].seeded());
+    BOOST_TEST(c[3].counters().appends_sent - appends < 100u);
+}
+
 BOOST_AUTO_TEST_CASE(a_replica_that_lost_its_disk_relearns_its_promises_before_acking) {
     Cluster c(3);
     c.lead(3, epoch(1, 3));
@@ -306,6 +330,25 @@ BOOST_AUTO_TEST_CASE(a_first_start_waits_for_every_replica) {
     BOOST_TEST(c[3].serving());
     BOOST_TEST(c[3].seeded());
     BOOST_TEST(c[1].seeded());
+}
+
+// Found by the simulator in quorum mode (seed 31): a trader that became seeded by its view change
+// kept that in memory only (no Ready::seeded), so after a restart it asked a quorum again as if it
+// had lost its disk.
+BOOST_AUTO_TEST_CASE(a_trader_seeded_by_its_view_change_says_so_durably) {
+    // Step 1: a first start; every replica answers and peer 3 leads.
+    Cluster c(3, {{1, Restored{}}, {2, Restored{}}, {3, Restored{}}});
+    c.tick(std::chrono::milliseconds(60));
+    c.deliver();
+    c.lead(3, epoch(1, 3));
+    c.settle(3);
+    BOOST_REQUIRE(c[3].serving());
+    // Step 2: its disk says it is seeded, so it comes back seeded from a crash.
+    BOOST_TEST(c.disk(3).seeded);
+    c.crash(3);
+    c.restart(3);
+    BOOST_TEST(c[3].seeded());
+    BOOST_TEST(!c[3].recovering());
 }
 
 BOOST_AUTO_TEST_CASE(without_a_quorum_the_trader_says_so) {

@@ -137,8 +137,7 @@ void Replica::on_durable(Position position, Time now) {
     durable_ = position;
     if (seed_pending_ && durable_ >= seed_at_) {
         seed_pending_ = false;
-        seeded_ = true;
-        ready_.seeded = true;
+        become_seeded();
     }
     release_acks();
     if (reign_ != 0) advance_commit(now);
@@ -209,8 +208,7 @@ void Replica::on_append(PeerId from, const Append& append, Time now) {
     }
     if (seed_pending_ && durable_ >= seed_at_) {
         seed_pending_ = false;
-        seeded_ = true;
-        ready_.seeded = true;
+        become_seeded();
     }
     release_acks();
 }
@@ -352,6 +350,12 @@ void Replica::on_chunk(PeerId from, const SnapshotChunk& chunk, Time now) {
     held_ack_ = AppendAck{joined_, true, Refusal::none, whole.covered, 0};
     held_ack_to_ = from;
     release_acks();
+}
+
+void Replica::become_seeded() {
+    // Durable peer state, like the joined epoch: a restart must not forget it and ask again.
+    if (!seeded_) ready_.seeded = true;
+    seeded_ = true;
 }
 
 void Replica::compacted(Position covered, std::vector<std::byte> state) {

@@ -90,7 +90,7 @@ void Replica::collect_done(Time now) {
             source = &p;
         }
     }
-    if (answered == replicas_.size()) seeded_ = true;  // the union of every log
+    if (answered == replicas_.size()) become_seeded();  // the union of every log
     if (source == nullptr) {
         // This replica's own durable log is the most advanced: drop anything after it.
         if (last() > durable_) cut_after(durable_);
@@ -110,7 +110,7 @@ void Replica::send_fetch(Time now) {
         // Adopted: anything after it is a suffix the quorum never committed.
         if (last() > fetch_to_) cut_after(fetch_to_);
         source_ = 0;
-        seeded_ = true;
+        become_seeded();
         begin_reign(now);
         return;
     }
@@ -263,7 +263,9 @@ void Replica::on_ack(PeerId from, const AppendAck& ack, Time now) {
         send_to(*p, now, false);
         return;
     }
-    // Refused: look again where it says its log ends (never before what it acknowledged).
+    // Refused: look again where it says its log ends (never before what it acknowledged). A log
+    // that ends before what it acknowledged was lost with its disk: those acks are void.
+    if (ack.reason == Refusal::gap && ack.last < p->match) p->match = ack.last;
     p->next = std::max(p->match + 1, std::min(p->next, ack.last + 1));
     p->chunk_offset.reset();
     send_to(*p, now, true);

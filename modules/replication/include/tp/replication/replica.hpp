@@ -160,6 +160,7 @@ private:
     Progress* progress_of(PeerId peer) noexcept;
     void join(Epoch epoch);
     void send(PeerId to, Message message);
+    void become_seeded();
     void refuse(Refusal reason) noexcept { ++counters_.refused[static_cast<std::size_t>(reason)]; }
 
     // Follower side.
