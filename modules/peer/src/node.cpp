@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/co_spawn.hpp>
+#include <asio/multiple_exceptions.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/this_coro.hpp>
@@ -64,6 +65,20 @@ void log_election(spdlog::logger& log, std::span<const wire::Envelope> batch) {
     }
 }
 
+// Whether `e` is the cancellation stop() causes, through the nesting of `||`'s
+// multiple_exceptions (each loop ends by it when a stop comes from inside one).
+bool cancelled(const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const asio::multiple_exceptions& m) {
+        return cancelled(m.first_exception());
+    } catch (const std::system_error& s) {
+        return s.code() == asio::error::operation_aborted;
+    } catch (...) {
+        return false;
+    }
+}
+
 PeerCoreOptions core_options(const NodeContext& context, PeerId id, Role role,
                              std::uint32_t incarnation) {
     auto o = PeerCoreOptions::from(context.config, id, role, context.peers, incarnation);
@@ -85,7 +100,8 @@ Node::Node(NodeContext& context, PeerId id, Role role,
       core_timer_(context.runtime),
       buyer_timer_(context.runtime),
       seller_timer_(context.runtime),
-      reign_timer_(context.runtime) {
+      reign_timer_(context.runtime),
+      replica_timer_(context.runtime) {
     limits_ = wire::limits_for_members(core_.members().size());
     if (context.key) {
         const std::vector<PeerId> members(core_.members().begin(), core_.members().end());
@@ -102,8 +118,13 @@ const market::Books* Node::books() const noexcept {
 }
 
 void Node::start(bool restarted) {
-    core_.start(core_now(), restarted);
     started_ = true;
+    // Quorum mode: the replica comes back from this peer's own journal before the first step.
+    if (config_.replication.mode == ReplicationMode::quorum && open_replica()) {
+        core_.start(core_now(), restarted);
+    } else if (config_.replication.mode == ReplicationMode::shared) {
+        core_.start(core_now(), restarted);
+    }
     // Expected errors are handled inside run(); anything else is a bug, rethrown out of the
     // runtime's run().
     asio::co_spawn(context_.runtime.get_executor(), run(),
@@ -117,15 +138,21 @@ void Node::start(bool restarted) {
 asio::awaitable<void> Node::run() {
     using namespace asio::experimental::awaitable_operators;
     try {
+        if (stopped_) co_return;  // failed before it began (a replica it could not open)
         // A restarted peer's members may still write for its earlier life, which it must
         // refuse: tell them first.
         if (guard_ && core_.incarnation() > 1) co_await greet_all();
         co_await carry_out();  // what start() decided to send
         throw_if_cancelled(co_await asio::this_coro::cancellation_state);
-        co_await (receive_loop() || timer_loop() || reign_loop() || behaviours());
+        co_await (receive_loop() || timer_loop() || reign_loop() || replica_loop() ||
+                  behaviours());
     } catch (const std::system_error& e) {
         // stop(): the loops end by cancellation.
         if (e.code() != asio::error::operation_aborted) throw;
+    } catch (const asio::multiple_exceptions& e) {
+        // A stop from inside a loop (fail()) cancels every loop, the one that called it too, so
+        // they all end by cancellation: anything else is rethrown.
+        if (!cancelled(e.first_exception())) std::rethrow_exception(e.first_exception());
     }
 }
 
@@ -135,6 +162,11 @@ void Node::stop() {
     // A crash: the journal's write buffer dies with the process (what was synced survives).
     if (reign_ && reign_->journal) reign_->journal->discard_unwritten();
     end_reign();
+    if (replica_journal_) {
+        replica_journal_->discard_unwritten();
+        replica_journal_.reset();  // closed once a sync in flight returns
+    }
+    wake(replica_timer_);
     transport_->close();
     stop_signal_.emit(asio::cancellation_type::terminal);
     // The awaited calls (purchase, deposit_lot, wait_for_trader) run in their callers'
@@ -252,6 +284,21 @@ asio::awaitable<void> Node::carry_out() {
             co_return;
         }
     }
+    if (std::exchange(ready.seeded, false) && context_.on_seeded) {
+        try {
+            context_.on_seeded(id());
+        } catch (const std::exception& e) {
+            fail(fmt::format("cannot record in the peer state that the replica is seeded: {}",
+                             e.what()));
+            co_return;
+        }
+    }
+    if (!ready.failure.empty()) {
+        fail(std::exchange(ready.failure, {}));
+        co_return;
+    }
+    if (!store_replica()) co_return;
+    if (const auto epoch = std::exchange(ready.began_reign, std::nullopt)) began_reign(*epoch);
     if (std::exchange(ready.stepped_down, false)) end_reign();
     if (const auto load = std::exchange(ready.load_books, std::nullopt)) {
         end_reign();
@@ -261,6 +308,12 @@ asio::awaitable<void> Node::carry_out() {
     }
     if (!persist()) co_return;
     if (Trader* trader = core_.trader()) {
+        if (context_.observer && core_.replica()) {
+            for (const auto& [position, event] : ready.committed) {
+                context_.observer->persisted(*this, trader->epoch(), event, position);
+            }
+            context_.observer->synced(*this, core_.replica()->commit());
+        }
         if (context_.observer) {
             for (const auto& output : trader->released()) {
                 context_.observer->released(*this, trader->epoch(), output);
@@ -375,6 +428,16 @@ std::optional<std::span<const std::byte>> Node::open(std::span<const std::byte> 
             dropped(
                 DropKind::replay, from,
                 fmt::format("peer {}'s datagram is {}", out.from, auth::to_string(out.refusal)));
+            break;
+        case auth::Refusal::later_life:
+            // This peer's state was lost: a member knows a later life of it. Until the driver
+            // restarts it as the next life, the members refuse what it sends.
+            if (out.later_life) {
+                log_->error(
+                    "peer {} knows a later life of this peer ({}, this is {}): its durable state "
+                    "was lost; restart it to take part again",
+                    out.from, *out.later_life, core_.incarnation());
+            }
             break;
         case auth::Refusal::malformed:
         case auth::Refusal::not_for_me:
