@@ -30,6 +30,8 @@ constexpr tp::market::ProductId salt = 0;
 tp::peer::Config config() {
     tp::peer::Config c;
     c.peers = 3;
+    // The shared journal (peer_core_replicated_test.cpp steps quorum mode).
+    c.replication.mode = tp::peer::ReplicationMode::shared;
     return c;
 }
 

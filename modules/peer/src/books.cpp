@@ -24,6 +24,18 @@ market::Result<market::Books> replay_books(const journal::Recovery& recovery,
     return market::Books::replay(config, snapshot, events);
 }
 
+market::Result<market::Books> replica_books(const replication::Restored& log,
+                                            const market::Config& config) {
+    std::vector<std::span<const std::byte>> events;
+    events.reserve(log.entries.size());
+    for (const auto& e : log.entries) {
+        if (e.kind == replication::EntryKind::data) events.emplace_back(e.payload);
+    }
+    std::span<const std::byte> snapshot;
+    if (log.snapshot) snapshot = log.snapshot->bytes;
+    return market::Books::replay(config, snapshot, events);
+}
+
 std::string describe(const journal::TornTail& tail) {
     return "torn tail of " + std::to_string(tail.dropped_bytes) + " bytes in " + tail.file +
            " from byte offset " + std::to_string(tail.offset) +

@@ -92,14 +92,16 @@ void Buyer::on_message(PeerId from, const wire::Envelope& envelope, Time now) {
     if (result == nullptr) return;
     auto& out = state_.outstanding;
     if (!out || out->request != result->request_id || out->answered) return;  // late duplicate
-    if (result->reason == wire::RefusalReason::trader_unavailable) {
+    if (result->reason == wire::RefusalReason::trader_unavailable ||
+        result->reason == wire::RefusalReason::no_quorum) {
         // Not an answer: the request did not run. Say why once, and retry on the timeout.
         if (!waiting_since_) {
             waiting_since_ = now;
-            log_.warn(
-                "waiting: the trader, peer {}, cannot serve yet (its books are not "
-                "loaded); {} will be retried",
-                from, request_text(result->request_id));
+            log_.warn("waiting: the trader, peer {}, {}; {} will be retried", from,
+                      result->reason == wire::RefusalReason::no_quorum
+                          ? "has no quorum of replicas to commit with (no_quorum)"
+                          : "cannot serve yet (its books are not loaded)",
+                      request_text(result->request_id));
         }
         return;
     }

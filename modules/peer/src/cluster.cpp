@@ -89,6 +89,11 @@ Cluster::Cluster(const Config& config, runtime::Runtime& runtime, runtime::Rando
         peer_states_ = PeerStateStore::in_memory();
     } else {
         state_dir_ = config_.storage.state_dir;
+        // A template ("state/peer-{id}") names each peer's own directory; the process's files
+        // (the peers' states, the shared journal) go beside them.
+        if (state_dir_.string().find("{id}") != std::string::npos) {
+            state_dir_ = state_dir_.parent_path().empty() ? "." : state_dir_.parent_path();
+        }
         std::filesystem::create_directories(state_dir_);
         peer_states_ = PeerStateStore::in_files(state_dir_);
     }
@@ -108,6 +113,17 @@ Cluster::Cluster(const Config& config, runtime::Runtime& runtime, runtime::Rando
         peer_states_->note_epoch(peer, epoch);
     };
     context_->on_finished = [this](const Node&) { changed(); };
+    context_->on_seeded = [this](PeerId peer) { peer_states_->note_seeded(peer); };
+    context_->replica_store = [this](PeerId peer) -> JournalStore* {
+        auto& store = replica_stores_[peer];
+        if (!store) {
+            journal::Options options;
+            options.durability = config_.storage.durability;
+            options.create_if_missing = true;
+            store = make_file_journal_store(replica_dir(peer), options);
+        }
+        return store.get();
+    };
     // Security on: the key file's key, else one for this run (from the seed on the in-memory
     // network, so a run repeats byte for byte; from the system's random source on UDP).
     if (config_.security.mode == SecurityMode::on) {
@@ -133,6 +149,13 @@ Cluster::~Cluster() {
         std::error_code ec;
         std::filesystem::remove_all(state_dir_, ec);
     }
+}
+
+std::filesystem::path Cluster::replica_dir(PeerId id) const {
+    if (config_.storage.state_dir.string().find("{id}") != std::string::npos) {
+        return state_dir_of(config_, id) / "replica";
+    }
+    return state_dir_ / ("peer-" + std::to_string(id)) / "replica";
 }
 
 void Cluster::ensure_story_roles() {
@@ -163,6 +186,22 @@ std::unique_ptr<transport::Transport> Cluster::make_transport(PeerId peer) {
 }
 
 void Cluster::launch(PeerId peer, bool restarted, std::unique_ptr<transport::Transport> transport) {
+    if (const auto lost = lost_disks_.find(peer); lost != lost_disks_.end()) {
+        const auto keep = lost->second;
+        lost_disks_.erase(lost);
+        peer_states_->lose(peer);
+        JournalStore* store = context_->replica_store ? context_->replica_store(peer) : nullptr;
+        if (auto* memory = dynamic_cast<MemoryJournalStore*>(store)) {
+            if (keep) {
+                memory->roll_back(*keep);
+            } else {
+                memory->lose_disk();
+            }
+        } else if (store != nullptr) {
+            std::error_code ec;
+            std::filesystem::remove_all(replica_dir(peer), ec);
+        }
+    }
     const PeerState life = peer_states_->start_life(peer);
     const std::uint32_t incarnation = life.incarnation;
     if (!transport) transport = make_transport(peer);
@@ -176,6 +215,7 @@ void Cluster::launch(PeerId peer, bool restarted, std::unique_ptr<transport::Tra
         streams_.stream("peer", (std::uint64_t{peer} << 32) | incarnation), incarnation);
     Node& n = *node;
     n.set_epoch_floor(life.epoch);
+    n.set_seeded(life.seeded);
     if (clock_spread_.count() > 0) {
         auto rng = streams_.stream("clock-base", (std::uint64_t{peer} << 32) | incarnation);
         n.set_clock_base(runtime::Duration(static_cast<runtime::Duration::rep>(
@@ -265,6 +305,10 @@ void Cluster::crash(PeerId peer, std::optional<runtime::Duration> restart_after)
     } else {
         restarts_.erase(peer);
     }
+}
+
+void Cluster::lose_disk(PeerId peer, std::optional<std::uint64_t> keep) {
+    lost_disks_[peer] = keep;
 }
 
 void Cluster::restart(PeerId peer) {

@@ -27,6 +27,20 @@ const char* to_string(SecurityMode mode) noexcept {
     return mode == SecurityMode::on ? "on" : "off";
 }
 
+const char* to_string(ReplicationMode mode) noexcept {
+    return mode == ReplicationMode::quorum ? "quorum" : "shared";
+}
+
+std::filesystem::path state_dir_of(const Config& config, std::uint32_t id) {
+    const std::string dir = config.storage.state_dir.string();
+    if (const auto at = dir.find("{id}"); at != std::string::npos) {
+        std::string own = dir;
+        own.replace(at, 4, std::to_string(id));
+        return own;
+    }
+    return config.storage.state_dir / ("peer-" + std::to_string(id));
+}
+
 Duration parse_duration(std::string_view text) {
     auto fail = [&] {
         throw std::invalid_argument("'" + std::string(text) +
@@ -303,6 +317,17 @@ void read_storage(TableReader& r, Config::Storage& s) {
     r.choice("durability", s.durability, journal::durability_names);
 }
 
+constexpr std::pair<const char*, ReplicationMode> replication_mode_names[] = {
+    {"quorum", ReplicationMode::quorum},
+    {"shared", ReplicationMode::shared},
+};
+
+void read_replication(TableReader& r, Config::Replication& c) {
+    r.choice("mode", c.mode, replication_mode_names);
+    r.duration("retry", c.retry);
+    r.duration("quorum_timeout", c.quorum_timeout);
+}
+
 constexpr std::pair<const char*, SecurityMode> security_mode_names[] = {
     {"on", SecurityMode::on},
     {"off", SecurityMode::off},
@@ -396,6 +421,7 @@ Config parse_config(std::string_view text, std::string_view source) {
     r.table("election", [&](TableReader& t) { read_election(t, c.election); });
     r.table("network", [&](TableReader& t) { read_network(t, c.network); });
     r.table("storage", [&](TableReader& t) { read_storage(t, c.storage); });
+    r.table("replication", [&](TableReader& t) { read_replication(t, c.replication); });
     r.table("security", [&](TableReader& t) { read_security(t, c.security); });
     read_cluster(r, c.cluster);
     r.reject_unknown();

@@ -1,5 +1,6 @@
 #include "config_rules.hpp"
 
+#include <algorithm>
 #include <limits>
 #include <map>
 #include <set>
@@ -186,6 +187,20 @@ std::optional<Finding> check(const Config& c) {
     }
     if (c.failure.time_quantum <= Duration{0}) {
         return finding("failure.time_quantum", "must be positive");
+    }
+    if (c.replication.retry <= Duration{0}) {
+        return finding("replication.retry", "must be positive");
+    }
+    if (c.replication.quorum_timeout <= c.replication.retry) {
+        return finding("replication.quorum_timeout",
+                       "must be longer than 'replication.retry' (a quorum's acks need a round)");
+    }
+    if (const std::string dir = c.storage.state_dir.string();
+        std::count(dir.begin(), dir.end(), '{') != std::count(dir.begin(), dir.end(), '}') ||
+        std::count(dir.begin(), dir.end(), '{') > 1 ||
+        (dir.find('{') != std::string::npos && dir.find("{id}") == std::string::npos)) {
+        return finding("storage.state_dir",
+                       "names a template other than {id} (at most one, as in \"state/peer-{id}\")");
     }
     if (auto why = bad_host(c.network.host); !why.empty()) return finding("network.host", why);
     // In one process, peer N listens on base_port + N (N = 1..peers).

@@ -50,6 +50,8 @@ constexpr std::array<Noun, drop_kind_count> nouns{{
      "messages with an implausible epoch"},
     {"a replayed datagram", "replayed datagram", "replayed datagrams"},
     {"a datagram with a bad MAC", "datagram with a bad MAC", "datagrams with a bad MAC"},
+    {"a replication message it refused", "replication message it refused",
+     "replication messages it refused"},
 }};
 
 std::size_t index(DropKind kind) {
@@ -79,6 +81,7 @@ const char* to_string(DropKind kind) noexcept {
         case DropKind::implausible_epoch: return "implausible_epoch";
         case DropKind::replay: return "replay";
         case DropKind::bad_mac: return "bad_mac";
+        case DropKind::replication_refused: return "replication_refused";
         case DropKind::count_: break;
     }
     return "?";

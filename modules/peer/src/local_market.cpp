@@ -34,7 +34,7 @@ void LocalMarket::start() {
     const bool story = !cluster_->context().scripted && !keep_running_;
     if (story) cluster_->ensure_story_roles();
     failures_.plan(*cluster_, started_, story);
-    settled_before_ = settled_before(config_, cluster_->journal_dir());
+    settled_before_ = settled_before(config_, *cluster_);
     cluster_->launch_all();
     asio::co_spawn(runtime_.get_executor(), supervise(), [](std::exception_ptr e) {
         if (e) std::rethrow_exception(e);
@@ -50,6 +50,10 @@ void LocalMarket::wake() {
     if (woken_) return;  // one look serves every wake before it
     woken_ = true;
     tick_.cancel();  // the wait completes through the executor, after the caller's step
+}
+
+void LocalMarket::lose_disk(PeerId peer, std::optional<std::uint64_t> keep) {
+    cluster_->lose_disk(peer, keep);
 }
 
 void LocalMarket::crash(PeerId peer, std::optional<runtime::Duration> restart_after) {

@@ -48,6 +48,9 @@ PeerCoreOptions PeerCoreOptions::from(const Config& config, PeerId self, Role ro
     o.seller = SellerOptions::from(config);
     o.trader.market = market_config(config);
     o.trader.products = config.market.products.size();
+    o.replicated = config.replication.mode == ReplicationMode::quorum;
+    o.replication.retry = config.replication.retry;
+    o.replication.quorum_timeout = config.replication.quorum_timeout;
     return o;
 }
 
@@ -60,14 +63,24 @@ PeerCore::PeerCore(PeerCoreOptions options, spdlog::logger& log)
       epoch_floor_(options.epoch_floor),
       noted_epoch_(options.epoch_floor),
       trader_options_(options.trader),
+      replicated_(options.replicated),
+      replication_options_(std::move(options.replication)),
       bully_(election_config(options)),
       buyer_(options.self, options.incarnation, std::move(options.buyer), log,
              [this](market::ProductId product) {
                  return is_seller() && seller_.remaining(product) > 0;
              }),
-      seller_(options.self, options.incarnation, std::move(options.seller), log) {}
+      seller_(options.self, options.incarnation, std::move(options.seller), log) {
+    // Every member keeps a replica of the trader's log.
+    replication_options_.self = self_;
+    replication_options_.replicas = members_;
+}
 
 void PeerCore::start(Time now, bool restarted) {
+    if (replicated_ && !replica_) {
+        std::string error;
+        restore_replica({}, error);  // a fresh replica: nothing on disk yet
+    }
     if (restarted) {
         bully_.restart(now, epoch_floor_);
     } else {
@@ -94,6 +107,8 @@ void PeerCore::step(const wire::Envelope& envelope, Time now) {
     const auto& body = envelope.body;
     if (auto election = wire::election_message(envelope.body)) {
         on_election_message(from, *election, now);
+    } else if (auto replicated = wire::replication_message(envelope.body)) {
+        on_replication_message(from, *replicated, now);
     } else if (std::holds_alternative<wire::BuyResult>(body) ||
                std::holds_alternative<wire::Payment>(body) ||
                std::holds_alternative<wire::DepositAck>(body)) {
@@ -111,7 +126,7 @@ void PeerCore::step(const wire::Envelope& envelope, Time now) {
             seller_.on_message(from, envelope, now);
         }
     } else if (trader_) {
-        trader_->on_message(from, envelope, now);
+        if (!refuse_without_quorum(from, body, now)) trader_->on_message(from, envelope, now);
     } else if (loading_) {
         // Elected, but the books are not loaded yet: say so rather than stay silent.
         refuse_unavailable(from, body);
@@ -150,6 +165,9 @@ void PeerCore::refuse_unavailable(PeerId from, const wire::Body& body) {
 
 void PeerCore::on_tick(Time now) {
     if (const auto due = bully_.next_deadline(); due && *due <= now) bully_.on_tick(now);
+    if (replica_) {
+        if (const auto due = replica_->next_deadline(); due && *due <= now) replica_->on_tick(now);
+    }
     if (trader_) trader_->on_tick(now);
     if (is_buyer()) buyer_.on_tick(now);
     if (is_seller()) seller_.on_tick(now);
@@ -165,6 +183,7 @@ std::optional<Time> PeerCore::next_deadline() const {
         if (t && (!at || *t < *at)) at = t;
     };
     earliest(bully_.next_deadline());
+    if (replica_) earliest(replica_->next_deadline());
     if (trader_) earliest(trader_->next_deadline());
     if (is_buyer()) earliest(buyer_.next_deadline());
     if (is_seller()) earliest(seller_.next_deadline());
@@ -210,6 +229,10 @@ void PeerCore::on_durable(Position durable, Time now) {
 
 void PeerCore::step_down() {
     if (trader_ || loading_) ready_.stepped_down = true;
+    // The books this reign kept may hold records that never committed: back to the log's.
+    if (trader_ && replica_) rebuild_books();
+    held_snapshot_.reset();
+    uncommitted_.clear();
     trader_.reset();
     loading_.reset();
     ready_.load_books.reset();
@@ -219,13 +242,21 @@ void PeerCore::on_election_event(const election::Event& event, Time now) {
     switch (event.kind) {
         case election::EventKind::became_leader:
             step_down();
-            log_.debug("won the election (epoch {}), loading the books",
-                       election::epoch_text(event.epoch));
             loading_ = event.epoch;
-            ready_.load_books = event.epoch;
+            if (replica_) {
+                // The view change: the books come from a quorum's logs, not a shared journal.
+                log_.debug("won the election (epoch {}), collecting the replicas' logs",
+                           election::epoch_text(event.epoch));
+                replica_->lead(event.epoch, now);
+            } else {
+                log_.debug("won the election (epoch {}), loading the books",
+                           election::epoch_text(event.epoch));
+                ready_.load_books = event.epoch;
+            }
             break;
         case election::EventKind::leader_known:
             step_down();
+            if (replica_) replica_->follow(event.epoch, event.leader, now);
             log_.debug("follows peer {} (epoch {})", event.leader,
                        election::epoch_text(event.epoch));
             log_.info("the trader is now peer {} (epoch {})", event.leader,
@@ -250,18 +281,13 @@ void PeerCore::partner_changed(Time now) {
 // ---- Output ---------------------------------------------------------------------------------
 
 void PeerCore::collect(Time now) {
-    // Durable peer state: the epoch is recorded before anything is sent in it.
-    if (const wire::Epoch seen = std::max(bully_.epoch(), bully_.trusted_epoch());
-        seen > noted_epoch_) {
-        noted_epoch_ = seen;
-        ready_.epoch_seen = seen;
-    }
     auto outbox = bully_.take_outbox();
     for (const auto& out : outbox) {
         push(scratch_, out.to, wire::to_body(out.msg), election::epoch_of(out.msg));
     }
     stamp_all(scratch_);
     for (const auto& event : bully_.take_events()) on_election_event(event, now);
+    if (replica_) drive_replica(now);
     if (trader_) {
         for (const auto& refusal : trader_->refusals()) {
             ++counters_.wrong_role;
@@ -272,6 +298,14 @@ void PeerCore::collect(Time now) {
     }
     if (is_buyer()) stamp_all(buyer_.outbox());
     if (is_seller()) stamp_all(seller_.outbox());
+    // Durable peer state: the epoch is recorded before anything is sent in it (the driver writes
+    // it before any of the Ready's messages leave).
+    wire::Epoch seen = std::max(bully_.epoch(), bully_.trusted_epoch());
+    if (replica_) seen = std::max(seen, replica_->joined());
+    if (seen > noted_epoch_) {
+        noted_epoch_ = seen;
+        ready_.epoch_seen = seen;
+    }
 }
 
 void PeerCore::stamp_all(Outbox& outbox) {
@@ -294,7 +328,9 @@ void PeerCore::stamp(Outgoing& message) {
 
 bool PeerCore::has_ready() const noexcept {
     return ready_.epoch_seen || !ready_.messages.empty() || ready_.load_books ||
-           ready_.stepped_down;
+           ready_.stepped_down || ready_.seeded || ready_.began_reign || ready_.compact ||
+           !ready_.committed.empty() || !ready_.failure.empty() ||
+           (replica_ && replica_->has_ready());
 }
 
 void PeerCore::advance() {
@@ -302,6 +338,11 @@ void PeerCore::advance() {
     ready_.messages.clear();
     ready_.load_books.reset();
     ready_.stepped_down = false;
+    ready_.seeded = false;
+    ready_.began_reign.reset();
+    ready_.compact.reset();
+    ready_.committed.clear();
+    if (replica_) replica_->advance();
 }
 
 }  // namespace tp::peer

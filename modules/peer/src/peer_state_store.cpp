@@ -23,6 +23,10 @@ public:
         if (epoch > s.epoch) s.epoch = epoch;
     }
     void note_seeded(clock::PeerId peer) override { states_[peer].seeded = true; }
+    void lose(clock::PeerId peer) override {
+        PeerState& s = states_[peer];
+        s = PeerState{s.incarnation, 0, false};
+    }
 
 private:
     std::map<clock::PeerId, PeerState> states_;
@@ -48,6 +52,11 @@ public:
         PeerState s = known(peer);
         if (s.seeded) return;
         s.seeded = true;
+        write_peer_state(dir_, peer, s);
+        states_[peer] = s;
+    }
+    void lose(clock::PeerId peer) override {
+        const PeerState s{known(peer).incarnation, 0, false};
         write_peer_state(dir_, peer, s);
         states_[peer] = s;
     }

@@ -106,8 +106,12 @@ void Seller::on_deposit_ack(const wire::DepositAck& ack) {
     for (auto& lot : state_.lots) {
         // A duplicate ack changes nothing (and says nothing twice).
         if (lot.id != ack.lot_id || lot.acked) continue;
-        // The trader is elected but cannot serve yet: the deposit did not happen; resend later.
-        if (ack.reason == wire::RefusalReason::trader_unavailable) return;
+        // The trader is elected but cannot serve yet, or cannot commit: the deposit did not
+        // happen; resend later.
+        if (ack.reason == wire::RefusalReason::trader_unavailable ||
+            ack.reason == wire::RefusalReason::no_quorum) {
+            return;
+        }
         if (!ack.accepted) {
             log_.warn("the trader refused {}: {}", lot_text(ack.lot_id),
                       wire::to_string(ack.reason));

@@ -14,6 +14,7 @@
 #include "tp/peer/cluster.hpp"
 #include "tp/peer/failure_injection.hpp"
 #include "tp/peer/ids.hpp"
+#include "tp/peer/replica_log.hpp"
 
 namespace tp::peer {
 
@@ -55,9 +56,46 @@ void add_purchases(const Cluster& cluster, Summary& s) {
     s.rtt_max = rtts.empty() ? runtime::Duration{} : *std::max_element(rtts.begin(), rtts.end());
 }
 
+// Quorum mode: the books of the log a view change over every replica would adopt, the most
+// advanced one (by the epoch of its last record, then its length); nothing when no replica holds a
+// record. Throws for a store that cannot be opened or a log that does not restore.
+std::optional<market::Books> adopted_books(const Config& config, const Cluster& cluster) {
+    std::optional<replication::Restored> best;
+    const auto end_of = [](const replication::Restored& r) {
+        const replication::Position base = r.snapshot ? r.snapshot->covered : 0;
+        const replication::Epoch epoch = !r.entries.empty() ? r.entries.back().epoch
+                                         : r.snapshot       ? r.snapshot->covered_epoch
+                                                            : 0;
+        return std::make_pair(epoch, base + r.entries.size());
+    };
+    for (PeerId id : cluster.peers()) {
+        JournalStore* store = cluster.context().replica_store(id);
+        auto opened = store->open();
+        auto restored = restore_replica(opened.recovery, PeerState{});
+        if (!restored) {
+            throw std::runtime_error(fmt::format("peer {}'s replica in {}: {}", id, store->where(),
+                                                 restored.error().message));
+        }
+        if (!best || end_of(restored.value()) > end_of(*best)) best = std::move(restored.value());
+    }
+    if (!best || end_of(*best).second == 0) return std::nullopt;
+    auto books = replica_books(*best, market_config(config));
+    if (!books) throw std::runtime_error("the adopted log does not replay: " + books.error().message);
+    return std::move(books.value());
+}
+
 // The durable books: what the next trader would inherit.
 std::optional<market::Books> durable_books(const Config& config, const Cluster& cluster,
                                            Summary& s) {
+    if (config.replication.mode == ReplicationMode::quorum) {
+        try {
+            if (auto books = adopted_books(config, cluster)) return books;
+            return market::Books(market_config(config));
+        } catch (const std::exception& e) {
+            s.violations.push_back(std::string("cannot read the replicated books: ") + e.what());
+        }
+        return std::nullopt;
+    }
     try {
         // The peers' own journal store (the simulator's is in memory), else the directory.
         std::unique_ptr<JournalStore> file_store;
@@ -134,15 +172,21 @@ void audit(const market::Books& books, const Cluster& cluster,
 
 }  // namespace
 
-std::map<PeerId, Money> settled_before(const Config& config,
-                                       const std::filesystem::path& journal_dir) {
+std::map<PeerId, Money> settled_before(const Config& config, const Cluster& cluster) {
     std::map<PeerId, Money> settled;
-    std::error_code ec;
-    if (!std::filesystem::exists(journal_dir, ec)) return settled;
     try {
-        auto replayed = replay_books(journal::Log::read(journal_dir), market_config(config));
-        if (!replayed) return settled;
-        for (const auto& [seller, ledger] : replayed.value().sellers())
+        std::optional<market::Books> books;
+        if (config.replication.mode == ReplicationMode::quorum) {
+            books = adopted_books(config, cluster);
+        } else {
+            std::error_code ec;
+            if (!std::filesystem::exists(cluster.journal_dir(), ec)) return settled;
+            auto replayed =
+                replay_books(journal::Log::read(cluster.journal_dir()), market_config(config));
+            if (replayed) books = std::move(replayed.value());
+        }
+        if (!books) return settled;
+        for (const auto& [seller, ledger] : books->sellers())
             settled[seller] = ledger.earned - ledger.pending;
     } catch (const std::exception&) {
         // The trader that opens the journal, and the summary, say what is wrong with it.

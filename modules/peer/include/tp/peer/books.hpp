@@ -5,6 +5,7 @@
 #include "tp/journal/log.hpp"
 #include "tp/market/books.hpp"
 #include "tp/peer/config.hpp"
+#include "tp/replication/replica.hpp"
 
 namespace tp::peer {
 
@@ -14,6 +15,11 @@ market::Config market_config(const Config& config);
 // The books a journal's recovery describes: its snapshot plus the events after it.
 market::Result<market::Books> replay_books(const journal::Recovery& recovery,
                                            const market::Config& config);
+
+// The books a replica's log describes: its snapshot plus the data records after it, every one
+// (committed or not: the caller decides which log counts).
+market::Result<market::Books> replica_books(const replication::Restored& log,
+                                            const market::Config& config);
 
 // One line on a torn tail: which file, from which offset, how many bytes, and whether they were
 // cut (by a trader's open) or left in place (by a read-only look such as `books`).

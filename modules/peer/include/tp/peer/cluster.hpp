@@ -49,6 +49,12 @@ public:
     void launch_all();
     // A failure of `peer` now; it is due back after `restart_after` (nullopt: never).
     void crash(PeerId peer, std::optional<runtime::Duration> restart_after);
+    // The disk of `peer`, which is down, is lost (quorum mode): its next life starts without its
+    // replica and without its durable peer state but its incarnation (docs/replication.md says
+    // why that one is kept). With `keep`, a stale copy comes back instead, holding the replica's
+    // records up to `keep` (memory stores; a file store loses everything). Either way the replica
+    // is not seeded: it relearns its promises from a quorum before it acknowledges anything.
+    void lose_disk(PeerId peer, std::optional<std::uint64_t> keep = {});
     // Brings a failed peer back now (a new life).
     void restart(PeerId peer);
     // Archives lives whose coroutines have ended (and lives that stopped on an error of their
@@ -74,6 +80,9 @@ public:
 
     const std::filesystem::path& state_dir() const noexcept { return state_dir_; }
     std::filesystem::path journal_dir() const { return state_dir_ / "journal"; }
+    // Quorum mode: where peer `id` keeps its replica of the trader's log (its own directory:
+    // the storage.state_dir template's, or <state dir>/peer-<id>).
+    std::filesystem::path replica_dir(PeerId id) const;
     NodeContext& context() noexcept { return *context_; }
     const NodeContext& context() const noexcept { return *context_; }
     transport::MemoryNetwork* memory_network() noexcept { return network_.get(); }
@@ -134,6 +143,9 @@ private:
     std::filesystem::path state_dir_;
     bool temporary_dir_ = false;
     std::unique_ptr<PeerStateStore> peer_states_;
+    // Quorum mode: each peer's replica store (files), unless the context names others.
+    std::map<PeerId, std::unique_ptr<JournalStore>> replica_stores_;
+    std::map<PeerId, std::optional<std::uint64_t>> lost_disks_;  // applied at the next launch
     std::unique_ptr<asio::thread_pool> sync_pool_;
     std::unique_ptr<transport::MemoryNetwork> network_;
     std::optional<auth::Key> key_;  // security on

@@ -33,9 +33,15 @@ using transport::to_string;
 
 enum class Role { buyer, seller, both };
 enum class SecurityMode { on, off };
+// Where the trader's log lives (docs/replication.md). `quorum`: every peer keeps its own replica and
+// a record counts once durable on a majority, so the market survives the loss of any minority of
+// disks, the trader's included. `shared`: the original lab's design, one journal in a state
+// directory every peer of the host shares (fenced by a lock), which dies with that disk.
+enum class ReplicationMode { quorum, shared };
 
 const char* to_string(Role role) noexcept;
 const char* to_string(SecurityMode mode) noexcept;
+const char* to_string(ReplicationMode mode) noexcept;
 
 // Limits that keep every legal configuration inside int64 money and the epoch layout. Each is
 // checked where it is read (with file:line:column) and again by validate().
@@ -136,9 +142,21 @@ struct Config {
     } network;
 
     struct Storage {
-        std::filesystem::path state_dir;  // empty: a fresh temporary directory per run
+        // Empty: a fresh temporary directory per run. May name the peer, as in "state/peer-{id}":
+        // then each peer has a directory of its own (state_dir_of); otherwise the peers of a
+        // process keep theirs under it, in peer-<id>/.
+        std::filesystem::path state_dir;
         Durability durability = Durability::group;
     } storage;
+
+    struct Replication {
+        ReplicationMode mode = ReplicationMode::shared;
+        // How often an unanswered replication message goes out again (and an idle trader says how
+        // far the log is committed), and how long a trader waits for acks from a quorum before it
+        // refuses requests with no_quorum.
+        Duration retry = std::chrono::milliseconds(50);
+        Duration quorum_timeout = std::chrono::milliseconds(500);
+    } replication;
 
     // Every datagram authenticated with the members' shared key (docs/security.md). `off` is the
     // original lab's plain UDP, for its experiments: anyone who can send a datagram to a peer's
@@ -171,6 +189,9 @@ Config load_config(const std::filesystem::path& path);
 // file, line and column; call this after command-line overrides, where there is no position:
 // "<source>: key 'behaviour.max_transactions': ...". Throws ConfigError.
 void validate(const Config& config, std::string_view source = "<config>");
+
+// Peer `id`'s own state directory: the template with "{id}" replaced, or <state_dir>/peer-<id>.
+std::filesystem::path state_dir_of(const Config& config, std::uint32_t id);
 
 // "250ms", "2s", "1.5s", "1m", "100us", "0"; throws std::invalid_argument.
 Duration parse_duration(std::string_view text);

@@ -26,6 +26,7 @@ enum class DropKind : std::uint8_t {
     implausible_epoch,  // an epoch no honest member could send
     replay,             // seen before (anti-replay window)
     bad_mac,            // failed authentication
+    replication_refused,  // a replication message the replica refused (replication::Refusal)
     count_,
 };
 inline constexpr std::size_t drop_kind_count = static_cast<std::size_t>(DropKind::count_);

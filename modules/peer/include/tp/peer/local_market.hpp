@@ -53,6 +53,8 @@ public:
     // A failure of one peer now (as a failure injection would); it comes back after
     // `restart_after` (nullopt: never, unless restart() is called).
     void crash(PeerId peer, std::optional<runtime::Duration> restart_after = {});
+    // Cluster::lose_disk: the crashed peer comes back without (or with a stale copy of) its disk.
+    void lose_disk(PeerId peer, std::optional<std::uint64_t> keep = {});
     void restart(PeerId peer);
 
     // Null while the peer is down.

@@ -87,6 +87,13 @@ struct NodeContext {
     // Where the trader's journal lives; null: a file journal in journal_dir (the simulator
     // gives a MemoryJournalStore, whose model of sync latency and power loss it draws).
     JournalStore* journal_store = nullptr;
+    // Quorum mode (replication.mode): where peer N keeps its replica of the trader's log, its own
+    // (files under its state directory; the simulator's MemoryJournalStore, whose disk it may
+    // lose). Required in quorum mode.
+    std::function<JournalStore*(PeerId)> replica_store = {};
+    // Durable peer state: a replica back from a lost disk has caught up (its log is
+    // authoritative again); what it stores comes back through Node::set_seeded after a restart.
+    std::function<void(PeerId)> on_seeded = {};
     // Called on the loop when a node's coroutines have ended (after stop(), or once it stopped
     // itself): the object may then be destroyed, though not from inside this call.
     std::function<void(const Node&)> on_finished = {};
@@ -118,6 +125,9 @@ public:
     // The highest epoch an earlier life saw (durable peer state): this life's bully machine
     // starts above it, so it never claims a reign that was had. Set before start().
     void set_epoch_floor(wire::Epoch floor) noexcept { core_.set_epoch_floor(floor); }
+    // Whether this peer's replica is seeded (durable peer state, quorum mode): false after a lost
+    // disk or on a first start. Set before start().
+    void set_seeded(bool seeded) noexcept { seeded_ = seeded; }
 
     // Starts run(). `restarted`: back after a crash (the election's recovery policy).
     void start(bool restarted);
@@ -180,6 +190,9 @@ private:
     asio::awaitable<void> receive_loop();
     asio::awaitable<void> timer_loop();
     asio::awaitable<void> reign_loop();
+    // Quorum mode: syncs the replica's journal (group commit) and tells the core how far it is
+    // durable; waits forever in shared mode.
+    asio::awaitable<void> replica_loop();
     asio::awaitable<void> behaviours();
     // Carries out what the core has ready.
     asio::awaitable<void> carry_out();
@@ -194,6 +207,12 @@ private:
     // replay.
     bool load_books(Reign& reign, OpenedJournal opened, const std::string& where);
     void end_reign();
+    // Quorum mode (node_replica.cpp): opens this peer's replica and restores the core's from it;
+    // carries out the replica's storage work (install, truncate, append, compaction) and what a
+    // reign's start asks; false: the node failed.
+    bool open_replica();
+    bool store_replica();
+    void began_reign(wire::Epoch epoch);
     // The behaviours on top of the core (the original lab's random buyer and seller).
     asio::awaitable<void> buyer_behaviour();
     asio::awaitable<void> seller_behaviour();
@@ -241,6 +260,15 @@ private:
     runtime::Timer buyer_timer_;   // the buyer behaviour's and purchase()'s waits
     runtime::Timer seller_timer_;  // the seller behaviour's and deposit_lot()'s waits
     runtime::Timer reign_timer_;   // the reign loop's: a reign to serve
+    runtime::Timer replica_timer_;  // the replica loop's: records to sync
+    // Quorum mode: this peer's replica of the log (shared with a sync in flight), how far its
+    // durability was reported, and how many cuts (truncations, installs) it has had: a sync that
+    // was in flight across a cut is not reported.
+    std::shared_ptr<Journal> replica_journal_;
+    Position replica_reported_ = 0;
+    std::uint64_t replica_cuts_ = 0;
+    std::vector<std::byte> record_buffer_;
+    bool seeded_ = false;
     std::uint64_t answers_seen_ = 0;    // buyer answers, as the waiters last saw them
     // What the seller's waits (and wait_for_trader) last saw: lots closed, a deposit unacked, the
     // trading partner.

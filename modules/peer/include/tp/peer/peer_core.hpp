@@ -10,8 +10,10 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
@@ -26,6 +28,7 @@
 #include "tp/peer/outbox.hpp"
 #include "tp/peer/seller.hpp"
 #include "tp/peer/trader.hpp"
+#include "tp/replication/replica.hpp"
 #include "tp/wire/message.hpp"
 
 namespace tp::peer {
@@ -44,6 +47,8 @@ struct NodeCounters {
     std::uint64_t foreign_clock_entries = 0;
     // Buys and deposits answered trader_unavailable while elected but not yet serving.
     std::uint64_t unavailable_answers = 0;
+    // Buys and deposits answered no_quorum: serving, but no quorum of replicas answers.
+    std::uint64_t no_quorum_answers = 0;
     // Datagrams refused by authentication, by reason (auth::Refusal), and hellos sent.
     std::array<std::uint64_t, auth::refusal_count> auth_refused{};
     std::uint64_t hellos_sent = 0;
@@ -63,6 +68,11 @@ struct PeerCoreOptions {
     BuyerOptions buyer;
     SellerOptions seller;
     TraderOptions trader;
+    // Quorum mode (replication.mode): the trader's log is replicated to every peer
+    // (docs/replication.md); self and replicas are filled in from the above. Off: the shared
+    // journal, which the driver loads when this peer wins (Ready::load_books).
+    bool replicated = false;
+    replication::Options replication;
 
     static PeerCoreOptions from(const Config& config, PeerId self, Role role,
                                 std::vector<PeerId> peers, std::uint32_t incarnation);
@@ -80,6 +90,26 @@ struct Ready {
     std::optional<wire::Epoch> load_books;
     // The reign ended: close its journal (a load in progress is abandoned).
     bool stepped_down = false;
+
+    // Quorum mode. The replica's own storage work (install, truncate, append) is in
+    // replica()->ready(), carried out after epoch_seen and seeded, before compact and messages.
+    // This replica caught up after a lost disk: make that durable (peer state) too.
+    bool seeded = false;
+    // This peer serves as trader of this epoch from now on (its view change is done).
+    std::optional<wire::Epoch> began_reign;
+    // A snapshot of the books at `covered` (committed): write it to the replica's journal, which
+    // may then drop the records it covers.
+    struct Compaction {
+        Position covered = 0;
+        wire::Epoch covered_epoch = 0;
+        std::vector<std::byte> state;
+    };
+    std::optional<Compaction> compact;
+    // The trader's events committed since the last Ready, at their positions in the log
+    // (observers only: a deposed trader's uncommitted events never show).
+    std::vector<std::pair<Position, market::Event>> committed;
+    // Why this peer cannot go on (a committed record its books cannot take): the driver stops it.
+    std::string failure;
 };
 
 class PeerCore {
@@ -115,6 +145,18 @@ public:
     bool trader_loaded(wire::Epoch epoch, market::Books books, Position durable, Time now);
     // The journal is durable up to `durable`.
     void on_durable(Position durable, Time now);
+
+    // Quorum mode. Before start(): the replica as its journal and the peer state left it; false
+    // (with `error` set) when its snapshot does not restore.
+    bool restore_replica(replication::Restored restored, std::string& error);
+    // The replica's journal is durable up to `position` (a sync returned; none was in flight
+    // across a truncation or install since it began).
+    void on_replica_durable(Position position, Time now);
+    replication::Replica* replica() noexcept { return replica_ ? &*replica_ : nullptr; }
+    const replication::Replica* replica() const noexcept { return replica_ ? &*replica_ : nullptr; }
+    // The books as far as the log is committed and applied here (followers; null while trader).
+    const market::Books* replica_books() const noexcept { return shadow_ ? &*shadow_ : nullptr; }
+    Position applied() const noexcept { return applied_; }
     // Serving as trader: the core (its records, snapshot and released outputs are the driver's
     // to carry out), else null.
     Trader* trader() noexcept { return trader_ ? &*trader_ : nullptr; }
@@ -160,6 +202,16 @@ private:
     void stamp(Outgoing& message);
     void stamp_all(Outbox& outbox);
 
+    // Quorum mode (peer_core_replica.cpp).
+    void on_replication_message(PeerId from, const replication::Message& message, Time now);
+    bool refuse_without_quorum(PeerId from, const wire::Body& body, Time now);
+    // Proposes the trader's records, commits, applies, serves once the view change is done,
+    // compacts, and gathers the replica's messages.
+    void drive_replica(Time now);
+    void apply_committed();
+    void rebuild_books();
+    void compact_if_due();
+
     PeerId self_;
     Role role_;
     std::uint32_t incarnation_;
@@ -168,6 +220,8 @@ private:
     wire::Epoch epoch_floor_;
     wire::Epoch noted_epoch_;  // the highest epoch handed out in Ready::epoch_seen
     TraderOptions trader_options_;
+    bool replicated_;
+    replication::Options replication_options_;
 
     clock::VectorClock clock_;
     election::Bully bully_;
@@ -181,6 +235,19 @@ private:
     TraderCounters trader_counters_;
     Outbox scratch_;  // the election's messages on their way to the Ready
     Ready ready_;
+
+    // Quorum mode: this peer's replica of the log and, applied from it up to applied_, its copy
+    // of the books (moved into the Trader while this peer serves).
+    std::optional<replication::Replica> replica_;
+    std::optional<market::Books> shadow_;
+    Position applied_ = 0;
+    std::uint64_t since_compaction_ = 0;
+    // The trader's snapshot, written once the commit covers it.
+    std::optional<std::pair<Position, std::vector<std::byte>>> held_snapshot_;
+    // The trader's events proposed and not yet committed (observers only).
+    std::deque<std::pair<Position, market::Event>> uncommitted_;
+    replication::Phase logged_phase_ = replication::Phase::follower;  // for the debug log
+    wire::Epoch logged_joined_ = 0;
 };
 
 }  // namespace tp::peer

@@ -28,6 +28,10 @@ public:
     // `peer`'s replica of the trader's log caught up with a trader (replication::Ready::seeded):
     // durable on return. Nothing clears it but the loss of the state itself.
     virtual void note_seeded(clock::PeerId peer) = 0;
+    // `peer`'s disk was lost (a fault the simulator and tools inject): the epoch seen and the
+    // seeded flag are gone, the incarnation counter is kept (a lost peer cannot learn it back
+    // yet; docs/replication.md). Durable on return.
+    virtual void lose(clock::PeerId peer) = 0;
 
     // In `<state_dir>/peer-<id>.state`; throws PeerStateError naming the file.
     static std::unique_ptr<PeerStateStore> in_files(std::filesystem::path state_dir);

@@ -78,11 +78,11 @@ struct Summary {
     bool ok() const noexcept { return violations.empty(); }
 };
 
-// What the durable books in `journal_dir` had already settled with each seller (earned and
-// acknowledged), before a run on a state directory used before: that run's sellers are paid the
-// rest. Empty when there is no journal yet; unreadable books are left to the summary to report.
-std::map<PeerId, Money> settled_before(const Config& config,
-                                       const std::filesystem::path& journal_dir);
+// What the durable books of `cluster` (its shared journal, or in quorum mode the log its replicas
+// would adopt) had already settled with each seller (earned and acknowledged), before a run on a
+// state directory used before: that run's sellers are paid the rest. Empty when there is no
+// journal yet; unreadable books are left to the summary to report. Before the peers start.
+std::map<PeerId, Money> settled_before(const Config& config, const Cluster& cluster);
 
 // Reads the durable books and puts the run's figures and checks together (Audit): what every
 // peer of `cluster` saw, across all its lives, between `started` and `ended`. The app prints it.

@@ -1,0 +1,179 @@
+// The driver's side of the replicated log (quorum mode): each peer opens its own replica's journal
+// at start (nothing is shared, so nothing is waited for), carries out what the core's replica
+// asks of storage (install a snapshot, cut a divergent suffix, append, compact), and syncs off the
+// loop (group commit), telling the core how far the replica is durable.
+#include <fmt/core.h>
+#include <asio/co_spawn.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "node_reign.hpp"
+#include "tp/journal/errors.hpp"
+#include "tp/peer/ids.hpp"
+#include "tp/peer/replica_log.hpp"
+
+namespace tp::peer {
+
+namespace {
+
+// A sync on the pool's thread; the frame holds the journal (see node_reign.cpp).
+asio::awaitable<Position> sync_replica_on(std::shared_ptr<Journal> journal) {
+    co_return journal->sync();
+}
+
+}  // namespace
+
+bool Node::open_replica() {
+    JournalStore* store = context_.replica_store ? context_.replica_store(id()) : nullptr;
+    if (store == nullptr) {
+        fail(fmt::format("peer {} runs in quorum mode but has nowhere to keep its replica", id()));
+        return false;
+    }
+    try {
+        OpenedJournal opened = store->open();
+        const auto& recovery = opened.recovery;
+        if (recovery.torn_tail) {
+            log_->warn("replica: cut a torn tail of {} at {}:{}",
+                       plural(recovery.torn_tail->dropped_bytes, "byte"),
+                       recovery.torn_tail->file, recovery.torn_tail->offset);
+        }
+        PeerState state;
+        state.incarnation = core_.incarnation();
+        state.seeded = seeded_;
+        auto restored = restore_replica(recovery, state);
+        if (!restored) {
+            fail(fmt::format("cannot recover peer {}'s replica from {}: {}", id(), store->where(),
+                             restored.error().message));
+            return false;
+        }
+        std::string error;
+        if (!core_.restore_replica(std::move(restored.value()), error)) {
+            fail(fmt::format("cannot recover peer {}'s replica from {}: {}", id(), store->where(),
+                             error));
+            return false;
+        }
+        replica_journal_ = std::move(opened.journal);
+        replica_reported_ = replica_journal_->durable();
+        const auto* replica = core_.replica();
+        log_->debug("replica: {} from {} on, {}", plural(replica->last() - replica->first() + 1,
+                                                         "record"),
+                    replica->first(), replica->seeded() ? "seeded" : "not seeded (asks a quorum)");
+    } catch (const journal::LockedError& e) {
+        fail(fmt::format("cannot open peer {}'s replica at {}: {} (is this peer running elsewhere?)",
+                         id(), store->where(), e.what()));
+        return false;
+    } catch (const std::exception& e) {
+        fail(fmt::format("cannot open peer {}'s replica at {}: {}", id(), store->where(),
+                         e.what()));
+        return false;
+    }
+    return true;
+}
+
+bool Node::store_replica() {
+    replication::Replica* replica = core_.replica();
+    if (replica == nullptr || !replica_journal_) return true;
+    replication::Ready& work = replica->ready();
+    Ready& ready = core_.ready();
+    Journal& journal = *replica_journal_;
+    try {
+        if (auto install = std::exchange(work.install, std::nullopt)) {
+            journal.install_snapshot(install->covered,
+                                     encode_snapshot(install->covered_epoch, install->bytes));
+            ++replica_cuts_;
+            replica_reported_ = 0;  // what was reported durable is gone: report afresh
+        }
+        if (const auto cut = std::exchange(work.truncate_after, std::nullopt)) {
+            journal.truncate_after(*cut);
+            ++replica_cuts_;
+            replica_reported_ = 0;
+        }
+        if (const Position from = std::exchange(work.append_from, 0); from != 0) {
+            for (Position p = from; p <= replica->last(); ++p) {
+                encode_record(*replica->entry(p), record_buffer_);
+                if (const Position at = journal.append(record_buffer_); at != p) {
+                    throw std::runtime_error(fmt::format(
+                        "the journal put record {} of the replicated log at {}", p, at));
+                }
+            }
+        }
+    } catch (const std::exception& e) {
+        // A replica that cannot keep its log must not acknowledge anything: stop.
+        fail(fmt::format("peer {}'s replica cannot write its journal: {}", id(), e.what()));
+        return false;
+    }
+    if (auto compact = std::exchange(ready.compact, std::nullopt)) {
+        try {
+            journal.write_snapshot(compact->covered,
+                                   encode_snapshot(compact->covered_epoch, compact->state));
+        } catch (const std::exception& e) {
+            log_->warn("replica: snapshot failed (the log still has every record): {}", e.what());
+        }
+    }
+    if (journal.written() > journal.durable() || journal.durable() != replica_reported_) {
+        wake(replica_timer_);
+    }
+    return true;
+}
+
+void Node::began_reign(wire::Epoch epoch) {
+    const Trader* trader = core_.trader();
+    if (trader == nullptr) return;
+    const market::Books& books = trader->books();
+    const replication::Replica& replica = *core_.replica();
+    log_->info("Dear buyers and sellers, My ID is {}, and I am the new coordinator", id());
+    log_->info(
+        "took over the books from a quorum's logs: up to record {}, {} answered, {} queued, "
+        "{} pending",
+        replica.commit(), plural(books.answered_count(), "request"), books.queued().size(),
+        plural(books.payments().pending_count(), "payment"));
+    if (context_.on_new_trader) context_.on_new_trader(id(), epoch);
+    if (context_.observer) context_.observer->became_trader(*this, epoch, books, replica.commit());
+}
+
+asio::awaitable<void> Node::replica_loop() {
+    if (!replica_journal_) {
+        // Shared mode: nothing to do for the life (this loop must not end it).
+        co_await wait_until(replica_timer_, runtime::never, [] { return false; });
+        co_return;
+    }
+    const std::shared_ptr<Journal> journal = replica_journal_;
+    for (;;) {
+        co_await wait_until(replica_timer_, runtime::never, [&] {
+            return journal->written() > journal->durable() ||
+                   journal->durable() != replica_reported_;
+        });
+        if (journal->written() > journal->durable()) {
+            const std::uint64_t cuts = replica_cuts_;
+            try {
+                if (journal->sync_blocks() && context_.sync_pool != nullptr) {
+                    co_await asio::co_spawn(context_.sync_pool->get_executor(),
+                                            sync_replica_on(journal), asio::use_awaitable);
+                } else {
+                    if (const auto latency = journal->modelled_sync_latency(); latency.count() > 0) {
+                        runtime::Timer disk(context_.runtime);
+                        co_await pause(disk, latency);
+                        throw_if_cancelled(co_await asio::this_coro::cancellation_state);
+                    }
+                    journal->sync();
+                }
+            } catch (const std::system_error& e) {
+                if (e.code() == asio::error::operation_aborted) throw;  // stop()
+                fail(fmt::format("peer {}'s replica cannot sync its journal: {}", id(), e.what()));
+                co_return;
+            } catch (const std::exception& e) {
+                fail(fmt::format("peer {}'s replica cannot sync its journal: {}", id(), e.what()));
+                co_return;
+            }
+            throw_if_cancelled(co_await asio::this_coro::cancellation_state);
+            // A cut while the sync was in flight: what it made durable may be gone; look again.
+            if (cuts != replica_cuts_) continue;
+        }
+        if (journal->durable() == replica_reported_) continue;
+        replica_reported_ = journal->durable();
+        core_.on_replica_durable(replica_reported_, core_now());
+        co_await carry_out();
+    }
+}
+
+}  // namespace tp::peer

@@ -1,0 +1,222 @@
+// PeerCore in quorum mode: the composition of the replicated log (tp::replication::Replica) with
+// the roles. The trader's records become proposals, and its answers wait for the commit rather
+// than the local sync; every other peer applies what is committed to its own copy of the books,
+// so whoever wins next starts warm; snapshots are taken where the commit covers them.
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "tp/peer/peer_core.hpp"
+
+namespace tp::peer {
+
+bool PeerCore::restore_replica(replication::Restored restored, std::string& error) {
+    market::Books books(trader_options_.market);
+    applied_ = 0;
+    if (restored.snapshot) {
+        auto from = market::Books::restore(trader_options_.market, restored.snapshot->bytes);
+        if (!from) {
+            error = fmt::format("the replica's snapshot at position {} does not restore: {}",
+                                restored.snapshot->covered, from.error().message);
+            return false;
+        }
+        books = std::move(from.value());
+        applied_ = restored.snapshot->covered;
+    }
+    shadow_ = std::move(books);
+    since_compaction_ = 0;
+    // The replica never acknowledges an epoch older than one this peer has seen.
+    restored.joined = std::max(restored.joined, epoch_floor_);
+    replica_.emplace(replication_options_, std::move(restored));
+    return true;
+}
+
+void PeerCore::on_replica_durable(Position position, Time now) {
+    if (!replica_) return;
+    replica_->on_durable(position, now);
+    collect(now);
+}
+
+void PeerCore::on_replication_message(PeerId from, const replication::Message& message,
+                                      Time now) {
+    if (!replica_) {
+        ++counters_.ignored;  // shared mode: nobody here keeps a replica
+        return;
+    }
+    const replication::Counters before = replica_->counters();
+    replica_->on_message(from, message, now);
+    // Refusals are counted by the replica; the log says what and from whom, rate-limited.
+    for (std::size_t i = 1; i < std::size(before.refused); ++i) {
+        if (replica_->counters().refused[i] == before.refused[i]) continue;
+        dropped(DropKind::replication_refused, from,
+                fmt::format("{} in epoch {}: {}", replication::kind_name(message),
+                            election::epoch_text(replication::epoch_of(message)),
+                            replication::to_string(static_cast<replication::Refusal>(i))),
+                now);
+    }
+}
+
+bool PeerCore::refuse_without_quorum(PeerId from, const wire::Body& body, Time now) {
+    if (!replica_ || replica_->has_quorum(now)) return false;
+    // Nothing could be committed, so nothing could be confirmed: say so rather than hold it.
+    if (const auto* b = std::get_if<wire::Buy>(&body)) {
+        wire::BuyResult result;
+        result.request_id = b->request_id;
+        result.reason = wire::RefusalReason::no_quorum;
+        push(scratch_, from, std::move(result));
+    } else if (const auto* d = std::get_if<wire::Deposit>(&body)) {
+        push(scratch_, from, wire::DepositAck{d->lot_id, false, wire::RefusalReason::no_quorum});
+    } else {
+        return false;  // a PaymentAck settles once its record commits, whenever that is
+    }
+    ++counters_.no_quorum_answers;
+    return true;
+}
+
+void PeerCore::drive_replica(Time now) {
+    replication::Replica& r = *replica_;
+    if (trader_) {
+        for (auto& record : trader_->records()) {
+            const auto at = r.propose(record.bytes, now);
+            if (!at || *at != record.position) {
+                // Deposed meanwhile (a newer epoch answered): this reign can commit nothing.
+                log_.info("steps down: the replicas follow a newer reign than epoch {}",
+                          election::epoch_text(trader_->epoch()));
+                step_down();
+                break;
+            }
+            if (trader_options_.keep_released) {
+                uncommitted_.emplace_back(record.position, std::move(record.event));
+            }
+        }
+        if (trader_) {
+            trader_->clear_records();
+            if (auto snapshot = trader_->take_snapshot()) held_snapshot_ = std::move(snapshot);
+        }
+    }
+    r.flush(now);
+    if (r.phase() != logged_phase_ || r.joined() != logged_joined_) {
+        logged_phase_ = r.phase();
+        logged_joined_ = r.joined();
+        log_.debug("replica: {} in epoch {}, log {}..{} (durable {}, committed {}){}",
+                   replication::to_string(r.phase()), election::epoch_text(r.joined()), r.first(),
+                   r.last(), r.durable(), r.commit(),
+                   r.recovering() ? ", recovering" : (r.seeded() ? "" : ", not seeded"));
+    }
+    if (trader_ && !r.serving()) {
+        log_.info("steps down: the replicas follow a newer reign than epoch {}",
+                  election::epoch_text(trader_->epoch()));
+        step_down();
+    }
+    apply_committed();
+    if (loading_ && !trader_ && r.serving() && r.reign() == *loading_ && shadow_ &&
+        applied_ == r.last()) {
+        // The view change is done and its reign record committed: everything in the log is
+        // committed and applied, so these books are the market's.
+        const wire::Epoch epoch = *loading_;
+        loading_.reset();
+        trader_.emplace(self_, epoch, std::move(*shadow_), r.last(), trader_options_, now,
+                        &trader_counters_);
+        shadow_.reset();
+        ++trader_counters_.reigns;
+        ready_.began_reign = epoch;
+    }
+    if (trader_) {
+        trader_->on_durable(r.commit());
+        while (!uncommitted_.empty() && uncommitted_.front().first <= r.commit()) {
+            ready_.committed.push_back(std::move(uncommitted_.front()));
+            uncommitted_.pop_front();
+        }
+    }
+    compact_if_due();
+    for (auto& out : r.ready().messages) {
+        const wire::Epoch epoch = std::holds_alternative<replication::Recover>(out.message)
+                                      ? bully_.epoch()
+                                      : replication::epoch_of(out.message);
+        push(scratch_, out.to,
+             std::visit([](auto&& m) -> wire::Body { return std::move(m); },
+                        std::move(out.message)),
+             epoch);
+    }
+    r.ready().messages.clear();
+    stamp_all(scratch_);
+    if (std::exchange(r.ready().seeded, false)) ready_.seeded = true;
+}
+
+void PeerCore::apply_committed() {
+    if (!shadow_ || !ready_.failure.empty()) return;  // serving: the trader's books are the state
+    const replication::Replica& r = *replica_;
+    if (applied_ + 1 < r.first()) {
+        // A snapshot (installed, or compacted past what was applied) replaces the books.
+        rebuild_books();
+        return;
+    }
+    while (applied_ < r.commit()) {
+        const replication::Entry* entry = r.entry(applied_ + 1);
+        if (entry == nullptr) break;
+        if (entry->kind == replication::EntryKind::data) {
+            if (auto applied = shadow_->apply_encoded(entry->payload); !applied) {
+                // A committed record these books cannot take: the replica is no use as a trader.
+                ready_.failure = fmt::format(
+                    "record {} of the replicated log (epoch {}) does not apply to the books: {}",
+                    applied_ + 1, election::epoch_text(entry->epoch), applied.error().message);
+                return;
+            }
+        }
+        ++applied_;
+        ++since_compaction_;
+    }
+}
+
+void PeerCore::rebuild_books() {
+    const replication::Replica& r = *replica_;
+    market::Books books(trader_options_.market);
+    Position from = 0;
+    if (const auto& snapshot = r.snapshot()) {
+        auto restored = market::Books::restore(trader_options_.market, snapshot->bytes);
+        if (!restored) {
+            ready_.failure = fmt::format("the replica's snapshot at position {} does not restore: {}",
+                                         snapshot->covered, restored.error().message);
+            return;
+        }
+        books = std::move(restored.value());
+        from = snapshot->covered;
+    }
+    if (from + 1 < r.first()) {
+        ready_.failure = fmt::format(
+            "the replicated log holds records from position {} on, but its snapshot covers only {}",
+            r.first(), from);
+        return;
+    }
+    shadow_ = std::move(books);
+    applied_ = from;
+    since_compaction_ = 0;
+    apply_committed();
+}
+
+void PeerCore::compact_if_due() {
+    replication::Replica& r = *replica_;
+    Position covered = 0;
+    std::vector<std::byte> state;
+    if (trader_) {
+        if (!held_snapshot_ || held_snapshot_->first > r.commit()) return;
+        covered = held_snapshot_->first;
+        state = std::move(held_snapshot_->second);
+        held_snapshot_.reset();
+    } else {
+        // Followers keep their logs bounded the same way the trader does.
+        if (!shadow_ || applied_ < r.first() ||
+            since_compaction_ <
+                std::max<std::uint64_t>(trader_options_.snapshot_every, shadow_->answered_count())) {
+            return;
+        }
+        covered = applied_;
+        state = shadow_->snapshot();
+        since_compaction_ = 0;
+    }
+    ready_.compact = Ready::Compaction{covered, r.epoch_at(covered), state};
+    r.compacted(covered, std::move(state));
+}
+
+}  // namespace tp::peer

@@ -1,0 +1,304 @@
+// PeerCore in quorum mode, stepped directly: three whole peers (clock, election, roles, replica)
+// with no runtime, no sockets and no files. Each peer's disk is a list of log entries that changes
+// only as its Ready says; a fake network moves messages by hand and can hold a peer's mail.
+#include <boost/test/unit_test.hpp>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "role_script.hpp"
+#include "tp/peer/config.hpp"
+#include "tp/peer/peer_core.hpp"
+
+namespace wire = tp::wire;
+namespace replication = tp::replication;
+using role_script::ms;
+using tp::peer::PeerCore;
+using tp::peer::PeerId;
+using tp::peer::Role;
+using tp::peer::Time;
+
+namespace {
+
+constexpr tp::market::ProductId salt = 0;
+
+tp::peer::Config config() {
+    tp::peer::Config c;
+    c.peers = 3;
+    c.replication.mode = tp::peer::ReplicationMode::quorum;
+    return c;
+}
+
+// One peer's disk: its replica's durable state, as the Ready's instructions leave it.
+struct Disk {
+    std::optional<replication::Snapshot> snapshot;
+    std::vector<replication::Entry> entries;  // after the snapshot
+    wire::Epoch epoch = 0;                    // peer state: the highest epoch seen
+    bool seeded = false;
+    bool syncs = true;  // false: appends stay unsynced (a slow disk)
+    tp::peer::Position synced = 0;
+
+    tp::peer::Position base() const { return snapshot ? snapshot->covered : 0; }
+    tp::peer::Position last() const { return base() + entries.size(); }
+};
+
+struct ReplicatedMarket {
+    role_script::CapturedLog log;
+    tp::peer::Config cfg = config();
+    std::vector<Role> roles;
+    std::map<PeerId, std::unique_ptr<PeerCore>> peers;
+    std::map<PeerId, Disk> disks;
+    std::deque<wire::Envelope> network;
+    std::set<PeerId> cut_off;  // their mail in both directions is lost
+    Time now{ms(1000)};
+
+    explicit ReplicatedMarket(std::vector<Role> r) : roles(std::move(r)) {
+        // A market's first start: every replica is empty and unseeded.
+        for (PeerId id = 1; id <= roles.size(); ++id) launch(id, false);
+    }
+
+    void launch(PeerId id, bool restarted) {
+        auto o = tp::peer::PeerCoreOptions::from(cfg, id, roles[id - 1], {1, 2, 3}, 1);
+        Disk& d = disks[id];
+        o.epoch_floor = d.epoch;
+        peers[id] = std::make_unique<PeerCore>(std::move(o), *log.logger);
+        replication::Restored restored;
+        restored.snapshot = d.snapshot;
+        restored.entries = d.entries;
+        restored.joined = d.epoch;
+        restored.seeded = d.seeded;
+        d.synced = d.last();
+        std::string error;
+        BOOST_REQUIRE(peers[id]->restore_replica(std::move(restored), error));
+        peers[id]->start(now, restarted);
+        carry_out(id);
+    }
+    PeerCore& peer(PeerId id) { return *peers.at(id); }
+
+    // What a driver does with a Ready: peer state, then the replica's storage, then the mail.
+    void carry_out(PeerId id) {
+        PeerCore& core = peer(id);
+        auto& ready = core.ready();
+        Disk& d = disks[id];
+        if (ready.epoch_seen) d.epoch = std::max(d.epoch, *ready.epoch_seen);
+        if (ready.seeded) d.seeded = true;
+        BOOST_REQUIRE(ready.failure.empty());
+        auto& work = core.replica()->ready();
+        if (work.install) {
+            d.snapshot = *work.install;
+            d.entries.clear();
+        }
+        if (work.truncate_after) {
+            d.entries.resize(*work.truncate_after - d.base());
+            d.synced = std::min(d.synced, d.last());
+        }
+        if (work.append_from != 0) {
+            BOOST_REQUIRE(work.append_from == d.last() + 1);
+            for (auto p = work.append_from; p <= core.replica()->last(); ++p) {
+                d.entries.push_back(*core.replica()->entry(p));
+            }
+        }
+        if (ready.compact) {
+            const auto& c = *ready.compact;
+            d.entries.erase(d.entries.begin(),
+                            d.entries.begin() + static_cast<std::ptrdiff_t>(c.covered - d.base()));
+            d.snapshot = replication::Snapshot{c.covered, c.covered_epoch, c.state};
+        }
+        for (auto& m : ready.messages) network.push_back(std::move(m));
+        core.advance();
+        // The disk syncs at once, unless it is slow.
+        if (d.syncs && d.synced != d.last()) {
+            d.synced = d.last();
+            core.on_replica_durable(d.synced, now);
+            carry_out(id);
+        }
+    }
+    void sync(PeerId id) {
+        disks[id].syncs = true;
+        peer(id).on_replica_durable(disks[id].synced = disks[id].last(), now);
+        carry_out(id);
+    }
+    // Delivers every message in flight, and what they cause, until the network is quiet.
+    void settle() {
+        for (int n = 0; !network.empty() && n < 100'000; ++n) {
+            wire::Envelope e = std::move(network.front());
+            network.pop_front();
+            if (!peers.count(e.receiver) || cut_off.count(e.receiver) || cut_off.count(e.sender))
+                continue;
+            peer(e.receiver).on_message(e, now);
+            carry_out(e.receiver);
+        }
+        BOOST_REQUIRE(network.empty());
+    }
+    // Time passes by `d`, in steps of each core's deadline.
+    void advance(Time d) {
+        const Time until = now + d;
+        for (int n = 0; n < 100'000; ++n) {
+            std::optional<Time> next;
+            for (auto& [id, core] : peers) {
+                if (auto t = core->next_deadline(); t && (!next || *t < *next)) next = t;
+            }
+            if (!next || *next > until) break;
+            now = std::max(now, *next);
+            for (auto& [id, core] : peers) {
+                core->on_tick(now);
+                carry_out(id);
+            }
+            settle();
+        }
+        now = until;
+    }
+    void crash(PeerId id) {
+        peers.erase(id);
+        disks[id].entries.resize(disks[id].synced - disks[id].base());  // unsynced: gone
+    }
+    std::optional<PeerId> trader() {
+        for (auto& [id, core] : peers) {
+            if (core->trader() != nullptr) return id;
+        }
+        return std::nullopt;
+    }
+    // Buyer `buyer` buys `quantity` salt and waits for the answer.
+    wire::RequestId buy(PeerId buyer, std::uint32_t quantity) {
+        const auto request = peer(buyer).buy(salt, quantity, now);
+        carry_out(buyer);
+        settle();
+        advance(cfg.market.batch_window + ms(1));
+        return request;
+    }
+};
+
+// Bytes of the books' snapshot: equal books have equal bytes.
+std::vector<std::byte> state_of(const tp::market::Books& books) {
+    return books.snapshot();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(peer_core_replicated)
+
+BOOST_AUTO_TEST_CASE(the_winner_serves_once_its_view_change_is_done) {
+    // Step 1: three empty replicas start; the election and the view change run.
+    ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer});
+    m.settle();
+    m.advance(ms(300));
+    // Step 2: peer 3 serves; everyone is seeded and holds its reign record, committed.
+    BOOST_REQUIRE(m.trader() == PeerId{3});
+    for (PeerId id : {1u, 2u, 3u}) {
+        BOOST_TEST(m.peer(id).replica()->seeded());
+        BOOST_TEST(m.disks[id].seeded);
+        BOOST_TEST(m.peer(id).replica()->commit() >= 1u);
+    }
+    // Each peer recorded the epoch it joined before it sent anything in it.
+    BOOST_TEST(m.disks[1].epoch == m.peer(3).replica()->reign());
+}
+
+BOOST_AUTO_TEST_CASE(an_answer_waits_until_a_quorum_holds_its_record) {
+    ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer});
+    m.settle();
+    m.advance(ms(300));
+    BOOST_REQUIRE(m.trader() == PeerId{3});
+    // Step 1: both followers' disks stop syncing: the trader alone is no quorum.
+    m.disks[1].syncs = false;
+    m.disks[2].syncs = false;
+    const auto lot = m.peer(1).deposit(salt, 10, 5, m.now);
+    m.carry_out(1);
+    m.settle();
+    m.advance(ms(20));
+    // The deposit is in the trader's books and log, but not acknowledged to the seller.
+    BOOST_TEST(!m.peer(1).seller().lot(lot)->acked);
+    BOOST_TEST(m.peer(3).trader()->held() == 1u);
+    // Step 2: one follower syncs: with the trader, a quorum holds the record; the ack leaves.
+    m.sync(2);
+    m.settle();
+    BOOST_TEST(m.peer(1).seller().lot(lot)->acked);
+    BOOST_TEST(m.peer(3).trader()->held() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(followers_apply_what_is_committed_to_their_own_books) {
+    ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer});
+    m.settle();
+    m.advance(ms(300));
+    BOOST_REQUIRE(m.trader() == PeerId{3});
+    // Step 1: a deposit and a sale.
+    m.peer(1).deposit(salt, 10, 5, m.now);
+    m.carry_out(1);
+    m.settle();
+    const auto request = m.buy(2, 4);
+    BOOST_REQUIRE(m.peer(2).buyer().purchase(request)->filled);
+    // Step 2: a heartbeat later the followers know the commit, and their books equal the
+    // trader's.
+    m.advance(m.cfg.replication.retry + ms(1));
+    for (PeerId id : {1u, 2u}) {
+        BOOST_REQUIRE(m.peer(id).replica_books() != nullptr);
+        BOOST_TEST(m.peer(id).applied() == m.peer(3).replica()->commit());
+        BOOST_TEST((state_of(*m.peer(id).replica_books()) ==
+                    state_of(m.peer(3).trader()->books())));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(the_traders_lost_disk_loses_nothing_confirmed) {
+    ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer});
+    m.settle();
+    m.advance(ms(300));
+    BOOST_REQUIRE(m.trader() == PeerId{3});
+    m.peer(1).deposit(salt, 10, 5, m.now);
+    m.carry_out(1);
+    m.settle();
+    const auto request = m.buy(2, 4);
+    BOOST_REQUIRE(m.peer(2).buyer().purchase(request)->filled);
+    // Step 1: the trader crashes and its disk is lost with it.
+    m.crash(3);
+    m.disks[3] = Disk{};
+    // Step 2: peer 2 wins and serves from a quorum's logs (its own and peer 1's).
+    m.advance(ms(1000));
+    BOOST_REQUIRE(m.trader() == PeerId{2});
+    const auto& books = m.peer(2).trader()->books();
+    BOOST_TEST(books.answered_count() >= 1u);
+    BOOST_TEST(books.sellers().at(1).sold == 4u);
+    // Step 3: the old trader comes back empty, relearns its promises, catches up, and is seeded
+    // again, with the same books as everyone.
+    m.launch(3, true);
+    m.settle();
+    m.advance(ms(1000));
+    BOOST_TEST(m.peer(3).replica()->seeded());
+    BOOST_TEST(m.disks[3].seeded);
+    const auto leader = m.trader();
+    BOOST_REQUIRE(leader.has_value());
+    m.advance(m.cfg.replication.retry + ms(1));
+    for (PeerId id : {1u, 2u, 3u}) {
+        if (id == *leader) continue;
+        BOOST_REQUIRE(m.peer(id).replica_books() != nullptr);
+        BOOST_TEST((state_of(*m.peer(id).replica_books()) ==
+                    state_of(m.peer(*leader).trader()->books())));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(without_a_quorum_the_trader_refuses_with_no_quorum) {
+    ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer});
+    m.settle();
+    m.advance(ms(300));
+    BOOST_REQUIRE(m.trader() == PeerId{3});
+    // Step 1: both followers' disks stop; their acks stop coming for longer than the timeout.
+    m.disks[1].syncs = false;
+    m.disks[2].syncs = false;
+    m.peer(1).deposit(salt, 10, 5, m.now);
+    m.carry_out(1);
+    m.settle();
+    m.advance(m.cfg.replication.quorum_timeout + ms(10));
+    BOOST_REQUIRE(!m.peer(3).replica()->has_quorum(m.now));
+    // Step 2: a buy is refused no_quorum: the buyer sees why, and will retry; nothing ran.
+    const auto before = m.peer(3).counters().no_quorum_answers;
+    const auto request = m.peer(2).buy(salt, 1, m.now);
+    m.carry_out(2);
+    m.settle();
+    BOOST_TEST(m.peer(3).counters().no_quorum_answers == before + 1);
+    BOOST_TEST(!m.peer(2).buyer().purchase(request)->answered);
+    BOOST_TEST(m.log.count("no quorum") >= 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
