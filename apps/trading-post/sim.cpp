@@ -110,10 +110,10 @@ void print_result(const sim::Result& r, bool verbose) {
                peer::format_duration(o.duration), peer::format_duration(o.liveness_bound));
     fmt::print("  faults      {}\n", r.plan.describe());
     fmt::print(
-        "  simulation  {} crashes, {} partitions, {} pauses, {} hostile datagrams, {} outsider "
-        "datagrams, {} outcomes confirmed, {} checks, {} trace events, ended at {}, trace hash "
-        "{}\n",
-        r.crashes, r.partitions, r.pauses, r.hostile, r.outsider, r.confirmed, r.checks,
+        "  simulation  {} crashes ({} disks lost), {} partitions, {} pauses, {} hostile "
+        "datagrams, {} outsider datagrams, {} outcomes confirmed, {} checks, {} trace events, "
+        "ended at {}, trace hash {}\n",
+        r.crashes, r.disks_lost, r.partitions, r.pauses, r.hostile, r.outsider, r.confirmed, r.checks,
         r.trace_events, sim::format_duration(r.ended.time_since_epoch()), hex(r.trace_hash));
     if (verbose) tp::app::print(std::cout, r.summary);
     if (r.ok()) {

@@ -9,6 +9,7 @@
 
 #include "tp/peer/audit.hpp"
 #include "tp/peer/ids.hpp"
+#include "tp/replication/replica.hpp"
 #include "tp/sim/faults.hpp"
 
 namespace tp::sim {
@@ -106,6 +107,17 @@ void Checker::became_trader(const peer::Node& self, wire::Epoch epoch, const mar
     trader_ = id;
     reign_epoch_ = epoch;
     durable_ = durable;
+    if (const replication::Replica* replica = self.core().replica()) {
+        // Quorum mode: an execution recorded in an earlier reign happened only if its record is
+        // in the log this reign adopted (same position, same epoch: the logs match up to there).
+        // One that is not was never committed, and may run again.
+        for (auto it = executed_.begin(); it != executed_.end();) {
+            const auto [at_epoch, at] = it->second;
+            const bool kept = at_epoch == epoch || at < replica->first() ||
+                              replica->epoch_at(at) == at_epoch;
+            it = kept ? std::next(it) : executed_.erase(it);
+        }
+    }
     // The Audit the run's summary also applies: every outcome confirmed so far survives the
     // failover, unchanged; every payment sent so far is backed by the seller's ledger; every
     // acknowledged deposit is counted deposited; the books' own invariants hold.
@@ -284,15 +296,44 @@ std::optional<std::uint64_t> Checker::durable_of(PeerId peer) const {
     return durable_;
 }
 
+void Checker::check_committed(const peer::Node& self) {
+    const replication::Replica* replica = self.core().replica();
+    if (replica == nullptr) return;
+    auto& checked = checked_to_[{self.id(), self.incarnation()}];
+    for (auto at = std::max(checked + 1, replica->first()); at <= replica->commit(); ++at) {
+        const replication::Entry* entry = replica->entry(at);
+        if (entry == nullptr) break;
+        ++checks_;
+        const auto seen = std::make_pair(entry->epoch, entry->crc);
+        auto [it, fresh] = committed_.emplace(at, seen);
+        if (!fresh && it->second != seen) {
+            violation(fmt::format(
+                "replicas disagree on committed record {}: one has epoch {} (CRC {:08x}), peer {} "
+                "has epoch {} (CRC {:08x})",
+                at, epoch_text(it->second.first), it->second.second, self.id(),
+                epoch_text(entry->epoch), entry->crc));
+        }
+    }
+    checked = std::max(checked, replica->commit());
+}
+
 void Checker::sweep(peer::LocalMarket& market) {
     std::optional<PeerId> serving;
     for (PeerId id : market.peers()) {
         peer::Node* node = market.node(id);
         if (node == nullptr || node->stopped()) continue;
         check_epoch(*node);
+        check_committed(*node);
         if (node->is_trader()) {
+            // Shared journal: the lock lets one trader serve at a time. Quorum mode: a deposed
+            // trader that has not heard of the newer reign (paused, cut off) may still think it
+            // serves, but it can commit nothing (check_committed and the audits watch that):
+            // only two in one epoch is wrong.
             if (serving) {
-                violation(fmt::format("peers {} and {} both serve as trader", *serving, id));
+                const peer::Node& other = *market.node(*serving);
+                if (node->core().replica() == nullptr || other.epoch() == node->epoch()) {
+                    violation(fmt::format("peers {} and {} both serve as trader", *serving, id));
+                }
             }
             serving = id;
             if (books_dirty_) {

@@ -19,11 +19,13 @@ struct Name {
 constexpr Name names[] = {
     {"drop", Fault::drop},       {"duplicate", Fault::duplicate}, {"delay", Fault::delay},
     {"reorder", Fault::reorder}, {"partition", Fault::partition}, {"crash", Fault::crash},
-    {"pause", Fault::pause},     {"hostile", Fault::hostile},     {"outsider", Fault::outsider}};
+    {"pause", Fault::pause},     {"hostile", Fault::hostile},     {"outsider", Fault::outsider},
+    {"disk_loss", Fault::disk_loss}};
 // The first kinds, drawn first in a swarm plan: later kinds are drawn after every earlier draw,
 // so adding a kind leaves the older kinds' rates of every seed as they were.
 constexpr std::size_t first_kinds = 6;
 constexpr std::size_t second_kinds = 8;  // pause and hostile; the outsider came after them
+constexpr std::size_t third_kinds = 9;   // the outsider; disk loss came after it
 constexpr std::uint16_t all_kinds = (1u << std::size(names)) - 1;
 static_assert(std::size(names) <= 16, "Fault bits are a uint16_t");
 
@@ -59,7 +61,7 @@ FaultSpec FaultSpec::parse(std::string_view text) {
             throw std::invalid_argument(fmt::format(
                 "--faults: unknown fault '{}' at character {} (expected swarm, none, all, or a "
                 "comma list of drop, duplicate, delay, reorder, partition, crash, pause, "
-                "hostile, outsider)",
+                "hostile, outsider, disk_loss)",
                 word, start + 1));
         }
         start = end + 1;
@@ -108,10 +110,15 @@ FaultPlan FaultPlan::draw(const FaultSpec& spec, runtime::Rng& rng) {
     const Duration pause_for = uniform(rng, 20ms, 800ms);
     const double pause_trader = rng.uniform_real(0.3, 0.9);
     const Duration hostile_every = uniform(rng, 5ms, 200ms);
-    for (std::size_t i = second_kinds; i < std::size(names); ++i) {
+    for (std::size_t i = second_kinds; i < third_kinds; ++i) {
         if (rng.bernoulli(0.5)) swarm_kinds |= static_cast<std::uint16_t>(names[i].fault);
     }
     const Duration outsider_every = uniform(rng, 2ms, 100ms);
+    for (std::size_t i = third_kinds; i < std::size(names); ++i) {
+        if (rng.bernoulli(0.5)) swarm_kinds |= static_cast<std::uint16_t>(names[i].fault);
+    }
+    const double disk_loss = rng.uniform_real(0.2, 0.8);
+    const double stale_copy = rng.uniform_real(0.0, 0.5);
     plan.kinds = spec.swarm ? swarm_kinds : spec.kinds;
 
     // A message always takes a little time: the fixed part of every link's delay.
@@ -143,6 +150,10 @@ FaultPlan FaultPlan::draw(const FaultSpec& spec, runtime::Rng& rng) {
     }
     if (plan.has(Fault::hostile)) plan.hostile_every = hostile_every;
     if (plan.has(Fault::outsider)) plan.outsider_every = outsider_every;
+    if (plan.has(Fault::disk_loss)) {
+        plan.disk_loss = disk_loss;
+        plan.stale_copy = stale_copy;
+    }
     return plan;
 }
 
@@ -181,6 +192,9 @@ std::string FaultPlan::describe() const {
     if (has(Fault::outsider))
         parts.push_back(
             fmt::format("outsider (no key) every ~{}", format_duration(outsider_every)));
+    if (has(Fault::disk_loss))
+        parts.push_back(fmt::format("a crash loses the disk {:.0f}% (stale copy {:.0f}%)",
+                                    disk_loss * 100, stale_copy * 100));
     if (parts.empty()) parts.push_back("no faults");
     parts.push_back(fmt::format("fsync {}", format_duration(sync_latency)));
     std::string out;

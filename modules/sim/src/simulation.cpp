@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <memory>
+#include <set>
 #include <tuple>
 
 #include "tp/election/messages.hpp"
@@ -33,6 +35,7 @@ enum : std::uint64_t {
     trace_resume = 6,
     trace_hostile = 7,
     trace_outsider = 8,
+    trace_disk_loss = 9,
 };
 
 peer::Config market_config(const Options& o, runtime::Rng& rng) {
@@ -44,7 +47,9 @@ peer::Config market_config(const Options& o, runtime::Rng& rng) {
     // make the log durable to that point; a trader crash loses the rest. (The policy names what
     // a file journal would do; the simulator never touches one.)
     c.storage.durability = peer::Durability::none;
-    c.failure.probability = 0;                 // the simulator injects every failure itself
+    c.failure.probability = 0;      // Every peer keeps its own replica of the trader's log, on a disk of its own.
+    c.replication.mode = peer::ReplicationMode::quorum;
+               // the simulator injects every failure itself
     c.behaviour.think_time = 20ms;             // the original lab's pace (the default is slower)
     c.behaviour.max_transactions = 1'000'000;  // runs end by time, not by buyers finishing
     // The seed also picks the recovered trader's policy and the fair-ordering window.
@@ -74,6 +79,8 @@ Result run(const Options& o) {
     runtime::Runtime rt(runtime::Mode::virtual_time);
     Checker checker(rt);
     Recorder recorder(rt, &checker, o.record ? &res.events : nullptr);
+    // Outlive the market: its peers' journals point into them.
+    std::map<PeerId, std::unique_ptr<peer::MemoryJournalStore>> replicas;
     {
         peer::LocalMarket market(config, rt);
         market.keep_running();
@@ -81,6 +88,12 @@ Result run(const Options& o) {
         market.context().observer = &recorder;
         peer::MemoryJournalStore journal(res.plan.sync_latency);
         market.context().journal_store = &journal;
+        // Quorum mode: each peer's replica on a disk of its own, which a disk-loss fault may take.
+        market.context().replica_store = [&replicas, &res](PeerId id) -> peer::JournalStore* {
+            auto& store = replicas[id];
+            if (!store) store = std::make_unique<peer::MemoryJournalStore>(res.plan.sync_latency);
+            return store.get();
+        };
         transport::MemoryNetwork& net = *market.memory_network();
         net.set_faults(res.plan.link);
         market.start();
@@ -124,6 +137,10 @@ Result run(const Options& o) {
                                    : never;
         TimePoint resume_at = never;
         std::optional<PeerId> paused;
+        // Disk loss draws from a stream of its own; `lost`: peers whose disk was lost and that
+        // have not caught up since.
+        runtime::Rng disk_rng = streams.stream("sim-disk");
+        std::set<PeerId> lost;
         runtime::Rng hostile_rng = streams.stream("sim-hostile-time");
         TimePoint next_hostile = res.plan.hostile_every.count() > 0
                                      ? start + exponential(hostile_rng, res.plan.hostile_every)
@@ -252,7 +269,36 @@ Result run(const Options& o) {
                 // A crashed trader loses its journal's unsynced tail (the memory journal's
                 // power-loss model).
                 const auto durable = checker.durable_of(*victim);
+                const bool lose = disk_rng.bernoulli(res.plan.disk_loss);
+                const bool stale = disk_rng.bernoulli(res.plan.stale_copy);
+                const double kept = disk_rng.uniform_real(0.0, 1.0);
                 market.crash(*victim, down);
+                // At most a minority of the replicas without their disk at once (until each
+                // has caught up again): the market's promise holds only so far.
+                std::erase_if(lost, [&](PeerId p) {
+                    const peer::Node* n = market.node(p);
+                    return n != nullptr && n->core().replica() != nullptr &&
+                           n->core().replica()->seeded();
+                });
+                const std::size_t minority = (market.peers().size() - 1) / 2;
+                if (lose && config.replication.mode == peer::ReplicationMode::quorum &&
+                    (lost.contains(*victim) || lost.size() < minority)) {
+                    lost.insert(*victim);
+                    std::optional<std::uint64_t> keep;
+                    if (stale && replicas[*victim]) {
+                        keep = static_cast<std::uint64_t>(
+                            kept * static_cast<double>(replicas[*victim]->durable()));
+                    }
+                    market.lose_disk(*victim, keep);
+                    ++res.disks_lost;
+                    rt.trace().record(now, runtime::EventKind::user, *victim, 0, trace_disk_loss,
+                                      keep.value_or(0));
+                    recorder.note(Event::Kind::crash, *victim,
+                                  keep ? fmt::format("loses its disk: a stale copy to record {} "
+                                                     "comes back",
+                                                     *keep)
+                                       : std::string("loses its disk"));
+                }
                 checker.crashed(*victim, durable);
                 up[*victim] = false;
                 ++res.crashes;

@@ -92,6 +92,9 @@ private:
     void check_clock(const peer::Node& self, const clock::VectorClock& clock, const char* where);
     void check_epoch(const peer::Node& self);
     void served(PeerId trader, const Key& key);
+    // Quorum mode: what `self`'s replica has committed since the last look agrees with every
+    // other replica's record at the same position.
+    void check_committed(const peer::Node& self);
 
     runtime::Runtime& runtime_;
     std::map<PeerId, Life> lives_;
@@ -121,6 +124,10 @@ private:
     std::set<Key> late_;                          // requests already reported as late
     std::map<PeerId, TimePoint> follower_since_;  // since when a live peer has not led
     std::set<PeerId> paused_;
+    // Quorum mode: every committed record seen, by position (its epoch and CRC), and how far each
+    // live replica's commit has been checked (reset with each life).
+    std::map<std::uint64_t, std::pair<wire::Epoch, std::uint32_t>> committed_;
+    std::map<std::pair<PeerId, std::uint32_t>, std::uint64_t> checked_to_;  // (peer, life)
     std::map<PeerId, TimePoint> resumed_at_;
     std::map<std::uint64_t, PeerId> payees_;           // payment -> the seller it was sent to
     // payment -> the reign and journal record of the sale that owes it (this run's sales)

@@ -23,6 +23,9 @@ enum class Fault : std::uint16_t {
     pause = 1 << 6,    // a process stops for a while (SIGSTOP), then resumes with its memory
     hostile = 1 << 7,  // a member sends valid but hostile messages (forged with others' ids)
     outsider = 1 << 8,  // one without the key records, replays, damages and forges datagrams
+    // A crashed peer comes back without its disk (an empty state directory) or with a stale copy
+    // of it; at most a minority of the replicas at once, until each has caught up again.
+    disk_loss = 1 << 9,
 };
 
 // Which kinds a run asks for: a fixed set, or "swarm" (the seed picks the set).
@@ -31,7 +34,7 @@ struct FaultSpec {
     std::uint16_t kinds = 0;  // Fault bits, when not swarm
 
     // "swarm" (the default), "none", "all", or a comma list of drop, duplicate, delay, reorder,
-    // partition, crash, pause, hostile, outsider. Throws std::invalid_argument naming the bad word.
+    // partition, crash, pause, hostile, outsider, disk_loss (which needs crash to act). Throws std::invalid_argument naming the bad word.
     static FaultSpec parse(std::string_view text);
     std::string to_string() const;
 };
@@ -50,6 +53,8 @@ struct FaultPlan {
     double pause_trader = 0.0;    // chance a pause hits the trader
     Duration hostile_every{0};    // mean time between hostile messages (0: none)
     Duration outsider_every{0};   // mean time between the outsider's strikes (0: none)
+    double disk_loss = 0.0;       // chance a crash loses the peer's disk (0: never)
+    double stale_copy = 0.0;      // of those, the chance a stale copy comes back, not nothing
     Duration sync_latency{0};     // the modelled fdatasync (not a fault: always on)
 
     bool has(Fault f) const noexcept { return (kinds & static_cast<std::uint16_t>(f)) != 0; }

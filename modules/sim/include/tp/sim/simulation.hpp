@@ -63,6 +63,7 @@ struct Result {
     bool ok() const noexcept { return violations.empty(); }
     std::uint64_t checks = 0;
     std::uint64_t crashes = 0;
+    std::uint64_t disks_lost = 0;  // crashes that also lost the disk (quorum mode)
     std::uint64_t partitions = 0;
     std::uint64_t pauses = 0;
     std::uint64_t hostile = 0;  // hostile datagrams sent
