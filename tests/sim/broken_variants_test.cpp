@@ -82,4 +82,18 @@ BOOST_AUTO_TEST_CASE(skipping_the_mac_check_is_caught_with_an_outsider) {
     BOOST_TEST(first_caught(mutant::skip_mac_check, "outsider").has_value());
 }
 
+// Issue 16: the replicated log's broken variants, through the whole market (each peer keeps its
+// own replica; crashes, partitions and lost disks do the rest).
+BOOST_AUTO_TEST_CASE(committing_before_a_quorum_holds_a_record_is_caught) {
+    BOOST_TEST(first_caught(mutant::commit_before_quorum).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(serving_without_collecting_a_quorums_logs_is_caught) {
+    BOOST_TEST(first_caught(mutant::skip_log_collection).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(accepting_appends_from_an_older_epoch_is_caught) {
+    BOOST_TEST(first_caught(mutant::accept_old_epoch_append, "partition,pause,crash").has_value());
+}
+
 }  // namespace tp::sim_test

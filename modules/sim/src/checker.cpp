@@ -104,6 +104,13 @@ void Checker::became_trader(const peer::Node& self, wire::Epoch epoch, const mar
         violation(fmt::format("two traders in epoch {}: peers {} and {}", epoch_text(epoch),
                               it->second, id));
     }
+    if (self.core().replica() != nullptr && !traders_.empty() &&
+        epoch < traders_.rbegin()->first) {
+        // Quorum mode: a reign whose record committed before a newer reign began, learnt late
+        // (its trader paused or cut off). It can commit nothing more (check_committed watches
+        // that), and its books rightly lack what the newer reign confirmed.
+        return;
+    }
     trader_ = id;
     reign_epoch_ = epoch;
     durable_ = durable;
