@@ -78,6 +78,12 @@ struct ReplicatedMarket {
         carry_out(id);
     }
     PeerCore& peer(PeerId id) { return *peers.at(id); }
+    // The election and the view change run; `trader` serves.
+    void elect(PeerId trader) {
+        settle();
+        advance(ms(300));
+        BOOST_REQUIRE(this->trader() == trader);
+    }
 
     // What a driver does with a Ready: peer state, then the replica's storage, then the mail.
     void carry_out(PeerId id) {
@@ -199,9 +205,7 @@ BOOST_AUTO_TEST_CASE(the_winner_serves_once_its_view_change_is_done) {
 
 BOOST_AUTO_TEST_CASE(an_answer_waits_until_a_quorum_holds_its_record) {
     ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer});
-    m.settle();
-    m.advance(ms(300));
-    BOOST_REQUIRE(m.trader() == PeerId{3});
+    m.elect(3);
     // Step 1: both followers' disks stop syncing: the trader alone is no quorum.
     m.disks[1].syncs = false;
     m.disks[2].syncs = false;
@@ -221,9 +225,7 @@ BOOST_AUTO_TEST_CASE(an_answer_waits_until_a_quorum_holds_its_record) {
 
 BOOST_AUTO_TEST_CASE(followers_apply_what_is_committed_to_their_own_books) {
     ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer});
-    m.settle();
-    m.advance(ms(300));
-    BOOST_REQUIRE(m.trader() == PeerId{3});
+    m.elect(3);
     // Step 1: a deposit and a sale.
     m.peer(1).deposit(salt, 10, 5, m.now);
     m.carry_out(1);
@@ -243,9 +245,7 @@ BOOST_AUTO_TEST_CASE(followers_apply_what_is_committed_to_their_own_books) {
 
 BOOST_AUTO_TEST_CASE(the_traders_lost_disk_loses_nothing_confirmed) {
     ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer});
-    m.settle();
-    m.advance(ms(300));
-    BOOST_REQUIRE(m.trader() == PeerId{3});
+    m.elect(3);
     m.peer(1).deposit(salt, 10, 5, m.now);
     m.carry_out(1);
     m.settle();
@@ -280,9 +280,7 @@ BOOST_AUTO_TEST_CASE(the_traders_lost_disk_loses_nothing_confirmed) {
 
 BOOST_AUTO_TEST_CASE(without_a_quorum_the_trader_refuses_with_no_quorum) {
     ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer});
-    m.settle();
-    m.advance(ms(300));
-    BOOST_REQUIRE(m.trader() == PeerId{3});
+    m.elect(3);
     // Step 1: both followers' disks stop; their acks stop coming for longer than the timeout.
     m.disks[1].syncs = false;
     m.disks[2].syncs = false;

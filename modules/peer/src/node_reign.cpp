@@ -34,12 +34,6 @@ std::string lock_age(const std::filesystem::path& journal_dir) {
     return fmt::format("{:.1f} s", static_cast<double>(age.count()) / 1000.0);
 }
 
-// A sync on the pool's thread. The journal is a parameter, so the coroutine's frame holds it (a
-// lambda's capture would die with the lambda before the coroutine runs).
-asio::awaitable<Position> sync_on(std::shared_ptr<Journal> journal) {
-    co_return journal->sync();
-}
-
 }  // namespace
 
 bool Node::persist() {

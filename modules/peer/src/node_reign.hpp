@@ -3,6 +3,7 @@
 // What the driver's files (node, node_reign, behaviour) share: how a loop notices a stop, and one
 // reign's hold on the trader's journal.
 
+#include <asio/awaitable.hpp>
 #include <asio/cancellation_state.hpp>
 #include <asio/error.hpp>
 #include <memory>
@@ -20,6 +21,13 @@ inline void throw_if_cancelled(const asio::cancellation_state& state) {
     if (state.cancelled() != asio::cancellation_type::none) {
         throw std::system_error(asio::error::operation_aborted);
     }
+}
+
+// A sync on the pool's thread (group commit, for the trader's journal and a replica's). The
+// journal is a parameter, so the coroutine's frame holds it (a lambda's capture would die with the
+// lambda before the coroutine runs).
+inline asio::awaitable<Position> sync_on(std::shared_ptr<Journal> journal) {
+    co_return journal->sync();
 }
 
 // One reign as trader: the journal that makes the core's books durable. Shared with serve(), so

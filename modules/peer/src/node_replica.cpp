@@ -14,15 +14,6 @@
 
 namespace tp::peer {
 
-namespace {
-
-// A sync on the pool's thread; the frame holds the journal (see node_reign.cpp).
-asio::awaitable<Position> sync_replica_on(std::shared_ptr<Journal> journal) {
-    co_return journal->sync();
-}
-
-}  // namespace
-
 bool Node::open_replica() {
     JournalStore* store = context_.replica_store ? context_.replica_store(id()) : nullptr;
     if (store == nullptr) {
@@ -148,7 +139,7 @@ asio::awaitable<void> Node::replica_loop() {
             try {
                 if (journal->sync_blocks() && context_.sync_pool != nullptr) {
                     co_await asio::co_spawn(context_.sync_pool->get_executor(),
-                                            sync_replica_on(journal), asio::use_awaitable);
+                                            sync_on(journal), asio::use_awaitable);
                 } else {
                     if (const auto latency = journal->modelled_sync_latency(); latency.count() > 0) {
                         runtime::Timer disk(context_.runtime);

@@ -76,24 +76,22 @@ bool PeerCore::refuse_without_quorum(PeerId from, const wire::Body& body, Time n
 
 void PeerCore::drive_replica(Time now) {
     replication::Replica& r = *replica_;
+    bool deposed = false;
     if (trader_) {
         for (auto& record : trader_->records()) {
             const auto at = r.propose(record.bytes, now);
+            // Deposed meanwhile (a newer epoch answered): this reign can commit nothing more;
+            // it steps down below.
             if (!at || *at != record.position) {
-                // Deposed meanwhile (a newer epoch answered): this reign can commit nothing.
-                log_.info("steps down: the replicas follow a newer reign than epoch {}",
-                          election::epoch_text(trader_->epoch()));
-                step_down();
+                deposed = true;
                 break;
             }
             if (trader_options_.keep_released) {
                 uncommitted_.emplace_back(record.position, std::move(record.event));
             }
         }
-        if (trader_) {
-            trader_->clear_records();
-            if (auto snapshot = trader_->take_snapshot()) held_snapshot_ = std::move(snapshot);
-        }
+        trader_->clear_records();
+        if (auto snapshot = trader_->take_snapshot()) held_snapshot_ = std::move(snapshot);
     }
     r.flush(now);
     if (r.phase() != logged_phase_ || r.joined() != logged_joined_) {
@@ -104,7 +102,7 @@ void PeerCore::drive_replica(Time now) {
                    r.last(), r.durable(), r.commit(),
                    r.recovering() ? ", recovering" : (r.seeded() ? "" : ", not seeded"));
     }
-    if (trader_ && !r.serving()) {
+    if (trader_ && (deposed || !r.serving())) {
         log_.info("steps down: the replicas follow a newer reign than epoch {}",
                   election::epoch_text(trader_->epoch()));
         step_down();
