@@ -186,6 +186,38 @@ BOOST_AUTO_TEST_CASE(late_ok_with_a_newer_epoch_unseats_a_leader) {
     BOOST_TEST(b.epoch() == make_epoch(4, 5));
 }
 
+BOOST_AUTO_TEST_CASE(a_leader_superseded_by_the_replicas_starts_an_election) {
+    Bully b(config(5, {2, 7}));
+    b.start(0ms);
+    b.on_tick(10ms);  // no answer from 7: lead in term 1
+    BOOST_REQUIRE(b.epoch() == make_epoch(1, 5));
+    b.clear_outbox();
+    // The replicas joined 1:7, whose Coordinator never came (7 failed at once): leading 1:5,
+    // which they refuse, would stall the market, so 5 starts over above it.
+    BOOST_TEST(b.superseded(make_epoch(1, 7), 11ms));
+    BOOST_TEST((b.role() == Role::candidate));
+    BOOST_TEST(b.max_epoch() == make_epoch(1, 7));
+    b.on_tick(21ms);
+    BOOST_TEST(b.epoch() == make_epoch(2, 5));
+    // An epoch it leads, an older one, or one beyond belief changes nothing.
+    BOOST_TEST(!b.superseded(make_epoch(2, 5), 22ms));
+    BOOST_TEST(!b.superseded(make_epoch(1, 7), 22ms));
+    BOOST_TEST(!b.superseded(make_epoch(5000, 7), 22ms));
+    BOOST_TEST(b.is_leader());
+    BOOST_TEST(b.max_epoch() == make_epoch(2, 5));
+}
+
+BOOST_AUTO_TEST_CASE(a_follower_learns_a_superseding_epoch_for_its_next_reign) {
+    Bully b(config(5, {2, 7}));
+    b.start(0ms);
+    b.on_message(7, Coordinator{7, make_epoch(1, 7)}, 1ms);
+    // A follower only notes it: its next election goes above it.
+    BOOST_TEST(!b.superseded(make_epoch(2, 7), 2ms));
+    BOOST_TEST((b.leader() == PeerId{7}));
+    BOOST_TEST(b.suspect_leader(3ms));
+    BOOST_TEST(b.epoch() == make_epoch(3, 5));
+}
+
 BOOST_AUTO_TEST_CASE(suspect_leader_only_acts_for_a_follower) {
     Bully b(config(5, {2, 7}));
     BOOST_TEST(!b.suspect_leader(0ms));  // idle

@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -54,6 +55,7 @@ struct ReplicatedMarket {
     std::map<PeerId, Disk> disks;
     std::deque<wire::Envelope> network;
     std::set<PeerId> cut_off;  // their mail in both directions is lost
+    std::function<bool(const wire::Envelope&)> lost;  // and these messages too
     Time now{ms(1000)};
 
     explicit ReplicatedMarket(std::vector<Role> r) : roles(std::move(r)) {
@@ -133,7 +135,8 @@ struct ReplicatedMarket {
         for (int n = 0; !network.empty() && n < 100'000; ++n) {
             wire::Envelope e = std::move(network.front());
             network.pop_front();
-            if (!peers.count(e.receiver) || cut_off.count(e.receiver) || cut_off.count(e.sender))
+            if (!peers.count(e.receiver) || cut_off.count(e.receiver) ||
+                cut_off.count(e.sender) || (lost && lost(e)))
                 continue;
             peer(e.receiver).on_message(e, now);
             carry_out(e.receiver);
@@ -297,6 +300,61 @@ BOOST_AUTO_TEST_CASE(without_a_quorum_the_trader_refuses_with_no_quorum) {
     BOOST_TEST(m.peer(3).counters().no_quorum_answers == before + 1);
     BOOST_TEST(!m.peer(2).buyer().purchase(request)->answered);
     BOOST_TEST(m.log.count("no quorum") >= 1u);
+}
+
+
+BOOST_AUTO_TEST_CASE(a_leader_whose_replicas_joined_a_newer_reign_starts_over) {
+    // Found by `sim --seed 902`: a winner failed after its replicas joined its epoch but before
+    // its Coordinator arrived; the next winner took a term the replicas had already passed,
+    // could never collect their logs, and, alive and heartbeating, stalled the market.
+    ReplicatedMarket m({Role::buyer, Role::seller, Role::buyer});
+    m.elect(3);
+    // Step 1: the trader is cut off; peer 2 wins, and its replica messages reach peer 1, but
+    // none of its election messages do.
+    m.cut_off = {3};
+    m.lost = [](const wire::Envelope& e) {
+        return e.sender == 2 && wire::election_message(e.body).has_value();
+    };
+    for (int n = 0; n < 1000 && m.peer(1).replica()->joined() != m.peer(2).replica()->reign();
+         ++n) {
+        m.advance(ms(1));
+    }
+    const wire::Epoch newer = m.peer(2).replica()->reign();
+    BOOST_REQUIRE(newer != 0);
+    BOOST_REQUIRE(m.peer(1).replica()->joined() == newer);
+    // Step 2: peer 2 fails; the old trader's link heals.
+    m.crash(2);
+    m.lost = nullptr;
+    m.cut_off.clear();
+    // Step 3: whoever leads next leads above the epoch the replicas joined, and serves.
+    m.advance(ms(1000));
+    const auto trader = m.trader();
+    BOOST_REQUIRE(trader.has_value());
+    BOOST_TEST(m.peer(*trader).trader()->epoch() > newer);
+    const auto request = m.buy(1, 1);
+    BOOST_TEST(m.peer(1).buyer().purchase(request)->answered);
+}
+
+BOOST_AUTO_TEST_CASE(a_replication_message_from_an_epoch_beyond_belief_is_dropped) {
+    ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer});
+    m.elect(3);
+    const wire::Epoch joined = m.peer(1).replica()->joined();
+    // Step 1: member 2 (misbehaving) claims to start a view in a term far beyond any reign.
+    wire::Envelope forged;
+    forged.sender = 2;
+    forged.receiver = 1;
+    const wire::Epoch far = tp::election::make_epoch(5000, 2);
+    forged.epoch = far;
+    forged.body = replication::StartView{far};
+    m.peer(1).on_message(forged, m.now);
+    m.carry_out(1);
+    // Step 2: peer 1's replica did not join it, and says why.
+    BOOST_TEST(m.peer(1).replica()->joined() == joined);
+    BOOST_TEST(m.log.count("beyond belief") >= 1u);
+    // Step 3: the market goes on under its trader.
+    m.settle();
+    m.advance(ms(300));
+    BOOST_TEST((m.trader() == PeerId{3}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

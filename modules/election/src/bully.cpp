@@ -294,6 +294,15 @@ void Bully::on_tick(Time now) {
     }
 }
 
+bool Bully::superseded(Epoch newer, Time now) {
+    if (!plausible(newer)) return false;
+    note_epoch(newer);
+    // As for a late Ok: leading a superseded epoch would leave this peer deaf to the newer one.
+    if (role_ != Role::leader || max_epoch_ <= epoch_) return false;
+    begin_election(now);
+    return true;
+}
+
 bool Bully::suspect_leader(Time now) {
     if (role_ != Role::follower) return false;
     suspect(now);

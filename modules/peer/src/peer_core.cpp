@@ -281,6 +281,12 @@ void PeerCore::partner_changed(Time now) {
 // ---- Output ---------------------------------------------------------------------------------
 
 void PeerCore::collect(Time now) {
+    // The replicas joined a reign the election has not heard of (its leader failed before its
+    // Coordinator arrived): a leader of an older epoch could never serve, so it starts over.
+    if (replica_ && (replica_->joined() > bully_.max_epoch() ||
+                     (bully_.is_leader() && replica_->joined() > bully_.epoch()))) {
+        bully_.superseded(replica_->joined(), now);
+    }
     auto outbox = bully_.take_outbox();
     for (const auto& out : outbox) {
         push(scratch_, out.to, wire::to_body(out.msg), election::epoch_of(out.msg));

@@ -44,6 +44,17 @@ void PeerCore::on_replication_message(PeerId from, const replication::Message& m
         ++counters_.ignored;  // shared mode: nobody here keeps a replica
         return;
     }
+    // An epoch this peer has not joined yet must be as plausible as one in an election message:
+    // a member must not be able to move the replicas' epoch out of the election's reach.
+    if (const wire::Epoch epoch = replication::epoch_of(message);
+        epoch > replica_->joined() && !bully_.plausible(epoch)) {
+        dropped(DropKind::implausible_epoch, from,
+                fmt::format("a {} with epoch {}, beyond belief after {}",
+                            replication::kind_name(message), election::epoch_text(epoch),
+                            election::epoch_text(bully_.trusted_epoch())),
+                now);
+        return;
+    }
     const replication::Counters before = replica_->counters();
     replica_->on_message(from, message, now);
     // Refusals are counted by the replica; the log says what and from whom, rate-limited.

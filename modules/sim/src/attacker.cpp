@@ -18,8 +18,10 @@ enum class Kind : std::uint8_t {
     forged_payment,
     forged_result,
     forged_ack,
+    far_view,       // the replicated log's epochs: as plausible as the election's, or dropped
+    far_log_state,
 };
-constexpr std::uint64_t kinds = 8;
+constexpr std::uint64_t kinds = 10;
 
 }  // namespace
 
@@ -137,6 +139,23 @@ std::string Attacker::strike(peer::LocalMarket& market) {
                                     what.empty() ? "" : "; ", from, p.id, p.seller);
             }
             return what;
+        }
+        case Kind::far_view: {
+            const auto e = election::make_epoch(
+                election::epoch_term(epoch) + 2 * election::max_term_step, from);
+            send(from, to, e, replication::StartView{e});
+            return fmt::format("peer {} -> {}: StartView of term {}", from, to,
+                               election::epoch_term(e));
+        }
+        case Kind::far_log_state: {
+            if (trader == std::nullopt || *trader == from) return {};
+            const auto e = election::make_epoch(
+                election::epoch_term(epoch) + 2 * election::max_term_step, from);
+            replication::LogState state;
+            state.epoch = e;
+            send(from, *trader, e, state);
+            return fmt::format("peer {} -> {}: a log state joined to term {}", from, *trader,
+                               election::epoch_term(e));
         }
     }
     return {};

@@ -165,6 +165,11 @@ public:
     // An external detector (a failed send, a refused connection) suspects the leader. Only a
     // follower acts on it; returns whether an election started.
     bool suspect_leader(Time now);
+    // Another layer (the replicated log) met `newer`, a reign this machine has not heard of: the
+    // next leader's term goes above it, and a leader of an older epoch starts an election, since
+    // the replicas refuse its reign. An implausible epoch is ignored.
+    // Returns whether an election started.
+    bool superseded(Epoch newer, Time now);
     // Membership changes. Adding self or an existing peer, or removing an unknown one, is a no-op.
     void add_peer(PeerId peer, Time now);
     void remove_peer(PeerId peer, Time now);
