@@ -28,4 +28,8 @@ std::string default_plots_dir();
 // `trading-post sim`: deterministic simulation with faults and the invariant checker (sim.cpp).
 Runner add_sim_command(CLI::App& app);
 
+// `trading-post books`: the durable books of a state directory, replayed and checked, read-only
+// (books_command.cpp).
+Runner add_books_command(CLI::App& app);
+
 }  // namespace tp::app

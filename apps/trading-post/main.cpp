@@ -16,6 +16,7 @@
 #include <fstream>
 
 #include "commands.hpp"
+#include "peer_process.hpp"
 #include "report.hpp"
 #include "summary_text.hpp"
 #include "tp/auth/key.hpp"
@@ -45,6 +46,7 @@ struct Overrides {
     std::optional<std::uint64_t> seed;
     std::optional<std::string> state_dir;
     std::optional<std::string> durability;
+    std::optional<std::string> replication;
     std::optional<std::string> policy;
     std::optional<double> failure_probability;
     std::optional<std::uint32_t> max_transactions;
@@ -74,11 +76,19 @@ void add_run_flags(CLI::App* cmd, Overrides& o) {
     cmd->add_option("--duration", o.duration,
                     "Stop after this long (\"30s\"); default: when every buyer is done");
     cmd->add_option("--seed", o.seed, "Seed of every random choice (0: pick one and print it)");
-    cmd->add_option("--state-dir", o.state_dir, "Directory of the trader's journal");
+    cmd->add_option("--state-dir", o.state_dir,
+                    "Durable state: each peer's own directory under it in quorum mode (or a "
+                    "template naming {id}), the trader's shared journal in shared mode");
     cmd->add_option("--durability", o.durability,
                     "every, group or none (none: the journal is written but never synced, so "
                     "confirmed sales are not durable: a power failure or OS crash can lose them)")
         ->check(CLI::IsMember(names_of(tp::journal::durability_names)));
+    cmd->add_option("--replication", o.replication,
+                    "quorum (every peer keeps a replica of the trader's log; a record is "
+                    "confirmed once a majority holds it, so the trader's disk may be lost) or "
+                    "shared (the original lab's design: the peers share the trader's journal in "
+                    "--state-dir)")
+        ->check(CLI::IsMember({"quorum", "shared"}));
     cmd->add_option("--policy", o.policy, "Recovered trader: defer or bully")
         ->check(CLI::IsMember(names_of(tp::election::recovery_policy_names)));
     cmd->add_option("--failure-probability", o.failure_probability,
@@ -118,6 +128,10 @@ tp::peer::Config make_config(const Overrides& o) {
     if (o.seed) c.seed = *o.seed;
     if (o.state_dir) c.storage.state_dir = *o.state_dir;
     if (o.durability) c.storage.durability = parse_durability(*o.durability);
+    if (o.replication) {
+        c.replication.mode =
+            *o.replication == "quorum" ? ReplicationMode::quorum : ReplicationMode::shared;
+    }
     if (o.policy) c.failure.policy = parse_recovery_policy(*o.policy);
     if (o.failure_probability) c.failure.probability = *o.failure_probability;
     if (o.max_transactions) c.behaviour.max_transactions = *o.max_transactions;
@@ -148,6 +162,7 @@ std::string run_command(const Overrides& o, const tp::peer::Config& c) {
         cmd += fmt::format(" --failure-probability {}", *o.failure_probability);
     if (o.policy) cmd += " --policy " + *o.policy;
     if (o.durability) cmd += " --durability " + *o.durability;
+    if (o.replication) cmd += " --replication " + *o.replication;
     if (o.duration) cmd += " --duration " + *o.duration;
     if (o.security) cmd += " --security " + *o.security;
     return cmd;
@@ -246,9 +261,13 @@ int run_peer(const Overrides& o, std::uint32_t id) {
         throw peer::ConfigError(o.config + ": no [[peer]] with id " + std::to_string(id));
     }
     if (config.storage.state_dir.empty()) {
-        throw peer::ConfigError(o.config +
-                                ": 'storage.state_dir' is required: the peers share the trader's "
-                                "journal there");
+        throw peer::ConfigError(
+            o.config + (config.replication.mode == peer::ReplicationMode::quorum
+                            ? ": 'storage.state_dir' is required: each peer keeps its replica of "
+                              "the trader's log there (a template such as \"state/peer-{id}\" "
+                              "gives each its own)"
+                            : ": 'storage.state_dir' is required: the peers share the trader's "
+                              "journal there"));
     }
     std::optional<auth::Key> key;
     if (config.security.mode == peer::SecurityMode::on) {
@@ -261,91 +280,7 @@ int run_peer(const Overrides& o, std::uint32_t id) {
         key = auth::load_key(config.security.key_file);
     }
     warn_if_unauthenticated(config);
-    std::filesystem::create_directories(config.storage.state_dir);
-    // Durable before the first send: this life's number, one more than the last life's, and the
-    // highest epoch an earlier life saw.
-    peer::PeerState state = peer::start_life(config.storage.state_dir, id);
-    const std::uint32_t incarnation = state.incarnation;
-
-    runtime::Runtime rt(runtime::Mode::real_time);
-    transport::AddressBook book;
-    std::vector<peer::PeerId> ids;
-    for (const auto& p : config.cluster) {
-        book.add(p.id, p.host, p.port);
-        ids.push_back(p.id);
-    }
-    transport::UdpConfig udp;
-    udp.host = self->host;
-    udp.port = self->port;
-    auto transport = std::make_unique<transport::UdpTransport>(rt.get_executor(), id, udp, book);
-
-    asio::thread_pool pool(1);
-    const auto trader_file = config.storage.state_dir / "trader";
-    peer::NodeContext context{rt,
-                              config,
-                              ids,
-                              config.storage.state_dir / "journal",
-                              &pool,
-                              [&](peer::PeerId who, wire::Epoch epoch) {
-                                  // For launchers: who serves now, and its process id.
-                                  const auto tmp = trader_file.string() + ".tmp";
-                                  std::ofstream(tmp)
-                                      << who << ' ' << ::getpid() << ' ' << epoch << '\n';
-                                  std::filesystem::rename(tmp, trader_file);
-                              },
-                              nullptr,
-                              false};
-    runtime::RandomStreams streams(config.seed);
-    const peer::Role role = self->role.value_or(
-        streams.stream("roles", id).bernoulli(0.5) ? peer::Role::buyer : peer::Role::seller);
-    context.key = key ? &*key : nullptr;
-    context.on_epoch = [&](peer::PeerId, wire::Epoch epoch) {
-        state.epoch = epoch;
-        peer::write_peer_state(config.storage.state_dir, id, state);
-    };
-    peer::Node node(context, id, role, std::move(transport),
-                    streams.stream("peer", (std::uint64_t{id} << 32) | incarnation), incarnation);
-    node.set_epoch_floor(state.epoch);
-    fmt::print("Trading Post {}: peer {} of {} as a {}, on {}:{}\n", version, id, ids.size(),
-               peer::to_string(role), self->host, self->port);
-    std::fflush(stdout);
-
-    // It ends on a signal, at the configured duration, or by itself on an error it cannot
-    // recover from; the run returns once its coroutines have ended. Nothing polls.
-    asio::signal_set signals(rt.context(), SIGINT, SIGTERM);
-    runtime::Timer duration(rt);
-    context.on_finished = [&](const peer::Node&) {
-        signals.cancel();
-        duration.cancel();
-        rt.stop();
-    };
-    signals.async_wait([&](const std::error_code& ec, int) {
-        if (!ec) node.stop();
-    });
-    if (config.duration.count() > 0) {
-        duration.expires_after(config.duration);
-        duration.async_wait([&](const std::error_code& ec) {
-            if (!ec) node.stop();
-        });
-    }
-    // A restarted process is a recovered peer: it listens before it claims anything.
-    node.start(std::filesystem::exists(trader_file));
-    rt.run();
-    pool.join();
-
-    const auto& b = node.buyer();
-    market::Money spent = 0;
-    std::size_t filled = 0;
-    for (const auto& p : b.purchases) {
-        if (p.filled) ++filled, spent += p.amount;
-    }
-    fmt::print("peer {}: {} requests answered ({} filled, spent {}); seller earned {}\n", id,
-               b.purchases.size(), filled, spent, node.seller().earned);
-    if (!node.failure().empty()) {
-        fmt::print(stderr, "trading-post: peer {} stopped: {}\n", id, node.failure());
-        return 1;
-    }
-    return 0;
+    return app::run_peer_process(config, *self, key ? &*key : nullptr);
 }
 
 // `peer` shares `run`'s flags, but three of them mean nothing to one process of a cluster.
@@ -370,59 +305,6 @@ void refuse_flags_peer_ignores(const CLI::App& cmd) {
 // Replays the durable books of a state directory and checks them. Read-only (journal::Log::read):
 // no lock, no file created, cut or removed, so it may run beside a trader; a lost or damaged
 // journal file ends it with one line and status 1.
-int show_books(const std::string& state_dir, const std::string& config_path) {
-    using namespace tp;
-    const peer::Config config =
-        config_path.empty() ? peer::Config{} : peer::load_config(config_path);
-    // No directory at all is a wrong path (bad input), not a damaged journal (a failed check).
-    std::error_code ec;
-    if (!std::filesystem::is_directory(state_dir, ec)) {
-        throw peer::ConfigError(
-            fmt::format("books: --state-dir '{}' is not a directory", state_dir));
-    }
-    journal::Recovery recovery;
-    try {
-        recovery = journal::Log::read(std::filesystem::path(state_dir) / "journal");
-    } catch (const std::exception& e) {
-        fmt::print(stderr, "trading-post: books: {}\n", e.what());
-        return 1;
-    }
-    auto books = peer::replay_books(recovery, peer::market_config(config));
-    if (!books) {
-        fmt::print(stderr, "trading-post: the books do not replay: {}\n", books.error().message);
-        return 1;
-    }
-    fmt::print("books of {}: {} events{}\n", state_dir, recovery.records.size(),
-               recovery.snapshot ? " after a snapshot" : "");
-    if (recovery.torn_tail) fmt::print("  journal: {}\n", peer::describe(*recovery.torn_tail));
-    if (recovery.legacy) {
-        fmt::print(
-            "  journal: no MANIFEST (an earlier version wrote it), so a lost newest segment "
-            "cannot be told from the end of the log; the next trader's open adds one\n");
-    }
-    if (!recovery.leftover_files.empty()) {
-        fmt::print("  journal: {} leftover files the next trader's open removes\n",
-                   recovery.leftover_files.size());
-    }
-    for (const auto& [product, book] : books->products()) {
-        const auto& name = product < config.market.products.size()
-                               ? config.market.products[product].name
-                               : std::to_string(product);
-        fmt::print("  {:<8} deposited {}, sold {}, in stock {}\n", name, book.deposited, book.sold,
-                   book.in_stock);
-    }
-    for (const auto& [seller, l] : books->sellers()) {
-        fmt::print("  seller {:<4} sold {}, earned {} ({} pending)\n", seller, l.sold, l.earned,
-                   l.pending);
-    }
-    fmt::print("  commission {}; {} requests answered\n", books->commission_total(),
-               books->answered_count());
-    const auto violations = books->check_invariants();
-    for (const auto& v : violations) fmt::print("  VIOLATION: {}\n", v);
-    if (violations.empty()) fmt::print("  invariants OK: goods and money conserved\n");
-    return violations.empty() ? 0 : 1;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -450,14 +332,7 @@ int main(int argc, char** argv) {
         peer_cmd->get_option(flag)->group("");
     peer_cmd->add_option("--id", peer_id, "This peer's id in the cluster file")->required();
 
-    std::string books_dir;
-    std::string books_config;
-    auto* books_cmd =
-        app.add_subcommand("books",
-                           "Replay and check the durable books of a state directory (read-only: "
-                           "writes nothing, takes no lock, safe beside a running trader)");
-    books_cmd->add_option("--state-dir", books_dir, "The peers' state directory")->required();
-    books_cmd->add_option("--config", books_config, "Configuration (for product names and rates)");
+    auto books = tp::app::add_books_command(app);
 
     std::string keygen_file;
     auto* keygen_cmd = app.add_subcommand(
@@ -485,7 +360,7 @@ int main(int argc, char** argv) {
         if (peer_cmd->parsed()) refuse_flags_peer_ignores(*peer_cmd);
         if (run->parsed()) return run_market(run_flags);
         if (peer_cmd->parsed()) return run_peer(peer_flags, peer_id);
-        if (books_cmd->parsed()) return show_books(books_dir, books_config);
+        if (app.got_subcommand("books")) return books();
         if (keygen_cmd->parsed()) {
             tp::auth::save_key(keygen_file, tp::auth::Key::generate());
             fmt::print(

@@ -57,8 +57,9 @@ std::string open_once(Guard& guard, std::span<const std::byte> frame, Outcome& o
     if (!opened.payload.empty() &&
         (opened.payload.data() < lo || opened.payload.data() + opened.payload.size() > hi))
         return "the payload lies outside the frame";
-    if (opened.kind == FrameKind::hello && !opened.payload.empty())
-        return "accepted a hello that carries bytes";
+    if (opened.kind == FrameKind::hello && !opened.payload.empty() &&
+        opened.payload.size() != hello_payload)
+        return "accepted a hello that carries other than nothing or how far it heard";
     if (opened.kind == FrameKind::data) {
         out.accepted = true;
         if (auto broke = check_payload(opened.payload, out); !broke.empty()) return broke;

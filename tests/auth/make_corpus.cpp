@@ -37,10 +37,10 @@ Bytes sealed_frame(const auth::Key& key, const Bytes& payload, auth::FrameKind k
 Bytes later_life_hello(const auth::Key& key) {
     auth::Guard peer(auth::fuzz::sender, 1, auth::fuzz::members, key);
     auth::Guard receiver_life_3(auth::fuzz::receiver, 3, auth::fuzz::members, key);
-    Bytes hello(auth::frame_overhead);
+    Bytes hello(auth::hello_size);
     hello.resize(receiver_life_3.seal_hello(auth::fuzz::sender, hello));
     if (!peer.open(hello, {}).opened) std::fprintf(stderr, "the life-3 hello was refused\n");
-    Bytes frame(auth::frame_overhead);
+    Bytes frame(auth::hello_size);
     frame.resize(peer.seal_hello(auth::fuzz::receiver, frame));
     return frame;
 }

@@ -4,7 +4,8 @@
 // forgery goes twice: as a plain envelope (what the original lab's peers trust) and as an
 // authenticated frame with a MAC under a key it does not have. Used by tests/system/spoof_test.sh.
 //
-//   tp-spoof --from ID:PORT --to ID:PORT --kind payment|result|coordinator [--host 127.0.0.1]
+//   tp-spoof --from ID:[ADDRESS:]PORT --to ID:[ADDRESS:]PORT --kind payment|result|coordinator
+//            [--host 127.0.0.1]   (the address of endpoints that name none)
 //
 // Exit status: 0 sent; 77 no permission for a raw socket (not root: the test is skipped); 2 bad
 // arguments; 1 a send failed.
@@ -18,6 +19,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,27 +33,36 @@ namespace {
 struct Endpoint {
     std::uint32_t id = 0;
     std::uint16_t port = 0;
+    std::optional<in_addr> host;  // unset: --host
 };
 
+// ID:PORT, or ID:ADDRESS:PORT (a peer on an address of its own).
 bool parse_endpoint(const char* text, Endpoint& out) {
     unsigned id = 0, port = 0;
+    char address[64] = {};
+    if (std::sscanf(text, "%u:%63[0-9.]:%u", &id, address, &port) == 3) {
+        in_addr a{};
+        if (inet_pton(AF_INET, address, &a) != 1 || port == 0 || port > 65535) return false;
+        out = {id, static_cast<std::uint16_t>(port), a};
+        return true;
+    }
     if (std::sscanf(text, "%u:%u", &id, &port) != 2 || port == 0 || port > 65535) return false;
-    out = {id, static_cast<std::uint16_t>(port)};
+    out = {id, static_cast<std::uint16_t>(port), std::nullopt};
     return true;
 }
 
 // One UDP datagram with a forged source, IPv4 header included (the kernel fills in the checksum
 // and total length; a zero UDP checksum means none, legal over IPv4).
-bool send_raw(int fd, in_addr host, std::uint16_t from_port, std::uint16_t to_port,
-              const std::vector<std::byte>& payload) {
+bool send_raw(int fd, in_addr from_host, std::uint16_t from_port, in_addr to_host,
+              std::uint16_t to_port, const std::vector<std::byte>& payload) {
     std::vector<std::byte> packet(sizeof(iphdr) + sizeof(udphdr) + payload.size());
     iphdr ip{};
     ip.version = 4;
     ip.ihl = 5;
     ip.ttl = 64;
     ip.protocol = IPPROTO_UDP;
-    ip.saddr = host.s_addr;
-    ip.daddr = host.s_addr;
+    ip.saddr = from_host.s_addr;
+    ip.daddr = to_host.s_addr;
     ip.tot_len = htons(static_cast<std::uint16_t>(packet.size()));
     udphdr udp{};
     udp.source = htons(from_port);
@@ -62,7 +73,7 @@ bool send_raw(int fd, in_addr host, std::uint16_t from_port, std::uint16_t to_po
     std::memcpy(packet.data() + sizeof ip + sizeof udp, payload.data(), payload.size());
     sockaddr_in to{};
     to.sin_family = AF_INET;
-    to.sin_addr = host;
+    to.sin_addr = to_host;
     to.sin_port = htons(to_port);
     return ::sendto(fd, packet.data(), packet.size(), 0, reinterpret_cast<const sockaddr*>(&to),
                     sizeof to) == static_cast<ssize_t>(packet.size());
@@ -142,8 +153,10 @@ int main(int argc, char** argv) {
     std::uint64_t sequence = 1u << 20;
     for (const auto& e : forged) {
         const auto plain = tp::wire::encode(e);
-        if (!send_raw(fd, host, from.port, to.port, plain) ||
-            !send_raw(fd, host, from.port, to.port, framed(from, to, plain, ++sequence))) {
+        const in_addr from_host = from.host.value_or(host), to_host = to.host.value_or(host);
+        if (!send_raw(fd, from_host, from.port, to_host, to.port, plain) ||
+            !send_raw(fd, from_host, from.port, to_host, to.port,
+                      framed(from, to, plain, ++sequence))) {
             std::fprintf(stderr, "tp-spoof: sendto: %s\n", std::strerror(errno));
             return 1;
         }

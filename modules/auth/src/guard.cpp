@@ -72,6 +72,23 @@ std::size_t Guard::seal(PeerId to, std::span<std::byte> frame, std::size_t paylo
     return covered + mac_size;
 }
 
+std::size_t Guard::seal_hello(PeerId to, std::span<std::byte> out) {
+    const Session* s = find(to);
+    if (s == nullptr) throw std::invalid_argument("auth::Guard::seal: peer is not a member");
+    if (out.size() < hello_size) {
+        throw std::length_error("auth::Guard::seal_hello: no room for a hello");
+    }
+    // How far this peer heard the life of `to` it knows: a `to` that has not got that far in that
+    // life lost its state.
+    const std::uint64_t heard = s->incarnation != 0 && s->window.incarnation() == s->incarnation
+                                    ? s->window.highest()
+                                    : 0;
+    for (std::size_t i = 0; i < hello_payload; ++i) {
+        out[header_size + i] = static_cast<std::byte>((heard >> (8 * i)) & 0xff);
+    }
+    return seal(to, out, hello_payload, FrameKind::hello);
+}
+
 Guard::Outcome Guard::refuse(Refusal why, PeerId from, std::optional<PeerId> greet) {
     ++refused_[static_cast<std::size_t>(why)];
     Outcome out;
@@ -94,15 +111,29 @@ Guard::Outcome Guard::open(std::span<const std::byte> frame, Time now) {
     Session* s = find(h.sender);
     if (s == nullptr) return refuse(Refusal::unknown_sender, h.sender);
     const std::size_t covered = frame.size() - mac_size;
+    const std::size_t payload = covered - header_size;
+    if (h.kind == FrameKind::hello && payload != 0 && payload != hello_payload) {
+        return refuse(Refusal::malformed, h.sender);
+    }
     bool authentic = mac_.verify(frame.first(covered), frame.subspan(covered).first<mac_size>());
     if (TP_MUTANT(skip_mac_check)) authentic = true;  // anyone may speak for any member
     if (!authentic) return refuse(Refusal::bad_mac, h.sender);
     // Authenticated from here on: the header is what the sender wrote (or replays of it).
-    switch (s->window.check(h.sender_incarnation, h.sequence)) {
+    const auto verdict = s->window.check(h.sender_incarnation, h.sequence);
+    switch (verdict) {
         case ReplayWindow::Verdict::fresh: break;
-        case ReplayWindow::Verdict::replayed: return refuse(Refusal::replayed, h.sender);
+        case ReplayWindow::Verdict::replayed:
         case ReplayWindow::Verdict::too_old:
-        case ReplayWindow::Verdict::zero_sequence: return refuse(Refusal::too_old, h.sender);
+        case ReplayWindow::Verdict::zero_sequence: {
+            // A replay, or the sender's life restarted without its state: the hello says how far
+            // this life was heard, which only the latter has not reached.
+            std::optional<PeerId> greet;
+            if (h.sender_incarnation == s->window.incarnation() && greeting_due(*s, now))
+                greet = h.sender;
+            return refuse(verdict == ReplayWindow::Verdict::replayed ? Refusal::replayed
+                                                                     : Refusal::too_old,
+                          h.sender, greet);
+        }
         case ReplayWindow::Verdict::old_incarnation: {
             // The sender may have lost its state and not know its later life: the hello names
             // the life known here. Rate-limited, as a recording of an earlier life gets here too.
@@ -121,6 +152,23 @@ Guard::Outcome Guard::open(std::span<const std::byte> frame, Time now) {
             out.later_life = later_life_seen_;
         }
         return out;
+    }
+    if (h.kind == FrameKind::hello && payload == hello_payload &&
+        h.receiver_incarnation == incarnation_) {
+        std::uint64_t heard = 0;
+        for (std::size_t i = 0; i < hello_payload; ++i) {
+            heard |= std::uint64_t{std::to_integer<std::uint8_t>(frame[header_size + i])} << (8 * i);
+        }
+        if (heard >= s->next_sequence) {
+            // The member accepted a sequence of this life that this peer has not sent: this life
+            // restarted without its state. It continues as the next life, as after a later one.
+            Outcome out = refuse(Refusal::later_life, h.sender);
+            if (incarnation_ > later_life_seen_) {
+                later_life_seen_ = incarnation_;
+                out.later_life = incarnation_;
+            }
+            return out;
+        }
     }
     const bool knows_me = h.receiver_incarnation == incarnation_ ||
                           (h.receiver_incarnation == 0 && incarnation_ == 1);

@@ -36,6 +36,22 @@ market::Result<market::Books> replica_books(const replication::Restored& log,
     return market::Books::replay(config, snapshot, events);
 }
 
+std::pair<replication::Epoch, replication::Position> log_end(const replication::Restored& log) {
+    const replication::Position base = log.snapshot ? log.snapshot->covered : 0;
+    const replication::Epoch epoch = !log.entries.empty() ? log.entries.back().epoch
+                                     : log.snapshot       ? log.snapshot->covered_epoch
+                                                          : 0;
+    return {epoch, base + log.entries.size()};
+}
+
+const replication::Restored* most_advanced(std::span<const replication::Restored> logs) {
+    const replication::Restored* best = nullptr;
+    for (const auto& log : logs) {
+        if (best == nullptr || log_end(log) > log_end(*best)) best = &log;
+    }
+    return best;
+}
+
 std::string describe(const journal::TornTail& tail) {
     return "torn tail of " + std::to_string(tail.dropped_bytes) + " bytes in " + tail.file +
            " from byte offset " + std::to_string(tail.offset) +

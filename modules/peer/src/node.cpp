@@ -395,7 +395,7 @@ asio::awaitable<void> Node::send(const wire::Envelope& envelope) {
 
 asio::awaitable<void> Node::send_hello(PeerId to) {
     if (stopped_ || !guard_ || to == id()) co_return;
-    std::array<std::byte, auth::frame_overhead> frame;
+    std::array<std::byte, auth::hello_size> frame;
     const std::size_t size = guard_->seal_hello(to, frame);
     ++core_.counters().hellos_sent;
     co_await transport_->send(to, std::span<const std::byte>(frame.data(), size));
@@ -432,7 +432,20 @@ std::optional<std::span<const std::byte>> Node::open(std::span<const std::byte> 
         case auth::Refusal::later_life:
             // This peer's state was lost: a member knows a later life of it. Until the driver
             // restarts it as the next life, the members refuse what it sends.
-            if (out.later_life) {
+            if (out.later_life && context_.on_later_life) {
+                if (*out.later_life == core_.incarnation()) {
+                    log_->warn(
+                        "peer {} heard more of this life ({}) than it has said: its durable state "
+                        "was lost; it starts again as the next life",
+                        out.from, *out.later_life);
+                } else {
+                    log_->warn(
+                        "peer {} knows a later life of this peer ({}, this is {}): its durable "
+                        "state was lost; it starts again as the next life",
+                        out.from, *out.later_life, core_.incarnation());
+                }
+                context_.on_later_life(id(), *out.later_life);
+            } else if (out.later_life) {
                 log_->error(
                     "peer {} knows a later life of this peer ({}, this is {}): its durable state "
                     "was lost; restart it to take part again",

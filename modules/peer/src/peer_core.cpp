@@ -245,7 +245,7 @@ void PeerCore::on_election_event(const election::Event& event, Time now) {
             loading_ = event.epoch;
             if (replica_) {
                 // The view change: the books come from a quorum's logs, not a shared journal.
-                log_.debug("won the election (epoch {}), collecting the replicas' logs",
+                log_.info("won the election (epoch {}), collecting the replicas' logs",
                            election::epoch_text(event.epoch));
                 replica_->lead(event.epoch, now);
             } else {

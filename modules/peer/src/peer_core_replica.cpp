@@ -150,7 +150,12 @@ void PeerCore::drive_replica(Time now) {
     }
     r.ready().messages.clear();
     stamp_all(scratch_);
-    if (std::exchange(r.ready().seeded, false)) ready_.seeded = true;
+    if (std::exchange(r.ready().seeded, false)) {
+        ready_.seeded = true;
+        log_.info("its replica of the trader's log is seeded (it holds records to {}): it counts "
+                  "in view changes",
+                  r.last());
+    }
 }
 
 void PeerCore::apply_committed() {

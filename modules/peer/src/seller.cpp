@@ -117,6 +117,8 @@ void Seller::on_deposit_ack(const wire::DepositAck& ack) {
                       wire::to_string(ack.reason));
             if (left(lot) > 0) ++sold_out_;
             lot.quantity = lot.sold;  // nothing of it is on sale
+        } else {
+            log_.info("the trader holds {} for sale", lot_text(ack.lot_id));
         }
         lot.acked = true;
     }

@@ -60,14 +60,7 @@ void add_purchases(const Cluster& cluster, Summary& s) {
 // advanced one (by the epoch of its last record, then its length); nothing when no replica holds a
 // record. Throws for a store that cannot be opened or a log that does not restore.
 std::optional<market::Books> adopted_books(const Config& config, const Cluster& cluster) {
-    std::optional<replication::Restored> best;
-    const auto end_of = [](const replication::Restored& r) {
-        const replication::Position base = r.snapshot ? r.snapshot->covered : 0;
-        const replication::Epoch epoch = !r.entries.empty() ? r.entries.back().epoch
-                                         : r.snapshot       ? r.snapshot->covered_epoch
-                                                            : 0;
-        return std::make_pair(epoch, base + r.entries.size());
-    };
+    std::vector<replication::Restored> logs;
     for (PeerId id : cluster.peers()) {
         JournalStore* store = cluster.context().replica_store(id);
         auto opened = store->open();
@@ -76,9 +69,10 @@ std::optional<market::Books> adopted_books(const Config& config, const Cluster& 
             throw std::runtime_error(fmt::format("peer {}'s replica in {}: {}", id, store->where(),
                                                  restored.error().message));
         }
-        if (!best || end_of(restored.value()) > end_of(*best)) best = std::move(restored.value());
+        logs.push_back(std::move(restored.value()));
     }
-    if (!best || end_of(*best).second == 0) return std::nullopt;
+    const replication::Restored* best = most_advanced(logs);
+    if (best == nullptr || log_end(*best).second == 0) return std::nullopt;
     auto books = replica_books(*best, market_config(config));
     if (!books) throw std::runtime_error("the adopted log does not replay: " + books.error().message);
     return std::move(books.value());

@@ -22,7 +22,8 @@ using PeerId = std::uint32_t;
 //       12     4  sender's incarnation (its life: grows across its restarts)
 //       16     4  receiver's incarnation, as the sender knows it (0: not known yet)
 //       20     8  sequence: per (sender incarnation, receiver), from 1
-//       28     n  payload (a Cap'n Proto envelope; empty in a hello)
+//       28     n  payload (a Cap'n Proto envelope; in a hello, empty or 8 bytes: the highest
+//                  sequence the sender accepted from the receiver's life it names)
 //     28+n    32  MAC: keyed BLAKE2b-256 over bytes [0, 28+n)
 //
 // Integers are little-endian. The MAC covers the header, so a datagram names who sent it to
@@ -30,13 +31,16 @@ using PeerId = std::uint32_t;
 // moved to another receiver without the key. docs/security.md has the protocol and its limits.
 enum class FrameKind : std::uint8_t {
     data = 0,   // carries an envelope
-    hello = 1,  // carries nothing: tells the receiver the sender's incarnation (and asks for its)
+    hello = 1,  // tells the receiver the sender's incarnation (and asks for its), and how far
+                // the sender has heard the receiver's life
 };
 
 inline constexpr std::uint8_t frame_version = 1;
 inline constexpr std::size_t header_size = 28;
 inline constexpr std::size_t mac_size = 32;
 inline constexpr std::size_t frame_overhead = header_size + mac_size;
+inline constexpr std::size_t hello_payload = 8;
+inline constexpr std::size_t hello_size = frame_overhead + hello_payload;
 
 struct Header {
     FrameKind kind = FrameKind::data;

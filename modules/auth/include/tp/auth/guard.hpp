@@ -43,12 +43,18 @@ const char* to_string(Refusal refusal) noexcept;
 // hello that does not know its life) answers with a hello, at most once per `hello_interval` per
 // member. Retries do the rest.
 //
-// A peer whose state directory was lost starts again at an earlier life than its members know.
+// A peer whose state directory was lost starts again at an earlier life than its members know,
+// or at the same life if it lost it in its first one.
 // A member refuses its frames as old_incarnation and answers with a hello, which names the life
 // it knows (rate-limited as above). An authenticated frame naming a life of this peer above its
 // own is refused as later_life and reported: the driver records that life and restarts the peer
-// as the next one. Only a frame with a valid MAC can report it, and only news is reported (a
-// life above any this Guard was told of), so a replay changes nothing.
+// as the next one. In the same life, its frames are refused as replayed or too old, and the
+// member answers with a hello (rate-limited as above) that carries the highest sequence it
+// accepted from that life: a peer that has not sent that sequence yet is that life restarted
+// without its state, and is told so the same way (later_life, naming its own life). Only a frame
+// with a valid MAC can report it, and only news is reported (a life above any this Guard was told
+// of, or this life once), so a replay changes nothing: a live peer has sent every sequence a
+// member accepted.
 class Guard {
 public:
     using Time = std::chrono::nanoseconds;
@@ -66,10 +72,9 @@ public:
     // `frame` has no room for the header, the payload and the MAC.
     std::size_t seal(PeerId to, std::span<std::byte> frame, std::size_t payload,
                      FrameKind kind = FrameKind::data);
-    // A hello for `to` in `out` (at least frame_overhead bytes); returns its size.
-    std::size_t seal_hello(PeerId to, std::span<std::byte> out) {
-        return seal(to, out, 0, FrameKind::hello);
-    }
+    // A hello for `to` in `out` (at least hello_size bytes); returns its size. It carries the
+    // highest sequence accepted here from the life of `to` it names.
+    std::size_t seal_hello(PeerId to, std::span<std::byte> out);
 
     struct Opened {
         PeerId from = 0;

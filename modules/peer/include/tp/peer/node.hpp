@@ -94,6 +94,10 @@ struct NodeContext {
     // Durable peer state: a replica back from a lost disk has caught up (its log is
     // authoritative again); what it stores comes back through Node::set_seeded after a restart.
     std::function<void(PeerId)> on_seeded = {};
+    // A member knows a later life of this peer (`life`, authenticated): its durable state was
+    // lost. The driver records that life and restarts the peer as the next one; until then the
+    // members refuse what it sends. Unset: the peer logs it and goes on, refused.
+    std::function<void(PeerId, std::uint32_t life)> on_later_life = {};
     // Called on the loop when a node's coroutines have ended (after stop(), or once it stopped
     // itself): the object may then be destroyed, though not from inside this call.
     std::function<void(const Node&)> on_finished = {};
