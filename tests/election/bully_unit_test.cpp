@@ -186,25 +186,47 @@ BOOST_AUTO_TEST_CASE(late_ok_with_a_newer_epoch_unseats_a_leader) {
     BOOST_TEST(b.epoch() == make_epoch(4, 5));
 }
 
-BOOST_AUTO_TEST_CASE(a_leader_superseded_by_the_replicas_starts_an_election) {
+BOOST_AUTO_TEST_CASE(a_leader_superseded_by_the_replicas_follows_that_reign) {
     Bully b(config(5, {2, 7}));
     b.start(0ms);
     b.on_tick(10ms);  // no answer from 7: lead in term 1
     BOOST_REQUIRE(b.epoch() == make_epoch(1, 5));
     b.clear_outbox();
-    // The replicas joined 1:7, whose Coordinator never came (7 failed at once): leading 1:5,
-    // which they refuse, would stall the market, so 5 starts over above it.
-    BOOST_TEST(b.superseded(make_epoch(1, 7), 11ms));
-    BOOST_TEST((b.role() == Role::candidate));
-    BOOST_TEST(b.max_epoch() == make_epoch(1, 7));
-    b.on_tick(21ms);
+    // The replicas joined 1:7, whose Coordinator never came: leading 1:5, which they refuse,
+    // would stall the market. 5 follows 7 in 1:7, as its Coordinator would have made it.
+    BOOST_TEST(!b.superseded(make_epoch(1, 7), 11ms));
+    BOOST_TEST((b.role() == Role::follower));
+    BOOST_TEST((b.leader() == PeerId{7}));
+    BOOST_TEST(b.epoch() == make_epoch(1, 7));
+    // 7 had failed: its silence makes 5 suspect it and lead a term above it.
+    b.on_tick(11ms + b.config().election_timeout);
+    b.on_tick(11ms + b.config().election_timeout + b.config().answer_timeout);
+    BOOST_TEST(b.is_leader());
     BOOST_TEST(b.epoch() == make_epoch(2, 5));
     // An epoch it leads, an older one, or one beyond belief changes nothing.
-    BOOST_TEST(!b.superseded(make_epoch(2, 5), 22ms));
-    BOOST_TEST(!b.superseded(make_epoch(1, 7), 22ms));
-    BOOST_TEST(!b.superseded(make_epoch(5000, 7), 22ms));
+    BOOST_TEST(!b.superseded(make_epoch(2, 5), 100ms));
+    BOOST_TEST(!b.superseded(make_epoch(1, 7), 100ms));
+    BOOST_TEST(!b.superseded(make_epoch(5000, 7), 100ms));
     BOOST_TEST(b.is_leader());
     BOOST_TEST(b.max_epoch() == make_epoch(2, 5));
+}
+
+BOOST_AUTO_TEST_CASE(a_superseded_leader_takes_over_a_lower_one_only_under_the_bully_policy) {
+    // Defer: 5 follows 2, whose reign the replicas joined.
+    Bully deferring(config(5, {2}));
+    deferring.start(0ms);
+    BOOST_REQUIRE(deferring.is_leader());
+    BOOST_TEST(!deferring.superseded(make_epoch(2, 2), 1ms));
+    BOOST_TEST((deferring.leader() == PeerId{2}));
+    // Bully: 5 wins a term above it.
+    Config c = config(5, {2});
+    c.policy = RecoveryPolicy::bully;
+    Bully bullying(c);
+    bullying.start(0ms);
+    BOOST_REQUIRE(bullying.is_leader());
+    BOOST_TEST(bullying.superseded(make_epoch(2, 2), 1ms));
+    BOOST_TEST(bullying.is_leader());
+    BOOST_TEST(bullying.epoch() == make_epoch(3, 5));
 }
 
 BOOST_AUTO_TEST_CASE(a_follower_learns_a_superseding_epoch_for_its_next_reign) {

@@ -331,8 +331,10 @@ BOOST_AUTO_TEST_CASE(a_leader_whose_replicas_joined_a_newer_reign_starts_over) {
     const auto trader = m.trader();
     BOOST_REQUIRE(trader.has_value());
     BOOST_TEST(m.peer(*trader).trader()->epoch() > newer);
-    const auto request = m.buy(1, 1);
-    BOOST_TEST(m.peer(1).buyer().purchase(request)->answered);
+    // Step 4: the other buyer (1 or 3) is answered by it.
+    const PeerId buyer = *trader == 1 ? 3 : 1;
+    const auto request = m.buy(buyer, 1);
+    BOOST_TEST(m.peer(buyer).buyer().purchase(request)->answered);
 }
 
 BOOST_AUTO_TEST_CASE(a_replication_message_from_an_epoch_beyond_belief_is_dropped) {

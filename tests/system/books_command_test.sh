@@ -22,7 +22,7 @@ state() {
 
 # A short market whose journal is never synced: the summary must not call its sales durable.
 "$bin" run --peers 4 --transport memory --max-transactions 3 --durability none \
-  --state-dir "$dir/state" --seed 7 --quiet >"$dir/run.out"
+  --replication shared --state-dir "$dir/state" --seed 7 --quiet >"$dir/run.out"
 grep -qF 'confirmed sales in the log (not synced)' "$dir/run.out" ||
   fail "the summary under durability none does not say the sales were not synced: $(cat "$dir/run.out")"
 if grep -qF 'every confirmed sale durable' "$dir/run.out"; then
@@ -61,4 +61,28 @@ status=0
 grep -qF "$(basename "$newest")' is missing" "$dir/books.err" ||
   fail "the error does not name the missing segment: $(cat "$dir/books.err")"
 [[ "$(state "$journal")" == "$before" ]] || fail "books changed the journal directory"
-echo "books is read-only, reports the torn tail and refuses the missing segment"
+
+# Quorum mode: every peer's replica of the trader's log; books reads them all, read-only, and
+# replays the one a new trader would adopt; one peer's directory alone works too.
+"$bin" run --peers 4 --transport memory --max-transactions 3 --replication quorum \
+  --state-dir "$dir/quorum" --seed 7 --quiet >"$dir/run.out"
+before="$(state "$dir/quorum")"
+"$bin" books --state-dir "$dir/quorum" >"$dir/books.out" || fail "books failed on sound replicas"
+grep -qF 'the most advanced of 4 replicas' "$dir/books.out" ||
+  fail "books did not read the four replicas: $(cat "$dir/books.out")"
+grep -qF 'invariants OK' "$dir/books.out" || fail "books did not check: $(cat "$dir/books.out")"
+grep -qF '3 requests answered' "$dir/books.out" ||
+  fail "the adopted books lack the run's answers: $(cat "$dir/books.out")"
+[[ "$(state "$dir/quorum")" == "$before" ]] || fail "books changed a replica"
+"$bin" books --state-dir "$dir/quorum/peer-1" >"$dir/books.out" ||
+  fail "books failed on one peer's directory"
+grep -qF 'the most advanced of 1 replica,' "$dir/books.out" ||
+  fail "books did not read peer 1's replica: $(cat "$dir/books.out")"
+# A directory with neither a journal nor replicas: bad input, named.
+mkdir -p "$dir/empty"
+status=0
+"$bin" books --state-dir "$dir/empty" >"$dir/books.out" 2>"$dir/books.err" || status=$?
+[[ "$status" -eq 2 ]] || fail "books exited $status on an empty directory (want 2)"
+grep -qF "holds neither a shared journal" "$dir/books.err" ||
+  fail "the error does not say what is missing: $(cat "$dir/books.err")"
+echo "books is read-only, reports the torn tail and refuses the missing segment, and reads replicas"

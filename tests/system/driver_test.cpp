@@ -14,10 +14,11 @@ using tp::peer::MemoryJournalStore;
 
 namespace {
 
-// A market whose trader's journal is `store`, and which notes when each node's run() ends.
+// A market whose trader's journal is `store` (the shared journal: its waits are this file's
+// subject), and which notes when each node's run() ends.
 struct Harness {
     explicit Harness(MemoryJournalStore& store)
-        : market(TransportKind::memory, {Role::seller, Role::buyer, Role::buyer}, {},
+        : market(TransportKind::memory, {Role::seller, Role::buyer, Role::buyer}, shared_journal,
                  [&](tp::peer::LocalMarket& lm) {
                      lm.context().journal_store = &store;
                      auto before = lm.context().on_finished;

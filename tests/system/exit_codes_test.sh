@@ -62,8 +62,8 @@ expect 2 'name an experiment' -- bench
 expect 2 '--jobs applies only to many runs' -- sim --seed 1 --jobs 2
 expect 2 '--plots does not apply' -- bench e1 --no-plot --plots "$dir"
 
-# 1: a check failed: the books of a journal whose newest segment is gone.
-journal="$dir/state/journal"
+# 1: a check failed: the books of replicas one of which lost its newest segment.
+journal="$dir/state/peer-1/replica"
 newest="$(find "$journal" -name 'log-*.tpj' | LC_ALL=C sort | tail -n 1)"
 rm -f "$newest"
 expect 1 'is missing' -- books --state-dir "$dir/state"

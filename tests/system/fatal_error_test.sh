@@ -13,7 +13,7 @@ fail() {
   exit 1
 }
 
-# The journal's directory is a plain file: whoever becomes trader cannot open it.
+# Shared mode: the journal's directory is a plain file: whoever becomes trader cannot open it.
 mkdir -p "$dir/state"
 echo "not a directory" >"$dir/state/journal"
 port=$((20000 + RANDOM % 30000))
@@ -28,6 +28,8 @@ election_timeout = "50ms"
 answer_timeout = "20ms"
 [storage]
 state_dir = "$dir/state"
+[replication]
+mode = "shared"
 [[peer]]
 id = 1
 host = "127.0.0.1"
@@ -51,8 +53,19 @@ lines=$(grep -c "trading-post: peer 2 stopped: cannot open the books' journal" "
 # The same in one process: the run's checks fail and say which peer stopped and why.
 status=0
 "$bin" run --peers 3 --transport memory --max-transactions 3 --state-dir "$dir/state" \
-  --seed 3 --quiet >"$dir/run.out" 2>&1 || status=$?
+  --replication shared --seed 3 --quiet >"$dir/run.out" 2>&1 || status=$?
 ((status != 0)) || fail "run with a broken journal exited 0: $(cat "$dir/run.out")"
 grep -q "peer 3 stopped: cannot open the books' journal" "$dir/run.out" ||
   fail "run does not report the stopped trader: $(cat "$dir/run.out")"
-echo "ok: peer exits 1 with one line; run fails its checks naming the stopped peer"
+
+# Quorum mode: peer 2's replica directory is a plain file: it stops at once, saying so.
+sed -e 's/mode = "shared"/mode = "quorum"/' -e "s|state_dir = \"$dir/state\"|state_dir = \"$dir/quorum/peer-{id}\"|" \
+  "$dir/cluster.toml" >"$dir/quorum.toml"
+mkdir -p "$dir/quorum/peer-2"
+echo "not a directory" >"$dir/quorum/peer-2/replica"
+status=0
+timeout 15 "$bin" peer --id 2 --config "$dir/quorum.toml" >"$dir/out" 2>"$dir/err" || status=$?
+((status == 1)) || fail "quorum: peer 2 exited with status $status, expected 1; stderr: $(cat "$dir/err")"
+lines=$(grep -c "trading-post: peer 2 stopped: cannot open peer 2's replica" "$dir/err" || true)
+((lines == 1)) || fail "quorum: expected one line naming the replica error, got: $(cat "$dir/err")"
+echo "ok: peer exits 1 with one line (shared and quorum); run fails its checks naming the stopped peer"

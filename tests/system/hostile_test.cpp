@@ -155,7 +155,8 @@ BOOST_AUTO_TEST_CASE(an_inflated_clock_cannot_grow_anyone_s_state) {
 // A paused trader stalled the market silently: buyers are now told trader_unavailable while the
 // successor waits for the books, and are served once the paused trader lets go.
 BOOST_AUTO_TEST_CASE(a_paused_trader_gets_buyers_a_clear_refusal_then_a_successor) {
-    Market m(TransportKind::memory, {Role::seller, Role::buyer, Role::buyer, Role::buyer});
+    Market m(TransportKind::memory, {Role::seller, Role::buyer, Role::buyer, Role::buyer},
+             shared_journal);
     BOOST_REQUIRE(m.settle_on(4));
     m.deposit(1, salt, 10, 10);
     // The trader stops (SIGSTOP): it still holds the journal, and hears and says nothing.

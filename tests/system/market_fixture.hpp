@@ -31,6 +31,15 @@ inline constexpr market::ProductId salt = 0;
 inline constexpr market::ProductId boar = 1;
 inline constexpr market::ProductId fish = 2;
 
+// Tweaks for Market: the original lab's shared journal (a test of what only it does: a lock held
+// by a paused trader, a journal freed at an instant), or the replicated log (the default).
+inline void shared_journal(peer::Config& c) {
+    c.replication.mode = peer::ReplicationMode::shared;
+}
+inline void quorum(peer::Config& c) {
+    c.replication.mode = peer::ReplicationMode::quorum;
+}
+
 // A whole market in one process with scripted buyers and sellers. On the in-memory network it
 // runs in virtual time (deterministic, instant); on UDP loopback in real time. Waits are bounded:
 // a condition that never comes fails the test instead of hanging it.

@@ -14,10 +14,6 @@ namespace peer = tp::peer;
 
 namespace {
 
-void quorum(peer::Config& c) {
-    c.replication.mode = peer::ReplicationMode::quorum;
-}
-
 // Whether `books` record every purchase buyer `buyer` was told of, as it was told.
 bool records_every_purchase(const tp::market::Books& books, const peer::Node& buyer) {
     const peer::Audit audit(books);

@@ -23,6 +23,9 @@ BOOST_AUTO_TEST_CASE(an_unacknowledged_deposit_is_resent_once_per_request_timeou
     c.failure.probability = 0;
     c.behaviour.max_transactions = 1'000'000'000;  // the market runs until stopped
     c.storage.durability = peer::Durability::none;
+    // The shared journal: a trader serves alone, so cutting the seller off leaves a market. (With
+    // replicas, a trader needs a quorum of 2 of 3 to serve, and the cut-off seller is one of them.)
+    c.replication.mode = peer::ReplicationMode::shared;
     runtime::Runtime rt(runtime::Mode::virtual_time);
     peer::LocalMarket m(c, rt);
 

@@ -297,10 +297,17 @@ void Bully::on_tick(Time now) {
 bool Bully::superseded(Epoch newer, Time now) {
     if (!plausible(newer)) return false;
     note_epoch(newer);
-    // As for a late Ok: leading a superseded epoch would leave this peer deaf to the newer one.
-    if (role_ != Role::leader || max_epoch_ <= epoch_) return false;
-    begin_election(now);
-    return true;
+    if (role_ != Role::leader || newer <= epoch_) return false;
+    // Leading a superseded epoch, which the replicas refuse: as if its leader's Coordinator had
+    // come. Follow it (and suspect it after a silence, if it failed meanwhile), or, under the
+    // bully policy against a lower leader, or for an epoch of its own, win a newer one.
+    const PeerId leader = epoch_leader(newer);
+    if (leader == config_.self || (leader < config_.self && config_.policy == RecoveryPolicy::bully)) {
+        begin_election(now);
+        return true;
+    }
+    follow(leader, newer, now);
+    return false;
 }
 
 bool Bully::suspect_leader(Time now) {

@@ -166,9 +166,11 @@ public:
     // follower acts on it; returns whether an election started.
     bool suspect_leader(Time now);
     // Another layer (the replicated log) met `newer`, a reign this machine has not heard of: the
-    // next leader's term goes above it, and a leader of an older epoch starts an election, since
-    // the replicas refuse its reign. An implausible epoch is ignored.
-    // Returns whether an election started.
+    // next leader's term goes above it. A leader of an older epoch, whose reign the replicas
+    // refuse, treats it as that reign's Coordinator: it follows its leader (suspecting it after a
+    // silence, if it failed meanwhile), or starts an election where a claim would make it (the
+    // bully policy against a lower leader, or an epoch of its own). An implausible epoch is
+    // ignored. Returns whether an election started.
     bool superseded(Epoch newer, Time now);
     // Membership changes. Adding self or an existing peer, or removing an unknown one, is a no-op.
     void add_peer(PeerId peer, Time now);

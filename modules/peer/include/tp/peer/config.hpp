@@ -150,7 +150,9 @@ struct Config {
     } storage;
 
     struct Replication {
-        ReplicationMode mode = ReplicationMode::shared;
+        // quorum: nothing is shared, the trader's disk may be lost (issue 16); shared: the
+        // original lab's one journal in state_dir, for its experiments on one host.
+        ReplicationMode mode = ReplicationMode::quorum;
         // How often an unanswered replication message goes out again (and an idle trader says how
         // far the log is committed), and how long a trader waits for acks from a quorum before it
         // refuses requests with no_quorum.
