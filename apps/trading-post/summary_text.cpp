@@ -7,6 +7,7 @@
 #include <string>
 
 #include "tp/election/messages.hpp"
+#include "tp/journal/durability.hpp"
 #include "tp/peer/ids.hpp"
 
 namespace tp::app {
@@ -27,6 +28,15 @@ void print(std::ostream& out, const peer::Summary& s) {
     fmt::print(out, "Trading Post: {} peers on {}, seed {}, {:.2f} s\n", s.peers, s.transport,
                s.seed, static_cast<double>(s.elapsed.count()) / 1e9);
     if (!s.ended.empty()) fmt::print(out, "  ended       {}\n", s.ended);
+    if (s.replication == peer::ReplicationMode::quorum) {
+        fmt::print(out,
+                   "  storage     every peer's replica of the trader's log; a record counts once "
+                   "on {} of {} (durability {})\n",
+                   s.peers / 2 + 1, s.peers, tp::journal::to_string(s.durability));
+    } else {
+        fmt::print(out, "  storage     the trader's journal, shared by the peers (durability {})\n",
+                   tp::journal::to_string(s.durability));
+    }
     fmt::print(out, "  requests    {} answered: {} filled, {} refused ({} for {})\n",
                peer::plural(s.requests, "request"), s.filled, s.refused,
                peer::plural(s.units, "unit"), s.spent);

@@ -45,6 +45,20 @@ BOOST_AUTO_TEST_CASE(synced_policies_say_every_confirmed_sale_is_durable) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(the_summary_says_where_the_books_live) {
+    Summary s;
+    s.peers = 5;
+    s.replication = tp::peer::ReplicationMode::quorum;
+    std::ostringstream quorum;
+    tp::app::print(quorum, s);
+    BOOST_TEST(contains(quorum.str(), "a record counts once on 3 of 5 (durability group)"));
+    s.replication = tp::peer::ReplicationMode::shared;
+    std::ostringstream shared;
+    tp::app::print(shared, s);
+    BOOST_TEST(contains(shared.str(), "the trader's journal, shared by the peers"));
+    BOOST_TEST(!contains(shared.str(), "replica"));
+}
+
 BOOST_AUTO_TEST_CASE(failed_checks_claim_nothing) {
     Summary s;
     s.violations.push_back("books: goods not conserved");

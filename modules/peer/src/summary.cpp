@@ -196,6 +196,7 @@ Summary summarize(const Config& config, const Cluster& cluster, const FailureInj
     s.peers = config.peers;
     s.transport = to_string(config.network.transport);
     s.durability = config.storage.durability;
+    s.replication = config.replication.mode;
     s.elapsed = ended - started;
     s.ended = ended_why.empty() ? std::string("it was stopped") : std::move(ended_why);
     s.crashes = cluster.failures().size();

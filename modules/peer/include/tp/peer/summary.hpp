@@ -26,6 +26,9 @@ struct Summary {
     std::string ended;  // why the run ended, e.g. "every buyer made its 10 requests"
     // The journal's policy: under `none` nothing was synced, and the summary says so.
     Durability durability = Durability::group;
+    // Where the books live: every peer's replica (a record counts once on a majority), or the
+    // original lab's shared journal.
+    ReplicationMode replication = ReplicationMode::quorum;
 
     std::uint64_t requests = 0;  // answered
     std::uint64_t filled = 0;
