@@ -22,7 +22,9 @@ BOOST_AUTO_TEST_CASE(every_seed_of_the_range_passes_every_check) {
         BOOST_TEST_CONTEXT(sim::repro_command(r.options) << " (" << r.plan.describe() << ")") {
             BOOST_TEST(r.ok());
             for (const auto& v : r.violations) BOOST_TEST_MESSAGE(v);
-            BOOST_TEST(r.summary.requests > 0);  // the market traded
+            // The market traded; only a lone buyer may spend the whole calm as the trader, which
+            // cannot buy from itself (seeds 1181, 1261 and 1511).
+            BOOST_TEST((r.summary.requests > 0 || r.summary.buyers < 2));
         }
         crashes += r.crashes;
         partitions += r.partitions;

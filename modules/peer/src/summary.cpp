@@ -194,6 +194,9 @@ Summary summarize(const Config& config, const Cluster& cluster, const FailureInj
     Summary s;
     s.seed = config.seed;
     s.peers = config.peers;
+    for (PeerId id : cluster.peers()) {
+        if (cluster.role(id) != Role::seller) ++s.buyers;
+    }
     s.transport = to_string(config.network.transport);
     s.durability = config.storage.durability;
     s.replication = config.replication.mode;

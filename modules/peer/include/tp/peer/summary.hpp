@@ -30,6 +30,7 @@ struct Summary {
     // original lab's shared journal.
     ReplicationMode replication = ReplicationMode::quorum;
 
+    std::uint32_t buyers = 0;    // peers that buy (buyer or both)
     std::uint64_t requests = 0;  // answered
     std::uint64_t filled = 0;
     std::uint64_t refused = 0;
