@@ -114,7 +114,10 @@ struct ReplicatedMarket {
             const auto& c = *ready.compact;
             d.entries.erase(d.entries.begin(),
                             d.entries.begin() + static_cast<std::ptrdiff_t>(c.covered - d.base()));
-            d.snapshot = replication::Snapshot{c.covered, c.covered_epoch, c.state};
+            BOOST_REQUIRE(core.replica()->snapshot().has_value());
+            BOOST_REQUIRE(core.replica()->snapshot()->covered == c.covered);
+            d.snapshot = replication::Snapshot{c.covered, c.covered_epoch,
+                                               core.replica()->snapshot()->bytes};
         }
         for (auto& m : ready.messages) network.push_back(std::move(m));
         core.advance();

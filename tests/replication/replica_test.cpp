@@ -228,6 +228,34 @@ BOOST_AUTO_TEST_CASE(a_new_trader_pulls_committed_records_it_lacks) {
     BOOST_TEST(c[2].commit() == committed + 1);
 }
 
+// Found by `bench failover`: a follower compacted entries its Ready had not yet handed to the
+// driver (append_from), which then found no entry to write and crashed.
+BOOST_AUTO_TEST_CASE(entries_not_yet_handed_to_the_driver_are_never_compacted) {
+    Cluster c(3);
+    c.lead(3, epoch(1, 3));
+    c.deliver();
+    const Position before = c[1].last();
+    // Step 1: an append arrives at peer 1 that commits its own records: they are in memory, and
+    // the Ready says to write them, but the driver has not yet.
+    c[1].on_message(3,
+                    Append{epoch(1, 3), before, c[1].epoch_at(before), before + 2,
+                           {data(epoch(1, 3), "a"), data(epoch(1, 3), "b")}},
+                    c.now());
+    BOOST_REQUIRE(c[1].ready().append_from == before + 1);
+    BOOST_REQUIRE(c[1].commit() == before + 2);
+    // Step 2: compacting them now is refused, and changes nothing.
+    BOOST_TEST(!c[1].can_compact(before + 2));
+    BOOST_TEST(!c[1].compacted(before + 2, bytes("books")));
+    BOOST_TEST(c[1].entry(before + 1) != nullptr);
+    BOOST_TEST(!c[1].snapshot().has_value());
+    // Step 3: once the driver wrote them, they may go.
+    c.carry(1);
+    BOOST_TEST(c.disk(1).entries.size() == before + 2);
+    BOOST_TEST(c[1].can_compact(before + 2));
+    BOOST_TEST(c[1].compacted(before + 2, bytes("books")));
+    BOOST_TEST(c[1].first() == before + 3);
+}
+
 BOOST_AUTO_TEST_CASE(a_replica_far_behind_catches_up_from_the_snapshot_in_chunks) {
     Options small;
     small.chunk_bytes = 7;  // several chunks for a small snapshot

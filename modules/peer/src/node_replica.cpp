@@ -81,7 +81,12 @@ bool Node::store_replica() {
         }
         if (const Position from = std::exchange(work.append_from, 0); from != 0) {
             for (Position p = from; p <= replica->last(); ++p) {
-                encode_record(*replica->entry(p), record_buffer_);
+                const replication::Entry* entry = replica->entry(p);
+                if (entry == nullptr) {
+                    throw std::logic_error(
+                        fmt::format("record {} of the replicated log left memory unwritten", p));
+                }
+                encode_record(*entry, record_buffer_);
                 if (const Position at = journal.append(record_buffer_); at != p) {
                     throw std::runtime_error(fmt::format(
                         "the journal put record {} of the replicated log at {}", p, at));
@@ -94,9 +99,14 @@ bool Node::store_replica() {
         return false;
     }
     if (auto compact = std::exchange(ready.compact, std::nullopt)) {
+        const auto& snapshot = core_.replica()->snapshot();
         try {
+            if (!snapshot || snapshot->covered != compact->covered) {
+                throw std::logic_error(fmt::format("the replica holds no snapshot at {}",
+                                                   compact->covered));
+            }
             journal.write_snapshot(compact->covered,
-                                   encode_snapshot(compact->covered_epoch, compact->state));
+                                   encode_snapshot(compact->covered_epoch, snapshot->bytes));
         } catch (const std::exception& e) {
             log_->warn("replica: snapshot failed (the log still has every record): {}", e.what());
         }

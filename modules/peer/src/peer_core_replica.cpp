@@ -214,13 +214,13 @@ void PeerCore::compact_if_due() {
     Position covered = 0;
     std::vector<std::byte> state;
     if (trader_) {
-        if (!held_snapshot_ || held_snapshot_->first > r.commit()) return;
+        if (!held_snapshot_ || !r.can_compact(held_snapshot_->first)) return;
         covered = held_snapshot_->first;
         state = std::move(held_snapshot_->second);
         held_snapshot_.reset();
     } else {
         // Followers keep their logs bounded the same way the trader does.
-        if (!shadow_ || applied_ < r.first() ||
+        if (!shadow_ || applied_ < r.first() || !r.can_compact(applied_) ||
             since_compaction_ <
                 std::max<std::uint64_t>(trader_options_.snapshot_every, shadow_->answered_count())) {
             return;
@@ -229,8 +229,10 @@ void PeerCore::compact_if_due() {
         state = shadow_->snapshot();
         since_compaction_ = 0;
     }
-    ready_.compact = Ready::Compaction{covered, r.epoch_at(covered), state};
-    r.compacted(covered, std::move(state));
+    const wire::Epoch covered_epoch = r.epoch_at(covered);
+    if (r.compacted(covered, std::move(state))) {
+        ready_.compact = Ready::Compaction{covered, covered_epoch};
+    }
 }
 
 }  // namespace tp::peer

@@ -358,13 +358,19 @@ void Replica::become_seeded() {
     seeded_ = true;
 }
 
-void Replica::compacted(Position covered, std::vector<std::byte> state) {
-    if (covered <= base_ || covered > last() || covered > commit_) return;
+bool Replica::can_compact(Position covered) const noexcept {
+    return covered > base_ && covered <= last() && covered <= commit_ &&
+           (ready_.append_from == 0 || covered < ready_.append_from);
+}
+
+bool Replica::compacted(Position covered, std::vector<std::byte> state) {
+    if (!can_compact(covered)) return false;
     base_epoch_ = epoch_at(covered);
     entries_.erase(entries_.begin(),
                    entries_.begin() + static_cast<std::ptrdiff_t>(covered - base_));
     base_ = covered;
     snapshot_ = Snapshot{covered, base_epoch_, std::move(state)};
+    return true;
 }
 
 // ---- View change, recovery ------------------------------------------------------------------

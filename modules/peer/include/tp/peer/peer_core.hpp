@@ -97,12 +97,12 @@ struct Ready {
     bool seeded = false;
     // This peer serves as trader of this epoch from now on (its view change is done).
     std::optional<wire::Epoch> began_reign;
-    // A snapshot of the books at `covered` (committed): write it to the replica's journal, which
-    // may then drop the records it covers.
+    // The replica took a snapshot of the books at `covered` (committed; its bytes are
+    // replica()->snapshot(), not copied here): write it to the replica's journal, which may then
+    // drop the records it covers.
     struct Compaction {
         Position covered = 0;
         wire::Epoch covered_epoch = 0;
-        std::vector<std::byte> state;
     };
     std::optional<Compaction> compact;
     // The trader's events committed since the last Ready, at their positions in the log

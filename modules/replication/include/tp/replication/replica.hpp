@@ -113,9 +113,13 @@ public:
     // Serving: appends a record of this epoch; returns its position (committed once commit()
     // reaches it). Not serving: nothing.
     std::optional<Position> propose(std::span<const std::byte> payload, Time now);
-    // The driver wrote a snapshot of the state up to `covered` (<= commit()): entries up to it
-    // leave memory, and replicas too far behind get this snapshot.
-    void compacted(Position covered, std::vector<std::byte> state);
+    // A snapshot of the state up to `covered`: entries up to it leave memory, and replicas too
+    // far behind get this snapshot (which the driver writes). Refused (false, nothing changes)
+    // unless can_compact(covered).
+    bool compacted(Position covered, std::vector<std::byte> state);
+    // Whether compacted(covered, ...) would take it: committed, held, and already handed to the
+    // driver (entries of the pending Ready::append_from are not on disk yet, and must not go).
+    bool can_compact(Position covered) const noexcept;
 
     Ready& ready() noexcept { return ready_; }
     bool has_ready() const noexcept;
