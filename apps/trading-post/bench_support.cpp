@@ -82,12 +82,13 @@ std::string describe_machine() {
 std::string describe(const peer::Config& c) {
     using peer::format_duration;
     return fmt::format(
-        "seed={} peers={} transport={} durability={} batch_window={} think_time={} "
+        "seed={} peers={} transport={} durability={} replication={} batch_window={} think_time={} "
         "buy_probability={} max_transactions={} heartbeat={} election_timeout={} "
         "answer_timeout={} failure.probability={} time_quantum={} recovery_delay={} policy={} "
         "duration={}",
         c.seed, c.peers, peer::to_string(c.network.transport),
-        peer::to_string(c.storage.durability), format_duration(c.market.batch_window),
+        peer::to_string(c.storage.durability), peer::to_string(c.replication.mode),
+        format_duration(c.market.batch_window),
         format_duration(c.behaviour.think_time), c.behaviour.buy_probability,
         c.behaviour.max_transactions, format_duration(c.election.heartbeat_interval),
         format_duration(c.election.election_timeout), format_duration(c.election.answer_timeout),

@@ -70,7 +70,8 @@ private:
 
 // "debian 12, 2 cores (model), kernel ..." for the record.
 std::string describe_machine();
-// The keys an experiment may vary, on one line: "peers=6 transport=udp durability=group ...".
+// The keys an experiment may vary, on one line: "peers=6 transport=udp durability=group
+// replication=quorum ...".
 std::string describe(const peer::Config& config);
 
 // Nearest-rank percentile (p in [0, 1]) of unsorted samples; 0 for none.
