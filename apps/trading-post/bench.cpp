@@ -413,10 +413,13 @@ struct Experiment {
 constexpr Experiment experiments[] = {
     {"e1", "the seed's E1: average buyer round trip with and without elections", e1},
     {"e2", "the seed's E2: every request's response time over time, with failovers", e2},
-    {"throughput", "buys/s with 1..64 concurrent buyers, udp and memory, every durability",
+    {"throughput",
+     "buys/s with 1..64 concurrent buyers, udp and memory, every durability, shared and quorum",
      bench::throughput},
     {"latency", "round trip p50/p99/p99.9 of one buyer next to raw UDP ping-pong", latency},
-    {"failover", "unavailability per trader crash, and lost or duplicated transactions",
+    {"failover",
+     "unavailability per trader crash, shared and quorum (disk kept or lost), and lost or "
+     "duplicated transactions",
      bench::failover},
     {"election-scaling", "messages and virtual time per election for 6..1024 peers",
      election_scaling},
