@@ -34,84 +34,20 @@ namespace tp::app {
 namespace {
 
 using namespace std::chrono_literals;
+using bench::all_follow_the_trader;
+using bench::Answered;
+using bench::answered;
 using bench::Context;
 using bench::Csv;
+using bench::endless_market;
+using bench::mode_for;
+using bench::ms;
 using bench::Progress;
+using bench::run_to_end;
+using bench::run_until;
+using bench::Window;
 using runtime::Duration;
 using runtime::TimePoint;
-
-// ---- Running a market ----------------------------------------------------------------------
-
-runtime::Mode mode_for(const peer::Config& c, bool virtual_memory) {
-    return virtual_memory && c.network.transport == peer::TransportKind::memory
-               ? runtime::Mode::virtual_time
-               : runtime::Mode::real_time;
-}
-
-// Steps the runtime until `done()` or `limit` of its time has passed; false on the limit.
-template <class Pred>
-bool run_until(runtime::Runtime& rt, Duration limit, Pred done) {
-    const TimePoint end = rt.now() + limit;
-    while (!done()) {
-        if (rt.now() >= end) return false;
-        rt.run_for(rt.is_virtual() ? Duration(100us) : Duration(1ms));
-    }
-    return true;
-}
-
-void run_to_end(runtime::Runtime& rt, peer::LocalMarket& m) {
-    while (!m.done()) rt.run_for(rt.is_virtual() ? Duration(10ms) : Duration(50ms));
-}
-
-// A market in which trading never runs out: one product, sellers with endless stock, buyers that
-// ask for one unit at a time with no pause. Peers 1..buyers buy; the rest sell (the highest is
-// the first trader).
-peer::Config endless_market(const peer::Config& base, std::uint32_t buyers, std::uint32_t sellers) {
-    peer::Config c = base;
-    c.peers = buyers + sellers;
-    c.roles.assign(buyers, peer::Role::buyer);
-    c.roles.resize(c.peers, peer::Role::seller);
-    c.market.products = {{"salt", 5}};
-    c.market.seller_stock = 1'000'000'000;
-    c.market.batch_window = 0ns;
-    c.behaviour.buy_probability = 1;
-    c.behaviour.think_time = 0ns;
-    c.behaviour.max_buy_quantity = 1;
-    c.behaviour.max_transactions = 4'000'000'000u;
-    c.failure.probability = 0;
-    return c;
-}
-
-// A trader serves and every peer knows it; `all_up`: every peer is up, too.
-bool all_follow_the_trader(peer::LocalMarket& m, bool all_up) {
-    const auto t = m.trader();
-    if (!t) return false;
-    for (auto id : m.peers()) {
-        auto* n = m.node(id);
-        if (n == nullptr ? all_up : n->leader() != t) return false;
-    }
-    return true;
-}
-
-// Every answered purchase of a run, flattened, with its buyer.
-struct Answered {
-    peer::PeerId buyer;
-    peer::Purchase p;
-};
-
-std::vector<Answered> answered(const peer::LocalMarket& m) {
-    std::vector<Answered> all;
-    for (auto& [buyer, list] : m.purchases()) {
-        for (auto& p : list) {
-            if (p.attempts > 0) all.push_back({buyer, p});  // not refused locally (own lot)
-        }
-    }
-    return all;
-}
-
-std::string ms(double v) {
-    return fmt::format("{:.3f}", v);
-}
 
 // ---- e1: average round trip with and without elections --------------------------------------
 
@@ -212,95 +148,6 @@ int e2(const Context& ctx) {
                                bench::percentile(rtts, 0.99), bench::percentile(rtts, 1.0)));
     bench::plot(ctx, "e2", csv.path(),
                 fmt::format("failures='{}'; buyers='{}'", failures.path().string(), buyers));
-    return 0;
-}
-
-// ---- throughput: buys per second by concurrent buyers, transport and durability -------------
-
-struct Window {
-    Duration warm;
-    Duration measure;
-};
-
-// Runs an endless market for warm + measure and counts the filled buys answered in the measured
-// part.
-std::uint64_t buys_in_window(const peer::Config& c, Window w) {
-    runtime::Runtime rt(runtime::Mode::real_time);
-    peer::Config run = c;
-    run.duration = w.warm + w.measure;
-    const TimePoint t0 = rt.now();
-    peer::LocalMarket m(run, rt);
-    m.start();
-    run_to_end(rt, m);
-    const TimePoint from = t0 + w.warm, to = from + w.measure;
-    std::uint64_t n = 0;
-    for (const auto& a : answered(m)) {
-        if (a.p.filled && a.p.answered_at >= from && a.p.answered_at < to) ++n;
-    }
-    return n;
-}
-
-int throughput(const Context& ctx) {
-    std::vector<std::uint32_t> counts = {1, 2, 4, 8, 16, 32, 64};
-    if (ctx.quick) counts = {1, 4, 16};
-    const Window w = ctx.quick ? Window{200ms, 500ms} : Window{500ms, 2s};
-    // Every transport and policy with authentication, and UDP without it (the cost of security).
-    struct Setup {
-        peer::TransportKind transport;
-        peer::Durability durability;
-        peer::SecurityMode security;
-    };
-    std::vector<Setup> setups;
-    for (auto t : {peer::TransportKind::memory, peer::TransportKind::udp}) {
-        for (auto d : {peer::Durability::none, peer::Durability::group, peer::Durability::every})
-            setups.push_back({t, d, peer::SecurityMode::on});
-    }
-    setups.push_back({peer::TransportKind::udp, peer::Durability::none, peer::SecurityMode::off});
-    setups.push_back({peer::TransportKind::udp, peer::Durability::group, peer::SecurityMode::off});
-    const peer::Config sample = endless_market(ctx.base, 1, 2);
-    Csv csv(ctx, "throughput", "transport,durability,buyers,buys,seconds,buys_per_s,security",
-            {"buys answered (filled) per second of real time, measured after a warm-up of " +
-                 peer::format_duration(w.warm) + ", one product, endless stock, 2 sellers",
-             "config (buyers, transport and durability vary): " + bench::describe(sample)});
-    Progress progress("throughput", counts.size() * setups.size());
-    fmt::print("| transport | durability | security |");
-    for (auto n : counts) fmt::print(" {} |", n);
-    fmt::print("\n|---|---|---|");
-    for (std::size_t i = 0; i < counts.size(); ++i) fmt::print("---:|");
-    fmt::print("\n");
-    // buys/s by (durability, security, buyers), UDP only: the ratio of security on to off.
-    std::map<std::tuple<peer::Durability, peer::SecurityMode, std::uint32_t>, double> udp;
-    for (const auto& [t, d, sec] : setups) {
-        // The row is printed whole, once measured: the bar never splits it.
-        std::string row = fmt::format("| {} | {} | {} |", peer::to_string(t), peer::to_string(d),
-                                      peer::to_string(sec));
-        for (auto n : counts) {
-            progress.next(fmt::format("{} {} security {} {} buyers", peer::to_string(t),
-                                      peer::to_string(d), peer::to_string(sec), n));
-            peer::Config c = endless_market(ctx.base, n, 2);
-            c.network.transport = t;
-            c.storage.durability = d;
-            c.security.mode = sec;
-            const auto buys = buys_in_window(c, w);
-            const double rate = static_cast<double>(buys) / bench::to_s(w.measure);
-            csv.row(peer::to_string(t), peer::to_string(d), n, buys, bench::to_s(w.measure),
-                    fmt::format("{:.0f}", rate), peer::to_string(sec));
-            row += fmt::format(" {:.0f} |", rate);
-            if (t == peer::TransportKind::udp) udp[{d, sec, n}] = rate;
-        }
-        progress.print(row);
-    }
-    for (auto d : {peer::Durability::none, peer::Durability::group}) {
-        std::string row = fmt::format("| udp | {} | on / off |", peer::to_string(d));
-        for (auto n : counts) {
-            const double off = udp[{d, peer::SecurityMode::off, n}];
-            row += off > 0 ? fmt::format(" {:.2f} |", udp[{d, peer::SecurityMode::on, n}] / off)
-                           : std::string(" - |");
-        }
-        progress.print(row);
-    }
-    csv.flush();
-    bench::plot(ctx, "throughput", csv.path());
     return 0;
 }
 
@@ -463,150 +310,6 @@ int latency(const Context& ctx) {
     return 0;
 }
 
-// ---- failover: unavailability per trader crash, and nothing lost ----------------------------
-
-struct FailoverRun {
-    std::vector<double> unavailable_ms;  // first answer after the crash - last answer before
-    std::vector<double> elected_ms;      // crash -> the new trader serves
-    std::uint64_t requests = 0;
-    std::uint64_t lost = 0;  // answered, but missing from (or different in) the books
-    std::vector<std::string> violations;
-};
-
-FailoverRun failover_run(const Context& ctx, peer::TransportKind kind, int crashes, Csv& csv,
-                         Progress& progress) {
-    peer::Config c = ctx.base;
-    c.peers = 6;
-    c.roles = {peer::Role::buyer, peer::Role::buyer,  peer::Role::seller,
-               peer::Role::buyer, peer::Role::seller, peer::Role::both};
-    c.duration = 0ns;
-    c.network.transport = kind;
-    c.failure.probability = 0;  // the crashes are this experiment's
-    c.failure.recovery_delay = 100ms;
-    c.election.heartbeat_interval = 10ms;
-    c.election.election_timeout = 30ms;
-    c.election.answer_timeout = 10ms;
-    c.behaviour.think_time = 1ms;
-    c.behaviour.buy_probability = 1;
-    c.behaviour.max_transactions = 4'000'000'000u;
-    c.behaviour.request_timeout = 50ms;
-    const bool virtual_time = kind == peer::TransportKind::memory;
-    runtime::Runtime rt(virtual_time ? runtime::Mode::virtual_time : runtime::Mode::real_time);
-    peer::LocalMarket m(c, rt);
-    if (auto* net = m.memory_network()) {
-        // Loopback-like latency in virtual time: 0.1 ms + up to 0.9 ms.
-        transport::LinkFaults f;
-        f.delay.fixed = 100us;
-        f.delay.jitter = 900us;
-        net->set_faults(f);
-    }
-    runtime::Rng phase(c.seed ^ 0xfa11);
-    m.start();
-    auto settled = [&] { return all_follow_the_trader(m, true); };
-    FailoverRun r;
-    struct Crash {
-        TimePoint at;
-        wire::Epoch epoch;  // the crashed trader's
-    };
-    std::vector<Crash> crashes_done;
-    for (int i = 0; i < crashes; ++i) {
-        progress.next(fmt::format("{} crash {}/{}", peer::to_string(kind), i + 1, crashes));
-        if (!run_until(rt, 10s, settled)) {
-            r.violations.push_back(fmt::format("the market did not settle before crash {}", i + 1));
-            break;
-        }
-        // Trade for a while, then crash the trader at a random phase of its heartbeat.
-        rt.run_for(Duration(std::chrono::microseconds(phase.uniform_int(150'000, 250'000))));
-        const auto old = m.trader();
-        if (!old) continue;
-        crashes_done.push_back({rt.now(), m.node(*old)->epoch()});
-        m.crash(*old, c.failure.recovery_delay);
-    }
-    run_until(rt, 10s, settled);
-    rt.run_for(200ms);
-    m.request_stop();
-    run_to_end(rt, m);
-
-    auto all = answered(m);
-    std::sort(all.begin(), all.end(), [](const Answered& a, const Answered& b) {
-        return a.p.answered_at < b.p.answered_at;
-    });
-    r.requests = all.size();
-    for (std::size_t i = 0; i < crashes_done.size(); ++i) {
-        const TimePoint at = crashes_done[i].at;
-        // The last answer before the crash, and the first from a later reign: an answer the
-        // crashed trader sent just before it failed may still arrive after.
-        auto after =
-            std::upper_bound(all.begin(), all.end(), at,
-                             [](TimePoint t, const Answered& a) { return t < a.p.answered_at; });
-        if (after == all.begin()) continue;
-        const TimePoint last_before = std::prev(after)->p.answered_at;
-        after = std::find_if(after, all.end(),
-                             [&](const Answered& a) { return a.p.epoch > crashes_done[i].epoch; });
-        if (after == all.end()) continue;
-        const TimePoint first_after = after->p.answered_at;
-        std::optional<TimePoint> elected;
-        for (const auto& reign : m.traders()) {
-            if (reign.at > at) {
-                elected = reign.at;
-                break;
-            }
-        }
-        const double un = bench::to_ms(first_after - last_before);
-        const double el = elected ? bench::to_ms(*elected - at) : -1;
-        r.unavailable_ms.push_back(un);
-        if (elected) r.elected_ms.push_back(el);
-        csv.row(peer::to_string(kind), i + 1, ms(bench::to_ms(at - last_before)),
-                ms(bench::to_ms(first_after - at)), ms(un), ms(el));
-    }
-    // Nothing confirmed is lost, nothing executed twice: the durable books against what every
-    // buyer was told.
-    const auto summary = m.summary();
-    for (const auto& v : summary.violations) {
-        if (v.find("answered") != std::string::npos) ++r.lost;
-        r.violations.push_back(v);
-    }
-    return r;
-}
-
-int failover(const Context& ctx) {
-    const int crashes = ctx.quick ? 5 : 100;
-    peer::Config shown = ctx.base;
-    shown.peers = 6;
-    shown.election.heartbeat_interval = 10ms;
-    shown.election.election_timeout = 30ms;
-    shown.election.answer_timeout = 10ms;
-    shown.failure.recovery_delay = 100ms;
-    shown.behaviour.think_time = 1ms;
-    Csv csv(ctx, "failover",
-            "transport,crash,last_answer_before_ms,first_answer_after_ms,unavailable_ms,"
-            "new_trader_ms",
-            {"each crash kills the trader 150-250 ms after the market settled; it comes back "
-             "after recovery_delay; memory runs in virtual time with 0.1-1 ms latency, udp in "
-             "real time on loopback",
-             "config: " + bench::describe(shown)});
-    Progress progress("failover", static_cast<std::size_t>(crashes) * 2);
-    fmt::print(
-        "| transport | crashes | unavailable p50 | p99 | max | new trader p50 | p99 | "
-        "answered | lost | violations |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    bool ok = true;
-    for (auto kind : {peer::TransportKind::memory, peer::TransportKind::udp}) {
-        auto r = failover_run(ctx, kind, crashes, csv, progress);
-        fmt::print(
-            "| {} | {} | {:.1f} ms | {:.1f} ms | {:.1f} ms | {:.1f} ms | {:.1f} ms | {} | "
-            "{} | {} |\n",
-            peer::to_string(kind), r.unavailable_ms.size(),
-            bench::percentile(r.unavailable_ms, 0.5), bench::percentile(r.unavailable_ms, 0.99),
-            bench::percentile(r.unavailable_ms, 1.0), bench::percentile(r.elected_ms, 0.5),
-            bench::percentile(r.elected_ms, 0.99), r.requests, r.lost, r.violations.size());
-        for (const auto& v : r.violations) fmt::print(stderr, "failover: {}\n", v);
-        ok = ok && r.violations.empty();
-    }
-    csv.flush();
-    bench::plot(ctx, "failover", csv.path());
-    return ok ? 0 : 1;
-}
-
 // ---- election-scaling: messages and virtual time per election as the market grows ------------
 
 int election_scaling(const Context& ctx) {
@@ -710,10 +413,14 @@ struct Experiment {
 constexpr Experiment experiments[] = {
     {"e1", "the seed's E1: average buyer round trip with and without elections", e1},
     {"e2", "the seed's E2: every request's response time over time, with failovers", e2},
-    {"throughput", "buys/s with 1..64 concurrent buyers, udp and memory, every durability",
-     throughput},
+    {"throughput",
+     "buys/s with 1..64 concurrent buyers, udp and memory, every durability, shared and quorum",
+     bench::throughput},
     {"latency", "round trip p50/p99/p99.9 of one buyer next to raw UDP ping-pong", latency},
-    {"failover", "unavailability per trader crash, and lost or duplicated transactions", failover},
+    {"failover",
+     "unavailability per trader crash, shared and quorum (disk kept or lost), and lost or "
+     "duplicated transactions",
+     bench::failover},
     {"election-scaling", "messages and virtual time per election for 6..1024 peers",
      election_scaling},
 };

@@ -18,6 +18,8 @@ extern char** environ;
 
 namespace tp::app::bench {
 
+using namespace std::chrono_literals;
+
 Progress::Progress(std::string title, std::size_t total)
     : title_(std::move(title)), total_(total), tty_(::isatty(STDERR_FILENO) == 1) {}
 
@@ -82,19 +84,19 @@ std::string describe_machine() {
 std::string describe(const peer::Config& c) {
     using peer::format_duration;
     return fmt::format(
-        "seed={} peers={} transport={} durability={} batch_window={} think_time={} "
+        "seed={} peers={} transport={} durability={} replication={} batch_window={} think_time={} "
         "buy_probability={} max_transactions={} heartbeat={} election_timeout={} "
         "answer_timeout={} failure.probability={} time_quantum={} recovery_delay={} policy={} "
         "duration={}",
         c.seed, c.peers, peer::to_string(c.network.transport),
-        peer::to_string(c.storage.durability), format_duration(c.market.batch_window),
-        format_duration(c.behaviour.think_time), c.behaviour.buy_probability,
-        c.behaviour.max_transactions, format_duration(c.election.heartbeat_interval),
+        peer::to_string(c.storage.durability), peer::to_string(c.replication.mode),
+        format_duration(c.market.batch_window), format_duration(c.behaviour.think_time),
+        c.behaviour.buy_probability, c.behaviour.max_transactions,
+        format_duration(c.election.heartbeat_interval),
         format_duration(c.election.election_timeout), format_duration(c.election.answer_timeout),
         c.failure.probability ? fmt::format("{}", *c.failure.probability) : std::string("once"),
-        format_duration(c.failure.time_quantum),
-        format_duration(c.failure.recovery_delay), peer::to_string(c.failure.policy),
-        format_duration(c.duration));
+        format_duration(c.failure.time_quantum), format_duration(c.failure.recovery_delay),
+        peer::to_string(c.failure.policy), format_duration(c.duration));
 }
 
 double percentile(std::vector<double> samples, double p) {
@@ -165,6 +167,71 @@ std::filesystem::path plot(const Context& ctx, std::string_view script,
         return {};
     }
     return png;
+}
+
+// ---- Running a market ------------------------------------------------------------------------
+
+runtime::Mode mode_for(const peer::Config& c, bool virtual_memory) {
+    return virtual_memory && c.network.transport == peer::TransportKind::memory
+               ? runtime::Mode::virtual_time
+               : runtime::Mode::real_time;
+}
+
+void run_to_end(runtime::Runtime& rt, peer::LocalMarket& m) {
+    while (!m.done())
+        rt.run_for(rt.is_virtual() ? runtime::Duration(10ms) : runtime::Duration(50ms));
+}
+
+peer::Config endless_market(const peer::Config& base, std::uint32_t buyers, std::uint32_t sellers) {
+    peer::Config c = base;
+    c.peers = buyers + sellers;
+    c.roles.assign(buyers, peer::Role::buyer);
+    c.roles.resize(c.peers, peer::Role::seller);
+    c.market.products = {{"salt", 5}};
+    c.market.seller_stock = 1'000'000'000;
+    c.market.batch_window = 0ns;
+    c.behaviour.buy_probability = 1;
+    c.behaviour.think_time = 0ns;
+    c.behaviour.max_buy_quantity = 1;
+    c.behaviour.max_transactions = 4'000'000'000u;
+    c.failure.probability = 0;
+    return c;
+}
+
+bool all_follow_the_trader(peer::LocalMarket& m, bool all_up) {
+    const auto t = m.trader();
+    if (!t) return false;
+    for (auto id : m.peers()) {
+        auto* n = m.node(id);
+        if (n == nullptr ? all_up : n->leader() != t) return false;
+    }
+    return true;
+}
+
+std::vector<Answered> answered(const peer::LocalMarket& m) {
+    std::vector<Answered> all;
+    for (auto& [buyer, list] : m.purchases()) {
+        for (auto& p : list) {
+            if (p.attempts > 0) all.push_back({buyer, p});  // not refused locally (own lot)
+        }
+    }
+    return all;
+}
+
+std::string ms(double v) {
+    return fmt::format("{:.3f}", v);
+}
+
+std::optional<std::string> wrong_mode(peer::LocalMarket& m, const peer::Config& c) {
+    const bool quorum = c.replication.mode == peer::ReplicationMode::quorum;
+    for (auto id : m.peers()) {
+        const auto* n = m.node(id);
+        if (n != nullptr && (n->core().replica() != nullptr) != quorum) {
+            return fmt::format("peer {} runs {} replication, the run asked for {}", id,
+                               quorum ? "shared" : "quorum", peer::to_string(c.replication.mode));
+        }
+    }
+    return std::nullopt;
 }
 
 }  // namespace tp::app::bench

@@ -1,18 +1,23 @@
 #pragma once
 
 // What every experiment of `trading-post bench` shares: where results go, the statement of a
-// run's configuration, the progress bar, percentiles, and plotting through gnuplot.
+// run's configuration, the progress bar, percentiles, plotting through gnuplot, and running a
+// market to measure it.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "tp/peer/config.hpp"
+#include "tp/peer/local_market.hpp"
 #include "tp/runtime/clock.hpp"
+#include "tp/runtime/runtime.hpp"
 
 namespace tp::app::bench {
 
@@ -70,7 +75,8 @@ private:
 
 // "debian 12, 2 cores (model), kernel ..." for the record.
 std::string describe_machine();
-// The keys an experiment may vary, on one line: "peers=6 transport=udp durability=group ...".
+// The keys an experiment may vary, on one line: "peers=6 transport=udp durability=group
+// replication=quorum ...".
 std::string describe(const peer::Config& config);
 
 // Nearest-rank percentile (p in [0, 1]) of unsorted samples; 0 for none.
@@ -85,5 +91,60 @@ double to_s(runtime::Duration d);
 // assignments. Returns the PNG's path, or an empty path (and says why) when it could not plot.
 std::filesystem::path plot(const Context& ctx, std::string_view script,
                            const std::filesystem::path& data, std::string_view extra = {});
+
+// ---- Running a market ----------------------------------------------------------------------
+
+// Virtual time for the in-memory network when `virtual_memory`; real time otherwise.
+runtime::Mode mode_for(const peer::Config& c, bool virtual_memory);
+
+// Steps the runtime until `done()` or `limit` of its time has passed; false on the limit.
+template <class Pred>
+bool run_until(runtime::Runtime& rt, runtime::Duration limit, Pred done) {
+    const runtime::TimePoint end = rt.now() + limit;
+    while (!done()) {
+        if (rt.now() >= end) return false;
+        rt.run_for(rt.is_virtual() ? runtime::Duration(std::chrono::microseconds(100))
+                                   : runtime::Duration(std::chrono::milliseconds(1)));
+    }
+    return true;
+}
+
+void run_to_end(runtime::Runtime& rt, peer::LocalMarket& m);
+
+// A market in which trading never runs out: one product, sellers with endless stock, buyers that
+// ask for one unit at a time with no pause. Peers 1..buyers buy; the rest sell (the highest is
+// the first trader).
+peer::Config endless_market(const peer::Config& base, std::uint32_t buyers, std::uint32_t sellers);
+
+// A trader serves and every peer knows it; `all_up`: every peer is up, too.
+bool all_follow_the_trader(peer::LocalMarket& m, bool all_up);
+
+// Whether every peer of `m` runs the replication mode `c` asks for (quorum: each keeps a replica),
+// so that a change of the default can never turn a row silently into another mode's; the reason
+// when not.
+std::optional<std::string> wrong_mode(peer::LocalMarket& m, const peer::Config& c);
+
+// Every answered purchase of a run, flattened, with its buyer.
+struct Answered {
+    peer::PeerId buyer;
+    peer::Purchase p;
+};
+std::vector<Answered> answered(const peer::LocalMarket& m);
+
+// Milliseconds with three decimals, for the CSV files.
+std::string ms(double v);
+
+// A measured run: a warm-up, then the part that counts.
+struct Window {
+    runtime::Duration warm;
+    runtime::Duration measure;
+};
+
+// ---- Experiments of their own files ----------------------------------------------------------
+
+// bench_throughput.cpp: buys/s by concurrent buyers, transport, durability and replication.
+int throughput(const Context& ctx);
+// bench_failover.cpp: unavailability per trader crash, shared and quorum, and nothing lost.
+int failover(const Context& ctx);
 
 }  // namespace tp::app::bench

@@ -5,10 +5,15 @@ set xlabel 'concurrent buyers'
 set ylabel 'buys/s'
 set logscale xy
 set style data linespoints
-# Column 7 is security (on/off); older CSVs without it count as on.
+# Column 7 is security (on/off), column 8 replication (shared/quorum); older CSVs without them
+# count as on and shared.
 plot for [t in 'memory udp'] for [d in 'none group every'] \
-     data using 3:(strcol(1) eq t && strcol(2) eq d && strcol(7) ne 'off' ? $6 : NaN) \
+     data using 3:(strcol(1) eq t && strcol(2) eq d && strcol(7) ne 'off' && \
+                   strcol(8) ne 'quorum' ? $6 : NaN) \
      title t.', '.d lw 2, \
+     for [t in 'memory udp'] for [d in 'group every'] \
+     data using 3:(strcol(1) eq t && strcol(2) eq d && strcol(8) eq 'quorum' ? $6 : NaN) \
+     title t.', '.d.', quorum' lw 2 dt 3, \
      for [d in 'none group'] \
      data using 3:(strcol(1) eq 'udp' && strcol(2) eq d && strcol(7) eq 'off' ? $6 : NaN) \
      title 'udp, '.d.', no auth' lw 2 dt 2
