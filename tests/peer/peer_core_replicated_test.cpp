@@ -340,6 +340,41 @@ BOOST_AUTO_TEST_CASE(a_leader_whose_replicas_joined_a_newer_reign_starts_over) {
     BOOST_TEST(m.peer(buyer).buyer().purchase(request)->answered);
 }
 
+// Found by `bench failover`: a buyer told trader_unavailable during the view change waited out
+// its request timeout before asking again, which was most of the failover's unavailability.
+BOOST_AUTO_TEST_CASE(a_buy_refused_during_the_view_change_is_served_when_the_reign_begins) {
+    ReplicatedMarket m({Role::buyer, Role::seller, Role::buyer});
+    m.elect(3);
+    m.peer(2).deposit(salt, 10, 5, m.now);
+    m.carry_out(2);
+    m.settle();
+    // Step 1: the trader fails, and peer 1's disk stalls: peer 2 wins, but its reign record
+    // cannot commit (peer 1 and 2 are the only quorum left), so it is still loading.
+    m.crash(3);
+    m.disks[1].syncs = false;
+    for (int n = 0; n < 1000 && !m.peer(2).loading(); ++n) m.advance(ms(1));
+    BOOST_REQUIRE(m.peer(2).loading());
+    // Step 2: buyer 1 asks it, and is told it cannot serve yet.
+    const auto before = m.peer(2).counters().unavailable_answers;
+    const auto request = m.peer(1).buy(salt, 2, m.now);
+    m.carry_out(1);
+    m.settle();
+    BOOST_TEST(m.peer(2).counters().unavailable_answers == before + 1);
+    BOOST_TEST(!m.peer(1).buyer().purchase(request)->answered);
+    // Step 3: peer 1's disk syncs: the reign begins, and the buy is served at once, with no
+    // second attempt and well before the buyer's request timeout.
+    const Time asked = m.now;
+    m.sync(1);
+    m.settle();
+    m.advance(m.cfg.market.batch_window + ms(1));
+    BOOST_REQUIRE(m.peer(2).trader() != nullptr);
+    const auto* p = m.peer(1).buyer().purchase(request);
+    BOOST_TEST(p->answered);
+    BOOST_TEST(p->filled);
+    BOOST_TEST(p->attempts == 1u);
+    BOOST_TEST((m.now - asked < m.cfg.behaviour.request_timeout));
+}
+
 BOOST_AUTO_TEST_CASE(a_replication_message_from_an_epoch_beyond_belief_is_dropped) {
     ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer});
     m.elect(3);

@@ -97,7 +97,14 @@ Cluster::Cluster(const Config& config, runtime::Runtime& runtime, runtime::Rando
         std::filesystem::create_directories(state_dir_);
         peer_states_ = PeerStateStore::in_files(state_dir_);
     }
-    if (!runtime_.is_virtual()) sync_pool_ = std::make_unique<asio::thread_pool>(1);
+    if (!runtime_.is_virtual()) {
+        // Each peer's syncs run one at a time; in quorum mode every peer syncs its own replica,
+        // so they get threads of their own (as processes on their own hosts would), up to 8.
+        const std::size_t threads = config_.replication.mode == ReplicationMode::quorum
+                                        ? std::min<std::size_t>(ids_.size(), 8)
+                                        : 1;
+        sync_pool_ = std::make_unique<asio::thread_pool>(threads);
+    }
     if (config_.network.transport == TransportKind::memory) {
         network_ = std::make_unique<transport::MemoryNetwork>(runtime_, streams_.stream("network"));
     }

@@ -128,8 +128,11 @@ void PeerCore::step(const wire::Envelope& envelope, Time now) {
     } else if (trader_) {
         if (!refuse_without_quorum(from, body, now)) trader_->on_message(from, envelope, now);
     } else if (loading_) {
-        // Elected, but the books are not loaded yet: say so rather than stay silent.
+        // Elected, but the books are not loaded yet: say so rather than stay silent, and serve
+        // the request the moment they are.
         refuse_unavailable(from, body);
+        if (std::holds_alternative<wire::Buy>(body) || std::holds_alternative<wire::Deposit>(body))
+            asked_while_loading_.insert_or_assign(from, envelope);
     } else {
         ++counters_.ignored;
     }
@@ -160,6 +163,13 @@ void PeerCore::refuse_unavailable(PeerId from, const wire::Body& body) {
     } else if (const auto* d = std::get_if<wire::Deposit>(&body)) {
         push(scratch_, from,
              wire::DepositAck{d->lot_id, false, wire::RefusalReason::trader_unavailable});
+    }
+}
+
+void PeerCore::serve_asked_while_loading(Time now) {
+    auto asked = std::exchange(asked_while_loading_, {});
+    for (const auto& [from, envelope] : asked) {
+        if (!refuse_without_quorum(from, envelope.body, now)) trader_->on_message(from, envelope, now);
     }
 }
 
@@ -235,6 +245,7 @@ void PeerCore::step_down() {
     uncommitted_.clear();
     trader_.reset();
     loading_.reset();
+    asked_while_loading_.clear();
     ready_.load_books.reset();
 }
 
@@ -294,6 +305,10 @@ void PeerCore::collect(Time now) {
     stamp_all(scratch_);
     for (const auto& event : bully_.take_events()) on_election_event(event, now);
     if (replica_) drive_replica(now);
+    if (trader_ && !asked_while_loading_.empty()) {
+        serve_asked_while_loading(now);
+        if (replica_) drive_replica(now);  // their records go out now, not at the next event
+    }
     if (trader_) {
         for (const auto& refusal : trader_->refusals()) {
             ++counters_.wrong_role;

@@ -11,6 +11,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -195,6 +196,7 @@ private:
     void on_election_message(PeerId from, const election::Message& message, Time now);
     void on_election_event(const election::Event& event, Time now);
     void refuse_unavailable(PeerId from, const wire::Body& body);
+    void serve_asked_while_loading(Time now);
     void step_down();
     void partner_changed(Time now);
     // Gathers every part's output into ready_, stamped, in order.
@@ -229,6 +231,9 @@ private:
     Seller seller_;
     std::optional<Trader> trader_;
     std::optional<wire::Epoch> loading_;
+    // Buys and deposits refused trader_unavailable while loading, the latest per member: served
+    // the moment the reign begins, so nobody waits out a request timeout for it.
+    std::map<PeerId, wire::Envelope> asked_while_loading_;
     std::optional<PeerId> partner_;
     JunkReporter junk_;
     NodeCounters counters_;
