@@ -27,6 +27,13 @@ namespace tp::app {
 
 namespace {
 
+// Quorum mode: nothing is shared, each peer has its own directory; shared mode: the trader's
+// journal and every peer's state file in one directory (the original lab's design).
+std::filesystem::path own_dir(const peer::Config& config, std::uint32_t id) {
+    return config.replication.mode == peer::ReplicationMode::quorum ? peer::state_dir_of(config, id)
+                                                                    : config.storage.state_dir;
+}
+
 struct LifeEnd {
     int status = 0;
     std::optional<std::uint32_t> later_life;  // a member knows a later life: start again
@@ -37,10 +44,7 @@ LifeEnd run_life(const peer::Config& config, const peer::PeerSpec& self, const a
                  runtime::Duration left) {
     const std::uint32_t id = self.id;
     const bool quorum = config.replication.mode == peer::ReplicationMode::quorum;
-    // Quorum mode: nothing is shared; shared mode: the trader's journal and every peer's state
-    // file in one directory (the original lab's design).
-    const std::filesystem::path dir =
-        quorum ? peer::state_dir_of(config, id) : config.storage.state_dir;
+    const std::filesystem::path dir = own_dir(config, id);
     std::filesystem::create_directories(dir);
     // Durable before the first send: this life's number, one more than the last life's, and the
     // highest epoch an earlier life saw.
@@ -168,9 +172,7 @@ int run_peer_process(const peer::Config& config, const peer::PeerSpec& self,
         if (!end.later_life) return end.status;
         // Its durable state was lost, and a member knows a later life: record that life, so the
         // next starts above it, and start again (its replica relearns from a quorum).
-        const auto dir = config.replication.mode == peer::ReplicationMode::quorum
-                             ? peer::state_dir_of(config, self.id)
-                             : config.storage.state_dir;
+        const auto dir = own_dir(config, self.id);
         peer::PeerState state = peer::read_peer_state(dir, self.id);
         state.incarnation = std::max(state.incarnation, *end.later_life);
         state.seeded = false;

@@ -143,14 +143,17 @@ void PeerCore::on_election_message(PeerId from, const election::Message& message
     const auto implausible = bully_.counters().implausible_ignored;
     bully_.on_message(from, message, now);
     if (bully_.counters().implausible_ignored > implausible) {
-        const wire::Epoch epoch = election::epoch_of(message);
-        dropped(DropKind::implausible_epoch, from,
-                fmt::format("a {} with epoch {}, beyond belief after {}",
-                            election::to_string(election::kind_of(message)),
-                            election::epoch_text(epoch),
-                            election::epoch_text(bully_.trusted_epoch())),
-                now);
+        drop_implausible(from, election::to_string(election::kind_of(message)),
+                         election::epoch_of(message), now);
     }
+}
+
+void PeerCore::drop_implausible(PeerId from, std::string_view kind, wire::Epoch epoch,
+                                Time now) {
+    dropped(DropKind::implausible_epoch, from,
+            fmt::format("a {} with epoch {}, beyond belief after {}", kind,
+                        election::epoch_text(epoch), election::epoch_text(bully_.trusted_epoch())),
+            now);
 }
 
 void PeerCore::refuse_unavailable(PeerId from, const wire::Body& body) {

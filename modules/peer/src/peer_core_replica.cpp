@@ -48,11 +48,7 @@ void PeerCore::on_replication_message(PeerId from, const replication::Message& m
     // a member must not be able to move the replicas' epoch out of the election's reach.
     if (const wire::Epoch epoch = replication::epoch_of(message);
         epoch > replica_->joined() && !bully_.plausible(epoch)) {
-        dropped(DropKind::implausible_epoch, from,
-                fmt::format("a {} with epoch {}, beyond belief after {}",
-                            replication::kind_name(message), election::epoch_text(epoch),
-                            election::epoch_text(bully_.trusted_epoch())),
-                now);
+        drop_implausible(from, replication::kind_name(message), epoch, now);
         return;
     }
     const replication::Counters before = replica_->counters();

@@ -196,6 +196,7 @@ private:
     void on_election_message(PeerId from, const election::Message& message, Time now);
     void on_election_event(const election::Event& event, Time now);
     void refuse_unavailable(PeerId from, const wire::Body& body);
+    void drop_implausible(PeerId from, std::string_view kind, wire::Epoch epoch, Time now);
     void serve_asked_while_loading(Time now);
     void step_down();
     void partner_changed(Time now);
