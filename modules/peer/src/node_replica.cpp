@@ -44,7 +44,7 @@ bool Node::open_replica() {
             return false;
         }
         replica_journal_ = std::move(opened.journal);
-        replica_reported_ = replica_journal_->durable();
+        replica_report_.opened(replica_journal_->durable());
         const auto* replica = core_.replica();
         log_->debug("replica: {} from {} on, {}", plural(replica->last() - replica->first() + 1,
                                                          "record"),
@@ -71,13 +71,11 @@ bool Node::store_replica() {
         if (auto install = std::exchange(work.install, std::nullopt)) {
             journal.install_snapshot(install->covered,
                                      encode_snapshot(install->covered_epoch, install->bytes));
-            ++replica_cuts_;
-            replica_reported_ = 0;  // what was reported durable is gone: report afresh
+            replica_report_.cut();
         }
         if (const auto cut = std::exchange(work.truncate_after, std::nullopt)) {
             journal.truncate_after(*cut);
-            ++replica_cuts_;
-            replica_reported_ = 0;
+            replica_report_.cut();
         }
         if (const Position from = std::exchange(work.append_from, 0); from != 0) {
             for (Position p = from; p <= replica->last(); ++p) {
@@ -111,7 +109,7 @@ bool Node::store_replica() {
             log_->warn("replica: snapshot failed (the log still has every record): {}", e.what());
         }
     }
-    if (journal.written() > journal.durable() || journal.durable() != replica_reported_) {
+    if (journal.written() > journal.durable() || replica_report_.due(journal.durable())) {
         wake(replica_timer_);
     }
     return true;
@@ -142,10 +140,10 @@ asio::awaitable<void> Node::replica_loop() {
     for (;;) {
         co_await wait_until(replica_timer_, runtime::never, [&] {
             return journal->written() > journal->durable() ||
-                   journal->durable() != replica_reported_;
+                   replica_report_.due(journal->durable());
         });
         if (journal->written() > journal->durable()) {
-            const std::uint64_t cuts = replica_cuts_;
+            const std::uint64_t token = replica_report_.sync_started();
             try {
                 if (journal->sync_blocks() && context_.sync_pool != nullptr) {
                     co_await asio::co_spawn(context_.sync_pool->get_executor(),
@@ -168,11 +166,12 @@ asio::awaitable<void> Node::replica_loop() {
             }
             throw_if_cancelled(co_await asio::this_coro::cancellation_state);
             // A cut while the sync was in flight: what it made durable may be gone; look again.
-            if (cuts != replica_cuts_) continue;
+            if (replica_report_.stale(token)) continue;
         }
-        if (journal->durable() == replica_reported_) continue;
-        replica_reported_ = journal->durable();
-        core_.on_replica_durable(replica_reported_, core_now());
+        const Position durable = journal->durable();
+        if (!replica_report_.due(durable)) continue;
+        replica_report_.reported(durable);
+        core_.on_replica_durable(durable, core_now());
         co_await carry_out();
     }
 }

@@ -24,6 +24,7 @@
 #include "tp/market/events.hpp"
 #include "tp/market/types.hpp"
 #include "tp/peer/config.hpp"
+#include "tp/peer/durability_report.hpp"
 #include "tp/peer/journal.hpp"
 #include "tp/peer/junk_report.hpp"
 #include "tp/peer/outbox.hpp"
@@ -265,12 +266,10 @@ private:
     runtime::Timer seller_timer_;  // the seller behaviour's and deposit_lot()'s waits
     runtime::Timer reign_timer_;   // the reign loop's: a reign to serve
     runtime::Timer replica_timer_;  // the replica loop's: records to sync
-    // Quorum mode: this peer's replica of the log (shared with a sync in flight), how far its
-    // durability was reported, and how many cuts (truncations, installs) it has had: a sync that
-    // was in flight across a cut is not reported.
+    // Quorum mode: this peer's replica of the log (shared with a sync in flight), and what the
+    // core was told of its durability.
     std::shared_ptr<Journal> replica_journal_;
-    Position replica_reported_ = 0;
-    std::uint64_t replica_cuts_ = 0;
+    DurabilityReport replica_report_;
     std::vector<std::byte> record_buffer_;
     bool seeded_ = false;
     std::uint64_t answers_seen_ = 0;    // buyer answers, as the waiters last saw them
