@@ -228,6 +228,65 @@ BOOST_AUTO_TEST_CASE(a_new_trader_pulls_committed_records_it_lacks) {
     BOOST_TEST(c[2].commit() == committed + 1);
 }
 
+// Found by `sim --replicas 3`: the replica a new trader pulled the log from lost its disk before
+// it answered, and then answered every Fetch with nothing; the trader fetched from it forever
+// while another replica of its quorum held the whole log.
+BOOST_AUTO_TEST_CASE(a_view_change_whose_source_lost_its_log_collects_again) {
+    Cluster c(3);
+    c.lead(3, epoch(1, 3));
+    c.deliver();
+    // Step 1: three records committed on 2 and 3; peer 1 is cut off and lacks them.
+    c.cut(3, 1);
+    for (const char* r : {"r1", "r2", "r3"}) c.propose(3, r);
+    c.deliver();
+    const Position committed = c[3].commit();
+    BOOST_REQUIRE(committed == c[3].last());
+    // Step 2: the trader dies; peer 1 wins with peer 2's log state and starts pulling from 2.
+    c.crash(3);
+    c.heal();
+    c.lead(1, epoch(2, 1));
+    c.deliver(1);  // the StartView to peer 2
+    c.deliver(1);  // its LogState: peer 1 sends a Fetch to 2
+    BOOST_REQUIRE(c[1].phase() == Phase::fetching);
+    // Step 3: peer 2 loses its disk before the Fetch arrives; peer 3 comes back with its own.
+    c.lose_disk(2);
+    c.restart(3);
+    // Step 4: peer 2 answers with nothing. After quorum_timeout peer 1 collects again, hears
+    // peer 3's log, pulls it and serves with every committed record.
+    c.settle(12);
+    BOOST_TEST(c[1].counters().recollections >= 1u);
+    BOOST_REQUIRE(c[1].serving());
+    for (Position at = 1; at <= committed; ++at) {
+        BOOST_TEST(c[1].entry(at)->payload == c.disk(3).entries[at - 1].payload);
+    }
+}
+
+// Found by `sim --replicas 5` (seed 1446): a trader that had lost its disk heard from every
+// replica and counted itself seeded before it held the log it was pulling. Had it crashed then,
+// it would have come back counted as authoritative without the committed records.
+BOOST_AUTO_TEST_CASE(a_trader_is_seeded_only_once_the_log_it_adopted_is_durable) {
+    Cluster c(3);
+    c.lead(3, epoch(1, 3));
+    c.deliver();
+    for (const char* r : {"r1", "r2"}) c.propose(3, r);
+    c.deliver();
+    const Position committed = c[3].commit();
+    // Step 1: peer 1 loses its disk, comes back unseeded and wins the next reign; its disk is
+    // slow, so what it pulls is not durable yet.
+    c.lose_disk(1);
+    BOOST_REQUIRE(!c.disk(1).seeded);
+    c.hold_sync(1, true);
+    c.lead(1, epoch(2, 1));
+    c.deliver();
+    // Step 2: it heard every replica and holds their log in memory, but is not seeded on disk.
+    BOOST_REQUIRE(c[1].last() >= committed);
+    BOOST_TEST(!c.disk(1).seeded);
+    // Step 3: once the adopted log is durable, it is.
+    c.hold_sync(1, false);
+    c.sync(1);
+    BOOST_TEST(c.disk(1).seeded);
+}
+
 // Found by `bench failover`: a follower compacted entries its Ready had not yet handed to the
 // driver (append_from), which then found no entry to write and crashed.
 BOOST_AUTO_TEST_CASE(entries_not_yet_handed_to_the_driver_are_never_compacted) {

@@ -189,6 +189,8 @@ void Replica::on_append(PeerId from, const Append& append, Time now) {
     const Position match = append.prev + append.entries.size();
     commit_ = std::max(commit_, std::min(append.commit, match));
     if (fetched) {
+        // Progress only if it brought entries: a source that lost its log answers empty.
+        if (!append.entries.empty()) fetch_heard_ = now;
         send_fetch(now);
         return;
     }
@@ -343,6 +345,7 @@ void Replica::on_chunk(PeerId from, const SnapshotChunk& chunk, Time now) {
         ++counters_.snapshots_installed;
     }
     if (fetched) {
+        fetch_heard_ = now;
         send_fetch(now);
         return;
     }
@@ -350,6 +353,16 @@ void Replica::on_chunk(PeerId from, const SnapshotChunk& chunk, Time now) {
     held_ack_ = AppendAck{joined_, true, Refusal::none, whole.covered, 0};
     held_ack_to_ = from;
     release_acks();
+}
+
+void Replica::seed_once_durable(Position at) {
+    if (seeded_) return;
+    seed_at_ = std::max(seed_at_, at);
+    seed_pending_ = true;
+    if (durable_ >= seed_at_) {
+        seed_pending_ = false;
+        become_seeded();
+    }
 }
 
 void Replica::become_seeded() {
@@ -455,7 +468,11 @@ void Replica::on_tick(Time now) {
             }
             break;
         case Phase::fetching:
-            if (now >= last_fetch_ + options_.retry) send_fetch(now);
+            if (now >= fetch_heard_ + options_.quorum_timeout) {
+                recollect(now);
+            } else if (now >= last_fetch_ + options_.retry) {
+                send_fetch(now);
+            }
             break;
         case Phase::confirming:
         case Phase::serving:
@@ -478,7 +495,9 @@ std::optional<Time> Replica::next_deadline() const noexcept {
     if (recovering_) earliest(last_recover_ + options_.retry);
     switch (phase_) {
         case Phase::collecting: earliest(last_start_view_ + options_.retry); break;
-        case Phase::fetching: earliest(last_fetch_ + options_.retry); break;
+        case Phase::fetching:
+            earliest(std::min(last_fetch_ + options_.retry, fetch_heard_ + options_.quorum_timeout));
+            break;
         case Phase::confirming:
         case Phase::serving:
             for (const auto& p : progress_) earliest(p.last_sent + options_.retry);

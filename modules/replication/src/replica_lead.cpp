@@ -90,10 +90,11 @@ void Replica::collect_done(Time now) {
             source = &p;
         }
     }
-    if (answered == replicas_.size()) become_seeded();  // the union of every log
     if (source == nullptr) {
-        // This replica's own durable log is the most advanced: drop anything after it.
+        // This replica's own durable log is the most advanced: drop anything after it. Heard
+        // from every replica, it holds the union of every log: seeded.
         if (last() > durable_) cut_after(durable_);
+        if (answered == replicas_.size()) seed_once_durable(durable_);
         begin_reign(now);
         return;
     }
@@ -101,16 +102,30 @@ void Replica::collect_done(Time now) {
     fetch_to_ = best.second;
     fetch_to_epoch_ = best.first;
     phase_ = Phase::fetching;
+    fetch_heard_ = now;
     send_fetch(now);
+}
+
+void Replica::recollect(Time now) {
+    // The source went silent (crashed, or came back without the log it offered): another
+    // replica of the quorum may hold as much, so collect the log states again.
+    ++counters_.recollections;
+    phase_ = Phase::collecting;
+    source_ = 0;
+    for (auto& p : progress_) p.answered = false;
+    last_start_view_ = now;
+    for (const auto& p : progress_) send(p.peer, StartView{reign_});
 }
 
 void Replica::send_fetch(Time now) {
     if (phase_ != Phase::fetching) return;
     if (last() >= fetch_to_ && epoch_at(fetch_to_) == fetch_to_epoch_) {
-        // Adopted: anything after it is a suffix the quorum never committed.
+        // Adopted: anything after it is a suffix the quorum never committed. Seeded only once
+        // the adopted log is durable here: a crash before that must not come back counted as
+        // authoritative without the records it was pulling.
         if (last() > fetch_to_) cut_after(fetch_to_);
         source_ = 0;
-        become_seeded();
+        seed_once_durable(fetch_to_);
         begin_reign(now);
         return;
     }

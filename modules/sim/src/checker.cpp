@@ -100,9 +100,16 @@ void Checker::became_trader(const peer::Node& self, wire::Epoch epoch, const mar
                             std::uint64_t durable) {
     ++checks_;
     const PeerId id = self.id();
-    if (auto [it, fresh] = traders_.emplace(epoch, id); !fresh && it->second != id) {
+    const auto life = std::pair{id, self.incarnation()};
+    if (auto [it, fresh] = traders_.emplace(epoch, life); !fresh && it->second.first != id) {
         violation(fmt::format("two traders in epoch {}: peers {} and {}", epoch_text(epoch),
-                              it->second, id));
+                              it->second.first, id));
+    } else if (!fresh && it->second != life) {
+        // A restarted trader forgot what it appended in that epoch: a second reign in it could
+        // put other records at positions the first one used, with the same epoch.
+        violation(fmt::format("epoch {} began twice: peer {} led it in life {} and again in life "
+                              "{}",
+                              epoch_text(epoch), id, it->second.second, life.second));
     }
     if (self.core().replica() != nullptr && !traders_.empty() &&
         epoch < traders_.rbegin()->first) {

@@ -61,6 +61,7 @@ struct Counters {
     std::uint64_t snapshots_installed = 0;
     std::uint64_t truncated = 0;       // entries cut from a divergent suffix
     std::uint64_t ignored = 0;         // messages not for this replica's state (late, foreign)
+    std::uint64_t recollections = 0;   // view changes that collected again: the source went silent
 };
 
 // Where a trader is in its epoch: collecting log states, pulling the most advanced log, waiting
@@ -164,6 +165,8 @@ private:
     Progress* progress_of(PeerId peer) noexcept;
     void join(Epoch epoch);
     void send(PeerId to, Message message);
+    // Seeded once the log is durable up to `at` (at once if it already is).
+    void seed_once_durable(Position at);
     void become_seeded();
     void refuse(Refusal reason) noexcept { ++counters_.refused[static_cast<std::size_t>(reason)]; }
 
@@ -185,6 +188,8 @@ private:
     void on_log_state(PeerId from, const LogState& state, Time now);
     void on_snapshot_ack(PeerId from, const SnapshotAck& ack, Time now);
     void collect_done(Time now);
+    // Fetching, the source silent for quorum_timeout: back to collecting.
+    void recollect(Time now);
     void begin_reign(Time now);
     void send_appends(Time now, bool heartbeat);
     void send_to(Progress& p, Time now, bool heartbeat);
@@ -224,6 +229,7 @@ private:
     Position fetch_to_ = 0;
     Epoch fetch_to_epoch_ = 0;
     Time last_fetch_{};
+    Time fetch_heard_{};  // the source's last answer (or the fetch's start)
     Time last_start_view_{};
     Time last_heartbeat_{};
     std::vector<Progress> progress_;  // one per other replica

@@ -98,7 +98,8 @@ private:
 
     runtime::Runtime& runtime_;
     std::map<PeerId, Life> lives_;
-    std::map<wire::Epoch, PeerId> traders_;  // epoch -> the peer that led it
+    // epoch -> the peer that led it, and in which life
+    std::map<wire::Epoch, std::pair<PeerId, std::uint32_t>> traders_;
     std::map<Key, Answer> confirmed_;
     std::map<PeerId, std::uint64_t> asked_;  // each buyer's latest request sent
     // Payments sent to sellers: id -> (seller, amount, lot).
