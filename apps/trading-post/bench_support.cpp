@@ -226,9 +226,13 @@ std::optional<std::string> wrong_mode(peer::LocalMarket& m, const peer::Config& 
     const bool quorum = c.replication.mode == peer::ReplicationMode::quorum;
     for (auto id : m.peers()) {
         const auto* n = m.node(id);
-        if (n != nullptr && (n->core().replica() != nullptr) != quorum) {
-            return fmt::format("peer {} runs {} replication, the run asked for {}", id,
-                               quorum ? "shared" : "quorum", peer::to_string(c.replication.mode));
+        // Quorum mode: the replica set keeps replicas, customers none.
+        const bool keeps = quorum && peer::keeps_replica(m.peers(), c.replication.replicas, id);
+        if (n != nullptr && (n->core().replica() != nullptr) != keeps) {
+            return fmt::format("peer {} {} a replica, the run asked for {} replication{}", id,
+                               keeps ? "keeps no" : "keeps", peer::to_string(c.replication.mode),
+                               quorum ? fmt::format(" with {} replicas", c.replication.replicas)
+                                      : std::string());
         }
     }
     return std::nullopt;

@@ -47,6 +47,7 @@ struct Overrides {
     std::optional<std::string> state_dir;
     std::optional<std::string> durability;
     std::optional<std::string> replication;
+    std::optional<std::uint32_t> replicas;
     std::optional<std::string> policy;
     std::optional<double> failure_probability;
     std::optional<std::uint32_t> max_transactions;
@@ -89,6 +90,11 @@ void add_run_flags(CLI::App* cmd, Overrides& o) {
                     "shared (the original lab's design: the peers share the trader's journal in "
                     "--state-dir)")
         ->check(CLI::IsMember({"quorum", "shared"}));
+    cmd->add_option("--replicas", o.replicas,
+                    "Quorum mode: how many peers keep a replica of the trader's log, the highest "
+                    "ids (default 7; every peer when there are fewer); the others are customers "
+                    "that trade but never lead")
+        ->check(CLI::Range(1u, tp::peer::Config::Replication::max_replicas));
     cmd->add_option("--policy", o.policy, "Recovered trader: defer or bully")
         ->check(CLI::IsMember(names_of(tp::election::recovery_policy_names)));
     cmd->add_option("--failure-probability", o.failure_probability,
@@ -132,6 +138,7 @@ tp::peer::Config make_config(const Overrides& o) {
         c.replication.mode =
             *o.replication == "quorum" ? ReplicationMode::quorum : ReplicationMode::shared;
     }
+    if (o.replicas) c.replication.replicas = *o.replicas;
     if (o.policy) c.failure.policy = parse_recovery_policy(*o.policy);
     if (o.failure_probability) c.failure.probability = *o.failure_probability;
     if (o.max_transactions) c.behaviour.max_transactions = *o.max_transactions;
@@ -163,6 +170,7 @@ std::string run_command(const Overrides& o, const tp::peer::Config& c) {
     if (o.policy) cmd += " --policy " + *o.policy;
     if (o.durability) cmd += " --durability " + *o.durability;
     if (o.replication) cmd += " --replication " + *o.replication;
+    if (o.replicas) cmd += fmt::format(" --replicas {}", *o.replicas);
     if (o.duration) cmd += " --duration " + *o.duration;
     if (o.security) cmd += " --security " + *o.security;
     return cmd;

@@ -33,6 +33,7 @@ struct SimFlags {
     std::optional<std::uint64_t> seed;
     std::string seeds;
     std::uint32_t peers = 6;
+    std::uint32_t replicas = tp::peer::Config::Replication::default_replicas;
     std::string duration;
     std::string liveness_bound;
     std::string faults = "swarm";
@@ -86,6 +87,7 @@ runtime::Duration parse_duration_flag(const std::string& text, const char* flag)
 sim::Options make_options(const SimFlags& f) {
     sim::Options o;
     o.peers = f.peers;
+    o.replicas = f.replicas;
     if (!f.duration.empty()) o.duration = parse_duration_flag(f.duration, "--duration");
     if (o.duration <= runtime::Duration::zero()) throw UsageError("--duration: must be positive");
     if (!f.liveness_bound.empty())
@@ -326,6 +328,10 @@ Runner add_sim_command(CLI::App& app) {
                                   "Many runs, seeds FROM..TO (inclusive), in parallel processes");
     seed->excludes(seeds);
     cmd->add_option("--peers", flags->peers, "Number of peers")->check(CLI::Range(2, 64));
+    cmd->add_option("--replicas", flags->replicas,
+                    "How many peers keep a replica of the trader's log: the highest ids (default "
+                    "7; every peer when there are fewer); the others are customers")
+        ->check(CLI::Range(1u, tp::peer::Config::Replication::max_replicas));
     cmd->add_option("--duration", flags->duration, "How long faults are injected (default 2s)");
     cmd->add_option("--liveness-bound", flags->liveness_bound,
                     "After the faults stop, every request is answered within this (default 3s)");

@@ -29,10 +29,13 @@ void print(std::ostream& out, const peer::Summary& s) {
                s.seed, static_cast<double>(s.elapsed.count()) / 1e9);
     if (!s.ended.empty()) fmt::print(out, "  ended       {}\n", s.ended);
     if (s.replication == peer::ReplicationMode::quorum) {
+        const std::string who = s.replicas >= s.peers
+                                    ? std::string("every peer's")
+                                    : fmt::format("the {} highest peers'", s.replicas);
         fmt::print(out,
-                   "  storage     every peer's replica of the trader's log; a record counts once "
-                   "on {} of {} (durability {})\n",
-                   s.peers / 2 + 1, s.peers, tp::journal::to_string(s.durability));
+                   "  storage     {} replica of the trader's log; a record counts once on {} of {} "
+                   "(durability {})\n",
+                   who, s.replicas / 2 + 1, s.replicas, tp::journal::to_string(s.durability));
     } else {
         fmt::print(out, "  storage     the trader's journal, shared by the peers (durability {})\n",
                    tp::journal::to_string(s.durability));

@@ -240,6 +240,42 @@ BOOST_AUTO_TEST_CASE(a_follower_learns_a_superseding_epoch_for_its_next_reign) {
     BOOST_TEST(b.epoch() == make_epoch(3, 5));
 }
 
+BOOST_AUTO_TEST_CASE(a_peer_that_is_no_candidate_never_leads_nor_holds_one_back) {
+    // 5 keeps no replica of the log (a customer): it may ask, but never lead.
+    Config c = config(5, {2, 7});
+    c.candidate = false;
+    c.policy = RecoveryPolicy::bully;
+    Bully b(c);
+    b.start(0ms);
+    // It asks the higher peer, like a candidate.
+    auto out = b.take_outbox();
+    BOOST_REQUIRE(out.size() == 1u);
+    BOOST_TEST(out[0].to == 7u);
+    BOOST_TEST((kind_of(out[0].msg) == MessageKind::election));
+    // 2 asks 5: no Ok, so 2 is not held back waiting for a Coordinator 5 would never send.
+    b.on_message(2, Election{}, 1ms);
+    BOOST_TEST(b.outbox().empty());
+    // Nobody answers: it does not claim an epoch, it waits for one and asks again.
+    b.on_tick(10ms);
+    BOOST_TEST(!b.is_leader());
+    BOOST_TEST(b.outbox().empty());
+    BOOST_TEST(b.take_events().empty());
+    BOOST_TEST((*b.next_deadline() == 40ms));
+    b.on_tick(40ms);
+    out = b.take_outbox();
+    BOOST_REQUIRE(out.size() == 1u);
+    BOOST_TEST(out[0].to == 7u);
+    // A lower leader's claim is followed, bully policy or not: it could not take over.
+    b.on_message(2, Coordinator{2, make_epoch(1, 2)}, 41ms);
+    BOOST_TEST((b.leader() == PeerId{2}));
+    BOOST_TEST((b.role() == Role::follower));
+    // Its leader gone and nobody higher to ask: it stays without one rather than lead.
+    b.clear_outbox();
+    BOOST_TEST(b.suspect_leader(42ms));
+    BOOST_TEST(!b.is_leader());
+    BOOST_TEST(!b.leader().has_value());
+}
+
 BOOST_AUTO_TEST_CASE(suspect_leader_only_acts_for_a_follower) {
     Bully b(config(5, {2, 7}));
     BOOST_TEST(!b.suspect_leader(0ms));  // idle

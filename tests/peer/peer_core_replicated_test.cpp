@@ -58,16 +58,28 @@ struct ReplicatedMarket {
     std::function<bool(const wire::Envelope&)> lost;  // and these messages too
     Time now{ms(1000)};
 
-    explicit ReplicatedMarket(std::vector<Role> r) : roles(std::move(r)) {
+    // `replicas`: the replica set's size (replication.replicas); the others are customers.
+    explicit ReplicatedMarket(std::vector<Role> r,
+                              std::uint32_t replicas = config().replication.replicas)
+        : roles(std::move(r)) {
+        cfg.peers = static_cast<std::uint32_t>(roles.size());
+        cfg.replication.replicas = replicas;
         // A market's first start: every replica is empty and unseeded.
         for (PeerId id = 1; id <= roles.size(); ++id) launch(id, false);
     }
 
     void launch(PeerId id, bool restarted) {
-        auto o = tp::peer::PeerCoreOptions::from(cfg, id, roles[id - 1], {1, 2, 3}, 1);
+        std::vector<PeerId> members;
+        for (PeerId p = 1; p <= roles.size(); ++p) members.push_back(p);
+        auto o = tp::peer::PeerCoreOptions::from(cfg, id, roles[id - 1], members, 1);
         Disk& d = disks[id];
         o.epoch_floor = d.epoch;
         peers[id] = std::make_unique<PeerCore>(std::move(o), *log.logger);
+        if (!peers[id]->keeps_replica()) {  // a customer: no replica to restore
+            peers[id]->start(now, restarted);
+            carry_out(id);
+            return;
+        }
         replication::Restored restored;
         restored.snapshot = d.snapshot;
         restored.entries = d.entries;
@@ -95,6 +107,12 @@ struct ReplicatedMarket {
         if (ready.epoch_seen) d.epoch = std::max(d.epoch, *ready.epoch_seen);
         if (ready.seeded) d.seeded = true;
         BOOST_REQUIRE(ready.failure.empty());
+        if (core.replica() == nullptr) {  // a customer keeps no log
+            BOOST_REQUIRE(!ready.compact.has_value());
+            for (auto& m : ready.messages) network.push_back(std::move(m));
+            core.advance();
+            return;
+        }
         auto& work = core.replica()->ready();
         if (work.install) {
             d.snapshot = *work.install;
@@ -395,6 +413,46 @@ BOOST_AUTO_TEST_CASE(a_replication_message_from_an_epoch_beyond_belief_is_droppe
     m.settle();
     m.advance(ms(300));
     BOOST_TEST((m.trader() == PeerId{3}));
+}
+
+BOOST_AUTO_TEST_CASE(customers_trade_but_keep_no_log_and_never_lead) {
+    // Step 1: five peers, a replica set of three (peers 3, 4 and 5); 1 and 2 are customers.
+    ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer, Role::buyer, Role::buyer}, 3);
+    for (PeerId id : {1u, 2u}) {
+        BOOST_TEST(!m.peer(id).keeps_replica());
+        BOOST_TEST(m.peer(id).replica() == nullptr);
+    }
+    m.elect(5);
+    BOOST_TEST(m.peer(5).replica()->quorum() == 2u);
+    // Step 2: the customers trade: a deposit and a sale, confirmed once 2 of the 3 hold them.
+    m.peer(1).deposit(salt, 10, 5, m.now);
+    m.carry_out(1);
+    m.settle();
+    const auto request = m.buy(2, 4);
+    BOOST_REQUIRE(m.peer(2).buyer().purchase(request)->filled);
+    // Step 3: the trader and one replica fall. Replica 3 wins the election but one log of three
+    // is no quorum, so it cannot serve.
+    m.crash(5);
+    m.crash(4);
+    m.advance(ms(500));
+    BOOST_TEST(!m.trader());
+    BOOST_TEST((m.peer(1).election().leader() == PeerId{3}));
+    // Step 4: replica 3 falls too. The customers are the highest peers left, yet neither claims
+    // the lead: a trader without a log could confirm nothing.
+    m.crash(3);
+    m.advance(ms(500));
+    for (PeerId id : {1u, 2u}) {
+        BOOST_TEST(!m.peer(id).election().is_leader());
+        BOOST_TEST(!m.peer(id).election().leader().has_value());
+    }
+    // Step 5: replicas 4 and then 3 come back: 4 leads, 3's log makes a quorum with its own, and
+    // 4 serves with the sale in its books.
+    m.launch(4, true);
+    m.advance(ms(100));
+    m.launch(3, true);
+    m.advance(ms(500));
+    BOOST_REQUIRE(m.trader() == PeerId{4});
+    BOOST_TEST(m.peer(4).trader()->books().answered_count() == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

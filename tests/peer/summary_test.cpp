@@ -48,10 +48,19 @@ BOOST_AUTO_TEST_CASE(synced_policies_say_every_confirmed_sale_is_durable) {
 BOOST_AUTO_TEST_CASE(the_summary_says_where_the_books_live) {
     Summary s;
     s.peers = 5;
+    s.replicas = 5;
     s.replication = tp::peer::ReplicationMode::quorum;
     std::ostringstream quorum;
     tp::app::print(quorum, s);
+    BOOST_TEST(contains(quorum.str(), "every peer's replica"));
     BOOST_TEST(contains(quorum.str(), "a record counts once on 3 of 5 (durability group)"));
+    // A replica set smaller than the market: the quorum is of the set, and the summary says so.
+    s.peers = 12;
+    s.replicas = 7;
+    std::ostringstream bounded;
+    tp::app::print(bounded, s);
+    BOOST_TEST(contains(bounded.str(), "the 7 highest peers' replica"));
+    BOOST_TEST(contains(bounded.str(), "a record counts once on 4 of 7 (durability group)"));
     s.replication = tp::peer::ReplicationMode::shared;
     std::ostringstream shared;
     tp::app::print(shared, s);

@@ -211,6 +211,8 @@ void Bully::on_election(PeerId from, const Election& m, Time now) {
     }
     ++counters_.received[static_cast<std::size_t>(MessageKind::election)];
     note_epoch(m.epoch);
+    // A peer that never leads must not hold a candidate back: it stays out of the election.
+    if (!config_.candidate) return;
     send(from, Ok{max_epoch_});
     switch (role_) {
         case Role::candidate:
@@ -269,7 +271,7 @@ void Bully::on_claim(PeerId from, MessageKind kind, PeerId leader, Epoch epoch, 
         return;
     }
     note_epoch(epoch);
-    if (leader < config_.self && config_.policy == RecoveryPolicy::bully) {
+    if (leader < config_.self && config_.policy == RecoveryPolicy::bully && config_.candidate) {
         if (role_ != Role::candidate && role_ != Role::awaiting) begin_election(now);
         return;
     }
@@ -302,7 +304,8 @@ bool Bully::superseded(Epoch newer, Time now) {
     // come. Follow it (and suspect it after a silence, if it failed meanwhile), or, under the
     // bully policy against a lower leader, or for an epoch of its own, win a newer one.
     const PeerId leader = epoch_leader(newer);
-    if (leader == config_.self || (leader < config_.self && config_.policy == RecoveryPolicy::bully)) {
+    if (leader == config_.self || (leader < config_.self && config_.candidate &&
+                                   config_.policy == RecoveryPolicy::bully)) {
         begin_election(now);
         return true;
     }
@@ -367,6 +370,12 @@ void Bully::begin_election(Time now) {
 }
 
 void Bully::become_leader(Time now) {
+    if (!config_.candidate) {
+        // Nobody higher answered, and this peer may not lead: wait for a claim, then ask again.
+        role_ = Role::awaiting;
+        deadline_ = now + config_.coordinator_timeout;
+        return;
+    }
     // Never wraps to an older epoch. Unreachable in practice: plausibility keeps every term within
     // (max_term_step + 1) x reigns of the first.
     const Term term = epoch_term(max_epoch_);

@@ -326,6 +326,7 @@ void read_replication(TableReader& r, Config::Replication& c) {
     r.choice("mode", c.mode, replication_mode_names);
     r.duration("retry", c.retry);
     r.duration("quorum_timeout", c.quorum_timeout);
+    r.integer("replicas", c.replicas, 1, Config::Replication::max_replicas);
 }
 
 constexpr std::pair<const char*, SecurityMode> security_mode_names[] = {

@@ -15,6 +15,7 @@
 namespace tp::peer {
 
 bool Node::open_replica() {
+    if (!core_.keeps_replica()) return true;  // a customer: outside the replica set
     JournalStore* store = context_.replica_store ? context_.replica_store(id()) : nullptr;
     if (store == nullptr) {
         fail(fmt::format("peer {} runs in quorum mode but has nowhere to keep its replica", id()));

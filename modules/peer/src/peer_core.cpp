@@ -23,6 +23,8 @@ std::vector<PeerId> members_of(const PeerCoreOptions& o) {
 election::Config election_config(const PeerCoreOptions& o) {
     election::Config c = o.election;
     c.self = o.self;
+    // In quorum mode only a replica can lead: a trader needs its own copy of the log.
+    c.candidate = !o.replicated || keeps_replica(members_of(o), o.replica_count, o.self);
     c.peers.clear();
     for (PeerId p : o.peers) {
         if (p != o.self) c.peers.push_back(p);
@@ -31,6 +33,19 @@ election::Config election_config(const PeerCoreOptions& o) {
 }
 
 }  // namespace
+
+std::vector<PeerId> replica_set(std::span<const PeerId> members, std::uint32_t count) {
+    std::vector<PeerId> set(members.begin(), members.end());
+    std::sort(set.begin(), set.end());
+    set.erase(std::unique(set.begin(), set.end()), set.end());
+    if (set.size() > count) set.erase(set.begin(), set.end() - count);
+    return set;
+}
+
+bool keeps_replica(std::span<const PeerId> members, std::uint32_t count, PeerId peer) {
+    const auto set = replica_set(members, count);
+    return std::binary_search(set.begin(), set.end(), peer);
+}
 
 PeerCoreOptions PeerCoreOptions::from(const Config& config, PeerId self, Role role,
                                       std::vector<PeerId> peers, std::uint32_t incarnation) {
@@ -49,6 +64,7 @@ PeerCoreOptions PeerCoreOptions::from(const Config& config, PeerId self, Role ro
     o.trader.market = market_config(config);
     o.trader.products = config.market.products.size();
     o.replicated = config.replication.mode == ReplicationMode::quorum;
+    o.replica_count = config.replication.replicas;
     o.replication.retry = config.replication.retry;
     o.replication.quorum_timeout = config.replication.quorum_timeout;
     return o;
@@ -71,13 +87,14 @@ PeerCore::PeerCore(PeerCoreOptions options, spdlog::logger& log)
                  return is_seller() && seller_.remaining(product) > 0;
              }),
       seller_(options.self, options.incarnation, std::move(options.seller), log) {
-    // Every member keeps a replica of the trader's log.
     replication_options_.self = self_;
-    replication_options_.replicas = members_;
+    replication_options_.replicas = replica_set(members_, options.replica_count);
+    keeps_replica_ = replicated_ && std::binary_search(replication_options_.replicas.begin(),
+                                                       replication_options_.replicas.end(), self_);
 }
 
 void PeerCore::start(Time now, bool restarted) {
-    if (replicated_ && !replica_) {
+    if (keeps_replica_ && !replica_) {
         std::string error;
         restore_replica({}, error);  // a fresh replica: nothing on disk yet
     }

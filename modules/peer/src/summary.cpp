@@ -14,6 +14,7 @@
 #include "tp/peer/cluster.hpp"
 #include "tp/peer/failure_injection.hpp"
 #include "tp/peer/ids.hpp"
+#include "tp/peer/peer_core.hpp"
 #include "tp/peer/replica_log.hpp"
 
 namespace tp::peer {
@@ -56,12 +57,13 @@ void add_purchases(const Cluster& cluster, Summary& s) {
     s.rtt_max = rtts.empty() ? runtime::Duration{} : *std::max_element(rtts.begin(), rtts.end());
 }
 
-// Quorum mode: the books of the log a view change over every replica would adopt, the most
+// Quorum mode: the books of the log a view change over the whole replica set would adopt, the most
 // advanced one (by the epoch of its last record, then its length); nothing when no replica holds a
 // record. Throws for a store that cannot be opened or a log that does not restore.
 std::optional<market::Books> adopted_books(const Config& config, const Cluster& cluster) {
     std::vector<replication::Restored> logs;
-    for (PeerId id : cluster.peers()) {
+    const auto& peers = cluster.peers();
+    for (PeerId id : replica_set(peers, config.replication.replicas)) {
         JournalStore* store = cluster.context().replica_store(id);
         auto opened = store->open();
         auto restored = restore_replica(opened.recovery, PeerState{});
@@ -200,6 +202,8 @@ Summary summarize(const Config& config, const Cluster& cluster, const FailureInj
     s.transport = to_string(config.network.transport);
     s.durability = config.storage.durability;
     s.replication = config.replication.mode;
+    s.replicas = static_cast<std::uint32_t>(
+        replica_set(cluster.peers(), config.replication.replicas).size());
     s.elapsed = ended - started;
     s.ended = ended_why.empty() ? std::string("it was stopped") : std::move(ended_why);
     s.crashes = cluster.failures().size();

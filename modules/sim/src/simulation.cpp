@@ -42,6 +42,7 @@ peer::Config market_config(const Options& o, runtime::Rng& rng) {
     peer::Config c;
     c.seed = o.seed;
     c.peers = o.peers;
+    c.replication.replicas = o.replicas;
     c.network.transport = peer::TransportKind::memory;
     // Durability is modelled by the memory journal: syncs take sync_latency of virtual time and
     // make the log durable to that point; a trader crash loses the rest. (The policy names what
@@ -273,17 +274,20 @@ Result run(const Options& o) {
                 const bool stale = disk_rng.bernoulli(res.plan.stale_copy);
                 const double kept = disk_rng.uniform_real(0.0, 1.0);
                 market.crash(*victim, down);
-                // At most a minority of the replicas without their disk at once (until each
+                // At most a minority of the replica set without their disk at once (until each
                 // has caught up again): the market's promise holds only so far.
                 std::erase_if(lost, [&](PeerId p) {
                     const peer::Node* n = market.node(p);
                     return n != nullptr && n->core().replica() != nullptr &&
                            n->core().replica()->seeded();
                 });
-                const std::size_t minority = (market.peers().size() - 1) / 2;
+                // A customer's disk holds no replica: losing it threatens nothing committed.
+                const auto set = peer::replica_set(market.peers(), config.replication.replicas);
+                const bool replica_disk = std::binary_search(set.begin(), set.end(), *victim);
+                const std::size_t minority = (set.size() - 1) / 2;
                 if (lose && config.replication.mode == peer::ReplicationMode::quorum &&
-                    (lost.contains(*victim) || lost.size() < minority)) {
-                    lost.insert(*victim);
+                    (!replica_disk || lost.contains(*victim) || lost.size() < minority)) {
+                    if (replica_disk) lost.insert(*victim);
                     std::optional<std::uint64_t> keep;
                     if (stale && replicas[*victim]) {
                         keep = static_cast<std::uint64_t>(
@@ -367,6 +371,7 @@ std::string repro_command(const Options& o) {
     std::string cmd = fmt::format("trading-post sim --seed {}", o.seed);
     const Options defaults;
     if (o.peers != defaults.peers) cmd += fmt::format(" --peers {}", o.peers);
+    if (o.replicas != defaults.replicas) cmd += fmt::format(" --replicas {}", o.replicas);
     if (o.duration != defaults.duration) cmd += " --duration " + peer::format_duration(o.duration);
     if (o.liveness_bound != defaults.liveness_bound)
         cmd += " --liveness-bound " + peer::format_duration(o.liveness_bound);

@@ -26,6 +26,11 @@ struct Config {
     // How long a candidate that got an Ok waits for a Coordinator before it starts over.
     Duration coordinator_timeout = std::chrono::milliseconds(30);
     RecoveryPolicy policy = RecoveryPolicy::defer;
+    // False: this peer never leads (a customer that keeps no replica of the trader's log). It
+    // asks the higher peers when it has no leader, as a candidate would, but never answers Ok,
+    // never claims an epoch, and follows a lower leader even under the bully policy; without a
+    // leader it asks again every answer_timeout + coordinator_timeout.
+    bool candidate = true;
 };
 
 // Throws std::invalid_argument naming the offending field.

@@ -158,6 +158,13 @@ struct Config {
         // refuses requests with no_quorum.
         Duration retry = std::chrono::milliseconds(50);
         Duration quorum_timeout = std::chrono::milliseconds(500);
+        // Quorum mode: how many peers keep a replica of the log (the replica set): the
+        // `replicas` highest ids, or every peer when there are fewer. The others are customers:
+        // they trade, but keep no replica and never lead, so a large market does not wait for
+        // every buyer's disk. A record commits on a majority of the replica set.
+        std::uint32_t replicas = default_replicas;
+        static constexpr std::uint32_t default_replicas = 7;
+        static constexpr std::uint32_t max_replicas = 64;
     } replication;
 
     // Every datagram authenticated with the members' shared key (docs/security.md). `off` is the

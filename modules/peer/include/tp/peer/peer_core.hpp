@@ -57,6 +57,11 @@ struct NodeCounters {
     std::array<std::uint64_t, std::variant_size_v<wire::Body>> sent_by_kind{};
 };
 
+// Quorum mode's replica set: the `count` highest of `members` (every member when there are
+// fewer), sorted; and whether `peer` is in it.
+std::vector<PeerId> replica_set(std::span<const PeerId> members, std::uint32_t count);
+bool keeps_replica(std::span<const PeerId> members, std::uint32_t count, PeerId peer);
+
 struct PeerCoreOptions {
     PeerId self = 0;
     Role role = Role::both;
@@ -69,10 +74,12 @@ struct PeerCoreOptions {
     BuyerOptions buyer;
     SellerOptions seller;
     TraderOptions trader;
-    // Quorum mode (replication.mode): the trader's log is replicated to every peer
-    // (docs/replication.md); self and replicas are filled in from the above. Off: the shared
-    // journal, which the driver loads when this peer wins (Ready::load_books).
+    // Quorum mode (replication.mode): the trader's log is replicated to the replica set, the
+    // `replica_count` highest ids (docs/replication.md); self and replicas are filled in from the
+    // above. A peer outside the set keeps no replica and never leads. Off: the shared journal,
+    // which the driver loads when this peer wins (Ready::load_books).
     bool replicated = false;
+    std::uint32_t replica_count = Config::Replication::default_replicas;
     replication::Options replication;
 
     static PeerCoreOptions from(const Config& config, PeerId self, Role role,
@@ -153,6 +160,8 @@ public:
     // The replica's journal is durable up to `position` (a sync returned; none was in flight
     // across a truncation or install since it began).
     void on_replica_durable(Position position, Time now);
+    // Quorum mode and in the replica set: restore_replica before start.
+    bool keeps_replica() const noexcept { return keeps_replica_; }
     replication::Replica* replica() noexcept { return replica_ ? &*replica_ : nullptr; }
     const replication::Replica* replica() const noexcept { return replica_ ? &*replica_ : nullptr; }
     // The books as far as the log is committed and applied here (followers; null while trader).
@@ -224,6 +233,7 @@ private:
     wire::Epoch noted_epoch_;  // the highest epoch handed out in Ready::epoch_seen
     TraderOptions trader_options_;
     bool replicated_;
+    bool keeps_replica_ = false;
     replication::Options replication_options_;
 
     clock::VectorClock clock_;

@@ -19,6 +19,9 @@ using runtime::TimePoint;
 struct Options {
     std::uint64_t seed = 1;
     std::uint32_t peers = 6;
+    // The replica set's size (replication.replicas): the highest ids keep the log, the others
+    // are customers.
+    std::uint32_t replicas = peer::Config::Replication::default_replicas;
     Duration duration = std::chrono::seconds(2);        // faults are injected this long
     Duration liveness_bound = std::chrono::seconds(3);  // then every request answered within
     FaultSpec faults;
