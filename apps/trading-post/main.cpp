@@ -85,8 +85,9 @@ void add_run_flags(CLI::App* cmd, Overrides& o) {
                     "confirmed sales are not durable: a power failure or OS crash can lose them)")
         ->check(CLI::IsMember(names_of(tp::journal::durability_names)));
     cmd->add_option("--replication", o.replication,
-                    "quorum (every peer keeps a replica of the trader's log; a record is "
-                    "confirmed once a majority holds it, so the trader's disk may be lost) or "
+                    "quorum (each peer of the replica set, see --replicas, keeps a replica of the "
+                    "trader's log; a record is confirmed once a majority of them holds it, so "
+                    "the trader's disk may be lost) or "
                     "shared (the original lab's design: the peers share the trader's journal in "
                     "--state-dir)")
         ->check(CLI::IsMember({"quorum", "shared"}));

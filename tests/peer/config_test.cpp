@@ -1,8 +1,10 @@
 #include <boost/test/unit_test.hpp>
 
 #include <string>
+#include <vector>
 
 #include "tp/peer/config.hpp"
+#include "tp/peer/peer_core.hpp"
 
 using namespace std::chrono_literals;
 using tp::peer::Config;
@@ -219,6 +221,29 @@ BOOST_AUTO_TEST_CASE(documented_example_is_the_defaults) {
     BOOST_TEST(c.network.base_port == d.network.base_port);
     BOOST_TEST(c.storage.state_dir == d.storage.state_dir);
     BOOST_TEST((c.storage.durability == d.storage.durability));
+    BOOST_TEST((c.replication.mode == d.replication.mode));
+    BOOST_TEST(c.replication.retry.count() == d.replication.retry.count());
+    BOOST_TEST(c.replication.quorum_timeout.count() == d.replication.quorum_timeout.count());
+    BOOST_TEST(c.replication.replicas == d.replication.replicas);
+}
+
+BOOST_AUTO_TEST_CASE(the_replica_set_is_read_and_bounded) {
+    const Config c = parse_config("[replication]\nreplicas = 3\n");
+    BOOST_TEST(c.replication.replicas == 3u);
+    // At least one replica; at most as many as a market may have voters.
+    BOOST_TEST(error_of("[replication]\nreplicas = 0\n") ==
+               "test.toml:2:12: key 'replication.replicas': must be between 1 and 64");
+    BOOST_TEST(error_of("[replication]\nreplicas = 65\n") ==
+               "test.toml:2:12: key 'replication.replicas': must be between 1 and 64");
+}
+
+BOOST_AUTO_TEST_CASE(the_replica_set_is_the_highest_ids) {
+    const std::vector<tp::peer::PeerId> members{9, 2, 40, 7, 3};
+    BOOST_TEST((tp::peer::replica_set(members, 3) == std::vector<tp::peer::PeerId>{7, 9, 40}));
+    // Fewer members than the bound: every one.
+    BOOST_TEST((tp::peer::replica_set(members, 7) == std::vector<tp::peer::PeerId>{2, 3, 7, 9, 40}));
+    BOOST_TEST(tp::peer::keeps_replica(members, 3, 9));
+    BOOST_TEST(!tp::peer::keeps_replica(members, 3, 3));
 }
 
 BOOST_AUTO_TEST_CASE(durations_round_trip) {
