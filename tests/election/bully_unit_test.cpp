@@ -276,6 +276,28 @@ BOOST_AUTO_TEST_CASE(a_peer_that_is_no_candidate_never_leads_nor_holds_one_back)
     BOOST_TEST(!b.leader().has_value());
 }
 
+BOOST_AUTO_TEST_CASE(held_claims_keep_the_election_but_wait_to_claim) {
+    // 5 lost its durable state: it may not claim before it knows which epochs it joined.
+    Bully b(config(5, {2, 7}));
+    b.hold_claims(true);
+    b.start(0ms);
+    b.clear_outbox();
+    // It still answers a lower candidate, which then waits for it rather than claim itself.
+    b.on_message(2, Election{}, 1ms);
+    auto out = b.take_outbox();
+    BOOST_REQUIRE(!out.empty());
+    BOOST_TEST((kind_of(out[0].msg) == MessageKind::ok));
+    // Nobody higher answers: no claim, a retry after coordinator_timeout.
+    b.on_tick(10ms);
+    BOOST_TEST(!b.is_leader());
+    BOOST_TEST((*b.next_deadline() == 40ms));
+    // Released (it learnt its epochs), the next round claims above them.
+    b.hold_claims(false);
+    b.on_tick(40ms);
+    b.on_tick(50ms);
+    BOOST_TEST(b.is_leader());
+}
+
 BOOST_AUTO_TEST_CASE(suspect_leader_only_acts_for_a_follower) {
     Bully b(config(5, {2, 7}));
     BOOST_TEST(!b.suspect_leader(0ms));  // idle

@@ -455,4 +455,26 @@ BOOST_AUTO_TEST_CASE(customers_trade_but_keep_no_log_and_never_lead) {
     BOOST_TEST(m.peer(4).trader()->books().answered_count() == 1u);
 }
 
+// Found by `sim --replicas 5` (seed 263) once the checker said an epoch begins once: the trader
+// lost its disk (its epoch floor with it), came back before anyone had suspected it, heard nobody
+// and claimed its first epoch again; the replicas, joined to that very epoch, took it.
+BOOST_AUTO_TEST_CASE(a_peer_back_from_a_lost_disk_claims_nothing_until_it_recovered) {
+    ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer});
+    m.elect(3);
+    const wire::Epoch first = m.peer(3).replica()->reign();
+    // Step 1: peer 3 loses everything and comes back unseeded, recovering its promises.
+    m.crash(3);
+    m.disks[3] = Disk{};
+    m.launch(3, true);
+    BOOST_REQUIRE(m.peer(3).replica()->recovering());
+    BOOST_TEST(m.peer(3).election().claims_held());
+    // Step 2: the others answer its Recover: it learns the epoch it joined, and only then may
+    // it claim, above that epoch.
+    m.advance(ms(300));
+    BOOST_TEST(!m.peer(3).replica()->recovering());
+    BOOST_TEST(!m.peer(3).election().claims_held());
+    BOOST_REQUIRE(m.trader().has_value());
+    BOOST_TEST(m.peer(*m.trader()).replica()->reign() > first);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -370,8 +370,9 @@ void Bully::begin_election(Time now) {
 }
 
 void Bully::become_leader(Time now) {
-    if (!config_.candidate) {
-        // Nobody higher answered, and this peer may not lead: wait for a claim, then ask again.
+    if (!config_.candidate || claims_held_) {
+        // Nobody higher answered, and this peer may not lead (yet): wait for a claim, then ask
+        // again.
         role_ = Role::awaiting;
         deadline_ = now + config_.coordinator_timeout;
         return;

@@ -98,6 +98,13 @@ void PeerCore::start(Time now, bool restarted) {
         std::string error;
         restore_replica({}, error);  // a fresh replica: nothing on disk yet
     }
+    // A replica back from a lost disk asks the others which epochs it joined (Recover); until it
+    // knows, its election floor is gone too, and a claim could reuse an epoch its earlier life led.
+    // A market's first start recovers too (every replica is empty), but there is no earlier
+    // life: claims go ahead, so the highest peer wins as it always did.
+    if (replica_ && replica_->recovering() && (restarted || incarnation_ > 1)) {
+        bully_.hold_claims(true);
+    }
     if (restarted) {
         bully_.restart(now, epoch_floor_);
     } else {
@@ -312,6 +319,9 @@ void PeerCore::partner_changed(Time now) {
 // ---- Output ---------------------------------------------------------------------------------
 
 void PeerCore::collect(Time now) {
+    if (replica_ && bully_.claims_held() && !replica_->recovering()) {
+        bully_.hold_claims(false);  // recovered: the epochs it joined are fed in just below
+    }
     // The replicas joined a reign the election has not heard of (its leader failed before its
     // Coordinator arrived): a leader of an older epoch could never serve, so it starts over.
     if (replica_ && (replica_->joined() > bully_.max_epoch() ||

@@ -205,6 +205,12 @@ public:
     PeerId self() const noexcept { return config_.self; }
     std::span<const PeerId> peers() const noexcept { return config_.peers; }
     const Config& config() const noexcept { return config_; }
+    // Held claims: the election runs as usual (Elections out, Oks back, so lower peers still wait
+    // for this one), but where it would claim an epoch it waits coordinator_timeout and tries
+    // again. For a peer that lost its durable state: until it knows the epochs its earlier life
+    // could have led, a claim might reuse one. A reign under way is kept.
+    void hold_claims(bool hold) noexcept { claims_held_ = hold; }
+    bool claims_held() const noexcept { return claims_held_; }
     const Counters& counters() const noexcept { return counters_; }
 
 private:
@@ -238,6 +244,7 @@ private:
         Time since{};
         Time last{};
     };
+    bool claims_held_ = false;
     std::optional<Pending> pending_claim_;
     std::optional<Time> deadline_;
     std::optional<PeerId> suspected_;       // left out of the next Elections
