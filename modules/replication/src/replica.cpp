@@ -144,10 +144,21 @@ void Replica::on_durable(Position position, Time now) {
 }
 
 void Replica::release_acks() {
-    if (held_ack_ && durable_ >= held_ack_->match) {
-        send(held_ack_to_, *held_ack_);
-        held_ack_.reset();
-    }
+    if (!held_ack_) return;
+    // Everything up to the held match matches the trader's log (each Append checked its prev), so
+    // its durable prefix may be acknowledged at once: waiting for the whole match would starve a
+    // loaded trader of acks, since Appends keep arriving while each sync runs.
+    AppendAck ack = *held_ack_;
+    ack.match = std::min(durable_, held_ack_->match);
+    const bool whole = ack.match == held_ack_->match;
+    const bool news =
+        held_ack_to_ != acked_to_ || ack.epoch != acked_epoch_ || ack.match > acked_;
+    if (!whole && !news) return;
+    acked_to_ = held_ack_to_;
+    acked_epoch_ = ack.epoch;
+    acked_ = ack.match;
+    if (whole) held_ack_.reset();
+    send(acked_to_, ack);
 }
 
 // ---- Appends --------------------------------------------------------------------------------
@@ -478,7 +489,10 @@ void Replica::on_tick(Time now) {
         case Phase::serving:
             for (auto& p : progress_) {
                 if (now < p.last_sent + options_.retry) continue;
-                if (!p.chunk_offset) p.next = p.match + 1;  // what was not acknowledged, again
+                if (!p.chunk_offset) {
+                    p.next = p.match + 1;  // what was not acknowledged, again
+                    p.inflight.clear();
+                }
                 send_to(p, now, true);
             }
             break;

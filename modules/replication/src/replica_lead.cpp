@@ -22,6 +22,7 @@ void Replica::lead(Epoch epoch, Time now) {
         p.heard = false;
         p.match = 0;
         p.next = last() + 1;
+        p.inflight.clear();
         p.chunk_offset.reset();
     }
     last_start_view_ = now;
@@ -149,6 +150,7 @@ void Replica::begin_reign(Time now) {
     for (auto& p : progress_) {
         p.match = 0;
         p.next = p.answered ? std::min(p.state.last + 1, reign_start_) : reign_start_;
+        p.inflight.clear();
         p.chunk_offset.reset();
     }
     send_appends(now, true);
@@ -188,9 +190,12 @@ void Replica::send_to(Progress& p, Time now, bool heartbeat) {
         return;
     }
     for (;;) {
+        // In flight already: these records go with the next Append, once an ack frees a slot.
+        const bool full = options_.max_inflight != 0 && p.inflight.size() >= options_.max_inflight;
+        if (full && !heartbeat) return;
         Append append{reign_, p.next - 1, epoch_at(p.next - 1), commit_, {}};
         std::size_t bytes = 0;
-        while (p.next <= last() && p.next - p.match <= options_.window &&
+        while (!full && p.next <= last() && p.next - p.match <= options_.window &&
                append.entries.size() < max_entries_per_append) {
             const Entry& e = entries_[p.next - base_ - 1];
             if (!append.entries.empty() && bytes + entry_wire_bytes(e) > options_.max_append_bytes) {
@@ -203,6 +208,7 @@ void Replica::send_to(Progress& p, Time now, bool heartbeat) {
         if (append.entries.empty() && !heartbeat) return;
         counters_.entries_sent += append.entries.size();
         ++counters_.appends_sent;
+        if (!append.entries.empty()) p.inflight.push_back(p.next - 1);
         const bool more = !append.entries.empty() && p.next <= last() &&
                           p.next - p.match <= options_.window;
         send(p.peer, std::move(append));
@@ -246,6 +252,7 @@ void Replica::on_snapshot_ack(PeerId from, const SnapshotAck& ack, Time now) {
         // All there: entries from the snapshot on follow in Appends.
         p->chunk_offset.reset();
         p->next = snapshot_->covered + 1;
+        p->inflight.clear();
         send_to(*p, now, false);
         return;
     }
@@ -274,6 +281,7 @@ void Replica::on_ack(PeerId from, const AppendAck& ack, Time now) {
         }
         p->match = std::max(p->match, ack.match);
         p->next = std::max(p->next, p->match + 1);
+        std::erase_if(p->inflight, [&](Position end) { return end <= p->match; });
         advance_commit(now);
         send_to(*p, now, false);
         return;
@@ -282,6 +290,7 @@ void Replica::on_ack(PeerId from, const AppendAck& ack, Time now) {
     // that ends before what it acknowledged was lost with its disk: those acks are void.
     if (ack.reason == Refusal::gap && ack.last < p->match) p->match = ack.last;
     p->next = std::max(p->match + 1, std::min(p->next, ack.last + 1));
+    p->inflight.clear();  // what was in flight after the refused one is refused too
     p->chunk_offset.reset();
     send_to(*p, now, true);
 }

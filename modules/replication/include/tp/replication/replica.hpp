@@ -31,6 +31,11 @@ struct Options {
     // 32 KiB leaves room for the envelope and a clock of a thousand members in one datagram).
     std::size_t window = 4096;
     std::size_t max_append_bytes = 32u << 10;
+    // Appends carrying entries in flight to one replica (etcd's MaxInflightMsgs). Records
+    // proposed while they are out travel together in the next one, so a loaded trader sends one
+    // Append per replica per sync rather than one per record; two keep a replica's next sync fed
+    // while its current one runs. 0: no limit.
+    std::size_t max_inflight = 2;
     std::size_t chunk_bytes = max_chunk_bytes;
     // The largest snapshot a replica accepts in chunks (its buffer is this big at most).
     std::uint64_t max_snapshot_bytes = 256u << 20;
@@ -159,6 +164,8 @@ private:
         LogState state;
         // Snapshot catch-up: the offset acknowledged (nullopt: not sending a snapshot).
         std::optional<std::uint64_t> chunk_offset;
+        // The last position of each Append with entries not yet acknowledged, oldest first.
+        std::vector<Position> inflight;
     };
 
     bool is_replica(PeerId peer) const noexcept;
@@ -215,9 +222,13 @@ private:
     Position commit_ = 0;
     Position reign_start_ = 0;  // the position of this reign's first record
 
-    // Follower: the ack waiting for the log to be durable (the highest match asked for).
+    // Follower: the ack waiting for the log to be durable (the highest match asked for), and the
+    // last ack sent (a durable prefix of a held ack goes out without waiting for the rest).
     std::optional<AppendAck> held_ack_;
     PeerId held_ack_to_ = 0;
+    PeerId acked_to_ = 0;
+    Epoch acked_epoch_ = 0;
+    Position acked_ = 0;
     Position seed_at_ = 0;  // unseeded: seeded once durable (and matching) up to here
     bool seed_pending_ = false;
     bool send_pending_ = false;
