@@ -131,6 +131,7 @@ public:
     void hold_sync(PeerId id, bool hold) {
         if (hold) hold_sync_.insert(id); else hold_sync_.erase(id);
     }
+    bool sync_held(PeerId id) const { return hold_sync_.count(id) != 0; }
     void sync(PeerId id) {
         peers_[id]->on_durable(disks_[id].last(), now_);
         carry(id);

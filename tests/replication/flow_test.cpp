@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "cluster.hpp"
+#include "scenarios.hpp"
 
 using namespace tp::replication;
 using namespace tp::replication::test;
@@ -94,6 +95,12 @@ BOOST_AUTO_TEST_CASE(a_replica_acknowledges_its_durable_prefix_while_later_appen
     c.sync(1);
     c.deliver();
     BOOST_TEST(c[3].commit() == *b);
+}
+
+// sim --seed 1708 --replicas 5: a replica's ack held for its sync left after the replica had
+// joined a newer reign, and the deposed trader committed a record the new one never adopted.
+BOOST_AUTO_TEST_CASE(an_ack_held_for_a_sync_never_leaves_once_a_newer_reign_is_joined) {
+    BOOST_TEST(!an_old_reign_commits_after_its_replica_joined_a_newer_one());
 }
 
 BOOST_AUTO_TEST_CASE(a_lost_append_in_flight_is_sent_again) {

@@ -1,7 +1,7 @@
 #pragma once
 // One randomized run of five replicas (replica_property_test.cpp and the broken variants' test):
 // messages dropped and reordered, crashes, lost disks (at most a minority unseeded at once),
-// partitions, compaction, leaders elected at random, records proposed. check(): no two replicas ever hold
+// slow disks, partitions, compaction, leaders elected at random, records proposed. check(): no two replicas ever hold
 // different committed records at one position, and a record once committed stays committed at
 // its position forever (nothing confirmed is lost).
 
@@ -50,7 +50,7 @@ struct Run {
     }
 
     void step() {
-        switch (pick(12)) {
+        switch (pick(13)) {
             case 0:
             case 1:
             case 2: {  // deliver or drop a few packets, in any order
@@ -99,6 +99,17 @@ struct Run {
                     c.heal();
                 } else if (a != b) {
                     c.cut(a, b);
+                }
+                break;
+            }
+            case 8: {  // a slow disk: a replica's syncs stall, or its stalled sync returns
+                const PeerId p = static_cast<PeerId>(1 + pick(n));
+                if (c.is_down(p)) break;
+                if (c.sync_held(p)) {
+                    c.hold_sync(p, false);
+                    c.sync(p);
+                } else {
+                    c.hold_sync(p, true);
                 }
                 break;
             }

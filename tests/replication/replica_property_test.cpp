@@ -1,5 +1,5 @@
 // Randomized runs of five replicas with fixed seeds (property_run.hpp says what a run does and
-// checks), and then liveness once everyone is up and connected.
+// checks), and then liveness once everyone is up, connected and syncing.
 #include <boost/test/unit_test.hpp>
 
 #include "property_run.hpp"
@@ -32,6 +32,10 @@ void one_run(int seed) {
     run.c.heal();
     for (PeerId p = 1; p <= n; ++p) {
         if (run.c.is_down(p)) run.c.restart(p);
+        if (run.c.sync_held(p)) {
+            run.c.hold_sync(p, false);
+            run.c.sync(p);
+        }
     }
     run.c.settle(5);
     const PeerId p = static_cast<PeerId>(1 + seed % n);

@@ -79,6 +79,9 @@ void Replica::join(Epoch epoch) {
     joined_ = epoch;
     ready_.joined = epoch;
     leader_ = election::epoch_leader(epoch);
+    // A promise to the newer reign: nothing of an older one may be acknowledged any more (its
+    // log state told the new trader only what was durable when it joined).
+    if (!TP_MUTANT(ack_after_newer_reign)) held_ack_.reset();
     if (reign_ != 0 && reign_ < epoch) deposed(epoch);
 }
 
@@ -90,6 +93,7 @@ void Replica::deposed(Epoch epoch) {
     if (epoch > joined_) {
         joined_ = epoch;
         ready_.joined = epoch;
+        if (!TP_MUTANT(ack_after_newer_reign)) held_ack_.reset();
     }
     leader_ = election::epoch_leader(joined_);
 }

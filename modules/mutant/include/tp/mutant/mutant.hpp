@@ -41,6 +41,9 @@ TP_MUTANT_POINT(commit_before_quorum);
 TP_MUTANT_POINT(skip_log_collection);
 // replication (Replica::on_append): a replica accepts appends from an epoch older than it joined.
 TP_MUTANT_POINT(accept_old_epoch_append);
+// replication (Replica::join): an ack held for a sync still leaves after the replica joined a
+// newer reign, whose trader its log state told only what was durable then.
+TP_MUTANT_POINT(ack_after_newer_reign);
 
 }  // namespace tp::mutant
 
