@@ -432,6 +432,7 @@ struct BenchFlags {
     std::uint64_t seed = 1;
     std::string plots;
     bool quick = false;
+    std::uint32_t repeat = 0;  // 0: 3, or 1 with --quick
     bool no_plot = false;
     bool list = false;
 };
@@ -459,6 +460,10 @@ Runner add_bench_command(CLI::App& app) {
     cmd->add_option("--plots", flags->plots,
                     "Directory of the gnuplot scripts (default: " + default_plots_dir() + ")");
     cmd->add_flag("--quick", flags->quick, "Fewer, shorter runs (a smoke test, not a measurement)");
+    cmd->add_option("--repeat", flags->repeat,
+                    "Runs of each throughput cell: the median is reported, with min and max "
+                    "in the CSV (default 3; 1 with --quick)")
+        ->check(CLI::Range(1, 100));
     cmd->add_flag("--no-plot", flags->no_plot, "Write the CSV files only");
     cmd->add_flag("--list", flags->list, "List the experiments");
     return [flags]() -> int {
@@ -482,12 +487,14 @@ Runner add_bench_command(CLI::App& app) {
         ctx.out = flags->out;
         ctx.plots = flags->plots.empty() ? default_plots_dir() : flags->plots;
         ctx.quick = flags->quick;
+        ctx.repeat = flags->repeat != 0 ? flags->repeat : (flags->quick ? 1 : 3);
         ctx.plot = !flags->no_plot;
         ctx.command = "trading-post bench";
         for (const auto& n : flags->names) ctx.command += " " + n;
         ctx.command += " --seed " + std::to_string(flags->seed);
         if (!flags->config.empty()) ctx.command += " --config " + flags->config;
         if (flags->quick) ctx.command += " --quick";
+        if (flags->repeat != 0) ctx.command += " --repeat " + std::to_string(flags->repeat);
         std::filesystem::create_directories(ctx.out);
         peer::configure_logging({spdlog::level::err, true});
 

@@ -27,6 +27,7 @@ struct Context {
     std::filesystem::path out;    // results directory
     std::filesystem::path plots;  // directory of the gnuplot scripts (tools/plot)
     bool quick = false;           // fewer and shorter runs (smoke tests)
+    std::uint32_t repeat = 1;     // runs of each measurement (throughput: median, min, max)
     bool plot = true;             // draw PNGs when gnuplot is there
     std::string command;          // the command line that produced the run
 };

@@ -94,21 +94,27 @@ int throughput(const Context& ctx) {
                       ReplicationMode::shared, counts.back()});
     const peer::Config sample = endless_market(ctx.base, 1, 2);
     Csv csv(ctx, "throughput",
-            "transport,durability,buyers,buys,seconds,buys_per_s,security,replication",
+            "transport,durability,buyers,buys,seconds,buys_per_s,security,replication,"
+            "buys_per_s_min,buys_per_s_max,runs",
             {"buys answered (filled) per second of real time, measured after a warm-up of " +
                  peer::format_duration(w.warm) +
                  " from the first filled buy, one product, "
                  "endless stock, 2 sellers; "
                  "replication: shared (one journal in a directory every peer reads) or quorum "
-                 "(every peer keeps a replica; a record counts once durable on a majority)",
+                 "(the replica set keeps the log; a record counts once durable on a majority of it)",
+             fmt::format("each cell runs {} time(s): buys_per_s is the median run's (buys its "
+                         "count), with the min and max of the runs",
+                         ctx.repeat),
              "config (buyers, transport, durability, security and replication vary): " +
                  bench::describe(sample)});
     std::size_t runs = 0;
     for (const auto& setup : setups) {
-        runs += static_cast<std::size_t>(std::count_if(
-            counts.begin(), counts.end(), [&](auto n) { return n <= setup.max_buyers; }));
+        runs += ctx.repeat * static_cast<std::size_t>(std::count_if(
+                                 counts.begin(), counts.end(),
+                                 [&](auto n) { return n <= setup.max_buyers; }));
     }
     Progress progress("throughput", runs);
+    if (ctx.repeat > 1) fmt::print("each cell: the median of {} runs\n\n", ctx.repeat);
     fmt::print("| transport | durability | replication | security |");
     for (auto n : counts) fmt::print(" {} |", n);
     fmt::print("\n|---|---|---|---|");
@@ -130,15 +136,29 @@ int throughput(const Context& ctx) {
                 row += " not run |";
                 continue;
             }
-            progress.next(fmt::format("{} {} {} security {} {} buyers", peer::to_string(t),
-                                      peer::to_string(d), peer::to_string(rep),
-                                      peer::to_string(sec), n));
             peer::Config c = endless_market(ctx.base, n, 2);
             c.network.transport = t;
             c.storage.durability = d;
             c.security.mode = sec;
             c.replication.mode = rep;
-            const auto buys = buys_in_window(c, w);
+            // The runs of one cell, by buys; a run that answered nothing empties the cell.
+            std::vector<std::uint64_t> counted;
+            for (std::uint32_t i = 0; i < ctx.repeat; ++i) {
+                progress.next(fmt::format("{} {} {} security {} {} buyers, run {} of {}",
+                                          peer::to_string(t), peer::to_string(d),
+                                          peer::to_string(rep), peer::to_string(sec), n, i + 1,
+                                          ctx.repeat));
+                const auto got = buys_in_window(c, w);
+                if (!got) {
+                    counted.clear();
+                    break;
+                }
+                counted.push_back(*got);
+            }
+            std::sort(counted.begin(), counted.end());
+            const std::optional<std::uint64_t> buys =
+                counted.empty() ? std::nullopt
+                                : std::optional<std::uint64_t>(counted[(counted.size() - 1) / 2]);
             if (!buys) {
                 // An empty cell: gnuplot skips it, the table shows '-', the exit status says.
                 problems.push_back(fmt::format(
@@ -147,13 +167,18 @@ int throughput(const Context& ctx) {
                     peer::to_string(t), peer::to_string(d), peer::to_string(rep),
                     peer::to_string(sec), n));
                 csv.row(peer::to_string(t), peer::to_string(d), n, "", bench::to_s(w.measure), "",
-                        peer::to_string(sec), peer::to_string(rep));
+                        peer::to_string(sec), peer::to_string(rep), "", "", ctx.repeat);
                 row += " - |";
                 continue;
             }
-            const double rate = static_cast<double>(*buys) / bench::to_s(w.measure);
+            const auto per_s = [&](std::uint64_t b) {
+                return static_cast<double>(b) / bench::to_s(w.measure);
+            };
+            const double rate = per_s(*buys);
             csv.row(peer::to_string(t), peer::to_string(d), n, *buys, bench::to_s(w.measure),
-                    fmt::format("{:.0f}", rate), peer::to_string(sec), peer::to_string(rep));
+                    fmt::format("{:.0f}", rate), peer::to_string(sec), peer::to_string(rep),
+                    fmt::format("{:.0f}", per_s(counted.front())),
+                    fmt::format("{:.0f}", per_s(counted.back())), counted.size());
             row += fmt::format(" {:.0f} |", rate);
             rates[{t, d, sec, rep, n}] = rate;
         }
