@@ -48,6 +48,10 @@ struct Packet {
     Message message;
 };
 
+class Cluster;
+// Peer `trader` leads epoch 1 and, once everyone heard it, serves (where most scripts start).
+void start_serving(Cluster& c, PeerId trader);
+
 class Cluster {
 public:
     // Peers 1..n, each from `restored[i]` when given (else fresh and seeded: a market's start).
@@ -203,5 +207,10 @@ private:
     std::deque<Packet> queue_;
     Time now_{};
 };
+
+inline void start_serving(Cluster& c, PeerId trader) {
+    c.lead(trader, epoch(1, trader));
+    c.deliver();
+}
 
 }  // namespace tp::replication::test

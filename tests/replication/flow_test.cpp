@@ -31,8 +31,7 @@ BOOST_AUTO_TEST_CASE(records_proposed_while_appends_are_in_flight_travel_togethe
     Options o;
     o.max_inflight = 2;
     Cluster c(3, {}, o);
-    c.lead(3, epoch(1, 3));
-    c.deliver();
+    start_serving(c, 3);
     BOOST_REQUIRE(c[3].serving());
     // The replicas' syncs do not return, so no ack frees a slot.
     c.hold_sync(1, true);
@@ -63,8 +62,7 @@ BOOST_AUTO_TEST_CASE(without_a_limit_each_step_sends_its_own_append) {
     Options o;
     o.max_inflight = 0;
     Cluster c(3, {}, o);
-    c.lead(3, epoch(1, 3));
-    c.deliver();
+    start_serving(c, 3);
     c.hold_sync(1, true);
     for (int i = 1; i <= 5; ++i) c.propose(3, "r" + std::to_string(i));
     BOOST_TEST(appends_to(c, 1).size() == 5u);
@@ -72,8 +70,7 @@ BOOST_AUTO_TEST_CASE(without_a_limit_each_step_sends_its_own_append) {
 
 BOOST_AUTO_TEST_CASE(a_replica_acknowledges_its_durable_prefix_while_later_appends_sync) {
     Cluster c(3);
-    c.lead(3, epoch(1, 3));
-    c.deliver();
+    start_serving(c, 3);
     BOOST_REQUIRE(c[3].serving());
     // Only replica 1 hears the trader, and its syncs return only when the test says.
     c.cut(3, 2);
@@ -105,8 +102,7 @@ BOOST_AUTO_TEST_CASE(an_ack_held_for_a_sync_never_leaves_once_a_newer_reign_is_j
 
 BOOST_AUTO_TEST_CASE(a_lost_append_in_flight_is_sent_again) {
     Cluster c(3);
-    c.lead(3, epoch(1, 3));
-    c.deliver();
+    start_serving(c, 3);
     // Both Appends of a loaded moment are lost on the way.
     c.cut(3, 1);
     c.cut(3, 2);

@@ -11,8 +11,7 @@ namespace tp::replication::test {
 // durable then).
 inline bool an_old_reign_commits_after_its_replica_joined_a_newer_one() {
     Cluster c(3);
-    c.lead(3, epoch(1, 3));
-    c.deliver();
+    start_serving(c, 3);
     // Replica 1 takes a record whose sync does not return yet; replica 2 is cut off.
     c.cut(3, 2);
     c.hold_sync(1, true);
