@@ -37,7 +37,7 @@ BOOST_AUTO_TEST_CASE(records_proposed_while_appends_are_in_flight_travel_togethe
     c.hold_sync(1, true);
     c.hold_sync(2, true);
     // Five records in five steps: the first two go out at once, one Append each.
-    for (int i = 1; i <= 5; ++i) c.propose(3, "r" + std::to_string(i));
+    for (int i = 1; i <= 5; ++i) c.propose(3, std::string("r").append(std::to_string(i)));
     auto out = appends_to(c, 1);
     BOOST_REQUIRE(out.size() == 2u);
     BOOST_TEST(out[0]->entries.size() == 1u);
@@ -64,7 +64,7 @@ BOOST_AUTO_TEST_CASE(without_a_limit_each_step_sends_its_own_append) {
     Cluster c(3, {}, o);
     start_serving(c, 3);
     c.hold_sync(1, true);
-    for (int i = 1; i <= 5; ++i) c.propose(3, "r" + std::to_string(i));
+    for (int i = 1; i <= 5; ++i) c.propose(3, std::string("r").append(std::to_string(i)));
     BOOST_TEST(appends_to(c, 1).size() == 5u);
 }
 
