@@ -192,6 +192,13 @@ struct ReplicatedMarket {
         }
         return std::nullopt;
     }
+    // Seller `seller` deposits 10 salt at 5 and the market settles; returns the lot.
+    auto deposit(PeerId seller) {
+        const auto lot = peer(seller).deposit(salt, 10, 5, now);
+        carry_out(seller);
+        settle();
+        return lot;
+    }
     // Buyer `buyer` buys `quantity` salt and waits for the answer.
     wire::RequestId buy(PeerId buyer, std::uint32_t quantity) {
         const auto request = peer(buyer).buy(salt, quantity, now);
@@ -233,9 +240,7 @@ BOOST_AUTO_TEST_CASE(an_answer_waits_until_a_quorum_holds_its_record) {
     // Step 1: both followers' disks stop syncing: the trader alone is no quorum.
     m.disks[1].syncs = false;
     m.disks[2].syncs = false;
-    const auto lot = m.peer(1).deposit(salt, 10, 5, m.now);
-    m.carry_out(1);
-    m.settle();
+    const auto lot = m.deposit(1);
     m.advance(ms(20));
     // The deposit is in the trader's books and log, but not acknowledged to the seller.
     BOOST_TEST(!m.peer(1).seller().lot(lot)->acked);
@@ -251,9 +256,7 @@ BOOST_AUTO_TEST_CASE(followers_apply_what_is_committed_to_their_own_books) {
     ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer});
     m.elect(3);
     // Step 1: a deposit and a sale.
-    m.peer(1).deposit(salt, 10, 5, m.now);
-    m.carry_out(1);
-    m.settle();
+    m.deposit(1);
     const auto request = m.buy(2, 4);
     BOOST_REQUIRE(m.peer(2).buyer().purchase(request)->filled);
     // Step 2: a heartbeat later the followers know the commit, and their books equal the
@@ -270,9 +273,7 @@ BOOST_AUTO_TEST_CASE(followers_apply_what_is_committed_to_their_own_books) {
 BOOST_AUTO_TEST_CASE(the_traders_lost_disk_loses_nothing_confirmed) {
     ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer});
     m.elect(3);
-    m.peer(1).deposit(salt, 10, 5, m.now);
-    m.carry_out(1);
-    m.settle();
+    m.deposit(1);
     const auto request = m.buy(2, 4);
     BOOST_REQUIRE(m.peer(2).buyer().purchase(request)->filled);
     // Step 1: the trader crashes and its disk is lost with it.
@@ -308,9 +309,7 @@ BOOST_AUTO_TEST_CASE(without_a_quorum_the_trader_refuses_with_no_quorum) {
     // Step 1: both followers' disks stop; their acks stop coming for longer than the timeout.
     m.disks[1].syncs = false;
     m.disks[2].syncs = false;
-    m.peer(1).deposit(salt, 10, 5, m.now);
-    m.carry_out(1);
-    m.settle();
+    m.deposit(1);
     m.advance(m.cfg.replication.quorum_timeout + ms(10));
     BOOST_REQUIRE(!m.peer(3).replica()->has_quorum(m.now));
     // Step 2: a buy is refused no_quorum: the buyer sees why, and will retry; nothing ran.
@@ -363,9 +362,7 @@ BOOST_AUTO_TEST_CASE(a_leader_whose_replicas_joined_a_newer_reign_starts_over) {
 BOOST_AUTO_TEST_CASE(a_buy_refused_during_the_view_change_is_served_when_the_reign_begins) {
     ReplicatedMarket m({Role::buyer, Role::seller, Role::buyer});
     m.elect(3);
-    m.peer(2).deposit(salt, 10, 5, m.now);
-    m.carry_out(2);
-    m.settle();
+    m.deposit(2);
     // Step 1: the trader fails, and peer 1's disk stalls: peer 2 wins, but its reign record
     // cannot commit (peer 1 and 2 are the only quorum left), so it is still loading.
     m.crash(3);
@@ -425,9 +422,7 @@ BOOST_AUTO_TEST_CASE(customers_trade_but_keep_no_log_and_never_lead) {
     m.elect(5);
     BOOST_TEST(m.peer(5).replica()->quorum() == 2u);
     // Step 2: the customers trade: a deposit and a sale, confirmed once 2 of the 3 hold them.
-    m.peer(1).deposit(salt, 10, 5, m.now);
-    m.carry_out(1);
-    m.settle();
+    m.deposit(1);
     const auto request = m.buy(2, 4);
     BOOST_REQUIRE(m.peer(2).buyer().purchase(request)->filled);
     // Step 3: the trader and one replica fall. Replica 3 wins the election but one log of three

@@ -20,11 +20,18 @@ std::vector<PeerId> members_of(const PeerCoreOptions& o) {
     return m;
 }
 
-election::Config election_config(const PeerCoreOptions& o) {
+replication::Options replication_of(PeerCoreOptions& o, const std::vector<PeerId>& members) {
+    replication::Options r = std::move(o.replication);
+    r.self = o.self;
+    r.replicas = replica_set(members, o.replica_count);
+    return r;
+}
+
+// `candidate`: in quorum mode only a replica can lead, since a trader needs its own copy of the log.
+election::Config election_config(const PeerCoreOptions& o, bool candidate) {
     election::Config c = o.election;
     c.self = o.self;
-    // In quorum mode only a replica can lead: a trader needs its own copy of the log.
-    c.candidate = !o.replicated || keeps_replica(members_of(o), o.replica_count, o.self);
+    c.candidate = candidate;
     c.peers.clear();
     for (PeerId p : o.peers) {
         if (p != o.self) c.peers.push_back(p);
@@ -80,18 +87,15 @@ PeerCore::PeerCore(PeerCoreOptions options, spdlog::logger& log)
       noted_epoch_(options.epoch_floor),
       trader_options_(options.trader),
       replicated_(options.replicated),
-      replication_options_(std::move(options.replication)),
-      bully_(election_config(options)),
+      replication_options_(replication_of(options, members_)),
+      keeps_replica_(replicated_ && std::binary_search(replication_options_.replicas.begin(),
+                                                       replication_options_.replicas.end(), self_)),
+      bully_(election_config(options, !replicated_ || keeps_replica_)),
       buyer_(options.self, options.incarnation, std::move(options.buyer), log,
              [this](market::ProductId product) {
                  return is_seller() && seller_.remaining(product) > 0;
              }),
-      seller_(options.self, options.incarnation, std::move(options.seller), log) {
-    replication_options_.self = self_;
-    replication_options_.replicas = replica_set(members_, options.replica_count);
-    keeps_replica_ = replicated_ && std::binary_search(replication_options_.replicas.begin(),
-                                                       replication_options_.replicas.end(), self_);
-}
+      seller_(options.self, options.incarnation, std::move(options.seller), log) {}
 
 void PeerCore::start(Time now, bool restarted) {
     if (keeps_replica_ && !replica_) {

@@ -75,14 +75,19 @@ const Entry* Replica::entry(Position position) const noexcept {
 }
 
 void Replica::join(Epoch epoch) {
-    if (epoch <= joined_) return;
+    if (!raise_joined(epoch)) return;
+    leader_ = election::epoch_leader(epoch);
+    if (reign_ != 0 && reign_ < epoch) deposed(epoch);
+}
+
+bool Replica::raise_joined(Epoch epoch) {
+    if (epoch <= joined_) return false;
     joined_ = epoch;
     ready_.joined = epoch;
-    leader_ = election::epoch_leader(epoch);
     // A promise to the newer reign: nothing of an older one may be acknowledged any more (its
     // log state told the new trader only what was durable when it joined).
     if (!TP_MUTANT(ack_after_newer_reign)) held_ack_.reset();
-    if (reign_ != 0 && reign_ < epoch) deposed(epoch);
+    return true;
 }
 
 void Replica::deposed(Epoch epoch) {
@@ -90,11 +95,7 @@ void Replica::deposed(Epoch epoch) {
     reign_ = 0;
     phase_ = Phase::follower;
     source_ = 0;
-    if (epoch > joined_) {
-        joined_ = epoch;
-        ready_.joined = epoch;
-        if (!TP_MUTANT(ack_after_newer_reign)) held_ack_.reset();
-    }
+    raise_joined(epoch);
     leader_ = election::epoch_leader(joined_);
 }
 

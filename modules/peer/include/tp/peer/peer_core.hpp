@@ -233,8 +233,8 @@ private:
     wire::Epoch noted_epoch_;  // the highest epoch handed out in Ready::epoch_seen
     TraderOptions trader_options_;
     bool replicated_;
-    bool keeps_replica_ = false;
-    replication::Options replication_options_;
+    replication::Options replication_options_;  // its replica set computed once, here
+    bool keeps_replica_;                         // quorum mode, and self in that set
 
     clock::VectorClock clock_;
     election::Bully bully_;

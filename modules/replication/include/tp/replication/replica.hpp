@@ -171,6 +171,8 @@ private:
     bool is_replica(PeerId peer) const noexcept;
     Progress* progress_of(PeerId peer) noexcept;
     void join(Epoch epoch);
+    // Raises the joined epoch (durably, via the Ready); false when `epoch` is not newer.
+    bool raise_joined(Epoch epoch);
     void send(PeerId to, Message message);
     // Seeded once the log is durable up to `at` (at once if it already is).
     void seed_once_durable(Position at);
