@@ -208,7 +208,8 @@ void Replica::send_to(Progress& p, Time now, bool heartbeat) {
         if (append.entries.empty() && !heartbeat) return;
         counters_.entries_sent += append.entries.size();
         ++counters_.appends_sent;
-        if (!append.entries.empty()) p.inflight.push_back(p.next - 1);
+        // Tracked only under a limit (without one the window alone bounds what is out).
+        if (!append.entries.empty() && options_.max_inflight != 0) p.inflight.push_back(p.next - 1);
         const bool more = !append.entries.empty() && p.next <= last() &&
                           p.next - p.match <= options_.window;
         send(p.peer, std::move(append));
