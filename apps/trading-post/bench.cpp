@@ -61,34 +61,61 @@ int e1(const Context& ctx) {
     base.failure.time_quantum = 250ms;
     Csv csv(ctx, "e1",
             "max_transactions,elections,requests,mean_rtt_ms,p50_rtt_ms,p99_rtt_ms,"
-            "traders_elected,failures",
+            "traders_elected,failures,mean_rtt_ms_min,mean_rtt_ms_max,runs",
             {"E1 of the seed: each buyer makes max_transactions sequential requests; "
              "'elections' runs fail the trader with probability 1 every time_quantum",
-             "config: " + bench::describe(base)});
-    Progress progress("e1", sizes.size() * 2);
+             fmt::format("each cell runs {} time(s): the mean, p50 and p99 are the median of the "
+                         "runs', with the min and max of the mean; requests, traders and "
+                         "failures are the median run's (by mean)",
+                         ctx.repeat),
+             "config (max_transactions and failure probability vary): " + bench::describe(base)});
+    Progress progress("e1", sizes.size() * 2 * ctx.repeat);
+    if (ctx.repeat > 1) fmt::print("each cell: the median of {} runs\n\n", ctx.repeat);
     fmt::print(
         "| max_transactions | elections | requests | mean RTT | p50 | p99 | traders | "
-        "failures |\n|---:|---|---:|---:|---:|---:|---:|---:|\n");
+        "failures | mean min - max |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for (auto mt : sizes) {
         for (bool elections : {false, true}) {
-            progress.next(fmt::format("{} requests{}", mt, elections ? ", elections" : ""));
-            peer::Config c = base;
-            c.behaviour.max_transactions = mt;
-            c.failure.probability = elections ? 1.0 : 0.0;
-            runtime::Runtime rt(mode_for(c, false));
-            peer::LocalMarket m(c, rt);
-            m.start();
-            run_to_end(rt, m);
-            std::vector<double> rtts;
-            for (auto& a : answered(m)) rtts.push_back(bench::to_ms(a.p.answered_at - a.p.sent));
-            const auto mean = bench::mean(rtts), p50 = bench::percentile(rtts, 0.5),
-                       p99 = bench::percentile(rtts, 0.99);
-            csv.row(mt, elections ? "yes" : "no", rtts.size(), ms(mean), ms(p50), ms(p99),
-                    m.traders().size(), m.failures().size());
-            progress.print(
-                fmt::format("| {} | {} | {} | {:.2f} ms | {:.2f} ms | {:.2f} ms | {} | {} |", mt,
-                            elections ? "yes" : "no", rtts.size(), mean, p50, p99,
-                            m.traders().size(), m.failures().size()));
+            struct Run {
+                std::size_t requests;
+                double mean, p50, p99;
+                std::size_t traders, failures;
+            };
+            std::vector<Run> done;
+            for (std::uint32_t i = 0; i < ctx.repeat; ++i) {
+                progress.next(fmt::format("{} requests{}, run {} of {}", mt,
+                                          elections ? ", elections" : "", i + 1, ctx.repeat));
+                peer::Config c = base;
+                c.behaviour.max_transactions = mt;
+                c.failure.probability = elections ? 1.0 : 0.0;
+                runtime::Runtime rt(mode_for(c, false));
+                peer::LocalMarket m(c, rt);
+                m.start();
+                run_to_end(rt, m);
+                std::vector<double> rtts;
+                for (auto& a : answered(m))
+                    rtts.push_back(bench::to_ms(a.p.answered_at - a.p.sent));
+                done.push_back({rtts.size(), bench::mean(rtts), bench::percentile(rtts, 0.5),
+                                bench::percentile(rtts, 0.99), m.traders().size(),
+                                m.failures().size()});
+            }
+            std::vector<double> means, p50s, p99s;
+            for (const auto& r : done) {
+                means.push_back(r.mean);
+                p50s.push_back(r.p50);
+                p99s.push_back(r.p99);
+            }
+            const auto mean = bench::spread(means), p50 = bench::spread(p50s),
+                       p99 = bench::spread(p99s);
+            const Run& shown = done[bench::median_run(means)];
+            csv.row(mt, elections ? "yes" : "no", shown.requests, ms(mean.median), ms(p50.median),
+                    ms(p99.median), shown.traders, shown.failures, ms(mean.min), ms(mean.max),
+                    mean.runs);
+            progress.print(fmt::format(
+                "| {} | {} | {} | {:.2f} ms | {:.2f} ms | {:.2f} ms | {} | {} | {:.2f} - {:.2f} ms "
+                "|",
+                mt, elections ? "yes" : "no", shown.requests, mean.median, p50.median, p99.median,
+                shown.traders, shown.failures, mean.min, mean.max));
         }
     }
     csv.flush();
@@ -106,48 +133,90 @@ int e2(const Context& ctx) {
     c.behaviour.max_transactions = ctx.quick ? 30 : 200;
     c.failure.probability = 1;
     c.failure.time_quantum = 1s;
+    // One run's timeline: every answered request, and the failures and reigns.
+    struct Timeline {
+        struct Request {
+            peer::PeerId buyer;
+            std::uint32_t index;  // the buyer's n-th answered request
+            double sent_s, rtt_ms;
+            std::uint32_t attempts;
+            peer::PeerId trader;
+            std::string outcome;
+        };
+        std::vector<Request> requests;
+        std::vector<std::tuple<double, peer::PeerId, std::string>> events;
+        std::vector<double> rtts;
+        std::size_t failures = 0;
+        std::size_t buyer_count = 0;
+        std::string buyers;  // "1 2 4", for the plot
+    };
+    Progress progress("e2", ctx.repeat);
+    std::vector<Timeline> runs;
+    for (std::uint32_t run = 0; run < ctx.repeat; ++run) {
+        progress.next(fmt::format("{} requests per buyer, run {} of {}",
+                                  c.behaviour.max_transactions, run + 1, ctx.repeat));
+        runtime::Runtime rt(mode_for(c, false));
+        const TimePoint t0 = rt.now();
+        peer::LocalMarket m(c, rt);
+        m.start();
+        run_to_end(rt, m);
+        auto all = answered(m);
+        std::sort(all.begin(), all.end(),
+                  [](const Answered& a, const Answered& b) { return a.p.sent < b.p.sent; });
+        Timeline t;
+        std::map<peer::PeerId, std::uint32_t> index;
+        for (const auto& a : all) {
+            const auto i = ++index[a.buyer];
+            if (i == 1) t.buyers += (t.buyers.empty() ? "" : " ") + std::to_string(a.buyer);
+            const double rtt = bench::to_ms(a.p.answered_at - a.p.sent);
+            t.requests.push_back({a.buyer, i, bench::to_s(a.p.sent - t0), rtt, a.p.attempts,
+                                  a.p.trader, a.p.filled ? "filled" : wire::to_string(a.p.reason)});
+            t.rtts.push_back(rtt);
+        }
+        for (const auto& f : m.failures()) {
+            t.events.emplace_back(bench::to_s(f.at - t0), f.peer,
+                                  f.was_trader ? "trader failed" : "peer failed");
+        }
+        for (const auto& r : m.traders())
+            t.events.emplace_back(bench::to_s(r.at - t0), r.peer, "new trader");
+        t.failures = m.failures().size();
+        t.buyer_count = index.size();
+        runs.push_back(std::move(t));
+    }
+    std::vector<double> p50s, p99s, maxes;
+    for (const auto& t : runs) {
+        p50s.push_back(bench::percentile(t.rtts, 0.5));
+        p99s.push_back(bench::percentile(t.rtts, 0.99));
+        maxes.push_back(bench::percentile(t.rtts, 1.0));
+    }
+    // The timeline drawn is the median run's by p99 (the figure failovers drive).
+    const Timeline& shown = runs[bench::median_run(p99s)];
     Csv csv(ctx, "e2", "buyer,request,sent_s,rtt_ms,attempts,trader,outcome",
             {"E2 of the seed: the response time of every request of every buyer, over the run; "
              "the trader fails every time_quantum (e2-failures.csv)",
+             fmt::format("the run shown is the median by p99 of {} run(s); the table gives the "
+                         "median p50, p99 and max of the runs with their min and max",
+                         ctx.repeat),
              "config: " + bench::describe(c)});
-    Progress progress("e2", 1);
-    progress.next(fmt::format("{} requests per buyer", c.behaviour.max_transactions));
-    runtime::Runtime rt(mode_for(c, false));
-    const TimePoint t0 = rt.now();
-    peer::LocalMarket m(c, rt);
-    m.start();
-    run_to_end(rt, m);
-    auto all = answered(m);
-    std::sort(all.begin(), all.end(),
-              [](const Answered& a, const Answered& b) { return a.p.sent < b.p.sent; });
-    std::map<peer::PeerId, std::uint32_t> index;
-    std::string buyers;
-    for (const auto& a : all) {
-        const auto i = ++index[a.buyer];
-        if (i == 1) buyers += (buyers.empty() ? "" : " ") + std::to_string(a.buyer);
-        csv.row(a.buyer, i, fmt::format("{:.4f}", bench::to_s(a.p.sent - t0)),
-                ms(bench::to_ms(a.p.answered_at - a.p.sent)), a.p.attempts, a.p.trader,
-                a.p.filled ? "filled" : wire::to_string(a.p.reason));
+    for (const auto& r : shown.requests) {
+        csv.row(r.buyer, r.index, fmt::format("{:.4f}", r.sent_s), ms(r.rtt_ms), r.attempts,
+                r.trader, r.outcome);
     }
     csv.flush();
     Csv failures(ctx, "e2-failures", "time_s,peer,event", {"companion of e2.csv"});
-    for (const auto& f : m.failures()) {
-        failures.row(fmt::format("{:.4f}", bench::to_s(f.at - t0)), f.peer,
-                     f.was_trader ? "trader failed" : "peer failed");
-    }
-    for (const auto& r : m.traders()) {
-        failures.row(fmt::format("{:.4f}", bench::to_s(r.at - t0)), r.peer, "new trader");
-    }
+    for (const auto& [at, peer, event] : shown.events)
+        failures.row(fmt::format("{:.4f}", at), peer, event);
     failures.flush();
-    std::vector<double> rtts;
-    for (const auto& a : all) rtts.push_back(bench::to_ms(a.p.answered_at - a.p.sent));
+    const auto p50 = bench::spread(p50s), p99 = bench::spread(p99s), max = bench::spread(maxes);
     progress.print(
-        "| buyers | requests | failovers | p50 | p99 | max |\n|---:|---:|---:|---:|---:|---:|");
-    progress.print(fmt::format("| {} | {} | {} | {:.2f} ms | {:.2f} ms | {:.2f} ms |", index.size(),
-                               all.size(), m.failures().size(), bench::percentile(rtts, 0.5),
-                               bench::percentile(rtts, 0.99), bench::percentile(rtts, 1.0)));
+        "| buyers | requests | failovers | p50 | p99 | max | p99 min - max |\n"
+        "|---:|---:|---:|---:|---:|---:|---:|");
+    progress.print(
+        fmt::format("| {} | {} | {} | {:.2f} ms | {:.2f} ms | {:.2f} ms | {:.2f} - {:.2f} ms |",
+                    shown.buyer_count, shown.requests.size(), shown.failures, p50.median,
+                    p99.median, max.median, p99.min, p99.max));
     bench::plot(ctx, "e2", csv.path(),
-                fmt::format("failures='{}'; buyers='{}'", failures.path().string(), buyers));
+                fmt::format("failures='{}'; buyers='{}'", failures.path().string(), shown.buyers));
     return 0;
 }
 
@@ -226,9 +295,10 @@ double auth_cost_ns(int n) {
 
 int latency(const Context& ctx) {
     const Window w = ctx.quick ? Window{200ms, 500ms} : Window{500ms, 3s};
+    // Every series runs ctx.repeat times, the raw ping-pong too: each run's round trips apart.
     struct Series {
         std::string name;
-        std::vector<double> us;
+        std::vector<std::vector<double>> runs;
     };
     std::vector<Series> series;
     struct Run {
@@ -244,68 +314,99 @@ int latency(const Context& ctx) {
         {peer::TransportKind::memory, peer::Durability::none},
     };
     const peer::Config sample = endless_market(ctx.base, 1, 2);
-    Progress progress("latency", runs.size() + 1);
-    progress.next("raw UDP ping-pong");
-    series.push_back({"raw-udp-ping-pong", raw_udp_ping_pong_us(ctx.quick ? 5000 : 50000)});
-    for (auto [t, d, sec] : runs) {
-        progress.next(fmt::format("{} {}", peer::to_string(t), peer::to_string(d)));
-        peer::Config c = endless_market(ctx.base, 1, 2);
-        c.network.transport = t;
-        c.storage.durability = d;
-        c.security.mode = sec;
-        c.duration = w.warm + w.measure;
-        runtime::Runtime rt(runtime::Mode::real_time);
-        const TimePoint from = rt.now() + w.warm;
-        peer::LocalMarket m(c, rt);
-        m.start();
-        run_to_end(rt, m);
-        Series s{fmt::format("buyer-{}-{}{}", peer::to_string(t), peer::to_string(d),
-                             sec == peer::SecurityMode::off ? "-noauth" : ""),
-                 {}};
-        for (const auto& a : answered(m)) {
-            if (a.p.sent >= from) s.us.push_back(bench::to_us(a.p.answered_at - a.p.sent));
-        }
-        series.push_back(std::move(s));
+    Progress progress("latency", (runs.size() + 1) * ctx.repeat);
+    if (ctx.repeat > 1) fmt::print("each series: the median of {} runs\n\n", ctx.repeat);
+    series.push_back({"raw-udp-ping-pong", {}});
+    for (std::uint32_t i = 0; i < ctx.repeat; ++i) {
+        progress.next(fmt::format("raw UDP ping-pong, run {} of {}", i + 1, ctx.repeat));
+        series.back().runs.push_back(raw_udp_ping_pong_us(ctx.quick ? 5000 : 50000));
     }
-    Csv csv(ctx, "latency", "series,samples,p50_us,p99_us,p999_us,mean_us,x_raw_p50",
+    for (auto [t, d, sec] : runs) {
+        series.push_back({fmt::format("buyer-{}-{}{}", peer::to_string(t), peer::to_string(d),
+                                      sec == peer::SecurityMode::off ? "-noauth" : ""),
+                          {}});
+        for (std::uint32_t i = 0; i < ctx.repeat; ++i) {
+            progress.next(
+                fmt::format("{} {}{}, run {} of {}", peer::to_string(t), peer::to_string(d),
+                            sec == peer::SecurityMode::off ? " noauth" : "", i + 1, ctx.repeat));
+            peer::Config c = endless_market(ctx.base, 1, 2);
+            c.network.transport = t;
+            c.storage.durability = d;
+            c.security.mode = sec;
+            c.duration = w.warm + w.measure;
+            runtime::Runtime rt(runtime::Mode::real_time);
+            const TimePoint from = rt.now() + w.warm;
+            peer::LocalMarket m(c, rt);
+            m.start();
+            run_to_end(rt, m);
+            std::vector<double> us;
+            for (const auto& a : answered(m)) {
+                if (a.p.sent >= from) us.push_back(bench::to_us(a.p.answered_at - a.p.sent));
+            }
+            series.back().runs.push_back(std::move(us));
+        }
+    }
+    Csv csv(ctx, "latency",
+            "series,samples,p50_us,p99_us,p999_us,mean_us,x_raw_p50,p50_us_min,p50_us_max,"
+            "p99_us_min,p99_us_max,runs",
             {"one buyer, one request at a time, against the raw UDP ping-pong of a 176-byte "
              "datagram (blocking sockets, 2 threads) measured in the same run",
+             fmt::format("each series runs {} time(s): p50, p99, p99.9 and the mean are the "
+                         "median of the runs' (samples: the median run's by p50), with the min "
+                         "and max of p50 and p99; latency-cdf.csv is the median run's",
+                         ctx.repeat),
              "config (transport and durability vary): " + bench::describe(sample)});
     Csv cdf(ctx, "latency-cdf", "series,fraction,rtt_us", {"companion of latency.csv"});
-    const double raw_p50 = bench::percentile(series.front().us, 0.5);
+    // A figure of every run of one series.
+    const auto per_run = [](const Series& s, auto figure) {
+        std::vector<double> v;
+        for (const auto& run : s.runs) v.push_back(figure(run));
+        return v;
+    };
+    const auto p = [](double q) {
+        return [q](const std::vector<double>& us) { return bench::percentile(us, q); };
+    };
+    const auto median_p50 = [&](const Series& s) {
+        return bench::spread(per_run(s, p(0.5))).median;
+    };
+    const double raw_p50 = median_p50(series.front());
     progress.print(
-        "| series | samples | p50 | p99 | p99.9 | p50 / raw p50 |\n"
-        "|---|---:|---:|---:|---:|---:|");
+        "| series | samples | p50 | p99 | p99.9 | p50 / raw p50 | p50 min - max |\n"
+        "|---|---:|---:|---:|---:|---:|---:|");
     std::string names;
     for (auto& s : series) {
-        const double p50 = bench::percentile(s.us, 0.5), p99 = bench::percentile(s.us, 0.99),
-                     p999 = bench::percentile(s.us, 0.999);
-        const double x = raw_p50 > 0 ? p50 / raw_p50 : 0;
-        csv.row(s.name, s.us.size(), fmt::format("{:.1f}", p50), fmt::format("{:.1f}", p99),
-                fmt::format("{:.1f}", p999), fmt::format("{:.1f}", bench::mean(s.us)),
-                fmt::format("{:.2f}", x));
-        progress.print(fmt::format("| {} | {} | {:.1f} µs | {:.1f} µs | {:.1f} µs | {:.2f}x |",
-                                   s.name, s.us.size(), p50, p99, p999, x));
-        std::sort(s.us.begin(), s.us.end());
+        const auto p50 = bench::spread(per_run(s, p(0.5))),
+                   p99 = bench::spread(per_run(s, p(0.99))),
+                   p999 = bench::spread(per_run(s, p(0.999))),
+                   mean = bench::spread(per_run(s, [](const auto&us) { return bench::mean(us); }));
+        std::vector<double>& shown = s.runs[bench::median_run(per_run(s, p(0.5)))];
+        const double x = raw_p50 > 0 ? p50.median / raw_p50 : 0;
+        csv.row(s.name, shown.size(), fmt::format("{:.1f}", p50.median),
+                fmt::format("{:.1f}", p99.median), fmt::format("{:.1f}", p999.median),
+                fmt::format("{:.1f}", mean.median), fmt::format("{:.2f}", x),
+                fmt::format("{:.1f}", p50.min), fmt::format("{:.1f}", p50.max),
+                fmt::format("{:.1f}", p99.min), fmt::format("{:.1f}", p99.max), p50.runs);
+        progress.print(fmt::format(
+            "| {} | {} | {:.1f} µs | {:.1f} µs | {:.1f} µs | {:.2f}x | {:.1f} - {:.1f} µs |",
+            s.name, shown.size(), p50.median, p99.median, p999.median, x, p50.min, p50.max));
+        std::sort(shown.begin(), shown.end());
         constexpr int points = 200;
-        for (int i = 0; i <= points && !s.us.empty(); ++i) {
+        for (int i = 0; i <= points && !shown.empty(); ++i) {
             const double f = static_cast<double>(i) / points;
-            const auto k = std::min(s.us.size() - 1,
-                                    static_cast<std::size_t>(f * static_cast<double>(s.us.size())));
-            cdf.row(s.name, fmt::format("{:.4f}", f), fmt::format("{:.2f}", s.us[k]));
+            const auto k = std::min(
+                shown.size() - 1, static_cast<std::size_t>(f * static_cast<double>(shown.size())));
+            cdf.row(s.name, fmt::format("{:.4f}", f), fmt::format("{:.2f}", shown[k]));
         }
         names += (names.empty() ? "" : " ") + s.name;
     }
     csv.flush();
     cdf.flush();
     const double seal_open_ns = auth_cost_ns(ctx.quick ? 20'000 : 200'000);
+    const double with_auth = median_p50(series[1]), without = median_p50(series[2]);
     progress.print(fmt::format(
         "authentication: {:.0f} ns per message (seal + open of a 176-byte envelope, measured "
         "here); buyer-udp-none p50 with it / without it (-noauth): {:.2f}x",
-        seal_open_ns,
-        bench::percentile(series[1].us, 0.5) > 0
-            ? bench::percentile(series[1].us, 0.5) / bench::percentile(series[2].us, 0.5)
-            : 0.0));
+        seal_open_ns, without > 0 ? with_auth / without : 0.0));
     bench::plot(ctx, "latency", cdf.path(), fmt::format("series='{}'", names));
     return 0;
 }
@@ -461,8 +562,9 @@ Runner add_bench_command(CLI::App& app) {
                     "Directory of the gnuplot scripts (default: " + default_plots_dir() + ")");
     cmd->add_flag("--quick", flags->quick, "Fewer, shorter runs (a smoke test, not a measurement)");
     cmd->add_option("--repeat", flags->repeat,
-                    "Runs of each throughput cell: the median is reported, with min and max "
-                    "in the CSV (default 3; 1 with --quick)")
+                    "Runs of each real-time measurement (e1, e2, latency, throughput, failover "
+                    "over UDP): the median run is reported, with min and max (default 3; 1 "
+                    "with --quick)")
         ->check(CLI::Range(1, 100));
     cmd->add_flag("--no-plot", flags->no_plot, "Write the CSV files only");
     cmd->add_flag("--list", flags->list, "List the experiments");

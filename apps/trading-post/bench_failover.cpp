@@ -34,6 +34,7 @@ std::string_view disk_of(const FailoverVariant& v) {
 }
 
 struct FailoverRun {
+    std::vector<double> crash;           // the crash's number (1, 2, ...), for each figure below
     std::vector<double> unavailable_ms;  // first answer after the crash - last answer before
     std::vector<double> elected_ms;      // crash -> the new trader serves
     std::uint64_t requests = 0;
@@ -41,8 +42,8 @@ struct FailoverRun {
     std::vector<std::string> violations;
 };
 
-FailoverRun failover_run(const Context& ctx, const FailoverVariant& v, int crashes, Csv& csv,
-                         Progress& progress) {
+FailoverRun failover_run(const Context& ctx, const FailoverVariant& v, int crashes, int run,
+                         int runs, Csv& csv, Progress& progress) {
     peer::Config c = ctx.base;
     c.peers = 6;
     c.roles = {peer::Role::buyer, peer::Role::buyer,  peer::Role::seller,
@@ -104,9 +105,10 @@ FailoverRun failover_run(const Context& ctx, const FailoverVariant& v, int crash
     };
     std::vector<Crash> crashes_done;
     for (int i = 0; i < crashes; ++i) {
-        progress.next(fmt::format("{} {}{} crash {}/{}", peer::to_string(v.transport),
+        progress.next(fmt::format("{} {}{} crash {}/{}{}", peer::to_string(v.transport),
                                   peer::to_string(v.replication), v.disk_lost ? " disk lost" : "",
-                                  i + 1, crashes));
+                                  i + 1, crashes,
+                                  runs > 1 ? fmt::format(", run {} of {}", run, runs) : ""));
         if (!run_until(rt, 10s, settled)) {
             r.violations.push_back(fmt::format("the market did not settle before crash {}", i + 1));
             break;
@@ -158,11 +160,12 @@ FailoverRun failover_run(const Context& ctx, const FailoverVariant& v, int crash
         }
         const double un = bench::to_ms(first_after - last_before);
         const double el = elected ? bench::to_ms(*elected - at) : -1;
+        r.crash.push_back(static_cast<double>(i + 1));
         r.unavailable_ms.push_back(un);
         if (elected) r.elected_ms.push_back(el);
         csv.row(peer::to_string(v.transport), i + 1, ms(bench::to_ms(at - last_before)),
                 ms(bench::to_ms(first_after - at)), ms(un), ms(el), peer::to_string(v.replication),
-                disk_of(v));
+                disk_of(v), run);
     }
     // Nothing confirmed is lost, nothing executed twice: the durable books (quorum: those of the
     // log a view change over every replica would adopt) against what every buyer was told.
@@ -185,15 +188,24 @@ int failover(const Context& ctx) {
     shown.election.answer_timeout = 10ms;
     shown.failure.recovery_delay = 100ms;
     shown.behaviour.think_time = 1ms;
+    // Virtual time gives the same run every time: only the real-time rows repeat.
+    const auto runs_of = [&](peer::TransportKind t) {
+        return t == peer::TransportKind::memory ? 1 : static_cast<int>(ctx.repeat);
+    };
     Csv csv(ctx, "failover",
             "transport,crash,last_answer_before_ms,first_answer_after_ms,unavailable_ms,"
-            "new_trader_ms,replication,disk",
+            "new_trader_ms,replication,disk,run",
             {"each crash kills the trader 150-250 ms after the market settled; it comes back "
              "after recovery_delay; memory runs in virtual time with 0.1-1 ms latency, udp in "
              "real time on loopback",
              "replication: shared (one journal every peer reads) or quorum (every peer keeps a "
              "replica); disk lost: the crashed trader comes back without its replica, and the "
              "next crash waits until it has caught up",
+             fmt::format("udp rows run {} time(s) (column run), memory rows once (virtual time "
+                         "repeats exactly); the table gives the median run's p50 and p99 with the "
+                         "min and max of p99, and the slope of a least-squares line of "
+                         "unavailability against the crash number over every run",
+                         ctx.repeat),
              "config (transport and replication vary): " + bench::describe(shown)});
     using peer::ReplicationMode;
     std::vector<FailoverVariant> variants;
@@ -202,31 +214,55 @@ int failover(const Context& ctx) {
         variants.push_back({t, ReplicationMode::quorum, false});
         variants.push_back({t, ReplicationMode::quorum, true});
     }
-    Progress progress("failover", static_cast<std::size_t>(crashes) * variants.size());
+    std::size_t total = 0;
+    for (const auto& v : variants)
+        total += static_cast<std::size_t>(crashes * runs_of(v.transport));
+    Progress progress("failover", total);
     progress.print(
-        "| transport | replication | disk | crashes | unavailable p50 | p99 | max | "
-        "new trader p50 | p99 | answered | lost | violations |\n"
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        "| transport | replication | disk | runs | crashes | unavailable p50 | p99 | p99 min - max "
+        "| max | slope per crash | new trader p50 | p99 | answered | lost | violations |\n"
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     bool ok = true;
     std::map<std::pair<peer::TransportKind, std::string_view>, double> p99;
     for (const auto& v : variants) {
-        auto r = failover_run(ctx, v, crashes, csv, progress);
         const auto variant =
             fmt::format("{}{}", peer::to_string(v.replication), v.disk_lost ? ", disk lost" : "");
+        // Each run's figures, and every crash of every run for the fitted line.
+        std::vector<double> p50s, p99s, maxes, elected_p50s, elected_p99s, crash, unavailable;
+        std::uint64_t requests = 0, lost = 0;
+        std::size_t violations = 0, counted = 0;
+        const int runs = runs_of(v.transport);
+        for (int run = 1; run <= runs; ++run) {
+            auto r = failover_run(ctx, v, crashes, run, runs, csv, progress);
+            p50s.push_back(bench::percentile(r.unavailable_ms, 0.5));
+            p99s.push_back(bench::percentile(r.unavailable_ms, 0.99));
+            maxes.push_back(bench::percentile(r.unavailable_ms, 1.0));
+            elected_p50s.push_back(bench::percentile(r.elected_ms, 0.5));
+            elected_p99s.push_back(bench::percentile(r.elected_ms, 0.99));
+            crash.insert(crash.end(), r.crash.begin(), r.crash.end());
+            unavailable.insert(unavailable.end(), r.unavailable_ms.begin(), r.unavailable_ms.end());
+            counted += r.unavailable_ms.size();
+            requests += r.requests;
+            lost += r.lost;
+            violations += r.violations.size();
+            for (const auto& violation : r.violations)
+                fmt::print(stderr, "failover ({}, {}, run {}): {}\n", peer::to_string(v.transport),
+                           variant, run, violation);
+        }
+        ok = ok && violations == 0;
+        const auto p99_spread = bench::spread(p99s);
+        const auto line = bench::fit_line(crash, unavailable);
         p99[{v.transport, v.disk_lost ? "quorum, disk lost" : peer::to_string(v.replication)}] =
-            bench::percentile(r.unavailable_ms, 0.99);
+            p99_spread.median;
         progress.print(fmt::format(
-            "| {} | {} | {} | {} | {:.1f} ms | {:.1f} ms | {:.1f} ms | {:.1f} ms | {:.1f} ms | {} "
-            "| {} | {} |",
-            peer::to_string(v.transport), peer::to_string(v.replication), disk_of(v),
-            r.unavailable_ms.size(), bench::percentile(r.unavailable_ms, 0.5),
-            bench::percentile(r.unavailable_ms, 0.99), bench::percentile(r.unavailable_ms, 1.0),
-            bench::percentile(r.elected_ms, 0.5), bench::percentile(r.elected_ms, 0.99), r.requests,
-            r.lost, r.violations.size()));
-        for (const auto& violation : r.violations)
-            fmt::print(stderr, "failover ({}, {}): {}\n", peer::to_string(v.transport), variant,
-                       violation);
-        ok = ok && r.violations.empty();
+            "| {} | {} | {} | {} | {} | {:.1f} ms | {:.1f} ms | {:.1f} - {:.1f} ms | {:.1f} ms | "
+            "{} | {:.1f} ms | {:.1f} ms | {} | {} | {} |",
+            peer::to_string(v.transport), peer::to_string(v.replication), disk_of(v), runs, counted,
+            bench::spread(p50s).median, p99_spread.median, p99_spread.min, p99_spread.max,
+            bench::spread(maxes).median,
+            line ? fmt::format("{:+.3f} ms", line->slope) : std::string("-"),
+            bench::spread(elected_p50s).median, bench::spread(elected_p99s).median, requests, lost,
+            violations));
     }
     // Issue 16's goal: the replicated failover's p99 within 20 ms of the shared journal's.
     progress.print("");

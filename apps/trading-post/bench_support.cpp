@@ -3,9 +3,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
-#include <numeric>
 #include <stdexcept>
 #include <thread>
 
@@ -97,21 +95,6 @@ std::string describe(const peer::Config& c) {
         c.failure.probability ? fmt::format("{}", *c.failure.probability) : std::string("once"),
         format_duration(c.failure.time_quantum), format_duration(c.failure.recovery_delay),
         peer::to_string(c.failure.policy), format_duration(c.duration));
-}
-
-double percentile(std::vector<double> samples, double p) {
-    if (samples.empty()) return 0;
-    auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(samples.size())));
-    rank = std::clamp<std::size_t>(rank, 1, samples.size());
-    std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(rank - 1),
-                     samples.end());
-    return samples[rank - 1];
-}
-
-double mean(const std::vector<double>& samples) {
-    if (samples.empty()) return 0;
-    return std::accumulate(samples.begin(), samples.end(), 0.0) /
-           static_cast<double>(samples.size());
 }
 
 double to_ms(runtime::Duration d) {
@@ -229,10 +212,10 @@ std::optional<std::string> wrong_mode(peer::LocalMarket& m, const peer::Config& 
         // Quorum mode: the replica set keeps replicas, customers none.
         const bool keeps = quorum && peer::keeps_replica(m.peers(), c.replication.replicas, id);
         if (n != nullptr && (n->core().replica() != nullptr) != keeps) {
-            return fmt::format("peer {} {} a replica, the run asked for {} replication{}", id,
-                               keeps ? "keeps no" : "keeps", peer::to_string(c.replication.mode),
-                               quorum ? fmt::format(" with {} replicas", c.replication.replicas)
-                                      : std::string());
+            return fmt::format(
+                "peer {} {} a replica, the run asked for {} replication{}", id,
+                keeps ? "keeps no" : "keeps", peer::to_string(c.replication.mode),
+                quorum ? fmt::format(" with {} replicas", c.replication.replicas) : std::string());
         }
     }
     return std::nullopt;

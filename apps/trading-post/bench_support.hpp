@@ -1,8 +1,8 @@
 #pragma once
 
 // What every experiment of `trading-post bench` shares: where results go, the statement of a
-// run's configuration, the progress bar, percentiles, plotting through gnuplot, and running a
-// market to measure it.
+// run's configuration, the progress bar, the statistics (bench_stats.hpp), plotting through
+// gnuplot, and running a market to measure it.
 
 #include <chrono>
 #include <cstddef>
@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench_stats.hpp"
 #include "tp/peer/config.hpp"
 #include "tp/peer/local_market.hpp"
 #include "tp/runtime/clock.hpp"
@@ -27,7 +28,7 @@ struct Context {
     std::filesystem::path out;    // results directory
     std::filesystem::path plots;  // directory of the gnuplot scripts (tools/plot)
     bool quick = false;           // fewer and shorter runs (smoke tests)
-    std::uint32_t repeat = 1;     // runs of each measurement (throughput: median, min, max)
+    std::uint32_t repeat = 1;     // runs of each real-time measurement (median, min, max)
     bool plot = true;             // draw PNGs when gnuplot is there
     std::string command;          // the command line that produced the run
 };
@@ -79,10 +80,6 @@ std::string describe_machine();
 // The keys an experiment may vary, on one line: "peers=6 transport=udp durability=group
 // replication=quorum ...".
 std::string describe(const peer::Config& config);
-
-// Nearest-rank percentile (p in [0, 1]) of unsorted samples; 0 for none.
-double percentile(std::vector<double> samples, double p);
-double mean(const std::vector<double>& samples);
 
 double to_ms(runtime::Duration d);
 double to_us(runtime::Duration d);
