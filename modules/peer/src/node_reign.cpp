@@ -178,7 +178,7 @@ bool Node::load_books(Reign& reign, OpenedJournal opened, const std::string& whe
         return false;
     }
     if (!core_.trader_loaded(reign.epoch, std::move(books.value()), reign.journal->written(),
-                             core_now())) {
+                             core_now(), recovery.records.size())) {
         return false;  // the reign ended meanwhile
     }
     const market::Books& loaded = core_.trader()->books();

@@ -252,11 +252,13 @@ void PeerCore::dropped(DropKind kind, PeerId from, std::string_view detail, Time
 
 // ---- The trader role ------------------------------------------------------------------------
 
-bool PeerCore::trader_loaded(wire::Epoch epoch, market::Books books, Position durable, Time now) {
+bool PeerCore::trader_loaded(wire::Epoch epoch, market::Books books, Position durable, Time now,
+                             std::uint64_t replayed) {
     if (loading_ != epoch) return false;
     loading_.reset();
     trader_.emplace(self_, epoch, std::move(books), durable, trader_options_, now,
                     &trader_counters_);
+    trader_->count_replayed(replayed);
     ++trader_counters_.reigns;
     collect(now);
     return true;

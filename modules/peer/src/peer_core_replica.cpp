@@ -123,6 +123,7 @@ void PeerCore::drive_replica(Time now) {
         loading_.reset();
         trader_.emplace(self_, epoch, std::move(*shadow_), r.last(), trader_options_, now,
                         &trader_counters_);
+        trader_->count_replayed(since_compaction_);  // what it applied since its last snapshot
         shadow_.reset();
         ++trader_counters_.reigns;
         ready_.began_reign = epoch;
@@ -218,7 +219,7 @@ void PeerCore::compact_if_due() {
         // Followers keep their logs bounded the same way the trader does.
         if (!shadow_ || applied_ < r.first() || !r.can_compact(applied_) ||
             since_compaction_ <
-                std::max<std::uint64_t>(trader_options_.snapshot_every, shadow_->answered_count())) {
+                std::max<std::uint64_t>(trader_options_.snapshot_every, shadow_->sessions_count())) {
             return;
         }
         covered = applied_;

@@ -114,7 +114,10 @@ void Trader::persist(Time /*now*/) {
     if (TP_MUTANT(early_confirm)) needs = 0;  // confirms before the journal is durable
     for (auto& output : step_.outputs) held_.push_back({needs, std::move(output)});
     step_.clear();
-    if (since_snapshot_ >= std::max<std::uint64_t>(options_.snapshot_every, books_.answered_count())) {
+    // The sessions, not every answer ever given: those grow with history, and so would the
+    // replay a successor does after the last snapshot.
+    if (since_snapshot_ >=
+        std::max<std::uint64_t>(options_.snapshot_every, books_.sessions_count())) {
         since_snapshot_ = 0;
         snapshot_.emplace(written_, books_.snapshot());
     }

@@ -150,7 +150,9 @@ public:
 
     // The trader role. The books of the reign Ready::load_books asked for, recovered from a
     // journal durable up to `durable`; false when the reign has ended meanwhile.
-    bool trader_loaded(wire::Epoch epoch, market::Books books, Position durable, Time now);
+    // `replayed`: the records after the journal's snapshot (they count toward the next one).
+    bool trader_loaded(wire::Epoch epoch, market::Books books, Position durable, Time now,
+                       std::uint64_t replayed = 0);
     // The journal is durable up to `durable`.
     void on_durable(Position durable, Time now);
 

@@ -67,6 +67,10 @@ public:
     std::optional<Time> next_deadline() const noexcept;
     // The journal is durable up to `durable`: the answers resting on it may leave.
     void on_durable(Position durable);
+    // The journal this reign took over holds `records` after its snapshot (what a successor
+    // replays): they count toward the next snapshot, or a market of reigns shorter than the
+    // interval would never take one, and every failover would replay the whole history.
+    void count_replayed(std::uint64_t records) noexcept { since_snapshot_ += records; }
 
     // What is ready, to be carried out by the driver and then cleared (its buffers are kept, so
     // the steady state allocates nothing for records): the records to append, in order, each at
