@@ -42,8 +42,8 @@ struct FailoverRun {
     std::vector<std::string> violations;
 };
 
-FailoverRun failover_run(const Context& ctx, const FailoverVariant& v, int crashes, int run,
-                         int runs, Csv& csv, Progress& progress) {
+// The market every crash of a row runs in (and what the CSV's config line states).
+peer::Config failover_config(const Context& ctx, const FailoverVariant& v) {
     peer::Config c = ctx.base;
     c.peers = 6;
     c.roles = {peer::Role::buyer, peer::Role::buyer,  peer::Role::seller,
@@ -60,6 +60,12 @@ FailoverRun failover_run(const Context& ctx, const FailoverVariant& v, int crash
     c.behaviour.buy_probability = 1;
     c.behaviour.max_transactions = 4'000'000'000u;
     c.behaviour.request_timeout = 50ms;
+    return c;
+}
+
+FailoverRun failover_run(const Context& ctx, const FailoverVariant& v, int crashes, int run,
+                         int runs, Csv& csv, Progress& progress) {
+    const peer::Config c = failover_config(ctx, v);
     const bool virtual_time = v.transport == peer::TransportKind::memory;
     runtime::Runtime rt(virtual_time ? runtime::Mode::virtual_time : runtime::Mode::real_time);
     peer::LocalMarket m(c, rt);
@@ -181,13 +187,8 @@ FailoverRun failover_run(const Context& ctx, const FailoverVariant& v, int crash
 
 int failover(const Context& ctx) {
     const int crashes = ctx.quick ? 5 : 100;
-    peer::Config shown = ctx.base;
-    shown.peers = 6;
-    shown.election.heartbeat_interval = 10ms;
-    shown.election.election_timeout = 30ms;
-    shown.election.answer_timeout = 10ms;
-    shown.failure.recovery_delay = 100ms;
-    shown.behaviour.think_time = 1ms;
+    const peer::Config shown = failover_config(
+        ctx, {peer::TransportKind::udp, peer::ReplicationMode::quorum, /*disk_lost=*/false});
     // Virtual time gives the same run every time: only the real-time rows repeat.
     const auto runs_of = [&](peer::TransportKind t) {
         return t == peer::TransportKind::memory ? 1 : static_cast<int>(ctx.repeat);

@@ -81,15 +81,26 @@ std::string describe_machine() {
 
 std::string describe(const peer::Config& c) {
     using peer::format_duration;
+    // The roles as run: drawn from the seed when the config names none.
+    std::string roles = "from-seed";
+    if (!c.roles.empty()) {
+        const auto count = [&](peer::Role r) {
+            return std::count(c.roles.begin(), c.roles.end(), r);
+        };
+        roles = fmt::format("{}-buyers/{}-sellers/{}-both", count(peer::Role::buyer),
+                            count(peer::Role::seller), count(peer::Role::both));
+    }
     return fmt::format(
-        "seed={} peers={} transport={} durability={} replication={} batch_window={} think_time={} "
-        "buy_probability={} max_transactions={} heartbeat={} election_timeout={} "
-        "answer_timeout={} failure.probability={} time_quantum={} recovery_delay={} policy={} "
-        "duration={}",
-        c.seed, c.peers, peer::to_string(c.network.transport),
+        "seed={} peers={} roles={} transport={} durability={} replication={} replicas={} "
+        "security={} batch_window={} think_time={} buy_probability={} max_transactions={} "
+        "request_timeout={} heartbeat={} election_timeout={} answer_timeout={} "
+        "failure.probability={} time_quantum={} recovery_delay={} policy={} duration={}",
+        c.seed, c.peers, roles, peer::to_string(c.network.transport),
         peer::to_string(c.storage.durability), peer::to_string(c.replication.mode),
+        c.replication.replicas, peer::to_string(c.security.mode),
         format_duration(c.market.batch_window), format_duration(c.behaviour.think_time),
         c.behaviour.buy_probability, c.behaviour.max_transactions,
+        format_duration(c.behaviour.request_timeout),
         format_duration(c.election.heartbeat_interval),
         format_duration(c.election.election_timeout), format_duration(c.election.answer_timeout),
         c.failure.probability ? fmt::format("{}", *c.failure.probability) : std::string("once"),
