@@ -30,6 +30,13 @@ inline asio::awaitable<Position> sync_on(std::shared_ptr<Journal> journal) {
     co_return journal->sync();
 }
 
+// A snapshot written on the pool's thread; the caller gives the journal no other work meanwhile.
+inline asio::awaitable<void> write_snapshot_on(std::shared_ptr<Journal> journal, Position covered,
+                                               std::vector<std::byte> bytes) {
+    journal->write_snapshot(covered, bytes);
+    co_return;
+}
+
 // One reign as trader: the journal that makes the core's books durable. Shared with serve(), so
 // it lives until that ends (an fdatasync in flight holds the journal open).
 struct Node::Reign {

@@ -1,7 +1,7 @@
 // The driver's side of the replicated log (quorum mode): each peer opens its own replica's journal
 // at start (nothing is shared, so nothing is waited for), carries out what the core's replica
-// asks of storage (install a snapshot, cut a divergent suffix, append, compact), and syncs off the
-// loop (group commit), telling the core how far the replica is durable.
+// asks of storage (install a snapshot, cut a divergent suffix, append, compact), and syncs and
+// writes snapshots off the loop (group commit), telling the core how far the replica is durable.
 #include <fmt/core.h>
 #include <asio/co_spawn.hpp>
 #include <asio/this_coro.hpp>
@@ -68,15 +68,27 @@ bool Node::store_replica() {
     replication::Ready& work = replica->ready();
     Ready& ready = core_.ready();
     Journal& journal = *replica_journal_;
+    // While a snapshot is being written the journal is the writing thread's: the work waits.
+    const bool hold = snapshot_writing_;
     try {
         if (auto install = std::exchange(work.install, std::nullopt)) {
-            journal.install_snapshot(install->covered,
-                                     encode_snapshot(install->covered_epoch, install->bytes));
-            replica_report_.cut();
+            // A snapshot from the trader replaces the log: one still to be written is moot.
+            pending_snapshot_.reset();
+            if (hold) {
+                held_store_.install(std::move(*install));
+            } else {
+                journal.install_snapshot(install->covered,
+                                         encode_snapshot(install->covered_epoch, install->bytes));
+                replica_report_.cut();
+            }
         }
         if (const auto cut = std::exchange(work.truncate_after, std::nullopt)) {
-            journal.truncate_after(*cut);
-            replica_report_.cut();
+            if (hold) {
+                held_store_.truncate_after(*cut);
+            } else {
+                journal.truncate_after(*cut);
+                replica_report_.cut();
+            }
         }
         if (const Position from = std::exchange(work.append_from, 0); from != 0) {
             for (Position p = from; p <= replica->last(); ++p) {
@@ -86,7 +98,9 @@ bool Node::store_replica() {
                         fmt::format("record {} of the replicated log left memory unwritten", p));
                 }
                 encode_record(*entry, record_buffer_);
-                if (const Position at = journal.append(record_buffer_); at != p) {
+                if (hold) {
+                    held_store_.append(p, record_buffer_);
+                } else if (const Position at = journal.append(record_buffer_); at != p) {
                     throw std::runtime_error(fmt::format(
                         "the journal put record {} of the replicated log at {}", p, at));
                 }
@@ -98,20 +112,46 @@ bool Node::store_replica() {
         return false;
     }
     if (auto compact = std::exchange(ready.compact, std::nullopt)) {
+        // Written by the replica loop, off the event loop (about ten fsyncs); a newer one
+        // replaces one not yet started.
         const auto& snapshot = core_.replica()->snapshot();
-        try {
-            if (!snapshot || snapshot->covered != compact->covered) {
-                throw std::logic_error(fmt::format("the replica holds no snapshot at {}",
-                                                   compact->covered));
-            }
-            journal.write_snapshot(compact->covered,
-                                   encode_snapshot(compact->covered_epoch, snapshot->bytes));
-        } catch (const std::exception& e) {
-            log_->warn("replica: snapshot failed (the log still has every record): {}", e.what());
+        if (!snapshot || snapshot->covered != compact->covered) {
+            log_->warn("replica: snapshot failed (the log still has every record): the replica "
+                       "holds no snapshot at {}",
+                       compact->covered);
+        } else {
+            pending_snapshot_ = PendingSnapshot{
+                compact->covered, encode_snapshot(compact->covered_epoch, snapshot->bytes)};
         }
     }
-    if (journal.written() > journal.durable() || replica_report_.due(journal.durable())) {
+    if (journal.written() > journal.durable() || replica_report_.due(journal.durable()) ||
+        pending_snapshot_) {
         wake(replica_timer_);
+    }
+    return true;
+}
+
+bool Node::store_held() {
+    Journal& journal = *replica_journal_;
+    try {
+        if (auto install = held_store_.take_install()) {
+            journal.install_snapshot(install->covered,
+                                     encode_snapshot(install->covered_epoch, install->bytes));
+            replica_report_.cut();
+        }
+        if (const auto cut = held_store_.take_cut()) {
+            journal.truncate_after(*cut);
+            replica_report_.cut();
+        }
+        for (const auto& record : held_store_.take_records()) {
+            if (const Position at = journal.append(record.bytes); at != record.position) {
+                throw std::runtime_error(fmt::format(
+                    "the journal put record {} of the replicated log at {}", record.position, at));
+            }
+        }
+    } catch (const std::exception& e) {
+        fail(fmt::format("peer {}'s replica cannot write its journal: {}", id(), e.what()));
+        return false;
     }
     return true;
 }
@@ -141,8 +181,39 @@ asio::awaitable<void> Node::replica_loop() {
     for (;;) {
         co_await wait_until(replica_timer_, runtime::never, [&] {
             return journal->written() > journal->durable() ||
-                   replica_report_.due(journal->durable());
+                   replica_report_.due(journal->durable()) || pending_snapshot_.has_value();
         });
+        if (auto snapshot = std::exchange(pending_snapshot_, std::nullopt)) {
+            // Meanwhile store_replica() holds the journal's other work (one writer at a time).
+            snapshot_writing_ = true;
+            try {
+                if (journal->sync_blocks() && context_.sync_pool != nullptr) {
+                    co_await asio::co_spawn(
+                        context_.sync_pool->get_executor(),
+                        write_snapshot_on(journal, snapshot->covered, std::move(snapshot->bytes)),
+                        asio::use_awaitable);
+                } else {
+                    // The model: a snapshot takes a sync's time, and work waits meanwhile.
+                    if (const auto latency = journal->modelled_sync_latency(); latency.count() > 0) {
+                        runtime::Timer disk(context_.runtime);
+                        co_await pause(disk, latency);
+                        throw_if_cancelled(co_await asio::this_coro::cancellation_state);
+                    }
+                    journal->write_snapshot(snapshot->covered, snapshot->bytes);
+                }
+            } catch (const std::system_error& e) {
+                if (e.code() == asio::error::operation_aborted) throw;  // stop()
+                log_->warn("replica: snapshot failed (the log still has every record): {}",
+                           e.what());
+            } catch (const std::exception& e) {
+                log_->warn("replica: snapshot failed (the log still has every record): {}",
+                           e.what());
+            }
+            throw_if_cancelled(co_await asio::this_coro::cancellation_state);
+            snapshot_writing_ = false;
+            if (!store_held()) co_return;
+            continue;  // what was held is written now: sync it
+        }
         if (journal->written() > journal->durable()) {
             const std::uint64_t token = replica_report_.sync_started();
             try {

@@ -25,6 +25,7 @@
 #include "tp/market/types.hpp"
 #include "tp/peer/config.hpp"
 #include "tp/peer/durability_report.hpp"
+#include "tp/peer/held_store.hpp"
 #include "tp/peer/journal.hpp"
 #include "tp/peer/junk_report.hpp"
 #include "tp/peer/outbox.hpp"
@@ -217,6 +218,8 @@ private:
     // reign's start asks; false: the node failed.
     bool open_replica();
     bool store_replica();
+    // Carries out what store_replica() held while a snapshot was written; false: the node failed.
+    bool store_held();
     void began_reign(wire::Epoch epoch);
     // The behaviours on top of the core (the original lab's random buyer and seller).
     asio::awaitable<void> buyer_behaviour();
@@ -271,6 +274,15 @@ private:
     std::shared_ptr<Journal> replica_journal_;
     DurabilityReport replica_report_;
     std::vector<std::byte> record_buffer_;
+    // A compaction's snapshot, encoded, for the replica loop to write off the event loop; and
+    // the storage work held meanwhile (the journal takes one writer at a time).
+    struct PendingSnapshot {
+        Position covered = 0;
+        std::vector<std::byte> bytes;
+    };
+    std::optional<PendingSnapshot> pending_snapshot_;
+    bool snapshot_writing_ = false;
+    HeldStore held_store_;
     bool seeded_ = false;
     std::uint64_t answers_seen_ = 0;    // buyer answers, as the waiters last saw them
     // What the seller's waits (and wait_for_trader) last saw: lots closed, a deposit unacked, the
