@@ -315,6 +315,7 @@ void read_storage(TableReader& r, Config::Storage& s) {
         s.state_dir = *v;
     });
     r.choice("durability", s.durability, journal::durability_names);
+    r.integer("snapshot_every", s.snapshot_every, 1, Config::Storage::max_snapshot_every);
 }
 
 constexpr std::pair<const char*, ReplicationMode> replication_mode_names[] = {

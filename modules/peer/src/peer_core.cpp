@@ -70,6 +70,7 @@ PeerCoreOptions PeerCoreOptions::from(const Config& config, PeerId self, Role ro
     o.seller = SellerOptions::from(config);
     o.trader.market = market_config(config);
     o.trader.products = config.market.products.size();
+    o.trader.snapshot_every = config.storage.snapshot_every;
     o.replicated = config.replication.mode == ReplicationMode::quorum;
     o.replica_count = config.replication.replicas;
     o.replication.retry = config.replication.retry;

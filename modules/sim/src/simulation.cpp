@@ -43,6 +43,7 @@ peer::Config market_config(const Options& o, runtime::Rng& rng) {
     c.seed = o.seed;
     c.peers = o.peers;
     c.replication.replicas = o.replicas;
+    c.storage.snapshot_every = o.snapshot_every;
     c.network.transport = peer::TransportKind::memory;
     // Durability is modelled by the memory journal: syncs take sync_latency of virtual time and
     // make the log durable to that point; a trader crash loses the rest. (The policy names what
@@ -372,6 +373,8 @@ std::string repro_command(const Options& o) {
     const Options defaults;
     if (o.peers != defaults.peers) cmd += fmt::format(" --peers {}", o.peers);
     if (o.replicas != defaults.replicas) cmd += fmt::format(" --replicas {}", o.replicas);
+    if (o.snapshot_every != defaults.snapshot_every)
+        cmd += fmt::format(" --snapshot-every {}", o.snapshot_every);
     if (o.duration != defaults.duration) cmd += " --duration " + peer::format_duration(o.duration);
     if (o.liveness_bound != defaults.liveness_bound)
         cmd += " --liveness-bound " + peer::format_duration(o.liveness_bound);

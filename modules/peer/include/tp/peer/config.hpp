@@ -147,6 +147,11 @@ struct Config {
         // process keep theirs under it, in peer-<id>/.
         std::filesystem::path state_dir;
         Durability durability = Durability::group;
+        // Records between snapshots of the books, at least (more when the books hold more
+        // sessions): what a successor or a restarted replica replays is at most about this.
+        std::uint64_t snapshot_every = default_snapshot_every;
+        static constexpr std::uint64_t default_snapshot_every = 10'000;
+        static constexpr std::uint64_t max_snapshot_every = 100'000'000;
     } storage;
 
     struct Replication {

@@ -22,6 +22,9 @@ struct Options {
     // The replica set's size (replication.replicas): the highest ids keep the log, the others
     // are customers.
     std::uint32_t replicas = peer::Config::Replication::default_replicas;
+    // Records between snapshots (storage.snapshot_every): small values make every run compact,
+    // install snapshots and write them while the log keeps growing.
+    std::uint64_t snapshot_every = peer::Config::Storage::default_snapshot_every;
     Duration duration = std::chrono::seconds(2);        // faults are injected this long
     Duration liveness_bound = std::chrono::seconds(3);  // then every request answered within
     FaultSpec faults;
