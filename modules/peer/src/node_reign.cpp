@@ -193,6 +193,23 @@ bool Node::load_books(Reign& reign, OpenedJournal opened, const std::string& whe
     return true;
 }
 
+asio::awaitable<bool> Node::on_disk(const Journal& journal, const std::function<void()>& work,
+                                    const std::function<bool()>* still_wanted) {
+    if (journal.sync_blocks() && context_.sync_pool != nullptr) {
+        co_await asio::co_spawn(context_.sync_pool->get_executor(), run_on_pool(work),
+                                asio::use_awaitable);
+        co_return true;
+    }
+    if (const auto latency = journal.modelled_sync_latency(); latency.count() > 0) {
+        runtime::Timer disk(context_.runtime);
+        co_await pause(disk, latency);
+        throw_if_cancelled(co_await asio::this_coro::cancellation_state);
+        if (still_wanted != nullptr && !(*still_wanted)()) co_return false;
+    }
+    work();
+    co_return true;
+}
+
 void Node::end_reign() {
     if (!reign_) return;
     reign_->active = false;
@@ -210,21 +227,14 @@ asio::awaitable<void> Node::commit_loop(Reign& reign) {
             continue;
         }
         try {
-            if (journal->sync_blocks() && context_.sync_pool != nullptr) {
-                // Group commit: requests keep arriving on the loop while fdatasync runs on the
-                // pool; each batch is released when its sync returns.
-                co_await asio::co_spawn(context_.sync_pool->get_executor(), sync_on(journal),
-                                        asio::use_awaitable);
-            } else {
-                if (const auto latency = journal->modelled_sync_latency(); latency.count() > 0) {
-                    // The modelled fdatasync takes time; a crash meanwhile loses the tail.
-                    runtime::Timer disk(context_.runtime);
-                    co_await pause(disk, latency);
-                    throw_if_cancelled(co_await asio::this_coro::cancellation_state);
-                    if (!reign.active) co_return;
-                }
-                journal->sync();
-            }
+            // Group commit: requests keep arriving on the loop while fdatasync runs; each batch
+            // is released when its sync returns. (In the model, a crash during the modelled
+            // fdatasync loses the tail.)
+            // (Named, not temporaries of the co_await: g++ 12 mishandles those.)
+            const std::function<void()> sync = [journal] { journal->sync(); };
+            const std::function<bool()> active = [&reign] { return reign.active; };
+            const bool synced = co_await on_disk(*journal, sync, &active);
+            if (!synced) co_return;
             ++core_.trader_counters().syncs;
             if (context_.observer) context_.observer->synced(*this, journal->durable());
         } catch (const std::system_error& e) {

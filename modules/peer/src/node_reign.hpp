@@ -1,5 +1,7 @@
 #pragma once
 
+#include <functional>
+
 // What the driver's files (node, node_reign, behaviour) share: how a loop notices a stop, and one
 // reign's hold on the trader's journal.
 
@@ -23,17 +25,11 @@ inline void throw_if_cancelled(const asio::cancellation_state& state) {
     }
 }
 
-// A sync on the pool's thread (group commit, for the trader's journal and a replica's). The
-// journal is a parameter, so the coroutine's frame holds it (a lambda's capture would die with the
-// lambda before the coroutine runs).
-inline asio::awaitable<Position> sync_on(std::shared_ptr<Journal> journal) {
-    co_return journal->sync();
-}
-
-// A snapshot written on the pool's thread; the caller gives the journal no other work meanwhile.
-inline asio::awaitable<void> write_snapshot_on(std::shared_ptr<Journal> journal, Position covered,
-                                               std::vector<std::byte> bytes) {
-    journal->write_snapshot(covered, bytes);
+// Disk work (a sync, a snapshot) on the pool's thread. The work is a parameter, so the
+// coroutine's frame holds it (a lambda's capture would die with the lambda before the coroutine
+// runs).
+inline asio::awaitable<void> run_on_pool(std::function<void()> work) {
+    work();
     co_return;
 }
 

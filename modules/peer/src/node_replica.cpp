@@ -187,20 +187,13 @@ asio::awaitable<void> Node::replica_loop() {
             // Meanwhile store_replica() holds the journal's other work (one writer at a time).
             snapshot_writing_ = true;
             try {
-                if (journal->sync_blocks() && context_.sync_pool != nullptr) {
-                    co_await asio::co_spawn(
-                        context_.sync_pool->get_executor(),
-                        write_snapshot_on(journal, snapshot->covered, std::move(snapshot->bytes)),
-                        asio::use_awaitable);
-                } else {
-                    // The model: a snapshot takes a sync's time, and work waits meanwhile.
-                    if (const auto latency = journal->modelled_sync_latency(); latency.count() > 0) {
-                        runtime::Timer disk(context_.runtime);
-                        co_await pause(disk, latency);
-                        throw_if_cancelled(co_await asio::this_coro::cancellation_state);
-                    }
-                    journal->write_snapshot(snapshot->covered, snapshot->bytes);
-                }
+                // (In the model a snapshot takes a sync's time, and the work waits meanwhile.)
+                // (Named, not a temporary of the co_await: g++ 12 mishandles those.)
+                const std::function<void()> write =
+                    [journal, s = std::make_shared<PendingSnapshot>(std::move(*snapshot))] {
+                        journal->write_snapshot(s->covered, s->bytes);
+                    };
+                co_await on_disk(*journal, write);
             } catch (const std::system_error& e) {
                 if (e.code() == asio::error::operation_aborted) throw;  // stop()
                 log_->warn("replica: snapshot failed (the log still has every record): {}",
@@ -217,17 +210,8 @@ asio::awaitable<void> Node::replica_loop() {
         if (journal->written() > journal->durable()) {
             const std::uint64_t token = replica_report_.sync_started();
             try {
-                if (journal->sync_blocks() && context_.sync_pool != nullptr) {
-                    co_await asio::co_spawn(context_.sync_pool->get_executor(),
-                                            sync_on(journal), asio::use_awaitable);
-                } else {
-                    if (const auto latency = journal->modelled_sync_latency(); latency.count() > 0) {
-                        runtime::Timer disk(context_.runtime);
-                        co_await pause(disk, latency);
-                        throw_if_cancelled(co_await asio::this_coro::cancellation_state);
-                    }
-                    journal->sync();
-                }
+                const std::function<void()> sync = [journal] { journal->sync(); };
+                co_await on_disk(*journal, sync);
             } catch (const std::system_error& e) {
                 if (e.code() == asio::error::operation_aborted) throw;  // stop()
                 fail(fmt::format("peer {}'s replica cannot sync its journal: {}", id(), e.what()));

@@ -202,6 +202,12 @@ private:
     asio::awaitable<void> behaviours();
     // Carries out what the core has ready.
     asio::awaitable<void> carry_out();
+    // Disk work (a sync, a snapshot) off the event loop: on the sync pool when `journal` blocks
+    // on a device; in the model (a memory journal), inline after its modelled latency, unless
+    // `still_wanted` (asked after that wait) says no, and then false. Rethrows what `work` throws.
+    // By reference: the caller's named objects (g++ 12 mishandles temporaries of a co_await).
+    asio::awaitable<bool> on_disk(const Journal& journal, const std::function<void()>& work,
+                                  const std::function<bool()>* still_wanted = nullptr);
     asio::awaitable<void> deliver(wire::Envelope envelope);
     // One reign: open the journal, load the books, then group commit until the reign ends.
     asio::awaitable<void> serve(std::shared_ptr<Reign> reign);
