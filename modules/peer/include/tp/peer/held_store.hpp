@@ -50,9 +50,23 @@ public:
     }
 
     // In order: the install, the cut, the records; empties this.
-    std::optional<replication::Snapshot> take_install() { return std::exchange(install_, {}); }
-    std::optional<Position> take_cut() { return std::exchange(cut_, {}); }
-    std::vector<Record> take_records() { return std::exchange(records_, {}); }
+    // (Moved out, then reset: std::exchange with an empty optional draws a false
+    // -Wmaybe-uninitialized from g++ 12 under the sanitizers.)
+    std::optional<replication::Snapshot> take_install() {
+        std::optional<replication::Snapshot> out = std::move(install_);
+        install_.reset();
+        return out;
+    }
+    std::optional<Position> take_cut() {
+        const std::optional<Position> out = cut_;
+        cut_.reset();
+        return out;
+    }
+    std::vector<Record> take_records() {
+        std::vector<Record> out = std::move(records_);
+        records_.clear();
+        return out;
+    }
 
 private:
     std::optional<replication::Snapshot> install_;
