@@ -71,7 +71,8 @@ struct CoreMarket {
             BOOST_REQUIRE(static_cast<bool>(books));
             const auto epoch = *ready.load_books;
             ready.load_books.reset();
-            core.trader_loaded(epoch, std::move(books.value()), journal->journal->written(), now);
+            core.trader_loaded(epoch, std::move(books.value()), journal->journal->written(), now,
+                               journal->recovery.records.size());
         }
         if (auto* trader = core.trader()) {
             for (auto& r : trader->records()) journal->journal->append(r.bytes);

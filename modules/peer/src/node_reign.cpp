@@ -230,7 +230,6 @@ asio::awaitable<void> Node::commit_loop(Reign& reign) {
             // Group commit: requests keep arriving on the loop while fdatasync runs; each batch
             // is released when its sync returns. (In the model, a crash during the modelled
             // fdatasync loses the tail.)
-            // (Named, not temporaries of the co_await: g++ 12 mishandles those.)
             const std::function<void()> sync = [journal] { journal->sync(); };
             const std::function<bool()> active = [&reign] { return reign.active; };
             const bool synced = co_await on_disk(*journal, sync, &active);

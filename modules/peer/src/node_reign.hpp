@@ -1,13 +1,12 @@
 #pragma once
 
-#include <functional>
-
 // What the driver's files (node, node_reign, behaviour) share: how a loop notices a stop, and one
 // reign's hold on the trader's journal.
 
 #include <asio/awaitable.hpp>
 #include <asio/cancellation_state.hpp>
 #include <asio/error.hpp>
+#include <functional>
 #include <memory>
 #include <system_error>
 

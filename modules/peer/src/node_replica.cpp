@@ -77,17 +77,14 @@ bool Node::store_replica() {
             if (hold) {
                 held_store_.install(std::move(*install));
             } else {
-                journal.install_snapshot(install->covered,
-                                         encode_snapshot(install->covered_epoch, install->bytes));
-                replica_report_.cut();
+                write_install(*install);
             }
         }
         if (const auto cut = std::exchange(work.truncate_after, std::nullopt)) {
             if (hold) {
                 held_store_.truncate_after(*cut);
             } else {
-                journal.truncate_after(*cut);
-                replica_report_.cut();
+                write_cut(*cut);
             }
         }
         if (const Position from = std::exchange(work.append_from, 0); from != 0) {
@@ -100,9 +97,8 @@ bool Node::store_replica() {
                 encode_record(*entry, record_buffer_);
                 if (hold) {
                     held_store_.append(p, record_buffer_);
-                } else if (const Position at = journal.append(record_buffer_); at != p) {
-                    throw std::runtime_error(fmt::format(
-                        "the journal put record {} of the replicated log at {}", p, at));
+                } else {
+                    write_record(p, record_buffer_);
                 }
             }
         }
@@ -131,23 +127,30 @@ bool Node::store_replica() {
     return true;
 }
 
+void Node::write_install(const replication::Snapshot& snapshot) {
+    replica_journal_->install_snapshot(snapshot.covered,
+                                       encode_snapshot(snapshot.covered_epoch, snapshot.bytes));
+    replica_report_.cut();
+}
+
+void Node::write_cut(Position after) {
+    replica_journal_->truncate_after(after);
+    replica_report_.cut();
+}
+
+void Node::write_record(Position position, std::span<const std::byte> bytes) {
+    if (const Position at = replica_journal_->append(bytes); at != position) {
+        throw std::runtime_error(
+            fmt::format("the journal put record {} of the replicated log at {}", position, at));
+    }
+}
+
 bool Node::store_held() {
-    Journal& journal = *replica_journal_;
     try {
-        if (auto install = held_store_.take_install()) {
-            journal.install_snapshot(install->covered,
-                                     encode_snapshot(install->covered_epoch, install->bytes));
-            replica_report_.cut();
-        }
-        if (const auto cut = held_store_.take_cut()) {
-            journal.truncate_after(*cut);
-            replica_report_.cut();
-        }
+        if (auto install = held_store_.take_install()) write_install(*install);
+        if (const auto cut = held_store_.take_cut()) write_cut(*cut);
         for (const auto& record : held_store_.take_records()) {
-            if (const Position at = journal.append(record.bytes); at != record.position) {
-                throw std::runtime_error(fmt::format(
-                    "the journal put record {} of the replicated log at {}", record.position, at));
-            }
+            write_record(record.position, record.bytes);
         }
     } catch (const std::exception& e) {
         fail(fmt::format("peer {}'s replica cannot write its journal: {}", id(), e.what()));
@@ -188,7 +191,6 @@ asio::awaitable<void> Node::replica_loop() {
             snapshot_writing_ = true;
             try {
                 // (In the model a snapshot takes a sync's time, and the work waits meanwhile.)
-                // (Named, not a temporary of the co_await: g++ 12 mishandles those.)
                 const std::function<void()> write =
                     [journal, s = std::make_shared<PendingSnapshot>(std::move(*snapshot))] {
                         journal->write_snapshot(s->covered, s->bytes);

@@ -226,6 +226,10 @@ private:
     bool store_replica();
     // Carries out what store_replica() held while a snapshot was written; false: the node failed.
     bool store_held();
+    // The replica journal's three writes, held or not (throw what the journal throws).
+    void write_install(const replication::Snapshot& snapshot);
+    void write_cut(Position after);
+    void write_record(Position position, std::span<const std::byte> bytes);
     void began_reign(wire::Epoch epoch);
     // The behaviours on top of the core (the original lab's random buyer and seller).
     asio::awaitable<void> buyer_behaviour();

@@ -152,7 +152,7 @@ public:
     // journal durable up to `durable`; false when the reign has ended meanwhile.
     // `replayed`: the records after the journal's snapshot (they count toward the next one).
     bool trader_loaded(wire::Epoch epoch, market::Books books, Position durable, Time now,
-                       std::uint64_t replayed = 0);
+                       std::uint64_t replayed);
     // The journal is durable up to `durable`.
     void on_durable(Position durable, Time now);
 
