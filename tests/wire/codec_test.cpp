@@ -144,17 +144,37 @@ BOOST_AUTO_TEST_CASE(the_wire_carries_the_election_s_own_messages) {
     BOOST_TEST(!election_message(Body{PaymentAck{1}}).has_value());
 }
 
-BOOST_AUTO_TEST_CASE(largest_clock_that_fits_one_datagram) {
-    // Root pointer + envelope (5 words) + list tag + 2 words per entry + empty body, plus the
-    // 8-byte segment table, must stay within max_datagram_size.
-    const std::size_t fits = (max_datagram_size / 8 - 1 - 1 - 5 - 1) / 2;
-    const auto big = samples::envelope(samples::heartbeat(), samples::dense_clock(fits));
+BOOST_AUTO_TEST_CASE(the_largest_clock_fits_one_datagram) {
+    // Packed, max_clock_entries entries at the largest counter take 8 bytes each (a one-byte gap,
+    // a seven-byte counter): the entry limit binds before the datagram's size does.
+    tp::clock::VectorClock largest;
+    for (PeerId p = 1; p <= max_clock_entries; ++p) largest.set(p, max_clock_counter);
+    const auto big = samples::envelope(samples::heartbeat(), largest);
     BOOST_TEST(encoded_size(big) <= max_datagram_size);
+    BOOST_TEST(encoded_size(big) < 8 * max_clock_entries + 100);
     BOOST_TEST((round_trip(big) == big));
 
-    const auto too_big = samples::envelope(samples::heartbeat(), samples::dense_clock(fits + 1));
-    BOOST_TEST(encoded_size(too_big) > max_datagram_size);
-    BOOST_CHECK_THROW(encode(too_big), std::length_error);
+    auto one_more = largest;
+    one_more.set(max_clock_entries + 1, 1);
+    BOOST_CHECK_THROW(encode(samples::envelope(samples::heartbeat(), one_more)),
+                      std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(a_clock_packs_to_its_varints) {
+    // Peer gaps and counters as varints: a six-peer clock with small counters is 12 bytes (two
+    // words), where version 1's list took 13 words.
+    const auto six = samples::envelope(samples::heartbeat(), samples::dense_clock(6));
+    const auto empty = samples::envelope(samples::heartbeat(), tp::clock::VectorClock{});
+    BOOST_TEST(encoded_size(six) - encoded_size(empty) == 16u);
+    // Far-apart peers and large counters take more bytes each, and still round-trip.
+    tp::clock::VectorClock wide;
+    wide.set(7, 1);
+    wide.set(200'000, 300);
+    wide.set(0xFFFF'FFFF, max_clock_counter);
+    const auto e = samples::envelope(samples::heartbeat(), wide);
+    BOOST_TEST((round_trip(e) == e));
+    // 1 + 1, 3 + 2, 5 + 7 bytes: 19, in three words.
+    BOOST_TEST(encoded_size(e) - encoded_size(empty) == 24u);
 }
 
 BOOST_AUTO_TEST_CASE(result_value_on_error_throws_with_the_message) {

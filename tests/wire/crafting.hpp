@@ -11,23 +11,36 @@
 #include <string>
 #include <vector>
 
+#include "packed_clock.hpp"
 #include "schema.hpp"
 #include "tp/wire/codec.hpp"
 
 namespace tp::wire::test {
 
-// A valid version-1 envelope root (sender 1, receiver 2, epoch 3) with a 2-peer clock.
+// Packs `entries` (peer, counter) into the envelope's clock as given: increasing peers, but
+// counters unchecked, so a test can write a zero or one beyond the limit.
+inline void set_clock(schema::Envelope::Builder root,
+                      const std::vector<std::pair<std::uint32_t, std::uint64_t>>& entries) {
+    std::vector<tp::clock::Entry> raw;
+    for (const auto& [peer, counter] : entries) raw.push_back({peer, counter});
+    auto clock = root.initClock(static_cast<unsigned>(packed::size(raw)));
+    packed::write(raw, reinterpret_cast<std::byte*>(clock.begin()));
+}
+
+// The clock's raw bytes, to write what packed::write never would.
+inline void set_clock_bytes(schema::Envelope::Builder root, const std::vector<std::uint8_t>& bytes) {
+    auto clock = root.initClock(static_cast<unsigned>(bytes.size()));
+    std::copy(bytes.begin(), bytes.end(), clock.begin());
+}
+
+// A valid envelope root of this version (sender 1, receiver 2, epoch 3) with a 2-peer clock.
 inline schema::Envelope::Builder valid_root(capnp::MessageBuilder& message) {
     auto root = message.initRoot<schema::Envelope>();
     root.setSender(1);
     root.setReceiver(2);
     root.setEpoch(3);
     root.setVersion(protocol_version);
-    auto clock = root.initClock(2);
-    clock[0].setPeer(1);
-    clock[0].setCounter(4);
-    clock[1].setPeer(2);
-    clock[1].setCounter(5);
+    set_clock(root, {{1, 4}, {2, 5}});
     return root;
 }
 

@@ -3,6 +3,9 @@
 // that each one breaks exactly one rule.
 #include <boost/test/unit_test.hpp>
 
+#include <array>
+#include <span>
+
 #include <capnp/any.h>
 #include <capnp/message.h>
 #include <capnp/serialize.h>
@@ -24,6 +27,8 @@ namespace {
 using tp::wire::test::any;
 using tp::wire::test::expect_error;
 using tp::wire::test::mentions;
+using tp::wire::test::set_clock;
+using tp::wire::test::set_clock_bytes;
 using tp::wire::test::to_bytes;
 using tp::wire::test::valid_root;
 
@@ -47,8 +52,8 @@ BOOST_AUTO_TEST_CASE(crafted_valid_message_decodes) {
 }
 
 BOOST_AUTO_TEST_CASE(encoder_layout_matches_the_schema) {
-    // The encoder writes clock entries and fills directly into list memory; the generated reader
-    // must see exactly the same values.
+    // The encoder packs the clock and writes fills directly into list memory; the generated
+    // reader must see exactly the same values.
     const auto env =
         samples::envelope(samples::buy_result_3_fills(), samples::dense_clock(5, 1000));
     const auto bytes = encode(env);
@@ -56,12 +61,19 @@ BOOST_AUTO_TEST_CASE(encoder_layout_matches_the_schema) {
     std::memcpy(words.begin(), bytes.data(), bytes.size());
     capnp::FlatArrayMessageReader message(words);
     const auto root = message.getRoot<s::Envelope>();
+    BOOST_TEST(!root.hasClockListDeprecated());
     const auto clock = root.getClock();
-    BOOST_TEST_REQUIRE(clock.size() == 5u);
+    std::array<tp::clock::Entry, 8> got{};
+    const auto unpacked = packed::read(std::as_bytes(std::span(clock.begin(), clock.size())),
+                                       got.size(), max_clock_counter, got.data());
+    BOOST_TEST_REQUIRE(!unpacked.fault.has_value());
+    BOOST_TEST_REQUIRE(unpacked.count == 5u);
     for (unsigned i = 0; i < 5; ++i) {
-        BOOST_TEST(clock[i].getPeer() == i);
-        BOOST_TEST(clock[i].getCounter() == 1000u + i);
+        BOOST_TEST(got[i].peer == i);
+        BOOST_TEST(got[i].counter == 1000u + i);
     }
+    // Two bytes an entry here (a gap of 0, a two-byte counter): a fifth of version 1's list.
+    BOOST_TEST(clock.size() == 5u * 3u);
     const auto fills = root.getBody().getBuyResult().getFills();
     const auto& want = std::get<BuyResult>(env.body).fills;
     BOOST_TEST_REQUIRE(fills.size() == want.size());
@@ -93,23 +105,16 @@ BOOST_AUTO_TEST_CASE(fills_from_a_newer_schema_decode) {
     BOOST_TEST((got[1] == Fill{21, 9, 3, 50}));
 }
 
-BOOST_AUTO_TEST_CASE(clock_entries_from_a_newer_schema_decode) {
-    // A future ClockEntry with an extra data word and a pointer: wider elements, same first fields.
+BOOST_AUTO_TEST_CASE(a_version_1_clock_list_is_refused) {
+    // Version 2 packs the clock; the retired list in a version-2 envelope is a mistake or a
+    // forgery, never read.
     capnp::MallocMessageBuilder m;
     auto root = valid_root(m);
     root.getBody().initOk();
-    auto list = any(root).getPointerSection()[0].initAsListOfAnyStruct(3, 1, 2);
-    for (unsigned i = 0; i < 2; ++i) {
-        auto data = list[i].getDataSection();
-        data[0] = static_cast<kj::byte>(10 + i);  // peer
-        data[8] = static_cast<kj::byte>(7);       // counter
-        data[16] = 0xEE;                          // the unknown new field
-        list[i].getPointerSection()[0].setAs<capnp::Text>("future");
-    }
-    auto r = decode(to_bytes(m));
-    BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.error().message()));
-    BOOST_TEST(r.value().clock == tp::clock::VectorClock::from_entries(
-                                      std::vector<tp::clock::Entry>{{10, 7}, {11, 7}}));
+    auto list = root.initClockListDeprecated(1);
+    list[0].setPeer(1);
+    list[0].setCounter(1);
+    BOOST_TEST(mentions(expect_error(to_bytes(m), DecodeErrc::bad_clock), "clockListDeprecated"));
 }
 
 BOOST_AUTO_TEST_CASE(too_short) {
@@ -188,7 +193,7 @@ BOOST_AUTO_TEST_CASE(multi_segment_message_from_another_writer_decodes) {
 }
 
 BOOST_AUTO_TEST_CASE(wrong_version) {
-    for (std::uint16_t v : {0, 2, 0xFFFF}) {
+    for (std::uint16_t v : {0, 3, 0xFFFF}) {
         capnp::MallocMessageBuilder m;
         valid_root(m).setVersion(v);
         BOOST_TEST(mentions(expect_error(to_bytes(m), DecodeErrc::wrong_version),
@@ -215,9 +220,12 @@ BOOST_AUTO_TEST_CASE(fills_list_too_long) {
 }
 
 BOOST_AUTO_TEST_CASE(clock_list_too_long_without_sending_the_data) {
-    // A list of empty elements costs no bytes however long it claims to be; it still counts.
+    // A list of empty elements costs no bytes however long it claims to be; it still counts
+    // (version 1's clock list; version 2's packed clock is bytes that were sent).
     capnp::MallocMessageBuilder m;
     auto root = valid_root(m);
+    root.setVersion(1);
+    root.disownClock();
     root.getBody().initElection();
     any(root).getPointerSection()[0].initAs<capnp::List<capnp::Void>>(max_clock_entries + 1);
     const auto bytes = to_bytes(m);
@@ -229,6 +237,8 @@ BOOST_AUTO_TEST_CASE(traversal_limit_stops_amplification) {
     // Same trick at a size one datagram could never hold: the reader's traversal limit fires.
     capnp::MallocMessageBuilder m;
     auto root = valid_root(m);
+    root.setVersion(1);
+    root.disownClock();
     root.getBody().initElection();
     any(root).getPointerSection()[0].initAs<capnp::List<capnp::Void>>(1u << 20);
     BOOST_TEST(mentions(expect_error(to_bytes(m), DecodeErrc::traversal_limit), "clock"));
@@ -267,11 +277,9 @@ BOOST_AUTO_TEST_CASE(a_retired_detail_is_never_read_but_counts_against_the_budge
         auto root = big.initRoot<s::Envelope>();
         root.setSender(1);
         root.setVersion(protocol_version);
-        auto clock = root.initClock(6);
-        for (unsigned i = 0; i < 6; ++i) {
-            clock[i].setPeer(i + 1);
-            clock[i].setCounter(max_clock_counter);
-        }
+        std::vector<std::pair<std::uint32_t, std::uint64_t>> clock;
+        for (unsigned i = 0; i < 6; ++i) clock.emplace_back(i + 1, max_clock_counter);
+        set_clock(root, clock);
         auto full = root.getBody().initBuyResult();
         full.initFills(max_fills);
         if (with_text) full.setDetailDeprecated("y");
@@ -310,6 +318,38 @@ BOOST_AUTO_TEST_CASE(election_messages_take_their_epoch_from_the_envelope) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_clocks) {
+    // The packed form cannot say "unsorted" or "duplicate" (gaps are never negative); what it can
+    // get wrong is each varint and each value.
+    struct Case {
+        const char* name;
+        std::vector<std::uint8_t> bytes;
+        const char* says;
+    };
+    const Case cases[] = {
+        {"zero counter", {1, 1, 2, 0}, "clock[1]: peer 4 has counter 0"},
+        {"cut short in a peer", {1, 1, 0x82}, "clock[1]: bad peer varint at byte 2 of 3"},
+        {"cut short in a counter", {1, 1, 2}, "clock[1]: peer 4: bad counter varint at byte 3"},
+        {"needless trailing byte", {0x81, 0x00, 1}, "clock[0]: bad peer varint at byte 0"},
+        {"peer varint of six bytes", {0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 1},
+         "clock[0]: bad peer varint"},
+        {"peer beyond 32 bits", {0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 1, 0, 1},
+         "clock[1]: peer 4294967296 is beyond 32 bits"},
+        {"counter varint longer than the limit needs",
+         {1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01}, "clock[0]: peer 1: bad counter"},
+    };
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.name) {
+            capnp::MallocMessageBuilder m;
+            auto root = valid_root(m);
+            root.getBody().initHeartbeat();
+            set_clock_bytes(root, c.bytes);
+            BOOST_TEST(mentions(expect_error(to_bytes(m), DecodeErrc::bad_clock), c.says));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(version_1_clock_lists_are_still_checked) {
+    // Older builds send the clock as a list: read, and held to the same rules.
     struct Case {
         const char* name;
         std::vector<std::pair<std::uint32_t, std::uint64_t>> entries;
@@ -319,13 +359,16 @@ BOOST_AUTO_TEST_CASE(bad_clocks) {
         {"unsorted", {{5, 1}, {2, 1}}, "peer 2 after peer 5"},
         {"duplicate", {{2, 1}, {2, 3}}, "peer 2 after peer 2"},
         {"zero counter", {{1, 1}, {4, 0}}, "clock[1]: peer 4 has counter 0"},
+        {"counter beyond the limit", {{1, max_clock_counter + 1}}, "clock[0]: peer 1 has counter"},
     };
     for (const auto& c : cases) {
         BOOST_TEST_CONTEXT(c.name) {
             capnp::MallocMessageBuilder m;
             auto root = valid_root(m);
+            root.setVersion(1);
+            root.disownClock();
             root.getBody().initHeartbeat();
-            auto clock = root.initClock(static_cast<unsigned>(c.entries.size()));
+            auto clock = root.initClockListDeprecated(static_cast<unsigned>(c.entries.size()));
             for (unsigned i = 0; i < c.entries.size(); ++i) {
                 clock[i].setPeer(c.entries[i].first);
                 clock[i].setCounter(c.entries[i].second);
@@ -333,6 +376,24 @@ BOOST_AUTO_TEST_CASE(bad_clocks) {
             BOOST_TEST(mentions(expect_error(to_bytes(m), DecodeErrc::bad_clock), c.says));
         }
     }
+    // A well-formed one decodes; a packed clock beside the version 1 list is refused.
+    capnp::MallocMessageBuilder m;
+    auto root = valid_root(m);
+    root.setVersion(1);
+    root.disownClock();
+    root.getBody().initHeartbeat();
+    auto clock = root.initClockListDeprecated(2);
+    clock[0].setPeer(3);
+    clock[0].setCounter(7);
+    clock[1].setPeer(9);
+    clock[1].setCounter(1);
+    const auto r = decode(to_bytes(m));
+    BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.error().message()));
+    BOOST_TEST(r.value().clock.get(3) == 7u);
+    BOOST_TEST(r.value().clock.get(9) == 1u);
+    set_clock(root, {{1, 1}});
+    BOOST_TEST(mentions(expect_error(to_bytes(m), DecodeErrc::bad_clock),
+                        "a packed clock in a version-1 envelope"));
 }
 
 // Issue 12: a clock of 1,500 or 4,085 invented peers made every later message larger, then too
@@ -340,11 +401,9 @@ BOOST_AUTO_TEST_CASE(bad_clocks) {
 BOOST_AUTO_TEST_CASE(a_clock_larger_than_the_market_is_refused) {
     capnp::MallocMessageBuilder m;
     auto root = valid_root(m);
-    auto clock = root.initClock(1500);
-    for (unsigned i = 0; i < 1500; ++i) {
-        clock[i].setPeer(i + 1);
-        clock[i].setCounter(1);
-    }
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> clock;
+    for (unsigned i = 0; i < 1500; ++i) clock.emplace_back(i + 1, max_clock_counter);
+    set_clock(root, clock);
     root.getBody().initHeartbeat();
     const auto bytes = to_bytes(m);
     // Within the schema's own limit it decodes; a six-peer market refuses it by size first ...
@@ -355,7 +414,14 @@ BOOST_AUTO_TEST_CASE(a_clock_larger_than_the_market_is_refused) {
     DecodeLimits count_only = limits_for_members(6);
     count_only.max_bytes = max_datagram_size;
     BOOST_TEST(mentions(expect_error(bytes, DecodeErrc::list_too_long, count_only),
-                        "clock: 1500 entries, limit 6"));
+                        "clock: 12000 bytes, more than 6 entries take"));
+    // Few bytes, but one entry too many: refused as the seventh is read.
+    capnp::MallocMessageBuilder seven;
+    auto small = valid_root(seven);
+    set_clock(small, {{1, 1}, {2, 1}, {3, 1}, {4, 1}, {5, 1}, {6, 1}, {7, 1}});
+    small.getBody().initHeartbeat();
+    BOOST_TEST(mentions(expect_error(to_bytes(seven), DecodeErrc::list_too_long, count_only),
+                        "clock: more than 6 entries"));
 }
 
 BOOST_AUTO_TEST_CASE(the_budget_admits_the_largest_legal_message) {
@@ -380,7 +446,7 @@ BOOST_AUTO_TEST_CASE(the_budget_admits_the_largest_legal_message) {
 BOOST_AUTO_TEST_CASE(a_clock_counter_beyond_the_limit_is_refused) {
     capnp::MallocMessageBuilder m;
     auto root = valid_root(m);
-    root.getClock()[1].setCounter(max_clock_counter + 1);
+    set_clock(root, {{1, 4}, {2, max_clock_counter + 1}});
     root.getBody().initHeartbeat();
     BOOST_TEST(mentions(expect_error(to_bytes(m), DecodeErrc::bad_clock), "clock[1]: peer 2"));
     // The encoder refuses to write what the decoder would refuse.

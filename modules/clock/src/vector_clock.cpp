@@ -39,8 +39,11 @@ VectorClock VectorClock::from_entries(std::span<const Entry> entries) {
     for (const Entry& e : entries) {
         if (e.counter != 0) clock.entries_.push_back(e);
     }
-    std::sort(clock.entries_.begin(), clock.entries_.end(),
-              [](const Entry& x, const Entry& y) { return x.peer < y.peer; });
+    const auto by_peer = [](const Entry& x, const Entry& y) { return x.peer < y.peer; };
+    // Decoded clocks come sorted: check in one pass rather than sort again.
+    if (!std::is_sorted(clock.entries_.begin(), clock.entries_.end(), by_peer)) {
+        std::sort(clock.entries_.begin(), clock.entries_.end(), by_peer);
+    }
     auto dup = std::adjacent_find(clock.entries_.begin(), clock.entries_.end(),
                                   [](const Entry& x, const Entry& y) { return x.peer == y.peer; });
     if (dup != clock.entries_.end()) {

@@ -183,7 +183,9 @@ struct Envelope {
   receiver @1 :UInt32;
   epoch @2 :UInt64;
   version @3 :UInt16;            # protocol version, currently 1
-  clock @4 :List(ClockEntry);    # sorted by peer, unique, no zero counters; at most 4096
+  # Version 1's clock (16 bytes an entry; sorted by peer, unique, no zero counters): read from
+  # older builds, never written; version 2 packs the clock in `clock`.
+  clockListDeprecated @4 :List(ClockEntry);
 
   body :union {
     deposit @5 :Deposit;
@@ -205,4 +207,11 @@ struct Envelope {
     snapshotChunk @21 :SnapshotChunk;
     snapshotAck @22 :SnapshotAck;
   }
+
+  # The vector clock (version 2), packed: at most 4096 entries in increasing peer order, each two
+  # unsigned LEB128 varints (7 bits a byte, low bits first, the high bit set on every byte but the
+  # last, no needless trailing byte): the peer's gap (the first entry: its peer id; later ones:
+  # peer - previous peer - 1), then the counter (1 to 2^48). About 4 bytes an entry against
+  # version 1's 16: at 64 buyers the clock was most of every datagram, and of what is MACed.
+  clock @23 :Data;
 }

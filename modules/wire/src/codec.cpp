@@ -13,6 +13,7 @@
 
 #include <capnp/any.h>
 
+#include "packed_clock.hpp"
 #include "schema.hpp"
 
 namespace tp::wire {
@@ -44,12 +45,10 @@ constexpr std::size_t struct_list_words(std::size_t n) {
 }
 
 // List elements as this schema lays them out (see envelope.capnp; the round-trip tests pin it):
-// ClockEntry: peer at byte 0, counter at 8. Fill: seller at 0, quantity at 4, lotId at 8, amount
-// at 16. Encoding writes them directly; decoding reads them directly when the list has exactly
-// this layout (a newer schema's wider elements take the generated accessors).
-constexpr std::size_t clock_entry_bytes = struct_words<s::ClockEntry>() * word_bytes;
+// Fill: seller at 0, quantity at 4, lotId at 8, amount at 16. Encoding writes them directly;
+// decoding reads them directly when the list has exactly this layout (a newer schema's wider
+// elements take the generated accessors).
 constexpr std::size_t fill_bytes = struct_words<s::Fill>() * word_bytes;
-static_assert(s::ClockEntry::_capnpPrivate::pointerCount == 0 && clock_entry_bytes == 16);
 static_assert(s::Fill::_capnpPrivate::pointerCount == 0 && fill_bytes == 24);
 
 // The first element's data when every element of a struct list has exactly T's layout (data
@@ -123,7 +122,7 @@ struct BodyWords {
 std::size_t segment_words(const Envelope& e) {
     if (e.body.valueless_by_exception())
         throw std::invalid_argument("wire: envelope body is empty");
-    return 1 + struct_words<s::Envelope>() + struct_list_words<s::ClockEntry>(e.clock.size()) +
+    return 1 + struct_words<s::Envelope>() + data_words(packed::size(e.clock.entries())) +
            std::visit(BodyWords{}, e.body);
 }
 
@@ -452,40 +451,86 @@ public:
         if (size_ > budget) return too_large(size_, budget);
 
         where = "version";
-        if (root.getVersion() != protocol_version) {
-            return error(DecodeErrc::wrong_version, "version: " + num(root.getVersion()) +
-                                                        ", expected " + num(protocol_version));
+        const std::uint16_t version = root.getVersion();
+        if (version != protocol_version && version != 1) {
+            return error(DecodeErrc::wrong_version, "version: " + num(version) +
+                                                        ", this build reads 1 and " +
+                                                        num(protocol_version));
         }
         out.sender = root.getSender();
         out.receiver = root.getReceiver();
         out.epoch = root.getEpoch();
 
         where = "clock";
-        auto clock = root.getClock();
-        const std::size_t clock_limit = std::min(limits_.max_clock_entries, max_clock_entries);
-        if (clock.size() > clock_limit) {
-            return error(DecodeErrc::list_too_long,
-                         "clock: " + num(clock.size()) + " entries, limit " + num(clock_limit));
+        if (auto e = version == 1 ? read_clock_list(root, out) : read_packed_clock(root, out)) {
+            return e;
         }
-        // Validate into a small buffer, then build the clock in one step.
+
+        where = "body";
+        return read_body(root.getBody(), out);
+    }
+
+private:
+    const DecodeLimits& limits_;
+    const std::size_t size_;
+
+    std::size_t clock_limit() const {
+        return std::min(limits_.max_clock_entries, max_clock_entries);
+    }
+
+    // Version 2: the packed clock (envelope.capnp, `clock`).
+    std::optional<DecodeError> read_packed_clock(s::Envelope::Reader root, Envelope& out) {
+        if (root.hasClockListDeprecated()) {
+            return error(DecodeErrc::bad_clock,
+                         "clockListDeprecated: version 1's clock list in a version-2 envelope");
+        }
+        const auto bytes = root.getClock();
+        const std::size_t limit = clock_limit();
+        // More bytes than the limit's entries could take at their longest: refused unread.
+        if (bytes.size() > packed::max_entry_bytes * limit) {
+            return error(DecodeErrc::list_too_long, "clock: " + num(bytes.size()) +
+                                                        " bytes, more than " + num(limit) +
+                                                        " entries take");
+        }
+        // Validate into a small buffer (an entry takes two bytes at least), then build the clock
+        // in one step.
+        std::array<tp::clock::Entry, 32> small;
+        std::vector<tp::clock::Entry> large;
+        const std::size_t room = std::min(bytes.size() / 2, limit);
+        if (room > small.size()) large.resize(room);
+        tp::clock::Entry* const slots = room > small.size() ? large.data() : small.data();
+        const auto unpacked = packed::read(std::as_bytes(std::span(bytes.begin(), bytes.size())),
+                                           limit, max_clock_counter, slots);
+        if (unpacked.fault) {
+            return error(unpacked.fault->kind == packed::Fault::Kind::too_many
+                             ? DecodeErrc::list_too_long
+                             : DecodeErrc::bad_clock,
+                         unpacked.fault->detail);
+        }
+        out.clock = tp::clock::VectorClock::from_entries(std::span(slots, unpacked.count));
+        return std::nullopt;
+    }
+
+    // Version 1 (older builds): a list of (peer, counter) structs, sorted and unique.
+    std::optional<DecodeError> read_clock_list(s::Envelope::Reader root, Envelope& out) {
+        if (root.hasClock()) {
+            return error(DecodeErrc::bad_clock, "clock: a packed clock in a version-1 envelope");
+        }
+        const auto clock = root.getClockListDeprecated();
+        const std::size_t limit = clock_limit();
+        if (clock.size() > limit) {
+            return error(DecodeErrc::list_too_long,
+                         "clock: " + num(clock.size()) + " entries, limit " + num(limit));
+        }
         const unsigned n = clock.size();
         std::array<tp::clock::Entry, 32> small;
         std::vector<tp::clock::Entry> large;
         if (n > small.size()) large.resize(n);
         const std::span<tp::clock::Entry> entries(n > small.size() ? large.data() : small.data(),
                                                   n);
-        if (const kj::byte* base = exact_layout<s::ClockEntry>(clock)) {
-            for (unsigned i = 0; i < n; ++i) {
-                entries[i] = {load_le<std::uint32_t>(base + clock_entry_bytes * i),
-                              load_le<std::uint64_t>(base + clock_entry_bytes * i + 8)};
-            }
-        } else {
-            for (unsigned i = 0; i < n; ++i) {
-                const auto entry = clock[i];
-                entries[i] = {entry.getPeer(), entry.getCounter()};
-            }
-        }
         for (unsigned i = 0; i < n; ++i) {
+            const auto entry = clock[i];
+            entries[i] = {entry.getPeer(), entry.getCounter()};
             const auto [peer, counter] = entries[i];
             if (counter == 0) {
                 return error(DecodeErrc::bad_clock,
@@ -504,14 +549,8 @@ public:
             }
         }
         out.clock = tp::clock::VectorClock::from_entries(entries);
-
-        where = "body";
-        return read_body(root.getBody(), out);
+        return std::nullopt;
     }
-
-private:
-    const DecodeLimits& limits_;
-    const std::size_t size_;
 
     std::optional<DecodeError> reason(s::RefusalReason in, RefusalReason& out, const char* field) {
         const auto raw = static_cast<std::uint16_t>(in);
@@ -872,15 +911,9 @@ std::size_t encode(const Envelope& envelope, std::span<std::byte> out) {
             root.setReceiver(envelope.receiver);
             root.setEpoch(envelope.epoch);
             root.setVersion(protocol_version);
-            const auto entries = envelope.clock.entries();
-            if (!entries.empty()) {
-                // We allocated this list, so its layout is known: write the elements directly.
-                auto clock = root.initClock(static_cast<unsigned>(entries.size()));
-                auto* base = capnp::AnyStruct::Builder(clock[0]).getDataSection().begin();
-                for (std::size_t i = 0; i < entries.size(); ++i) {
-                    store_le(base + clock_entry_bytes * i, entries[i].peer);
-                    store_le(base + clock_entry_bytes * i + 8, entries[i].counter);
-                }
+            if (const auto entries = envelope.clock.entries(); !entries.empty()) {
+                auto clock = root.initClock(static_cast<unsigned>(packed::size(entries)));
+                packed::write(entries, reinterpret_cast<std::byte*>(clock.begin()));
             }
             std::visit(BodyWriter{root.getBody()}, envelope.body);
             if (builder.getSegmentsForOutput()[0].size() != words) {

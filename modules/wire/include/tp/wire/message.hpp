@@ -23,8 +23,10 @@ using RequestId = std::uint64_t;
 using PaymentId = std::uint64_t;
 using Epoch = tp::election::Epoch;
 
-// The protocol version every encoded envelope carries; decode rejects any other.
-inline constexpr std::uint16_t protocol_version = 1;
+// The protocol version every encoded envelope carries. Version 2 packs the vector clock
+// (envelope.capnp, `clock`); decode still reads version 1 (older builds' clock list) and refuses
+// any other.
+inline constexpr std::uint16_t protocol_version = 2;
 
 enum class RefusalReason : std::uint16_t {
     none,
