@@ -261,6 +261,45 @@ BOOST_AUTO_TEST_CASE(a_view_change_whose_source_lost_its_log_collects_again) {
     }
 }
 
+// Found by `sim --seed 42 --duration 60s`: a new trader that had restarted (commit position 0)
+// and whose last record was of an older epoch than its source's asked for the log from position
+// 1 on every Fetch. The source answers at most max_append_bytes, all of which the trader held
+// already, so each answer "made progress" and the next Fetch asked for the same records again:
+// the view change never ended, and no request was answered after the faults stopped.
+BOOST_AUTO_TEST_CASE(a_view_change_pulling_more_than_one_append_ends) {
+    Options small;
+    small.max_append_bytes = 1;  // one entry per Append: the source's log takes many
+    Cluster c(3, {}, small);
+    c.lead(3, epoch(1, 3));
+    c.deliver();
+    // Step 1: six records committed everywhere, in epoch 1.
+    for (const char* r : {"r1", "r2", "r3", "r4", "r5", "r6"}) c.propose(3, r);
+    c.deliver();
+    // Step 2: peer 1 is cut off; peer 2 leads epoch 2 with peer 3 and commits one more record
+    // there, so the most advanced log ends in epoch 2 and peer 1's in epoch 1.
+    c.cut(1, 2);
+    c.cut(1, 3);
+    c.lead(2, epoch(2, 2));
+    c.settle(3);
+    BOOST_REQUIRE(c[2].serving());
+    const Position r7 = *c.propose(2, "r7");
+    c.deliver();
+    // Step 3: peers 1 and 3 restart (a commit position is not durable: both know 0); healed,
+    // peer 1 wins epoch 3 with peer 3's log state, pulls peer 3's log one Append at a time, and
+    // serves.
+    c.crash(2);
+    c.restart(1);
+    c.restart(3);
+    BOOST_REQUIRE(c[3].commit() == 0u);
+    c.heal();
+    c.lead(1, epoch(3, 1));
+    c.settle(40);
+    BOOST_REQUIRE(c[1].serving());
+    BOOST_TEST(c[1].counters().recollections == 0u);
+    BOOST_TEST(c[1].entry(r7)->payload == bytes("r7"));
+    expect_same_prefix(c, {1}, 3, r7);
+}
+
 // Found by `sim --replicas 5` (seed 1446): a trader that had lost its disk heard from every
 // replica and counted itself seeded before it held the log it was pulling. Had it crashed then,
 // it would have come back counted as authoritative without the committed records.

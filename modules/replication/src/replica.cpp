@@ -207,6 +207,7 @@ void Replica::on_append(PeerId from, const Append& append, Time now) {
     if (fetched) {
         // Progress only if it brought entries: a source that lost its log answers empty.
         if (!append.entries.empty()) fetch_heard_ = now;
+        fetched_ = std::max(fetched_, match);
         send_fetch(now);
         return;
     }

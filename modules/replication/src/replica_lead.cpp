@@ -102,6 +102,7 @@ void Replica::collect_done(Time now) {
     source_ = source->peer;
     fetch_to_ = best.second;
     fetch_to_epoch_ = best.first;
+    fetched_ = 0;
     phase_ = Phase::fetching;
     fetch_heard_ = now;
     send_fetch(now);
@@ -130,8 +131,9 @@ void Replica::send_fetch(Time now) {
         begin_reign(now);
         return;
     }
-    // Entries up to the commit position agree everywhere; from there on take the source's.
-    const Position from = std::min(commit_, fetch_to_) + 1;
+    // Entries up to the commit position agree everywhere, and up to fetched_ with the source;
+    // from there on take the source's.
+    const Position from = std::max(std::min(commit_, fetch_to_), std::min(fetched_, last())) + 1;
     const Position start = last() >= from && epoch_at(last()) == fetch_to_epoch_ ? last() + 1
                                                                                   : from;
     last_fetch_ = now;

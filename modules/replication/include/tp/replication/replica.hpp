@@ -241,6 +241,9 @@ private:
     PeerId source_ = 0;
     Position fetch_to_ = 0;
     Epoch fetch_to_epoch_ = 0;
+    // How far this log is known to agree with the source's (its answers so far): the next Fetch
+    // starts after it, so a pull longer than one Append moves on.
+    Position fetched_ = 0;
     Time last_fetch_{};
     Time fetch_heard_{};  // the source's last answer (or the fetch's start)
     Time last_start_view_{};
