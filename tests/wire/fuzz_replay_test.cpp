@@ -80,7 +80,9 @@ BOOST_AUTO_TEST_CASE(version_1_bytes_still_decode_to_the_samples) {
     const auto seeds = load_corpus();
     std::size_t seen = 0;
     for (const auto& [name, env] : tp::wire::samples::all()) {
-        const auto file = "compat-v1-" + name + ".bin";
+        std::string file = "compat-v1-";  // (g++ 12 -O3 misreads "literal" + string)
+        file += name;
+        file += ".bin";
         const auto it =
             std::find_if(seeds.begin(), seeds.end(), [&](const Seed& s) { return s.name == file; });
         if (it == seeds.end()) continue;  // a sample newer than version 1
