@@ -118,11 +118,11 @@ struct BodyWords {
     std::size_t operator()(const SnapshotAck&) const { return struct_words<s::SnapshotAck>(); }
 };
 
-// Words of the single segment: root pointer, envelope, clock, body.
-std::size_t segment_words(const Envelope& e) {
+// Words of the single segment: root pointer, envelope, clock (`clock_bytes` packed), body.
+std::size_t segment_words(const Envelope& e, std::size_t clock_bytes) {
     if (e.body.valueless_by_exception())
         throw std::invalid_argument("wire: envelope body is empty");
-    return 1 + struct_words<s::Envelope>() + data_words(packed::size(e.clock.entries())) +
+    return 1 + struct_words<s::Envelope>() + data_words(clock_bytes) +
            std::visit(BodyWords{}, e.body);
 }
 
@@ -870,11 +870,14 @@ Envelope&& DecodeResult::value() && {
 }
 
 std::size_t encoded_size(const Envelope& envelope) {
-    return word_bytes + segment_words(envelope) * word_bytes;
+    const std::size_t clock_bytes = packed::size(envelope.clock.entries());
+    return word_bytes + segment_words(envelope, clock_bytes) * word_bytes;
 }
 
 std::size_t encode(const Envelope& envelope, std::span<std::byte> out) {
-    const std::size_t words = segment_words(envelope);
+    // Sized once: the segment's words and the clock field both need it.
+    const std::size_t clock_bytes = packed::size(envelope.clock.entries());
+    const std::size_t words = segment_words(envelope, clock_bytes);
     const std::size_t size = word_bytes + words * word_bytes;
     // First: a message beyond a bound is refused as such, even when it is also too large.
     std::visit(BodyCheck{envelope}, envelope.body);
@@ -912,7 +915,7 @@ std::size_t encode(const Envelope& envelope, std::span<std::byte> out) {
             root.setEpoch(envelope.epoch);
             root.setVersion(protocol_version);
             if (const auto entries = envelope.clock.entries(); !entries.empty()) {
-                auto clock = root.initClock(static_cast<unsigned>(packed::size(entries)));
+                auto clock = root.initClock(static_cast<unsigned>(clock_bytes));
                 packed::write(entries, reinterpret_cast<std::byte*>(clock.begin()));
             }
             std::visit(BodyWriter{root.getBody()}, envelope.body);
