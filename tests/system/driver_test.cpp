@@ -3,8 +3,10 @@
 // instant" are exact statements about the market's clock, not timings.
 #include <boost/test/unit_test.hpp>
 
+#include <asio/post.hpp>
 #include <map>
 #include <optional>
+#include <thread>
 
 #include "market_fixture.hpp"
 #include "tp/peer/journal.hpp"
@@ -112,6 +114,28 @@ BOOST_AUTO_TEST_CASE(a_market_says_when_it_is_done) {
     BOOST_REQUIRE(done_at.has_value());
     BOOST_TEST(rt.now() == *done_at);
     BOOST_TEST(market.summary().ok());
+}
+
+// A stall of the event loop (a busy CI machine under sanitizers) is no peer's failure. After it,
+// the leader's overdue heartbeat went out first, but a follower's overdue tick ran before the
+// heartbeat was read, and it suspected the leader: a needless election, and the defer policy had
+// the trader step down to the follower it crowned. A tick now reads what waits first.
+BOOST_AUTO_TEST_CASE(a_stalled_event_loop_elects_nobody) {
+    Market m(TransportKind::udp, {Role::seller, Role::buyer, Role::buyer, Role::buyer});
+    BOOST_REQUIRE(m.settle_on(4));
+    m.deposit(1, salt, 5, 10);
+    const auto epoch = m.node(4).epoch();
+    // Step 1: the loop stalls for four election timeouts (the stall is the fault injected).
+    const auto stall = 4 * m.config().election.election_timeout;
+    asio::post(m.runtime().get_executor(), [stall] { std::this_thread::sleep_for(stall); });
+    // Step 2: the market runs on past it, for as long again.
+    m.runtime().run_for(2 * stall);
+    // Nobody suspected the leader, and peer 4 still leads the same reign.
+    for (PeerId id : m->peers())
+        BOOST_TEST(m.node(id).election().counters().suspicions == 0u, "peer " << id);
+    BOOST_TEST(m.node(4).election().is_leader());
+    BOOST_TEST(m.node(4).epoch() == epoch);
+    BOOST_TEST(m.buy(2, salt, 1).filled);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

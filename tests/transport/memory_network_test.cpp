@@ -345,6 +345,37 @@ BOOST_AUTO_TEST_CASE(cancelled_receive_loses_nothing) {
     BOOST_TEST(f.rt.now() == TimePoint(2s));
 }
 
+// try_receive takes a datagram that waits, though a receive is pending (a driver drains before
+// it judges silence); the pending receive goes on waiting and gets the next one.
+BOOST_AUTO_TEST_CASE(try_receive_takes_what_waits_beside_a_pending_receive) {
+    Fixture f;
+    std::vector<Arrival> received;
+    f.collect(1, received);
+    std::vector<std::uint32_t> taken;
+    bool empty_at_first = false;
+    spawn(f.rt, [&]() -> asio::awaitable<void> {
+        std::array<std::byte, 64> buf;
+        // Step 1: nothing waits: nothing, at once.
+        empty_at_first = !f.peers[1]->try_receive(buf);
+        // Step 2: two datagrams arrive (no delay) before the pending receive runs: taken here.
+        co_await f.peers[0]->send(1, pack(0, 7));
+        co_await f.peers[0]->send(1, pack(0, 8));
+        while (auto d = f.peers[1]->try_receive(buf))
+            taken.push_back(unpack(std::span(buf).first(d->size)).second);
+        // Step 3: the next one goes to the pending receive.
+        Timer t(f.rt, 1s);
+        co_await t.async_wait(asio::use_awaitable);
+        co_await f.peers[0]->send(1, pack(0, 9));
+        co_await t.async_wait(asio::use_awaitable);
+        f.peers[1]->close();
+    });
+    f.rt.run();
+    BOOST_TEST(empty_at_first);
+    BOOST_TEST(taken == (std::vector<std::uint32_t>{7, 8}));
+    BOOST_REQUIRE(received.size() == 1u);
+    BOOST_TEST(received[0].seq == 9u);
+}
+
 BOOST_AUTO_TEST_CASE(too_small_buffer_drops_the_datagram_and_counts_it) {
     Fixture f;
     std::vector<std::size_t> sizes;

@@ -2,6 +2,7 @@
 #include <asio/use_awaitable.hpp>
 #include <boost/test/unit_test.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "helpers.hpp"
@@ -142,6 +143,45 @@ BOOST_AUTO_TEST_CASE(sending_to_an_unknown_peer_or_too_much_is_a_caller_error) {
     });
     p.rt.run_for(10s);
     BOOST_TEST(errors == 2);
+}
+
+// try_receive reads what waits in the socket without waiting, dropping (and counting) what
+// receive drops, while a receive is pending; that receive gets the datagram after.
+BOOST_AUTO_TEST_CASE(try_receive_takes_what_waits_beside_a_pending_receive) {
+    Pair p("127.0.0.1");
+    udp::socket stranger(p.rt.context(), udp::endpoint(asio::ip::address_v4::loopback(), 0));
+    std::optional<std::string> pending;
+    spawn(p.rt, [&]() -> asio::awaitable<void> {
+        std::array<std::byte, 32> buf;
+        pending = co_await receive_bounded(p.rt, p.b, buf);
+    });
+    std::vector<std::string> taken;
+    bool empty_at_first = false;
+    spawn(p.rt, [&]() -> asio::awaitable<void> {
+        co_await asio::post(p.rt.get_executor(), asio::use_awaitable);  // the receive waits
+        std::array<std::byte, 32> buf;
+        // Step 1: nothing waits: nothing, at once.
+        empty_at_first = !p.b.try_receive(buf);
+        // Step 2: a stranger's datagram, then a's: try_receive drops the first and takes the
+        // second (loopback delivers within the send; bounded retries in case it does not).
+        stranger.send_to(asio::buffer("who am I", 8), p.b.local_endpoint());
+        co_await p.a.send(2, bytes("waiting"));
+        for (int i = 0; i < 1000 && taken.empty(); ++i) {
+            if (auto d = p.b.try_receive(buf))
+                taken.emplace_back(text(std::span(buf).first(d->size)));
+            else
+                std::this_thread::yield();
+        }
+        BOOST_TEST(!p.b.try_receive(buf));
+        // Step 3: the pending receive gets the next one.
+        co_await p.a.send(2, bytes("next"));
+    });
+    p.rt.run_for(10s);
+    BOOST_TEST(empty_at_first);
+    BOOST_TEST(taken == (std::vector<std::string>{"waiting"}));
+    BOOST_TEST(pending.value_or("<none>") == "next");
+    BOOST_TEST(p.b.stats().unknown_sender == 1u);
+    BOOST_TEST(p.b.stats().received == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(a_burst_is_drained_completely) {

@@ -206,38 +206,58 @@ asio::awaitable<void> Node::pause(runtime::Timer& timer, runtime::Duration d) {
 // ---- The loops ------------------------------------------------------------------------------
 
 asio::awaitable<void> Node::receive_loop() {
-    std::vector<std::byte> buffer(transport_->max_datagram());
+    receive_buffer_.resize(transport_->max_datagram());
     for (;;) {
         throw_if_cancelled(co_await asio::this_coro::cancellation_state);
-        auto datagram = co_await transport_->receive(buffer);  // throws when cancelled
+        auto datagram = co_await transport_->receive(receive_buffer_);  // throws when cancelled
         if (!datagram) co_return;  // closed: stop() cancels the rest
-        std::span<const std::byte> bytes(buffer.data(), datagram->size);
-        if (guard_) {
-            // Nothing is decoded before the MAC and the replay window say the bytes are fresh
-            // and from the member they name.
-            std::optional<PeerId> greet;
-            const auto payload = open(bytes, datagram->from, greet);
-            if (greet) co_await send_hello(*greet);
-            if (!payload) continue;
-            bytes = *payload;
-        }
-        auto decoded = wire::decode(bytes, limits_);
-        if (!decoded) {
-            ++core_.counters().malformed;
-            dropped(decoded.error().code == wire::DecodeErrc::unknown_kind ? DropKind::unknown_kind
-                                                                           : DropKind::malformed,
-                    datagram->from, decoded.error().message());
-            continue;
-        }
-        wire::Envelope& envelope = decoded.value();
-        if (envelope.sender != datagram->from || envelope.receiver != id()) {
-            ++core_.counters().misaddressed;
-            dropped(DropKind::misaddressed, datagram->from,
-                    fmt::format("it says it is from {} to {}", envelope.sender, envelope.receiver));
-            continue;
-        }
-        co_await deliver(std::move(envelope));
+        co_await handle(*datagram);
     }
+}
+
+asio::awaitable<void> Node::drain_received() {
+    // Bounded, so a flood cannot hold the tick off; the receive loop takes the rest.
+    constexpr int max_drained = 64;
+    for (int i = 0; i < max_drained && !stopped_; ++i) {
+        auto datagram = transport_->try_receive(receive_buffer_);
+        if (!datagram) co_return;
+        co_await handle(*datagram);
+    }
+}
+
+asio::awaitable<void> Node::handle(transport::Datagram datagram) {
+    std::optional<PeerId> greet;
+    auto envelope = accept(datagram, greet);  // receive_buffer_ is free again after it
+    if (greet) co_await send_hello(*greet);
+    if (envelope) co_await deliver(std::move(*envelope));
+}
+
+std::optional<wire::Envelope> Node::accept(transport::Datagram datagram,
+                                           std::optional<PeerId>& greet) {
+    std::span<const std::byte> bytes(receive_buffer_.data(), datagram.size);
+    if (guard_) {
+        // Nothing is decoded before the MAC and the replay window say the bytes are fresh
+        // and from the member they name.
+        const auto payload = open(bytes, datagram.from, greet);
+        if (!payload) return std::nullopt;
+        bytes = *payload;
+    }
+    auto decoded = wire::decode(bytes, limits_);
+    if (!decoded) {
+        ++core_.counters().malformed;
+        dropped(decoded.error().code == wire::DecodeErrc::unknown_kind ? DropKind::unknown_kind
+                                                                       : DropKind::malformed,
+                datagram.from, decoded.error().message());
+        return std::nullopt;
+    }
+    wire::Envelope& envelope = decoded.value();
+    if (envelope.sender != datagram.from || envelope.receiver != id()) {
+        ++core_.counters().misaddressed;
+        dropped(DropKind::misaddressed, datagram.from,
+                fmt::format("it says it is from {} to {}", envelope.sender, envelope.receiver));
+        return std::nullopt;
+    }
+    return std::move(envelope);
 }
 
 asio::awaitable<void> Node::deliver(wire::Envelope envelope) {
@@ -261,6 +281,10 @@ asio::awaitable<void> Node::timer_loop() {
             co_await core_timer_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
             continue;
         }
+        // A tick judges silence (a leader's, a quorum's), and what waits unread was said before
+        // it: after a stall of the event loop the timers and the datagrams are ready together,
+        // and a follower must not suspect a leader whose heartbeat sits in its socket.
+        co_await drain_received();
         core_.on_tick(core_now());
         co_await carry_out();
     }

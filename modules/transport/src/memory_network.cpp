@@ -136,14 +136,17 @@ asio::awaitable<void> MemoryEndpoint::send(PeerId to, std::span<const std::byte>
 
 asio::awaitable<std::optional<Datagram>> MemoryEndpoint::receive(std::span<std::byte> buffer) {
     for (;;) {
-        if (inbox_.empty()) {
-            if (!open_ || network_ == nullptr) co_return std::nullopt;
-            if (parked_)
-                throw std::logic_error("MemoryEndpoint::receive: peer " + std::to_string(self_) +
-                                       " already has a receive pending");
-            co_await async_wait_ready(asio::use_awaitable);  // throws when cancelled
-            continue;
-        }
+        if (auto datagram = try_receive(buffer)) co_return datagram;
+        if (!open_ || network_ == nullptr) co_return std::nullopt;
+        if (parked_)
+            throw std::logic_error("MemoryEndpoint::receive: peer " + std::to_string(self_) +
+                                   " already has a receive pending");
+        co_await async_wait_ready(asio::use_awaitable);  // throws when cancelled
+    }
+}
+
+std::optional<Datagram> MemoryEndpoint::try_receive(std::span<std::byte> buffer) {
+    while (!inbox_.empty()) {
         Packet packet = std::move(inbox_.front());
         inbox_.pop_front();
         const std::size_t n = packet.data.size();
@@ -153,8 +156,9 @@ asio::awaitable<std::optional<Datagram>> MemoryEndpoint::receive(std::span<std::
             ++truncated_;
             continue;
         }
-        co_return Datagram{packet.from, n};
+        return Datagram{packet.from, n};
     }
+    return std::nullopt;
 }
 
 void MemoryEndpoint::close() {

@@ -87,18 +87,21 @@ asio::awaitable<void> UdpTransport::send(PeerId to, std::span<const std::byte> d
 
 asio::awaitable<std::optional<Datagram>> UdpTransport::receive(std::span<std::byte> buffer) {
     for (;;) {
+        if (auto datagram = try_receive(buffer)) co_return datagram;
         if (!open_) co_return std::nullopt;
+        auto [wait_ec] = co_await socket_.async_wait(udp::socket::wait_read, use_tuple);
+        if (!open_) co_return std::nullopt;
+        if (wait_ec == asio::error::operation_aborted) throw std::system_error(wait_ec);
+    }
+}
+
+std::optional<Datagram> UdpTransport::try_receive(std::span<std::byte> buffer) {
+    while (open_) {
         asio::error_code ec;
         const std::size_t n = socket_.receive_from(asio::buffer(buffer.data(), buffer.size()),
                                                    sender_, kReceiveFlags, ec);
-        if (would_block(ec)) {
-            auto [wait_ec] = co_await socket_.async_wait(udp::socket::wait_read, use_tuple);
-            if (!open_) co_return std::nullopt;
-            if (wait_ec == asio::error::operation_aborted) throw std::system_error(wait_ec);
-            continue;
-        }
+        if (would_block(ec)) return std::nullopt;
         if (ec) {
-            if (!open_) co_return std::nullopt;
             ++stats_.receive_errors;  // e.g. an ICMP error reported on the socket
             continue;
         }
@@ -116,8 +119,9 @@ asio::awaitable<std::optional<Datagram>> UdpTransport::receive(std::span<std::by
             continue;
         }
         ++stats_.received;
-        co_return Datagram{*from, n};
+        return Datagram{*from, n};
     }
+    return std::nullopt;
 }
 
 void UdpTransport::close() {

@@ -209,6 +209,14 @@ private:
     asio::awaitable<bool> on_disk(const Journal& journal, const std::function<void()>& work,
                                   const std::function<bool()>* still_wanted = nullptr);
     asio::awaitable<void> deliver(wire::Envelope envelope);
+    // One datagram from receive_buffer_: authenticated, decoded, checked, delivered.
+    asio::awaitable<void> handle(transport::Datagram datagram);
+    // handle()'s part that reads receive_buffer_, without suspending (the timer loop's drain and
+    // the receive loop share the buffer); `greet`: a member to send a hello to.
+    std::optional<wire::Envelope> accept(transport::Datagram datagram,
+                                         std::optional<PeerId>& greet);
+    // What already waits in the transport, handled before a tick (bounded).
+    asio::awaitable<void> drain_received();
     // One reign: open the journal, load the books, then group commit until the reign ends.
     asio::awaitable<void> serve(std::shared_ptr<Reign> reign);
     asio::awaitable<std::optional<OpenedJournal>> open_journal(Reign& reign, JournalStore& store);
@@ -284,6 +292,7 @@ private:
     std::shared_ptr<Journal> replica_journal_;
     DurabilityReport replica_report_;
     std::vector<std::byte> record_buffer_;
+    std::vector<std::byte> receive_buffer_;  // one datagram, read and decoded without suspending
     // A compaction's snapshot, encoded, for the replica loop to write off the event loop; and
     // the storage work held meanwhile (the journal takes one writer at a time).
     struct PendingSnapshot {

@@ -25,6 +25,11 @@ struct Datagram {
 // receive: waits for the next datagram and copies it into `buffer` (no allocation); datagrams
 // that do not fit, or from unknown senders, are counted and dropped. Returns std::nullopt once the
 // transport is closed (also a receive pending at the time). Cancellable (e.g. `recv || timer`).
+// try_receive: the next datagram already here, without waiting (std::nullopt when none is, or
+// the transport is closed); drops like receive. Safe while a receive is pending: that receive
+// goes on waiting for the datagram after. A driver judging silence at a deadline calls it first,
+// since what waits unread was said before the deadline (after a stall of the event loop the
+// timers and the datagrams are ready together).
 class Transport {
 public:
     virtual ~Transport() = default;
@@ -33,6 +38,7 @@ public:
     virtual std::size_t max_datagram() const noexcept = 0;
     virtual asio::awaitable<void> send(PeerId to, std::span<const std::byte> data) = 0;
     virtual asio::awaitable<std::optional<Datagram>> receive(std::span<std::byte> buffer) = 0;
+    virtual std::optional<Datagram> try_receive(std::span<std::byte> buffer) = 0;
     virtual void close() = 0;
     virtual bool is_open() const noexcept = 0;
 };

@@ -41,6 +41,7 @@ public:
     std::size_t max_datagram() const noexcept override { return max_datagram_; }
     asio::awaitable<void> send(PeerId to, std::span<const std::byte> data) override;
     asio::awaitable<std::optional<Datagram>> receive(std::span<std::byte> buffer) override;
+    std::optional<Datagram> try_receive(std::span<std::byte> buffer) override;
     void close() override;
     bool is_open() const noexcept override { return open_; }
 
