@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "market_fixture.hpp"
 #include "tp/peer/peer_state.hpp"
@@ -83,6 +85,41 @@ TP_ON_BOTH_TRANSPORTS(a_second_run_on_one_state_dir_gets_its_own_answers) {
     const auto summary = m->summary();
     for (const auto& v : summary.violations) BOOST_ERROR(v);
     BOOST_TEST(summary.requests == 1u);
+}
+
+// A market continued from its state directory is in later lives, and started its election at
+// once: every Election went out before the hellos that teach the members each new life, so each
+// was refused as addressed to an earlier life, no answer came, and every peer claimed an epoch
+// of its own. Its peers now listen first, like any restarted peer: the highest wins alone.
+TP_ON_BOTH_TRANSPORTS(a_continued_market_elects_only_its_highest_peer) {
+    TempDir dir;
+    // The default election timings (the fixture's are shorter).
+    auto on_dir = [&](tp::peer::Config& c) {
+        c.storage.state_dir = dir.path;
+        c.election = tp::peer::Config{}.election;
+    };
+    const std::vector<Role> roles{Role::seller, Role::buyer, Role::buyer, Role::buyer};
+    // Step 1: a first run settles on peer 4 and ends.
+    {
+        Market m(kind, roles, on_dir);
+        BOOST_REQUIRE(m.settle_on(4));
+    }
+    // Step 2: the second run notes every epoch any peer hears of or claims.
+    std::vector<std::pair<PeerId, tp::wire::Epoch>> seen;
+    Market m(kind, roles, on_dir, [&](tp::peer::LocalMarket& lm) {
+        auto before = lm.context().on_epoch;
+        lm.context().on_epoch = [&seen, before](PeerId peer, tp::wire::Epoch epoch) {
+            seen.emplace_back(peer, epoch);
+            if (before) before(peer, epoch);
+        };
+    });
+    BOOST_REQUIRE(m.settle_on(4));
+    // Nobody but peer 4 claimed an epoch.
+    BOOST_TEST(!seen.empty());
+    for (const auto& [peer, epoch] : seen) {
+        BOOST_TEST(tp::election::epoch_leader(epoch) == 4u,
+                   "peer " << peer << " saw epoch " << tp::election::epoch_text(epoch));
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -247,8 +247,14 @@ void Cluster::launch_all() {
         bound[id] = make_transport(id);
     }
     for (PeerId id : ids_) launch(id, false, std::move(bound[id]));
-    // Every endpoint exists before anyone sends its first Election.
-    for (PeerId id : ids_) nodes_[id]->start(false);
+    // Every endpoint exists before anyone sends its first Election. A market continued from its
+    // state directory is in later lives: its peers listen before they claim, as a restarted
+    // `trading-post peer` does, so the hellos that teach the members each new life are through
+    // before the first Election (else each Election is refused, every peer wins its own).
+    for (PeerId id : ids_) {
+        Node& n = *nodes_[id];
+        n.start(life_of_.at(&n) > 1);
+    }
 }
 
 Node* Cluster::node(PeerId peer) noexcept {
