@@ -184,6 +184,41 @@ BOOST_AUTO_TEST_CASE(try_receive_takes_what_waits_beside_a_pending_receive) {
     BOOST_TEST(p.b.stats().received == 2u);
 }
 
+// A batch leaves in one system call (sendmmsg) and arrives in order; a batch with a caller error
+// in it throws before any of it leaves.
+BOOST_AUTO_TEST_CASE(send_all_sends_a_batch_in_one_call) {
+    Pair p("127.0.0.1");
+    const std::vector<std::string> words{"a", "bb", "ccc", "dddd", "eeeee", "ffffff"};
+    std::vector<std::string> got;
+    int refused = 0;
+    spawn(p.rt, [&]() -> asio::awaitable<void> {
+        // Step 1: six datagrams for b, one batch.
+        std::vector<Outgoing> batch;
+        for (const auto& w : words) batch.push_back({2, bytes(w)});
+        co_await p.a.send_all(batch);
+        std::array<std::byte, 32> buf;
+        while (got.size() < words.size()) {
+            auto one = co_await receive_bounded(p.rt, p.b, buf);
+            if (!one) break;
+            got.push_back(*one);
+        }
+        // Step 2: a batch naming an unknown peer in its middle: nothing leaves.
+        batch = {{2, bytes("x")}, {99, bytes("y")}, {2, bytes("z")}};
+        try {
+            co_await p.a.send_all(batch);
+        } catch (const std::invalid_argument&) {
+            ++refused;
+        }
+    });
+    p.rt.run_for(10s);
+    BOOST_TEST(got == words);
+    BOOST_TEST(refused == 1);
+    BOOST_TEST(p.a.stats().sent == words.size());
+#if defined(__linux__)
+    BOOST_TEST(p.a.stats().send_calls == 1u);
+#endif
+}
+
 BOOST_AUTO_TEST_CASE(a_burst_is_drained_completely) {
     Pair p("127.0.0.1");
     constexpr int burst = 500;

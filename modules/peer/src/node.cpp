@@ -65,6 +65,15 @@ void log_election(spdlog::logger& log, std::span<const wire::Envelope> batch) {
     }
 }
 
+// One of `pool`'s recycled objects, or a new one.
+template <typename T>
+T take_pooled(std::vector<T>& pool) {
+    if (pool.empty()) return T{};
+    T taken = std::move(pool.back());
+    pool.pop_back();
+    return taken;
+}
+
 // Whether `e` is the cancellation stop() causes, through the nesting of `||`'s
 // multiple_exceptions (each loop ends by it when a stop comes from inside one).
 bool cancelled(const std::exception_ptr& e) {
@@ -348,11 +357,7 @@ asio::awaitable<void> Node::carry_out() {
     // Sending suspends, and what arrives meanwhile fills the Ready again: send from a batch of
     // our own (recycled, so the steady state allocates none). Observers see the batch leave in
     // the order it was stamped.
-    std::vector<wire::Envelope> batch;
-    if (!batches_.empty()) {
-        batch = std::move(batches_.back());
-        batches_.pop_back();
-    }
+    std::vector<wire::Envelope> batch = take_pooled(batches_);
     batch.swap(ready.messages);
     core_.advance();
     if (context_.observer) {
@@ -363,10 +368,7 @@ asio::awaitable<void> Node::carry_out() {
     if (const auto due = core_.next_deadline(); due && TimePoint(*due) < core_wakes_at_) {
         wake(core_timer_);
     }
-    for (auto& envelope : batch) {
-        if (stopped_) break;
-        co_await send(envelope);
-    }
+    if (!stopped_) co_await send(batch);
     // A trader paying itself for a lot it deposited as a seller: no network needed.
     for (auto& envelope : batch) {
         if (envelope.receiver == id() && !stopped_) co_await deliver(std::move(envelope));
@@ -390,13 +392,30 @@ void Node::wake_waiters() {
     }
 }
 
-asio::awaitable<void> Node::send(const wire::Envelope& envelope) {
-    if (envelope.receiver == id()) co_return;  // delivered by carry_out
-    std::vector<std::byte> buffer;
-    if (!send_buffers_.empty()) {
-        buffer = std::move(send_buffers_.back());
-        send_buffers_.pop_back();
+asio::awaitable<void> Node::send(std::span<const wire::Envelope> batch) {
+    // Each envelope sealed into a buffer of its own (recycled), then the batch in one go: one
+    // system call for a Ready's messages on UDP (sendmmsg), however many peers they go to.
+    std::vector<std::vector<std::byte>> buffers = take_pooled(send_batches_);
+    std::vector<transport::Outgoing> outgoing = take_pooled(outgoing_pool_);
+    for (const wire::Envelope& envelope : batch) {
+        if (envelope.receiver == id()) continue;  // delivered by carry_out
+        std::vector<std::byte> buffer = take_pooled(send_buffers_);
+        if (const std::size_t size = seal(envelope, buffer)) {
+            outgoing.push_back({envelope.receiver, std::span<const std::byte>(buffer.data(), size)});
+            buffers.push_back(std::move(buffer));
+        } else {
+            send_buffers_.push_back(std::move(buffer));
+        }
     }
+    if (!outgoing.empty()) co_await transport_->send_all(outgoing);
+    for (auto& buffer : buffers) send_buffers_.push_back(std::move(buffer));
+    buffers.clear();
+    outgoing.clear();
+    send_batches_.push_back(std::move(buffers));
+    outgoing_pool_.push_back(std::move(outgoing));
+}
+
+std::size_t Node::seal(const wire::Envelope& envelope, std::vector<std::byte>& buffer) {
     buffer.resize(wire::max_datagram_size);
     // Sealed: the envelope goes between the header and the MAC, encoded in place.
     const std::size_t offset = guard_ ? auth::header_size : 0;
@@ -407,12 +426,9 @@ asio::awaitable<void> Node::send(const wire::Envelope& envelope) {
     } catch (const std::exception& e) {
         log_->error("cannot encode {} for peer {}: {}", wire::kind_name(envelope.body),
                     envelope.receiver, e.what());
-        send_buffers_.push_back(std::move(buffer));
-        co_return;
+        return 0;
     }
-    if (guard_) size = guard_->seal(envelope.receiver, buffer, size);
-    co_await transport_->send(envelope.receiver, std::span<const std::byte>(buffer.data(), size));
-    send_buffers_.push_back(std::move(buffer));
+    return guard_ ? guard_->seal(envelope.receiver, buffer, size) : size;
 }
 
 // ---- Authentication -------------------------------------------------------------------------

@@ -1,9 +1,12 @@
 #include "tp/transport/udp_transport.hpp"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
+#include <algorithm>
+#include <array>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -60,22 +63,26 @@ int UdpTransport::receive_buffer_bytes() const {
     return option.value();
 }
 
-asio::awaitable<void> UdpTransport::send(PeerId to, std::span<const std::byte> data) {
-    const udp::endpoint* destination = book_.find(to);
-    if (destination == nullptr)
+const udp::endpoint& UdpTransport::destination(PeerId to, std::size_t size) const {
+    const udp::endpoint* found = book_.find(to);
+    if (found == nullptr)
         throw std::invalid_argument("UdpTransport::send: peer " + std::to_string(to) +
                                     " is not in peer " + std::to_string(self_) + "'s address book");
-    if (data.size() > max_datagram_)
-        throw std::invalid_argument("UdpTransport::send: datagram of " +
-                                    std::to_string(data.size()) + " bytes exceeds the maximum " +
-                                    std::to_string(max_datagram_));
+    if (size > max_datagram_)
+        throw std::invalid_argument("UdpTransport::send: datagram of " + std::to_string(size) +
+                                    " bytes exceeds the maximum " + std::to_string(max_datagram_));
+    return *found;
+}
+
+asio::awaitable<void> UdpTransport::send(PeerId to, std::span<const std::byte> data) {
+    const udp::endpoint& to_endpoint = destination(to, data.size());
     if (!open_) co_return;
     const auto buffer = asio::buffer(data.data(), data.size());
     asio::error_code ec;
-    socket_.send_to(buffer, *destination, 0, ec);
+    socket_.send_to(buffer, to_endpoint, 0, ec);
     if (would_block(ec)) {
         // The send buffer is full: wait for room instead of dropping.
-        auto [wait_ec, n] = co_await socket_.async_send_to(buffer, *destination, use_tuple);
+        auto [wait_ec, n] = co_await socket_.async_send_to(buffer, to_endpoint, use_tuple);
         ec = wait_ec;
     }
     if (ec) {
@@ -83,6 +90,43 @@ asio::awaitable<void> UdpTransport::send(PeerId to, std::span<const std::byte> d
         co_return;
     }
     ++stats_.sent;
+    ++stats_.send_calls;
+}
+
+asio::awaitable<void> UdpTransport::send_all(std::span<const Outgoing> batch) {
+#if defined(__linux__)
+    for (const Outgoing& o : batch) destination(o.to, o.data.size());
+    constexpr std::size_t max_per_call = 64;
+    std::array<mmsghdr, max_per_call> messages;
+    std::array<iovec, max_per_call> parts;
+    std::size_t next = 0;
+    while (next < batch.size() && open_) {
+        const std::size_t n = std::min(batch.size() - next, max_per_call);
+        for (std::size_t i = 0; i < n; ++i) {
+            const Outgoing& o = batch[next + i];
+            const udp::endpoint& to = *book_.find(o.to);
+            parts[i] = iovec{const_cast<std::byte*>(o.data.data()), o.data.size()};
+            messages[i] = mmsghdr{};
+            messages[i].msg_hdr.msg_name = const_cast<sockaddr*>(to.data());
+            messages[i].msg_hdr.msg_namelen = static_cast<socklen_t>(to.size());
+            messages[i].msg_hdr.msg_iov = &parts[i];
+            messages[i].msg_hdr.msg_iovlen = 1;
+        }
+        const int sent = ::sendmmsg(socket_.native_handle(), messages.data(),
+                                    static_cast<unsigned>(n), 0);
+        if (sent > 0) {
+            stats_.sent += static_cast<std::uint64_t>(sent);
+            ++stats_.send_calls;
+            next += static_cast<std::size_t>(sent);
+            continue;
+        }
+        // The first of them would block (send() waits for room) or failed (send() counts it).
+        co_await send(batch[next].to, batch[next].data);
+        ++next;
+    }
+#else
+    co_await Transport::send_all(batch);
+#endif
 }
 
 asio::awaitable<std::optional<Datagram>> UdpTransport::receive(std::span<std::byte> buffer) {

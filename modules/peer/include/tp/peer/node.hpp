@@ -244,7 +244,10 @@ private:
     asio::awaitable<void> seller_behaviour();
     void deposit_new_lot(bool another_product);
 
-    asio::awaitable<void> send(const wire::Envelope& envelope);
+    // Seals and sends a batch (those addressed to this peer stay: carry_out delivers them).
+    asio::awaitable<void> send(std::span<const wire::Envelope> batch);
+    // Encodes and seals `envelope` into `buffer`; its size, or 0 (logged) when it cannot.
+    std::size_t seal(const wire::Envelope& envelope, std::vector<std::byte>& buffer);
     // Sends a hello to each member (a restarted peer, before anything else).
     asio::awaitable<void> greet_all();
     asio::awaitable<void> send_hello(PeerId to);
@@ -310,8 +313,12 @@ private:
 
     wire::DecodeLimits limits_;         // sized to the members
     std::optional<auth::Guard> guard_;  // security on
-    std::vector<std::vector<std::byte>> send_buffers_;  // recycled encode buffers
-    std::vector<std::vector<wire::Envelope>> batches_;  // recycled, for carry_out
+    // Recycled, so the steady state allocates none: encode buffers, carry_out's batches, and
+    // send()'s lists (a send suspends, and another carry_out may send meanwhile).
+    std::vector<std::vector<std::byte>> send_buffers_;
+    std::vector<std::vector<wire::Envelope>> batches_;
+    std::vector<std::vector<std::vector<std::byte>>> send_batches_;
+    std::vector<std::vector<transport::Outgoing>> outgoing_pool_;
     std::string failure_;
     runtime::Duration clock_base_{0};
     asio::cancellation_signal stop_signal_;  // run()'s: stop() emits it

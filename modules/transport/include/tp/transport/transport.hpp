@@ -11,6 +11,12 @@ namespace tp::transport {
 
 using PeerId = tp::clock::PeerId;
 
+// A datagram to send: to whom, and its bytes (the caller's, until the send returns).
+struct Outgoing {
+    PeerId to = 0;
+    std::span<const std::byte> data;
+};
+
 // A received datagram: who sent it and how many bytes of the caller's buffer it filled.
 struct Datagram {
     PeerId from = 0;
@@ -22,6 +28,8 @@ struct Datagram {
 // send: fire and forget; a datagram may be lost, duplicated or reordered. Sending to a peer the
 // transport cannot address, or more than max_datagram() bytes, is a caller error
 // (std::invalid_argument). Sending on a closed transport does nothing.
+// send_all: send() for each datagram of a batch, in order, in as few system calls as the
+// transport can (UDP on Linux: sendmmsg); caller errors are thrown before any datagram leaves.
 // receive: waits for the next datagram and copies it into `buffer` (no allocation); datagrams
 // that do not fit, or from unknown senders, are counted and dropped. Returns std::nullopt once the
 // transport is closed (also a receive pending at the time). Cancellable (e.g. `recv || timer`).
@@ -37,6 +45,9 @@ public:
     virtual PeerId self() const noexcept = 0;
     virtual std::size_t max_datagram() const noexcept = 0;
     virtual asio::awaitable<void> send(PeerId to, std::span<const std::byte> data) = 0;
+    virtual asio::awaitable<void> send_all(std::span<const Outgoing> batch) {
+        for (const Outgoing& o : batch) co_await send(o.to, o.data);
+    }
     virtual asio::awaitable<std::optional<Datagram>> receive(std::span<std::byte> buffer) = 0;
     virtual std::optional<Datagram> try_receive(std::span<std::byte> buffer) = 0;
     virtual void close() = 0;

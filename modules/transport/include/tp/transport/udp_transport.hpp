@@ -19,6 +19,7 @@ struct UdpConfig {
 
 struct UdpStats {
     std::uint64_t sent = 0;
+    std::uint64_t send_calls = 0;  // system calls that sent: fewer than `sent` when batched
     std::uint64_t send_errors = 0;
     std::uint64_t received = 0;
     std::uint64_t unknown_sender = 0;
@@ -40,6 +41,7 @@ public:
     PeerId self() const noexcept override { return self_; }
     std::size_t max_datagram() const noexcept override { return max_datagram_; }
     asio::awaitable<void> send(PeerId to, std::span<const std::byte> data) override;
+    asio::awaitable<void> send_all(std::span<const Outgoing> batch) override;
     asio::awaitable<std::optional<Datagram>> receive(std::span<std::byte> buffer) override;
     std::optional<Datagram> try_receive(std::span<std::byte> buffer) override;
     void close() override;
@@ -52,6 +54,9 @@ public:
     int receive_buffer_bytes() const;
 
 private:
+    // Throws std::invalid_argument for a peer not in the book or a datagram over max_datagram.
+    const asio::ip::udp::endpoint& destination(PeerId to, std::size_t size) const;
+
     PeerId self_;
     std::size_t max_datagram_;
     AddressBook book_;
