@@ -53,6 +53,12 @@ BOOST_AUTO_TEST_CASE(confirming_before_the_journal_is_durable_is_caught) {
     BOOST_TEST(first_caught(mutant::early_confirm).has_value());
 }
 
+// Issue 17: the driver sends a Ready's messages as one batch; an answer released with the Append
+// that carries its record, before a quorum acknowledged it, must be caught.
+BOOST_AUTO_TEST_CASE(an_answer_batched_ahead_of_its_commit_is_caught) {
+    BOOST_TEST(first_caught(mutant::reply_in_append_batch).has_value());
+}
+
 BOOST_AUTO_TEST_CASE(ignoring_epochs_is_caught) {
     BOOST_TEST(first_caught(mutant::ignore_epochs).has_value());
 }

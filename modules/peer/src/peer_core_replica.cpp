@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "tp/mutant/mutant.hpp"
 #include "tp/peer/peer_core.hpp"
 
 namespace tp::peer {
@@ -129,7 +130,7 @@ void PeerCore::drive_replica(Time now) {
         ready_.began_reign = epoch;
     }
     if (trader_) {
-        trader_->on_durable(r.commit());
+        trader_->on_durable(TP_MUTANT(reply_in_append_batch) ? r.last() : r.commit());
         while (!uncommitted_.empty() && uncommitted_.front().first <= r.commit()) {
             ready_.committed.push_back(std::move(uncommitted_.front()));
             uncommitted_.pop_front();

@@ -31,6 +31,10 @@ TP_MUTANT_POINT(trust_any_epoch);
 TP_MUTANT_POINT(skip_mac_check);
 // peer (the trader): outcomes go out before their journal records are durable.
 TP_MUTANT_POINT(early_confirm);
+// peer (PeerCore::drive_replica): a replicated trader's answers are released once their records
+// are in its log, so they leave in the same batch as the Appends that carry those records out,
+// ahead of the quorum's acks (issue 17: batching must not break reply-after-commit).
+TP_MUTANT_POINT(reply_in_append_batch);
 // peer (the trader): any member may settle any payment by acknowledging it.
 TP_MUTANT_POINT(accept_any_ack);
 // replication (Replica::propose): a record counts as committed once the trader appended it, with
