@@ -152,6 +152,7 @@ asio::awaitable<void> Node::run() {
         // refuse: tell them first.
         if (guard_ && core_.incarnation() > 1) co_await greet_all();
         co_await carry_out();  // what start() decided to send
+        receive_buffer_.resize(transport_->max_datagram());  // the receive and timer loops'
         throw_if_cancelled(co_await asio::this_coro::cancellation_state);
         co_await (receive_loop() || timer_loop() || reign_loop() || replica_loop() ||
                   behaviours());
@@ -215,7 +216,6 @@ asio::awaitable<void> Node::pause(runtime::Timer& timer, runtime::Duration d) {
 // ---- The loops ------------------------------------------------------------------------------
 
 asio::awaitable<void> Node::receive_loop() {
-    receive_buffer_.resize(transport_->max_datagram());
     for (;;) {
         throw_if_cancelled(co_await asio::this_coro::cancellation_state);
         auto datagram = co_await transport_->receive(receive_buffer_);  // throws when cancelled
