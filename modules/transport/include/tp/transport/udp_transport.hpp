@@ -56,6 +56,9 @@ public:
 private:
     // Throws std::invalid_argument for a peer not in the book or a datagram over max_datagram.
     const asio::ip::udp::endpoint& destination(PeerId to, std::size_t size) const;
+    // One sendmmsg of the first datagrams of `batch` (at most 64, every peer in the book): how
+    // many left, 0 when the first would block or failed.
+    std::size_t send_some(std::span<const Outgoing> batch);
 
     PeerId self_;
     std::size_t max_datagram_;
