@@ -71,8 +71,8 @@ void add_run_flags(CLI::App* cmd, Overrides& o) {
         ->check(CLI::ExistingFile);
     cmd->add_option("--peers", o.peers, "Number of peers")->check(CLI::Range(2, 1024));
     cmd->add_option("--transport", o.transport,
-                    "udp (real time: a run cannot be repeated exactly) or memory (virtual time: "
-                    "the same --seed gives the same run)")
+                    "udp or tcp (real time: a run cannot be repeated exactly), or memory "
+                    "(virtual time: the same --seed gives the same run)")
         ->check(CLI::IsMember(names_of(tp::transport::transport_kind_names)));
     cmd->add_option("--duration", o.duration,
                     "Stop after this long (\"30s\"); default: when every buyer is done");
@@ -269,6 +269,12 @@ int run_peer(const Overrides& o, std::uint32_t id) {
     if (self == config.cluster.end()) {
         throw peer::ConfigError(o.config + ": no [[peer]] with id " + std::to_string(id));
     }
+    if (config.network.transport == peer::TransportKind::memory) {
+        throw peer::ConfigError(o.config +
+                                ": transport = \"memory\" does not apply to a peer process (the "
+                                "in-memory network lives inside one process): use \"udp\" or "
+                                "\"tcp\"");
+    }
     if (config.storage.state_dir.empty()) {
         throw peer::ConfigError(
             o.config + (config.replication.mode == peer::ReplicationMode::quorum
@@ -300,15 +306,17 @@ void refuse_flags_peer_ignores(const CLI::App& cmd) {
     };
     for (const auto& [flag, why] : {
              Ignored{"--peers", "the cluster file's [[peer]] tables say how many peers there are"},
-             Ignored{"--transport",
-                     "a peer process always talks UDP to the addresses in the "
-                     "cluster file"},
              Ignored{"--failure-probability",
                      "failures are injected by `run` only; stop a peer process to fail it"},
          }) {
         if (cmd.count(flag) > 0)
             throw tp::peer::ConfigError(fmt::format("peer: {} does not apply: {}", flag, why));
     }
+    if (cmd.count("--transport") > 0 &&
+        cmd.get_option("--transport")->as<std::string>() == "memory")
+        throw tp::peer::ConfigError(
+            "peer: --transport memory does not apply: the in-memory network lives inside one "
+            "process; a peer process talks udp or tcp to the addresses in the cluster file");
 }
 
 // Replays the durable books of a state directory and checks them. Read-only (journal::Log::read):
@@ -337,7 +345,7 @@ int main(int argc, char** argv) {
     add_run_flags(peer_cmd, peer_flags);
     // What a peer process takes from its cluster file, or never does (failures are injected by
     // `run` only): hidden from its --help, refused with a reason if given.
-    for (const char* flag : {"--peers", "--transport", "--failure-probability"})
+    for (const char* flag : {"--peers", "--failure-probability"})
         peer_cmd->get_option(flag)->group("");
     peer_cmd->add_option("--id", peer_id, "This peer's id in the cluster file")->required();
 

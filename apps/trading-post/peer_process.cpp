@@ -21,7 +21,7 @@
 #include "tp/runtime/runtime.hpp"
 #include "tp/runtime/random.hpp"
 #include "tp/runtime/timer.hpp"
-#include "tp/transport/udp_transport.hpp"
+#include "tp/transport/factory.hpp"
 
 namespace tp::app {
 
@@ -57,10 +57,11 @@ LifeEnd run_life(const peer::Config& config, const peer::PeerSpec& self, const a
         book.add(p.id, p.host, p.port);
         ids.push_back(p.id);
     }
-    transport::UdpConfig udp;
-    udp.host = self.host;
-    udp.port = self.port;
-    auto transport = std::make_unique<transport::UdpTransport>(rt.get_executor(), id, udp, book);
+    transport::TransportConfig tc;
+    tc.kind = config.network.transport;  // udp or tcp: run_peer refuses memory
+    tc.udp.host = tc.tcp.host = self.host;
+    tc.udp.port = tc.tcp.port = self.port;
+    auto transport = transport::make_transport(tc, id, rt, nullptr, std::move(book));
 
     asio::thread_pool pool(1);
     const auto trader_file = dir / "trader";

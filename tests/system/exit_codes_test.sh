@@ -47,7 +47,7 @@ expect 0 'traders     4 (epoch 3:4), 3 (epoch 4:3)' -- run --peers 4 --transport
 expect 2 '--no-such-flag' -- run --no-such-flag
 expect 2 '--peers' -- run --peers 1
 expect 2 '' --
-expect 2 '--transport does not apply' -- peer --id 1 --transport memory
+expect 2 '--transport memory does not apply' -- peer --id 1 --transport memory
 expect 2 '--peers does not apply' -- peer --id 1 --peers 5
 expect 2 "FROM is after TO" -- sim --seed 1 --window 2s..1s --svg "$dir/run.svg"
 # Refused before the simulation, not after it: no result line, nothing written.

@@ -185,9 +185,11 @@ std::unique_ptr<transport::Transport> Cluster::make_transport(PeerId peer) {
     tc.kind = config_.network.transport;
     tc.udp.host = config_.network.host;
     tc.udp.port = ports_[peer];  // a restarted peer binds its old port again
+    tc.tcp.host = tc.udp.host;
+    tc.tcp.port = tc.udp.port;
     auto t = transport::make_transport(tc, peer, runtime_, network_.get());
-    if (auto* udp = dynamic_cast<transport::UdpTransport*>(t.get())) {
-        ports_[peer] = udp->local_endpoint().port();
+    if (auto* ip = dynamic_cast<transport::IpTransport*>(t.get())) {
+        ports_[peer] = ip->local_port();
     }
     return t;
 }
@@ -212,9 +214,9 @@ void Cluster::launch(PeerId peer, bool restarted, std::unique_ptr<transport::Tra
     const PeerState life = peer_states_->start_life(peer);
     const std::uint32_t incarnation = life.incarnation;
     if (!transport) transport = make_transport(peer);
-    if (auto* udp = dynamic_cast<transport::UdpTransport*>(transport.get())) {
+    if (auto* ip = dynamic_cast<transport::IpTransport*>(transport.get())) {
         for (const auto& [id, port] : ports_) {
-            if (port != 0) udp->address_book().add(id, config_.network.host, port);
+            if (port != 0) ip->address_book().add(id, config_.network.host, port);
         }
     }
     auto node = std::make_unique<Node>(

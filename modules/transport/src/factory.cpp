@@ -21,6 +21,12 @@ std::unique_ptr<Transport> make_transport(const TransportConfig& config, PeerId 
                     "transport = \"udp\" needs a real-time runtime, not virtual time");
             return std::make_unique<UdpTransport>(runtime.get_executor(), self, config.udp,
                                                   std::move(book));
+        case TransportKind::tcp:
+            if (runtime.is_virtual())
+                throw std::invalid_argument(
+                    "transport = \"tcp\" needs a real-time runtime, not virtual time");
+            return std::make_unique<TcpTransport>(runtime.get_executor(), self, config.tcp,
+                                                  std::move(book));
     }
     throw std::invalid_argument("transport: bad kind");
 }

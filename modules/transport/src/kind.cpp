@@ -17,7 +17,7 @@ TransportKind parse_transport_kind(std::string_view name) {
         if (name == text) return value;
     }
     throw std::invalid_argument("transport: unknown kind '" + std::string(name) +
-                                "' (expected \"udp\" or \"memory\")");
+                                "' (expected \"udp\", \"memory\" or \"tcp\")");
 }
 
 }  // namespace tp::transport

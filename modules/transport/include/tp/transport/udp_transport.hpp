@@ -6,7 +6,7 @@
 #include <string>
 
 #include "tp/transport/address_book.hpp"
-#include "tp/transport/transport.hpp"
+#include "tp/transport/ip_transport.hpp"
 
 namespace tp::transport {
 
@@ -31,7 +31,7 @@ struct UdpStats {
 // A Transport over one UDP socket. Receives try a non-blocking read first and wait for
 // readiness only when the socket is empty, so a burst is drained without a reactor round trip
 // per datagram.
-class UdpTransport final : public Transport {
+class UdpTransport final : public IpTransport {
 public:
     // Binds host:port; throws std::invalid_argument for a bad host, std::system_error when the
     // bind fails (the message names the endpoint).
@@ -48,7 +48,8 @@ public:
     bool is_open() const noexcept override { return open_; }
 
     asio::ip::udp::endpoint local_endpoint() const { return local_; }
-    AddressBook& address_book() noexcept { return book_; }
+    std::uint16_t local_port() const override { return local_.port(); }
+    AddressBook& address_book() noexcept override { return book_; }
     const UdpStats& stats() const noexcept { return stats_; }
     // The kernel's receive buffer size after the request in UdpConfig.
     int receive_buffer_bytes() const;
