@@ -35,14 +35,13 @@ struct Network {
 // Builds `n` peers (ids 0..n-1) on the transport named by `setup`, through the factory.
 Network make_network(const std::string& setup, int n) {
     Network net;
-    const bool udp = setup.starts_with("udp");
-    net.rt = std::make_unique<Runtime>(setup == "memory-real" || udp ? Mode::real_time
-                                                                     : Mode::virtual_time);
+    const bool ip = !setup.starts_with("memory");
+    net.rt = std::make_unique<Runtime>(setup == "memory-real" || ip ? Mode::real_time
+                                                                    : Mode::virtual_time);
     TransportConfig config;
-    config.kind = parse_transport_kind(udp ? "udp" : "memory");
-    config.udp.host = setup == "udp6" ? "::1" : "127.0.0.1";
-    config.udp.port = 0;
-    if (!udp) {
+    config.kind = parse_transport_kind(ip ? setup.substr(0, 3) : "memory");
+    config.udp.host = config.tcp.host = setup.ends_with("6") ? "::1" : "127.0.0.1";
+    if (!ip) {
         net.memory = std::make_unique<MemoryNetwork>(*net.rt, tp::runtime::Rng(7));
         if (setup == "memory-faulty") {
             LinkFaults f;
@@ -56,12 +55,12 @@ Network make_network(const std::string& setup, int n) {
     for (int i = 0; i < n; ++i)
         net.peers.push_back(
             make_transport(config, static_cast<PeerId>(i), *net.rt, net.memory.get()));
-    if (udp) {
+    if (ip) {
         // Ephemeral ports are known only after binding: every peer learns every other's.
         for (auto& a : net.peers)
             for (auto& b : net.peers)
-                static_cast<UdpTransport&>(*a).address_book().add(
-                    b->self(), static_cast<UdpTransport&>(*b).local_endpoint());
+                static_cast<IpTransport&>(*a).address_book().add(
+                    b->self(), config.udp.host, static_cast<IpTransport&>(*b).local_port());
     }
     return net;
 }
@@ -100,7 +99,8 @@ asio::awaitable<void> client(Runtime& rt, Transport& t, int count, int& answered
     }
 }
 
-const char* setups[] = {"udp4", "udp6", "memory-virtual", "memory-real", "memory-faulty"};
+const char* setups[] = {"udp4", "udp6", "tcp4", "tcp6", "memory-virtual", "memory-real",
+                        "memory-faulty"};
 
 }  // namespace scenario_support
 

@@ -106,7 +106,13 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
     };
 
     Impl(const asio::any_io_executor& ex, PeerId self, const TcpConfig& config, AddressBook book)
-        : ex(ex), self(self), config(config), book(std::move(book)), acceptor(ex), signal(ex) {}
+        : ex(ex),
+          self(self),
+          config(config),
+          book(std::move(book)),
+          acceptor(ex),
+          signal(ex),
+          closing(ex, asio::steady_timer::time_point::max()) {}
 
     asio::any_io_executor ex;
     PeerId self;
@@ -114,7 +120,8 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
     AddressBook book;
     tcp::acceptor acceptor;
     std::uint16_t port = 0;
-    asio::steady_timer signal;  // wakes the waiting receive
+    asio::steady_timer signal;   // wakes the waiting receive
+    asio::steady_timer closing;  // cancelled by close(): ends the handshakes waiting for a hello
     std::unordered_map<PeerId, Link> links;
     std::deque<std::shared_ptr<Conn>> ready;  // connections holding a whole frame
     std::vector<std::shared_ptr<Conn>> touched;
@@ -196,7 +203,7 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
     void drop(const std::shared_ptr<Conn>& conn) {
         if (conn->closed) return;
         conn->closed = true;
-        if (conn->connected) ++stats.disconnects;
+        if (conn->connected && open) ++stats.disconnects;
         asio::error_code ignored;
         conn->socket.close(ignored);
         conn->room.cancel();
@@ -324,7 +331,8 @@ asio::awaitable<void> TcpTransport::Impl::handshake(std::shared_ptr<Impl> self,
     try {
         asio::steady_timer timeout(self->ex, self->config.hello_timeout);
         auto result = co_await (asio::async_read(socket, asio::buffer(hello), use_tuple) ||
-                                timeout.async_wait(use_tuple));
+                                timeout.async_wait(use_tuple) ||
+                                self->closing.async_wait(use_tuple));
         said = result.index() == 0 && !std::get<0>(std::get<0>(result));
     } catch (const std::exception&) {
     }
@@ -540,6 +548,7 @@ void TcpTransport::close() {
     }
     s.ready.clear();
     s.signal.cancel();
+    s.closing.cancel();
 }
 
 }  // namespace tp::transport

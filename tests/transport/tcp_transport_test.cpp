@@ -1,0 +1,443 @@
+#include <asio/detached.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <boost/test/unit_test.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "helpers.hpp"
+#include "tp/runtime/timer.hpp"
+#include "tp/transport/tcp_transport.hpp"
+
+using namespace std::chrono_literals;
+using namespace asio::experimental::awaitable_operators;
+using namespace tp::transport;
+using asio::ip::tcp;
+using tp::runtime::Mode;
+using tp::runtime::Runtime;
+using tp::runtime::Timer;
+using tp::test::bytes;
+using tp::test::spawn;
+using tp::test::text;
+
+namespace {
+
+template <typename F>
+TcpConfig config(F set) {
+    TcpConfig c;
+    set(c);
+    return c;
+}
+
+// Peers 1..n on one runtime, every one in every other's address book.
+struct Net {
+    Runtime rt{Mode::real_time};
+    std::vector<std::unique_ptr<TcpTransport>> peers;
+    explicit Net(int n, TcpConfig config = {}) {
+        for (int i = 1; i <= n; ++i)
+            peers.push_back(std::make_unique<TcpTransport>(rt.get_executor(), i, config));
+        for (auto& a : peers)
+            for (auto& b : peers) a->address_book().add(b->self(), config.host, b->local_port());
+    }
+    TcpTransport& operator[](PeerId id) { return *peers.at(id - 1); }
+    // The listeners keep the runtime busy: a scenario ends by closing every transport.
+    void close() {
+        for (auto& p : peers)
+            if (p) p->close();
+    }
+};
+
+// Receives on `t` until one datagram arrives or 5 s pass (then the caller's check fails).
+asio::awaitable<std::optional<std::string>> receive_bounded(Runtime& rt, Transport& t,
+                                                            std::span<std::byte> buf) {
+    Timer limit(rt, 5s);
+    auto r = co_await (t.receive(buf) || limit.async_wait(asio::use_awaitable));
+    if (r.index() == 1) co_return std::nullopt;
+    auto& d = std::get<0>(r);
+    if (!d) co_return std::nullopt;
+    co_return std::string(text(buf.first(d->size)));
+}
+
+// Waits until `done()` holds, checking every millisecond, for at most 5 s.
+asio::awaitable<bool> eventually(Runtime& rt, std::function<bool()> done) {
+    for (int i = 0; i < 5000; ++i) {
+        if (done()) co_return true;
+        Timer tick(rt, 1ms);
+        co_await tick.async_wait(asio::use_awaitable);
+    }
+    co_return done();
+}
+
+std::string word(int i) { return "m" + std::to_string(i); }
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(tcp_transport)
+
+BOOST_AUTO_TEST_CASE(frames_arrive_in_order_over_one_connection_on_v4_and_v6) {
+    for (const char* host : {"127.0.0.1", "::1"}) {
+        Net net(2, config([&](auto& c) { c.host = host; }));
+        std::vector<std::string> got;
+        std::optional<std::string> reply;
+        spawn(net.rt, [&]() -> asio::awaitable<void> {
+            std::array<std::byte, 64> buf;
+            // Step 1: 100 frames from 1 to 2 (the first dials), received in order.
+            for (int i = 0; i < 100; ++i) co_await net[1].send(2, bytes(word(i)));
+            while (got.size() < 100) {
+                auto one = co_await receive_bounded(net.rt, net[2], buf);
+                if (!one) break;
+                got.push_back(*one);
+            }
+            // Step 2: 2 answers on the connection 1 dialed.
+            co_await net[2].send(1, bytes("back"));
+            reply = co_await receive_bounded(net.rt, net[1], buf);
+            net.close();
+        });
+        net.rt.run_for(20s);
+        std::vector<std::string> want;
+        for (int i = 0; i < 100; ++i) want.push_back(word(i));
+        BOOST_TEST(got == want);
+        BOOST_TEST(reply.value_or("<none>") == "back");
+        BOOST_TEST(net[1].stats().connects == 1u);
+        BOOST_TEST(net[2].stats().connects == 0u);
+        BOOST_TEST(net[2].stats().accepted == 1u);
+        BOOST_TEST(net[2].stats().received == 100u);
+    }
+}
+
+// Both dial at once: each sends on the connection the lower id dialed, the other is retired
+// after what was written on it is read: every frame arrives, in order.
+BOOST_AUTO_TEST_CASE(dialing_each_other_at_once_leaves_one_connection_and_loses_nothing) {
+    Net net(2);
+    std::vector<std::string> at1, at2;
+    std::size_t open1 = 0, open2 = 0;
+    spawn(net.rt, [&]() -> asio::awaitable<void> {
+        // Step 1: before either has a connection, each queues 50 frames for the other.
+        for (int i = 0; i < 50; ++i) {
+            co_await net[1].send(2, bytes(word(i)));
+            co_await net[2].send(1, bytes(word(i)));
+        }
+        // Step 2: each receives all 50.
+        std::array<std::byte, 64> buf;
+        while (at1.size() < 50 || at2.size() < 50) {
+            auto& t = at1.size() < 50 ? net[1] : net[2];
+            auto one = co_await receive_bounded(net.rt, t, buf);
+            if (!one) break;
+            (&t == &net[1] ? at1 : at2).push_back(*one);
+        }
+        // Step 3: one connection each way is left, the one 1 dialed: 2 took it and sends on it.
+        open1 = net[1].connections();
+        open2 = net[2].connections();
+        net.close();
+    });
+    net.rt.run_for(20s);
+    std::vector<std::string> want;
+    for (int i = 0; i < 50; ++i) want.push_back(word(i));
+    BOOST_TEST(at1 == want);
+    BOOST_TEST(at2 == want);
+    BOOST_TEST(open1 == 1u);
+    BOOST_TEST(open2 == 1u);
+    BOOST_TEST(net[2].stats().accepted == 1u);
+    BOOST_TEST(net[1].stats().superseded + net[2].stats().superseded >= 1u);
+}
+
+// A peer that fails is redialed: a broken connection and refused dials back off (sends meanwhile
+// are dropped and counted), and a peer back on its port gets what is sent after.
+BOOST_AUTO_TEST_CASE(a_restarted_peer_is_redialed_after_backoff) {
+    const auto cfg = config([](auto& c) {
+        c.backoff_min = 50ms;
+        c.backoff_max = 100ms;
+    });
+    Net net(2, cfg);
+    const std::uint16_t port2 = net[2].local_port();
+    std::optional<std::string> before, after;
+    bool failed = false;
+    std::uint64_t unreachable = 0;
+    // Sends `what` to 2 from 1 until `done()`, for at most 5 s.
+    auto send_until = [&](const char* what, std::function<bool()> done) {
+        return eventually(net.rt, [&net, what, done] {
+            if (done()) return true;
+            asio::co_spawn(net.rt.get_executor(), net[1].send(2, bytes(what)), asio::detached);
+            return false;
+        });
+    };
+    spawn(net.rt, [&]() -> asio::awaitable<void> {
+        std::array<std::byte, 64> buf;
+        // Step 1: 1 reaches 2.
+        co_await net[1].send(2, bytes("before"));
+        before = co_await receive_bounded(net.rt, net[2], buf);
+        // Step 2: 2 goes (its listener and connection close); 1 sees the connection end.
+        net.peers[1].reset();
+        BOOST_REQUIRE(co_await eventually(net.rt, [&] { return net[1].connections() == 0; }));
+        // Step 3: a send at once is within the backoff: dropped.
+        co_await net[1].send(2, bytes("dropped"));
+        unreachable = net[1].stats().unreachable;
+        // Step 4: a send after the backoff dials and is refused.
+        failed = co_await send_until("lost", [&] { return net[1].stats().connect_failures > 0; });
+        // Step 5: 2 is back on its port; 1 sends until it hears.
+        net.peers[1] = std::make_unique<TcpTransport>(net.rt.get_executor(), 2,
+                                                      config([&](auto& c) { c.port = port2; }));
+        net[2].address_book().add(1, "127.0.0.1", net[1].local_port());
+        spawn(net.rt, [&]() -> asio::awaitable<void> {
+            std::array<std::byte, 64> in;
+            after = co_await receive_bounded(net.rt, net[2], in);
+        });
+        co_await send_until("after", [&] { return after.has_value(); });
+        net.close();
+    });
+    net.rt.run_for(20s);
+    BOOST_TEST(before.value_or("<none>") == "before");
+    BOOST_TEST(unreachable == 1u);
+    BOOST_TEST(failed);
+    BOOST_TEST(after.value_or("<none>") == "after");
+    BOOST_TEST(net[1].stats().disconnects == 1u);
+    BOOST_TEST(net[1].stats().connects == 2u);
+}
+
+// A connection must say who it is in time, as a peer in the book at the address it comes
+// from, and then send sane frame lengths; anything else is refused or closed, and counted.
+BOOST_AUTO_TEST_CASE(bad_hellos_and_bad_frames_are_refused_and_counted) {
+    Net net(2, config([](auto& c) {
+        c.max_datagram = 100;
+        c.hello_timeout = 100ms;
+    }));
+    TcpTransport& b = net[2];
+    // Peer 3 is said to live at 127.0.0.2: a connection from 127.0.0.1 claiming it is refused.
+    b.address_book().add(3, "127.0.0.2", 9);
+    auto hello = [](const char* magic, std::uint32_t id) {
+        std::string h(magic, 4);
+        for (int i = 0; i < 4; ++i) h.push_back(static_cast<char>(id >> (8 * i)));
+        return h;
+    };
+    auto frame_header = [](std::uint32_t length) {
+        std::string h;
+        for (int i = 0; i < 4; ++i) h.push_back(static_cast<char>(length >> (8 * i)));
+        return h;
+    };
+    const tcp::endpoint to(asio::ip::address_v4::loopback(), b.local_port());
+    std::vector<std::unique_ptr<tcp::socket>> raw;
+    auto connect = [&](const std::string& first) {
+        raw.push_back(std::make_unique<tcp::socket>(net.rt.context()));
+        raw.back()->connect(to);
+        if (!first.empty()) asio::write(*raw.back(), asio::buffer(first));
+    };
+    std::optional<std::string> good;
+    bool refused = false, closed = false;
+    spawn(net.rt, [&]() -> asio::awaitable<void> {
+        // Step 1: a wrong magic, an id not in the book, an id at another address, and silence
+        // past the hello timeout: four refusals.
+        connect(hello("HTTP", 1));
+        connect(hello("TPt1", 9));
+        connect(hello("TPt1", 3));
+        connect("");
+        refused = co_await eventually(net.rt, [&] { return b.stats().rejected == 4; });
+        // Step 2: a right hello from peer 1, then a frame of length 0, and on another one a
+        // frame over max_datagram: both connections closed as malformed.
+        connect(hello("TPt1", 1) + frame_header(0));
+        connect(hello("TPt1", 1) + frame_header(101) + std::string(101, 'x'));
+        closed = co_await eventually(net.rt, [&] { return b.stats().malformed == 2; });
+        // Step 3: the real peer 1 still gets through.
+        std::array<std::byte, 128> buf;
+        co_await net[1].send(2, bytes("good"));
+        good = co_await receive_bounded(net.rt, b, buf);
+        net.close();
+    });
+    net.rt.run_for(20s);
+    BOOST_TEST(refused);
+    BOOST_TEST(closed);
+    BOOST_TEST(good.value_or("<none>") == "good");
+    BOOST_TEST(b.stats().received == 1u);
+    BOOST_TEST(b.stats().accepted == 3u);  // two bad connections as peer 1, then the real one
+}
+
+BOOST_AUTO_TEST_CASE(handshakes_beyond_the_limit_are_refused_at_once) {
+    Net net(2, config([](auto& c) {
+        c.max_handshakes = 2;
+        c.hello_timeout = 5s;
+    }));
+    std::vector<std::unique_ptr<tcp::socket>> silent;
+    bool refused = false;
+    spawn(net.rt, [&]() -> asio::awaitable<void> {
+        // Three silent connections: the third is over the limit of two.
+        for (int i = 0; i < 3; ++i) {
+            silent.push_back(std::make_unique<tcp::socket>(net.rt.context()));
+            silent.back()->connect(tcp::endpoint(asio::ip::address_v4::loopback(),
+                                                 net[2].local_port()));
+        }
+        refused = co_await eventually(net.rt, [&] { return net[2].stats().rejected == 1; });
+        net.close();
+    });
+    net.rt.run_for(20s);
+    BOOST_TEST(refused);
+}
+
+BOOST_AUTO_TEST_CASE(truncated_frames_are_counted_and_the_next_one_arrives) {
+    Net net(2);
+    std::optional<std::string> got;
+    spawn(net.rt, [&]() -> asio::awaitable<void> {
+        co_await net[1].send(2, bytes(std::string(50, 'y')));
+        co_await net[1].send(2, bytes("second"));
+        std::array<std::byte, 32> buf;
+        got = co_await receive_bounded(net.rt, net[2], buf);
+        net.close();
+    });
+    net.rt.run_for(20s);
+    BOOST_TEST(got.value_or("<none>") == "second");
+    BOOST_TEST(net[2].stats().truncated == 1u);
+    BOOST_TEST(net[2].stats().received == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(sending_to_an_unknown_peer_or_too_much_is_a_caller_error) {
+    Net net(2, config([](auto& c) { c.max_datagram = 16; }));
+    int errors = 0;
+    spawn(net.rt, [&]() -> asio::awaitable<void> {
+        try {
+            co_await net[1].send(99, bytes("x"));
+        } catch (const std::invalid_argument& e) {
+            errors += std::string(e.what()).find("peer 99") != std::string::npos;
+        }
+        try {
+            const std::vector<Outgoing> batch{{2, bytes("fine")},
+                                              {2, bytes("this is more than sixteen bytes")}};
+            co_await net[1].send_all(batch);
+        } catch (const std::invalid_argument&) {
+            ++errors;
+        }
+        net.close();
+    });
+    net.rt.run_for(10s);
+    BOOST_TEST(errors == 2);
+    BOOST_TEST(net[1].stats().sent == 0u);  // nothing of the refused batch was queued
+}
+
+BOOST_AUTO_TEST_CASE(close_ends_a_pending_receive) {
+    Net net(2);
+    bool closed_seen = false;
+    spawn(net.rt, [&]() -> asio::awaitable<void> {
+        std::array<std::byte, 32> buf;
+        auto d = co_await net[2].receive(buf);
+        closed_seen = !d.has_value();
+    });
+    spawn(net.rt, [&]() -> asio::awaitable<void> {
+        co_await asio::post(net.rt.get_executor(), asio::use_awaitable);
+        net.close();
+        co_await net[2].send(1, bytes("ignored"));  // sending on a closed transport does nothing
+    });
+    net.rt.run_for(10s);
+    BOOST_TEST(closed_seen);
+    BOOST_TEST(!net[2].is_open());
+    BOOST_TEST(net[2].stats().sent == 0u);
+}
+
+// A receive that loses a race to a timer takes nothing with it: the next receive gets the
+// next frame.
+BOOST_AUTO_TEST_CASE(a_cancelled_receive_leaves_the_next_frame_for_the_next_receive) {
+    Net net(2);
+    bool timed_out = false;
+    std::optional<std::string> got;
+    spawn(net.rt, [&]() -> asio::awaitable<void> {
+        std::array<std::byte, 32> buf;
+        Timer short_wait(net.rt, 20ms);
+        auto r = co_await (net[2].receive(buf) || short_wait.async_wait(asio::use_awaitable));
+        timed_out = r.index() == 1;
+        co_await net[1].send(2, bytes("next"));
+        got = co_await receive_bounded(net.rt, net[2], buf);
+        net.close();
+    });
+    net.rt.run_for(10s);
+    BOOST_TEST(timed_out);
+    BOOST_TEST(got.value_or("<none>") == "next");
+}
+
+// Once connected, a batch to two peers leaves in one write per peer.
+BOOST_AUTO_TEST_CASE(send_all_writes_each_peer_s_frames_in_one_call) {
+    Net net(3);
+    std::uint64_t calls = 0;
+    int received = 0;
+    spawn(net.rt, [&]() -> asio::awaitable<void> {
+        std::array<std::byte, 32> buf;
+        // Step 1: connect 1 to 2 and 3.
+        co_await net[1].send(2, bytes("hi"));
+        co_await net[1].send(3, bytes("hi"));
+        co_await receive_bounded(net.rt, net[2], buf);
+        co_await receive_bounded(net.rt, net[3], buf);
+        // Step 2: ten frames for each, interleaved, in one batch: two writes.
+        std::vector<Outgoing> batch;
+        for (int i = 0; i < 20; ++i) batch.push_back({static_cast<PeerId>(2 + i % 2), bytes("x")});
+        const std::uint64_t before = net[1].stats().send_calls;
+        co_await net[1].send_all(batch);
+        calls = net[1].stats().send_calls - before;
+        for (TcpTransport* t : {&net[2], &net[3]})
+            for (int i = 0; i < 10; ++i) received += (co_await receive_bounded(net.rt, *t, buf)).has_value();
+        net.close();
+    });
+    net.rt.run_for(10s);
+    BOOST_TEST(calls == 2u);
+    BOOST_TEST(received == 20);
+}
+
+// A receiver that does not read fills its buffer and then the sender's socket: the frames wait
+// (TCP's flow control) rather than drop, and all arrive once it reads.
+BOOST_AUTO_TEST_CASE(a_slow_receiver_holds_its_sender_back_and_loses_nothing) {
+    Net net(2);
+    constexpr int frames = 40;
+    std::vector<int> got;
+    spawn(net.rt, [&]() -> asio::awaitable<void> {
+        // Step 1: 40 frames of 60000 bytes (2.4 MB), more than b's buffer and the sockets'.
+        for (int i = 0; i < frames; ++i)
+            co_await net[1].send(2, bytes(std::string(60000, static_cast<char>('a' + i % 26))));
+        // Step 2: after a while, b reads them all, in order.
+        Timer later(net.rt, 50ms);
+        co_await later.async_wait(asio::use_awaitable);
+        std::vector<std::byte> buf(65536);
+        while (got.size() < frames) {
+            auto one = co_await receive_bounded(net.rt, net[2], buf);
+            if (!one || one->size() != 60000) break;
+            got.push_back((*one)[0] - 'a');
+        }
+        net.close();
+    });
+    net.rt.run_for(20s);
+    BOOST_REQUIRE(got.size() == std::size_t{frames});
+    for (int i = 0; i < frames; ++i) BOOST_TEST(got[i] == i % 26);
+    BOOST_TEST(net[1].stats().queue_full == 0u);
+}
+
+// Frames queued beyond queue_bytes are dropped and counted (here while the dial is pending).
+BOOST_AUTO_TEST_CASE(frames_beyond_the_queue_bound_are_dropped_and_counted) {
+    Net net(2, config([](auto& c) { c.queue_bytes = 1000; }));
+    int received = 0;
+    spawn(net.rt, [&]() -> asio::awaitable<void> {
+        // 20 frames of 100 bytes (104 with the header) before the dial completes: 9 fit.
+        for (int i = 0; i < 20; ++i) co_await net[1].send(2, bytes(std::string(100, 'q')));
+        std::array<std::byte, 128> buf;
+        for (int i = 0; i < 9; ++i) received += (co_await receive_bounded(net.rt, net[2], buf)).has_value();
+        net.close();
+    });
+    net.rt.run_for(10s);
+    BOOST_TEST(received == 9);
+    BOOST_TEST(net[1].stats().queue_full == 11u);
+}
+
+BOOST_AUTO_TEST_CASE(bad_host_and_busy_port_are_clear_errors) {
+    Runtime rt;
+    BOOST_CHECK_THROW(
+        TcpTransport(rt.get_executor(), 1, config([](auto& c) { c.host = "300.1.1.1"; })),
+        std::invalid_argument);
+    TcpTransport first(rt.get_executor(), 1, TcpConfig{});
+    try {
+        TcpTransport second(rt.get_executor(), 2,
+                            config([&](auto& c) { c.port = first.local_port(); }));
+        BOOST_FAIL("listened on a busy port");
+    } catch (const std::system_error& e) {
+        BOOST_TEST(std::string(e.what()).find(std::to_string(first.local_port())) !=
+                   std::string::npos);
+    }
+    first.close();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
