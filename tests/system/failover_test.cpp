@@ -32,7 +32,7 @@ struct EpochWatch {
 
 BOOST_AUTO_TEST_SUITE(failover)
 
-TP_ON_BOTH_TRANSPORTS(every_crash_of_the_trader_ends_with_one_trader_known_to_all) {
+TP_ON_EVERY_TRANSPORT(every_crash_of_the_trader_ends_with_one_trader_known_to_all) {
     const bool memory = kind == TransportKind::memory;
     Market m(kind, std::vector<Role>(6, Role::buyer),
              [](tp::peer::Config& c) { c.failure.recovery_delay = 150ms; });
@@ -76,7 +76,7 @@ TP_ON_BOTH_TRANSPORTS(every_crash_of_the_trader_ends_with_one_trader_known_to_al
 
 // Random trading with the trader failing often: the durable books, the buyers' answers and the
 // sellers' payments must agree at the end (LocalMarket::summary checks them).
-TP_ON_BOTH_TRANSPORTS(nothing_confirmed_is_lost_or_done_twice_across_many_failovers) {
+TP_ON_EVERY_TRANSPORT(nothing_confirmed_is_lost_or_done_twice_across_many_failovers) {
     const bool memory = kind == TransportKind::memory;
     for (std::uint64_t seed :
          memory ? std::vector<std::uint64_t>{1, 2, 3, 4} : std::vector<std::uint64_t>{5}) {

@@ -41,8 +41,8 @@ inline void quorum(peer::Config& c) {
 }
 
 // A whole market in one process with scripted buyers and sellers. On the in-memory network it
-// runs in virtual time (deterministic, instant); on UDP loopback in real time. Waits are bounded:
-// a condition that never comes fails the test instead of hanging it.
+// runs in virtual time (deterministic, instant); on UDP or TCP loopback in real time. Waits are
+// bounded: a condition that never comes fails the test instead of hanging it.
 class Market {
 public:
     // `tweak` edits the configuration; `before_start` the market, before it starts (an observer,
@@ -141,13 +141,17 @@ private:
 
 }  // namespace tp::system_test
 
-// One scenario, run as two test cases: on the in-memory network and on UDP loopback.
-#define TP_ON_BOTH_TRANSPORTS(name)              \
+// One scenario, run as three test cases: on the in-memory network, on UDP loopback and on TCP
+// loopback.
+#define TP_ON_EVERY_TRANSPORT(name)              \
     static void name(::tp::peer::TransportKind); \
     BOOST_AUTO_TEST_CASE(name##_memory) {        \
         name(::tp::peer::TransportKind::memory); \
     }                                            \
     BOOST_AUTO_TEST_CASE(name##_udp) {           \
         name(::tp::peer::TransportKind::udp);    \
+    }                                            \
+    BOOST_AUTO_TEST_CASE(name##_tcp) {           \
+        name(::tp::peer::TransportKind::tcp);    \
     }                                            \
     static void name(::tp::peer::TransportKind kind)

@@ -28,7 +28,7 @@ bool records_every_purchase(const tp::market::Books& books, const peer::Node& bu
 
 BOOST_AUTO_TEST_SUITE(replicated)
 
-TP_ON_BOTH_TRANSPORTS(the_traders_lost_disk_loses_nothing_confirmed) {
+TP_ON_EVERY_TRANSPORT(the_traders_lost_disk_loses_nothing_confirmed) {
     Market m(kind, {Role::seller, Role::buyer, Role::buyer, Role::buyer, Role::seller}, quorum);
     // Step 1: peer 5 leads; a lot is deposited and three buys are confirmed.
     BOOST_REQUIRE(m.settle_on(5));

@@ -1,4 +1,4 @@
-// The seed's test cases TC_01..TC_09 as assertions on the peers' state, on both transports.
+// The seed's test cases TC_01..TC_09 as assertions on the peers' state, on every transport.
 #include <boost/test/unit_test.hpp>
 
 #include "market_fixture.hpp"
@@ -9,7 +9,7 @@ using tp::wire::RefusalReason;
 BOOST_AUTO_TEST_SUITE(seed_cases)
 
 // Peers 1 sells, 2 and 3 buy; 3 is the highest id, so the first trader.
-TP_ON_BOTH_TRANSPORTS(tc01_tc02_commission_goes_to_the_trader_and_the_rest_to_the_seller) {
+TP_ON_EVERY_TRANSPORT(tc01_tc02_commission_goes_to_the_trader_and_the_rest_to_the_seller) {
     Market m(kind, {Role::seller, Role::buyer, Role::buyer});
     // The highest id is elected and every peer knows it.
     BOOST_REQUIRE(m.settle_on(3));
@@ -29,7 +29,7 @@ TP_ON_BOTH_TRANSPORTS(tc01_tc02_commission_goes_to_the_trader_and_the_rest_to_th
     BOOST_TEST(m.books().check_invariants().empty());
 }
 
-TP_ON_BOTH_TRANSPORTS(tc03_concurrent_requests_are_served_in_logical_order) {
+TP_ON_EVERY_TRANSPORT(tc03_concurrent_requests_are_served_in_logical_order) {
     // Two buyers want the last unit; requests are batched for 50 ms and served by logical time.
     for (int variant = 0; variant < 2; ++variant) {
         Market m(kind, {Role::seller, Role::buyer, Role::buyer, Role::buyer},
@@ -60,7 +60,7 @@ TP_ON_BOTH_TRANSPORTS(tc03_concurrent_requests_are_served_in_logical_order) {
     }
 }
 
-TP_ON_BOTH_TRANSPORTS(tc04_no_seller_for_a_product_is_a_clear_refusal) {
+TP_ON_EVERY_TRANSPORT(tc04_no_seller_for_a_product_is_a_clear_refusal) {
     Market m(kind, {Role::seller, Role::buyer, Role::buyer});
     BOOST_REQUIRE(m.settle_on(3));
     m.deposit(1, salt, 5, 5);
@@ -75,7 +75,7 @@ TP_ON_BOTH_TRANSPORTS(tc04_no_seller_for_a_product_is_a_clear_refusal) {
     BOOST_TEST(m.books().in_stock(salt) == 5u);
 }
 
-TP_ON_BOTH_TRANSPORTS(tc05_tc08_failover_elects_the_highest_live_id_which_inherits_the_books) {
+TP_ON_EVERY_TRANSPORT(tc05_tc08_failover_elects_the_highest_live_id_which_inherits_the_books) {
     Market m(kind, {Role::seller, Role::buyer, Role::buyer, Role::buyer, Role::buyer});
     BOOST_REQUIRE(m.settle_on(5));
     // Trade with trader 5: 10 salt deposited, 3 sold.
@@ -108,7 +108,7 @@ TP_ON_BOTH_TRANSPORTS(tc05_tc08_failover_elects_the_highest_live_id_which_inheri
     BOOST_TEST(m.books().check_invariants().empty());
 }
 
-TP_ON_BOTH_TRANSPORTS(tc06_tc07_with_defer_the_lead_alternates_and_the_ex_trader_trades) {
+TP_ON_EVERY_TRANSPORT(tc06_tc07_with_defer_the_lead_alternates_and_the_ex_trader_trades) {
     Market m(kind, {Role::seller, Role::buyer, Role::buyer, Role::buyer});
     BOOST_REQUIRE(m.settle_on(4));
     m.deposit(1, salt, 10, 3);
@@ -138,7 +138,7 @@ TP_ON_BOTH_TRANSPORTS(tc06_tc07_with_defer_the_lead_alternates_and_the_ex_trader
     BOOST_TEST(m.books().in_stock(salt) == 8u);
 }
 
-TP_ON_BOTH_TRANSPORTS(tc09_conflicting_requests_never_corrupt_the_books) {
+TP_ON_EVERY_TRANSPORT(tc09_conflicting_requests_never_corrupt_the_books) {
     for (auto window : {0ms, 30ms}) {
         Market m(kind,
                  {Role::seller, Role::buyer, Role::buyer, Role::buyer, Role::buyer, Role::buyer},
@@ -170,7 +170,7 @@ TP_ON_BOTH_TRANSPORTS(tc09_conflicting_requests_never_corrupt_the_books) {
     }
 }
 
-TP_ON_BOTH_TRANSPORTS(a_peer_that_buys_and_sells_never_buys_its_own_lot) {
+TP_ON_EVERY_TRANSPORT(a_peer_that_buys_and_sells_never_buys_its_own_lot) {
     Market m(kind, {Role::both, Role::seller, Role::buyer});
     BOOST_REQUIRE(m.settle_on(3));
     // Peer 1 sells salt; peer 2 sells fish.

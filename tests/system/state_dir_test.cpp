@@ -33,7 +33,7 @@ struct TempDir {
 BOOST_AUTO_TEST_SUITE(state_dir)
 
 // Peer 1 sells, 2 buys, 3 is the first trader.
-TP_ON_BOTH_TRANSPORTS(a_second_run_on_one_state_dir_gets_its_own_answers) {
+TP_ON_EVERY_TRANSPORT(a_second_run_on_one_state_dir_gets_its_own_answers) {
     TempDir dir;
     auto on_dir = [&](tp::peer::Config& c) { c.storage.state_dir = dir.path; };
     tp::peer::Purchase first;
@@ -91,7 +91,7 @@ TP_ON_BOTH_TRANSPORTS(a_second_run_on_one_state_dir_gets_its_own_answers) {
 // once: every Election went out before the hellos that teach the members each new life, so each
 // was refused as addressed to an earlier life, no answer came, and every peer claimed an epoch
 // of its own. Its peers now listen first, like any restarted peer: the highest wins alone.
-TP_ON_BOTH_TRANSPORTS(a_continued_market_elects_only_its_highest_peer) {
+TP_ON_EVERY_TRANSPORT(a_continued_market_elects_only_its_highest_peer) {
     TempDir dir;
     // The default election timings (the fixture's are shorter).
     auto on_dir = [&](tp::peer::Config& c) {

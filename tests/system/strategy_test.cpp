@@ -26,7 +26,7 @@ asio::awaitable<int> bargain_hunter(tp::peer::Node& me, tp::market::Money limit)
 
 }  // namespace
 
-TP_ON_BOTH_TRANSPORTS(a_strategy_of_a_dozen_lines_trades_through_the_awaited_calls) {
+TP_ON_EVERY_TRANSPORT(a_strategy_of_a_dozen_lines_trades_through_the_awaited_calls) {
     Market m(kind, {Role::seller, Role::buyer, Role::buyer});
     BOOST_REQUIRE(m.settle_on(3));
     // Step 1: seller 1 has 5 salt on sale at 3 each.

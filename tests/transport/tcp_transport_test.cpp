@@ -109,6 +109,27 @@ BOOST_AUTO_TEST_CASE(frames_arrive_in_order_over_one_connection_on_v4_and_v6) {
     }
 }
 
+// Peers on their own addresses (as on separate hosts): a dial leaves from the dialer's own
+// address, where the acceptor's book has it, so it is accepted.
+BOOST_AUTO_TEST_CASE(a_dial_comes_from_the_dialers_own_address) {
+    Runtime rt{Mode::real_time};
+    TcpTransport a(rt.get_executor(), 1, config([](auto& c) { c.host = "127.0.0.2"; }));
+    TcpTransport b(rt.get_executor(), 2, config([](auto& c) { c.host = "127.0.0.3"; }));
+    a.address_book().add(2, "127.0.0.3", b.local_port());
+    b.address_book().add(1, "127.0.0.2", a.local_port());
+    std::optional<std::string> got;
+    spawn(rt, [&]() -> asio::awaitable<void> {
+        std::array<std::byte, 64> buf;
+        co_await a.send(2, bytes("from .2"));
+        got = co_await receive_bounded(rt, b, buf);
+        a.close();
+        b.close();
+    });
+    rt.run_for(10s);
+    BOOST_TEST(got.value_or("<none>") == "from .2");
+    BOOST_TEST(b.stats().rejected == 0u);
+}
+
 // Both dial at once: each sends on the connection the lower id dialed, the other is retired
 // after what was written on it is read: every frame arrives, in order.
 BOOST_AUTO_TEST_CASE(dialing_each_other_at_once_leaves_one_connection_and_loses_nothing) {

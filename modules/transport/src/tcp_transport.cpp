@@ -119,6 +119,7 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
     TcpConfig config;
     AddressBook book;
     tcp::acceptor acceptor;
+    asio::ip::address local_address;  // what the acceptor is bound to
     std::uint16_t port = 0;
     asio::steady_timer signal;   // wakes the waiting receive
     asio::steady_timer closing;  // cancelled by close(): ends the handshakes waiting for a hello
@@ -357,11 +358,20 @@ asio::awaitable<void> TcpTransport::Impl::dial(std::shared_ptr<Impl> self,
     bool connected = false;
     try {
         const asio::ip::udp::endpoint& known = *self->book.find(conn->peer);
-        asio::steady_timer timeout(self->ex, self->config.connect_timeout);
-        auto result = co_await (
-            conn->socket.async_connect(tcp::endpoint(known.address(), known.port()), use_tuple) ||
-            timeout.async_wait(use_tuple));
-        connected = result.index() == 0 && !std::get<0>(std::get<0>(result));
+        const tcp::endpoint to(known.address(), known.port());
+        // From the address this peer listens on, which is where the acceptor looks it up (a
+        // host with several addresses would otherwise pick one by route).
+        asio::error_code ec;
+        conn->socket.open(to.protocol(), ec);
+        const asio::ip::address& local = self->local_address;
+        if (!ec && !local.is_unspecified() && local.is_v6() == to.address().is_v6())
+            conn->socket.bind(tcp::endpoint(local, 0), ec);
+        if (!ec) {
+            asio::steady_timer timeout(self->ex, self->config.connect_timeout);
+            auto result = co_await (conn->socket.async_connect(to, use_tuple) ||
+                                    timeout.async_wait(use_tuple));
+            connected = result.index() == 0 && !std::get<0>(std::get<0>(result));
+        }
     } catch (const std::exception&) {
     }
     if (conn->closed || !self->open) co_return;  // superseded by an inbound connection, or closed
@@ -466,6 +476,7 @@ TcpTransport::TcpTransport(const asio::any_io_executor& executor, PeerId self,
         throw std::system_error(ec, "TcpTransport: cannot listen on " + describe(want) +
                                         " for peer " + std::to_string(self));
     impl_->port = acceptor.local_endpoint().port();
+    impl_->local_address = want.address();
     asio::co_spawn(executor, Impl::accept_loop(impl_), rethrow);
 }
 
