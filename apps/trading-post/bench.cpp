@@ -311,6 +311,8 @@ int latency(const Context& ctx) {
         {peer::TransportKind::udp, peer::Durability::none, peer::SecurityMode::off},
         {peer::TransportKind::udp, peer::Durability::group},
         {peer::TransportKind::udp, peer::Durability::every},
+        {peer::TransportKind::tcp, peer::Durability::none},
+        {peer::TransportKind::tcp, peer::Durability::group},
         {peer::TransportKind::memory, peer::Durability::none},
     };
     const peer::Config sample = endless_market(ctx.base, 1, 2);

@@ -64,7 +64,7 @@ int throughput(const Context& ctx) {
     const Window w = ctx.quick ? Window{200ms, 500ms} : Window{500ms, 2s};
     // Every transport and policy with authentication on the shared journal; `group` and `every`
     // on the replicated log too (issue 16: its cost beside the shared journal, in the same run);
-    // and UDP without authentication (the cost of security).
+    // UDP without authentication (the cost of security); and TCP, `none` and `group`.
     using peer::ReplicationMode;
     struct Setup {
         peer::TransportKind transport;
@@ -92,6 +92,10 @@ int throughput(const Context& ctx) {
                       ReplicationMode::shared, counts.back()});
     setups.push_back({peer::TransportKind::udp, peer::Durability::group, peer::SecurityMode::off,
                       ReplicationMode::shared, counts.back()});
+    // TCP beside UDP (the original lab's trade-off T1): the same market on streams.
+    for (auto d : {peer::Durability::none, peer::Durability::group})
+        setups.push_back({peer::TransportKind::tcp, d, peer::SecurityMode::on,
+                          ReplicationMode::shared, counts.back()});
     const peer::Config sample = endless_market(ctx.base, 1, 2);
     Csv csv(ctx, "throughput",
             "transport,durability,buyers,buys,seconds,buys_per_s,security,replication,"

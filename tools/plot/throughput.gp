@@ -1,4 +1,5 @@
-# Buys per second by number of concurrent buyers, one line per transport and durability policy.
+# Buys per second by number of concurrent buyers, one line per transport and durability policy
+# (TCP: none and group only).
 load dir.'common.gp'
 set title 'Throughput: buys answered per second'
 set xlabel 'concurrent buyers'
@@ -19,4 +20,7 @@ plot for [t in 'memory udp'] for [d in 'none group every'] \
      title t.', '.d.', quorum' lw 2 dt 3, \
      for [d in 'none group'] \
      data using 3:(strcol(1) eq 'udp' && strcol(2) eq d && strcol(7) eq 'off' ? $6 : NaN):(lo(6)):(hi(6)) \
-     title 'udp, '.d.', no auth' lw 2 dt 2
+     title 'udp, '.d.', no auth' lw 2 dt 2, \
+     for [d in 'none group'] \
+     data using 3:(strcol(1) eq 'tcp' && strcol(2) eq d && strcol(8) ne 'quorum' ? $6 : NaN):(lo(6)):(hi(6)) \
+     title 'tcp, '.d lw 2 dt 4
