@@ -31,6 +31,7 @@ constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 constexpr std::size_t frame_header = 4;
 constexpr std::size_t hello_size = 8;
+constexpr std::size_t initial_rx_bytes = 8 << 10;
 constexpr std::array<std::byte, 4> hello_magic = {std::byte{'T'}, std::byte{'P'}, std::byte{'t'},
                                                   std::byte{'1'}};
 
@@ -92,6 +93,8 @@ struct Conn {
     bool has_frame() const {
         return available() >= frame_header && available() >= frame_header + next_length();
     }
+    // No room to read into, even after moving what is there to the front.
+    bool full() const { return rx_begin == 0 && rx_end == rx.size() && has_frame(); }
 };
 
 }  // namespace tcp_detail
@@ -232,6 +235,47 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
         conn->socket.shutdown(tcp::socket::shutdown_send, ignored);
     }
 
+    // Makes room at the end of rx: moves what is there to the front, or grows the buffer for a
+    // frame larger than it. False when it is full of whole frames.
+    bool make_room(Conn& conn) {
+        if (conn.rx_begin == conn.rx_end) conn.rx_begin = conn.rx_end = 0;
+        if (conn.rx_end < conn.rx.size()) return true;
+        if (conn.rx_begin > 0) {
+            std::memmove(conn.rx.data(), conn.rx.data() + conn.rx_begin, conn.available());
+            conn.rx_end -= conn.rx_begin;
+            conn.rx_begin = 0;
+            return true;
+        }
+        if (conn.has_frame()) return false;
+        // One frame larger than the buffer: grow to hold it, and then some (at most two of the
+        // largest frames).
+        const std::size_t need = frame_header + conn.next_length();
+        conn.rx.resize(std::min(std::max(2 * conn.rx.size(), need),
+                                2 * (frame_header + config.max_datagram)));
+        return true;
+    }
+
+    // Reads what the socket holds, without waiting, until it is empty or rx is full of whole
+    // frames. False when the connection ended or broke (and was dropped). Reads are synchronous,
+    // here and nowhere else, so receive() may pull too (try_receive) and the offsets stay true.
+    bool pull(const std::shared_ptr<Conn>& conn) {
+        while (!conn->closed && make_room(*conn)) {
+            const std::size_t room = conn->rx.size() - conn->rx_end;
+            asio::error_code ec;
+            const std::size_t n =
+                conn->socket.read_some(asio::buffer(conn->rx.data() + conn->rx_end, room), ec);
+            if (would_block(ec)) return true;
+            if (ec) {
+                drop(conn);
+                return false;
+            }
+            conn->rx_end += n;
+            if (!check_next(conn)) return false;
+            if (n < room) return true;  // the socket had less than the room: it is empty now
+        }
+        return !conn->closed;
+    }
+
     // False (and the connection dropped, what it holds discarded) when the next frame's header
     // is here and bad.
     bool check_next(const std::shared_ptr<Conn>& conn) {
@@ -289,10 +333,17 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
         conn->socket.set_option(tcp::no_delay(true), ignored);
         conn->socket.non_blocking(true, ignored);
         conn->connected = true;
-        conn->rx.resize(2 * (frame_header + config.max_datagram));
+        // Small at first: a market of n peers holds up to n - 1 connections per peer, and most
+        // frames are a few hundred bytes. It grows for a larger frame (read_loop).
+        conn->rx.resize(initial_rx_bytes);
         asio::co_spawn(ex, read_loop(shared_from_this(), conn), rethrow);
         flush(conn);
     }
+
+    // receive()'s part: the next whole frame that was read, copied into `buffer`.
+    std::optional<Datagram> take(std::span<std::byte> buffer);
+    // Pulls what waits in every connection's socket; true when a frame is ready after it.
+    bool poll();
 
     static asio::awaitable<void> accept_loop(std::shared_ptr<Impl> self);
     static asio::awaitable<void> handshake(std::shared_ptr<Impl> self, tcp::socket socket);
@@ -402,34 +453,22 @@ asio::awaitable<void> TcpTransport::Impl::read_loop(std::shared_ptr<Impl> self,
                                                     std::shared_ptr<Conn> conn) {
     try {
         while (!conn->closed) {
-            // Only here do the offsets move back: no read is in flight.
-            if (conn->rx_begin == conn->rx_end) conn->rx_begin = conn->rx_end = 0;
-            if (conn->rx_end == conn->rx.size()) {
-                if (conn->rx_begin > 0) {
-                    std::memmove(conn->rx.data(), conn->rx.data() + conn->rx_begin,
-                                 conn->available());
-                    conn->rx_end -= conn->rx_begin;
-                    conn->rx_begin = 0;
-                } else {
-                    // Full of whole frames: wait until receive() takes some.
-                    conn->reader_waiting = true;
-                    conn->room.expires_at(asio::steady_timer::time_point::max());
-                    co_await conn->room.async_wait(use_tuple);
-                    conn->reader_waiting = false;
-                    continue;
-                }
+            if (!self->pull(conn)) co_return;
+            self->offer(conn);
+            if (conn->full()) {
+                // Full of whole frames: wait until receive() takes some.
+                conn->reader_waiting = true;
+                conn->room.expires_at(asio::steady_timer::time_point::max());
+                co_await conn->room.async_wait(use_tuple);
+                conn->reader_waiting = false;
+                continue;
             }
-            auto [ec, n] = co_await conn->socket.async_read_some(
-                asio::buffer(conn->rx.data() + conn->rx_end, conn->rx.size() - conn->rx_end),
-                use_tuple);
+            auto [ec] = co_await conn->socket.async_wait(tcp::socket::wait_read, use_tuple);
             if (conn->closed) co_return;
             if (ec) {
                 self->drop(conn);
                 co_return;
             }
-            conn->rx_end += n;
-            if (!self->check_next(conn)) co_return;
-            self->offer(conn);
         }
     } catch (const std::exception&) {
         self->drop(conn);
@@ -505,7 +544,29 @@ asio::awaitable<void> TcpTransport::send_all(std::span<const Outgoing> batch) {
 }
 
 std::optional<Datagram> TcpTransport::try_receive(std::span<std::byte> buffer) {
-    Impl& s = *impl_;
+    if (auto datagram = impl_->take(buffer)) return datagram;
+    // What is still in the sockets was said before now too: a driver judging silence at a
+    // deadline must see it even when the readers have not run yet (after a stall of the loop,
+    // the timers and the sockets are ready together).
+    if (!impl_->poll()) return std::nullopt;
+    return impl_->take(buffer);
+}
+
+bool TcpTransport::Impl::poll() {
+    bool any = false;
+    for (auto& [peer, link] : links) {
+        const std::shared_ptr<Conn> conn = link.conn;
+        if (!conn || !conn->connected || conn->closed) continue;
+        if (pull(conn)) {
+            offer(conn);
+            any = any || conn->queued;
+        }
+    }
+    return any;
+}
+
+std::optional<Datagram> TcpTransport::Impl::take(std::span<std::byte> buffer) {
+    Impl& s = *this;
     while (s.open && !s.ready.empty()) {
         std::shared_ptr<Conn> conn = std::move(s.ready.front());
         s.ready.pop_front();
@@ -533,7 +594,7 @@ std::optional<Datagram> TcpTransport::try_receive(std::span<std::byte> buffer) {
 asio::awaitable<std::optional<Datagram>> TcpTransport::receive(std::span<std::byte> buffer) {
     const std::shared_ptr<Impl> s = impl_;  // the transport may go while this waits
     for (;;) {
-        if (auto datagram = try_receive(buffer)) co_return datagram;
+        if (auto datagram = s->take(buffer)) co_return datagram;
         if (!s->open) co_return std::nullopt;
         s->signal.expires_at(asio::steady_timer::time_point::max());
         co_await s->signal.async_wait(use_tuple);
