@@ -278,8 +278,9 @@ BOOST_AUTO_TEST_CASE(enum_names_are_the_owning_modules_and_round_trip) {
         BOOST_TEST((c.failure.policy == policy));
         BOOST_TEST(std::string(tp::peer::to_string(c.failure.policy)) == name);
     }
-    BOOST_TEST(error_of("[network]\ntransport = \"tcp\"\n") ==
-               "test.toml:2:13: key 'network.transport': expected one of \"udp\", \"memory\"");
+    BOOST_TEST(error_of("[network]\ntransport = \"quic\"\n") ==
+               "test.toml:2:13: key 'network.transport': expected one of \"udp\", \"memory\", "
+               "\"tcp\"");
     BOOST_TEST(error_of("[failure]\npolicy = \"always\"\n") ==
                "test.toml:2:10: key 'failure.policy': expected one of \"defer\", \"bully\"");
 }

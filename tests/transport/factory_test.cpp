@@ -12,12 +12,14 @@ BOOST_AUTO_TEST_SUITE(factory)
 BOOST_AUTO_TEST_CASE(kind_is_parsed_from_its_name_and_bad_names_are_named) {
     BOOST_TEST((parse_transport_kind("udp") == TransportKind::udp));
     BOOST_TEST((parse_transport_kind("memory") == TransportKind::memory));
+    BOOST_TEST((parse_transport_kind("tcp") == TransportKind::tcp));
     BOOST_TEST(std::string(to_string(TransportKind::udp)) == "udp");
+    BOOST_TEST(std::string(to_string(TransportKind::tcp)) == "tcp");
     try {
-        parse_transport_kind("tcp");
-        BOOST_FAIL("tcp accepted");
+        parse_transport_kind("quic");
+        BOOST_FAIL("quic accepted");
     } catch (const std::invalid_argument& e) {
-        BOOST_TEST(std::string(e.what()).find("'tcp'") != std::string::npos);
+        BOOST_TEST(std::string(e.what()).find("'quic'") != std::string::npos);
     }
 }
 
@@ -29,6 +31,12 @@ BOOST_AUTO_TEST_CASE(builds_the_configured_transport) {
     BOOST_TEST(dynamic_cast<UdpTransport*>(u.get()) != nullptr);
     BOOST_TEST(u->self() == 3u);
     BOOST_TEST(static_cast<UdpTransport&>(*u).local_endpoint().port() != 0);
+    TransportConfig tcp;
+    tcp.kind = TransportKind::tcp;
+    auto t = make_transport(tcp, 5, real);
+    BOOST_TEST(dynamic_cast<TcpTransport*>(t.get()) != nullptr);
+    BOOST_TEST(static_cast<TcpTransport&>(*t).local_port() != 0);
+    t->close();
 
     Runtime virt(Mode::virtual_time);
     MemoryNetwork net(virt, tp::runtime::Rng(1));
@@ -44,6 +52,9 @@ BOOST_AUTO_TEST_CASE(inconsistent_configurations_are_refused) {
     TransportConfig udp;
     udp.kind = TransportKind::udp;
     BOOST_CHECK_THROW(make_transport(udp, 1, virt), std::invalid_argument);
+    TransportConfig tcp;
+    tcp.kind = TransportKind::tcp;
+    BOOST_CHECK_THROW(make_transport(tcp, 1, virt), std::invalid_argument);
     Runtime real(Mode::real_time);
     TransportConfig bad = udp;
     bad.udp.host = "not-an-address";

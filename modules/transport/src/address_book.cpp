@@ -1,5 +1,6 @@
 #include "tp/transport/address_book.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -31,6 +32,14 @@ asio::ip::address parse_host(std::string_view host) {
         throw std::invalid_argument("invalid host '" + std::string(host) +
                                     "': expected a numeric IPv4/IPv6 address or localhost");
     return address;
+}
+
+std::vector<PeerId> AddressBook::peers() const {
+    std::vector<PeerId> out;
+    out.reserve(by_peer_.size());
+    for (const auto& [peer, endpoint] : by_peer_) out.push_back(peer);
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 void AddressBook::add(PeerId peer, const asio::ip::udp::endpoint& endpoint) {

@@ -131,6 +131,7 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
     std::vector<std::shared_ptr<Conn>> touched;
     std::size_t handshakes = 0;
     bool open = true;
+    bool warmed = false;
     TcpStats stats;
 
     void validate(PeerId to, std::size_t size) const {
@@ -148,13 +149,9 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
     // flush().
     void enqueue(PeerId to, std::span<const std::byte> data) {
         Link& link = links[to];
-        if (!link.conn) {
-            if (Clock::now() < link.retry_at) {
-                ++stats.unreachable;
-                return;
-            }
-            link.conn = std::make_shared<Conn>(ex, to, true);
-            asio::co_spawn(ex, dial(shared_from_this(), link.conn), rethrow);
+        if (!connect(to, link)) {
+            ++stats.unreachable;
+            return;
         }
         Conn& conn = *link.conn;
         if (conn.tx.size() - conn.tx_sent + frame_header + data.size() > config.queue_bytes) {
@@ -169,6 +166,28 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
         if (!conn.touched) {
             conn.touched = true;
             touched.push_back(link.conn);
+        }
+    }
+
+    // The link's connection, dialing one when there is none and the backoff allows; false when
+    // it does not.
+    bool connect(PeerId to, Link& link) {
+        if (link.conn) return true;
+        if (Clock::now() < link.retry_at) return false;
+        link.conn = std::make_shared<Conn>(ex, to, true);
+        asio::co_spawn(ex, dial(shared_from_this(), link.conn), rethrow);
+        return true;
+    }
+
+    // Once, when receiving starts: dials every peer of the book with a higher id. A pair keeps
+    // the connection its lower id dialed, so each pair is dialed once, and before a first
+    // election needs it (a market of n peers otherwise dials n(n-1)/2 connections at the
+    // moment its first Elections go out, and their Oks come too late).
+    void warm() {
+        if (warmed) return;
+        warmed = true;
+        for (PeerId peer : book.peers()) {
+            if (peer > self) connect(peer, links[peer]);
         }
     }
 
@@ -593,6 +612,7 @@ std::optional<Datagram> TcpTransport::Impl::take(std::span<std::byte> buffer) {
 
 asio::awaitable<std::optional<Datagram>> TcpTransport::receive(std::span<std::byte> buffer) {
     const std::shared_ptr<Impl> s = impl_;  // the transport may go while this waits
+    if (s->open) s->warm();
     for (;;) {
         if (auto datagram = s->take(buffer)) co_return datagram;
         if (!s->open) co_return std::nullopt;

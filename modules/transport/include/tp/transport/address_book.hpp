@@ -5,6 +5,7 @@
 #include <optional>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "tp/transport/transport.hpp"
 
@@ -28,6 +29,8 @@ public:
     const asio::ip::udp::endpoint* find(PeerId peer) const noexcept;
     std::optional<PeerId> find(const asio::ip::udp::endpoint& endpoint) const noexcept;
     std::size_t size() const noexcept { return by_peer_.size(); }
+    // Every peer in the book, in ascending order.
+    std::vector<PeerId> peers() const;
 
 private:
     std::unordered_map<PeerId, asio::ip::udp::endpoint> by_peer_;

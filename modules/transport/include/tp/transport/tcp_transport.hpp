@@ -20,7 +20,8 @@ struct TcpConfig {
     std::chrono::milliseconds backoff_min{10};  // first wait before redialing a peer that failed
     std::chrono::milliseconds backoff_max{1000};
     std::chrono::milliseconds hello_timeout{2000};  // for an accepted connection to say who it is
-    std::size_t max_handshakes = 64;  // accepted connections not yet identified, at most
+    std::size_t max_handshakes = 1024;  // accepted connections not yet identified, at most (a
+                                        // market's peers, all dialing the highest at once)
 };
 
 struct TcpStats {
@@ -42,8 +43,9 @@ struct TcpStats {
 };
 
 // Datagrams over TCP: one connection per pair of peers, each datagram a frame (a 32-bit
-// little-endian length, then the bytes). A peer dials on its first send to a peer it has no
-// connection with and says who it is in an 8-byte hello ("TPt1", then its id, little-endian);
+// little-endian length, then the bytes). When it starts receiving, a peer dials every peer of
+// its book with a higher id; it also dials on a send to a peer it has no connection with. It
+// says who it is in an 8-byte hello ("TPt1", then its id, little-endian);
 // the acceptor checks the id is in its address book at the connecting address. When two peers
 // dial each other at once, both send on the connection dialed by the lower id; the other one is
 // retired: what was queued on it is written, and it is read until both sides shut it, so the
