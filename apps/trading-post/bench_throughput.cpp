@@ -76,6 +76,7 @@ int throughput(const Context& ctx) {
     // Replicated `every` syncs each record on each replica of the set, all on this process's two
     // cores: a few hundred buys/s at 16 buyers; larger counts would only spend the run time.
     constexpr std::uint32_t every_quorum_max_buyers = 16;
+    constexpr std::uint32_t tcp_max_buyers = 32;
     std::vector<Setup> setups;
     for (auto t : {peer::TransportKind::memory, peer::TransportKind::udp}) {
         setups.push_back(
@@ -92,10 +93,12 @@ int throughput(const Context& ctx) {
                       ReplicationMode::shared, counts.back()});
     setups.push_back({peer::TransportKind::udp, peer::Durability::group, peer::SecurityMode::off,
                       ReplicationMode::shared, counts.back()});
-    // TCP beside UDP (the original lab's trade-off T1): the same market on streams.
+    // TCP beside UDP (the original lab's trade-off T1): the same market on streams. Not above 32
+    // buyers: at 64 (66 peers in this one process) no buy is answered within 10 s yet, though
+    // `run` of the same market trades (an open problem, docs/transports.md).
     for (auto d : {peer::Durability::none, peer::Durability::group})
         setups.push_back({peer::TransportKind::tcp, d, peer::SecurityMode::on,
-                          ReplicationMode::shared, counts.back()});
+                          ReplicationMode::shared, tcp_max_buyers});
     const peer::Config sample = endless_market(ctx.base, 1, 2);
     Csv csv(ctx, "throughput",
             "transport,durability,buyers,buys,seconds,buys_per_s,security,replication,"
@@ -223,11 +226,16 @@ int throughput(const Context& ctx) {
     if (counts.back() > every_quorum_max_buyers) {
         progress.print(fmt::format(
             "\nnot run: quorum `every` above {} buyers (each record is one sync on each replica, "
-            "and the replicas of this process sync one after another)\n",
+            "and the replicas of this process sync one after another)",
             every_quorum_max_buyers));
-    } else {
-        progress.print("");
     }
+    if (counts.back() > tcp_max_buyers) {
+        progress.print(fmt::format(
+            "not run: tcp above {} buyers (at 64, no buy is answered within 10 s in this "
+            "process yet; docs/transports.md)",
+            tcp_max_buyers));
+    }
+    progress.print("");
     for (auto t : {peer::TransportKind::memory, peer::TransportKind::udp}) {
         for (auto d : {peer::Durability::group, peer::Durability::every}) {
             // The highest count both rows ran at.

@@ -4,6 +4,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <boost/test/unit_test.hpp>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -201,6 +202,36 @@ BOOST_AUTO_TEST_CASE(a_whole_mesh_dialing_at_once_loses_nothing) {
         BOOST_TEST(got[b].size() == std::size_t{3 * (n - 1)}, "peer " << b);
         BOOST_TEST(open[b] == std::size_t{n - 1}, "peer " << b);
     }
+}
+
+// Every socket goes with its transports and runtime: a process that runs market after market
+// (the benchmarks) must not run out of descriptors.
+BOOST_AUTO_TEST_CASE(closed_transports_release_every_socket) {
+    const auto open_descriptors = [] {
+        return std::distance(std::filesystem::directory_iterator("/proc/self/fd"),
+                             std::filesystem::directory_iterator{});
+    };
+    const auto before = open_descriptors();
+    for (int market = 0; market < 3; ++market) {
+        Net net(8);
+        int done = 0;
+        spawn(net.rt, [&]() -> asio::awaitable<void> {
+            // Every pair connects (both ways at once, so some connections are retired).
+            for (int a = 1; a <= 8; ++a)
+                for (int b = 1; b <= 8; ++b)
+                    if (a != b) co_await net[a].send(b, bytes("x"));
+            for (int b = 1; b <= 8; ++b) {
+                spawn(net.rt, [&, b]() -> asio::awaitable<void> {
+                    std::array<std::byte, 8> buf;
+                    for (int i = 0; i < 7; ++i) co_await receive_bounded(net.rt, net[b], buf);
+                    if (++done == 8) net.close();
+                });
+            }
+        });
+        net.rt.run_for(10s);
+        BOOST_TEST(done == 8);
+    }
+    BOOST_TEST(open_descriptors() == before);
 }
 
 // A peer that fails is redialed: a broken connection and refused dials back off (sends meanwhile
