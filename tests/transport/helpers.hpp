@@ -2,15 +2,22 @@
 
 #include <array>
 #include <asio/co_spawn.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/use_awaitable.hpp>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <utility>
 
 #include "tp/runtime/runtime.hpp"
+#include "tp/runtime/timer.hpp"
+#include "tp/transport/transport.hpp"
 
 namespace tp::test {
 
@@ -48,6 +55,19 @@ inline std::pair<std::uint32_t, std::uint32_t> unpack(std::span<const std::byte>
         std::memcpy(&b, in.data() + 4, 4);
     }
     return {a, b};
+}
+
+// Receives on `t` until one datagram arrives or 5 s pass (then the caller's check fails).
+inline asio::awaitable<std::optional<std::string>> receive_bounded(runtime::Runtime& rt,
+                                                                   transport::Transport& t,
+                                                                   std::span<std::byte> buf) {
+    using namespace asio::experimental::awaitable_operators;
+    runtime::Timer limit(rt, std::chrono::seconds(5));
+    auto r = co_await (t.receive(buf) || limit.async_wait(asio::use_awaitable));
+    if (r.index() == 1) co_return std::nullopt;
+    auto& d = std::get<0>(r);
+    if (!d) co_return std::nullopt;
+    co_return std::string(text(buf.first(d->size)));
 }
 
 }  // namespace tp::test

@@ -23,6 +23,7 @@ using tp::runtime::Mode;
 using tp::runtime::Runtime;
 using tp::runtime::Timer;
 using tp::test::bytes;
+using tp::test::receive_bounded;
 using tp::test::spawn;
 using tp::test::text;
 
@@ -52,17 +53,6 @@ struct Net {
             if (p) p->close();
     }
 };
-
-// Receives on `t` until one datagram arrives or 5 s pass (then the caller's check fails).
-asio::awaitable<std::optional<std::string>> receive_bounded(Runtime& rt, Transport& t,
-                                                            std::span<std::byte> buf) {
-    Timer limit(rt, 5s);
-    auto r = co_await (t.receive(buf) || limit.async_wait(asio::use_awaitable));
-    if (r.index() == 1) co_return std::nullopt;
-    auto& d = std::get<0>(r);
-    if (!d) co_return std::nullopt;
-    co_return std::string(text(buf.first(d->size)));
-}
 
 // Waits until `done()` holds, checking every millisecond, for at most 5 s.
 asio::awaitable<bool> eventually(Runtime& rt, std::function<bool()> done) {
