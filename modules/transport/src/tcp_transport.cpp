@@ -176,7 +176,9 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
         if (Clock::now() < link.retry_at) return false;
         link.conn = std::make_shared<Conn>(ex, to, true);
         asio::co_spawn(ex, dial(shared_from_this(), link.conn), rethrow);
-        return true;
+        // The dial runs until it first waits: a socket it cannot open or bind (out of
+        // descriptors, say) has failed it already.
+        return link.conn != nullptr;
     }
 
     // Once, when receiving starts: dials every peer of the book with a higher id. A pair keeps
