@@ -315,6 +315,36 @@ BOOST_AUTO_TEST_CASE(suspect_leader_only_acts_for_a_follower) {
     BOOST_TEST((events.back().kind == EventKind::became_leader));
 }
 
+// A peer whose loop did not run (a stall) cannot judge the silence that spanned it: on resume a
+// follower gives its leader a fresh election_timeout; a deadline already passed no longer counts.
+BOOST_AUTO_TEST_CASE(a_resumed_follower_gives_its_leader_a_fresh_timeout) {
+    Config c = config(5, {2, 7});
+    c.election_timeout = 50ms;
+    Bully b(c);
+    b.start(0ms);
+    b.on_message(7, Coordinator{7, make_epoch(1, 7)}, 1ms);
+    // Step 1: the follower would suspect 7 at 51 ms; its loop stalls until 300 ms.
+    BOOST_TEST(b.next_deadline().value() == 51ms);
+    b.resume(300ms);
+    // Step 2: the tick right after the stall suspects nobody; the deadline is 350 ms.
+    b.on_tick(300ms);
+    BOOST_TEST((b.role() == Role::follower));
+    BOOST_TEST(b.counters().suspicions == 0u);
+    BOOST_TEST(b.next_deadline().value() == 350ms);
+    // Step 3: a heartbeat keeps it; real silence after the stall is still a failure.
+    b.on_message(7, Heartbeat{7, make_epoch(1, 7)}, 320ms);
+    b.on_tick(400ms);
+    BOOST_TEST(b.counters().suspicions == 1u);
+    // A leader's cadence is not its to move.
+    Bully leader(config(9, {2, 7}));
+    leader.start(0ms);
+    leader.on_tick(100ms);  // no higher peer: leads
+    BOOST_REQUIRE(leader.is_leader());
+    const auto before = leader.next_deadline();
+    leader.resume(1000ms);
+    BOOST_TEST((leader.next_deadline() == before));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(recovery_policy)

@@ -278,6 +278,11 @@ void Bully::on_claim(PeerId from, MessageKind kind, PeerId leader, Epoch epoch, 
     follow(leader, epoch, now);
 }
 
+void Bully::resume(Time now) {
+    if (role_ != Role::follower || !deadline_) return;
+    if (*deadline_ < now + config_.election_timeout) deadline_ = now + config_.election_timeout;
+}
+
 void Bully::on_tick(Time now) {
     if (!deadline_ || now < *deadline_) return;
     switch (role_) {

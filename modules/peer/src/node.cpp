@@ -290,6 +290,11 @@ asio::awaitable<void> Node::timer_loop() {
             co_await core_timer_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
             continue;
         }
+        // A wake long after its deadline means this loop was not running (a stall, a paused
+        // process): in one process the leader stalled too and could not send, so a silence
+        // that spans the stall proves nothing.
+        if (now() - core_wakes_at_ > config_.election.election_timeout / 2)
+            core_.on_resume(core_now());
         // A tick judges silence (a leader's, a quorum's), and what waits unread was said before
         // it: after a stall of the event loop the timers and the datagrams are ready together,
         // and a follower must not suspect a leader whose heartbeat sits in its socket.

@@ -170,6 +170,10 @@ public:
     // An external detector (a failed send, a refused connection) suspects the leader. Only a
     // follower acts on it; returns whether an election started.
     bool suspect_leader(Time now);
+    // This peer was not running until `now` (its driver woke long after a deadline: a stall of
+    // its loop, a paused process): the leader's silence meanwhile proves nothing, since the
+    // leader may have stalled with it. A follower gives the leader a fresh election_timeout.
+    void resume(Time now);
     // Another layer (the replicated log) met `newer`, a reign this machine has not heard of: the
     // next leader's term goes above it. A leader of an older epoch, whose reign the replicas
     // refuse, treats it as that reign's Coordinator: it follows its leader (suspecting it after a

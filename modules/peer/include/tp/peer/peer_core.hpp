@@ -141,6 +141,9 @@ public:
     void merge(const wire::Envelope& envelope);
     void step(const wire::Envelope& envelope, Time now);
     void on_tick(Time now);
+    // The driver was not running until `now` (it woke long after a deadline): silences that
+    // spanned it prove nothing (Bully::resume).
+    void on_resume(Time now) { bully_.resume(now); }
     std::optional<Time> next_deadline() const;
 
     // Local events: a buy request, a lot to deposit.
