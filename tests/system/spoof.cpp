@@ -6,6 +6,8 @@
 //
 //   tp-spoof --from ID:[ADDRESS:]PORT --to ID:[ADDRESS:]PORT --kind payment|result|coordinator
 //            [--host 127.0.0.1]   (the address of endpoints that name none)
+//            [--epoch E]          (the packed epoch a payment or result claims; default term 1 of
+//                                  the sender: a plain-UDP eavesdropper would copy the real one)
 //
 // Exit status: 0 sent; 77 no permission for a raw socket (not root: the test is skipped); 2 bad
 // arguments; 1 a send failed.
@@ -17,6 +19,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -98,6 +102,7 @@ int main(int argc, char** argv) {
     Endpoint from, to;
     std::string kind;
     in_addr host{};
+    std::optional<std::uint64_t> epoch_flag;
     inet_pton(AF_INET, "127.0.0.1", &host);
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string_view flag = argv[i];
@@ -108,6 +113,15 @@ int main(int argc, char** argv) {
             continue;
         }
         if (flag == "--host" && inet_pton(AF_INET, argv[i + 1], &host) == 1) continue;
+        if (flag == "--epoch") {
+            std::uint64_t e = 0;
+            const std::string_view v = argv[i + 1];
+            const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), e);
+            if (ec == std::errc{} && end == v.data() + v.size()) {
+                epoch_flag = e;
+                continue;
+            }
+        }
         std::fprintf(stderr, "tp-spoof: bad argument %s %s\n", argv[i], argv[i + 1]);
         return 2;
     }
@@ -125,9 +139,9 @@ int main(int argc, char** argv) {
         return 1;
     }
 
-    // What a trader "from" would send: in its first reign, with a clock far ahead.
+    // What a trader "from" would send: in its reign (the first, unless told), with a clock far ahead.
     std::vector<tp::wire::Envelope> forged;
-    const auto epoch = tp::election::make_epoch(1, from.id);
+    const auto epoch = epoch_flag.value_or(tp::election::make_epoch(1, from.id));
     tp::clock::VectorClock clock;
     clock.set(from.id, 1000);
     if (kind == "payment") {
