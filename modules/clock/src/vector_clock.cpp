@@ -18,7 +18,7 @@ const char* to_string(Order order) noexcept {
 
 namespace {
 
-auto lower_bound(std::vector<Entry>& entries, PeerId peer) {
+Entry* lower_bound(detail::ClockEntries& entries, PeerId peer) {
     return std::lower_bound(entries.begin(), entries.end(), peer,
                             [](const Entry& e, PeerId p) { return e.peer < p; });
 }
@@ -97,7 +97,7 @@ void VectorClock::merge(const VectorClock& other) {
     }
     if (subset) return;
 
-    std::vector<Entry> merged;
+    detail::ClockEntries merged;
     merged.reserve(entries_.size() + theirs.size());
     auto a = entries_.begin();
     auto b = theirs.begin();
@@ -112,7 +112,7 @@ void VectorClock::merge(const VectorClock& other) {
             ++b;
         }
     }
-    entries_.swap(merged);
+    entries_ = std::move(merged);
 }
 
 void VectorClock::receive(PeerId self, const VectorClock& other) {

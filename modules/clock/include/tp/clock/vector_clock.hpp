@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <compare>
 #include <cstdint>
 #include <initializer_list>
@@ -24,6 +25,119 @@ struct Entry {
 
     friend bool operator==(const Entry&, const Entry&) = default;
 };
+
+namespace detail {
+
+// A clock's entries: inline up to inline_capacity, on the heap beyond. Every message carries a
+// clock, so a market of up to that many peers stamps, copies and decodes clocks without touching
+// the heap; a larger one spills and works as a std::vector would.
+class ClockEntries {
+public:
+    static constexpr std::size_t inline_capacity = 8;
+
+    ClockEntries() noexcept = default;
+    ClockEntries(const ClockEntries& other) { assign(other.begin(), other.end()); }
+    ClockEntries(ClockEntries&& other) noexcept { take(other); }
+    ClockEntries& operator=(const ClockEntries& other) {
+        if (this != &other) assign(other.begin(), other.end());
+        return *this;
+    }
+    ClockEntries& operator=(ClockEntries&& other) noexcept {
+        if (this != &other) take(other);
+        return *this;
+    }
+    ~ClockEntries() = default;
+
+    Entry* data() noexcept { return on_heap_ ? heap_.data() : inline_; }
+    const Entry* data() const noexcept { return on_heap_ ? heap_.data() : inline_; }
+    std::size_t size() const noexcept { return on_heap_ ? heap_.size() : size_; }
+    bool empty() const noexcept { return size() == 0; }
+    Entry* begin() noexcept { return data(); }
+    Entry* end() noexcept { return data() + size(); }
+    const Entry* begin() const noexcept { return data(); }
+    const Entry* end() const noexcept { return data() + size(); }
+
+    void reserve(std::size_t n) {
+        if (n > inline_capacity && !on_heap_) spill(n);
+        if (on_heap_) heap_.reserve(n);
+    }
+    void clear() noexcept {
+        heap_.clear();
+        size_ = 0;
+    }
+    void push_back(const Entry& e) {
+        if (!on_heap_ && size_ < inline_capacity) {
+            inline_[size_++] = e;
+            return;
+        }
+        if (!on_heap_) spill(size_ + 1);
+        heap_.push_back(e);
+    }
+    Entry* insert(Entry* at, const Entry& e) {
+        const auto i = static_cast<std::size_t>(at - data());
+        if (!on_heap_ && size_ < inline_capacity) {
+            for (std::size_t k = size_; k > i; --k) inline_[k] = inline_[k - 1];
+            inline_[i] = e;
+            ++size_;
+            return inline_ + i;
+        }
+        if (!on_heap_) spill(size_ + 1);
+        return &*heap_.insert(heap_.begin() + static_cast<std::ptrdiff_t>(i), e);
+    }
+    void erase(Entry* at) {
+        const auto i = static_cast<std::size_t>(at - data());
+        if (on_heap_) {
+            heap_.erase(heap_.begin() + static_cast<std::ptrdiff_t>(i));
+            return;
+        }
+        for (std::size_t k = i + 1; k < size_; ++k) inline_[k - 1] = inline_[k];
+        --size_;
+    }
+
+    friend bool operator==(const ClockEntries& a, const ClockEntries& b) noexcept {
+        return std::equal(a.begin(), a.end(), b.begin(), b.end());
+    }
+
+private:
+    void assign(const Entry* first, const Entry* last) {
+        const auto n = static_cast<std::size_t>(last - first);
+        if (on_heap_ || n > inline_capacity) {
+            if (!on_heap_) spill(n);
+            heap_.assign(first, last);
+            return;
+        }
+        std::copy(first, last, inline_);
+        size_ = n;
+    }
+    void take(ClockEntries& other) noexcept {
+        if (other.on_heap_) {
+            heap_ = std::move(other.heap_);
+            on_heap_ = true;
+            size_ = 0;
+            other.heap_.clear();
+            other.on_heap_ = false;
+        } else {
+            heap_.clear();
+            on_heap_ = false;
+            std::copy(other.inline_, other.inline_ + other.size_, inline_);
+            size_ = other.size_;
+        }
+        other.size_ = 0;
+    }
+    void spill(std::size_t capacity) {
+        heap_.reserve(capacity > 2 * inline_capacity ? capacity : 2 * inline_capacity);
+        heap_.assign(inline_, inline_ + size_);
+        size_ = 0;
+        on_heap_ = true;
+    }
+
+    Entry inline_[inline_capacity]{};
+    std::vector<Entry> heap_;  // every entry once spilled (on_heap_)
+    std::uint32_t size_ = 0;   // inline entries, while !on_heap_
+    bool on_heap_ = false;
+};
+
+}  // namespace detail
 
 // How two vector clocks relate under happened-before.
 enum class Order { before, after, equal, concurrent };
@@ -64,7 +178,7 @@ public:
     // Sum of all counters: strictly grows along happened-before, so it seeds the total order.
     Counter sum() const noexcept;
 
-    std::span<const Entry> entries() const noexcept { return entries_; }
+    std::span<const Entry> entries() const noexcept { return {entries_.data(), entries_.size()}; }
     std::size_t size() const noexcept { return entries_.size(); }
     bool empty() const noexcept { return entries_.empty(); }
     void reserve(std::size_t n) { entries_.reserve(n); }
@@ -76,7 +190,7 @@ public:
     friend bool operator==(const VectorClock&, const VectorClock&) = default;
 
 private:
-    std::vector<Entry> entries_;
+    detail::ClockEntries entries_;
 };
 
 Order compare(const VectorClock& a, const VectorClock& b) noexcept;
