@@ -209,6 +209,39 @@ BOOST_AUTO_TEST_CASE(send_all_sends_a_batch_in_one_call) {
 #endif
 }
 
+BOOST_AUTO_TEST_CASE(try_send_all_hands_on_a_batch_also_after_a_send_to_a_closed_port) {
+    Pair p("127.0.0.1");
+    // Peer 3's port has no socket any more: a datagram to it earns an ICMP error (which Linux
+    // reports on a connected socket only; send errors are counted and that datagram alone lost).
+    udp::endpoint gone;
+    {
+        udp::socket s(p.rt.get_executor(), udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+        gone = s.local_endpoint();
+    }
+    p.a.address_book().add(3, gone);
+    std::vector<std::string> got;
+    std::size_t taken_first = 0, taken_batch = 0;
+    spawn(p.rt, [&]() -> asio::awaitable<void> {
+        // Step 1: to the closed port; taken (UDP does not know yet that nobody listens).
+        const std::vector<Outgoing> lost{{3, bytes("nobody")}};
+        taken_first = p.a.try_send_all(lost);
+        // Step 2: a batch to b, without waiting: both of its datagrams leave.
+        const std::vector<Outgoing> batch{{2, bytes("one")}, {2, bytes("two")}};
+        taken_batch = p.a.try_send_all(batch);
+        std::array<std::byte, 32> buf;
+        while (got.size() < 2) {
+            auto one = co_await receive_bounded(p.rt, p.b, buf);
+            if (!one) break;
+            got.push_back(*one);
+        }
+    });
+    p.rt.run_for(10s);
+    BOOST_TEST(taken_first == 1u);
+    BOOST_TEST(taken_batch == 2u);
+    BOOST_TEST(got == (std::vector<std::string>{"one", "two"}), boost::test_tools::per_element());
+    BOOST_TEST(p.a.stats().sent == 3u);
+}
+
 BOOST_AUTO_TEST_CASE(a_burst_is_drained_completely) {
     Pair p("127.0.0.1");
     constexpr int burst = 500;

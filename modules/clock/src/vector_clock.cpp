@@ -97,8 +97,21 @@ void VectorClock::merge(const VectorClock& other) {
     }
     if (subset) return;
 
+    // The union's size first: a clock that fits inline stays there.
+    std::size_t united = 0;
+    for (const Entry *a = entries_.begin(), *b = theirs.begin(); a != entries_.end() || b != theirs.end();
+         ++united) {
+        if (b == theirs.end() || (a != entries_.end() && a->peer < b->peer)) {
+            ++a;
+        } else if (a == entries_.end() || b->peer < a->peer) {
+            ++b;
+        } else {
+            ++a;
+            ++b;
+        }
+    }
     detail::ClockEntries merged;
-    merged.reserve(entries_.size() + theirs.size());
+    merged.reserve(united);
     auto a = entries_.begin();
     auto b = theirs.begin();
     while (a != entries_.end() || b != theirs.end()) {

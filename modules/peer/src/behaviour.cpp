@@ -24,7 +24,7 @@ asio::awaitable<std::optional<Purchase>> Node::purchase(market::ProductId produc
                                                         std::uint32_t quantity) {
     if (stopped_) co_return std::nullopt;
     const auto id = core_.buy(product, quantity, core_now());
-    co_await carry_out();
+    if (!carry_out_now()) co_await flush();
     const auto answered = [&] {
         const Purchase* p = core_.buyer().purchase(id);
         return p != nullptr && p->answered;
@@ -39,7 +39,7 @@ asio::awaitable<std::optional<OwnLot>> Node::deposit_lot(market::ProductId produ
                                                          Money unit_price) {
     if (stopped_) co_return std::nullopt;
     const auto id = core_.deposit(product, quantity, unit_price, core_now());
-    co_await carry_out();
+    if (!carry_out_now()) co_await flush();
     const auto acked = [&] {
         const OwnLot* lot = core_.seller().lot(id);
         return lot != nullptr && lot->acked;
@@ -117,7 +117,7 @@ asio::awaitable<void> Node::seller_behaviour() {
         return core_.trading_partner().has_value() && !seller.has_unacked();
     };
     deposit_new_lot(false);
-    co_await carry_out();
+    if (!carry_out_now()) co_await flush();
     TimePoint next_restock = now() + behaviour.restock_interval;
     for (;;) {
         if (!can_trade()) {
@@ -131,12 +131,12 @@ asio::awaitable<void> Node::seller_behaviour() {
         if (seller.remaining() == 0) {
             deposit_new_lot(true);
             next_restock = now() + behaviour.restock_interval;
-            co_await carry_out();
+            if (!carry_out_now()) co_await flush();
         } else if (now() >= next_restock) {
             next_restock = now() + behaviour.restock_interval;
             if (rng_.bernoulli(behaviour.update_inventory_probability)) {
                 deposit_new_lot(false);
-                co_await carry_out();
+                if (!carry_out_now()) co_await flush();
             }
         }
     }

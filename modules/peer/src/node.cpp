@@ -150,8 +150,8 @@ asio::awaitable<void> Node::run() {
         if (stopped_) co_return;  // failed before it began (a replica it could not open)
         // A restarted peer's members may still write for its earlier life, which it must
         // refuse: tell them first.
-        if (guard_ && core_.incarnation() > 1) co_await greet_all();
-        co_await carry_out();  // what start() decided to send
+        if (guard_ && core_.incarnation() > 1 && !greet_all()) co_await flush();
+        if (!carry_out_now()) co_await flush();  // what start() decided to send
         receive_buffer_.resize(transport_->max_datagram());  // the receive and timer loops'
         throw_if_cancelled(co_await asio::this_coro::cancellation_state);
         co_await (receive_loop() || timer_loop() || reign_loop() || replica_loop() ||
@@ -220,25 +220,29 @@ asio::awaitable<void> Node::receive_loop() {
         throw_if_cancelled(co_await asio::this_coro::cancellation_state);
         auto datagram = co_await transport_->receive(receive_buffer_);  // throws when cancelled
         if (!datagram) co_return;  // closed: stop() cancels the rest
-        co_await handle(*datagram);
+        if (!handle(*datagram)) co_await flush();
     }
 }
 
-asio::awaitable<void> Node::drain_received() {
+bool Node::drain_received() {
     // Bounded, so a flood cannot hold the tick off; the receive loop takes the rest.
     constexpr int max_drained = 64;
+    bool all_sent = true;
     for (int i = 0; i < max_drained && !stopped_; ++i) {
         auto datagram = transport_->try_receive(receive_buffer_);
-        if (!datagram) co_return;
-        co_await handle(*datagram);
+        if (!datagram) break;
+        all_sent = handle(*datagram) && all_sent;
     }
+    return all_sent;
 }
 
-asio::awaitable<void> Node::handle(transport::Datagram datagram) {
+bool Node::handle(transport::Datagram datagram) {
     std::optional<PeerId> greet;
     auto envelope = accept(datagram, greet);  // receive_buffer_ is free again after it
-    if (greet) co_await send_hello(*greet);
-    if (envelope) co_await deliver(std::move(*envelope));
+    bool all_sent = true;
+    if (greet) all_sent = send_hello(*greet);
+    if (envelope) all_sent = deliver(std::move(*envelope)) && all_sent;
+    return all_sent;
 }
 
 std::optional<wire::Envelope> Node::accept(transport::Datagram datagram,
@@ -269,18 +273,18 @@ std::optional<wire::Envelope> Node::accept(transport::Datagram datagram,
     return std::move(envelope);
 }
 
-asio::awaitable<void> Node::deliver(wire::Envelope envelope) {
-    if (stopped_) co_return;
+bool Node::deliver(wire::Envelope envelope) {
+    if (stopped_) return true;
     core_.merge(envelope);
     if (context_.observer) context_.observer->received(*this, envelope);
     core_.step(envelope, core_now());
-    co_await carry_out();
+    return carry_out_now();
 }
 
 asio::awaitable<void> Node::timer_loop() {
     for (;;) {
         // buy() and deposit() step the core from outside any coroutine, then wake this loop.
-        if (core_.has_ready()) co_await carry_out();
+        if (core_.has_ready() && !carry_out_now()) co_await flush();
         const auto due = core_.next_deadline();
         core_wakes_at_ = due ? TimePoint(*due) : runtime::never;
         if (now() < core_wakes_at_) {
@@ -298,16 +302,16 @@ asio::awaitable<void> Node::timer_loop() {
         // A tick judges silence (a leader's, a quorum's), and what waits unread was said before
         // it: after a stall of the event loop the timers and the datagrams are ready together,
         // and a follower must not suspect a leader whose heartbeat sits in its socket.
-        co_await drain_received();
+        const bool drained_sent = drain_received();
         core_.on_tick(core_now());
-        co_await carry_out();
+        if (!(carry_out_now() && drained_sent)) co_await flush();
     }
 }
 
 // ---- Carrying a Ready out -------------------------------------------------------------------
 
-asio::awaitable<void> Node::carry_out() {
-    if (stopped_) co_return;
+bool Node::carry_out_now() {
+    if (stopped_) return true;
     // Each part of the Ready is taken before it is acted on: acting may step the core again
     // (a reign's books load at once when nothing holds the journal), which fills a new Ready.
     Ready& ready = core_.ready();
@@ -319,7 +323,7 @@ asio::awaitable<void> Node::carry_out() {
             // A peer that cannot record its epoch could claim a stale reign after a restart.
             fail(fmt::format("cannot record epoch {} in the peer state: {}",
                              election::epoch_text(*seen), e.what()));
-            co_return;
+            return true;
         }
     }
     if (std::exchange(ready.seeded, false) && context_.on_seeded) {
@@ -328,14 +332,14 @@ asio::awaitable<void> Node::carry_out() {
         } catch (const std::exception& e) {
             fail(fmt::format("cannot record in the peer state that the replica is seeded: {}",
                              e.what()));
-            co_return;
+            return true;
         }
     }
     if (!ready.failure.empty()) {
         fail(std::exchange(ready.failure, {}));
-        co_return;
+        return true;
     }
-    if (!store_replica()) co_return;
+    if (!store_replica()) return true;
     if (const auto epoch = std::exchange(ready.began_reign, std::nullopt)) began_reign(*epoch);
     if (std::exchange(ready.stepped_down, false)) end_reign();
     if (const auto load = std::exchange(ready.load_books, std::nullopt)) {
@@ -344,7 +348,7 @@ asio::awaitable<void> Node::carry_out() {
         reign_->epoch = *load;
         wake(reign_timer_);  // the reign loop serves it
     }
-    if (!persist()) co_return;
+    if (!persist()) return true;
     if (Trader* trader = core_.trader()) {
         if (context_.observer && core_.replica()) {
             for (const auto& [position, event] : ready.committed) {
@@ -373,13 +377,49 @@ asio::awaitable<void> Node::carry_out() {
     if (const auto due = core_.next_deadline(); due && TimePoint(*due) < core_wakes_at_) {
         wake(core_timer_);
     }
-    if (!stopped_) co_await send(batch);
+    bool all_sent = stopped_ || send(batch);
     // A trader paying itself for a lot it deposited as a seller: no network needed.
     for (auto& envelope : batch) {
-        if (envelope.receiver == id() && !stopped_) co_await deliver(std::move(envelope));
+        if (envelope.receiver == id() && !stopped_) all_sent = deliver(std::move(envelope)) && all_sent;
     }
     batch.clear();
     batches_.push_back(std::move(batch));
+    return all_sent;
+}
+
+asio::awaitable<void> Node::flush() {
+    if (flushing_) {
+        // The coroutine flushing sends ours too, in order: wait for it.
+        runtime::Timer waiter(context_.runtime);
+        flush_waiters_.push_back(&waiter);
+        struct Leave {
+            std::vector<runtime::Timer*>& waiters;
+            runtime::Timer* self;
+            ~Leave() { std::erase(waiters, self); }
+        } leave{flush_waiters_, &waiter};
+        co_await wait_until(waiter, runtime::never, [this] { return !flushing_ || stopped_; });
+        co_return;
+    }
+    flushing_ = true;
+    struct Done {
+        Node& node;
+        ~Done() {
+            node.flushing_ = false;
+            for (runtime::Timer* t : node.flush_waiters_) wake(*t);
+        }
+    } done{*this};
+    while (!backlog_.empty() && !stopped_) {
+        std::vector<transport::Outgoing> outgoing = take_pooled(outgoing_pool_);
+        std::vector<std::vector<std::byte>> buffers = take_pooled(send_batches_);
+        outgoing.swap(backlog_);
+        buffers.swap(backlog_buffers_);
+        co_await transport_->send_all(outgoing);
+        for (auto& buffer : buffers) send_buffers_.push_back(std::move(buffer));
+        buffers.clear();
+        outgoing.clear();
+        send_batches_.push_back(std::move(buffers));
+        outgoing_pool_.push_back(std::move(outgoing));
+    }
 }
 
 void Node::wake_waiters() {
@@ -397,7 +437,7 @@ void Node::wake_waiters() {
     }
 }
 
-asio::awaitable<void> Node::send(std::span<const wire::Envelope> batch) {
+bool Node::send(std::span<const wire::Envelope> batch) {
     // Each envelope sealed into a buffer of its own (recycled), then the batch in one go: one
     // system call for a Ready's messages on UDP (sendmmsg), however many peers they go to.
     std::vector<std::vector<std::byte>> buffers = take_pooled(send_batches_);
@@ -412,12 +452,29 @@ asio::awaitable<void> Node::send(std::span<const wire::Envelope> batch) {
             send_buffers_.push_back(std::move(buffer));
         }
     }
-    if (!outgoing.empty()) co_await transport_->send_all(outgoing);
-    for (auto& buffer : buffers) send_buffers_.push_back(std::move(buffer));
-    buffers.clear();
-    outgoing.clear();
+    const bool all_sent = hand_on(outgoing, buffers);
     send_batches_.push_back(std::move(buffers));
     outgoing_pool_.push_back(std::move(outgoing));
+    return all_sent;
+}
+
+bool Node::hand_on(std::vector<transport::Outgoing>& outgoing,
+                   std::vector<std::vector<std::byte>>& buffers) {
+    // Nothing overtakes the backlog.
+    const std::size_t taken =
+        backlog_.empty() && !outgoing.empty() ? transport_->try_send_all(outgoing) : 0;
+    for (std::size_t i = 0; i < outgoing.size(); ++i) {
+        if (i < taken) {
+            send_buffers_.push_back(std::move(buffers[i]));
+        } else {
+            // The span stays valid: moving a vector keeps its bytes where they are.
+            backlog_.push_back(outgoing[i]);
+            backlog_buffers_.push_back(std::move(buffers[i]));
+        }
+    }
+    outgoing.clear();
+    buffers.clear();
+    return backlog_.empty();
 }
 
 std::size_t Node::seal(const wire::Envelope& envelope, std::vector<std::byte>& buffer) {
@@ -438,16 +495,26 @@ std::size_t Node::seal(const wire::Envelope& envelope, std::vector<std::byte>& b
 
 // ---- Authentication -------------------------------------------------------------------------
 
-asio::awaitable<void> Node::send_hello(PeerId to) {
-    if (stopped_ || !guard_ || to == id()) co_return;
-    std::array<std::byte, auth::hello_size> frame;
-    const std::size_t size = guard_->seal_hello(to, frame);
+bool Node::send_hello(PeerId to) {
+    if (stopped_ || !guard_ || to == id()) return true;
+    std::vector<std::byte> buffer = take_pooled(send_buffers_);
+    buffer.resize(auth::hello_size);
+    const std::size_t size = guard_->seal_hello(to, buffer);
     ++core_.counters().hellos_sent;
-    co_await transport_->send(to, std::span<const std::byte>(frame.data(), size));
+    std::vector<std::vector<std::byte>> buffers = take_pooled(send_batches_);
+    std::vector<transport::Outgoing> outgoing = take_pooled(outgoing_pool_);
+    outgoing.push_back({to, std::span<const std::byte>(buffer.data(), size)});
+    buffers.push_back(std::move(buffer));
+    const bool all_sent = hand_on(outgoing, buffers);
+    send_batches_.push_back(std::move(buffers));
+    outgoing_pool_.push_back(std::move(outgoing));
+    return all_sent;
 }
 
-asio::awaitable<void> Node::greet_all() {
-    for (PeerId p : core_.members()) co_await send_hello(p);
+bool Node::greet_all() {
+    bool all_sent = true;
+    for (PeerId p : core_.members()) all_sent = send_hello(p) && all_sent;
+    return all_sent;
 }
 
 std::optional<std::span<const std::byte>> Node::open(std::span<const std::byte> frame, PeerId from,

@@ -96,7 +96,7 @@ asio::awaitable<void> Node::serve(std::shared_ptr<Reign> reign) {
     auto opened = co_await open_journal(*reign, *store);
     if (!opened || !reign->active) co_return;
     if (!load_books(*reign, std::move(*opened), store->where())) co_return;
-    co_await carry_out();
+    if (!carry_out_now()) co_await flush();
     co_await commit_loop(*reign);
 }
 
@@ -248,7 +248,7 @@ asio::awaitable<void> Node::commit_loop(Reign& reign) {
         throw_if_cancelled(co_await asio::this_coro::cancellation_state);
         if (!reign.active) co_return;
         core_.on_durable(journal->durable(), core_now());
-        co_await carry_out();
+        if (!carry_out_now()) co_await flush();
     }
 }
 

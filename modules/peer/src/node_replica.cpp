@@ -230,7 +230,7 @@ asio::awaitable<void> Node::replica_loop() {
         if (!replica_report_.due(durable)) continue;
         replica_report_.reported(durable);
         core_.on_replica_durable(durable, core_now());
-        co_await carry_out();
+        if (!carry_out_now()) co_await flush();
     }
 }
 

@@ -124,14 +124,24 @@ std::size_t MemoryEndpoint::max_datagram() const noexcept {
 }
 
 asio::awaitable<void> MemoryEndpoint::send(PeerId to, std::span<const std::byte> data) {
-    if (network_ == nullptr) co_return;
-    if (data.size() > network_->config_.max_datagram)
-        throw std::invalid_argument("MemoryEndpoint::send: datagram of " +
-                                    std::to_string(data.size()) + " bytes exceeds the maximum " +
-                                    std::to_string(network_->config_.max_datagram));
-    if (!open_ && !network_->is_crashed(self_)) co_return;
-    network_->send(self_, to, data);
+    const Outgoing one{to, data};
+    try_send_all(std::span(&one, 1));
     co_return;
+}
+
+std::size_t MemoryEndpoint::try_send_all(std::span<const Outgoing> batch) {
+    // The network never holds a sender up: it delivers, delays, or drops.
+    if (network_ == nullptr) return batch.size();
+    for (const Outgoing& o : batch) {
+        if (o.data.size() > network_->config_.max_datagram)
+            throw std::invalid_argument("MemoryEndpoint::send: datagram of " +
+                                        std::to_string(o.data.size()) +
+                                        " bytes exceeds the maximum " +
+                                        std::to_string(network_->config_.max_datagram));
+    }
+    if (!open_ && !network_->is_crashed(self_)) return batch.size();
+    for (const Outgoing& o : batch) network_->send(self_, o.to, o.data);
+    return batch.size();
 }
 
 asio::awaitable<std::optional<Datagram>> MemoryEndpoint::receive(std::span<std::byte> buffer) {

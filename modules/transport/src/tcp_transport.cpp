@@ -558,10 +558,17 @@ asio::awaitable<void> TcpTransport::send(PeerId to, std::span<const std::byte> d
 }
 
 asio::awaitable<void> TcpTransport::send_all(std::span<const Outgoing> batch) {
+    try_send_all(batch);
+    co_return;
+}
+
+std::size_t TcpTransport::try_send_all(std::span<const Outgoing> batch) {
+    // Sending never waits: a connection's queue takes the frame, or it is dropped and counted.
     for (const Outgoing& o : batch) impl_->validate(o.to, o.data.size());
-    if (!impl_->open) co_return;
+    if (!impl_->open) return batch.size();
     for (const Outgoing& o : batch) impl_->enqueue(o.to, o.data);
     impl_->flush_touched();
+    return batch.size();
 }
 
 std::optional<Datagram> TcpTransport::try_receive(std::span<std::byte> buffer) {

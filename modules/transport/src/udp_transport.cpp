@@ -94,21 +94,41 @@ asio::awaitable<void> UdpTransport::send(PeerId to, std::span<const std::byte> d
 }
 
 asio::awaitable<void> UdpTransport::send_all(std::span<const Outgoing> batch) {
-#if defined(__linux__)
-    for (const Outgoing& o : batch) destination(o.to, o.data.size());
-    std::size_t next = 0;
+    std::size_t next = try_send_all(batch);
     while (next < batch.size() && open_) {
+        // The next one would block: send() waits for room.
+        co_await send(batch[next].to, batch[next].data);
+        ++next;
+        next += try_send_all(batch.subspan(next));
+    }
+}
+
+std::size_t UdpTransport::try_send_all(std::span<const Outgoing> batch) {
+    for (const Outgoing& o : batch) destination(o.to, o.data.size());
+    if (!open_) return batch.size();
+    std::size_t next = 0;
+    while (next < batch.size()) {
+#if defined(__linux__)
         if (const std::size_t sent = send_some(batch.subspan(next))) {
             next += sent;
             continue;
         }
-        // The first of them would block (send() waits for room) or failed (send() counts it).
-        co_await send(batch[next].to, batch[next].data);
+#endif
+        // sendmmsg stopped at the first datagram: one alone tells why. An error it reported may
+        // be an earlier datagram's (an ICMP port unreachable), and then this one goes now.
+        asio::error_code ec;
+        socket_.send_to(asio::buffer(batch[next].data.data(), batch[next].data.size()),
+                        *book_.find(batch[next].to), 0, ec);
+        if (would_block(ec)) return next;  // the rest waits for room: send_all
+        if (ec) {
+            ++stats_.send_errors;
+        } else {
+            ++stats_.sent;
+            ++stats_.send_calls;
+        }
         ++next;
     }
-#else
-    co_await Transport::send_all(batch);
-#endif
+    return next;
 }
 
 #if defined(__linux__)

@@ -52,6 +52,8 @@ public:
     const Entry* data() const noexcept { return on_heap_ ? heap_.data() : inline_; }
     std::size_t size() const noexcept { return on_heap_ ? heap_.size() : size_; }
     bool empty() const noexcept { return size() == 0; }
+    Entry& operator[](std::size_t i) noexcept { return data()[i]; }
+    const Entry& operator[](std::size_t i) const noexcept { return data()[i]; }
     Entry* begin() noexcept { return data(); }
     Entry* end() noexcept { return data() + size(); }
     const Entry* begin() const noexcept { return data(); }

@@ -200,23 +200,29 @@ private:
     // durable; waits forever in shared mode.
     asio::awaitable<void> replica_loop();
     asio::awaitable<void> behaviours();
-    // Carries out what the core has ready.
-    asio::awaitable<void> carry_out();
+    // Carries out what the core has ready, from a plain function (no coroutine frame per
+    // message): true when the transport took every datagram, false when some wait in the
+    // backlog, for the caller to `co_await flush()`. So do deliver, handle, drain_received, send,
+    // greet_all and send_hello.
+    bool carry_out_now();
+    // Sends the backlog, in order, waiting for room; a second caller waits for the first, so a
+    // transport that holds sends back holds back every coroutine that produces them.
+    asio::awaitable<void> flush();
     // Disk work (a sync, a snapshot) off the event loop: on the sync pool when `journal` blocks
     // on a device; in the model (a memory journal), inline after its modelled latency, unless
     // `still_wanted` (asked after that wait) says no, and then false. Rethrows what `work` throws.
     // By reference: the caller's named objects (g++ 12 mishandles temporaries of a co_await).
     asio::awaitable<bool> on_disk(const Journal& journal, const std::function<void()>& work,
                                   const std::function<bool()>* still_wanted = nullptr);
-    asio::awaitable<void> deliver(wire::Envelope envelope);
+    bool deliver(wire::Envelope envelope);
     // One datagram from receive_buffer_: authenticated, decoded, checked, delivered.
-    asio::awaitable<void> handle(transport::Datagram datagram);
+    bool handle(transport::Datagram datagram);
     // handle()'s part that reads receive_buffer_, without suspending (the timer loop's drain and
     // the receive loop share the buffer); `greet`: a member to send a hello to.
     std::optional<wire::Envelope> accept(transport::Datagram datagram,
                                          std::optional<PeerId>& greet);
     // What already waits in the transport, handled before a tick (bounded).
-    asio::awaitable<void> drain_received();
+    bool drain_received();
     // One reign: open the journal, load the books, then group commit until the reign ends.
     asio::awaitable<void> serve(std::shared_ptr<Reign> reign);
     asio::awaitable<std::optional<OpenedJournal>> open_journal(Reign& reign, JournalStore& store);
@@ -245,12 +251,16 @@ private:
     void deposit_new_lot(bool another_product);
 
     // Seals and sends a batch (those addressed to this peer stay: carry_out delivers them).
-    asio::awaitable<void> send(std::span<const wire::Envelope> batch);
+    bool send(std::span<const wire::Envelope> batch);
     // Encodes and seals `envelope` into `buffer`; its size, or 0 (logged) when it cannot.
     std::size_t seal(const wire::Envelope& envelope, std::vector<std::byte>& buffer);
     // Sends a hello to each member (a restarted peer, before anything else).
-    asio::awaitable<void> greet_all();
-    asio::awaitable<void> send_hello(PeerId to);
+    bool greet_all();
+    bool send_hello(PeerId to);
+    // Hands `outgoing` (sealed in `buffers`, index for index) to the transport, behind the
+    // backlog; what it does not take joins the backlog. False: something waits there.
+    bool hand_on(std::vector<transport::Outgoing>& outgoing,
+                 std::vector<std::vector<std::byte>>& buffers);
     // Opens an authenticated datagram; the payload, or nothing when it was refused or a hello.
     // `greet`: a member to send a hello to (it does not know this life).
     std::optional<std::span<const std::byte>> open(std::span<const std::byte> frame, PeerId from,
@@ -314,11 +324,17 @@ private:
     wire::DecodeLimits limits_;         // sized to the members
     std::optional<auth::Guard> guard_;  // security on
     // Recycled, so the steady state allocates none: encode buffers, carry_out's batches, and
-    // send()'s lists (a send suspends, and another carry_out may send meanwhile).
+    // send()'s lists (a flush suspends, and another carry_out may send meanwhile).
     std::vector<std::vector<std::byte>> send_buffers_;
     std::vector<std::vector<wire::Envelope>> batches_;
     std::vector<std::vector<std::vector<std::byte>>> send_batches_;
     std::vector<std::vector<transport::Outgoing>> outgoing_pool_;
+    // Sealed datagrams the transport could not take without waiting, in order, and their buffers
+    // (index for index); the coroutine flushing them, and the timers of those waiting for it.
+    std::vector<transport::Outgoing> backlog_;
+    std::vector<std::vector<std::byte>> backlog_buffers_;
+    bool flushing_ = false;
+    std::vector<runtime::Timer*> flush_waiters_;
     std::string failure_;
     runtime::Duration clock_base_{0};
     asio::cancellation_signal stop_signal_;  // run()'s: stop() emits it

@@ -92,6 +92,7 @@ public:
     PeerId self() const noexcept override { return self_; }
     std::size_t max_datagram() const noexcept override;
     asio::awaitable<void> send(PeerId to, std::span<const std::byte> data) override;
+    std::size_t try_send_all(std::span<const Outgoing> batch) override;
     asio::awaitable<std::optional<Datagram>> receive(std::span<std::byte> buffer) override;
     std::optional<Datagram> try_receive(std::span<std::byte> buffer) override;
     void close() override;

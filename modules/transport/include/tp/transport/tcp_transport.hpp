@@ -74,6 +74,7 @@ public:
     std::size_t max_datagram() const noexcept override;
     asio::awaitable<void> send(PeerId to, std::span<const std::byte> data) override;
     asio::awaitable<void> send_all(std::span<const Outgoing> batch) override;
+    std::size_t try_send_all(std::span<const Outgoing> batch) override;
     asio::awaitable<std::optional<Datagram>> receive(std::span<std::byte> buffer) override;
     std::optional<Datagram> try_receive(std::span<std::byte> buffer) override;
     void close() override;

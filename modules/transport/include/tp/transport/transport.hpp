@@ -30,6 +30,11 @@ struct Datagram {
 // (std::invalid_argument). Sending on a closed transport does nothing.
 // send_all: send() for each datagram of a batch, in order, in as few system calls as the
 // transport can (UDP on Linux: sendmmsg); caller errors are thrown before any datagram leaves.
+// try_send_all: send_all without waiting: the batch's datagrams in order until one would have
+// to wait for room (a full socket buffer); returns how many were handed on (sent, dropped as a
+// send may drop, or counted as failed), and the rest stays the caller's, for send_all. Caller
+// errors as send_all. A driver sends from a plain function this way, with no coroutine frame
+// per message, and suspends only when the transport holds it up. The default hands on none.
 // receive: waits for the next datagram and copies it into `buffer` (no allocation); datagrams
 // that do not fit, or from unknown senders, are counted and dropped. Returns std::nullopt once the
 // transport is closed (also a receive pending at the time). Cancellable (e.g. `recv || timer`).
@@ -47,6 +52,10 @@ public:
     virtual asio::awaitable<void> send(PeerId to, std::span<const std::byte> data) = 0;
     virtual asio::awaitable<void> send_all(std::span<const Outgoing> batch) {
         for (const Outgoing& o : batch) co_await send(o.to, o.data);
+    }
+    virtual std::size_t try_send_all(std::span<const Outgoing> batch) {
+        (void)batch;
+        return 0;
     }
     virtual asio::awaitable<std::optional<Datagram>> receive(std::span<std::byte> buffer) = 0;
     virtual std::optional<Datagram> try_receive(std::span<std::byte> buffer) = 0;
