@@ -2,42 +2,14 @@
 // heap. Counts this thread's calls to the global operator new, replaced for this program only.
 #include <boost/test/unit_test.hpp>
 
-#include <cstdlib>
-#include <new>
 #include <vector>
 
+#include "counting_new.hpp"
 #include "tp/election/messages.hpp"
 #include "tp/journal/crc32c.hpp"
 #include "tp/peer/replica_log.hpp"
 
-namespace {
-thread_local std::size_t allocations = 0;
-}
-
-// These replacements pair malloc with free on purpose; GCC cannot see that they replace the
-// global pair and flags the inlined free as mismatched.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-void* operator new(std::size_t n) {
-    ++allocations;
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) {
-    return ::operator new(n);
-}
-void operator delete(void* p) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-    std::free(p);
-}
+using tp::test::allocations;
 
 BOOST_AUTO_TEST_SUITE(replica_log_alloc)
 
@@ -57,7 +29,7 @@ BOOST_AUTO_TEST_CASE(encoding_into_a_warm_buffer_allocates_nothing) {
     std::vector<std::byte> buffer;
     tp::peer::encode_record(entries.back(), buffer);
     // Then every size, twice over: no allocation at all.
-    const std::size_t before = allocations;
+    const std::size_t before = allocations();
     std::size_t total = 0;
     for (int round = 0; round < 2; ++round) {
         for (const rep::Entry& e : entries) {
@@ -65,13 +37,13 @@ BOOST_AUTO_TEST_CASE(encoding_into_a_warm_buffer_allocates_nothing) {
             total += buffer.size();
         }
     }
-    BOOST_TEST(allocations - before == 0u);
+    BOOST_TEST(allocations() - before == 0u);
     BOOST_TEST(total > 2 * rep::max_payload_bytes);
 
     // The counter does see allocations: decoding copies the payload out.
-    const std::size_t before_decode = allocations;
+    const std::size_t before_decode = allocations();
     BOOST_TEST(tp::peer::decode_record(buffer, 1).ok());
-    BOOST_TEST(allocations - before_decode > 0u);
+    BOOST_TEST(allocations() - before_decode > 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -154,7 +154,7 @@ Recovery Log::recover() {
         const fs::path path = segment_path(segments_.back());
         fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
         if (fd_ < 0) fail("open", path);
-        fd_path_ = path.string();
+        fd_path_ = path;
         segment_size_ = scan.last_segment_bytes;
         // A crashed process leaves its writes in the page cache; make them durable before
         // reporting them as such.
@@ -206,7 +206,7 @@ void Log::create_segment(Lsn first, bool sync_locked) {
         std::unique_lock lock(sync_mutex_, std::defer_lock);
         if (!sync_locked) lock.lock();
         fd_ = fd.release();
-        fd_path_ = path.string();
+        fd_path_ = path;
     }
     if (old >= 0) ::close(old);
     segment_size_ = segment_header_size;
@@ -337,7 +337,7 @@ Lsn Log::sync() {
     if (::fdatasync(fd_) != 0) {
         const int err = errno;
         failed_.store(true, std::memory_order_release);
-        throw SystemError(err, "fdatasync", fd_path_);
+        throw SystemError(err, "fdatasync", fd_path_.string());
     }
     note_durable(target);
     return durable_lsn();

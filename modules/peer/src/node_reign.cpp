@@ -230,7 +230,10 @@ asio::awaitable<void> Node::commit_loop(Reign& reign) {
             // Group commit: requests keep arriving on the loop while fdatasync runs; each batch
             // is released when its sync returns. (In the model, a crash during the modelled
             // fdatasync loses the tail.)
-            const std::function<void()> sync = [journal] { journal->sync(); };
+            // A plain pointer (this frame holds the journal meanwhile) keeps the function
+            // within std::function's own storage: no allocation per sync.
+            Journal* const writer = journal.get();
+            const std::function<void()> sync = [writer] { writer->sync(); };
             const std::function<bool()> active = [&reign] { return reign.active; };
             const bool synced = co_await on_disk(*journal, sync, &active);
             if (!synced) co_return;

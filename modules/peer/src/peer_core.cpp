@@ -335,10 +335,12 @@ void PeerCore::collect(Time now) {
                      (bully_.is_leader() && replica_->joined() > bully_.epoch()))) {
         bully_.superseded(replica_->joined(), now);
     }
-    auto outbox = bully_.take_outbox();
-    for (const auto& out : outbox) {
+    // Read in place and cleared, so the outbox keeps its capacity: a heartbeat per tick
+    // allocates nothing.
+    for (const auto& out : bully_.outbox()) {
         push(scratch_, out.to, wire::to_body(out.msg), election::epoch_of(out.msg));
     }
+    bully_.clear_outbox();
     stamp_all(scratch_);
     for (const auto& event : bully_.take_events()) on_election_event(event, now);
     if (replica_) drive_replica(now);

@@ -1,6 +1,8 @@
 #include "tp/runtime/runtime.hpp"
 
 #include <asio/error.hpp>
+#include <asio/post.hpp>
+#include <algorithm>
 
 #include "tp/runtime/timer.hpp"
 
@@ -56,28 +58,34 @@ void Runtime::stop() {
 }
 
 std::size_t Runtime::run_virtual(const TimePoint* bound) {
-    std::size_t handlers = 0;
+    std::size_t handlers = 0, fires = 0;
     for (;;) {
         io_.restart();
         handlers += io_.poll();
-        if (stopped_) return handlers;
+        if (stopped_) return handlers - std::min(fires, handlers);
         // Waits on `never` only end when woken: they are not something to run.
         if (heap_.empty() || heap_.front()->deadline == never) break;
         if (bound && heap_.front()->deadline > *bound) break;
-        // Nothing runnable: jump to the earliest deadline and resume every wait due then.
+        // Nothing runnable: jump to the earliest deadline and resume every wait due then, from
+        // inside the io_context (the next poll), where Asio recycles the memory a completion
+        // takes and gives back: from outside, each wait's block and posted handler went to the
+        // heap and back.
         virtual_now_ = heap_.front()->deadline;
-        while (!heap_.empty() && heap_.front()->deadline == virtual_now_) {
-            detail::VirtualWait* w = heap_.front();
-            heap_remove(0);
-            Timer* owner = w->owner;
-            trace_.record(virtual_now_, EventKind::timer_fired, 0, 0, owner ? owner->id() : 0,
-                          w->seq);
-            if (owner) owner->detach(w);
-            w->finish(w, {}, true);
-        }
+        asio::post(io_, [this] {
+            while (!heap_.empty() && heap_.front()->deadline == virtual_now_) {
+                detail::VirtualWait* w = heap_.front();
+                heap_remove(0);
+                Timer* owner = w->owner;
+                trace_.record(virtual_now_, EventKind::timer_fired, 0, 0,
+                              owner ? owner->id() : 0, w->seq);
+                if (owner) owner->detach(w);
+                w->finish(w, {}, true);
+            }
+        });
+        ++fires;  // not one of the caller's handlers
     }
     if (bound && *bound > virtual_now_) virtual_now_ = *bound;
-    return handlers;
+    return handlers - std::min(fires, handlers);
 }
 
 void Runtime::schedule(detail::VirtualWait* w) {

@@ -174,7 +174,9 @@ private:
     int pid_fd_ = -1;   // write-only, held while the lock is: its close tells a LockWatch
     int dir_fd_ = -1;
     int fd_ = -1;  // current segment; changed only by the appending thread, under sync_mutex_
-    std::string fd_path_;  // its name, for error messages; same rule
+    // Its name, for error messages; same rule. A path, built once: the calls that take one would
+    // otherwise build it from a string on every write.
+    std::filesystem::path fd_path_;
     std::uint64_t segment_size_ = 0;
     std::vector<Lsn> segments_;  // first LSN of every live segment, oldest first
     std::optional<Lsn> snapshot_;
