@@ -248,4 +248,45 @@ BOOST_AUTO_TEST_CASE(options_come_from_the_configuration) {
     BOOST_TEST((o.product_names == std::vector<std::string>{"salt", "boar", "fish"}));
 }
 
+BOOST_AUTO_TEST_CASE(the_kept_counts_agree_with_the_lots_through_every_kind_of_change) {
+    Fixture f;
+    // The truth, from the lots themselves: what remaining() and has_unacked() keep as counts.
+    const auto agrees = [&] {
+        bool unacked = false;
+        for (const auto& l : f.seller.state().lots) unacked = unacked || !l.acked;
+        return f.seller.remaining() == f.seller.state().remaining() &&
+               f.seller.has_unacked() == unacked;
+    };
+    f.seller.on_trader(trader, ms(0));
+    // Step 1: three lots, none acknowledged yet.
+    const auto a = f.seller.deposit(salt, 10, 5, ms(0));
+    const auto b = f.seller.deposit(fish, 4, 7, ms(0));
+    const auto c = f.seller.deposit(salt, 6, 5, ms(0));
+    BOOST_TEST(f.seller.remaining() == 20u);
+    BOOST_TEST(agrees());
+    // Step 2: a is held, b refused (off sale), c answered "unavailable" (still unacknowledged).
+    f.receive(wire::DepositAck{a, true, wire::RefusalReason::none}, ms(10));
+    f.receive(wire::DepositAck{b, false, wire::RefusalReason::invalid_request}, ms(10));
+    f.receive(wire::DepositAck{c, false, wire::RefusalReason::trader_unavailable}, ms(10));
+    BOOST_TEST(f.seller.remaining() == 16u);
+    BOOST_TEST(f.seller.has_unacked());
+    BOOST_TEST(agrees());
+    // Step 3: a duplicate ack, a payment for 3 of a, the same payment again, a payment naming no
+    // lot of ours, and more than what is left of a: the counts follow, saturating at 0.
+    f.receive(wire::DepositAck{a, true, wire::RefusalReason::none}, ms(20));
+    f.receive(payment(1, a, 3, 14), ms(20));
+    f.receive(payment(1, a, 3, 14), ms(20));
+    f.receive(payment(2, 999, 3, 14), ms(20));
+    BOOST_TEST(f.seller.remaining() == 13u);
+    BOOST_TEST(agrees());
+    f.receive(payment(3, a, 50, 14), ms(30));
+    BOOST_TEST(f.seller.remaining() == 6u);
+    BOOST_TEST(f.seller.sold_out() == 2u);  // b refused, a sold out
+    BOOST_TEST(agrees());
+    // Step 4: c acknowledged at last: nothing waits.
+    f.receive(wire::DepositAck{c, true, wire::RefusalReason::none}, ms(40));
+    BOOST_TEST(!f.seller.has_unacked());
+    BOOST_TEST(agrees());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

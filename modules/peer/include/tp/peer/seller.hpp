@@ -73,15 +73,16 @@ public:
     Outbox& outbox() noexcept { return outbox_; }
 
     const SellerState& state() const noexcept { return state_; }
-    std::uint32_t remaining() const { return state_.remaining(); }
+    // Units still on sale, all lots (kept as lots change: asked on every wake of the behaviour).
+    std::uint32_t remaining() const noexcept { return static_cast<std::uint32_t>(open_units_); }
     std::uint32_t remaining(market::ProductId product) const { return state_.remaining(product); }
     // Lots with nothing left on sale (sold to the last unit, or refused), in this life: grows by
     // one each time a lot closes, so the behaviour on top can wait for it.
     std::uint64_t sold_out() const noexcept { return sold_out_; }
     // Lot `id` as it stands, or null when never deposited here.
     const OwnLot* lot(wire::LotId id) const;
-    // Some deposit waits for its acknowledgement.
-    bool has_unacked() const;
+    // Some deposit waits for its acknowledgement (a count: asked after every message).
+    bool has_unacked() const noexcept { return unacked_ > 0; }
     std::optional<PeerId> trader() const noexcept { return trader_; }
     PeerId self() const noexcept { return self_; }
 
@@ -90,6 +91,8 @@ private:
     void on_deposit_ack(const wire::DepositAck& ack);
     void on_payment(PeerId from, const wire::Payment& payment);
     const std::string& product_name(market::ProductId product) const;
+    // Lot `id`, found by its id (lots are in deposit order, and ids grow), or null.
+    OwnLot* find_lot(wire::LotId id);
 
     PeerId self_;
     IdSource ids_;
@@ -98,6 +101,8 @@ private:
 
     SellerState state_;
     std::uint64_t sold_out_ = 0;
+    std::uint64_t unacked_ = 0;     // lots not yet acknowledged
+    std::uint64_t open_units_ = 0;  // units of all lots still on sale
     std::optional<PeerId> trader_;
     std::optional<Time> deadline_;  // resend the unacknowledged deposits then
     Outbox outbox_;
