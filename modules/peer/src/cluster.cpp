@@ -219,6 +219,7 @@ void Cluster::launch(PeerId peer, bool restarted, std::unique_ptr<transport::Tra
             if (port != 0) ip->address_book().add(id, config_.network.host, port);
         }
     }
+    if (wrap_transport_) transport = wrap_transport_(peer, std::move(transport));
     auto node = std::make_unique<Node>(
         *context_, peer, roles_[peer], std::move(transport),
         streams_.stream("peer", (std::uint64_t{peer} << 32) | incarnation), incarnation);

@@ -11,6 +11,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <exception>
 
 #include "node_reign.hpp"
 #include "tp/peer/books.hpp"
@@ -380,7 +381,9 @@ bool Node::carry_out_now() {
     bool all_sent = stopped_ || send(batch);
     // A trader paying itself for a lot it deposited as a seller: no network needed.
     for (auto& envelope : batch) {
-        if (envelope.receiver == id() && !stopped_) all_sent = deliver(std::move(envelope)) && all_sent;
+        if (envelope.receiver == id() && !stopped_) {
+            all_sent = deliver(std::move(envelope)) && all_sent;
+        }
     }
     batch.clear();
     batches_.push_back(std::move(batch));
@@ -388,38 +391,42 @@ bool Node::carry_out_now() {
 }
 
 asio::awaitable<void> Node::flush() {
+    // No guard objects: what runs after each await runs only while the node lives (a stop
+    // resumes every wait with operation_aborted), never from a frame destroyed unresumed.
+    std::exception_ptr error;
     if (flushing_) {
         // The coroutine flushing sends ours too, in order: wait for it.
         runtime::Timer waiter(context_.runtime);
         flush_waiters_.push_back(&waiter);
-        struct Leave {
-            std::vector<runtime::Timer*>& waiters;
-            runtime::Timer* self;
-            ~Leave() { std::erase(waiters, self); }
-        } leave{flush_waiters_, &waiter};
-        co_await wait_until(waiter, runtime::never, [this] { return !flushing_ || stopped_; });
+        try {
+            co_await wait_until(waiter, runtime::never, [this] { return !flushing_ || stopped_; });
+        } catch (...) {
+            error = std::current_exception();
+        }
+        std::erase(flush_waiters_, &waiter);
+        if (error) std::rethrow_exception(error);
         co_return;
     }
     flushing_ = true;
-    struct Done {
-        Node& node;
-        ~Done() {
-            node.flushing_ = false;
-            for (runtime::Timer* t : node.flush_waiters_) wake(*t);
+    try {
+        while (!backlog_.empty() && !stopped_) {
+            std::vector<transport::Outgoing> outgoing = take_pooled(outgoing_pool_);
+            std::vector<std::vector<std::byte>> buffers = take_pooled(send_batches_);
+            outgoing.swap(backlog_);
+            buffers.swap(backlog_buffers_);
+            co_await transport_->send_all(outgoing);
+            for (auto& buffer : buffers) send_buffers_.push_back(std::move(buffer));
+            buffers.clear();
+            outgoing.clear();
+            send_batches_.push_back(std::move(buffers));
+            outgoing_pool_.push_back(std::move(outgoing));
         }
-    } done{*this};
-    while (!backlog_.empty() && !stopped_) {
-        std::vector<transport::Outgoing> outgoing = take_pooled(outgoing_pool_);
-        std::vector<std::vector<std::byte>> buffers = take_pooled(send_batches_);
-        outgoing.swap(backlog_);
-        buffers.swap(backlog_buffers_);
-        co_await transport_->send_all(outgoing);
-        for (auto& buffer : buffers) send_buffers_.push_back(std::move(buffer));
-        buffers.clear();
-        outgoing.clear();
-        send_batches_.push_back(std::move(buffers));
-        outgoing_pool_.push_back(std::move(outgoing));
+    } catch (...) {
+        error = std::current_exception();
     }
+    flushing_ = false;
+    for (runtime::Timer* t : flush_waiters_) wake(*t);
+    if (error) std::rethrow_exception(error);
 }
 
 void Node::wake_waiters() {

@@ -40,6 +40,11 @@ public:
 
     // Each life gets a steady clock of its own, up to `spread` from the runtime's.
     void vary_clock_bases(runtime::Duration spread) noexcept { clock_spread_ = spread; }
+    // Wraps each life's transport (made by the factory) in one of the caller's: a fault of the
+    // caller's own making (a transport that holds sends back, say). Set before launch_all().
+    using TransportWrapper = std::function<std::unique_ptr<transport::Transport>(
+        PeerId, std::unique_ptr<transport::Transport>)>;
+    void wrap_transports(TransportWrapper wrap) { wrap_transport_ = std::move(wrap); }
     // Roles of the original lab's story: two buyers and two sellers among the first trader's
     // customers when the roles were drawn and there are enough peers.
     void ensure_story_roles();
@@ -148,6 +153,7 @@ private:
     std::map<PeerId, std::optional<std::uint64_t>> lost_disks_;  // applied at the next launch
     std::unique_ptr<asio::thread_pool> sync_pool_;
     std::unique_ptr<transport::MemoryNetwork> network_;
+    TransportWrapper wrap_transport_;
     std::optional<auth::Key> key_;  // security on
     std::unique_ptr<NodeContext> context_;
     struct Watcher;

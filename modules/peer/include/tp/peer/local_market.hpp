@@ -49,6 +49,10 @@ public:
     // Each life of each peer gets a steady clock of its own, starting up to `spread` away from
     // the runtime's (drawn from the seed), as separate processes would. Call before start().
     void vary_clock_bases(runtime::Duration spread) noexcept { cluster_->vary_clock_bases(spread); }
+    // Cluster::wrap_transports. Call before start().
+    void wrap_transports(Cluster::TransportWrapper wrap) {
+        cluster_->wrap_transports(std::move(wrap));
+    }
 
     // A failure of one peer now (as a failure injection would); it comes back after
     // `restart_after` (nullopt: never, unless restart() is called).
