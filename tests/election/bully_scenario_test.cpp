@@ -157,6 +157,36 @@ BOOST_AUTO_TEST_CASE(a_lower_coordinator_is_accepted_by_a_higher_live_peer_under
     BOOST_TEST(net.events_of(EventKind::became_leader).size() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(a_peer_in_an_election_does_not_defer_to_a_lower_leader) {
+    // Under defer a settled peer leaves a working lower leader alone, but one that is running
+    // an election carries on: the highest live id still wins (TC_05). Over TCP on a loaded
+    // machine, an Election later than the answer timeout let 3 declare itself while 4 ran its
+    // own election; 4 deferred to it and the market settled on 3 with 4 alive.
+    auto net = cluster(5, RecoveryPolicy::defer);
+    // 5 dies; 3 notices and asks 4, but that Election is slow.
+    net.crash(5);
+    const auto t0 = net.now();
+    BOOST_TEST(net.suspect(3));
+    BOOST_TEST(net.delay_where([](const InFlight& m) { return m.to == 4; }, 12ms) == 1u);
+    // No Ok in time: 3 declares itself.
+    BOOST_TEST((net.advance_to_next_deadline() == t0 + 10ms));
+    BOOST_TEST(net.peer(3).is_leader());
+    net.deliver_all();
+    // The Election reaches 4 at last: it answers and runs its own election (asking 5).
+    net.run_until(t0 + 12ms);
+    BOOST_TEST((net.peer(4).role() == Role::candidate));
+    // 3's first Heartbeat reaches 4 in the middle of that election: 4 carries on.
+    BOOST_TEST((net.advance_to_next_deadline() == t0 + 20ms));
+    BOOST_TEST(net.deliver_all() > 0u);
+    BOOST_TEST((net.peer(4).role() == Role::candidate));
+    // 5 is silent: 4 leads a newer epoch than 3's, and everyone follows it.
+    BOOST_TEST((net.advance_to_next_deadline() == t0 + 22ms));
+    net.deliver_all();
+    BOOST_TEST(*net.agreed_leader() == 4u);
+    BOOST_TEST(net.peer(4).epoch() > net.events_of(EventKind::became_leader).front().event.epoch);
+    BOOST_TEST(net.peer(3).epoch() == net.peer(4).epoch());
+}
+
 BOOST_AUTO_TEST_CASE(recovery_under_defer_follows_the_live_leader) {
     auto net = cluster(6, RecoveryPolicy::defer);
     // 6 dies; 5 notices first and takes over at once.

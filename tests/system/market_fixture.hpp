@@ -5,9 +5,11 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <string>
 #include <ostream>
 #include <vector>
 
+#include "tp/election/messages.hpp"
 #include "tp/peer/config.hpp"
 #include "tp/peer/local_market.hpp"
 #include "tp/peer/log.hpp"
@@ -88,13 +90,33 @@ public:
 
     // Runs until `trader` serves and every live peer knows it.
     bool settle_on(PeerId trader) {
-        return run_until([&] {
+        const bool settled = run_until([&] {
             if (market_->trader() != trader) return false;
             for (PeerId id : market_->peers()) {
                 if (auto* n = market_->node(id); n && n->leader() != trader) return false;
             }
             return true;
         });
+        // Every caller requires it: say why it failed (printed at the default log level).
+        if (!settled) BOOST_ERROR("not settled on " << trader << ": " << describe());
+        return settled;
+    }
+
+    // Each peer's view of the election, for a failure's message.
+    std::string describe() const {
+        std::string out;
+        for (PeerId id : market_->peers()) {
+            out += "peer " + std::to_string(id);
+            const auto* n = market_->node(id);
+            if (!n) {
+                out += " down; ";
+                continue;
+            }
+            out += " epoch " + election::epoch_text(n->epoch()) + " leader " +
+                   (n->leader() ? std::to_string(*n->leader()) : std::string("none")) +
+                   (n->is_trader() ? " serving" : n->core().loading() ? " loading" : "") + "; ";
+        }
+        return out;
     }
 
     peer::Node& node(PeerId id) {

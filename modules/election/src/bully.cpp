@@ -271,9 +271,17 @@ void Bully::on_claim(PeerId from, MessageKind kind, PeerId leader, Epoch epoch, 
         return;
     }
     note_epoch(epoch);
-    if (leader < config_.self && config_.policy == RecoveryPolicy::bully && config_.candidate) {
-        if (role_ != Role::candidate && role_ != Role::awaiting) begin_election(now);
-        return;
+    if (leader < config_.self && config_.candidate) {
+        const bool electing = role_ == Role::candidate || role_ == Role::awaiting;
+        if (config_.policy == RecoveryPolicy::bully) {
+            // Takes the lead from a lower leader.
+            if (!electing) begin_election(now);
+            return;
+        }
+        // `defer` leaves a working lower leader alone, but a peer running an election that it
+        // may win carries on: the highest live id wins (a lower peer whose Oks came late may
+        // have declared meanwhile). One that may not lead yet (claims held) follows.
+        if (electing && !claims_held_) return;
     }
     follow(leader, epoch, now);
 }
