@@ -6,10 +6,12 @@
 #include <asio/post.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
 #include <thread>
+#include <variant>
 
 #include "market_fixture.hpp"
 #include "tp/peer/journal.hpp"
@@ -37,15 +39,47 @@ struct Harness {
     Market market;
 };
 
+// A transport that passes everything on to the one it wraps: a base for test transports that
+// change one thing.
+class Forwarding : public tp::transport::Transport {
+public:
+    explicit Forwarding(std::unique_ptr<Transport> inner) : inner_(std::move(inner)) {}
+    PeerId self() const noexcept override { return inner_->self(); }
+    std::size_t max_datagram() const noexcept override { return inner_->max_datagram(); }
+    asio::awaitable<void> send(PeerId to, std::span<const std::byte> data) override {
+        return inner_->send(to, data);
+    }
+    asio::awaitable<void> send_all(std::span<const tp::transport::Outgoing> batch) override {
+        return inner_->send_all(batch);
+    }
+    std::size_t try_send_all(std::span<const tp::transport::Outgoing> batch) override {
+        return inner_->try_send_all(batch);
+    }
+    asio::awaitable<std::optional<tp::transport::Datagram>> receive(
+        std::span<std::byte> buffer) override {
+        return inner_->receive(buffer);
+    }
+    std::optional<tp::transport::Datagram> try_receive(std::span<std::byte> buffer) override {
+        return inner_->try_receive(buffer);
+    }
+    std::optional<tp::transport::Datagram> try_receive_at_hand(
+        std::span<std::byte> buffer) override {
+        return inner_->try_receive_at_hand(buffer);
+    }
+    void close() override { inner_->close(); }
+    bool is_open() const noexcept override { return inner_->is_open(); }
+
+protected:
+    std::unique_ptr<Transport> inner_;
+};
+
 // A transport that holds sends back: without waiting it takes one datagram of a batch, and
 // send_all yields to the loop before each datagram, so a Ready's other messages wait in the
 // driver's backlog while other coroutines run (and produce more).
-class Grudging : public tp::transport::Transport {
+class Grudging : public Forwarding {
 public:
     Grudging(std::unique_ptr<Transport> inner, std::size_t& held_back)
-        : inner_(std::move(inner)), held_back_(held_back) {}
-    PeerId self() const noexcept override { return inner_->self(); }
-    std::size_t max_datagram() const noexcept override { return inner_->max_datagram(); }
+        : Forwarding(std::move(inner)), held_back_(held_back) {}
     asio::awaitable<void> send(PeerId to, std::span<const std::byte> data) override {
         co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
         co_await inner_->send(to, data);
@@ -57,19 +91,39 @@ public:
         if (batch.size() > 1) held_back_ += batch.size() - 1;
         return batch.empty() ? 0 : inner_->try_send_all(batch.first(1));
     }
-    asio::awaitable<std::optional<tp::transport::Datagram>> receive(
-        std::span<std::byte> buffer) override {
-        return inner_->receive(buffer);
-    }
-    std::optional<tp::transport::Datagram> try_receive(std::span<std::byte> buffer) override {
-        return inner_->try_receive(buffer);
-    }
-    void close() override { inner_->close(); }
-    bool is_open() const noexcept override { return inner_->is_open(); }
 
 private:
-    std::unique_ptr<Transport> inner_;
     std::size_t& held_back_;
+};
+
+// The messages of one kind a peer stamps (seen by the observer) and the batches it hands its
+// transport: the most of them that left in one batch.
+template <typename Kind>
+struct KindPerBatch : tp::peer::NodeObserver {
+    PeerId peer = 0;
+    std::size_t unsent = 0;
+    std::size_t most_in_one = 0;
+    void sent(const tp::peer::Node& self, const tp::wire::Envelope& envelope) override {
+        if (self.id() == peer && std::holds_alternative<Kind>(envelope.body)) ++unsent;
+    }
+    void handed_on() {
+        most_in_one = std::max(most_in_one, unsent);
+        unsent = 0;
+    }
+};
+
+template <typename Kind>
+class NotingBatches : public Forwarding {
+public:
+    NotingBatches(std::unique_ptr<Transport> inner, KindPerBatch<Kind>& batches)
+        : Forwarding(std::move(inner)), batches_(batches) {}
+    std::size_t try_send_all(std::span<const tp::transport::Outgoing> batch) override {
+        if (self() == batches_.peer) batches_.handed_on();
+        return inner_->try_send_all(batch);
+    }
+
+private:
+    KindPerBatch<Kind>& batches_;
 };
 
 }  // namespace
@@ -104,6 +158,42 @@ BOOST_AUTO_TEST_CASE(a_transport_that_holds_sends_back_loses_nothing) {
     BOOST_TEST(held_back > 0u);
 }
 
+
+// What waits in the transport when the driver wakes is stepped as one burst and its Ready
+// leaves in one batch: two payments that reach a seller together are acknowledged in one batch,
+// not one each.
+BOOST_AUTO_TEST_CASE(messages_that_arrive_together_are_answered_in_one_batch) {
+    KindPerBatch<tp::wire::PaymentAck> acks;
+    acks.peer = 1;
+    // Step 1: four peers; peer 4 leads, peer 1 sells.
+    Market m(TransportKind::memory, {Role::seller, Role::buyer, Role::buyer, Role::seller},
+             shared_journal, [&](tp::peer::LocalMarket& lm) {
+                 lm.context().observer = &acks;
+                 lm.wrap_transports([&](PeerId, std::unique_ptr<tp::transport::Transport> t) {
+                     return std::make_unique<NotingBatches<tp::wire::PaymentAck>>(std::move(t),
+                                                                                  acks);
+                 });
+             });
+    BOOST_REQUIRE(m.settle_on(4));
+    m.deposit(1, salt, 50, 10);
+    // Step 2: the seller is paused (well within the failure detector's timeout) while two buys
+    // are answered, so both payments wait for it together.
+    auto* net = m->memory_network();
+    BOOST_REQUIRE(net != nullptr);
+    net->pause(1);
+    m.node(2).buy(salt, 1);
+    m.node(3).buy(salt, 2);
+    BOOST_REQUIRE(m.run_until([&] {
+        return m.node(2).buyer().purchases.size() == 1 && m.node(3).buyer().purchases.size() == 1;
+    }));
+    BOOST_TEST(m.node(2).buyer().purchases[0].filled);
+    BOOST_TEST(m.node(3).buyer().purchases[0].filled);
+    BOOST_TEST(acks.most_in_one == 0u);
+    // Step 3: it resumes; both payments are settled, and their acknowledgements left together.
+    net->resume(1);
+    BOOST_REQUIRE(m.run_until([&] { return m.node(1).seller().sold == 3u; }));
+    BOOST_TEST(acks.most_in_one >= 2u);
+}
 
 // The successor used to look at a held journal every 10 ms; it now waits for the release, and
 // serves at the instant the journal is freed.

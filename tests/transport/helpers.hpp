@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 #include "tp/runtime/runtime.hpp"
@@ -68,6 +69,18 @@ inline asio::awaitable<std::optional<std::string>> receive_bounded(runtime::Runt
     auto& d = std::get<0>(r);
     if (!d) co_return std::nullopt;
     co_return std::string(text(buf.first(d->size)));
+}
+
+// try_receive without letting the loop run, retried (yielding the thread) until a datagram is
+// there or 1000 tries fail: loopback delivers within the send, the retries are for when it does
+// not at once.
+inline std::optional<std::string> try_receive_bounded(transport::Transport& t,
+                                                      std::span<std::byte> buf) {
+    for (int i = 0; i < 1000; ++i) {
+        if (auto d = t.try_receive(buf)) return std::string(text(buf.first(d->size)));
+        std::this_thread::yield();
+    }
+    return std::nullopt;
 }
 
 }  // namespace tp::test

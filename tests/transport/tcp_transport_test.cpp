@@ -8,7 +8,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "helpers.hpp"
@@ -24,6 +23,7 @@ using tp::runtime::Runtime;
 using tp::runtime::Timer;
 using tp::test::bytes;
 using tp::test::receive_bounded;
+using tp::test::try_receive_bounded;
 using tp::test::spawn;
 using tp::test::text;
 
@@ -452,17 +452,46 @@ BOOST_AUTO_TEST_CASE(try_receive_reads_the_socket_before_the_reader_runs) {
         // Step 2: without letting the loop run, 1 writes a frame and 2 asks for what waits
         // (loopback delivers within the write; bounded retries in case it does not).
         co_await net[1].send(2, bytes("waiting"));
-        for (int i = 0; i < 1000 && !taken; ++i) {
-            if (auto d = net[2].try_receive(buf))
-                taken.emplace(text(std::span(buf).first(d->size)));
-            else
-                std::this_thread::yield();
-        }
+        taken = try_receive_bounded(net[2], buf);
         net.close();
     });
     net.rt.run_for(10s);
     BOOST_TEST(empty_at_first);
     BOOST_TEST(taken.value_or("<none>") == "waiting");
+}
+
+// try_receive_at_hand takes what the readers have read and never reads a socket itself: a
+// driver draining a burst after each receive does not pay a read per connection.
+BOOST_AUTO_TEST_CASE(try_receive_at_hand_takes_only_what_the_readers_have_read) {
+    Net net(2);
+    bool empty_at_hand = false;
+    std::optional<std::string> first;
+    std::optional<std::string> at_hand;
+    std::optional<std::string> polled;
+    spawn(net.rt, [&]() -> asio::awaitable<void> {
+        std::array<std::byte, 32> buf;
+        // Step 1: connect (one frame each way).
+        co_await net[1].send(2, bytes("hi"));
+        co_await receive_bounded(net.rt, net[2], buf);
+        // Step 2: two frames in one write; the first receive's reader reads both, so the second
+        // is at hand.
+        std::vector<Outgoing> batch{{2, bytes("one")}, {2, bytes("two")}};
+        co_await net[1].send_all(batch);
+        first = co_await receive_bounded(net.rt, net[2], buf);
+        if (auto d = net[2].try_receive_at_hand(buf))
+            at_hand.emplace(text(std::span(buf).first(d->size)));
+        // Step 3: without letting the loop run, 1 writes a frame: it is in 2's socket, not at
+        // hand; try_receive reads it (bounded retries in case loopback has not delivered).
+        co_await net[1].send(2, bytes("three"));
+        empty_at_hand = !net[2].try_receive_at_hand(buf);
+        polled = try_receive_bounded(net[2], buf);
+        net.close();
+    });
+    net.rt.run_for(10s);
+    BOOST_TEST(first.value_or("<none>") == "one");
+    BOOST_TEST(at_hand.value_or("<none>") == "two");
+    BOOST_TEST(empty_at_hand);
+    BOOST_TEST(polled.value_or("<none>") == "three");
 }
 
 // Once connected, a batch to two peers leaves in one write per peer.

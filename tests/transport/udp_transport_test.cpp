@@ -2,7 +2,6 @@
 #include <asio/use_awaitable.hpp>
 #include <boost/test/unit_test.hpp>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "helpers.hpp"
@@ -18,6 +17,7 @@ using tp::runtime::Runtime;
 using tp::runtime::Timer;
 using tp::test::bytes;
 using tp::test::receive_bounded;
+using tp::test::try_receive_bounded;
 using tp::test::spawn;
 using tp::test::text;
 
@@ -156,12 +156,7 @@ BOOST_AUTO_TEST_CASE(try_receive_takes_what_waits_beside_a_pending_receive) {
         // second (loopback delivers within the send; bounded retries in case it does not).
         stranger.send_to(asio::buffer("who am I", 8), p.b.local_endpoint());
         co_await p.a.send(2, bytes("waiting"));
-        for (int i = 0; i < 1000 && taken.empty(); ++i) {
-            if (auto d = p.b.try_receive(buf))
-                taken.emplace_back(text(std::span(buf).first(d->size)));
-            else
-                std::this_thread::yield();
-        }
+        if (auto got = try_receive_bounded(p.b, buf)) taken.push_back(*got);
         BOOST_TEST(!p.b.try_receive(buf));
         // Step 3: the pending receive gets the next one.
         co_await p.a.send(2, bytes("next"));

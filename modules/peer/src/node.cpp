@@ -221,16 +221,22 @@ asio::awaitable<void> Node::receive_loop() {
         throw_if_cancelled(co_await asio::this_coro::cancellation_state);
         auto datagram = co_await transport_->receive(receive_buffer_);  // throws when cancelled
         if (!datagram) co_return;  // closed: stop() cancels the rest
-        if (!handle(*datagram)) co_await flush();
+        // What else already waits is stepped too, and the Ready of them all leaves at once: one
+        // batch of sends (one sendmmsg on UDP) and one journal write for a burst of requests.
+        const bool greeted = handle(*datagram);
+        const bool drained_greeted = drain_received(false);
+        if (!(carry_out_now() && greeted && drained_greeted)) co_await flush();
     }
 }
 
-bool Node::drain_received() {
-    // Bounded, so a flood cannot hold the tick off; the receive loop takes the rest.
+bool Node::drain_received(bool everything) {
+    // Bounded, so a flood cannot hold the tick off (or grow one Ready without bound); the
+    // receive loop takes the rest.
     constexpr int max_drained = 64;
     bool all_sent = true;
     for (int i = 0; i < max_drained && !stopped_; ++i) {
-        auto datagram = transport_->try_receive(receive_buffer_);
+        auto datagram = everything ? transport_->try_receive(receive_buffer_)
+                                   : transport_->try_receive_at_hand(receive_buffer_);
         if (!datagram) break;
         all_sent = handle(*datagram) && all_sent;
     }
@@ -242,7 +248,7 @@ bool Node::handle(transport::Datagram datagram) {
     auto envelope = accept(datagram, greet);  // receive_buffer_ is free again after it
     bool all_sent = true;
     if (greet) all_sent = send_hello(*greet);
-    if (envelope) all_sent = deliver(std::move(*envelope)) && all_sent;
+    if (envelope) take(std::move(*envelope));
     return all_sent;
 }
 
@@ -274,11 +280,17 @@ std::optional<wire::Envelope> Node::accept(transport::Datagram datagram,
     return std::move(envelope);
 }
 
-bool Node::deliver(wire::Envelope envelope) {
-    if (stopped_) return true;
+void Node::take(wire::Envelope envelope) {
+    if (stopped_) return;
+    // What the core stamped so far was stamped before this merge: observers see it so.
+    observe_sends();
     core_.merge(envelope);
     if (context_.observer) context_.observer->received(*this, envelope);
     core_.step(envelope, core_now());
+}
+
+bool Node::deliver(wire::Envelope envelope) {
+    take(std::move(envelope));
     return carry_out_now();
 }
 
@@ -303,7 +315,7 @@ asio::awaitable<void> Node::timer_loop() {
         // A tick judges silence (a leader's, a quorum's), and what waits unread was said before
         // it: after a stall of the event loop the timers and the datagrams are ready together,
         // and a follower must not suspect a leader whose heartbeat sits in its socket.
-        const bool drained_sent = drain_received();
+        const bool drained_sent = drain_received(true);
         core_.on_tick(core_now());
         if (!(carry_out_now() && drained_sent)) co_await flush();
     }
@@ -365,14 +377,13 @@ bool Node::carry_out_now() {
         trader->released().clear();
     }
     // Sending suspends, and what arrives meanwhile fills the Ready again: send from a batch of
-    // our own (recycled, so the steady state allocates none). Observers see the batch leave in
-    // the order it was stamped.
+    // our own (recycled, so the steady state allocates none). Observers see the batch in the
+    // order it was stamped, each message before any receive stamped after it.
+    observe_sends();
     std::vector<wire::Envelope> batch = take_pooled(batches_);
     batch.swap(ready.messages);
+    observed_sends_ = 0;
     core_.advance();
-    if (context_.observer) {
-        for (const auto& envelope : batch) context_.observer->sent(*this, envelope);
-    }
     if (log_->should_log(spdlog::level::debug)) log_election(*log_, batch);
     wake_waiters();
     if (const auto due = core_.next_deadline(); due && TimePoint(*due) < core_wakes_at_) {
@@ -388,6 +399,16 @@ bool Node::carry_out_now() {
     batch.clear();
     batches_.push_back(std::move(batch));
     return all_sent;
+}
+
+void Node::observe_sends() {
+    const auto& messages = core_.ready().messages;
+    if (context_.observer) {
+        for (std::size_t i = observed_sends_; i < messages.size(); ++i) {
+            context_.observer->sent(*this, messages[i]);
+        }
+    }
+    observed_sends_ = messages.size();
 }
 
 asio::awaitable<void> Node::flush() {

@@ -580,6 +580,10 @@ std::optional<Datagram> TcpTransport::try_receive(std::span<std::byte> buffer) {
     return impl_->take(buffer);
 }
 
+std::optional<Datagram> TcpTransport::try_receive_at_hand(std::span<std::byte> buffer) {
+    return impl_->take(buffer);
+}
+
 bool TcpTransport::Impl::poll() {
     bool any = false;
     for (auto& [peer, link] : links) {

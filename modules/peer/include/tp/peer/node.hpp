@@ -49,7 +49,9 @@ using runtime::TimePoint;
 // at each observable step of a node. The defaults do nothing; the node never depends on them.
 struct NodeObserver {
     virtual ~NodeObserver() = default;
-    // A message leaves `self` (its clock already ticked), or reaches it (clock merged).
+    // A message leaves `self` (its clock already ticked; seen once stamped, before any receive
+    // after it, and handed to the transport with the rest of its Ready), or reaches it (clock
+    // merged).
     virtual void sent(const Node& /*self*/, const wire::Envelope& /*envelope*/) {}
     virtual void received(const Node& /*self*/, const wire::Envelope& /*envelope*/) {}
     // The trader loaded its books (durable: the journal's durable LSN then).
@@ -214,15 +216,25 @@ private:
     // By reference: the caller's named objects (g++ 12 mishandles temporaries of a co_await).
     asio::awaitable<bool> on_disk(const Journal& journal, const std::function<void()>& work,
                                   const std::function<bool()>* still_wanted = nullptr);
+    // Steps the core with an envelope; its Ready waits for the caller's carry_out_now().
+    void take(wire::Envelope envelope);
+    // Shows the observer the Ready's messages it has not seen yet: before every merge and at
+    // carry-out, so it sees sends and receives in the order they happened, however many steps
+    // one Ready gathers.
+    void observe_sends();
+    // take(), then carry_out_now().
     bool deliver(wire::Envelope envelope);
-    // One datagram from receive_buffer_: authenticated, decoded, checked, delivered.
+    // One datagram from receive_buffer_: authenticated, decoded, checked, taken. Only a hello
+    // it answers is sent; the caller carries out the rest.
     bool handle(transport::Datagram datagram);
     // handle()'s part that reads receive_buffer_, without suspending (the timer loop's drain and
     // the receive loop share the buffer); `greet`: a member to send a hello to.
     std::optional<wire::Envelope> accept(transport::Datagram datagram,
                                          std::optional<PeerId>& greet);
-    // What already waits in the transport, handled before a tick (bounded).
-    bool drain_received();
+    // What already waits in the transport, handled (bounded): before a tick `everything`
+    // (try_receive), after a receive what is at hand (try_receive_at_hand). The caller carries
+    // out the Ready.
+    bool drain_received(bool everything);
     // One reign: open the journal, load the books, then group commit until the reign ends.
     asio::awaitable<void> serve(std::shared_ptr<Reign> reign);
     asio::awaitable<std::optional<OpenedJournal>> open_journal(Reign& reign, JournalStore& store);
@@ -334,6 +346,8 @@ private:
     std::vector<transport::Outgoing> backlog_;
     std::vector<std::vector<std::byte>> backlog_buffers_;
     bool flushing_ = false;
+    // How many of the Ready's messages the observer has seen (observe_sends).
+    std::size_t observed_sends_ = 0;
     std::vector<runtime::Timer*> flush_waiters_;
     std::string failure_;
     runtime::Duration clock_base_{0};

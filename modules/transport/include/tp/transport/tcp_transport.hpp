@@ -77,6 +77,7 @@ public:
     std::size_t try_send_all(std::span<const Outgoing> batch) override;
     asio::awaitable<std::optional<Datagram>> receive(std::span<std::byte> buffer) override;
     std::optional<Datagram> try_receive(std::span<std::byte> buffer) override;
+    std::optional<Datagram> try_receive_at_hand(std::span<std::byte> buffer) override;
     void close() override;
     bool is_open() const noexcept override;
 

@@ -43,6 +43,9 @@ struct Datagram {
 // goes on waiting for the datagram after. A driver judging silence at a deadline calls it first,
 // since what waits unread was said before the deadline (after a stall of the event loop the
 // timers and the datagrams are ready together).
+// try_receive_at_hand: try_receive without looking further than one cheap look: what the
+// transport holds already (TCP: frames its readers have read, no poll of every connection).
+// A driver that drains a burst after each receive calls it. The default is try_receive.
 class Transport {
 public:
     virtual ~Transport() = default;
@@ -59,6 +62,9 @@ public:
     }
     virtual asio::awaitable<std::optional<Datagram>> receive(std::span<std::byte> buffer) = 0;
     virtual std::optional<Datagram> try_receive(std::span<std::byte> buffer) = 0;
+    virtual std::optional<Datagram> try_receive_at_hand(std::span<std::byte> buffer) {
+        return try_receive(buffer);
+    }
     virtual void close() = 0;
     virtual bool is_open() const noexcept = 0;
 };
