@@ -67,6 +67,12 @@ BOOST_AUTO_TEST_CASE(serving_a_batch_against_happened_before_is_caught) {
     BOOST_TEST(first_caught(mutant::unfair_order).has_value());
 }
 
+// Stop 31's CI failure: under `defer` a peer in an election followed a lower peer that declared
+// while its answers were late, and the market settled on the lower peer with a higher one alive.
+BOOST_AUTO_TEST_CASE(deferring_to_a_lower_peer_mid_election_is_caught) {
+    BOOST_TEST(first_caught(mutant::defer_mid_election).has_value());
+}
+
 // Issue 12: one datagram with the maximal term stopped the market for good. Since a view change
 // whose source goes silent collects again, the market heals from a far epoch unless it is the
 // last term: then the trader outranking the forger, restarted, can only lead that same epoch

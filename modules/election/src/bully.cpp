@@ -281,7 +281,7 @@ void Bully::on_claim(PeerId from, MessageKind kind, PeerId leader, Epoch epoch, 
         // `defer` leaves a working lower leader alone, but a peer running an election that it
         // may win carries on: the highest live id wins (a lower peer whose Oks came late may
         // have declared meanwhile). One that may not lead yet (claims held) follows.
-        if (electing && !claims_held_) return;
+        if (electing && !claims_held_ && !TP_MUTANT(defer_mid_election)) return;
     }
     follow(leader, epoch, now);
 }

@@ -58,6 +58,26 @@ void Checker::check_epoch(const peer::Node& self) {
                               epoch_text(life.epoch), epoch_text(self.epoch())));
     }
     life.epoch = self.epoch();
+    check_election(self);
+}
+
+void Checker::check_election(const peer::Node& self) {
+    ++checks_;
+    const election::Bully& bully = self.election();
+    Life& life = lives_[self.id()];
+    // Every change of role between two looks is one step, and a peer that declares itself sends
+    // its Coordinators before its next receive: so "electing, then following a lower peer" seen
+    // here happened in one step, by following a claim mid-election.
+    const auto leader = bully.leader();
+    if (life.electing && bully.role() == election::Role::follower && leader &&
+        *leader < self.id()) {
+        violation(fmt::format("peer {} followed lower peer {} in epoch {} while running an "
+                              "election it could win (the highest live id must win)",
+                              self.id(), *leader, epoch_text(bully.epoch())));
+    }
+    life.electing = bully.config().candidate && !bully.claims_held() &&
+                    (bully.role() == election::Role::candidate ||
+                     bully.role() == election::Role::awaiting);
 }
 
 void Checker::sent(const peer::Node& self, const wire::Envelope& envelope) {
@@ -94,6 +114,7 @@ void Checker::received(const peer::Node& self, const wire::Envelope& envelope) {
                         self.id(), self.clock().to_string(), envelope.clock.to_string()));
     }
     check_clock(self, self.clock(), "receive");
+    check_election(self);
 }
 
 void Checker::became_trader(const peer::Node& self, wire::Epoch epoch, const market::Books& books,

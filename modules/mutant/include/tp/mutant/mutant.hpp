@@ -25,6 +25,9 @@ TP_MUTANT_POINT(unfair_order);
 TP_MUTANT_POINT(process_time_in_books);
 // election (Bully::on_claim): a peer follows a leader's claim from an older epoch.
 TP_MUTANT_POINT(ignore_epochs);
+// election (Bully::on_claim): under `defer`, a peer running an election it may win follows a
+// lower peer's claim (stop 31's CI failure: the market settled on a lower peer, TC_05 broken).
+TP_MUTANT_POINT(defer_mid_election);
 // election (Bully): any well-formed epoch is believed, however far ahead.
 TP_MUTANT_POINT(trust_any_epoch);
 // auth (Guard::open): every MAC is taken as valid, so anyone speaks for any member.

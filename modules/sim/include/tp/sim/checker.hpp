@@ -25,6 +25,9 @@ using runtime::TimePoint;
 //   clocks     a peer's vector clock never goes backwards within one life, and a receive's clock
 //              dominates the message's
 //   epochs     a peer's epoch never goes backwards within one life; at most one trader per epoch
+//   election   a peer running an election it may win never follows a lower peer's claim before
+//              it ends (the highest live id wins, TC_05; under `defer` only a settled or
+//              recovering peer defers to a lower leader)
 //   books      the live trader's books pass Books::check_invariants (goods and money conserved,
 //              every fill counted once)
 //   once       no request is executed twice, nor confirmed with two different answers
@@ -75,6 +78,7 @@ private:
     struct Life {
         clock::VectorClock clock;
         wire::Epoch epoch = 0;
+        bool electing = false;  // last seen running an election it may win
     };
     struct Answer {
         bool filled = false;
@@ -91,6 +95,7 @@ private:
     void violation(std::string text);
     void check_clock(const peer::Node& self, const clock::VectorClock& clock, const char* where);
     void check_epoch(const peer::Node& self);
+    void check_election(const peer::Node& self);
     void served(PeerId trader, const Key& key);
     // Quorum mode: what `self`'s replica has committed since the last look agrees with every
     // other replica's record at the same position.
