@@ -3,6 +3,7 @@
 
 #include <limits>
 #include <random>
+#include <string>
 
 #include "market_test_util.hpp"
 
@@ -26,6 +27,14 @@ std::vector<Event> every_kind() {
         BuyRefused{3, 12, 2, 0, RefuseReason::invalid_request},
         BuyRefused{3, 13, 2, 5, RefuseReason::amount_overflow},
         PaymentAcked{42},
+        MemberJoined{Member{7, true, true, false, "host.example", 9007}},
+        MemberJoined{Member{std::numeric_limits<PeerId>::max(), false, true, true,
+                            std::string(max_host_length, 'h'), 65535}},
+        MemberJoined{Member{8, true, false, false, {}, 0}},
+        MemberLeft{7, true},
+        MemberLeft{8, false},
+        VoterChanged{7, true},
+        VoterChanged{7, false},
     };
 }
 

@@ -73,6 +73,26 @@ struct PaymentAcked {
   payment @0 :UInt64;
 }
 
+# A member of the market (issue 18). A founder's host is empty: the cluster's config has it.
+struct Member {
+  id @0 :UInt32;
+  buys @1 :Bool;
+  sells @2 :Bool;
+  voter @3 :Bool;      # keeps a replica of the trader's log
+  host @4 :Text;       # at most 253 bytes
+  port @5 :UInt16;
+}
+
+struct MemberLeft {
+  id @0 :UInt32;
+  withdrawLots @1 :Bool;
+}
+
+struct VoterChanged {
+  id @0 :UInt32;
+  voter @1 :Bool;
+}
+
 struct Event {
   union {
     deposited @0 :Deposited;
@@ -80,6 +100,9 @@ struct Event {
     buyFilled @2 :BuyFilled;
     buyRefused @3 :BuyRefused;
     paymentAcked @4 :PaymentAcked;
+    memberJoined @5 :Member;
+    memberLeft @6 :MemberLeft;
+    voterChanged @7 :VoterChanged;
   }
 }
 
@@ -97,6 +120,7 @@ struct ProductBook {
   deposited @1 :UInt64;
   sold @2 :UInt64;
   lots @3 :List(Lot);
+  withdrawn @4 :UInt64;        # units that left with their sellers
 }
 
 struct SellerLedger {
@@ -154,6 +178,7 @@ struct Snapshot {
   queued @10 :List(BuyQueued);  # arrival order
   nextBatch @11 :UInt64;        # the number the next batch opened gets
   sessions @12 :List(Session);  # version 2: one per buyer, by buyer id
+  members @13 :List(Member);    # version 3: the membership, by id (before: the config's founders)
 }
 
 # A buyer's client session: the answers a retry can still ask for.

@@ -18,17 +18,9 @@ using detail::key_text;
 using detail::money_max;
 using detail::validate_deposit;
 
-Error inconsistent(std::string message) {
-    return Error{ErrorCode::inconsistent, std::move(message)};
-}
-Error invalid(std::string message) {
-    return Error{ErrorCode::invalid, std::move(message)};
-}
-
-// An event the books themselves built failed to apply: a bug, never bad input.
-[[noreturn]] void internal_error(const Error& e) {
-    throw std::logic_error("tp::market: own event rejected: " + e.message);
-}
+using detail::inconsistent;
+using detail::internal_error;
+using detail::invalid;
 
 }  // namespace
 
@@ -107,7 +99,7 @@ bool operator==(const PaymentQueue& a, const PaymentQueue& b) {
 // ---------------------------------------------------------------------------------------------
 // Books: construction and queries
 
-Books::Books(Config config) : config_(config) {
+Books::Books(Config config) : config_(std::move(config)), membership_(config_.founders) {
     if (config_.commission_ppm > ppm_one)
         throw std::invalid_argument("tp::market::Config: commission_ppm " +
                                     std::to_string(config_.commission_ppm) +
@@ -172,7 +164,8 @@ bool operator==(const Books& a, const Books& b) {
     return a.products_ == b.products_ && a.lots_seen_ == b.lots_seen_ && a.sellers_ == b.sellers_ &&
            a.buyers_ == b.buyers_ && a.commission_total_ == b.commission_total_ &&
            a.payments_ == b.payments_ && a.sessions_ == b.sessions_ && a.queued_ == b.queued_ &&
-           a.next_batch_ == b.next_batch_ && a.executions_ == b.executions_;
+           a.next_batch_ == b.next_batch_ && a.executions_ == b.executions_ &&
+           a.membership_ == b.membership_;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -382,8 +375,10 @@ Status Books::apply(const Event& event) {
                 return apply_filled(e);
             else if constexpr (std::is_same_v<T, BuyRefused>)
                 return apply_refused(e);
-            else
+            else if constexpr (std::is_same_v<T, PaymentAcked>)
                 return apply_acked(e);
+            else
+                return apply_membership(e);
         },
         event);
 }

@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <limits>
+#include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "tp/market/events.hpp"
 #include "tp/market/types.hpp"
@@ -14,6 +16,18 @@
 namespace tp::market::detail {
 
 inline constexpr Money money_max = std::numeric_limits<Money>::max();
+
+inline Error inconsistent(std::string message) {
+    return Error{ErrorCode::inconsistent, std::move(message)};
+}
+inline Error invalid(std::string message) {
+    return Error{ErrorCode::invalid, std::move(message)};
+}
+
+// An event the books themselves built failed to apply: a bug, never bad input.
+[[noreturn]] inline void internal_error(const Error& e) {
+    throw std::logic_error("tp::market: own event rejected: " + e.message);
+}
 
 inline std::string key_text(const char* what, PeerId peer, std::uint64_t id) {
     return std::string(what) + " (" + std::to_string(peer) + ", " + std::to_string(id) + ")";

@@ -26,7 +26,9 @@ namespace s = schema;
 namespace {
 
 // 2: client sessions (one per buyer) instead of every answer ever given. Version 1 still restores.
-constexpr std::uint32_t snapshot_version = 2;
+// 3: the membership (issue 18). Versions 1 and 2 restore with the config's founders.
+constexpr std::uint32_t snapshot_version = 3;
+constexpr std::uint32_t snapshot_version_sessions = 2;
 constexpr std::uint32_t snapshot_version_every_answer = 1;
 
 // Reused first segment: small events are built without touching the heap. The builder zeroes what
@@ -129,6 +131,15 @@ void write(s::BuyRefused::Builder b, const BuyRefused& e) {
     b.setReason(to_schema(e.reason));
 }
 
+void write(s::Member::Builder b, const Member& m) {
+    b.setId(m.id);
+    b.setBuys(m.buys);
+    b.setSells(m.sells);
+    b.setVoter(m.voter);
+    b.setHost(kj::StringPtr(m.host.c_str(), m.host.size()));
+    b.setPort(m.port);
+}
+
 void write(s::Event::Builder b, const Event& event) {
     std::visit(
         [&](const auto& e) {
@@ -141,8 +152,19 @@ void write(s::Event::Builder b, const Event& event) {
                 write(b.initBuyFilled(), e);
             else if constexpr (std::is_same_v<T, BuyRefused>)
                 write(b.initBuyRefused(), e);
-            else
+            else if constexpr (std::is_same_v<T, PaymentAcked>)
                 b.initPaymentAcked().setPayment(e.payment);
+            else if constexpr (std::is_same_v<T, MemberJoined>)
+                write(b.initMemberJoined(), e.member);
+            else if constexpr (std::is_same_v<T, MemberLeft>) {
+                auto l = b.initMemberLeft();
+                l.setId(e.id);
+                l.setWithdrawLots(e.withdraw_lots);
+            } else {
+                auto v = b.initVoterChanged();
+                v.setId(e.id);
+                v.setVoter(e.voter);
+            }
         },
         event);
 }
@@ -240,6 +262,22 @@ BuyResult read(s::BuyResult::Reader r) {
     return result;
 }
 
+// Bounded: the host comes from the network (a join) before it is journalled.
+Member read(s::Member::Reader r) {
+    Member m{r.getId(), r.getBuys(), r.getSells(), r.getVoter(), {}, r.getPort()};
+    if (!r.hasHost()) return m;
+    const auto host = r.getHost();
+    if (host.size() > max_host_length)
+        throw Bad{ErrorCode::invalid, "member " + std::to_string(m.id) + ": host of " +
+                                          std::to_string(host.size()) + " bytes (at most " +
+                                          std::to_string(max_host_length) + ")"};
+    m.host.assign(host.begin(), host.end());
+    if (!valid_member(m))
+        throw Bad{ErrorCode::invalid, "member " + std::to_string(m.id) +
+                                          ": zero id, no role, or a control character in its host"};
+    return m;
+}
+
 Event read(s::Event::Reader r) {
     switch (r.which()) {
         case s::Event::DEPOSITED: return read(r.getDeposited());
@@ -247,6 +285,11 @@ Event read(s::Event::Reader r) {
         case s::Event::BUY_FILLED: return read(r.getBuyFilled());
         case s::Event::BUY_REFUSED: return read(r.getBuyRefused());
         case s::Event::PAYMENT_ACKED: return PaymentAcked{r.getPaymentAcked().getPayment()};
+        case s::Event::MEMBER_JOINED: return MemberJoined{read(r.getMemberJoined())};
+        case s::Event::MEMBER_LEFT:
+            return MemberLeft{r.getMemberLeft().getId(), r.getMemberLeft().getWithdrawLots()};
+        case s::Event::VOTER_CHANGED:
+            return VoterChanged{r.getVoterChanged().getId(), r.getVoterChanged().getVoter()};
     }
     throw Bad{ErrorCode::malformed,
               "unknown event kind " + std::to_string(static_cast<unsigned>(r.which()))};
@@ -339,6 +382,7 @@ struct SnapshotCodec {
             p.setProduct(id);
             p.setDeposited(book.deposited);
             p.setSold(book.sold);
+            p.setWithdrawn(book.withdrawn);
             auto lots = p.initLots(static_cast<unsigned>(book.lots.size()));
             for (unsigned j = 0; j < book.lots.size(); ++j) {
                 const Lot& lot = book.lots[j];
@@ -409,6 +453,11 @@ struct SnapshotCodec {
         for (unsigned j = 0; j < books.queued_.size(); ++j) write(queued[j], books.queued_[j]);
         root.setNextBatch(books.next_batch_);
 
+        const auto& members = books.membership_.members();
+        auto listed = root.initMembers(static_cast<unsigned>(members.size()));
+        i = 0;
+        for (const auto& [id, member] : members) write(listed[i++], member);
+
         to_bytes(message, out);
     }
 
@@ -449,7 +498,8 @@ struct SnapshotCodec {
     static Books decode(const Config& config, s::Snapshot::Reader root) {
         auto bad = [](ErrorCode code, std::string msg) { return Bad{code, std::move(msg)}; };
         const std::uint32_t version = root.getVersion();
-        if (version != snapshot_version && version != snapshot_version_every_answer)
+        if (version != snapshot_version && version != snapshot_version_sessions &&
+            version != snapshot_version_every_answer)
             throw bad(ErrorCode::invalid,
                       "unsupported version " + std::to_string(root.getVersion()));
         Books books(config);
@@ -464,6 +514,7 @@ struct SnapshotCodec {
             ProductBook& book = it->second;
             book.deposited = p.getDeposited();
             book.sold = p.getSold();
+            book.withdrawn = p.getWithdrawn();
             for (auto lot : p.getLots()) {
                 book.lots.push_back(
                     Lot{lot.getSeller(), lot.getLot(), lot.getRemaining(), lot.getUnitPrice()});
@@ -471,6 +522,21 @@ struct SnapshotCodec {
                     throw bad(ErrorCode::invalid, "product " + std::to_string(p.getProduct()) +
                                                       ": units in its lots overflow");
             }
+        }
+        if (version >= 3) {
+            if (root.getMembers().size() > max_members)
+                throw bad(ErrorCode::invalid, std::to_string(root.getMembers().size()) +
+                                                  " members (at most " +
+                                                  std::to_string(max_members) + ")");
+            std::vector<Member> members;
+            members.reserve(root.getMembers().size());
+            for (auto m : root.getMembers()) {
+                members.push_back(read(m));
+                if (members.size() > 1 && members[members.size() - 2].id >= members.back().id)
+                    throw bad(ErrorCode::invalid, "member " + std::to_string(members.back().id) +
+                                                      " listed twice or out of order");
+            }
+            books.membership_ = Membership(members);
         }
         for (auto d : root.getLotsSeen()) {
             const Deposited dep = read(d);

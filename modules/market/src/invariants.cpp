@@ -35,7 +35,7 @@ std::vector<std::string> Books::check_invariants() const {
     std::vector<std::string> bad;
     auto fail = [&](std::string s) { bad.push_back(std::move(s)); };
 
-    // Goods: per product, deposited = in stock + sold, and the lots add up.
+    // Goods: per product, deposited = in stock + sold + withdrawn, and the lots add up.
     std::map<ProductId, Int128> seen_per_product;
     for (const auto& [key, d] : lots_seen_) {
         if (key.peer != d.seller || key.id != d.lot)
@@ -47,9 +47,10 @@ std::vector<std::string> Books::check_invariants() const {
     }
     for (const auto& [id, book] : products_) {
         const std::string p = "product " + std::to_string(id);
-        if (Int128{book.deposited} != Int128{book.in_stock} + book.sold)
+        if (Int128{book.deposited} != Int128{book.in_stock} + book.sold + book.withdrawn)
             fail(p + ": deposited " + std::to_string(book.deposited) + " != in stock " +
-                 std::to_string(book.in_stock) + " + sold " + std::to_string(book.sold));
+                 std::to_string(book.in_stock) + " + sold " + std::to_string(book.sold) +
+                 " + withdrawn " + std::to_string(book.withdrawn));
         Int128 stock = 0;
         for (const Lot& lot : book.lots) {
             if (lot.remaining == 0)

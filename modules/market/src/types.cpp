@@ -86,8 +86,10 @@ std::ostream& operator<<(std::ostream& out, ErrorCode v) {
 }
 
 const char* event_name(const Event& event) noexcept {
-    static constexpr const char* names[] = {"Deposited", "BuyQueued", "BuyFilled", "BuyRefused",
-                                            "PaymentAcked"};
+    static constexpr const char* names[] = {"Deposited",    "BuyQueued",   "BuyFilled",
+                                            "BuyRefused",   "PaymentAcked", "MemberJoined",
+                                            "MemberLeft",   "VoterChanged"};
+    static_assert(std::size(names) == std::variant_size_v<Event>);
     return names[event.index()];
 }
 

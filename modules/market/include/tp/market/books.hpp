@@ -11,6 +11,7 @@
 
 #include "tp/clock/vector_clock.hpp"
 #include "tp/market/events.hpp"
+#include "tp/market/membership.hpp"
 #include "tp/market/types.hpp"
 
 namespace tp::market {
@@ -42,6 +43,7 @@ struct ProductBook {
     std::uint64_t deposited = 0;
     std::uint64_t sold = 0;
     std::uint64_t in_stock = 0;
+    std::uint64_t withdrawn = 0;  // units that left with their sellers (LotsOnLeave::withdraw)
 
     friend bool operator==(const ProductBook&, const ProductBook&) = default;
 };
@@ -185,6 +187,14 @@ public:
     void ack_payment(PaymentId payment, Step& out);
     Step ack_payment(PaymentId payment);
 
+    // ---- Membership (issue 18). Each appends its event and returns none, or refuses with why and
+    // changes nothing. A seller leaves only once its payments are acknowledged (payments_pending);
+    // with LotsOnLeave::withdraw its unsold lots leave the stock with it.
+    MembershipError join(const Member& member, Step& out);
+    MembershipError leave(PeerId id, LotsOnLeave lots, Step& out);
+    MembershipError set_voter(PeerId id, bool voter, Step& out);
+    const Membership& membership() const noexcept { return membership_; }
+
     // ---- The fold. Rejects (and leaves the books unchanged by) an event that contradicts them.
     Status apply(const Event& event);
 
@@ -248,6 +258,9 @@ private:
                         bool* overflow = nullptr);
     Status apply_refused(const BuyRefused& e, BuyResult* recorded = nullptr);
     Status apply_acked(const PaymentAcked& e);
+    template <class E>
+    Status apply_membership(const E& e);
+    void withdraw_lots(PeerId seller);
     // What running total the sale would push out of range, described; nullopt if none.
     std::optional<std::string> totals_overflow(const BuyFilled& e, std::uint64_t quantity,
                                                Money amount) const;
@@ -274,6 +287,7 @@ private:
     // The de-duplication table: one session per buyer.
     std::map<PeerId, Session> sessions_;
     std::vector<BuyQueued> queued_;
+    Membership membership_;
     // The number the next batch opened gets; durable (events and snapshot), unlike deadlines.
     std::uint64_t next_batch_ = 1;
     // Count of BuyFilled events applied: cross-checks that no request executed twice.

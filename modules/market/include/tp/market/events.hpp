@@ -6,6 +6,7 @@
 
 #include "tp/clock/vector_clock.hpp"
 #include "tp/market/inline_vec.hpp"
+#include "tp/market/member.hpp"
 #include "tp/market/types.hpp"
 
 namespace tp::market {
@@ -86,7 +87,32 @@ struct PaymentAcked {
     friend bool operator==(const PaymentAcked&, const PaymentAcked&) = default;
 };
 
-using Event = std::variant<Deposited, BuyQueued, BuyFilled, BuyRefused, PaymentAcked>;
+// A peer joined the market.
+struct MemberJoined {
+    Member member;
+
+    friend bool operator==(const MemberJoined&, const MemberJoined&) = default;
+};
+
+// A member left; with `withdraw_lots` its unsold lots left with it.
+struct MemberLeft {
+    PeerId id = 0;
+    bool withdraw_lots = false;
+
+    friend bool operator==(const MemberLeft&, const MemberLeft&) = default;
+};
+
+// A member joined or left the replica set: one member at a time, so any quorum of the old set and
+// any of the new one overlap.
+struct VoterChanged {
+    PeerId id = 0;
+    bool voter = false;
+
+    friend bool operator==(const VoterChanged&, const VoterChanged&) = default;
+};
+
+using Event = std::variant<Deposited, BuyQueued, BuyFilled, BuyRefused, PaymentAcked, MemberJoined,
+                           MemberLeft, VoterChanged>;
 
 const char* event_name(const Event& event) noexcept;
 

@@ -7,8 +7,10 @@
 #include <string>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "tp/clock/vector_clock.hpp"
+#include "tp/market/member.hpp"
 
 namespace tp::market {
 
@@ -42,6 +44,9 @@ struct Config {
     // How long buy requests are collected before a batch is ordered and processed; 0 processes
     // each request on arrival.
     Duration batch_window{0};
+    // The market's members when it starts (the cluster's config); joins and leaves follow as
+    // events. Empty: a market without a registry (the books alone, as in their unit tests).
+    std::vector<Member> founders;
 
     friend bool operator==(const Config&, const Config&) = default;
 };

@@ -1,0 +1,78 @@
+// The books' membership commands and their fold (issue 18): joins, leaves and replica-set
+// changes are events like any other, so they are durable, replicated and committed before they
+// take effect.
+#include <algorithm>
+#include <string>
+#include <type_traits>
+
+#include "books_internal.hpp"
+#include "tp/market/books.hpp"
+
+namespace tp::market {
+
+using detail::inconsistent;
+using detail::internal_error;
+
+MembershipError Books::join(const Member& member, Step& out) {
+    const MemberJoined event{member};
+    if (const auto error = membership_.check(event); error != MembershipError::none) return error;
+    if (Status s = apply(out.events.emplace_back(event)); !s) internal_error(s.error());
+    return MembershipError::none;
+}
+
+MembershipError Books::leave(PeerId id, LotsOnLeave lots, Step& out) {
+    const MemberLeft event{id, lots == LotsOnLeave::withdraw};
+    if (const auto error = membership_.check(event); error != MembershipError::none) return error;
+    // Settled first: a payment to a peer that left could never be acknowledged.
+    if (const auto it = sellers_.find(id); it != sellers_.end() && it->second.pending_count > 0)
+        return MembershipError::payments_pending;
+    if (Status s = apply(out.events.emplace_back(event)); !s) internal_error(s.error());
+    return MembershipError::none;
+}
+
+MembershipError Books::set_voter(PeerId id, bool voter, Step& out) {
+    const VoterChanged event{id, voter};
+    if (const auto error = membership_.check(event); error != MembershipError::none) return error;
+    if (Status s = apply(out.events.emplace_back(event)); !s) internal_error(s.error());
+    return MembershipError::none;
+}
+
+template <class E>
+Status Books::apply_membership(const E& e) {
+    if (const auto error = membership_.check(e); error != MembershipError::none) {
+        std::string what;
+        if constexpr (std::is_same_v<E, MemberJoined>)
+            what = "MemberJoined " + std::to_string(e.member.id);
+        else if constexpr (std::is_same_v<E, MemberLeft>)
+            what = "MemberLeft " + std::to_string(e.id);
+        else
+            what = "VoterChanged " + std::to_string(e.id);
+        return inconsistent(what + ": " + to_string(error));
+    }
+    if constexpr (std::is_same_v<E, MemberLeft>) {
+        // Checked before anything changes, so a rejected event leaves the books as they were.
+        if (const auto it = sellers_.find(e.id); it != sellers_.end() && it->second.pending_count)
+            return inconsistent("MemberLeft " + std::to_string(e.id) + ": " +
+                                std::to_string(it->second.pending_count) + " payments pending");
+        if (e.withdraw_lots) withdraw_lots(e.id);
+    }
+    membership_.apply(e);
+    return {};
+}
+
+template Status Books::apply_membership(const MemberJoined&);
+template Status Books::apply_membership(const MemberLeft&);
+template Status Books::apply_membership(const VoterChanged&);
+
+void Books::withdraw_lots(PeerId seller) {
+    for (auto& [product, book] : products_) {
+        std::erase_if(book.lots, [&](const Lot& lot) {
+            if (lot.seller != seller) return false;
+            book.in_stock -= lot.remaining;
+            book.withdrawn += lot.remaining;
+            return true;
+        });
+    }
+}
+
+}  // namespace tp::market
