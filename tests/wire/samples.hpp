@@ -74,6 +74,16 @@ inline SnapshotChunk snapshot_chunk() {
     return SnapshotChunk{2, 40, 1, 32, 100, bytes(32, 32), 0xABCD1234};
 }
 
+// n members, founders (no host) then joined ones.
+inline std::vector<MemberInfo> members(std::uint32_t n) {
+    std::vector<MemberInfo> out;
+    for (std::uint32_t i = 1; i <= n; ++i) {
+        out.push_back(MemberInfo{i, i % 2 == 1, i % 2 == 0, i > n / 2, i <= 2 ? "" : "10.0.0.1",
+                                 static_cast<std::uint16_t>(i <= 2 ? 0 : 9000 + i)});
+    }
+    return out;
+}
+
 // (name, envelope): names become corpus file names.
 inline std::vector<std::pair<std::string, Envelope>> all() {
     constexpr auto u16max = std::numeric_limits<std::uint16_t>::max();
@@ -144,6 +154,17 @@ inline std::vector<std::pair<std::string, Envelope>> all() {
         {"snapshot_chunk_empty", envelope(SnapshotChunk{2, 0, 0, 0, 0, {}, 0})},
         {"snapshot_ack", envelope(SnapshotAck{2, 40, 64, Refusal::none})},
         {"snapshot_ack_refused", envelope(SnapshotAck{2, 40, 32, Refusal::out_of_order})},
+        // Membership (issue 18).
+        {"join", envelope(Join{true, false, "127.0.0.1", 9007}, {}, 7, 0, 0)},
+        {"join_max", envelope(Join{true, true, std::string(max_host_bytes, 'h'), u16max}, sparse,
+                              u32max, u32max, u64max)},
+        {"join_answer", envelope(JoinAnswer{MembershipRefusal::none, 6, members(3)}, {}, 6, 7)},
+        {"join_answer_redirect",
+         envelope(JoinAnswer{MembershipRefusal::not_trader, 6, {{6, true, true, true, "b", 1}}})},
+        {"join_answer_refused", envelope(JoinAnswer{MembershipRefusal::id_in_use, 6, {}})},
+        {"leave", envelope(Leave{true})},
+        {"leave_answer", envelope(LeaveAnswer{MembershipRefusal::payments_pending})},
+        {"members", envelope(Members{u64max, members(8)}, dense_clock(6), 6, 2)},
     };
 }
 

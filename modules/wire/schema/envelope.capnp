@@ -178,6 +178,55 @@ struct SnapshotAck {
   reason @2 :ReplicationRefusal;
 }
 
+# ---- Membership (issue 18). Hosts are at most 253 bytes; lists at most 1024 members.
+enum MembershipRefusal {
+  none @0;
+  idInUse @1;
+  notAMember @2;
+  lastReplica @3;
+  paymentsPending @4;
+  invalidMember @5;
+  tooManyMembers @6;
+  notTrader @7;
+  traderUnavailable @8;
+  addressMismatch @9;
+}
+
+struct MemberInfo {
+  id @0 :UInt32;
+  buys @1 :Bool;
+  sells @2 :Bool;
+  voter @3 :Bool;
+  host @4 :Text;           # empty for a founding member
+  port @5 :UInt16;
+}
+
+struct Join {
+  buys @0 :Bool;
+  sells @1 :Bool;
+  host @2 :Text;
+  port @3 :UInt16;
+}
+
+struct JoinAnswer {
+  reason @0 :MembershipRefusal;
+  trader @1 :UInt32;
+  members @2 :List(MemberInfo);
+}
+
+struct Leave {
+  withdrawLots @0 :Bool;
+}
+
+struct LeaveAnswer {
+  reason @0 :MembershipRefusal;
+}
+
+struct Members {
+  version @0 :UInt64;
+  members @1 :List(MemberInfo);
+}
+
 struct Envelope {
   sender @0 :UInt32;
   receiver @1 :UInt32;
@@ -206,6 +255,11 @@ struct Envelope {
     fetch @20 :Fetch;
     snapshotChunk @21 :SnapshotChunk;
     snapshotAck @22 :SnapshotAck;
+    join @24 :Join;
+    joinAnswer @25 :JoinAnswer;
+    leave @26 :Leave;
+    leaveAnswer @27 :LeaveAnswer;
+    members @28 :Members;
   }
 
   # The vector clock (version 2), packed: at most 4096 entries in increasing peer order, each two

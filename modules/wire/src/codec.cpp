@@ -116,6 +116,26 @@ struct BodyWords {
         return struct_words<s::SnapshotChunk>() + data_words(m.bytes.size());
     }
     std::size_t operator()(const SnapshotAck&) const { return struct_words<s::SnapshotAck>(); }
+    // Membership: a text takes its bytes and a NUL; an empty one is not written.
+    static std::size_t text_words(const std::string& text) {
+        return text.empty() ? 0 : data_words(text.size() + 1);
+    }
+    std::size_t operator()(const Join& m) const {
+        return struct_words<s::Join>() + text_words(m.host);
+    }
+    std::size_t operator()(const JoinAnswer& m) const {
+        return struct_words<s::JoinAnswer>() + members_words(m.members);
+    }
+    std::size_t operator()(const Leave&) const { return struct_words<s::Leave>(); }
+    std::size_t operator()(const LeaveAnswer&) const { return struct_words<s::LeaveAnswer>(); }
+    std::size_t operator()(const Members& m) const {
+        return struct_words<s::Members>() + members_words(m.members);
+    }
+    static std::size_t members_words(const std::vector<MemberInfo>& members) {
+        std::size_t words = struct_list_words<s::MemberInfo>(members.size());
+        for (const auto& member : members) words += text_words(member.host);
+        return words;
+    }
 };
 
 // Words of the single segment: root pointer, envelope, clock (`clock_bytes` packed), body.
@@ -163,6 +183,53 @@ s::ReplicationRefusal to_schema(Refusal refusal) {
 
 s::EntryKind to_schema(EntryKind kind) {
     return static_cast<s::EntryKind>(static_cast<std::uint16_t>(kind));
+}
+
+s::MembershipRefusal to_schema(MembershipRefusal reason) {
+    return static_cast<s::MembershipRefusal>(static_cast<std::uint16_t>(reason));
+}
+
+void check_membership(MembershipRefusal reason, const char* field) {
+    if (reason > last_membership_refusal) {
+        throw std::invalid_argument(std::string("wire: encode ") + field + ": " +
+                                    std::to_string(static_cast<unsigned>(reason)) +
+                                    " is not a MembershipRefusal");
+    }
+}
+
+void check_host(const std::string& host, const char* field) {
+    if (host.size() > max_host_bytes) {
+        throw std::invalid_argument(std::string("wire: encode ") + field + ": " +
+                                    std::to_string(host.size()) + " bytes, limit " +
+                                    std::to_string(max_host_bytes));
+    }
+}
+
+kj::StringPtr as_text(const std::string& text) {
+    return {text.c_str(), text.size()};
+}
+
+// Into a JoinAnswer's or a Members' list.
+template <class Builder>
+void write_members(Builder owner, const std::vector<MemberInfo>& members, const char* field) {
+    if (members.size() > max_members_listed) {
+        throw std::invalid_argument(std::string("wire: encode ") + field + ": " +
+                                    std::to_string(members.size()) + " members, limit " +
+                                    std::to_string(max_members_listed));
+    }
+    if (members.empty()) return;  // a null pointer, as struct_list_words counts it
+    auto list = owner.initMembers(static_cast<unsigned>(members.size()));
+    for (unsigned i = 0; i < members.size(); ++i) {
+        const MemberInfo& m = members[i];
+        check_host(m.host, field);
+        auto b = list[i];
+        b.setId(m.id);
+        b.setBuys(m.buys);
+        b.setSells(m.sells);
+        b.setVoter(m.voter);
+        if (!m.host.empty()) b.setHost(as_text(m.host));
+        b.setPort(m.port);
+    }
 }
 
 capnp::Data::Reader as_data(const std::vector<std::byte>& bytes) {
@@ -291,6 +358,31 @@ struct BodyWriter {
         b.setCovered(m.covered);
         b.setReceived(m.received);
         b.setReason(to_schema(m.reason));
+    }
+    void operator()(const Join& m) const {
+        check_host(m.host, "join.host");
+        auto b = body.initJoin();
+        b.setBuys(m.buys);
+        b.setSells(m.sells);
+        if (!m.host.empty()) b.setHost(as_text(m.host));
+        b.setPort(m.port);
+    }
+    void operator()(const JoinAnswer& m) const {
+        check_membership(m.reason, "joinAnswer.reason");
+        auto b = body.initJoinAnswer();
+        b.setReason(to_schema(m.reason));
+        b.setTrader(m.trader);
+        write_members(b, m.members, "joinAnswer.members");
+    }
+    void operator()(const Leave& m) const { body.initLeave().setWithdrawLots(m.withdraw_lots); }
+    void operator()(const LeaveAnswer& m) const {
+        check_membership(m.reason, "leaveAnswer.reason");
+        body.initLeaveAnswer().setReason(to_schema(m.reason));
+    }
+    void operator()(const Members& m) const {
+        auto b = body.initMembers();
+        b.setVersion(m.version);
+        write_members(b, m.members, "members.members");
     }
 };
 
@@ -425,7 +517,10 @@ bool is_replication(s::Envelope::Body::Which kind) {
         case s::Envelope::Body::LOG_STATE:
         case s::Envelope::Body::FETCH:
         case s::Envelope::Body::SNAPSHOT_CHUNK:
-        case s::Envelope::Body::SNAPSHOT_ACK: return true;
+        case s::Envelope::Body::SNAPSHOT_ACK:
+        // A membership list may fill a datagram too.
+        case s::Envelope::Body::JOIN_ANSWER:
+        case s::Envelope::Body::MEMBERS: return true;
         default: return false;
     }
 }
@@ -685,10 +780,101 @@ private:
                 out.emplace<SnapshotAck>(m);
                 return std::nullopt;
             }
+            case s::Envelope::Body::JOIN: {
+                where = "body.join";
+                auto r = body.getJoin();
+                Join m{r.getBuys(), r.getSells(), {}, r.getPort()};
+                if (auto e = host(r.getHost(), m.host, "body.join.host")) return e;
+                out.emplace<Join>(std::move(m));
+                return std::nullopt;
+            }
+            case s::Envelope::Body::JOIN_ANSWER: {
+                where = "body.joinAnswer";
+                auto r = body.getJoinAnswer();
+                JoinAnswer m;
+                if (auto e = membership_reason(r.getReason(), m.reason, "body.joinAnswer.reason"))
+                    return e;
+                m.trader = r.getTrader();
+                if (auto e = members(r.getMembers(), m.members, "body.joinAnswer.members"))
+                    return e;
+                out.emplace<JoinAnswer>(std::move(m));
+                return std::nullopt;
+            }
+            case s::Envelope::Body::LEAVE:
+                where = "body.leave";
+                out.emplace<Leave>(Leave{body.getLeave().getWithdrawLots()});
+                return std::nullopt;
+            case s::Envelope::Body::LEAVE_ANSWER: {
+                where = "body.leaveAnswer";
+                LeaveAnswer m;
+                if (auto e = membership_reason(body.getLeaveAnswer().getReason(), m.reason,
+                                               "body.leaveAnswer.reason"))
+                    return e;
+                out.emplace<LeaveAnswer>(m);
+                return std::nullopt;
+            }
+            case s::Envelope::Body::MEMBERS: {
+                where = "body.members";
+                auto r = body.getMembers();
+                Members m{r.getVersion(), {}};
+                if (auto e = members(r.getMembers(), m.members, "body.members.members")) return e;
+                out.emplace<Members>(std::move(m));
+                return std::nullopt;
+            }
         }
         return error(DecodeErrc::unknown_kind, "body: kind tag " +
                                                    num(static_cast<std::uint16_t>(body.which())) +
                                                    " is unknown to this build (newer peer?)");
+    }
+
+    // Membership's fields: bounded, and a host of printable characters only (it reaches logs and
+    // address books).
+    std::optional<DecodeError> host(capnp::Text::Reader text, std::string& out,
+                                    const char* field) {
+        where = field;
+        if (text.size() > max_host_bytes) {
+            return error(DecodeErrc::list_too_long, std::string(field) + ": " +
+                                                        num(text.size()) + " bytes, limit " +
+                                                        num(max_host_bytes));
+        }
+        for (const char c : text) {
+            if (c <= ' ' || c == 0x7f) {
+                return error(DecodeErrc::invalid_value,
+                             std::string(field) + ": a space or control character");
+            }
+        }
+        out.assign(text.begin(), text.end());
+        return std::nullopt;
+    }
+    std::optional<DecodeError> membership_reason(s::MembershipRefusal r, MembershipRefusal& out,
+                                                 const char* field) {
+        const auto value = static_cast<std::uint16_t>(r);
+        if (value > static_cast<std::uint16_t>(last_membership_refusal)) {
+            return error(DecodeErrc::invalid_value,
+                         std::string(field) + ": " + num(value) + " is not a MembershipRefusal");
+        }
+        out = static_cast<MembershipRefusal>(value);
+        return std::nullopt;
+    }
+    std::optional<DecodeError> members(capnp::List<s::MemberInfo>::Reader list,
+                                       std::vector<MemberInfo>& out, const char* field) {
+        where = field;
+        if (list.size() > max_members_listed) {
+            return error(DecodeErrc::list_too_long, std::string(field) + ": " +
+                                                        num(list.size()) + " members, limit " +
+                                                        num(max_members_listed));
+        }
+        out.reserve(list.size());
+        for (auto r : list) {
+            MemberInfo& m = out.emplace_back();
+            m.id = r.getId();
+            m.buys = r.getBuys();
+            m.sells = r.getSells();
+            m.voter = r.getVoter();
+            m.port = r.getPort();
+            if (auto e = host(r.getHost(), m.host, field)) return e;
+        }
+        return std::nullopt;
     }
 
     std::optional<DecodeError> read_buy_result(s::BuyResult::Reader r, Body& out) {

@@ -19,6 +19,22 @@ const char* to_string(RefusalReason reason) noexcept {
     return "?";
 }
 
+const char* to_string(MembershipRefusal reason) noexcept {
+    switch (reason) {
+        case MembershipRefusal::none: return "none";
+        case MembershipRefusal::id_in_use: return "id_in_use";
+        case MembershipRefusal::not_a_member: return "not_a_member";
+        case MembershipRefusal::last_replica: return "last_replica";
+        case MembershipRefusal::payments_pending: return "payments_pending";
+        case MembershipRefusal::invalid_member: return "invalid_member";
+        case MembershipRefusal::too_many_members: return "too_many_members";
+        case MembershipRefusal::not_trader: return "not_trader";
+        case MembershipRefusal::trader_unavailable: return "trader_unavailable";
+        case MembershipRefusal::address_mismatch: return "address_mismatch";
+    }
+    return "?";
+}
+
 namespace {
 
 struct KindName {
@@ -41,6 +57,11 @@ struct KindName {
     const char* operator()(const Fetch&) const noexcept { return "fetch"; }
     const char* operator()(const SnapshotChunk&) const noexcept { return "snapshot_chunk"; }
     const char* operator()(const SnapshotAck&) const noexcept { return "snapshot_ack"; }
+    const char* operator()(const Join&) const noexcept { return "join"; }
+    const char* operator()(const JoinAnswer&) const noexcept { return "join_answer"; }
+    const char* operator()(const Leave&) const noexcept { return "leave"; }
+    const char* operator()(const LeaveAnswer&) const noexcept { return "leave_answer"; }
+    const char* operator()(const Members&) const noexcept { return "members"; }
 };
 
 // The alternative of `Protocol` (a variant of message structs) a body holds, if any.

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <optional>
+#include <string>
 #include <variant>
 #include <vector>
 
@@ -127,10 +128,85 @@ using tp::replication::SnapshotAck;
 using tp::replication::SnapshotChunk;
 using tp::replication::StartView;
 
+// ---- Membership (issue 18): a peer joins and leaves a running market.
+
+// Why a join or leave was refused (none: accepted).
+enum class MembershipRefusal : std::uint16_t {
+    none,
+    id_in_use,
+    not_a_member,
+    last_replica,
+    payments_pending,
+    invalid_member,
+    too_many_members,
+    not_trader,          // ask the trader this answer names
+    trader_unavailable,  // no trader serves yet: ask again later
+    address_mismatch,    // the join came from another address than the one it claims
+};
+inline constexpr MembershipRefusal last_membership_refusal = MembershipRefusal::address_mismatch;
+const char* to_string(MembershipRefusal reason) noexcept;
+
+// Bounds: a host name's length (DNS), and the members one message may list.
+inline constexpr std::size_t max_host_bytes = 253;
+inline constexpr std::size_t max_members_listed = 1024;
+
+struct MemberInfo {
+    PeerId id = 0;
+    bool buys = false;
+    bool sells = false;
+    bool voter = false;  // keeps a replica of the trader's log
+    std::string host;    // empty for a founding member: the cluster's config has its address
+    std::uint16_t port = 0;
+
+    friend bool operator==(const MemberInfo&, const MemberInfo&) = default;
+};
+
+// Newcomer -> any member, then the trader: let me in. The sender's id is the envelope's.
+struct Join {
+    bool buys = false;
+    bool sells = false;
+    std::string host;  // where the newcomer listens
+    std::uint16_t port = 0;
+
+    friend bool operator==(const Join&, const Join&) = default;
+};
+
+// -> newcomer. Accepted: every member, the trader included. not_trader: the trader's entry, to
+// ask it instead. Otherwise refused, and nothing was applied.
+struct JoinAnswer {
+    MembershipRefusal reason = MembershipRefusal::none;
+    PeerId trader = 0;
+    std::vector<MemberInfo> members;  // at most max_members_listed
+
+    friend bool operator==(const JoinAnswer&, const JoinAnswer&) = default;
+};
+
+// Member -> trader: remove me (a seller's unsold lots leave with it, or stay on sale).
+struct Leave {
+    bool withdraw_lots = false;
+
+    friend bool operator==(const Leave&, const Leave&) = default;
+};
+
+struct LeaveAnswer {
+    MembershipRefusal reason = MembershipRefusal::none;
+
+    friend bool operator==(const LeaveAnswer&, const LeaveAnswer&) = default;
+};
+
+// Trader -> every member, after a change of membership committed: the whole membership.
+struct Members {
+    std::uint64_t version = 0;        // membership changes committed so far
+    std::vector<MemberInfo> members;  // at most max_members_listed
+
+    friend bool operator==(const Members&, const Members&) = default;
+};
+
 // New kinds go at the end: a kind's index is its place in counters (PeerCore's sent_by_kind).
 using Body = std::variant<Deposit, DepositAck, Buy, BuyResult, Payment, PaymentAck, Election, Ok,
                           Coordinator, Heartbeat, Append, AppendAck, StartView, Recover, LogState,
-                          Fetch, SnapshotChunk, SnapshotAck>;
+                          Fetch, SnapshotChunk, SnapshotAck, Join, JoinAnswer, Leave, LeaveAnswer,
+                          Members>;
 
 // The election message a body carries, or nothing for another kind.
 std::optional<tp::election::Message> election_message(const Body& body);
