@@ -56,6 +56,7 @@ BOOST_AUTO_TEST_CASE(a_join_is_an_event_and_a_replica_replays_it) {
     Step step;
     BOOST_TEST(trader.join(newcomer(7), step) == MembershipError::none);
     BOOST_TEST_REQUIRE(events_of<MemberJoined>(step).size() == 1u);
+    BOOST_TEST(outputs_of<MembershipAnswer>(step).front().accepted());
     BOOST_TEST(trader.membership().find(7)->host == "127.0.0.1");
     BOOST_TEST(trader.membership().find(7)->port == 9007);
     // The replica that applies the encoded event holds the same books.
@@ -70,12 +71,16 @@ BOOST_AUTO_TEST_CASE(a_join_naming_an_id_in_use_is_refused_and_changes_nothing) 
     Step step;
     // A founder's id, then a joined peer's id twice.
     BOOST_TEST(books.join(newcomer(2), step) == MembershipError::id_in_use);
-    BOOST_TEST(step.empty());
+    BOOST_TEST(step.events.empty());
     BOOST_TEST((books == before));
+    // The newcomer is told why.
+    BOOST_TEST((outputs_of<MembershipAnswer>(step) ==
+                std::vector{MembershipAnswer{2, MembershipChange::join,
+                                             MembershipError::id_in_use}}));
     BOOST_TEST(books.join(newcomer(5), step) == MembershipError::none);
     step.clear();
     BOOST_TEST(books.join(newcomer(5), step) == MembershipError::id_in_use);
-    BOOST_TEST(step.empty());
+    BOOST_TEST(step.events.empty());
 }
 
 BOOST_AUTO_TEST_CASE(a_malformed_member_is_refused) {
@@ -93,7 +98,14 @@ BOOST_AUTO_TEST_CASE(a_malformed_member_is_refused) {
     Member long_host = newcomer(8);
     long_host.host = std::string(max_host_length + 1, 'a');
     BOOST_TEST(books.join(long_host, step) == MembershipError::invalid_member);
-    BOOST_TEST(step.empty());
+    // No address to reach it at.
+    Member nowhere = newcomer(8);
+    nowhere.host.clear();
+    BOOST_TEST(books.join(nowhere, step) == MembershipError::invalid_member);
+    Member no_port = newcomer(8);
+    no_port.port = 0;
+    BOOST_TEST(books.join(no_port, step) == MembershipError::invalid_member);
+    BOOST_TEST(step.events.empty());
     BOOST_TEST(books.membership().size() == 3u);
 }
 
@@ -101,7 +113,7 @@ BOOST_AUTO_TEST_CASE(a_leave_from_a_non_member_is_refused) {
     Books books(founded());
     Step step;
     BOOST_TEST(books.leave(9, LotsOnLeave::keep, step) == MembershipError::not_a_member);
-    BOOST_TEST(step.empty());
+    BOOST_TEST(step.events.empty());
 }
 
 BOOST_AUTO_TEST_CASE(the_last_replica_can_neither_leave_nor_stop_being_one) {
@@ -113,7 +125,7 @@ BOOST_AUTO_TEST_CASE(the_last_replica_can_neither_leave_nor_stop_being_one) {
     step.clear();
     BOOST_TEST(books.leave(2, LotsOnLeave::keep, step) == MembershipError::last_replica);
     BOOST_TEST(books.set_voter(2, false, step) == MembershipError::last_replica);
-    BOOST_TEST(step.empty());
+    BOOST_TEST(step.events.empty());
     // A change to what a member already is, and a change for a stranger.
     BOOST_TEST(books.set_voter(2, true, step) == MembershipError::unchanged);
     BOOST_TEST(books.set_voter(9, true, step) == MembershipError::not_a_member);
@@ -142,7 +154,7 @@ BOOST_AUTO_TEST_CASE(a_seller_leaves_only_once_its_payments_are_acknowledged) {
     BOOST_TEST_REQUIRE(payments.size() == 1u);
     Step step;
     BOOST_TEST(books.leave(2, LotsOnLeave::withdraw, step) == MembershipError::payments_pending);
-    BOOST_TEST(step.empty());
+    BOOST_TEST(step.events.empty());
     // The payment acknowledged, it leaves, and its 3 unsold units leave with it.
     (void)books.ack_payment(payments.front().id);
     BOOST_TEST(books.leave(2, LotsOnLeave::withdraw, step) == MembershipError::none);

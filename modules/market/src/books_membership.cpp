@@ -13,28 +13,40 @@ namespace tp::market {
 using detail::inconsistent;
 using detail::internal_error;
 
+namespace {
+
+// The answer goes out either way; the event only when the change is allowed.
+template <class E>
+MembershipError change(Books& books, const E& event, MembershipError error, PeerId peer,
+                       MembershipChange kind, Step& out) {
+    if (error == MembershipError::none) {
+        if (Status s = books.apply(out.events.emplace_back(event)); !s) internal_error(s.error());
+    }
+    out.outputs.emplace_back(MembershipAnswer{peer, kind, error});
+    return error;
+}
+
+}  // namespace
+
 MembershipError Books::join(const Member& member, Step& out) {
     const MemberJoined event{member};
-    if (const auto error = membership_.check(event); error != MembershipError::none) return error;
-    if (Status s = apply(out.events.emplace_back(event)); !s) internal_error(s.error());
-    return MembershipError::none;
+    return change(*this, event, membership_.check(event), member.id, MembershipChange::join,
+                  out);
 }
 
 MembershipError Books::leave(PeerId id, LotsOnLeave lots, Step& out) {
     const MemberLeft event{id, lots == LotsOnLeave::withdraw};
-    if (const auto error = membership_.check(event); error != MembershipError::none) return error;
+    auto error = membership_.check(event);
     // Settled first: a payment to a peer that left could never be acknowledged.
-    if (const auto it = sellers_.find(id); it != sellers_.end() && it->second.pending_count > 0)
-        return MembershipError::payments_pending;
-    if (Status s = apply(out.events.emplace_back(event)); !s) internal_error(s.error());
-    return MembershipError::none;
+    if (const auto it = sellers_.find(id);
+        error == MembershipError::none && it != sellers_.end() && it->second.pending_count > 0)
+        error = MembershipError::payments_pending;
+    return change(*this, event, error, id, MembershipChange::leave, out);
 }
 
 MembershipError Books::set_voter(PeerId id, bool voter, Step& out) {
     const VoterChanged event{id, voter};
-    if (const auto error = membership_.check(event); error != MembershipError::none) return error;
-    if (Status s = apply(out.events.emplace_back(event)); !s) internal_error(s.error());
-    return MembershipError::none;
+    return change(*this, event, membership_.check(event), id, MembershipChange::voter, out);
 }
 
 template <class E>

@@ -65,7 +65,9 @@ std::vector<PeerId> Membership::voter_ids() const {
 }
 
 MembershipError Membership::check(const MemberJoined& e) const {
-    if (!valid_member(e.member)) return MembershipError::invalid_member;
+    // A founder's address is in the config; a newcomer's is only here.
+    if (!valid_member(e.member) || e.member.host.empty() || e.member.port == 0)
+        return MembershipError::invalid_member;
     if (members_.contains(e.member.id)) return MembershipError::id_in_use;
     if (members_.size() >= max_members) return MembershipError::too_many_members;
     return MembershipError::none;

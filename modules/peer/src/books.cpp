@@ -1,5 +1,6 @@
 #include "tp/peer/books.hpp"
 
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -11,6 +12,21 @@ market::Config market_config(const Config& config) {
     m.commission_ppm = config.market.commission_ppm;
     m.allow_partial_fills = config.market.partial_fills;
     m.batch_window = config.market.batch_window;
+    // The founders: peers 1..N. Roles drawn from the seed are not the config's to know: such a
+    // founder is listed as doing both. In quorum mode the highest ids keep the replicas.
+    const bool quorum = config.replication.mode == ReplicationMode::quorum;
+    const std::uint32_t replicas = config.replication.replicas;
+    m.founders.reserve(config.peers);
+    for (std::uint32_t id = 1; id <= config.peers; ++id) {
+        const std::optional<Role> role =
+            config.roles.size() >= id ? std::optional(config.roles[id - 1]) : std::nullopt;
+        market::Member member;
+        member.id = id;
+        member.buys = !role || *role != Role::seller;
+        member.sells = !role || *role != Role::buyer;
+        member.voter = quorum && id + replicas > config.peers;
+        m.founders.push_back(std::move(member));
+    }
     return m;
 }
 

@@ -61,6 +61,12 @@ void Trader::on_message(PeerId from, const wire::Envelope& envelope, Time now) {
             return;
         }
         books_.ack_payment(k->payment_id, step_);
+    } else if (const auto* j = std::get_if<wire::Join>(&envelope.body)) {
+        // A newcomer (never a replica: that is a change of its own, one at a time).
+        books_.join(market::Member{from, j->buys, j->sells, false, j->host, j->port}, step_);
+    } else if (const auto* l = std::get_if<wire::Leave>(&envelope.body)) {
+        books_.leave(from, l->withdraw_lots ? market::LotsOnLeave::withdraw : market::LotsOnLeave::keep,
+                     step_);
     } else {
         return;
     }
@@ -133,9 +139,44 @@ void Trader::on_durable(Position durable) {
 void Trader::release() {
     while (!held_.empty() && held_.front().needs <= durable_) {
         market::Output output = std::move(held_.front().output);
+        const Position needs = held_.front().needs;
         held_.pop_front();
         if (options_.keep_released) released_.push_back(output);
-        send_output(std::move(output));
+        if (const auto* a = std::get_if<market::MembershipAnswer>(&output)) {
+            announce(*a, needs);
+        } else {
+            send_output(std::move(output));
+        }
+    }
+}
+
+void Trader::announce(const market::MembershipAnswer& a, Position version) {
+    const auto& members = books_.membership().members();
+    const auto listed = [&] {
+        std::vector<wire::MemberInfo> out;
+        out.reserve(members.size());
+        for (const auto& [id, m] : members) out.push_back(to_wire(m));
+        return out;
+    };
+    switch (a.change) {
+        case market::MembershipChange::join:
+            push(outbox_, a.peer,
+                 wire::JoinAnswer{to_wire(a.error), self_,
+                                  a.accepted() ? listed() : std::vector<wire::MemberInfo>{}},
+                 epoch_);
+            break;
+        case market::MembershipChange::leave:
+            push(outbox_, a.peer, wire::LeaveAnswer{to_wire(a.error)}, epoch_);
+            break;
+        case market::MembershipChange::voter: break;
+    }
+    if (!a.accepted()) return;
+    membership_changed_ = true;
+    // Every other member learns the membership as it is now; the version orders the updates
+    // (positions in the log only grow, across reigns too).
+    const wire::Members update{version, listed()};
+    for (const auto& [id, m] : members) {
+        if (id != self_ && id != a.peer) push(outbox_, id, update, epoch_);
     }
 }
 

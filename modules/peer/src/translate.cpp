@@ -15,6 +15,26 @@ wire::RefusalReason to_wire(market::RefuseReason reason) noexcept {
     return wire::RefusalReason::invalid_request;
 }
 
+wire::MembershipRefusal to_wire(market::MembershipError error) noexcept {
+    using E = market::MembershipError;
+    using R = wire::MembershipRefusal;
+    switch (error) {
+        case E::none: return R::none;
+        case E::id_in_use: return R::id_in_use;
+        case E::not_a_member: return R::not_a_member;
+        case E::last_replica: return R::last_replica;
+        case E::payments_pending: return R::payments_pending;
+        case E::invalid_member: return R::invalid_member;
+        case E::too_many_members: return R::too_many_members;
+        case E::unchanged: return R::invalid_member;
+    }
+    return R::invalid_member;
+}
+
+wire::MemberInfo to_wire(const market::Member& m) {
+    return wire::MemberInfo{m.id, m.buys, m.sells, m.voter, m.host, m.port};
+}
+
 std::pair<wire::PeerId, wire::Body> to_wire(const market::Output& output) {
     if (const auto* ack = std::get_if<market::DepositAck>(&output)) {
         const bool accepted = ack->status != market::DepositStatus::rejected;

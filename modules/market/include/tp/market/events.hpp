@@ -154,7 +154,20 @@ struct Payment {
     friend bool operator==(const Payment&, const Payment&) = default;
 };
 
-using Output = std::variant<DepositAck, BuyResult, Payment>;
+// The answer to a change of membership: to the peer that joined or left (or whose replica role
+// changed). error none: applied.
+enum class MembershipChange : std::uint8_t { join, leave, voter };
+
+struct MembershipAnswer {
+    PeerId peer = 0;
+    MembershipChange change = MembershipChange::join;
+    MembershipError error = MembershipError::none;
+
+    bool accepted() const noexcept { return error == MembershipError::none; }
+    friend bool operator==(const MembershipAnswer&, const MembershipAnswer&) = default;
+};
+
+using Output = std::variant<DepositAck, BuyResult, Payment, MembershipAnswer>;
 
 // What one command did. The events are already applied to the books; the driver makes them
 // durable (in order) and only then sends the outputs, which every event up to this step justifies.

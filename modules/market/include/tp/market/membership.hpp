@@ -27,8 +27,8 @@ public:
     std::vector<PeerId> ids() const;
     std::vector<PeerId> voter_ids() const;
 
-    // Why the change cannot be applied, or none. A change that would leave a market that has
-    // replicas with none is refused (last_replica).
+    // Why the change cannot be applied, or none. A newcomer needs an address (a host and a port);
+    // a change that would leave a market that has replicas with none is refused (last_replica).
     MembershipError check(const MemberJoined& e) const;
     MembershipError check(const MemberLeft& e) const;
     MembershipError check(const VoterChanged& e) const;

@@ -11,7 +11,7 @@
 
 namespace tp::peer {
 
-// The market's settings from the configuration.
+// The market's settings from the configuration, founding members included (peers 1..N).
 market::Config market_config(const Config& config);
 
 // The books a journal's recovery describes: its snapshot plus the events after it.

@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tp/market/books.hpp"
@@ -60,7 +61,9 @@ public:
     Trader(PeerId self, wire::Epoch epoch, market::Books books, Position durable,
            TraderOptions options, Time now, TraderCounters* counters = nullptr);
 
-    // Deposit, Buy and PaymentAck; other kinds are not the trader's and are ignored.
+    // Deposit, Buy, PaymentAck, Join and Leave; other kinds are not the trader's and are ignored.
+    // A join or leave is a record like any other: its answer leaves once the record is durable,
+    // and with it the new membership goes to every other member (wire::Members).
     void on_message(PeerId from, const wire::Envelope& envelope, Time now);
     // Closes due batches of buy requests; resends unacknowledged payments.
     void on_tick(Time now);
@@ -91,6 +94,9 @@ public:
     bool holds_payment(market::PaymentId id) const noexcept;
     // Answers waiting for the journal.
     std::size_t held() const noexcept { return held_.size(); }
+    // A change of membership was released since the last look (the driver's view of the members,
+    // its address book and the election's peers follow the books').
+    bool take_membership_changed() noexcept { return std::exchange(membership_changed_, false); }
 
 private:
     struct Held {
@@ -101,6 +107,7 @@ private:
     void persist(Time now);
     void release();
     void send_output(market::Output output);
+    void announce(const market::MembershipAnswer& answer, Position version);
     void send_pending_payments(bool resend);
 
     PeerId self_;
@@ -122,6 +129,7 @@ private:
     Outbox outbox_;
     std::vector<market::Output> released_;
     std::vector<TraderRefusal> refusals_;
+    bool membership_changed_ = false;
 };
 
 }  // namespace tp::peer
