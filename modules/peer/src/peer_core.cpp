@@ -91,12 +91,15 @@ PeerCore::PeerCore(PeerCoreOptions options, spdlog::logger& log)
       replication_options_(replication_of(options, members_)),
       keeps_replica_(replicated_ && std::binary_search(replication_options_.replicas.begin(),
                                                        replication_options_.replicas.end(), self_)),
-      bully_(election_config(options, !replicated_ || keeps_replica_)),
+      // A newcomer is a customer: it never leads (issue 18).
+      bully_(election_config(options, (!replicated_ || keeps_replica_) && !options.join)),
       buyer_(options.self, options.incarnation, std::move(options.buyer), log,
              [this](market::ProductId product) {
                  return is_seller() && seller_.remaining(product) > 0;
              }),
-      seller_(options.self, options.incarnation, std::move(options.seller), log) {}
+      seller_(options.self, options.incarnation, std::move(options.seller), log),
+      joining_(std::move(options.join)),
+      join_interval_(options.election.election_timeout) {}
 
 void PeerCore::start(Time now, bool restarted) {
     if (keeps_replica_ && !replica_) {
@@ -110,7 +113,10 @@ void PeerCore::start(Time now, bool restarted) {
     if (replica_ && replica_->recovering() && (restarted || incarnation_ > 1)) {
         bully_.hold_claims(true);
     }
-    if (restarted) {
+    if (joining_) {
+        // Not a member yet: no election until admitted (then it listens for the trader).
+        send_join(joining_->contact, now);
+    } else if (restarted) {
         bully_.restart(now, epoch_floor_);
     } else {
         bully_.start(now, epoch_floor_);
@@ -154,6 +160,8 @@ void PeerCore::step(const wire::Envelope& envelope, Time now) {
         } else if (is_seller()) {
             seller_.on_message(from, envelope, now);
         }
+    } else if (on_membership_message(from, envelope, now)) {
+        // Membership: answered here, or handed to the trader below it.
     } else if (trader_) {
         if (!refuse_without_quorum(from, body, now)) trader_->on_message(from, envelope, now);
     } else if (loading_) {
@@ -211,6 +219,7 @@ void PeerCore::on_tick(Time now) {
         if (const auto due = replica_->next_deadline(); due && *due <= now) replica_->on_tick(now);
     }
     if (trader_) trader_->on_tick(now);
+    on_join_tick(now);
     if (is_buyer()) buyer_.on_tick(now);
     if (is_seller()) seller_.on_tick(now);
     if (const auto due = junk_.next_flush(); due && *due <= now) {
@@ -227,6 +236,7 @@ std::optional<Time> PeerCore::next_deadline() const {
     earliest(bully_.next_deadline());
     if (replica_) earliest(replica_->next_deadline());
     if (trader_) earliest(trader_->next_deadline());
+    earliest(join_retry_);
     if (is_buyer()) earliest(buyer_.next_deadline());
     if (is_seller()) earliest(seller_.next_deadline());
     earliest(junk_.next_flush());
@@ -261,6 +271,7 @@ bool PeerCore::trader_loaded(wire::Epoch epoch, market::Books books, Position du
                     &trader_counters_);
     trader_->count_replayed(replayed);
     ++trader_counters_.reigns;
+    adopt_books_members(now);  // the books' membership is the market's from now on
     collect(now);
     return true;
 }
@@ -354,6 +365,8 @@ void PeerCore::collect(Time now) {
             dropped(DropKind::wrong_role, refusal.from, refusal.detail, now);
         }
         trader_->refusals().clear();
+        // Before its messages: an answer to a newcomer needs its address.
+        if (trader_->take_membership_changed()) adopt_books_members(now);
         stamp_all(trader_->outbox());
     }
     if (is_buyer()) stamp_all(buyer_.outbox());
@@ -389,7 +402,8 @@ void PeerCore::stamp(Outgoing& message) {
 bool PeerCore::has_ready() const noexcept {
     return ready_.epoch_seen || !ready_.messages.empty() || ready_.load_books ||
            ready_.stepped_down || ready_.seeded || ready_.began_reign || ready_.compact ||
-           !ready_.committed.empty() || !ready_.failure.empty() ||
+           !ready_.committed.empty() || !ready_.failure.empty() || ready_.members ||
+           !ready_.guests.empty() ||
            (replica_ && replica_->has_ready());
 }
 
@@ -402,6 +416,8 @@ void PeerCore::advance() {
     ready_.began_reign.reset();
     ready_.compact.reset();
     ready_.committed.clear();
+    ready_.members.reset();
+    ready_.guests.clear();
     if (replica_) replica_->advance();
 }
 

@@ -81,6 +81,15 @@ struct PeerCoreOptions {
     bool replicated = false;
     std::uint32_t replica_count = Config::Replication::default_replicas;
     replication::Options replication;
+    // Issue 18: a newcomer joins a running market through `contact` (any member; a founder's id,
+    // whose address the config has) instead of starting as a founder. It listens at host:port,
+    // which the trader records and every member learns. A newcomer is a customer: it never leads.
+    struct Joining {
+        PeerId contact = 0;
+        std::string host;
+        std::uint16_t port = 0;
+    };
+    std::optional<Joining> join;
 
     static PeerCoreOptions from(const Config& config, PeerId self, Role role,
                                 std::vector<PeerId> peers, std::uint32_t incarnation);
@@ -118,6 +127,14 @@ struct Ready {
     std::vector<std::pair<Position, market::Event>> committed;
     // Why this peer cannot go on (a committed record its books cannot take): the driver stops it.
     std::string failure;
+
+    // Issue 18. The membership changed: every member, with the address of each that joined
+    // (founders' are the config's). The driver adds the new ones to its address book and
+    // authentication before `messages` leave, and removes the ones gone after.
+    std::optional<std::vector<wire::MemberInfo>> members;
+    // Peers that are not members (yet) sent a Join: where to answer them. Added (never replacing
+    // a known peer's address) before `messages` leave.
+    std::vector<wire::MemberInfo> guests;
 };
 
 class PeerCore {
@@ -145,6 +162,12 @@ public:
     // spanned it prove nothing (Bully::resume).
     void on_resume(Time now) { bully_.resume(now); }
     std::optional<Time> next_deadline() const;
+
+    // Issue 18: leave the market (a seller's unsold lots go with it, or stay on sale). Asked of the
+    // trader until it answers; it waits for the seller's payments to be settled. left() once done.
+    void leave(bool withdraw_lots, Time now);
+    bool left() const noexcept { return left_; }
+    bool joining() const noexcept { return joining_.has_value(); }
 
     // Local events: a buy request, a lot to deposit.
     wire::RequestId buy(market::ProductId product, std::uint32_t quantity, Time now);
@@ -219,6 +242,18 @@ private:
     void stamp(Outgoing& message);
     void stamp_all(Outbox& outbox);
 
+    // Membership (peer_core_membership.cpp): Join, JoinAnswer, Leave, LeaveAnswer and Members;
+    // false for any other kind.
+    bool on_membership_message(PeerId from, const wire::Envelope& envelope, Time now);
+    void on_join_answer(PeerId from, const wire::JoinAnswer& answer, Time now);
+    void send_join(PeerId to, Time now);
+    // Joins and leaves are asked again until answered.
+    void on_join_tick(Time now);
+    // Takes a new membership: members_, the election's peers and Ready::members.
+    void adopt_members(std::vector<wire::MemberInfo> members, Time now);
+    // The trader's books changed their membership: everyone follows them.
+    void adopt_books_members(Time now);
+
     // Quorum mode (peer_core_replica.cpp).
     void on_replication_message(PeerId from, const replication::Message& message, Time now);
     bool refuse_without_quorum(PeerId from, const wire::Body& body, Time now);
@@ -269,6 +304,19 @@ private:
     std::deque<std::pair<Position, market::Event>> uncommitted_;
     replication::Phase logged_phase_ = replication::Phase::follower;  // for the debug log
     wire::Epoch logged_joined_ = 0;
+
+    // Membership (issue 18): until a JoinAnswer admits this newcomer, and when to ask again.
+    std::optional<PeerCoreOptions::Joining> joining_;
+    PeerId join_to_ = 0;  // whom the last Join went to: only its answer counts
+    std::optional<Time> join_retry_;
+    Time join_interval_;
+    // A graceful leave asked (whether the lots go too), and done.
+    std::optional<bool> leaving_;
+    bool left_ = false;
+    // The membership as last learnt, with addresses, and the version (log position) of its last
+    // Members update.
+    std::vector<wire::MemberInfo> view_;
+    std::uint64_t view_version_ = 0;
 };
 
 }  // namespace tp::peer

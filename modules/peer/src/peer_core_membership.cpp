@@ -1,0 +1,164 @@
+// A peer's side of membership (issue 18): a newcomer asks to join and takes the membership it is
+// given; a member points a newcomer to the trader and follows the trader's Members updates. The
+// trader's answers come from its books, once durable (Trader).
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "tp/peer/peer_core.hpp"
+#include "translate.hpp"
+
+namespace tp::peer {
+
+bool PeerCore::on_membership_message(PeerId from, const wire::Envelope& envelope, Time now) {
+    const auto& body = envelope.body;
+    if (const auto* join = std::get_if<wire::Join>(&body)) {
+        // Where to answer a stranger; a member's address is never replaced.
+        if (!std::binary_search(members_.begin(), members_.end(), from)) {
+            ready_.guests.push_back(
+                wire::MemberInfo{from, join->buys, join->sells, false, join->host, join->port});
+        }
+        if (trader_) return false;  // a record of the trader's
+        wire::JoinAnswer answer{wire::MembershipRefusal::trader_unavailable, 0, {}};
+        if (const auto leader = bully_.leader(); leader && *leader != self_ && !loading_) {
+            answer.reason = wire::MembershipRefusal::not_trader;
+            answer.trader = *leader;
+            const auto known = std::find_if(view_.begin(), view_.end(),
+                                            [&](const auto& m) { return m.id == *leader; });
+            if (known != view_.end()) answer.members.push_back(*known);
+        }
+        push(scratch_, from, std::move(answer));
+        return true;
+    }
+    if (std::holds_alternative<wire::Leave>(body)) return false;  // the trader's alone
+    if (const auto* answer = std::get_if<wire::JoinAnswer>(&body)) {
+        if (!joining_ || from != join_to_) {
+            ++counters_.wrong_role;
+            dropped(DropKind::wrong_role, from, "a join answer this peer did not ask it for", now);
+            return true;
+        }
+        on_join_answer(from, *answer, now);
+        return true;
+    }
+    if (const auto* answer = std::get_if<wire::LeaveAnswer>(&body)) {
+        if (!leaving_ || bully_.leader() != from) {
+            ++counters_.wrong_role;
+            dropped(DropKind::wrong_role, from, "a leave answer not from the trader", now);
+        } else if (answer->reason == wire::MembershipRefusal::none) {
+            leaving_.reset();
+            left_ = true;
+            log_.info("left the market");
+        } else {
+            // payments_pending: asked again at the next retry, once they are settled.
+            log_.info("the trader holds the leave back: {}", wire::to_string(answer->reason));
+        }
+        return true;
+    }
+    if (const auto* update = std::get_if<wire::Members>(&body)) {
+        // Only the current trader's, in its reign, and only news.
+        if (bully_.leader() != from || envelope.epoch != bully_.epoch()) {
+            ++counters_.wrong_role;
+            dropped(DropKind::wrong_role, from, "a membership update not from the trader", now);
+        } else if (update->version > view_version_) {
+            view_version_ = update->version;
+            adopt_members(update->members, now);
+        }
+        return true;
+    }
+    return false;
+}
+
+void PeerCore::on_join_answer(PeerId from, const wire::JoinAnswer& answer, Time now) {
+    switch (answer.reason) {
+        case wire::MembershipRefusal::none:
+            joining_.reset();
+            join_retry_.reset();
+            adopt_members(answer.members, now);
+            // A member now: it listens for the trader's heartbeats (it never leads).
+            bully_.restart(now, epoch_floor_);
+            log_.info("joined the market of {} members; the trader is peer {}",
+                      answer.members.size(), from);
+            return;
+        case wire::MembershipRefusal::not_trader:
+            if (answer.trader == 0 || answer.trader == from || answer.trader == self_) return;
+            for (const auto& m : answer.members) {
+                if (m.id == answer.trader && !m.host.empty()) ready_.guests.push_back(m);
+            }
+            send_join(answer.trader, now);
+            return;
+        case wire::MembershipRefusal::trader_unavailable: return;  // asked again at the retry
+        default:
+            // The market will not take this peer as it is (an id in use, a bad address...).
+            ready_.failure = fmt::format("the market refused to let peer {} join: {}", self_,
+                                         wire::to_string(answer.reason));
+            joining_.reset();
+            join_retry_.reset();
+            return;
+    }
+}
+
+void PeerCore::send_join(PeerId to, Time now) {
+    if (!joining_) return;
+    join_to_ = to;
+    join_retry_ = now + join_interval_;
+    push(scratch_, to, wire::Join{is_buyer(), is_seller(), joining_->host, joining_->port});
+    stamp_all(scratch_);
+}
+
+void PeerCore::leave(bool withdraw_lots, Time now) {
+    if (joining_ || left_) return;
+    leaving_ = withdraw_lots;
+    join_retry_ = now;  // asked at once, then again until answered
+    on_join_tick(now);
+    collect(now);
+}
+
+void PeerCore::on_join_tick(Time now) {
+    if (!join_retry_ || now < *join_retry_) return;
+    if (joining_) {
+        send_join(joining_->contact, now);  // the trader may have changed: start over
+    } else if (leaving_) {
+        join_retry_ = now + join_interval_;
+        if (const auto partner = trading_partner()) {
+            push(scratch_, *partner, wire::Leave{*leaving_});
+            stamp_all(scratch_);
+        }
+    } else {
+        join_retry_.reset();
+    }
+}
+
+void PeerCore::adopt_members(std::vector<wire::MemberInfo> members, Time now) {
+    std::sort(members.begin(), members.end(),
+              [](const auto& a, const auto& b) { return a.id < b.id; });
+    std::vector<PeerId> ids;
+    ids.reserve(members.size() + 1);
+    for (const auto& m : members) ids.push_back(m.id);
+    ids.push_back(self_);
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    // The election runs over the members.
+    for (PeerId id : members_) {
+        if (id != self_ && !std::binary_search(ids.begin(), ids.end(), id))
+            bully_.remove_peer(id, now);
+    }
+    for (PeerId id : ids) {
+        if (!std::binary_search(members_.begin(), members_.end(), id)) bully_.add_peer(id, now);
+    }
+    members_ = std::move(ids);
+    view_ = std::move(members);
+    ready_.members = view_;
+}
+
+void PeerCore::adopt_books_members(Time now) {
+    if (!trader_) return;
+    const auto& membership = trader_->books().membership();
+    if (membership.size() == 0) return;  // books without a registry (no founders configured)
+    std::vector<wire::MemberInfo> members;
+    members.reserve(membership.size());
+    for (const auto& [id, m] : membership.members()) members.push_back(to_wire(m));
+    adopt_members(std::move(members), now);
+}
+
+}  // namespace tp::peer

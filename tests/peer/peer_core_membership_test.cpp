@@ -1,0 +1,123 @@
+// Peers join and leave a running market, as cores on a fake network (issue 18): a newcomer asks
+// any member, is sent on to the trader, is admitted once its record is durable, and trades; the
+// others learn it from the trader; a newcomer never leads; a leave is a record too.
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <vector>
+
+#include "core_market.hpp"
+
+using namespace core_market;
+
+namespace {
+
+std::vector<PeerId> ids(std::span<const PeerId> members) {
+    return {members.begin(), members.end()};
+}
+
+// Peers 1 (seller), 2 and 3 (buyers), peer 3 the trader.
+CoreMarket running() {
+    CoreMarket m({Role::seller, Role::buyer, Role::buyer});
+    m.settle();
+    m.advance(ms(200));
+    BOOST_REQUIRE(m.peer(3).trader() != nullptr);
+    return m;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(peer_core_membership)
+
+BOOST_AUTO_TEST_CASE(a_newcomer_joins_through_a_member_and_buys) {
+    CoreMarket m = running();
+    // Step 1: peer 9 asks peer 1, which is not the trader: 1 keeps where to answer it and sends
+    // it on to 3; 3 records the join, syncs, and admits it.
+    PeerCore& newcomer = m.join(9, Role::buyer, 1);
+    BOOST_TEST(newcomer.joining());
+    m.settle();
+    BOOST_REQUIRE(m.guests[1].size() == 1u);
+    BOOST_TEST(m.guests[1][0].host == "10.0.0.9");
+    BOOST_TEST(m.guests[1][0].port == 9009);
+    BOOST_TEST(!newcomer.joining());
+    BOOST_TEST(m.peer(3).trader()->books().membership().contains(9));
+    // Step 2: everyone's membership has 9; the driver of each is told, with 9's address.
+    for (PeerId p : {1u, 2u, 3u, 9u}) {
+        BOOST_TEST((ids(m.peer(p).members()) == std::vector<PeerId>{1, 2, 3, 9}), "peer " << p);
+        BOOST_REQUIRE(m.members[p].size() == 4u);
+        BOOST_TEST(m.members[p].back().host == "10.0.0.9");
+    }
+    // Step 3: the trader's heartbeats reach 9, which follows 3 (it never runs an election).
+    m.advance(ms(200));
+    BOOST_TEST(newcomer.trading_partner().value_or(0) == 3u);
+    // Step 4: seller 1 deposits, 9 buys: filled.
+    m.peer(1).deposit(salt, 5, 10, m.now);
+    m.carry_out(1);
+    m.settle();
+    const auto request = newcomer.buy(salt, 2, m.now);
+    m.carry_out(9);
+    m.settle();
+    m.advance(m.cfg.market.batch_window + ms(1));
+    const auto* purchase = newcomer.buyer().purchase(request);
+    BOOST_REQUIRE(purchase != nullptr);
+    BOOST_TEST(purchase->filled);
+    BOOST_TEST(purchase->bought == 2u);
+    BOOST_TEST((purchase->sellers == std::vector<PeerId>{1}));
+}
+
+BOOST_AUTO_TEST_CASE(a_second_peer_claiming_a_member_s_id_is_refused_and_stops) {
+    CoreMarket m = running();
+    m.join(9, Role::buyer, 3);
+    m.settle();
+    // Another process starts as 9 and asks the trader: refused (id in use), and it stops with a
+    // reason; the membership is unchanged.
+    PeerCore& impostor = m.join(9, Role::seller, 3);
+    m.settle();
+    BOOST_TEST(m.failures[9].find("id_in_use") != std::string::npos);
+    BOOST_TEST(!impostor.joining());
+    BOOST_TEST(m.peer(3).trader()->books().membership().size() == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(a_newcomer_with_the_highest_id_never_leads) {
+    CoreMarket m = running();
+    PeerCore& newcomer = m.join(9, Role::buyer, 3);
+    m.settle();
+    m.advance(ms(200));
+    // The trader fails: 1 and 2 elect 2; 9, the highest id, follows it.
+    m.peers.erase(3);
+    m.journal.reset();  // its journal closes with it
+    m.advance(ms(2000));
+    BOOST_TEST(newcomer.trader() == nullptr);
+    BOOST_TEST(!newcomer.election().is_leader());
+    BOOST_TEST(m.peer(2).election().is_leader());
+    BOOST_TEST(newcomer.trading_partner().value_or(0) == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_member_leaves_and_the_others_forget_it) {
+    CoreMarket m = running();
+    PeerCore& newcomer = m.join(9, Role::buyer, 3);
+    m.settle();
+    m.advance(ms(200));
+    // 9 leaves: the trader records it, answers once durable, and tells 1 and 2.
+    newcomer.leave(false, m.now);
+    m.carry_out(9);
+    m.settle();
+    BOOST_TEST(newcomer.left());
+    BOOST_TEST(!m.peer(3).trader()->books().membership().contains(9));
+    for (PeerId p : {1u, 2u, 3u}) {
+        BOOST_TEST((ids(m.peer(p).members()) == std::vector<PeerId>{1, 2, 3}), "peer " << p);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_membership_update_from_a_peer_that_is_not_the_trader_is_dropped) {
+    CoreMarket m = running();
+    // Peer 2 claims a membership without 1: peer 1 keeps its own, and counts the drop.
+    const auto before = m.peer(1).counters().wrong_role;
+    wire::Envelope forged{2, 1, m.peer(1).election().epoch(), {}, wire::Members{99, {}}};
+    m.peer(1).on_message(forged, m.now);
+    m.carry_out(1);
+    BOOST_TEST(m.peer(1).counters().wrong_role == before + 1);
+    BOOST_TEST((ids(m.peer(1).members()) == std::vector<PeerId>{1, 2, 3}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
