@@ -69,6 +69,25 @@ BOOST_AUTO_TEST_CASE(a_sender_that_is_not_a_member_is_refused) {
     BOOST_TEST((refusal(b, frame_to(stranger, 2)) == Refusal::unknown_sender));
 }
 
+// Issue 18: a peer that joined is checked like any member once added, and can be answered.
+BOOST_AUTO_TEST_CASE(a_member_that_joined_is_accepted_once_added) {
+    const std::vector<PeerId> with_9{1, 2, 3, 9};
+    Guard newcomer(9, 1, with_9, key), b(2, 1, members, key);
+    const auto first = frame_to(newcomer, 2);
+    BOOST_TEST((refusal(b, first) == Refusal::unknown_sender));
+    // Step 1: 2 learns that 9 joined: 9's next frame is accepted, the refused one still counts
+    // as refused (it is not replayed into acceptance).
+    b.add_member(9);
+    b.add_member(9);  // twice: no second session
+    BOOST_TEST(b.is_member(9));
+    BOOST_TEST(accepted(b, frame_to(newcomer, 2)));
+    // Step 2: 2 can answer it, and its replay window holds as for any member.
+    BOOST_TEST(accepted(newcomer, frame_to(b, 9)));
+    const auto again = frame_to(newcomer, 2);
+    BOOST_TEST(accepted(b, again));
+    BOOST_TEST((refusal(b, again) == Refusal::replayed));
+}
+
 BOOST_AUTO_TEST_CASE(an_old_incarnation_of_a_restarted_sender_is_refused) {
     Guard b(2, 1, members, key);
     Guard a1(1, 1, members, key);

@@ -43,6 +43,16 @@ Guard::Guard(PeerId self, std::uint32_t incarnation, std::span<const PeerId> mem
         sessions_.end());
 }
 
+void Guard::add_member(PeerId peer) {
+    if (peer == self_) return;
+    auto it = std::lower_bound(sessions_.begin(), sessions_.end(), peer,
+                               [](const Session& s, PeerId p) { return s.peer < p; });
+    if (it != sessions_.end() && it->peer == peer) return;
+    Session s;
+    s.peer = peer;
+    sessions_.insert(it, s);
+}
+
 Guard::Session* Guard::find(PeerId peer) noexcept {
     auto it = std::lower_bound(sessions_.begin(), sessions_.end(), peer,
                                [](const Session& s, PeerId p) { return s.peer < p; });

@@ -17,6 +17,7 @@
 #include "tp/peer/books.hpp"
 #include "tp/peer/ids.hpp"
 #include "tp/peer/log.hpp"
+#include "tp/transport/ip_transport.hpp"
 #include "tp/wire/codec.hpp"
 
 namespace tp::peer {
@@ -362,6 +363,7 @@ bool Node::carry_out_now() {
         wake(reign_timer_);  // the reign loop serves it
     }
     if (!persist()) return true;
+    learn_members(ready);
     if (Trader* trader = core_.trader()) {
         if (context_.observer && core_.replica()) {
             for (const auto& [position, event] : ready.committed) {
@@ -399,6 +401,29 @@ bool Node::carry_out_now() {
     batch.clear();
     batches_.push_back(std::move(batch));
     return all_sent;
+}
+
+void Node::learn_members(Ready& ready) {
+    if (ready.guests.empty() && !ready.members) return;
+    auto* ip = dynamic_cast<transport::IpTransport*>(transport_.get());
+    const auto learn = [&](const wire::MemberInfo& m) {
+        if (m.id == id()) return;
+        if (guard_) guard_->add_member(m.id);
+        // A founder's address is the config's; a known peer's is never replaced.
+        if (ip == nullptr || m.host.empty() || ip->address_book().find(m.id) != nullptr) return;
+        try {
+            ip->address_book().add(m.id, m.host, m.port);
+        } catch (const std::invalid_argument& e) {
+            log_->warn("cannot reach peer {}: {}", m.id, e.what());
+        }
+    };
+    for (const auto& guest : ready.guests) learn(guest);
+    ready.guests.clear();
+    if (const auto members = std::exchange(ready.members, std::nullopt)) {
+        for (const auto& m : *members) learn(m);
+        // Clocks may name every member: the decoder's bounds follow the market's size.
+        limits_ = wire::limits_for_members(core_.members().size());
+    }
 }
 
 void Node::observe_sends() {

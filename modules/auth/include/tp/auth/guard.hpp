@@ -65,6 +65,10 @@ public:
 
     PeerId self() const noexcept { return self_; }
     std::uint32_t incarnation() const noexcept { return incarnation_; }
+    // A peer that joined the market (issue 18): its frames are checked like any member's from now
+    // on, its life not known yet. Adding self or a member already known changes nothing.
+    void add_member(PeerId peer);
+    bool is_member(PeerId peer) const noexcept { return find(peer) != nullptr; }
 
     // Seals a frame in place: `frame` holds the payload at [header_size, header_size + payload)
     // and room for the MAC after it. Writes the header and the MAC; returns the frame's size.

@@ -222,6 +222,9 @@ private:
     // carry-out, so it sees sends and receives in the order they happened, however many steps
     // one Ready gathers.
     void observe_sends();
+    // Issue 18: newcomers' addresses and the membership into the transport's address book and
+    // authentication, before anything is sent to them.
+    void learn_members(Ready& ready);
     // take(), then carry_out_now().
     bool deliver(wire::Envelope envelope);
     // One datagram from receive_buffer_: authenticated, decoded, checked, taken. Only a hello
