@@ -88,6 +88,25 @@ BOOST_AUTO_TEST_CASE(a_member_that_joined_is_accepted_once_added) {
     BOOST_TEST((refusal(b, again) == Refusal::replayed));
 }
 
+// Issue 18: a newcomer's Join, before any member knows it: its MAC is checked, nothing else.
+BOOST_AUTO_TEST_CASE(a_stranger_s_frame_is_opened_only_with_a_valid_mac) {
+    const std::vector<PeerId> with_9{1, 2, 3, 9};
+    Guard newcomer(9, 1, with_9, key), b(2, 1, members, key);
+    const auto frame = frame_to(newcomer, 2);
+    const auto out = b.open_stranger(frame);
+    BOOST_REQUIRE(out.opened.has_value());
+    BOOST_TEST(out.opened->from == 9u);
+    BOOST_TEST(out.opened->payload.size() == 16u);
+    // Another key: refused.
+    Guard forger(9, 1, with_9, Key::derive(7));
+    BOOST_TEST((b.open_stranger(frame_to(forger, 2)).refusal == Refusal::bad_mac));
+    // A member's frame is not a stranger's; nor is a frame for another peer.
+    Guard a(1, 1, members, key);
+    BOOST_TEST(!b.open_stranger(frame_to(a, 2)).opened.has_value());
+    Guard c(3, 1, members, key);
+    BOOST_TEST((c.open_stranger(frame).refusal == Refusal::not_for_me));
+}
+
 BOOST_AUTO_TEST_CASE(an_old_incarnation_of_a_restarted_sender_is_refused) {
     Guard b(2, 1, members, key);
     Guard a1(1, 1, members, key);

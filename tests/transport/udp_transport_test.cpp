@@ -137,6 +137,37 @@ BOOST_AUTO_TEST_CASE(sending_to_an_unknown_peer_or_too_much_is_a_caller_error) {
 
 // try_receive reads what waits in the socket without waiting, dropping (and counting) what
 // receive drops, while a receive is pending; that receive gets the datagram after.
+// Issue 18: a newcomer's first datagram comes from an address in no book. Dropped by default;
+// handed up as a stranger's, with where it came from, once strangers are accepted.
+BOOST_AUTO_TEST_CASE(a_stranger_is_handed_up_only_when_accepted) {
+    Pair p("127.0.0.1");
+    udp::socket stranger(p.rt.context(), udp::endpoint(asio::ip::address_v4::loopback(), 0));
+    std::array<std::byte, 32> buf;
+    // Step 1: not accepted: dropped and counted.
+    stranger.send_to(asio::buffer("hello", 5), p.b.local_endpoint());
+    BOOST_TEST(!try_receive_bounded(p.b, buf));
+    BOOST_TEST(p.b.stats().unknown_sender == 1u);
+    // Step 2: accepted: handed up as a stranger's, from the address it came from.
+    p.b.accept_strangers(true);
+    stranger.send_to(asio::buffer("join!", 5), p.b.local_endpoint());
+    std::optional<Datagram> got;
+    for (int i = 0; i < 1000 && !got; ++i) got = p.b.try_receive(buf);
+    BOOST_REQUIRE(got.has_value());
+    BOOST_TEST(got->stranger);
+    BOOST_TEST(got->from == 0u);
+    BOOST_TEST(got->size == 5u);
+    BOOST_TEST((p.b.stranger_source() == stranger.local_endpoint()));
+    BOOST_TEST(p.b.stats().strangers == 1u);
+    // Step 3: a known peer's datagram is no stranger's.
+    spawn(p.rt, [&]() -> asio::awaitable<void> { co_await p.a.send(2, bytes("known")); });
+    p.rt.run_for(1s);
+    got.reset();
+    for (int i = 0; i < 1000 && !got; ++i) got = p.b.try_receive(buf);
+    BOOST_REQUIRE(got.has_value());
+    BOOST_TEST(!got->stranger);
+    BOOST_TEST(got->from == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(try_receive_takes_what_waits_beside_a_pending_receive) {
     Pair p("127.0.0.1");
     udp::socket stranger(p.rt.context(), udp::endpoint(asio::ip::address_v4::loopback(), 0));

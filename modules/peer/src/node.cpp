@@ -94,6 +94,7 @@ PeerCoreOptions core_options(const NodeContext& context, PeerId id, Role role,
                              std::uint32_t incarnation) {
     auto o = PeerCoreOptions::from(context.config, id, role, context.peers, incarnation);
     o.trader.keep_released = context.observer != nullptr;
+    o.join = context.join;
     return o;
 }
 
@@ -113,7 +114,10 @@ Node::Node(NodeContext& context, PeerId id, Role role,
       seller_timer_(context.runtime),
       reign_timer_(context.runtime),
       replica_timer_(context.runtime) {
-    limits_ = wire::limits_for_members(core_.members().size());
+    clock_bound_ = core_.members().size();
+    limits_ = wire::limits_for_members(clock_bound_);
+    // A newcomer's Join comes from an address no book holds yet (issue 18).
+    if (auto* ip = dynamic_cast<transport::IpTransport*>(transport_.get())) ip->accept_strangers(true);
     if (context.key) {
         const std::vector<PeerId> members(core_.members().begin(), core_.members().end());
         guard_.emplace(id, incarnation, members, *context.key,
@@ -256,6 +260,7 @@ bool Node::handle(transport::Datagram datagram) {
 std::optional<wire::Envelope> Node::accept(transport::Datagram datagram,
                                            std::optional<PeerId>& greet) {
     std::span<const std::byte> bytes(receive_buffer_.data(), datagram.size);
+    if (datagram.stranger) return accept_stranger(bytes);
     if (guard_) {
         // Nothing is decoded before the MAC and the replay window say the bytes are fresh
         // and from the member they name.
@@ -277,6 +282,55 @@ std::optional<wire::Envelope> Node::accept(transport::Datagram datagram,
         dropped(DropKind::misaddressed, datagram.from,
                 fmt::format("it says it is from {} to {}", envelope.sender, envelope.receiver));
         return std::nullopt;
+    }
+    return std::move(envelope);
+}
+
+std::optional<wire::Envelope> Node::accept_stranger(std::span<const std::byte> bytes) {
+    if (guard_) {
+        const auto out = guard_->open_stranger(bytes);
+        if (!out.opened) {
+            ++core_.counters().auth_refused[static_cast<std::size_t>(out.refusal)];
+            dropped(DropKind::bad_mac, out.from,
+                    fmt::format("a datagram from an unknown address: {}",
+                                auth::to_string(out.refusal)));
+            return std::nullopt;
+        }
+        bytes = out.opened->payload;
+    }
+    // Its clock may name the newcomer itself besides the members.
+    auto decoded = wire::decode(bytes, wire::limits_for_members(clock_bound_ + 1));
+    const auto refuse = [&](PeerId from, std::string detail) {
+        ++core_.counters().strangers_refused;
+        dropped(DropKind::misaddressed, from, detail);
+        return std::nullopt;
+    };
+    if (!decoded) {
+        return refuse(0, fmt::format("a malformed datagram from an unknown address: {}",
+                                     decoded.error().message()));
+    }
+    wire::Envelope& envelope = decoded.value();
+    const auto* join = std::get_if<wire::Join>(&envelope.body);
+    const auto members = core_.members();
+    // Only a newcomer's Join comes from an address in no book, to this peer.
+    if (join == nullptr || envelope.receiver != id() ||
+        std::binary_search(members.begin(), members.end(), envelope.sender)) {
+        return refuse(envelope.sender, fmt::format("a {} from an unknown address",
+                                                   wire::kind_name(envelope.body)));
+    }
+    // It must come from where it says it listens: nobody answers for another address.
+    const auto* ip = dynamic_cast<const transport::IpTransport*>(transport_.get());
+    if (const auto source = ip ? ip->stranger_source() : std::nullopt) {
+        std::optional<asio::ip::address> claimed;
+        try {
+            claimed = transport::parse_host(join->host);
+        } catch (const std::invalid_argument&) {
+        }
+        if (claimed != source->address() || join->port != source->port()) {
+            return refuse(envelope.sender,
+                          fmt::format("a join claiming {}:{} from another address", join->host,
+                                      join->port));
+        }
     }
     return std::move(envelope);
 }
@@ -400,6 +454,8 @@ bool Node::carry_out_now() {
     }
     batch.clear();
     batches_.push_back(std::move(batch));
+    // A graceful leave is done: the process ends as a crash would, with nothing left to lose.
+    if (core_.left() && !stopped_) stop();
     return all_sent;
 }
 
@@ -421,8 +477,10 @@ void Node::learn_members(Ready& ready) {
     ready.guests.clear();
     if (const auto members = std::exchange(ready.members, std::nullopt)) {
         for (const auto& m : *members) learn(m);
-        // Clocks may name every member: the decoder's bounds follow the market's size.
-        limits_ = wire::limits_for_members(core_.members().size());
+        // Clocks may name every member: the decoder's bounds follow the market's size, and never
+        // shrink, since a member that left stays in the clocks that heard of it.
+        clock_bound_ = std::max(clock_bound_, core_.members().size());
+        limits_ = wire::limits_for_members(clock_bound_);
     }
 }
 

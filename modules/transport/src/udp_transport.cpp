@@ -186,6 +186,10 @@ std::optional<Datagram> UdpTransport::try_receive(std::span<std::byte> buffer) {
             continue;
         }
         const auto from = book_.find(sender_);
+        if (!from && accept_strangers_) {
+            ++stats_.strangers;
+            return Datagram{0, n, true};
+        }
         if (!from) {
             ++stats_.unknown_sender;
             continue;

@@ -101,6 +101,12 @@ public:
     // the replay window and lives. Only an accepted frame changes what is known of a member.
     Outcome open(std::span<const std::byte> frame, Time now);
 
+    // Issue 18: a data frame from a peer that is not a member (a newcomer's Join): shape, receiver
+    // and MAC are checked, nothing else (it has no session, so no replay window: what it may
+    // carry, a Join, is idempotent). A member's frame, or a hello, is refused here as malformed:
+    // those go through open().
+    Outcome open_stranger(std::span<const std::byte> frame);
+
     // The highest later life of this peer that an authenticated frame named (0: none).
     std::uint32_t later_life_seen() const noexcept { return later_life_seen_; }
 

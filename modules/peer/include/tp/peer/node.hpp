@@ -105,6 +105,9 @@ struct NodeContext {
     // Called on the loop when a node's coroutines have ended (after stop(), or once it stopped
     // itself): the object may then be destroyed, though not from inside this call.
     std::function<void(const Node&)> on_finished = {};
+    // Issue 18: this peer is a newcomer that joins the running market through a member (not one
+    // of `peers`), rather than one of its founders.
+    std::optional<PeerCoreOptions::Joining> join = {};
 };
 
 // One peer: a buyer, a seller or both, which may be elected trader. The driver of a PeerCore
@@ -142,6 +145,11 @@ public:
     // A crash: closes the transport, drops what the trader's journal had not written, and cancels
     // run(); the awaited calls below return empty.
     void stop();
+    // Issue 18: a graceful leave (a seller's unsold lots go with it when `withdraw_lots`): asked
+    // of the trader until it answers (it waits for the seller's payments); then the node stops
+    // itself. From outside any coroutine, like buy().
+    void leave(bool withdraw_lots);
+    bool left() const noexcept { return core_.left(); }
     // True once run() has ended (or never started): the object may be destroyed.
     bool finished() const noexcept { return !started_ || finished_; }
     bool stopped() const noexcept { return stopped_; }
@@ -225,6 +233,9 @@ private:
     // Issue 18: newcomers' addresses and the membership into the transport's address book and
     // authentication, before anything is sent to them.
     void learn_members(Ready& ready);
+    // A datagram from an address in no book: only a newcomer's Join, authentic when security is
+    // on, sent from the address it claims (issue 18).
+    std::optional<wire::Envelope> accept_stranger(std::span<const std::byte> bytes);
     // take(), then carry_out_now().
     bool deliver(wire::Envelope envelope);
     // One datagram from receive_buffer_: authenticated, decoded, checked, taken. Only a hello
@@ -337,6 +348,8 @@ private:
     std::tuple<std::uint64_t, bool, std::optional<PeerId>> seller_seen_{};
 
     wire::DecodeLimits limits_;         // sized to the members
+    // The most members the market had: a clock may name each (issue 18: a member that left too).
+    std::size_t clock_bound_ = 0;
     std::optional<auth::Guard> guard_;  // security on
     // Recycled, so the steady state allocates none: encode buffers, carry_out's batches, and
     // send()'s lists (a flush suspends, and another carry_out may send meanwhile).

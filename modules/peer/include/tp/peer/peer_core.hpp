@@ -53,6 +53,8 @@ struct NodeCounters {
     // Datagrams refused by authentication, by reason (auth::Refusal), and hellos sent.
     std::array<std::uint64_t, auth::refusal_count> auth_refused{};
     std::uint64_t hellos_sent = 0;
+    // Datagrams from addresses in no book refused: not a Join, or not from the address it claims.
+    std::uint64_t strangers_refused = 0;
     // Messages sent, by kind (the index of wire::Body's alternative).
     std::array<std::uint64_t, std::variant_size_v<wire::Body>> sent_by_kind{};
 };

@@ -21,6 +21,9 @@ struct Outgoing {
 struct Datagram {
     PeerId from = 0;
     std::size_t size = 0;
+    // From an address in no book (issue 18: a newcomer's Join), handed up only by a transport
+    // told to accept strangers; `from` is 0 and the sender is whoever the bytes claim.
+    bool stranger = false;
 };
 
 // Unreliable datagrams between peers, for coroutines. One coroutine at a time may receive.

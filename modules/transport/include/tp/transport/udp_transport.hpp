@@ -22,7 +22,8 @@ struct UdpStats {
     std::uint64_t send_calls = 0;  // system calls that sent: fewer than `sent` when batched
     std::uint64_t send_errors = 0;
     std::uint64_t received = 0;
-    std::uint64_t unknown_sender = 0;
+    std::uint64_t unknown_sender = 0;  // dropped: strangers not accepted
+    std::uint64_t strangers = 0;       // handed up as strangers' (accept_strangers)
     std::uint64_t oversized = 0;  // larger than max_datagram
     std::uint64_t truncated = 0;  // larger than the caller's buffer
     std::uint64_t receive_errors = 0;
@@ -51,6 +52,8 @@ public:
     asio::ip::udp::endpoint local_endpoint() const { return local_; }
     std::uint16_t local_port() const override { return local_.port(); }
     AddressBook& address_book() noexcept override { return book_; }
+    void accept_strangers(bool on) noexcept override { accept_strangers_ = on; }
+    std::optional<asio::ip::udp::endpoint> stranger_source() const override { return sender_; }
     const UdpStats& stats() const noexcept { return stats_; }
     // The kernel's receive buffer size after the request in UdpConfig.
     int receive_buffer_bytes() const;
@@ -69,6 +72,7 @@ private:
     asio::ip::udp::endpoint local_;
     asio::ip::udp::endpoint sender_;
     bool open_ = true;
+    bool accept_strangers_ = false;
     UdpStats stats_;
 };
 
