@@ -9,6 +9,9 @@
 #include <optional>
 #include <random>
 #include <sstream>
+#include <string>
+#include <tuple>
+#include <utility>
 
 #include <unistd.h>
 
@@ -258,7 +261,36 @@ int run_market(const Overrides& o) {
 }
 
 // One peer of a cluster, in this process (`trading-post peer --id N --config cluster.toml`).
-int run_peer(const Overrides& o, std::uint32_t id) {
+// `--join HOST:PORT` and `--listen HOST:PORT` (issue 18): a newcomer, not in the cluster file.
+struct JoinFlags {
+    std::string join;
+    std::string listen;
+    std::string role = "both";
+};
+
+// "HOST:PORT" (an IPv6 host in brackets) as a parsed address and a port; throws ConfigError naming
+// the flag.
+std::pair<std::string, std::uint16_t> host_port(const std::string& flag, const std::string& text) {
+    const auto colon = text.rfind(':');
+    std::string host = colon == std::string::npos ? "" : text.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    unsigned long port = 0;
+    try {
+        if (colon != std::string::npos) port = std::stoul(text.substr(colon + 1));
+    } catch (const std::exception&) {
+    }
+    if (host.empty() || port == 0 || port > 65535)
+        throw tp::peer::ConfigError(fmt::format("peer: {} {}: expected HOST:PORT", flag, text));
+    try {
+        (void)tp::transport::parse_host(host);
+    } catch (const std::invalid_argument& e) {
+        throw tp::peer::ConfigError(fmt::format("peer: {} {}: {}", flag, text, e.what()));
+    }
+    return {host, static_cast<std::uint16_t>(port)};
+}
+
+int run_peer(const Overrides& o, std::uint32_t id, const JoinFlags& j) {
     using namespace tp;
     if (o.config.empty())
         throw peer::ConfigError("peer: --config with [[peer]] tables is required");
@@ -266,8 +298,42 @@ int run_peer(const Overrides& o, std::uint32_t id) {
     peer::configure_logging({peer::parse_log_level(o.log_level), o.quiet});
     auto self = std::find_if(config.cluster.begin(), config.cluster.end(),
                              [&](const peer::PeerSpec& p) { return p.id == id; });
-    if (self == config.cluster.end()) {
-        throw peer::ConfigError(o.config + ": no [[peer]] with id " + std::to_string(id));
+    std::optional<peer::PeerCoreOptions::Joining> join;
+    peer::PeerSpec newcomer;
+    if (!j.join.empty()) {
+        if (self != config.cluster.end()) {
+            throw peer::ConfigError(fmt::format(
+                "peer: --join: peer {} is in {} (a founder): start it without --join", id,
+                o.config));
+        }
+        const auto [host, port] = host_port("--join", j.join);
+        const auto contact = std::find_if(
+            config.cluster.begin(), config.cluster.end(), [&](const peer::PeerSpec& p) {
+                return p.port == port && transport::parse_host(p.host) == transport::parse_host(host);
+            });
+        if (contact == config.cluster.end()) {
+            throw peer::ConfigError(fmt::format(
+                "peer: --join {}: no [[peer]] of {} listens there", j.join, o.config));
+        }
+        if (j.listen.empty() && config.network.base_port == 0) {
+            throw peer::ConfigError(
+                "peer: --join needs --listen HOST:PORT (network.base_port is 0, so there is no "
+                "default port for peer " + std::to_string(id) + ")");
+        }
+        newcomer.id = id;
+        std::tie(newcomer.host, newcomer.port) =
+            j.listen.empty()
+                ? std::pair{config.network.host,
+                            static_cast<std::uint16_t>(config.network.base_port + id)}
+                : host_port("--listen", j.listen);
+        newcomer.role = j.role == "buyer"    ? peer::Role::buyer
+                        : j.role == "seller" ? peer::Role::seller
+                                             : peer::Role::both;
+        join = peer::PeerCoreOptions::Joining{contact->id, newcomer.host, newcomer.port};
+        self = config.cluster.end();
+    } else if (self == config.cluster.end()) {
+        throw peer::ConfigError(o.config + ": no [[peer]] with id " + std::to_string(id) +
+                                " (a newcomer joins with --join HOST:PORT)");
     }
     if (config.network.transport == peer::TransportKind::memory) {
         throw peer::ConfigError(o.config +
@@ -295,7 +361,7 @@ int run_peer(const Overrides& o, std::uint32_t id) {
         key = auth::load_key(config.security.key_file);
     }
     warn_if_unauthenticated(config);
-    return app::run_peer_process(config, *self, key ? &*key : nullptr);
+    return app::run_peer_process(config, join ? newcomer : *self, key ? &*key : nullptr, join);
 }
 
 // `peer` shares `run`'s flags, but three of them mean nothing to one process of a cluster.
@@ -348,6 +414,15 @@ int main(int argc, char** argv) {
     for (const char* flag : {"--peers", "--failure-probability"})
         peer_cmd->get_option(flag)->group("");
     peer_cmd->add_option("--id", peer_id, "This peer's id in the cluster file")->required();
+    JoinFlags join_flags;
+    peer_cmd->add_option("--join", join_flags.join,
+                         "Join the running market through the member listening at HOST:PORT; "
+                         "this peer is not in the cluster file (SIGTERM then leaves the market)");
+    peer_cmd->add_option("--listen", join_flags.listen,
+                         "With --join: where this peer listens, HOST:PORT (default: network.host "
+                         "and network.base_port + id)");
+    peer_cmd->add_option("--role", join_flags.role, "With --join: buyer, seller or both")
+        ->check(CLI::IsMember({"buyer", "seller", "both"}));
 
     auto books = tp::app::add_books_command(app);
 
@@ -376,7 +451,7 @@ int main(int argc, char** argv) {
     try {
         if (peer_cmd->parsed()) refuse_flags_peer_ignores(*peer_cmd);
         if (run->parsed()) return run_market(run_flags);
-        if (peer_cmd->parsed()) return run_peer(peer_flags, peer_id);
+        if (peer_cmd->parsed()) return run_peer(peer_flags, peer_id, join_flags);
         if (app.got_subcommand("books")) return books();
         if (keygen_cmd->parsed()) {
             tp::auth::save_key(keygen_file, tp::auth::Key::generate());

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -41,7 +42,8 @@ struct LifeEnd {
 
 // One life of the peer: its own runtime, socket and node, from its durable state.
 LifeEnd run_life(const peer::Config& config, const peer::PeerSpec& self, const auth::Key* key,
-                 runtime::Duration left) {
+                 runtime::Duration left,
+                 const std::optional<peer::PeerCoreOptions::Joining>& join) {
     const std::uint32_t id = self.id;
     const bool quorum = config.replication.mode == peer::ReplicationMode::quorum;
     const std::filesystem::path dir = own_dir(config, id);
@@ -81,6 +83,7 @@ LifeEnd run_life(const peer::Config& config, const peer::PeerSpec& self, const a
                               nullptr,
                               false};
     context.key = key;
+    context.join = join;
     context.on_epoch = [&](peer::PeerId, wire::Epoch epoch) {
         state.epoch = epoch;
         peer::write_peer_state(dir, id, state);
@@ -121,15 +124,29 @@ LifeEnd run_life(const peer::Config& config, const peer::PeerSpec& self, const a
     // It ends on a signal, at the configured duration, or by itself on an error it cannot
     // recover from; the run returns once its coroutines have ended. Nothing polls.
     asio::signal_set signals(rt.context(), SIGINT, SIGTERM);
+    bool leaving = false;
     runtime::Timer duration(rt);
     context.on_finished = [&](const peer::Node&) {
         signals.cancel();
         duration.cancel();
         rt.stop();
     };
-    signals.async_wait([&](const std::error_code& ec, int) {
-        if (!ec) node.stop();
-    });
+    // A newcomer leaves gracefully on SIGTERM (the trader settles its payments first, then it
+    // stops by itself); any other signal, or a second one, stops it at once.
+    std::function<void(const std::error_code&, int)> on_signal = [&](const std::error_code& ec,
+                                                                      int signal) {
+        if (ec) return;
+        if (join && signal == SIGTERM && !node.stopped() && !leaving) {
+            leaving = true;
+            fmt::print("peer {}: leaving the market\n", id);
+            std::fflush(stdout);
+            node.leave(false);
+            signals.async_wait(on_signal);
+            return;
+        }
+        node.stop();
+    };
+    signals.async_wait(on_signal);
     if (left.count() > 0) {
         duration.expires_after(left);
         duration.async_wait([&](const std::error_code& ec) {
@@ -150,6 +167,7 @@ LifeEnd run_life(const peer::Config& config, const peer::PeerSpec& self, const a
     }
     fmt::print("peer {}: {} requests answered ({} filled, spent {}); seller earned {}\n", id,
                b.purchases.size(), filled, spent, node.seller().earned);
+    if (node.left()) fmt::print("peer {}: left the market\n", id);
     if (!node.failure().empty()) {
         fmt::print(stderr, "trading-post: peer {} stopped: {}\n", id, node.failure());
         end.status = 1;
@@ -160,7 +178,8 @@ LifeEnd run_life(const peer::Config& config, const peer::PeerSpec& self, const a
 }  // namespace
 
 int run_peer_process(const peer::Config& config, const peer::PeerSpec& self,
-                     const auth::Key* key) {
+                     const auth::Key* key,
+                     const std::optional<peer::PeerCoreOptions::Joining>& join) {
     const auto started = std::chrono::steady_clock::now();
     for (;;) {
         runtime::Duration left{0};
@@ -169,7 +188,7 @@ int run_peer_process(const peer::Config& config, const peer::PeerSpec& self,
                                          std::chrono::steady_clock::now() - started);
             if (left.count() <= 0) return 0;
         }
-        const LifeEnd end = run_life(config, self, key, left);
+        const LifeEnd end = run_life(config, self, key, left, join);
         if (!end.later_life) return end.status;
         // Its durable state was lost, and a member knows a later life: record that life, so the
         // next starts above it, and start again (its replica relearns from a quorum).

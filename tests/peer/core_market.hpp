@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "role_script.hpp"
@@ -62,10 +63,12 @@ struct CoreMarket {
     }
     PeerCore& peer(PeerId id) { return *peers.at(id); }
 
-    // Issue 18: a newcomer that joins through `contact`, listening at 10.0.0.<id>:<9000 + id>.
-    PeerCore& join(PeerId id, Role role, PeerId contact) {
+    // Issue 18: a newcomer that joins through `contact`, listening at `host` (default
+    // 10.0.0.<id>), port 9000 + id.
+    PeerCore& join(PeerId id, Role role, PeerId contact, std::string host = {}) {
         auto o = tp::peer::PeerCoreOptions::from(cfg, id, role, {1, 2, 3}, 1);
-        o.join = tp::peer::PeerCoreOptions::Joining{contact, "10.0.0." + std::to_string(id),
+        if (host.empty()) host = "10.0.0." + std::to_string(id);
+        o.join = tp::peer::PeerCoreOptions::Joining{contact, std::move(host),
                                                     static_cast<std::uint16_t>(9000 + id)};
         peers[id] = std::make_unique<PeerCore>(std::move(o), *log.logger);
         peers[id]->start(now, false);

@@ -69,9 +69,10 @@ BOOST_AUTO_TEST_CASE(a_second_peer_claiming_a_member_s_id_is_refused_and_stops) 
     CoreMarket m = running();
     m.join(9, Role::buyer, 3);
     m.settle();
-    // Another process starts as 9 and asks the trader: refused (id in use), and it stops with a
-    // reason; the membership is unchanged.
-    PeerCore& impostor = m.join(9, Role::seller, 3);
+    // Another process starts as 9, elsewhere, and asks the trader: refused (id in use), and it
+    // stops with a reason; the membership is unchanged. (From 9's own address it would be 9
+    // again, restarted: trader_membership's retried join.)
+    PeerCore& impostor = m.join(9, Role::seller, 3, "10.0.0.99");
     m.settle();
     BOOST_TEST(m.failures[9].find("id_in_use") != std::string::npos);
     BOOST_TEST(!impostor.joining());

@@ -115,6 +115,27 @@ BOOST_AUTO_TEST_CASE(a_seller_leaves_once_paid_and_its_lots_leave_with_it) {
     BOOST_TEST(bodies<wire::Members>(out, 2).empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_retried_join_gets_the_same_answer_and_no_second_record) {
+    MemoryJournalStore store;
+    Reign reign(store, founded());
+    // Step 1: 9 joins; its retry comes before the sync: held like the first answer.
+    reign.receive(9, wire::Join{true, false, "127.0.0.1", 9009});
+    auto out = reign.receive(9, wire::Join{true, false, "127.0.0.1", 9009});
+    BOOST_TEST(reign.core->written() == 1u);
+    BOOST_TEST(bodies<wire::JoinAnswer>(out, 9).empty());
+    // Step 2: the sync: both answers say admitted.
+    out = reign.sync();
+    const auto answers = bodies<wire::JoinAnswer>(out, 9);
+    BOOST_REQUIRE(answers.size() == 2u);
+    for (const auto& a : answers) BOOST_TEST((a.reason == wire::MembershipRefusal::none));
+    // Step 3: the same id from another address is someone else: refused.
+    out = settled(reign, 9, wire::Join{true, false, "127.0.0.2", 9009});
+    const auto other = bodies<wire::JoinAnswer>(out, 9);
+    BOOST_REQUIRE(other.size() == 1u);
+    BOOST_TEST((other[0].reason == wire::MembershipRefusal::id_in_use));
+    BOOST_TEST(reign.core->written() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(a_leave_from_a_non_member_is_refused) {
     MemoryJournalStore store;
     Reign reign(store, founded());

@@ -20,6 +20,12 @@ void Node::deposit(market::ProductId product, std::uint32_t quantity, Money unit
     wake(core_timer_);
 }
 
+void Node::leave(bool withdraw_lots) {
+    if (stopped_) return;
+    core_.leave(withdraw_lots, core_now());
+    wake(core_timer_);
+}
+
 asio::awaitable<std::optional<Purchase>> Node::purchase(market::ProductId product,
                                                         std::uint32_t quantity) {
     if (stopped_) co_return std::nullopt;

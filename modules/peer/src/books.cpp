@@ -1,8 +1,10 @@
 #include "tp/peer/books.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tp::peer {
@@ -12,19 +14,30 @@ market::Config market_config(const Config& config) {
     m.commission_ppm = config.market.commission_ppm;
     m.allow_partial_fills = config.market.partial_fills;
     m.batch_window = config.market.batch_window;
-    // The founders: peers 1..N. Roles drawn from the seed are not the config's to know: such a
-    // founder is listed as doing both. In quorum mode the highest ids keep the replicas.
+    // The founders: the cluster file's peers, else peers 1..N. Roles drawn from the seed are not
+    // the config's to know: such a founder is listed as doing both. In quorum mode the highest
+    // ids keep the replicas.
+    std::vector<std::pair<market::PeerId, std::optional<Role>>> founders;
+    if (!config.cluster.empty()) {
+        for (const auto& p : config.cluster) founders.emplace_back(p.id, p.role);
+    } else {
+        for (std::uint32_t id = 1; id <= config.peers; ++id) {
+            founders.emplace_back(id, config.roles.size() >= id
+                                          ? std::optional(config.roles[id - 1])
+                                          : std::nullopt);
+        }
+    }
+    std::sort(founders.begin(), founders.end());
     const bool quorum = config.replication.mode == ReplicationMode::quorum;
-    const std::uint32_t replicas = config.replication.replicas;
-    m.founders.reserve(config.peers);
-    for (std::uint32_t id = 1; id <= config.peers; ++id) {
-        const std::optional<Role> role =
-            config.roles.size() >= id ? std::optional(config.roles[id - 1]) : std::nullopt;
+    const std::size_t replicas = config.replication.replicas;
+    m.founders.reserve(founders.size());
+    for (std::size_t i = 0; i < founders.size(); ++i) {
+        const auto& [id, role] = founders[i];
         market::Member member;
         member.id = id;
         member.buys = !role || *role != Role::seller;
         member.sells = !role || *role != Role::buyer;
-        member.voter = quorum && id + replicas > config.peers;
+        member.voter = quorum && i + replicas >= founders.size();
         m.founders.push_back(std::move(member));
     }
     return m;

@@ -20,10 +20,13 @@ std::vector<PeerId> members_of(const PeerCoreOptions& o) {
     return m;
 }
 
+// A newcomer is a customer (issue 18): the set is the founders', without it.
 replication::Options replication_of(PeerCoreOptions& o, const std::vector<PeerId>& members) {
     replication::Options r = std::move(o.replication);
     r.self = o.self;
-    r.replicas = replica_set(members, o.replica_count);
+    std::vector<PeerId> founders = members;
+    if (o.join) std::erase(founders, o.self);
+    r.replicas = replica_set(founders, o.replica_count);
     return r;
 }
 

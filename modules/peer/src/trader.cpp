@@ -62,8 +62,16 @@ void Trader::on_message(PeerId from, const wire::Envelope& envelope, Time now) {
         }
         books_.ack_payment(k->payment_id, step_);
     } else if (const auto* j = std::get_if<wire::Join>(&envelope.body)) {
-        // A newcomer (never a replica: that is a change of its own, one at a time).
-        books_.join(market::Member{from, j->buys, j->sells, false, j->host, j->port}, step_);
+        const market::Member* known = books_.membership().find(from);
+        if (known != nullptr && !known->host.empty() && known->host == j->host &&
+            known->port == j->port) {
+            // Its retry, or its restart: admitted already, it gets the same answer (once the
+            // record that admitted it is durable, like any answer resting on the books).
+            step_.outputs.emplace_back(market::MembershipAnswer{from});
+        } else {
+            // A newcomer (never a replica: that is a change of its own, one at a time).
+            books_.join(market::Member{from, j->buys, j->sells, false, j->host, j->port}, step_);
+        }
     } else if (const auto* l = std::get_if<wire::Leave>(&envelope.body)) {
         books_.leave(from, l->withdraw_lots ? market::LotsOnLeave::withdraw : market::LotsOnLeave::keep,
                      step_);
