@@ -279,21 +279,28 @@ BOOST_AUTO_TEST_CASE(a_market_says_when_it_is_done) {
 // the trader step down to the follower it crowned. A tick now reads what waits first; over TCP
 // that includes what waits in a connection's socket before its reader has run.
 static void a_stalled_event_loop_elects_nobody(TransportKind kind) {
-    Market m(kind, {Role::seller, Role::buyer, Role::buyer, Role::buyer});
-    BOOST_REQUIRE(m.settle_on(4));
-    m.deposit(1, salt, 5, 10);
-    const auto epoch = m.node(4).epoch();
+    Market m(kind, {Role::seller, Role::seller, Role::buyer, Role::buyer});
+    // Whoever leads (CI once saw TCP's first election settle on peer 2 under ASan and load);
+    // a seller and a buyer that are not it.
+    const auto leader = m.settle();
+    BOOST_REQUIRE(leader.has_value());
+    const PeerId seller = *leader == 1 ? 2 : 1;
+    const PeerId buyer = *leader == 3 ? 4 : 3;
+    m.deposit(seller, salt, 5, 10);
+    const auto epoch = m.node(*leader).epoch();
+    std::map<PeerId, std::uint64_t> suspicions;  // a slow start may have had some
+    for (PeerId id : m->peers()) suspicions[id] = m.node(id).election().counters().suspicions;
     // Step 1: the loop stalls for four election timeouts (the stall is the fault injected).
     const auto stall = 4 * m.config().election.election_timeout;
     asio::post(m.runtime().get_executor(), [stall] { std::this_thread::sleep_for(stall); });
     // Step 2: the market runs on past it, for as long again.
     m.runtime().run_for(2 * stall);
-    // Nobody suspected the leader, and peer 4 still leads the same reign.
+    // Nobody suspected the leader, and it still leads the same reign.
     for (PeerId id : m->peers())
-        BOOST_TEST(m.node(id).election().counters().suspicions == 0u, "peer " << id);
-    BOOST_TEST(m.node(4).election().is_leader());
-    BOOST_TEST(m.node(4).epoch() == epoch);
-    BOOST_TEST(m.buy(2, salt, 1).filled);
+        BOOST_TEST(m.node(id).election().counters().suspicions == suspicions[id], "peer " << id);
+    BOOST_TEST(m.node(*leader).election().is_leader());
+    BOOST_TEST(m.node(*leader).epoch() == epoch);
+    BOOST_TEST(m.buy(buyer, salt, 1).filled);
 }
 
 BOOST_AUTO_TEST_CASE(a_stalled_event_loop_elects_nobody_udp) {

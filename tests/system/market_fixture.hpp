@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <ostream>
 #include <vector>
@@ -100,6 +101,23 @@ public:
         // Every caller requires it: say why it failed (printed at the default log level).
         if (!settled) BOOST_ERROR("not settled on " << trader << ": " << describe());
         return settled;
+    }
+
+    // Runs until some trader serves and every live peer knows it; returns it. For a test whose
+    // claim holds whoever leads: on a loaded machine the first election over real sockets may
+    // settle on a lower peer (its Oks came late), and `defer` keeps a working lower leader.
+    std::optional<PeerId> settle() {
+        std::optional<PeerId> trader;
+        const bool settled = run_until([&] {
+            trader = market_->trader();
+            if (!trader) return false;
+            for (PeerId id : market_->peers()) {
+                if (auto* n = market_->node(id); n && n->leader() != trader) return false;
+            }
+            return true;
+        });
+        if (!settled) BOOST_ERROR("not settled on any trader: " << describe());
+        return settled ? trader : std::nullopt;
     }
 
     // Each peer's view of the election, for a failure's message.
