@@ -83,7 +83,6 @@ LifeEnd run_life(const peer::Config& config, const peer::PeerSpec& self, const a
                               nullptr,
                               false};
     context.key = key;
-    context.join = join;
     context.on_epoch = [&](peer::PeerId, wire::Epoch epoch) {
         state.epoch = epoch;
         peer::write_peer_state(dir, id, state);
@@ -112,7 +111,7 @@ LifeEnd run_life(const peer::Config& config, const peer::PeerSpec& self, const a
         streams.stream("roles", id).bernoulli(0.5) ? peer::Role::buyer : peer::Role::seller);
     peer::Node node(context, id, role, std::move(transport),
                     streams.stream("peer", (std::uint64_t{id} << 32) | state.incarnation),
-                    state.incarnation);
+                    state.incarnation, join);
     running = &node;
     node.set_epoch_floor(state.epoch);
     node.set_seeded(state.seeded);

@@ -214,15 +214,27 @@ void Cluster::launch(PeerId peer, bool restarted, std::unique_ptr<transport::Tra
     const PeerState life = peer_states_->start_life(peer);
     const std::uint32_t incarnation = life.incarnation;
     if (!transport) transport = make_transport(peer);
+    // Every peer knows the founders' addresses (the cluster file's); a newcomer's, each learns
+    // from the trader's books.
+    std::optional<PeerCoreOptions::Joining> join;
+    if (const auto contact = contacts_.find(peer); contact != contacts_.end()) {
+        // On the in-memory network an id is the address: the host names the network.
+        join = PeerCoreOptions::Joining{contact->second,
+                                        network_ ? std::string("memory") : config_.network.host,
+                                        network_ ? static_cast<std::uint16_t>(peer)
+                                                 : ports_.at(peer)};
+    }
     if (auto* ip = dynamic_cast<transport::IpTransport*>(transport.get())) {
         for (const auto& [id, port] : ports_) {
-            if (port != 0) ip->address_book().add(id, config_.network.host, port);
+            if (port != 0 && contacts_.count(id) == 0)
+                ip->address_book().add(id, config_.network.host, port);
         }
     }
     if (wrap_transport_) transport = wrap_transport_(peer, std::move(transport));
     auto node = std::make_unique<Node>(
         *context_, peer, roles_[peer], std::move(transport),
-        streams_.stream("peer", (std::uint64_t{peer} << 32) | incarnation), incarnation);
+        streams_.stream("peer", (std::uint64_t{peer} << 32) | incarnation), incarnation,
+        std::move(join));
     Node& n = *node;
     n.set_epoch_floor(life.epoch);
     n.set_seeded(life.seeded);
@@ -332,8 +344,34 @@ void Cluster::restart(PeerId peer) {
     restarts_.erase(peer);
     if (network_) network_->recover(peer);
     peer_logger(peer)->info("comes back as a {}", to_string(roles_[peer]));
+    // A newcomer asks again through a member that is up (its contact may not be).
+    if (auto contact = contacts_.find(peer); contact != contacts_.end() && !node(contact->second)) {
+        for (const auto& [id, n] : nodes_) {
+            if (!n->left() && !n->core().joining()) {
+                contact->second = id;
+                break;
+            }
+        }
+    }
     launch(peer, true, nullptr);
     returns_log_.push_back({peer, runtime_.now(), life_of_.at(nodes_.at(peer).get())});
+}
+
+PeerId Cluster::join(Role role, PeerId contact) {
+    const PeerId peer = ids_.back() + 1;
+    if (network_ && peer > 0xFFFF) throw std::out_of_range("no newcomer id left on the network");
+    ids_.push_back(peer);
+    roles_[peer] = role;
+    contacts_[peer] = contact;
+    newcomers_.push_back(peer);
+    peer_logger(peer)->info("joins through peer {} as a {}", contact, to_string(role));
+    launch(peer, false, nullptr);
+    nodes_.at(peer)->start(false);
+    return peer;
+}
+
+void Cluster::leave(PeerId peer, bool withdraw_lots) {
+    if (Node* n = node(peer)) n->leave(withdraw_lots);
 }
 
 void Cluster::archive(const Node& node) {
@@ -363,9 +401,15 @@ void Cluster::archive(const Node& node) {
 
 void Cluster::reap(runtime::TimePoint now) {
     // A peer that stopped on an error of its own (a journal it cannot use) stays down: the
-    // summary reports it, and the run fails.
+    // summary reports it, and the run fails. One that left is gone for good.
     for (auto it = nodes_.begin(); it != nodes_.end();) {
-        if (it->second->stopped() && !it->second->failure().empty()) {
+        if (it->second->stopped() && it->second->left()) {
+            departed_.push_back(it->first);
+            restarts_.erase(it->first);
+            if (network_) network_->crash(it->first);
+            graveyard_.push_back(std::move(it->second));
+            it = nodes_.erase(it);
+        } else if (it->second->stopped() && !it->second->failure().empty()) {
             graveyard_.push_back(std::move(it->second));
             it = nodes_.erase(it);
         } else {

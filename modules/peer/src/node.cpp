@@ -90,11 +90,18 @@ bool cancelled(const std::exception_ptr& e) {
     }
 }
 
+// Clocks may name a few peers this one does not know as members yet: a newcomer names itself in
+// its Join (retried once it is a guest here), and the trader's clock names a newcomer as soon as
+// the join commits, which may reach this peer before the trader's Members update does. A clock
+// keeps only the members' entries on merge, so the slack never grows anyone's state.
+constexpr std::size_t newcomer_slack = 8;
+
 PeerCoreOptions core_options(const NodeContext& context, PeerId id, Role role,
-                             std::uint32_t incarnation) {
+                             std::uint32_t incarnation,
+                             std::optional<PeerCoreOptions::Joining> join) {
     auto o = PeerCoreOptions::from(context.config, id, role, context.peers, incarnation);
     o.trader.keep_released = context.observer != nullptr;
-    o.join = context.join;
+    o.join = std::move(join);
     return o;
 }
 
@@ -102,22 +109,23 @@ PeerCoreOptions core_options(const NodeContext& context, PeerId id, Role role,
 
 Node::Node(NodeContext& context, PeerId id, Role role,
            std::unique_ptr<transport::Transport> transport, runtime::Rng rng,
-           std::uint32_t incarnation)
+           std::uint32_t incarnation, std::optional<PeerCoreOptions::Joining> join)
     : context_(context),
       config_(context.config),
       transport_(std::move(transport)),
       rng_(rng),
       log_(peer_logger(id)),
-      core_(core_options(context, id, role, incarnation), *log_),
+      core_(core_options(context, id, role, incarnation, std::move(join)), *log_),
       core_timer_(context.runtime),
       buyer_timer_(context.runtime),
       seller_timer_(context.runtime),
       reign_timer_(context.runtime),
       replica_timer_(context.runtime) {
     clock_bound_ = core_.members().size();
-    limits_ = wire::limits_for_members(clock_bound_);
+    limits_ = wire::limits_for_members(clock_bound_ + newcomer_slack);
     // A newcomer's Join comes from an address no book holds yet (issue 18).
-    if (auto* ip = dynamic_cast<transport::IpTransport*>(transport_.get())) ip->accept_strangers(true);
+    ip_ = dynamic_cast<transport::IpTransport*>(transport_.get());
+    if (ip_) ip_->accept_strangers(true);
     if (context.key) {
         const std::vector<PeerId> members(core_.members().begin(), core_.members().end());
         guard_.emplace(id, incarnation, members, *context.key,
@@ -260,7 +268,8 @@ bool Node::handle(transport::Datagram datagram) {
 std::optional<wire::Envelope> Node::accept(transport::Datagram datagram,
                                            std::optional<PeerId>& greet) {
     std::span<const std::byte> bytes(receive_buffer_.data(), datagram.size);
-    if (datagram.stranger) return accept_stranger(bytes);
+    if (datagram.stranger) return accept_stranger(bytes, 0);
+    if (guard_ && !guard_->is_member(datagram.from)) return accept_stranger(bytes, datagram.from);
     if (guard_) {
         // Nothing is decoded before the MAC and the replay window say the bytes are fresh
         // and from the member they name.
@@ -286,7 +295,8 @@ std::optional<wire::Envelope> Node::accept(transport::Datagram datagram,
     return std::move(envelope);
 }
 
-std::optional<wire::Envelope> Node::accept_stranger(std::span<const std::byte> bytes) {
+std::optional<wire::Envelope> Node::accept_stranger(std::span<const std::byte> bytes,
+                                                    PeerId from) {
     if (guard_) {
         const auto out = guard_->open_stranger(bytes);
         if (!out.opened) {
@@ -298,8 +308,7 @@ std::optional<wire::Envelope> Node::accept_stranger(std::span<const std::byte> b
         }
         bytes = out.opened->payload;
     }
-    // Its clock may name the newcomer itself besides the members.
-    auto decoded = wire::decode(bytes, wire::limits_for_members(clock_bound_ + 1));
+    auto decoded = wire::decode(bytes, limits_);
     const auto refuse = [&](PeerId from, std::string detail) {
         ++core_.counters().strangers_refused;
         dropped(DropKind::misaddressed, from, detail);
@@ -313,14 +322,13 @@ std::optional<wire::Envelope> Node::accept_stranger(std::span<const std::byte> b
     const auto* join = std::get_if<wire::Join>(&envelope.body);
     const auto members = core_.members();
     // Only a newcomer's Join comes from an address in no book, to this peer.
-    if (join == nullptr || envelope.receiver != id() ||
+    if (join == nullptr || envelope.receiver != id() || (from != 0 && envelope.sender != from) ||
         std::binary_search(members.begin(), members.end(), envelope.sender)) {
         return refuse(envelope.sender, fmt::format("a {} from an unknown address",
                                                    wire::kind_name(envelope.body)));
     }
     // It must come from where it says it listens: nobody answers for another address.
-    const auto* ip = dynamic_cast<const transport::IpTransport*>(transport_.get());
-    if (const auto source = ip ? ip->stranger_source() : std::nullopt) {
+    if (const auto source = ip_ && from == 0 ? ip_->stranger_source() : std::nullopt) {
         std::optional<asio::ip::address> claimed;
         try {
             claimed = transport::parse_host(join->host);
@@ -461,7 +469,7 @@ bool Node::carry_out_now() {
 
 void Node::learn_members(Ready& ready) {
     if (ready.guests.empty() && !ready.members) return;
-    auto* ip = dynamic_cast<transport::IpTransport*>(transport_.get());
+    auto* ip = ip_;
     const auto learn = [&](const wire::MemberInfo& m) {
         if (m.id == id()) return;
         if (guard_) guard_->add_member(m.id);
@@ -480,7 +488,7 @@ void Node::learn_members(Ready& ready) {
         // Clocks may name every member: the decoder's bounds follow the market's size, and never
         // shrink, since a member that left stays in the clocks that heard of it.
         clock_bound_ = std::max(clock_bound_, core_.members().size());
-        limits_ = wire::limits_for_members(clock_bound_);
+        limits_ = wire::limits_for_members(clock_bound_ + newcomer_slack);
     }
 }
 

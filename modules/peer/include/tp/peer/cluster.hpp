@@ -62,6 +62,16 @@ public:
     void lose_disk(PeerId peer, std::optional<std::uint64_t> keep = {});
     // Brings a failed peer back now (a new life).
     void restart(PeerId peer);
+    // Issue 18: a newcomer, the next unused id, joins the running market as a `role` through the
+    // member `contact` (the founders' ids are 1..N; a newcomer's are above every id seen). A
+    // restarted newcomer asks to join again, through a live member. Returns its id.
+    PeerId join(Role role, PeerId contact);
+    // A graceful leave of a live member (its unsold lots go with it when `withdraw_lots`): once
+    // the trader answers, the peer stops and never comes back. Its id is never reused.
+    void leave(PeerId peer, bool withdraw_lots);
+    // Newcomers that joined (or are joining), and peers that left, in order.
+    const std::vector<PeerId>& newcomers() const noexcept { return newcomers_; }
+    const std::vector<PeerId>& departed() const noexcept { return departed_; }
     // Archives lives whose coroutines have ended (and lives that stopped on an error of their
     // own), then restarts every peer due back whose previous life is archived.
     void reap(runtime::TimePoint now);
@@ -74,6 +84,7 @@ public:
 
     Node* node(PeerId peer) noexcept;
     const Node* node(PeerId peer) const noexcept;
+    // Every peer of the market so far: the founders, then each newcomer (one that left stays).
     const std::vector<PeerId>& peers() const noexcept { return ids_; }
     Role role(PeerId peer) const { return roles_.at(peer); }
     std::optional<PeerId> trader() const noexcept;
@@ -145,6 +156,9 @@ private:
     std::vector<PeerId> ids_;
     std::map<PeerId, Role> roles_;
     std::map<PeerId, std::uint16_t> ports_;
+    std::map<PeerId, PeerId> contacts_;  // a newcomer's, through whom it joins
+    std::vector<PeerId> newcomers_;
+    std::vector<PeerId> departed_;
     std::filesystem::path state_dir_;
     bool temporary_dir_ = false;
     std::unique_ptr<PeerStateStore> peer_states_;

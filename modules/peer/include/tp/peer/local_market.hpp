@@ -60,6 +60,9 @@ public:
     // Cluster::lose_disk: the crashed peer comes back without (or with a stale copy of) its disk.
     void lose_disk(PeerId peer, std::optional<std::uint64_t> keep = {});
     void restart(PeerId peer);
+    // Issue 18: Cluster::join and Cluster::leave. A newcomer's id is returned.
+    PeerId join(Role role, PeerId contact) { return cluster_->join(role, contact); }
+    void leave(PeerId peer, bool withdraw_lots) { cluster_->leave(peer, withdraw_lots); }
 
     // Null while the peer is down.
     Node* node(PeerId peer) noexcept { return cluster_->node(peer); }

@@ -38,6 +38,10 @@
 #include "tp/wire/codec.hpp"
 #include "tp/wire/message.hpp"
 
+namespace tp::transport {
+class IpTransport;
+}
+
 namespace tp::peer {
 
 class Node;
@@ -105,9 +109,6 @@ struct NodeContext {
     // Called on the loop when a node's coroutines have ended (after stop(), or once it stopped
     // itself): the object may then be destroyed, though not from inside this call.
     std::function<void(const Node&)> on_finished = {};
-    // Issue 18: this peer is a newcomer that joins the running market through a member (not one
-    // of `peers`), rather than one of its founders.
-    std::optional<PeerCoreOptions::Joining> join = {};
 };
 
 // One peer: a buyer, a seller or both, which may be elected trader. The driver of a PeerCore
@@ -121,9 +122,11 @@ class Node {
 public:
     // `incarnation` (>= 1) tells this life of the peer from earlier ones, so request and lot ids
     // never repeat across restarts, and a datagram recorded in an earlier life is refused.
+    // With `join` (issue 18) it is a newcomer that joins the running market through a member
+    // (it is not one of the context's `peers`, the founders).
     Node(NodeContext& context, PeerId id, Role role,
          std::unique_ptr<transport::Transport> transport, runtime::Rng rng,
-         std::uint32_t incarnation);
+         std::uint32_t incarnation, std::optional<PeerCoreOptions::Joining> join = {});
     ~Node();
     Node(const Node&) = delete;
     Node& operator=(const Node&) = delete;
@@ -233,9 +236,10 @@ private:
     // Issue 18: newcomers' addresses and the membership into the transport's address book and
     // authentication, before anything is sent to them.
     void learn_members(Ready& ready);
-    // A datagram from an address in no book: only a newcomer's Join, authentic when security is
-    // on, sent from the address it claims (issue 18).
-    std::optional<wire::Envelope> accept_stranger(std::span<const std::byte> bytes);
+    // A datagram from an address in no book (`from` 0), or from a peer this one does not know
+    // (the in-memory network names every sender): only a newcomer's Join, authentic when
+    // security is on, sent from the address it claims (issue 18).
+    std::optional<wire::Envelope> accept_stranger(std::span<const std::byte> bytes, PeerId from);
     // take(), then carry_out_now().
     bool deliver(wire::Envelope envelope);
     // One datagram from receive_buffer_: authenticated, decoded, checked, taken. Only a hello
@@ -313,6 +317,7 @@ private:
     NodeContext& context_;
     const Config& config_;
     std::unique_ptr<transport::Transport> transport_;
+    transport::IpTransport* ip_ = nullptr;  // transport_, when it has an address book
     runtime::Rng rng_;
     std::shared_ptr<spdlog::logger> log_;
     PeerCore core_;
@@ -347,7 +352,7 @@ private:
     // trading partner.
     std::tuple<std::uint64_t, bool, std::optional<PeerId>> seller_seen_{};
 
-    wire::DecodeLimits limits_;         // sized to the members
+    wire::DecodeLimits limits_;         // sized to the members, and a few newcomers
     // The most members the market had: a clock may name each (issue 18: a member that left too).
     std::size_t clock_bound_ = 0;
     std::optional<auth::Guard> guard_;  // security on
