@@ -343,7 +343,7 @@ Runner add_sim_command(CLI::App& app) {
                     "After the faults stop, every request is answered within this (default 3s)");
     cmd->add_option("--faults", flags->faults,
                     "swarm (the seed picks), none, all, or a list: "
-                    "drop,duplicate,delay,reorder,partition,crash,pause,hostile,outsider");
+                    "drop,duplicate,delay,reorder,partition,crash,pause,hostile,outsider,disk_loss,churn");
     cmd->add_option("--jobs,-j", flags->jobs, "Processes at a time for --seeds (default: cores)");
     cmd->add_flag("--check-determinism", flags->check_determinism,
                   "Run each seed twice and compare the trace hashes");

@@ -125,4 +125,24 @@ BOOST_AUTO_TEST_CASE(tick_stops_at_the_ceiling) {
     BOOST_TEST(c.get(4) == tp::clock::max_counter);
 }
 
+// Issue 18: a clock kept every member that ever was; once a newcomer's own decode bound was
+// exceeded by a member's clock naming the peers that had come and gone, it heard nobody.
+BOOST_AUTO_TEST_CASE(retain_forgets_the_peers_that_left) {
+    VectorClock c;
+    for (tp::clock::PeerId p : {1u, 2u, 7u, 9u, 12u, 40u}) c.set(p, p * 10);
+    const std::vector<tp::clock::PeerId> members{1, 2, 9, 40};
+    // Step 1: the entries of 7 and 12 go; the members' keep their counters.
+    BOOST_TEST(c.retain(members) == 2u);
+    BOOST_TEST(c.size() == 4u);
+    BOOST_TEST(c.get(7) == 0u);
+    BOOST_TEST(c.get(12) == 0u);
+    BOOST_TEST(c.get(9) == 90u);
+    BOOST_TEST(c.get(40) == 400u);
+    // Step 2: nothing to forget is a no-op; and it stays ordered for the merge-joins.
+    BOOST_TEST(c.retain(members) == 0u);
+    VectorClock later = c;
+    later.tick(2);
+    BOOST_TEST((tp::clock::compare(c, later) == tp::clock::Order::before));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

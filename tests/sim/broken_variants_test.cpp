@@ -111,4 +111,9 @@ BOOST_AUTO_TEST_CASE(accepting_appends_from_an_older_epoch_is_caught) {
     BOOST_TEST(first_caught(mutant::accept_old_epoch_append, "partition,pause,crash").has_value());
 }
 
+// Issue 18: a join is a record like any other, announced only once committed.
+BOOST_AUTO_TEST_CASE(announcing_a_membership_change_before_it_commits_is_caught) {
+    BOOST_TEST(first_caught(mutant::membership_before_commit, "churn").has_value());
+}
+
 }  // namespace tp::sim_test

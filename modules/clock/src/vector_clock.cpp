@@ -163,6 +163,18 @@ std::size_t VectorClock::receive(PeerId self, const VectorClock& other,
     return foreign;
 }
 
+std::size_t VectorClock::retain(std::span<const PeerId> members) {
+    std::size_t forgotten = 0;
+    for (Entry* e = entries_.end(); e != entries_.begin();) {
+        --e;
+        if (!std::binary_search(members.begin(), members.end(), e->peer)) {
+            entries_.erase(e);
+            ++forgotten;
+        }
+    }
+    return forgotten;
+}
+
 Counter VectorClock::sum() const noexcept {
     Counter total = 0;
     for (const Entry& e : entries_) total += e.counter;

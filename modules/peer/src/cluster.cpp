@@ -226,7 +226,7 @@ void Cluster::launch(PeerId peer, bool restarted, std::unique_ptr<transport::Tra
     }
     if (auto* ip = dynamic_cast<transport::IpTransport*>(transport.get())) {
         for (const auto& [id, port] : ports_) {
-            if (port != 0 && contacts_.count(id) == 0)
+            if (port != 0 && (contacts_.count(id) == 0 || (join && id == join->contact)))
                 ip->address_book().add(id, config_.network.host, port);
         }
     }

@@ -130,6 +130,8 @@ Node::Node(NodeContext& context, PeerId id, Role role,
         const std::vector<PeerId> members(core_.members().begin(), core_.members().end());
         guard_.emplace(id, incarnation, members, *context.key,
                        context.config.election.heartbeat_interval);
+        // A newcomer's contact may itself have joined after the founders.
+        if (const auto& joining = core_.joining_options()) guard_->add_member(joining->contact);
     }
 }
 

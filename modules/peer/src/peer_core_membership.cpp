@@ -75,8 +75,10 @@ void PeerCore::on_join_answer(PeerId from, const wire::JoinAnswer& answer, Time 
             joining_.reset();
             join_retry_.reset();
             adopt_members(answer.members, now);
-            // A member now: it listens for the trader's heartbeats (it never leads).
-            bully_.restart(now, epoch_floor_);
+            // A member now: it listens for the trader's heartbeats (it never leads). One that
+            // follows the trader already keeps its reign: an epoch never goes back.
+            if (bully_.epoch() == election::no_epoch)
+                bully_.restart(now, std::max(epoch_floor_, bully_.max_epoch()));
             log_.info("joined the market of {} members; the trader is peer {}",
                       answer.members.size(), from);
             return;
@@ -147,6 +149,9 @@ void PeerCore::adopt_members(std::vector<wire::MemberInfo> members, Time now) {
         if (!std::binary_search(members_.begin(), members_.end(), id)) bully_.add_peer(id, now);
     }
     members_ = std::move(ids);
+    // A member that left is counted no more: the clocks every peer sends stay bounded by the
+    // membership, however many peers came and went.
+    clock_.retain(members_);
     view_ = std::move(members);
     ready_.members = view_;
 }

@@ -62,8 +62,7 @@ void add_purchases(const Cluster& cluster, Summary& s) {
 // record. Throws for a store that cannot be opened or a log that does not restore.
 std::optional<market::Books> adopted_books(const Config& config, const Cluster& cluster) {
     std::vector<replication::Restored> logs;
-    const auto& peers = cluster.peers();
-    for (PeerId id : replica_set(peers, config.replication.replicas)) {
+    for (PeerId id : replica_set(cluster.founders(), config.replication.replicas)) {
         JournalStore* store = cluster.context().replica_store(id);
         auto opened = store->open();
         auto restored = restore_replica(opened.recovery, PeerState{});
@@ -203,7 +202,7 @@ Summary summarize(const Config& config, const Cluster& cluster, const FailureInj
     s.durability = config.storage.durability;
     s.replication = config.replication.mode;
     s.replicas = static_cast<std::uint32_t>(
-        replica_set(cluster.peers(), config.replication.replicas).size());
+        replica_set(cluster.founders(), config.replication.replicas).size());
     s.elapsed = ended - started;
     s.ended = ended_why.empty() ? std::string("it was stopped") : std::move(ended_why);
     s.crashes = cluster.failures().size();

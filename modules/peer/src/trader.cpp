@@ -126,7 +126,16 @@ void Trader::persist(Time /*now*/) {
     // request's recorded answer may rest on records still in flight.
     Position needs = written_;
     if (TP_MUTANT(early_confirm)) needs = 0;  // confirms before the journal is durable
-    for (auto& output : step_.outputs) held_.push_back({needs, std::move(output)});
+    for (auto& output : step_.outputs) {
+        const auto* change = std::get_if<market::MembershipAnswer>(&output);
+        if (TP_MUTANT(membership_before_commit) && change != nullptr) {
+            // A membership change announced at once, before its record commits.
+            if (options_.keep_released) released_.push_back(output);
+            announce(*change, needs);
+            continue;
+        }
+        held_.push_back({needs, std::move(output)});
+    }
     step_.clear();
     // The sessions, not every answer ever given: those grow with history, and so would the
     // replay a successor does after the last snapshot.

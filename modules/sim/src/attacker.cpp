@@ -61,8 +61,10 @@ std::string Attacker::strike(peer::LocalMarket& market) {
     guard_ = me->guard();
     std::vector<PeerId> others;
     for (PeerId p : ids) {
-        if (p != from) others.push_back(p);
+        // A newcomer it has not heard of yet is nobody it could seal for (churn).
+        if (p != from && (guard_ == nullptr || guard_->is_member(p))) others.push_back(p);
     }
+    if (others.empty()) return {};
     const PeerId to = pick(others);
     const auto trader = market.trader();
     const peer::Node* t = trader ? market.node(*trader) : nullptr;

@@ -42,7 +42,10 @@ void Checker::check_clock(const peer::Node& self, const clock::VectorClock& cloc
                           const char* where) {
     ++checks_;
     Life& life = lives_[self.id()];
-    const auto order = clock::compare(life.clock, clock);
+    auto order = clock::compare(life.clock, clock);
+    // Entries of peers that left may go (VectorClock::retain); a member's never.
+    if (order != clock::Order::before && order != clock::Order::equal)
+        order = clock::compare(known_part(life.clock, self), clock);
     if (order != clock::Order::before && order != clock::Order::equal) {
         violation(fmt::format("peer {}'s vector clock went backwards at a {}: {} then {}",
                               self.id(), where, life.clock.to_string(), clock.to_string()));
@@ -196,6 +199,7 @@ void Checker::became_trader(const peer::Node& self, wire::Epoch epoch, const mar
     for (auto& v : audit.invariants()) {
         violation(fmt::format("trader {}'s recovered books: {}", id, v));
     }
+    check_membership(id, epoch, books);
     queued_.clear();
     for (const auto& q : books.queued()) {
         queued_[{q.buyer, q.request}] = Queued{q.clock, q.batch};
@@ -222,6 +226,20 @@ void Checker::served(PeerId trader, const Key& key) {
     }
 }
 
+void Checker::check_membership(PeerId trader, wire::Epoch epoch, const market::Books& books) {
+    for (const auto& [peer, a] : announced_) {
+        // A change recorded since may have committed: the books may rightly differ.
+        if (member_changes_[peer] != a.changes) continue;
+        ++checks_;
+        const bool member = books.membership().find(peer) != nullptr;
+        if (member == a.joined) continue;
+        violation(fmt::format("peer {} was told it {} (epoch {}), but trader {} (epoch {}) has it "
+                              "{}",
+                              peer, a.joined ? "joined" : "left", epoch_text(a.epoch), trader,
+                              epoch_text(epoch), member ? "a member" : "not a member"));
+    }
+}
+
 void Checker::persisted(const peer::Node& self, wire::Epoch epoch, const market::Event& event,
                         std::uint64_t lsn) {
     books_dirty_ = true;
@@ -233,6 +251,12 @@ void Checker::persisted(const peer::Node& self, wire::Epoch epoch, const market:
                 lots_[{e.seller, e.lot}] = {e.product, e.quantity};
             } else if constexpr (std::is_same_v<T, market::BuyQueued>) {
                 queued_[{e.buyer, e.request}] = Queued{e.clock, e.batch};
+            } else if constexpr (std::is_same_v<T, market::MemberJoined>) {
+                ++member_changes_[e.member.id];
+                member_record_[e.member.id] = {epoch, lsn, true};
+            } else if constexpr (std::is_same_v<T, market::MemberLeft>) {
+                ++member_changes_[e.id];
+                member_record_[e.id] = {epoch, lsn, false};
             } else if constexpr (std::is_same_v<T, market::PaymentAcked>) {
                 ++checks_;
                 auto payee = payees_.find(e.payment);
@@ -282,6 +306,27 @@ void Checker::released(const peer::Node& self, wire::Epoch epoch, const market::
                 "{} to seller {} for lot {} (epoch {})",
                 p->id, it->second.amount, it->second.seller, it->second.lot, p->amount, p->seller,
                 p->lot, epoch_text(epoch)));
+        }
+        return;
+    }
+    if (const auto* m = std::get_if<market::MembershipAnswer>(&output)) {
+        if (m->accepted() && m->change != market::MembershipChange::voter) {
+            announced_[m->peer] = Announced{m->change == market::MembershipChange::join, epoch,
+                                            member_changes_[m->peer]};
+            // Its record must be committed (durable in shared mode) by now: seen, of its kind
+            // (quorum mode reports records as they commit), and not past the durable point.
+            const bool joined = m->change == market::MembershipChange::join;
+            const auto* replica = self.core().replica();
+            const std::uint64_t done = replica ? replica->commit() : durable_;
+            const auto r = member_record_.find(m->peer);
+            ++checks_;
+            if (r == member_record_.end() || r->second.joined != joined ||
+                (r->second.epoch == epoch && r->second.lsn > done)) {
+                violation(fmt::format("trader {} announced that peer {} {} (epoch {}) before its "
+                                      "record was {}",
+                                      self.id(), m->peer, joined ? "joined" : "left",
+                                      epoch_text(epoch), replica ? "committed" : "durable"));
+            }
         }
         return;
     }

@@ -20,12 +20,13 @@ constexpr Name names[] = {
     {"drop", Fault::drop},       {"duplicate", Fault::duplicate}, {"delay", Fault::delay},
     {"reorder", Fault::reorder}, {"partition", Fault::partition}, {"crash", Fault::crash},
     {"pause", Fault::pause},     {"hostile", Fault::hostile},     {"outsider", Fault::outsider},
-    {"disk_loss", Fault::disk_loss}};
+    {"disk_loss", Fault::disk_loss}, {"churn", Fault::churn}};
 // The first kinds, drawn first in a swarm plan: later kinds are drawn after every earlier draw,
 // so adding a kind leaves the older kinds' rates of every seed as they were.
 constexpr std::size_t first_kinds = 6;
 constexpr std::size_t second_kinds = 8;  // pause and hostile; the outsider came after them
 constexpr std::size_t third_kinds = 9;   // the outsider; disk loss came after it
+constexpr std::size_t fourth_kinds = 10;  // disk loss; churn came after it
 constexpr std::uint16_t all_kinds = (1u << std::size(names)) - 1;
 static_assert(std::size(names) <= 16, "Fault bits are a uint16_t");
 
@@ -61,7 +62,7 @@ FaultSpec FaultSpec::parse(std::string_view text) {
             throw std::invalid_argument(fmt::format(
                 "--faults: unknown fault '{}' at character {} (expected swarm, none, all, or a "
                 "comma list of drop, duplicate, delay, reorder, partition, crash, pause, "
-                "hostile, outsider, disk_loss)",
+                "hostile, outsider, disk_loss, churn)",
                 word, start + 1));
         }
         start = end + 1;
@@ -114,11 +115,19 @@ FaultPlan FaultPlan::draw(const FaultSpec& spec, runtime::Rng& rng) {
         if (rng.bernoulli(0.5)) swarm_kinds |= static_cast<std::uint16_t>(names[i].fault);
     }
     const Duration outsider_every = uniform(rng, 2ms, 100ms);
-    for (std::size_t i = third_kinds; i < std::size(names); ++i) {
+    for (std::size_t i = third_kinds; i < fourth_kinds; ++i) {
         if (rng.bernoulli(0.5)) swarm_kinds |= static_cast<std::uint16_t>(names[i].fault);
     }
     const double disk_loss = rng.uniform_real(0.2, 0.8);
     const double stale_copy = rng.uniform_real(0.0, 0.5);
+    for (std::size_t i = fourth_kinds; i < std::size(names); ++i) {
+        if (rng.bernoulli(0.5)) swarm_kinds |= static_cast<std::uint16_t>(names[i].fault);
+    }
+    const Duration churn_every = uniform(rng, 20ms, 300ms);
+    const double leave_share = rng.uniform_real(0.3, 0.6);
+    // Churn is asked for by name until it is clean with every other kind (issue 18): the swarm
+    // draws it, for stable plans later, but leaves it out.
+    swarm_kinds &= static_cast<std::uint16_t>(~static_cast<std::uint16_t>(Fault::churn));
     plan.kinds = spec.swarm ? swarm_kinds : spec.kinds;
 
     // A message always takes a little time: the fixed part of every link's delay.
@@ -153,6 +162,10 @@ FaultPlan FaultPlan::draw(const FaultSpec& spec, runtime::Rng& rng) {
     if (plan.has(Fault::disk_loss)) {
         plan.disk_loss = disk_loss;
         plan.stale_copy = stale_copy;
+    }
+    if (plan.has(Fault::churn)) {
+        plan.churn_every = churn_every;
+        plan.leave_share = leave_share;
     }
     return plan;
 }
@@ -195,6 +208,9 @@ std::string FaultPlan::describe() const {
     if (has(Fault::disk_loss))
         parts.push_back(fmt::format("a crash loses the disk {:.0f}% (stale copy {:.0f}%)",
                                     disk_loss * 100, stale_copy * 100));
+    if (has(Fault::churn))
+        parts.push_back(fmt::format("a join or leave every ~{} (leaves {:.0f}%)",
+                                    format_duration(churn_every), leave_share * 100));
     if (parts.empty()) parts.push_back("no faults");
     parts.push_back(fmt::format("fsync {}", format_duration(sync_latency)));
     std::string out;

@@ -36,7 +36,11 @@ enum : std::uint64_t {
     trace_hostile = 7,
     trace_outsider = 8,
     trace_disk_loss = 9,
+    trace_join = 10,
+    trace_leave = 11,
 };
+// At most this many newcomers at once (churn): the market stays near its configured size.
+constexpr std::size_t max_newcomers = 4;
 
 peer::Config market_config(const Options& o, runtime::Rng& rng) {
     peer::Config c;
@@ -102,6 +106,7 @@ Result run(const Options& o) {
 
         std::map<PeerId, bool> up;
         for (PeerId id : market.peers()) up[id] = true;
+        const std::vector<PeerId> founders = market.peers();  // newcomers join after them
         // Runs until `until`, sweeping the checker every sweep_every.
         auto advance = [&](TimePoint until) {
             while (rt.now() < until && !market.done()) {
@@ -161,6 +166,46 @@ Result run(const Options& o) {
         TimePoint next_outsider = res.plan.outsider_every.count() > 0
                                       ? start + exponential(outsider_rng, res.plan.outsider_every)
                                       : never;
+        // Churn (issue 18) draws from a stream of its own too.
+        runtime::Rng churn_rng = streams.stream("sim-churn");
+        TimePoint next_churn = res.plan.churn_every.count() > 0
+                                   ? start + exponential(churn_rng, res.plan.churn_every)
+                                   : never;
+        // A newcomer joins through a live member, or a newcomer that joined leaves.
+        auto churn = [&] {
+            next_churn = rt.now() + exponential(churn_rng, res.plan.churn_every);
+            const bool leave = churn_rng.bernoulli(res.plan.leave_share);
+            const bool seller = churn_rng.bernoulli(0.5);
+            const std::uint64_t pick = churn_rng.uniform_int(0, 1u << 20);
+            std::vector<PeerId> joined, live;
+            std::size_t newcomers = 0;
+            for (PeerId id : market.peers()) {
+                const peer::Node* n = market.node(id);
+                if (n == nullptr || n->left()) continue;
+                const bool newcomer = id > founders.back();
+                newcomers += newcomer ? 1 : 0;
+                if (n->core().joining()) continue;
+                live.push_back(id);
+                if (newcomer && !n->core().leaving()) joined.push_back(id);
+            }
+            if (!joined.empty() && (leave || newcomers >= max_newcomers)) {
+                const PeerId who = joined[pick % joined.size()];
+                market.leave(who, true);
+                ++res.leaves;
+                rt.trace().record(rt.now(), runtime::EventKind::user, who, 0, trace_leave, 0);
+                recorder.note(Event::Kind::leave, who, "leaves");
+            } else if (newcomers < max_newcomers && !live.empty()) {
+                const PeerId contact = live[pick % live.size()];
+                const PeerId who =
+                    market.join(seller ? peer::Role::seller : peer::Role::buyer, contact);
+                up[who] = true;
+                ++res.joins;
+                rt.trace().record(rt.now(), runtime::EventKind::user, who, contact, trace_join, 0);
+                recorder.note(Event::Kind::join, who,
+                              fmt::format("joins through peer {} as a {}", contact,
+                                          seller ? "seller" : "buyer"));
+            }
+        };
         auto resume = [&] {
             if (paused) {
                 if (net.is_paused(*paused)) {
@@ -227,10 +272,11 @@ Result run(const Options& o) {
 
         while (rt.now() < faults_end && !market.done()) {
             advance(std::min({faults_end, next_partition, heal_at, next_crash, next_pause,
-                              resume_at, next_hostile, next_outsider}));
+                              resume_at, next_hostile, next_outsider, next_churn}));
             const TimePoint now = rt.now();
             if (now >= faults_end) break;
             pauses_and_strikes(now, false);
+            if (now >= next_churn) churn();
             if (now >= heal_at) {
                 net.heal();
                 heal_at = never;
@@ -283,7 +329,7 @@ Result run(const Options& o) {
                            n->core().replica()->seeded();
                 });
                 // A customer's disk holds no replica: losing it threatens nothing committed.
-                const auto set = peer::replica_set(market.peers(), config.replication.replicas);
+                const auto set = peer::replica_set(founders, config.replication.replicas);
                 const bool replica_disk = std::binary_search(set.begin(), set.end(), *victim);
                 const std::size_t minority = (set.size() - 1) / 2;
                 if (lose && config.replication.mode == peer::ReplicationMode::quorum &&

@@ -178,6 +178,9 @@ public:
     // some, or when a member appears for the first time.
     std::size_t merge(const VectorClock& other, std::span<const PeerId> members);
     std::size_t receive(PeerId self, const VectorClock& other, std::span<const PeerId> members);
+    // Forgets the entries of peers outside `members` (sorted, unique): a peer that left the
+    // market is no longer counted, so clocks stay as small as the membership. Returns how many.
+    std::size_t retain(std::span<const PeerId> members);
 
     // Sum of all counters: strictly grows along happened-before, so it seeds the total order.
     Counter sum() const noexcept;

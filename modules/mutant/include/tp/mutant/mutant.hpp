@@ -38,6 +38,9 @@ TP_MUTANT_POINT(early_confirm);
 // are in its log, so they leave in the same batch as the Appends that carry those records out,
 // ahead of the quorum's acks (issue 17: batching must not break reply-after-commit).
 TP_MUTANT_POINT(reply_in_append_batch);
+// peer (the trader): a join or leave is announced (JoinAnswer, Members) before its record is
+// durable and committed, so a failover may forget a member that was told it joined.
+TP_MUTANT_POINT(membership_before_commit);
 // peer (the trader): any member may settle any payment by acknowledging it.
 TP_MUTANT_POINT(accept_any_ack);
 // replication (Replica::propose): a record counts as committed once the trader appended it, with

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,10 @@ public:
     const Node* node(PeerId peer) const noexcept;
     // Every peer of the market so far: the founders, then each newcomer (one that left stays).
     const std::vector<PeerId>& peers() const noexcept { return ids_; }
+    // The peers the market started with (the config's): the replica set is theirs.
+    std::span<const PeerId> founders() const noexcept {
+        return std::span<const PeerId>(ids_).first(config_.peers);
+    }
     Role role(PeerId peer) const { return roles_.at(peer); }
     std::optional<PeerId> trader() const noexcept;
     bool buyers_done() const noexcept;

@@ -170,6 +170,10 @@ public:
     void leave(bool withdraw_lots, Time now);
     bool left() const noexcept { return left_; }
     bool joining() const noexcept { return joining_.has_value(); }
+    const std::optional<PeerCoreOptions::Joining>& joining_options() const noexcept {
+        return joining_;
+    }
+    bool leaving() const noexcept { return leaving_.has_value(); }
 
     // Local events: a buy request, a lot to deposit.
     wire::RequestId buy(market::ProductId product, std::uint32_t quantity, Time now);

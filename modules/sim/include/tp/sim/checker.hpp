@@ -36,6 +36,9 @@ using runtime::TimePoint;
 //   fair       the trader never serves a request before one of the same batch that
 //              happened-before it
 //   settled    a payment is settled in the books only once its payee has acknowledged it
+//   members    a join or leave is announced only once its record is committed (durable in
+//              shared mode); a peer told it joined (or left) is a member (or not) in the books
+//              of every later trader, unless a later change of its membership was recorded
 //   liveness   after the faults stop, every buyer's pending request is answered within a bound,
 //              pauses of other peers notwithstanding (a paused buyer's clock restarts when it
 //              resumes)
@@ -97,6 +100,8 @@ private:
     void check_epoch(const peer::Node& self);
     void check_election(const peer::Node& self);
     void served(PeerId trader, const Key& key);
+    // A new trader's books against every join and leave announced so far.
+    void check_membership(PeerId trader, wire::Epoch epoch, const market::Books& books);
     // Quorum mode: what `self`'s replica has committed since the last look agrees with every
     // other replica's record at the same position.
     void check_committed(const peer::Node& self);
@@ -136,6 +141,23 @@ private:
     std::map<std::pair<PeerId, std::uint32_t>, std::uint64_t> checked_to_;  // (peer, life)
     std::map<PeerId, TimePoint> resumed_at_;
     std::map<std::uint64_t, PeerId> payees_;           // payment -> the seller it was sent to
+    // Membership: each peer's changes recorded in any journal so far, and the last join or leave
+    // announced to it (joined or not, in which epoch, after how many recorded changes).
+    struct Announced {
+        bool joined = false;
+        wire::Epoch epoch = 0;
+        std::uint64_t changes = 0;
+    };
+    std::map<PeerId, std::uint64_t> member_changes_;
+    // The last membership record of each peer seen (committed, in quorum mode): its reign,
+    // position, and whether it was a join.
+    struct MemberRecord {
+        wire::Epoch epoch = 0;
+        std::uint64_t lsn = 0;
+        bool joined = false;
+    };
+    std::map<PeerId, MemberRecord> member_record_;
+    std::map<PeerId, Announced> announced_;
     // payment -> the reign and journal record of the sale that owes it (this run's sales)
     std::map<std::uint64_t, std::pair<wire::Epoch, std::uint64_t>> sales_;
     std::set<std::pair<PeerId, std::uint64_t>> acks_sent_;  // (payee, payment) acknowledged

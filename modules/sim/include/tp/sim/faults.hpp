@@ -26,6 +26,9 @@ enum class Fault : std::uint16_t {
     // A crashed peer comes back without its disk (an empty state directory) or with a stale copy
     // of it; at most a minority of the replicas at once, until each has caught up again.
     disk_loss = 1 << 9,
+    // Peers join the running market and members leave it (issue 18): newcomers (buyers or
+    // sellers) through a random live member; a leaving seller takes its unsold lots.
+    churn = 1 << 10,
 };
 
 // Which kinds a run asks for: a fixed set, or "swarm" (the seed picks the set).
@@ -34,7 +37,8 @@ struct FaultSpec {
     std::uint16_t kinds = 0;  // Fault bits, when not swarm
 
     // "swarm" (the default), "none", "all", or a comma list of drop, duplicate, delay, reorder,
-    // partition, crash, pause, hostile, outsider, disk_loss (which needs crash to act). Throws std::invalid_argument naming the bad word.
+    // partition, crash, pause, hostile, outsider, disk_loss (which needs crash to act), churn.
+    // Throws std::invalid_argument naming the bad word.
     static FaultSpec parse(std::string_view text);
     std::string to_string() const;
 };
@@ -55,6 +59,8 @@ struct FaultPlan {
     Duration outsider_every{0};   // mean time between the outsider's strikes (0: none)
     double disk_loss = 0.0;       // chance a crash loses the peer's disk (0: never)
     double stale_copy = 0.0;      // of those, the chance a stale copy comes back, not nothing
+    Duration churn_every{0};      // mean time between a join and a leave (0: none)
+    double leave_share = 0.0;     // the chance a churn event is a leave (when one can leave)
     Duration sync_latency{0};     // the modelled fdatasync (not a fault: always on)
 
     bool has(Fault f) const noexcept { return (kinds & static_cast<std::uint16_t>(f)) != 0; }

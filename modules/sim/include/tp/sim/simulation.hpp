@@ -50,6 +50,8 @@ struct Event {
         resume,
         hostile,
         outsider,
+        join,
+        leave,
     };
     TimePoint time{};
     Kind kind = Kind::send;
@@ -74,6 +76,8 @@ struct Result {
     std::uint64_t pauses = 0;
     std::uint64_t hostile = 0;  // hostile datagrams sent
     std::uint64_t outsider = 0;  // datagrams the outsider sent (replayed, damaged or forged)
+    std::uint64_t joins = 0;     // newcomers that asked to join (churn)
+    std::uint64_t leaves = 0;    // members asked to leave (churn)
     std::uint64_t confirmed = 0;
     TimePoint ended{};
     peer::Summary summary;
