@@ -107,7 +107,27 @@ BOOST_AUTO_TEST_CASE(a_member_leaves_and_the_others_forget_it) {
     BOOST_TEST(!m.peer(3).trader()->books().membership().contains(9));
     for (PeerId p : {1u, 2u, 3u}) {
         BOOST_TEST((ids(m.peer(p).members()) == std::vector<PeerId>{1, 2, 3}), "peer " << p);
+        // Its clock entry goes too: clocks once named every peer that ever was, until a
+        // newcomer's decode bound refused a member's messages (sim --faults churn).
+        BOOST_TEST(m.peer(p).clock().get(9) == 0u, "peer " << p);
     }
+}
+
+// The cluster run found a newcomer that kept a replica of the trader's log: the replica set was
+// counted with it, the highest id. A newcomer is a customer; the founders' set is unchanged.
+BOOST_AUTO_TEST_CASE(a_newcomer_keeps_no_replica) {
+    CoreMarket m = running();
+    tp::peer::Config cfg = m.cfg;
+    cfg.replication.mode = tp::peer::ReplicationMode::quorum;
+    cfg.replication.replicas = 3;
+    auto joining = tp::peer::PeerCoreOptions::from(cfg, 9, Role::buyer, {1, 2, 3}, 1);
+    joining.join = tp::peer::PeerCoreOptions::Joining{1, "10.0.0.9", 9009};
+    const PeerCore newcomer(std::move(joining), *m.log.logger);
+    BOOST_TEST(!newcomer.keeps_replica());
+    BOOST_TEST(newcomer.replica() == nullptr);
+    const PeerCore founder(tp::peer::PeerCoreOptions::from(cfg, 1, Role::seller, {1, 2, 3}, 1),
+                           *m.log.logger);
+    BOOST_TEST(founder.keeps_replica());
 }
 
 BOOST_AUTO_TEST_CASE(a_membership_update_from_a_peer_that_is_not_the_trader_is_dropped) {

@@ -169,18 +169,15 @@ void Trader::release() {
 
 void Trader::announce(const market::MembershipAnswer& a, Position version) {
     const auto& members = books_.membership().members();
-    const auto listed = [&] {
-        std::vector<wire::MemberInfo> out;
-        out.reserve(members.size());
-        for (const auto& [id, m] : members) out.push_back(to_wire(m));
-        return out;
-    };
+    // The membership as it is now, listed once: for the newcomer and for every other member.
+    std::vector<wire::MemberInfo> listed;
+    if (a.accepted()) {
+        listed.reserve(members.size());
+        for (const auto& [id, m] : members) listed.push_back(to_wire(m));
+    }
     switch (a.change) {
         case market::MembershipChange::join:
-            push(outbox_, a.peer,
-                 wire::JoinAnswer{to_wire(a.error), self_,
-                                  a.accepted() ? listed() : std::vector<wire::MemberInfo>{}},
-                 epoch_);
+            push(outbox_, a.peer, wire::JoinAnswer{to_wire(a.error), self_, listed}, epoch_);
             break;
         case market::MembershipChange::leave:
             push(outbox_, a.peer, wire::LeaveAnswer{to_wire(a.error)}, epoch_);
@@ -191,7 +188,7 @@ void Trader::announce(const market::MembershipAnswer& a, Position version) {
     membership_changed_ = true;
     // Every other member learns the membership as it is now; the version orders the updates
     // (positions in the log only grow, across reigns too).
-    const wire::Members update{version, listed()};
+    const wire::Members update{version, std::move(listed)};
     for (const auto& [id, m] : members) {
         if (id != self_ && id != a.peer) push(outbox_, id, update, epoch_);
     }
