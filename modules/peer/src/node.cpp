@@ -599,6 +599,13 @@ bool Node::hand_on(std::vector<transport::Outgoing>& outgoing,
 }
 
 std::size_t Node::seal(const wire::Envelope& envelope, std::vector<std::byte>& buffer) {
+    if (guard_ && !guard_->is_member(envelope.receiver)) {
+        // A peer this one holds no session for: a bug upstream, but never one that may stop
+        // this peer's loops (an exception here once silenced a trader's heartbeats for good).
+        log_->error("cannot seal {} for peer {}: not a member this peer knows",
+                    wire::kind_name(envelope.body), envelope.receiver);
+        return 0;
+    }
     buffer.resize(wire::max_datagram_size);
     // Sealed: the envelope goes between the header and the MAC, encoded in place.
     const std::size_t offset = guard_ ? auth::header_size : 0;

@@ -119,7 +119,13 @@ void PeerCore::leave(bool withdraw_lots, Time now) {
 void PeerCore::on_join_tick(Time now) {
     if (!join_retry_ || now < *join_retry_) return;
     if (joining_) {
-        send_join(joining_->contact, now);  // the trader may have changed: start over
+        // The trader may have changed: start over, and through another member each time (the
+        // contact may have failed or left): the founders it knows, in turn.
+        std::vector<PeerId> contacts{joining_->contact};
+        for (PeerId m : members_) {
+            if (m != self_ && m != joining_->contact) contacts.push_back(m);
+        }
+        send_join(contacts[join_attempts_++ % contacts.size()], now);
     } else if (leaving_) {
         join_retry_ = now + join_interval_;
         if (const auto partner = trading_partner()) {

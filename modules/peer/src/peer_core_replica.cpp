@@ -128,6 +128,9 @@ void PeerCore::drive_replica(Time now) {
         shadow_.reset();
         ++trader_counters_.reigns;
         ready_.began_reign = epoch;
+        // The books' membership is the market's from now on: a new trader pays newcomer
+        // sellers its books owe, so it must know them (it sealed for strangers and threw).
+        adopt_books_members(now);
     }
     if (trader_) {
         trader_->on_durable(TP_MUTANT(reply_in_append_batch) ? r.last() : r.commit());

@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "tp/market/codec.hpp"
 #include "tp/peer/audit.hpp"
 #include "tp/peer/ids.hpp"
 #include "tp/replication/replica.hpp"
@@ -199,6 +200,11 @@ void Checker::became_trader(const peer::Node& self, wire::Epoch epoch, const mar
     for (auto& v : audit.invariants()) {
         violation(fmt::format("trader {}'s recovered books: {}", id, v));
     }
+    if (const replication::Replica* replica = self.core().replica()) {
+        // The books are the log this reign adopted, all of it committed now: its membership
+        // records count, though the trader that committed one may have failed unreported.
+        for (auto at = replica->first(); at <= replica->last(); ++at) note_members(*replica, at);
+    }
     check_membership(id, epoch, books);
     queued_.clear();
     for (const auto& q : books.queued()) {
@@ -226,10 +232,37 @@ void Checker::served(PeerId trader, const Key& key) {
     }
 }
 
+void Checker::member_record(PeerId peer, bool joined, wire::Epoch epoch, std::uint64_t at) {
+    auto& records = member_records_[peer];
+    if (records.contains(at)) return;
+    ++checks_;
+    const auto a = announced_.find(peer);
+    // Announced in this reign, of this kind, since the last change committed: this record is
+    // the one the announcement rested on, and it commits only now.
+    const bool early = a != announced_.end() && a->second.epoch == epoch &&
+                       a->second.joined == joined && a->second.changes == records.size();
+    records.insert(at);
+    if (!early) return;
+    violation(fmt::format("trader of epoch {} announced that peer {} {} before its record "
+                          "committed",
+                          epoch_text(epoch), peer, joined ? "joined" : "left"));
+}
+
+void Checker::note_members(const replication::Replica& replica, std::uint64_t at) {
+    const replication::Entry* entry = replica.entry(at);
+    if (entry == nullptr || entry->kind != replication::EntryKind::data) return;
+    auto event = market::decode_event(entry->payload);
+    if (!event) return;
+    if (const auto* j = std::get_if<market::MemberJoined>(&*event))
+        member_record(j->member.id, true, entry->epoch, at);
+    else if (const auto* l = std::get_if<market::MemberLeft>(&*event))
+        member_record(l->id, false, entry->epoch, at);
+}
+
 void Checker::check_membership(PeerId trader, wire::Epoch epoch, const market::Books& books) {
     for (const auto& [peer, a] : announced_) {
-        // A change recorded since may have committed: the books may rightly differ.
-        if (member_changes_[peer] != a.changes) continue;
+        // A change committed since: the books rightly differ.
+        if (member_records_[peer].size() != a.changes) continue;
         ++checks_;
         const bool member = books.membership().find(peer) != nullptr;
         if (member == a.joined) continue;
@@ -252,11 +285,9 @@ void Checker::persisted(const peer::Node& self, wire::Epoch epoch, const market:
             } else if constexpr (std::is_same_v<T, market::BuyQueued>) {
                 queued_[{e.buyer, e.request}] = Queued{e.clock, e.batch};
             } else if constexpr (std::is_same_v<T, market::MemberJoined>) {
-                ++member_changes_[e.member.id];
-                member_record_[e.member.id] = {epoch, lsn, true};
+                member_record(e.member.id, true, epoch, lsn);
             } else if constexpr (std::is_same_v<T, market::MemberLeft>) {
-                ++member_changes_[e.id];
-                member_record_[e.id] = {epoch, lsn, false};
+                member_record(e.id, false, epoch, lsn);
             } else if constexpr (std::is_same_v<T, market::PaymentAcked>) {
                 ++checks_;
                 auto payee = payees_.find(e.payment);
@@ -312,21 +343,7 @@ void Checker::released(const peer::Node& self, wire::Epoch epoch, const market::
     if (const auto* m = std::get_if<market::MembershipAnswer>(&output)) {
         if (m->accepted() && m->change != market::MembershipChange::voter) {
             announced_[m->peer] = Announced{m->change == market::MembershipChange::join, epoch,
-                                            member_changes_[m->peer]};
-            // Its record must be committed (durable in shared mode) by now: seen, of its kind
-            // (quorum mode reports records as they commit), and not past the durable point.
-            const bool joined = m->change == market::MembershipChange::join;
-            const auto* replica = self.core().replica();
-            const std::uint64_t done = replica ? replica->commit() : durable_;
-            const auto r = member_record_.find(m->peer);
-            ++checks_;
-            if (r == member_record_.end() || r->second.joined != joined ||
-                (r->second.epoch == epoch && r->second.lsn > done)) {
-                violation(fmt::format("trader {} announced that peer {} {} (epoch {}) before its "
-                                      "record was {}",
-                                      self.id(), m->peer, joined ? "joined" : "left",
-                                      epoch_text(epoch), replica ? "committed" : "durable"));
-            }
+                                            member_records_[m->peer].size()};
         }
         return;
     }
@@ -386,6 +403,7 @@ void Checker::check_committed(const peer::Node& self) {
         ++checks_;
         const auto seen = std::make_pair(entry->epoch, entry->crc);
         auto [it, fresh] = committed_.emplace(at, seen);
+        if (fresh) note_members(*replica, at);  // whoever committed it
         if (!fresh && it->second != seen) {
             violation(fmt::format(
                 "replicas disagree on committed record {}: one has epoch {} (CRC {:08x}), peer {} "

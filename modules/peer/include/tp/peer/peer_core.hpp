@@ -314,6 +314,7 @@ private:
     // Membership (issue 18): until a JoinAnswer admits this newcomer, and when to ask again.
     std::optional<PeerCoreOptions::Joining> joining_;
     PeerId join_to_ = 0;  // whom the last Join went to: only its answer counts
+    std::uint64_t join_attempts_ = 0;  // retries so far, each through the next member in turn
     std::optional<Time> join_retry_;
     Time join_interval_;
     // A graceful leave asked (whether the lots go too), and done.

@@ -11,6 +11,7 @@
 #include "tp/market/books.hpp"
 #include "tp/peer/local_market.hpp"
 #include "tp/peer/node.hpp"
+#include "tp/replication/replica.hpp"
 
 namespace tp::sim {
 
@@ -36,9 +37,10 @@ using runtime::TimePoint;
 //   fair       the trader never serves a request before one of the same batch that
 //              happened-before it
 //   settled    a payment is settled in the books only once its payee has acknowledged it
-//   members    a join or leave is announced only once its record is committed (durable in
-//              shared mode); a peer told it joined (or left) is a member (or not) in the books
-//              of every later trader, unless a later change of its membership was recorded
+//   members    a join or leave is announced only once its record is committed (quorum mode
+//              reports records as they commit: one that commits after its announcement, in the
+//              same reign, was announced early); a peer told it joined (or left) is a member (or
+//              not) in the books of every later trader, unless a later change was recorded
 //   liveness   after the faults stop, every buyer's pending request is answered within a bound,
 //              pauses of other peers notwithstanding (a paused buyer's clock restarts when it
 //              resumes)
@@ -146,17 +148,17 @@ private:
     struct Announced {
         bool joined = false;
         wire::Epoch epoch = 0;
-        std::uint64_t changes = 0;
+        std::size_t changes = 0;  // its membership records committed by then
     };
-    std::map<PeerId, std::uint64_t> member_changes_;
-    // The last membership record of each peer seen (committed, in quorum mode): its reign,
-    // position, and whether it was a join.
-    struct MemberRecord {
-        wire::Epoch epoch = 0;
-        std::uint64_t lsn = 0;
-        bool joined = false;
-    };
-    std::map<PeerId, MemberRecord> member_record_;
+    // Each peer's membership records committed so far, by log position: reported by the trader
+    // that committed them, or found in a replica's committed log (a trader may fail between
+    // committing a record and reporting it).
+    std::map<PeerId, std::set<std::uint64_t>> member_records_;
+    // A membership record committed at `at`; one that commits after its change was announced
+    // was announced early.
+    void member_record(PeerId peer, bool joined, wire::Epoch epoch, std::uint64_t at);
+    // The membership record at `at` of a replica's log, if that is one.
+    void note_members(const replication::Replica& replica, std::uint64_t at);
     std::map<PeerId, Announced> announced_;
     // payment -> the reign and journal record of the sale that owes it (this run's sales)
     std::map<std::uint64_t, std::pair<wire::Epoch, std::uint64_t>> sales_;
