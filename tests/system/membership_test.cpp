@@ -44,17 +44,6 @@ bool gone(Market& m, PeerId peer) {
 
 BOOST_AUTO_TEST_SUITE(membership)
 
-// One scenario, run on the in-memory network and on UDP loopback.
-#define TP_ON_MEMORY_AND_UDP(name)               \
-    static void name(::tp::peer::TransportKind); \
-    BOOST_AUTO_TEST_CASE(name##_memory) {        \
-        name(::tp::peer::TransportKind::memory); \
-    }                                            \
-    BOOST_AUTO_TEST_CASE(name##_udp) {           \
-        name(::tp::peer::TransportKind::udp);    \
-    }                                            \
-    static void name(::tp::peer::TransportKind kind)
-
 TP_ON_MEMORY_AND_UDP(a_newcomer_joins_and_buys) {
     Market m(kind, {Role::seller, Role::buyer, Role::buyer});
     BOOST_REQUIRE(m.settle_on(3));
