@@ -263,6 +263,33 @@ BOOST_AUTO_TEST_CASE(a_peer_that_lost_its_state_in_its_first_life_learns_it) {
     BOOST_TEST(!b.open(frame_to(again, 2), 1s + 50ms).greet.has_value());
 }
 
+BOOST_AUTO_TEST_CASE(a_wiped_first_life_s_greeting_is_answered_even_where_it_fills_a_gap) {
+    // Found by tools/cluster --wipe-killed under AddressSanitizer: b started late and never got
+    // the first frames of a's first life; a, wiped, came back as life 1, and its frames filled
+    // those gaps: accepted, as if from its earlier life, and nobody told it of that life.
+    Guard b(2, 1, members, key, 100ms);
+    // Step 1: a's first life sends four frames; the first is lost (b was not listening yet).
+    Guard a(1, 1, members, key);
+    (void)frame_to(a, 2);
+    for (int i = 0; i < 3; ++i) BOOST_TEST(accepted(b, frame_to(a, 2)));
+    // Step 2: a comes back without its state and greets b before anything else. Its sequence 1
+    // is the gap: accepted. The hello names no life of b, so b answers it.
+    Guard again(1, 1, members, key);
+    const auto greeted = b.open(hello_to(again, 2), 1s);
+    BOOST_TEST(greeted.opened.has_value());
+    BOOST_REQUIRE(greeted.greet.has_value());
+    BOOST_TEST(*greeted.greet == 1u);
+    // Step 3: b's answer says it heard life 1 up to sequence 4, more than the new life sent.
+    const auto told = again.open(hello_to(b, 1), 1s);
+    BOOST_TEST((told.refusal == Refusal::later_life));
+    BOOST_REQUIRE(told.later_life.has_value());
+    BOOST_TEST(*told.later_life == 1u);
+    // Step 4: a hello that names b's life is news, not a question: no answer.
+    Guard c(3, 1, members, key);
+    BOOST_TEST(accepted(c, hello_to(b, 3)));
+    BOOST_TEST(!b.open(hello_to(c, 2), 1s).greet.has_value());
+}
+
 BOOST_AUTO_TEST_CASE(a_hello_carries_nothing_or_how_far_it_heard) {
     Guard a(1, 1, members, key), b(2, 1, members, key);
     // A member's hello of any other length is refused as malformed, whatever its MAC.

@@ -199,8 +199,13 @@ Guard::Outcome Guard::open(std::span<const std::byte> frame, Time now) {
     }
     const bool knows_me = h.receiver_incarnation == incarnation_ ||
                           (h.receiver_incarnation == 0 && incarnation_ == 1);
+    // A hello that names no life of this peer (one from a peer starting without durable state
+    // names none) is answered too: the answer says how far the sender's life was heard here,
+    // which tells a peer whose disk was lost before it sends any data into its earlier life's
+    // window.
+    const bool answer = !knows_me || (h.kind == FrameKind::hello && h.receiver_incarnation == 0);
     std::optional<PeerId> greet;
-    if (!knows_me && greeting_due(*s, now)) greet = h.sender;
+    if (answer && greeting_due(*s, now)) greet = h.sender;
     if (!knows_me && h.kind == FrameKind::data) {
         return refuse(Refusal::stale_receiver, h.sender, greet);
     }

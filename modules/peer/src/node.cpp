@@ -67,15 +67,6 @@ void log_election(spdlog::logger& log, std::span<const wire::Envelope> batch) {
     }
 }
 
-// One of `pool`'s recycled objects, or a new one.
-template <typename T>
-T take_pooled(std::vector<T>& pool) {
-    if (pool.empty()) return T{};
-    T taken = std::move(pool.back());
-    pool.pop_back();
-    return taken;
-}
-
 // Whether `e` is the cancellation stop() causes, through the nesting of `||`'s
 // multiple_exceptions (each loop ends by it when a stop comes from inside one).
 bool cancelled(const std::exception_ptr& e) {
@@ -164,9 +155,13 @@ asio::awaitable<void> Node::run() {
     using namespace asio::experimental::awaitable_operators;
     try {
         if (stopped_) co_return;  // failed before it began (a replica it could not open)
-        // A restarted peer's members may still write for its earlier life, which it must
-        // refuse: tell them first.
-        if (guard_ && core_.incarnation() > 1 && !greet_all()) co_await flush();
+        if (guard_ && core_.incarnation() > 1) {
+            // A restarted peer's members may still write for its earlier life, which it must
+            // refuse: tell them first.
+            if (!greet_all()) co_await flush();
+        } else if (guard_ && !core_.joining_options()) {
+            if (!greet_before_speaking()) co_await flush();
+        }
         if (!carry_out_now()) co_await flush();  // what start() decided to send
         receive_buffer_.resize(transport_->max_datagram());  // the receive and timer loops'
         throw_if_cancelled(co_await asio::this_coro::cancellation_state);
@@ -263,6 +258,7 @@ bool Node::handle(transport::Datagram datagram) {
     auto envelope = accept(datagram, greet);  // receive_buffer_ is free again after it
     bool all_sent = true;
     if (greet) all_sent = send_hello(*greet);
+    if (std::exchange(heard_greeting_, false)) all_sent = release_held(false) && all_sent;
     if (envelope) take(std::move(*envelope));
     return all_sent;
 }
@@ -380,7 +376,10 @@ asio::awaitable<void> Node::timer_loop() {
         // A tick judges silence (a leader's, a quorum's), and what waits unread was said before
         // it: after a stall of the event loop the timers and the datagrams are ready together,
         // and a follower must not suspect a leader whose heartbeat sits in its socket.
-        const bool drained_sent = drain_received(true);
+        bool drained_sent = drain_received(true);
+        // A greeting's wait ends on time, also for a member nothing more is sent to.
+        if (!unheard_.empty() && now() >= greeting_until_)
+            drained_sent = release_held(true) && drained_sent;
         core_.on_tick(core_now());
         if (!(carry_out_now() && drained_sent)) co_await flush();
     }
@@ -561,10 +560,13 @@ void Node::wake_waiters() {
 bool Node::send(std::span<const wire::Envelope> batch) {
     // Each envelope sealed into a buffer of its own (recycled), then the batch in one go: one
     // system call for a Ready's messages on UDP (sendmmsg), however many peers they go to.
+    bool all_sent = true;
+    if (!unheard_.empty() && now() >= greeting_until_) all_sent = release_held(true);
     std::vector<std::vector<std::byte>> buffers = take_pooled(send_batches_);
     std::vector<transport::Outgoing> outgoing = take_pooled(outgoing_pool_);
     for (const wire::Envelope& envelope : batch) {
         if (envelope.receiver == id()) continue;  // delivered by carry_out
+        if (!unheard_.empty() && hold_for_greeting(envelope, all_sent)) continue;
         std::vector<std::byte> buffer = take_pooled(send_buffers_);
         if (const std::size_t size = seal(envelope, buffer)) {
             outgoing.push_back({envelope.receiver, std::span<const std::byte>(buffer.data(), size)});
@@ -573,7 +575,7 @@ bool Node::send(std::span<const wire::Envelope> batch) {
             send_buffers_.push_back(std::move(buffer));
         }
     }
-    const bool all_sent = hand_on(outgoing, buffers);
+    all_sent = hand_on(outgoing, buffers) && all_sent;
     send_batches_.push_back(std::move(buffers));
     outgoing_pool_.push_back(std::move(outgoing));
     return all_sent;
@@ -619,89 +621,6 @@ std::size_t Node::seal(const wire::Envelope& envelope, std::vector<std::byte>& b
         return 0;
     }
     return guard_ ? guard_->seal(envelope.receiver, buffer, size) : size;
-}
-
-// ---- Authentication -------------------------------------------------------------------------
-
-bool Node::send_hello(PeerId to) {
-    if (stopped_ || !guard_ || to == id()) return true;
-    std::vector<std::byte> buffer = take_pooled(send_buffers_);
-    buffer.resize(auth::hello_size);
-    const std::size_t size = guard_->seal_hello(to, buffer);
-    ++core_.counters().hellos_sent;
-    std::vector<std::vector<std::byte>> buffers = take_pooled(send_batches_);
-    std::vector<transport::Outgoing> outgoing = take_pooled(outgoing_pool_);
-    outgoing.push_back({to, std::span<const std::byte>(buffer.data(), size)});
-    buffers.push_back(std::move(buffer));
-    const bool all_sent = hand_on(outgoing, buffers);
-    send_batches_.push_back(std::move(buffers));
-    outgoing_pool_.push_back(std::move(outgoing));
-    return all_sent;
-}
-
-bool Node::greet_all() {
-    bool all_sent = true;
-    for (PeerId p : core_.members()) all_sent = send_hello(p) && all_sent;
-    return all_sent;
-}
-
-std::optional<std::span<const std::byte>> Node::open(std::span<const std::byte> frame, PeerId from,
-                                                     std::optional<PeerId>& greet) {
-    const auto out = guard_->open(frame, core_now());
-    greet = out.greet;
-    if (out.opened) {
-        if (out.opened->kind == auth::FrameKind::hello) return std::nullopt;
-        return out.opened->payload;
-    }
-    ++core_.counters().auth_refused[static_cast<std::size_t>(out.refusal)];
-    switch (out.refusal) {
-        case auth::Refusal::stale_receiver:
-            // Routine after this peer restarts: the sender learns this life from the hello.
-            break;
-        case auth::Refusal::bad_mac:
-            dropped(DropKind::bad_mac, from,
-                    "it fails authentication (forged, damaged or another key)");
-            break;
-        case auth::Refusal::replayed:
-        case auth::Refusal::too_old:
-        case auth::Refusal::old_incarnation:
-            dropped(
-                DropKind::replay, from,
-                fmt::format("peer {}'s datagram is {}", out.from, auth::to_string(out.refusal)));
-            break;
-        case auth::Refusal::later_life:
-            // This peer's state was lost: a member knows a later life of it. Until the driver
-            // restarts it as the next life, the members refuse what it sends.
-            if (out.later_life && context_.on_later_life) {
-                if (*out.later_life == core_.incarnation()) {
-                    log_->warn(
-                        "peer {} heard more of this life ({}) than it has said: its durable state "
-                        "was lost; it starts again as the next life",
-                        out.from, *out.later_life);
-                } else {
-                    log_->warn(
-                        "peer {} knows a later life of this peer ({}, this is {}): its durable "
-                        "state was lost; it starts again as the next life",
-                        out.from, *out.later_life, core_.incarnation());
-                }
-                context_.on_later_life(id(), *out.later_life);
-            } else if (out.later_life) {
-                log_->error(
-                    "peer {} knows a later life of this peer ({}, this is {}): its durable state "
-                    "was lost; restart it to take part again",
-                    out.from, *out.later_life, core_.incarnation());
-            }
-            break;
-        case auth::Refusal::malformed:
-        case auth::Refusal::not_for_me:
-        case auth::Refusal::unknown_sender:
-        case auth::Refusal::count_:
-            dropped(DropKind::malformed, from,
-                    fmt::format("not an authenticated datagram for this peer: {}",
-                                auth::to_string(out.refusal)));
-            break;
-    }
-    return std::nullopt;
 }
 
 }  // namespace tp::peer

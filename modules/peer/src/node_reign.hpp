@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <system_error>
+#include <vector>
 
 #include "tp/peer/journal.hpp"
 #include "tp/peer/node.hpp"
@@ -22,6 +23,15 @@ inline void throw_if_cancelled(const asio::cancellation_state& state) {
     if (state.cancelled() != asio::cancellation_type::none) {
         throw std::system_error(asio::error::operation_aborted);
     }
+}
+
+// One of `pool`'s recycled objects, or a new one.
+template <typename T>
+T take_pooled(std::vector<T>& pool) {
+    if (pool.empty()) return T{};
+    T taken = std::move(pool.back());
+    pool.pop_back();
+    return taken;
 }
 
 // Disk work (a sync, a snapshot) on the pool's thread. The work is a parameter, so the

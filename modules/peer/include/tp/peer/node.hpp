@@ -286,7 +286,15 @@ private:
     std::size_t seal(const wire::Envelope& envelope, std::vector<std::byte>& buffer);
     // Sends a hello to each member (a restarted peer, before anything else).
     bool greet_all();
+    bool greet_unheard();
     bool send_hello(PeerId to);
+    // A first life greets every member, and holds what goes to one until its hello is in
+    // (bounded): node_greeting.cpp.
+    bool greet_before_speaking();
+    // send()'s: true when `envelope` is held (its receiver has not greeted back yet).
+    bool hold_for_greeting(const wire::Envelope& envelope, bool& all_sent);
+    // Sends what is held for members that greeted back (`everything`: the wait is over).
+    bool release_held(bool everything);
     // Hands `outgoing` (sealed in `buffers`, index for index) to the transport, behind the
     // backlog; what it does not take joins the backlog. False: something waits there.
     bool hand_on(std::vector<transport::Outgoing>& outgoing,
@@ -356,6 +364,13 @@ private:
     // The most members the market had: a clock may name each (issue 18: a member that left too).
     std::size_t clock_bound_ = 0;
     std::optional<auth::Guard> guard_;  // security on
+    // While a first life greets: the members whose hello is not in, what waits for them, until
+    // when, and when to greet them again.
+    std::vector<PeerId> unheard_;
+    std::vector<wire::Envelope> held_;
+    TimePoint greeting_until_{};
+    TimePoint next_greeting_{};
+    bool heard_greeting_ = false;  // a hello released some: handle() sends them
     // Recycled, so the steady state allocates none: encode buffers, carry_out's batches, and
     // send()'s lists (a flush suspends, and another carry_out may send meanwhile).
     std::vector<std::vector<std::byte>> send_buffers_;
