@@ -113,6 +113,32 @@ BOOST_AUTO_TEST_CASE(a_member_leaves_and_the_others_forget_it) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(a_leaver_whose_answer_was_lost_learns_it_left_when_it_asks_again) {
+    CoreMarket m = running();
+    PeerCore& newcomer = m.join(9, Role::buyer, 3);
+    m.settle();
+    m.advance(ms(200));
+    // Step 1: 9 leaves; the trader records it, and its answer is lost.
+    newcomer.leave(false, m.now);
+    m.carry_out(9);
+    for (int n = 0; n < 10 && !m.network.empty(); ++n) {
+        std::erase_if(m.network, [](const wire::Envelope& e) {
+            return std::holds_alternative<wire::LeaveAnswer>(e.body);
+        });
+        wire::Envelope e = std::move(m.network.front());
+        m.network.pop_front();
+        m.peer(e.receiver).on_message(e, m.now);
+        m.carry_out(e.receiver);
+    }
+    m.network.clear();
+    BOOST_REQUIRE(!m.peer(3).trader()->books().membership().contains(9));
+    BOOST_REQUIRE(newcomer.leaving());
+    // Step 2: it asks again; the trader answers that it is not a member: it is out.
+    m.advance(ms(2000));
+    BOOST_TEST(newcomer.left());
+    BOOST_TEST(!newcomer.leaving());
+}
+
 // The cluster run found a newcomer that kept a replica of the trader's log: the replica set was
 // counted with it, the highest id. A newcomer is a customer; the founders' set is unchanged.
 BOOST_AUTO_TEST_CASE(a_newcomer_keeps_no_replica) {

@@ -92,6 +92,19 @@ struct ReplicatedMarket {
         carry_out(id);
     }
     PeerCore& peer(PeerId id) { return *peers.at(id); }
+    // Issue 18: a newcomer (a customer: no replica) that joins through `contact`.
+    PeerCore& join(PeerId id, Role role, PeerId contact) {
+        std::vector<PeerId> founders;
+        for (PeerId p = 1; p <= roles.size(); ++p) founders.push_back(p);
+        auto o = tp::peer::PeerCoreOptions::from(cfg, id, role, founders, 1);
+        o.join = tp::peer::PeerCoreOptions::Joining{contact, "10.0.0." + std::to_string(id),
+                                                    static_cast<std::uint16_t>(9000 + id)};
+        peers[id] = std::make_unique<PeerCore>(std::move(o), *log.logger);
+        peers[id]->start(now, false);
+        carry_out(id);
+        settle();
+        return *peers[id];
+    }
     // The election and the view change run; `trader` serves.
     void elect(PeerId trader) {
         settle();
@@ -453,6 +466,36 @@ BOOST_AUTO_TEST_CASE(customers_trade_but_keep_no_log_and_never_lead) {
 // Found by `sim --replicas 5` (seed 263) once the checker said an epoch begins once: the trader
 // lost its disk (its epoch floor with it), came back before anyone had suspected it, heard nobody
 // and claimed its first epoch again; the replicas, joined to that very epoch, took it.
+BOOST_AUTO_TEST_CASE(a_new_trader_tells_a_peer_whose_leave_it_took_over) {
+    // Found by `sim --seed 7 --faults churn,crash`: the trader failed after a newcomer's leave
+    // was in a quorum's logs but before anyone learnt it committed. The next trader's books no
+    // longer held the newcomer, so nothing reached it again (no heartbeat, no Coordinator): it
+    // waited for its answer, and for a trader, for ever.
+    ReplicatedMarket m({Role::seller, Role::buyer, Role::seller});
+    m.elect(3);
+    // Step 1: newcomer 9 joins through peer 1.
+    m.join(9, Role::buyer, 1);
+    BOOST_REQUIRE(m.peer(3).trader()->books().membership().contains(9));
+    // Step 2: 9 leaves. The followers store the record and acknowledge it, but whatever else the
+    // trader sends is lost: its answer, and the news that the record committed.
+    m.lost = [](const wire::Envelope& e) {
+        return e.sender == 3 && !std::holds_alternative<replication::Append>(e.body);
+    };
+    m.peer(9).leave(false, m.now);
+    m.carry_out(9);
+    m.settle();
+    BOOST_REQUIRE(m.peer(9).leaving());
+    // Step 3: the trader fails. Peer 2 takes over from a quorum's logs, the leave with them.
+    m.lost = nullptr;
+    m.crash(3);
+    m.advance(ms(500));
+    BOOST_REQUIRE(m.trader() == PeerId{2});
+    BOOST_TEST(!m.peer(2).trader()->books().membership().contains(9));
+    // Step 4: and it tells peer 9, which learns it left.
+    BOOST_TEST(m.peer(9).left());
+    BOOST_TEST(!m.peer(9).leaving());
+}
+
 BOOST_AUTO_TEST_CASE(a_peer_back_from_a_lost_disk_claims_nothing_until_it_recovered) {
     ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer});
     m.elect(3);

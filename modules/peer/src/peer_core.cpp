@@ -294,6 +294,7 @@ void PeerCore::step_down() {
     trader_.reset();
     loading_.reset();
     asked_while_loading_.clear();
+    left_while_loading_.clear();
     ready_.load_books.reset();
 }
 

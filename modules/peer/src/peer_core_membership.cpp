@@ -42,10 +42,17 @@ bool PeerCore::on_membership_message(PeerId from, const wire::Envelope& envelope
         return true;
     }
     if (const auto* answer = std::get_if<wire::LeaveAnswer>(&body)) {
-        if (!leaving_ || bully_.leader() != from) {
+        // The trader's, or a newer one's (an epoch names its leader): a trader that took the
+        // leave over from a failed one tells a peer that, no longer a member, never learns it.
+        const bool trader = bully_.leader() == from || leave_to_ == from ||
+                            (envelope.epoch > bully_.epoch() &&
+                             election::epoch_leader(envelope.epoch) == from);
+        if (!leaving_ || !trader) {
             ++counters_.wrong_role;
             dropped(DropKind::wrong_role, from, "a leave answer not from the trader", now);
-        } else if (answer->reason == wire::MembershipRefusal::none) {
+        } else if (answer->reason == wire::MembershipRefusal::none ||
+                   answer->reason == wire::MembershipRefusal::not_a_member) {
+            // not_a_member: it left already, and that answer was lost.
             leaving_.reset();
             left_ = true;
             log_.info("left the market");
@@ -128,8 +135,11 @@ void PeerCore::on_join_tick(Time now) {
         send_join(contacts[join_attempts_++ % contacts.size()], now);
     } else if (leaving_) {
         join_retry_ = now + join_interval_;
-        if (const auto partner = trading_partner()) {
-            push(scratch_, *partner, wire::Leave{*leaving_});
+        // The trader, or the one it asked last: a peer whose leave took effect is no member of
+        // that trader's any more and hears no heartbeat from it, but its answer was lost.
+        if (const auto partner = trading_partner()) leave_to_ = partner;
+        if (leave_to_) {
+            push(scratch_, *leave_to_, wire::Leave{*leaving_});
             stamp_all(scratch_);
         }
     } else {

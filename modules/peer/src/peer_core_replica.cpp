@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <utility>
 
+#include "tp/market/codec.hpp"
 #include "tp/mutant/mutant.hpp"
 #include "tp/peer/peer_core.hpp"
+#include "translate.hpp"
 
 namespace tp::peer {
 
@@ -131,6 +133,11 @@ void PeerCore::drive_replica(Time now) {
         // The books' membership is the market's from now on: a new trader pays newcomer
         // sellers its books owe, so it must know them (it sealed for strangers and threw).
         adopt_books_members(now);
+        for (auto& left : std::exchange(left_while_loading_, {})) {
+            if (trader_->books().membership().contains(left.id)) continue;  // it came back
+            push(scratch_, left.id, wire::LeaveAnswer{wire::MembershipRefusal::none}, epoch);
+            ready_.guests.push_back(std::move(left));
+        }
     }
     if (trader_) {
         trader_->on_durable(TP_MUTANT(reply_in_append_batch) ? r.last() : r.commit());
@@ -171,7 +178,13 @@ void PeerCore::apply_committed() {
         const replication::Entry* entry = r.entry(applied_ + 1);
         if (entry == nullptr) break;
         if (entry->kind == replication::EntryKind::data) {
-            if (auto applied = shadow_->apply_encoded(entry->payload); !applied) {
+            auto event = market::decode_event(entry->payload);
+            const auto* left = event ? std::get_if<market::MemberLeft>(&*event) : nullptr;
+            const market::Member* leaving =
+                left && loading_ ? shadow_->membership().find(left->id) : nullptr;
+            if (leaving) left_while_loading_.push_back(to_wire(*leaving));
+            market::Status applied = event ? shadow_->apply(*event) : market::Status(event.error());
+            if (!applied) {
                 // A committed record these books cannot take: the replica is no use as a trader.
                 ready_.failure = fmt::format(
                     "record {} of the replicated log (epoch {}) does not apply to the books: {}",

@@ -291,6 +291,12 @@ private:
     // Buys and deposits refused trader_unavailable while loading, the latest per member: served
     // the moment the reign begins, so nobody waits out a request timeout for it.
     std::map<PeerId, wire::Envelope> asked_while_loading_;
+    // Members whose leave the view change applied: the old trader may have failed before it
+    // answered, and a peer no longer a member hears nothing more (no heartbeat, no Coordinator),
+    // so the new trader tells them when its reign begins (where they listen, too: it may never
+    // have known them).
+    std::vector<wire::MemberInfo> left_while_loading_;
+    std::optional<PeerId> leave_to_;  // the trader a leaving peer asked last
     std::optional<PeerId> partner_;
     JunkReporter junk_;
     NodeCounters counters_;
