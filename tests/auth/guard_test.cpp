@@ -18,9 +18,9 @@ std::vector<std::byte> frame_to(Guard& from, PeerId to, std::size_t payload = 16
     return frame;
 }
 
-std::vector<std::byte> hello_to(Guard& from, PeerId to) {
+std::vector<std::byte> hello_to(Guard& from, PeerId to, bool ask = false) {
     std::vector<std::byte> frame(hello_size);
-    frame.resize(from.seal_hello(to, frame));
+    frame.resize(from.seal_hello(to, frame, ask));
     return frame;
 }
 
@@ -288,6 +288,27 @@ BOOST_AUTO_TEST_CASE(a_wiped_first_life_s_greeting_is_answered_even_where_it_fil
     Guard c(3, 1, members, key);
     BOOST_TEST(accepted(c, hello_to(b, 3)));
     BOOST_TEST(!b.open(hello_to(c, 2), 1s).greet.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_greeting_whose_answer_was_lost_asks_again_and_is_answered) {
+    // Found by system-seed-cases over TCP on a loaded machine: b's answer to a's first hello was
+    // lost; a had meanwhile learnt b's life from b's data, so its next hello named that life,
+    // b took it for news and never answered, and a waited out its whole greeting.
+    Guard a(1, 1, members, key), b(2, 1, members, key, 100ms);
+    // Step 1: a greets b, b answers; the answer is lost.
+    BOOST_TEST(b.open(hello_to(a, 2), 1s).greet.value_or(0) == 1u);
+    (void)hello_to(b, 1);
+    // Step 2: b's data reaches a, which now knows b's life.
+    BOOST_TEST(accepted(a, frame_to(b, 1)));
+    BOOST_TEST(a.known_incarnation(2) == 1u);
+    // Step 3: a hello that names it is news: b does not answer.
+    BOOST_TEST(!b.open(hello_to(a, 2), 1s + 200ms).greet.has_value());
+    // Step 4: one that asks names no life of b, and b answers it, with how far it heard a.
+    BOOST_TEST(b.open(hello_to(a, 2, true), 1s + 400ms).greet.value_or(0) == 1u);
+    const auto answer = hello_to(b, 1);
+    BOOST_TEST(accepted(a, answer));
+    // Step 5: answers stay rate-limited, however often a asks.
+    BOOST_TEST(!b.open(hello_to(a, 2, true), 1s + 450ms).greet.has_value());
 }
 
 BOOST_AUTO_TEST_CASE(a_hello_carries_nothing_or_how_far_it_heard) {

@@ -143,18 +143,26 @@ TP_ON_EVERY_TRANSPORT(tc09_conflicting_requests_never_corrupt_the_books) {
         Market m(kind,
                  {Role::seller, Role::buyer, Role::buyer, Role::buyer, Role::buyer, Role::buyer},
                  [&](tp::peer::Config& c) { c.market.batch_window = window; });
-        BOOST_REQUIRE(m.settle_on(6));
+        // Whoever leads: the claim holds for any trader, and over real sockets on a loaded
+        // machine (CI's sanitizer build) the first election settled on peer 5 now and then.
+        const auto trader = m.settle();
+        BOOST_REQUIRE(trader.has_value());
+        BOOST_REQUIRE(*trader != 1u);
+        std::vector<PeerId> buyers;
+        for (PeerId b : {2, 3, 4, 5, 6}) {
+            if (b != *trader) buyers.push_back(b);
+        }
         m.deposit(1, boar, 5, 20);
         // Four buyers want 2 boar each, at once: only two can have them.
-        for (PeerId b : {2, 3, 4, 5}) m.node(b).buy(boar, 2);
+        for (PeerId b : buyers) m.node(b).buy(boar, 2);
         BOOST_REQUIRE(m.run_until([&] {
-            for (PeerId b : {2, 3, 4, 5}) {
+            for (PeerId b : buyers) {
                 if (m.node(b).buyer().purchases.size() != 1) return false;
             }
             return true;
         }));
         int filled = 0;
-        for (PeerId b : {2, 3, 4, 5}) {
+        for (PeerId b : buyers) {
             const auto& p = m.node(b).buyer().purchases[0];
             if (p.filled) {
                 ++filled;

@@ -72,31 +72,37 @@ std::size_t Guard::seal(PeerId to, std::span<std::byte> frame, std::size_t paylo
                         FrameKind kind) {
     Session* s = find(to);
     if (s == nullptr) throw std::invalid_argument("auth::Guard::seal: peer is not a member");
+    return seal(*s, frame, payload, kind, s->incarnation);
+}
+
+std::size_t Guard::seal(Session& s, std::span<std::byte> frame, std::size_t payload,
+                        FrameKind kind, std::uint32_t receiver_incarnation) {
     if (frame.size() < frame_overhead + payload) {
         throw std::length_error("auth::Guard::seal: no room for the header and the MAC");
     }
-    const Header header{kind, self_, to, incarnation_, s->incarnation, s->next_sequence++};
+    const Header header{kind, self_, s.peer, incarnation_, receiver_incarnation,
+                        s.next_sequence++};
     write_header(header, frame.first<header_size>());
     const std::size_t covered = header_size + payload;
     mac_.compute(frame.first(covered), frame.subspan(covered).first<mac_size>());
     return covered + mac_size;
 }
 
-std::size_t Guard::seal_hello(PeerId to, std::span<std::byte> out) {
-    const Session* s = find(to);
+std::size_t Guard::seal_hello(PeerId to, std::span<std::byte> out, bool ask) {
+    Session* s = find(to);
     if (s == nullptr) throw std::invalid_argument("auth::Guard::seal: peer is not a member");
     if (out.size() < hello_size) {
         throw std::length_error("auth::Guard::seal_hello: no room for a hello");
     }
     // How far this peer heard the life of `to` it knows: a `to` that has not got that far in that
     // life lost its state.
-    const std::uint64_t heard = s->incarnation != 0 && s->window.incarnation() == s->incarnation
-                                    ? s->window.highest()
-                                    : 0;
+    const std::uint32_t names = ask ? 0 : s->incarnation;
+    const std::uint64_t heard =
+        names != 0 && s->window.incarnation() == names ? s->window.highest() : 0;
     for (std::size_t i = 0; i < hello_payload; ++i) {
         out[header_size + i] = static_cast<std::byte>((heard >> (8 * i)) & 0xff);
     }
-    return seal(to, out, hello_payload, FrameKind::hello);
+    return seal(*s, out, hello_payload, FrameKind::hello, names);
 }
 
 Guard::Outcome Guard::refuse(Refusal why, PeerId from, std::optional<PeerId> greet) {

@@ -158,7 +158,7 @@ asio::awaitable<void> Node::run() {
         if (guard_ && core_.incarnation() > 1) {
             // A restarted peer's members may still write for its earlier life, which it must
             // refuse: tell them first.
-            if (!greet_all()) co_await flush();
+            if (!greet(core_.members(), false)) co_await flush();
         } else if (guard_ && !core_.joining_options()) {
             if (!greet_before_speaking()) co_await flush();
         }
@@ -377,9 +377,7 @@ asio::awaitable<void> Node::timer_loop() {
         // it: after a stall of the event loop the timers and the datagrams are ready together,
         // and a follower must not suspect a leader whose heartbeat sits in its socket.
         bool drained_sent = drain_received(true);
-        // A greeting's wait ends on time, also for a member nothing more is sent to.
-        if (!unheard_.empty() && now() >= greeting_until_)
-            drained_sent = release_held(true) && drained_sent;
+        drained_sent = end_greeting_if_due() && drained_sent;
         core_.on_tick(core_now());
         if (!(carry_out_now() && drained_sent)) co_await flush();
     }
@@ -560,8 +558,7 @@ void Node::wake_waiters() {
 bool Node::send(std::span<const wire::Envelope> batch) {
     // Each envelope sealed into a buffer of its own (recycled), then the batch in one go: one
     // system call for a Ready's messages on UDP (sendmmsg), however many peers they go to.
-    bool all_sent = true;
-    if (!unheard_.empty() && now() >= greeting_until_) all_sent = release_held(true);
+    bool all_sent = end_greeting_if_due();
     std::vector<std::vector<std::byte>> buffers = take_pooled(send_batches_);
     std::vector<transport::Outgoing> outgoing = take_pooled(outgoing_pool_);
     for (const wire::Envelope& envelope : batch) {

@@ -10,11 +10,11 @@
 
 namespace tp::peer {
 
-bool Node::send_hello(PeerId to) {
+bool Node::send_hello(PeerId to, bool ask) {
     if (stopped_ || !guard_ || to == id()) return true;
     std::vector<std::byte> buffer = take_pooled(send_buffers_);
     buffer.resize(auth::hello_size);
-    const std::size_t size = guard_->seal_hello(to, buffer);
+    const std::size_t size = guard_->seal_hello(to, buffer, ask);
     ++core_.counters().hellos_sent;
     std::vector<std::vector<std::byte>> buffers = take_pooled(send_batches_);
     std::vector<transport::Outgoing> outgoing = take_pooled(outgoing_pool_);
@@ -26,15 +26,9 @@ bool Node::send_hello(PeerId to) {
     return all_sent;
 }
 
-bool Node::greet_all() {
+bool Node::greet(std::span<const PeerId> members, bool ask) {
     bool all_sent = true;
-    for (PeerId p : core_.members()) all_sent = send_hello(p) && all_sent;
-    return all_sent;
-}
-
-bool Node::greet_unheard() {
-    bool all_sent = true;
-    for (PeerId p : unheard_) all_sent = send_hello(p) && all_sent;
+    for (PeerId p : members) all_sent = send_hello(p, ask) && all_sent;
     return all_sent;
 }
 
@@ -50,21 +44,28 @@ bool Node::greet_before_speaking() {
     }
     greeting_until_ = now() + config_.election.election_timeout;
     next_greeting_ = now() + config_.election.heartbeat_interval;
-    return greet_all();
+    return greet(unheard_, true);
 }
 
 bool Node::hold_for_greeting(const wire::Envelope& envelope, bool& all_sent) {
     if (std::find(unheard_.begin(), unheard_.end(), envelope.receiver) == unheard_.end())
         return false;
-    // More than a greeting's worth of messages to one silent member are lost, as the network
-    // would lose them: the cores send again.
+    // More than a greeting's worth of messages (to the silent members together) are lost, as
+    // the network would lose them: the cores send again.
     constexpr std::size_t max_held = 1024;
     if (held_.size() < max_held) held_.push_back(envelope);
     if (now() >= next_greeting_) {
+        // A hello or its answer may have been lost. Ask: a hello that named the member's life
+        // (learnt from its data meanwhile) would be news to it, not a question.
         next_greeting_ = now() + config_.election.heartbeat_interval;
-        all_sent = greet_unheard() && all_sent;  // a hello may have been lost
+        all_sent = greet(unheard_, true) && all_sent;
     }
     return true;
+}
+
+bool Node::end_greeting_if_due() {
+    // Also for a member nothing more is sent to.
+    return unheard_.empty() || now() < greeting_until_ || release_held(true);
 }
 
 bool Node::release_held(bool everything) {

@@ -77,8 +77,9 @@ public:
     std::size_t seal(PeerId to, std::span<std::byte> frame, std::size_t payload,
                      FrameKind kind = FrameKind::data);
     // A hello for `to` in `out` (at least hello_size bytes); returns its size. It carries the
-    // highest sequence accepted here from the life of `to` it names.
-    std::size_t seal_hello(PeerId to, std::span<std::byte> out);
+    // highest sequence accepted here from the life of `to` it names. `ask`: it names no life of
+    // `to`, which `to` answers with a hello of its own (rate-limited) whatever it knows.
+    std::size_t seal_hello(PeerId to, std::span<std::byte> out, bool ask = false);
 
     struct Opened {
         PeerId from = 0;
@@ -126,6 +127,8 @@ private:
     };
     Session* find(PeerId peer) noexcept;
     const Session* find(PeerId peer) const noexcept;
+    std::size_t seal(Session& to, std::span<std::byte> frame, std::size_t payload, FrameKind kind,
+                     std::uint32_t receiver_incarnation);
     Outcome refuse(Refusal why, PeerId from, std::optional<PeerId> greet = std::nullopt);
     bool greeting_due(Session& session, Time now);
 

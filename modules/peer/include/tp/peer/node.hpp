@@ -216,7 +216,7 @@ private:
     // Carries out what the core has ready, from a plain function (no coroutine frame per
     // message): true when the transport took every datagram, false when some wait in the
     // backlog, for the caller to `co_await flush()`. So do deliver, handle, drain_received, send,
-    // greet_all and send_hello.
+    // greet and send_hello.
     bool carry_out_now();
     // Sends the backlog, in order, waiting for room; a second caller waits for the first, so a
     // transport that holds sends back holds back every coroutine that produces them.
@@ -284,10 +284,10 @@ private:
     bool send(std::span<const wire::Envelope> batch);
     // Encodes and seals `envelope` into `buffer`; its size, or 0 (logged) when it cannot.
     std::size_t seal(const wire::Envelope& envelope, std::vector<std::byte>& buffer);
-    // Sends a hello to each member (a restarted peer, before anything else).
-    bool greet_all();
-    bool greet_unheard();
-    bool send_hello(PeerId to);
+    // Hellos (`ask`: that each be answered) to `members`; a restarted peer's to each member
+    // before anything else.
+    bool greet(std::span<const PeerId> members, bool ask);
+    bool send_hello(PeerId to, bool ask = false);
     // A first life greets every member, and holds what goes to one until its hello is in
     // (bounded): node_greeting.cpp.
     bool greet_before_speaking();
@@ -295,6 +295,8 @@ private:
     bool hold_for_greeting(const wire::Envelope& envelope, bool& all_sent);
     // Sends what is held for members that greeted back (`everything`: the wait is over).
     bool release_held(bool everything);
+    // The greeting's wait is over once its time is up: everything goes.
+    bool end_greeting_if_due();
     // Hands `outgoing` (sealed in `buffers`, index for index) to the transport, behind the
     // backlog; what it does not take joins the backlog. False: something waits there.
     bool hand_on(std::vector<transport::Outgoing>& outgoing,
