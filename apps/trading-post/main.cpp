@@ -53,6 +53,8 @@ struct Overrides {
     std::optional<std::uint32_t> replicas;
     std::optional<std::string> policy;
     std::optional<double> failure_probability;
+    std::optional<double> join_rate;
+    std::optional<double> leave_rate;
     std::optional<std::uint32_t> max_transactions;
     std::optional<std::string> security;
     std::optional<std::string> key_file;
@@ -108,6 +110,14 @@ void add_run_flags(CLI::App* cmd, Overrides& o) {
                     "recovery delay as a buyer or seller")
         ->check(CLI::Range(0.0, 1.0));
     cmd->add_option("--max-transactions", o.max_transactions, "Requests per buyer");
+    cmd->add_option("--join-rate", o.join_rate,
+                    "run: newcomers per second joining the running market (a Poisson process; "
+                    "each joins through a live member as a buyer or a seller)")
+        ->check(CLI::Range(0.0, tp::peer::Config::Churn::max_rate));
+    cmd->add_option("--leave-rate", o.leave_rate,
+                    "run: graceful leaves per second, each of a newcomer that joined (the "
+                    "founders stay: they hold the replica set), its unsold lots withdrawn")
+        ->check(CLI::Range(0.0, tp::peer::Config::Churn::max_rate));
     cmd->add_option("--security", o.security,
                     "on (every datagram authenticated with the members' key) or off (the "
                     "original lab's plain UDP: anyone who can reach the ports can act as any peer)")
@@ -146,6 +156,8 @@ tp::peer::Config make_config(const Overrides& o) {
     if (o.policy) c.failure.policy = parse_recovery_policy(*o.policy);
     if (o.failure_probability) c.failure.probability = *o.failure_probability;
     if (o.max_transactions) c.behaviour.max_transactions = *o.max_transactions;
+    if (o.join_rate) c.churn.join_rate = *o.join_rate;
+    if (o.leave_rate) c.churn.leave_rate = *o.leave_rate;
     if (o.security) c.security.mode = *o.security == "on" ? SecurityMode::on : SecurityMode::off;
     if (o.key_file) c.security.key_file = *o.key_file;
     if (c.seed == 0) c.seed = std::random_device{}() | 1u;
@@ -176,6 +188,8 @@ std::string run_command(const Overrides& o, const tp::peer::Config& c) {
     if (o.replication) cmd += " --replication " + *o.replication;
     if (o.replicas) cmd += fmt::format(" --replicas {}", *o.replicas);
     if (o.duration) cmd += " --duration " + *o.duration;
+    if (o.join_rate) cmd += fmt::format(" --join-rate {}", *o.join_rate);
+    if (o.leave_rate) cmd += fmt::format(" --leave-rate {}", *o.leave_rate);
     if (o.security) cmd += " --security " + *o.security;
     return cmd;
 }
@@ -364,7 +378,7 @@ int run_peer(const Overrides& o, std::uint32_t id, const JoinFlags& j) {
     return app::run_peer_process(config, join ? newcomer : *self, key ? &*key : nullptr, join);
 }
 
-// `peer` shares `run`'s flags, but three of them mean nothing to one process of a cluster.
+// `peer` shares `run`'s flags, but some of them mean nothing to one process of a cluster.
 void refuse_flags_peer_ignores(const CLI::App& cmd) {
     struct Ignored {
         const char* flag;
@@ -374,6 +388,9 @@ void refuse_flags_peer_ignores(const CLI::App& cmd) {
              Ignored{"--peers", "the cluster file's [[peer]] tables say how many peers there are"},
              Ignored{"--failure-probability",
                      "failures are injected by `run` only; stop a peer process to fail it"},
+             Ignored{"--join-rate",
+                     "churn is `run`'s; start a peer process with --join to add one"},
+             Ignored{"--leave-rate", "churn is `run`'s; send a peer process SIGTERM to leave"},
          }) {
         if (cmd.count(flag) > 0)
             throw tp::peer::ConfigError(fmt::format("peer: {} does not apply: {}", flag, why));
@@ -411,7 +428,7 @@ int main(int argc, char** argv) {
     add_run_flags(peer_cmd, peer_flags);
     // What a peer process takes from its cluster file, or never does (failures are injected by
     // `run` only): hidden from its --help, refused with a reason if given.
-    for (const char* flag : {"--peers", "--failure-probability"})
+    for (const char* flag : {"--peers", "--failure-probability", "--join-rate", "--leave-rate"})
         peer_cmd->get_option(flag)->group("");
     peer_cmd->add_option("--id", peer_id, "This peer's id in the cluster file")->required();
     JoinFlags join_flags;

@@ -221,6 +221,9 @@ void write_json(const std::filesystem::path& dir, const Input& in,
         "\"spent\": {}}},\n",
         s.requests, s.filled, s.refused, s.units, s.spent);
     out << "  \"failure_schedule\": " << json_string(s.failure_schedule) << ",\n";
+    out << fmt::format(
+        "  \"churn\": {{\"rates\": {}, \"joins\": {}, \"leaves\": {}, \"skipped_leaves\": {}}},\n",
+        json_string(s.churn), s.joins, s.leaves, s.skipped_leaves);
     out << "  \"traders\": [";
     for (std::size_t i = 0; i < s.traders.size(); ++i) {
         out << fmt::format("{}\n    {{\"peer\": {}, \"epoch\": {}, \"elected_s\": {:.6f}}}",

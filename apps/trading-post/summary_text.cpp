@@ -52,6 +52,14 @@ void print(std::ostream& out, const peer::Summary& s) {
     fmt::print(out, "  elections   {} elected, {} injected\n", peer::plural(s.reigns, "trader"),
                peer::plural(s.crashes, "failure"));
     if (!s.failure_schedule.empty()) fmt::print(out, "  schedule    {}\n", s.failure_schedule);
+    if (!s.churn.empty()) {
+        fmt::print(out, "  churn       {}: {} joined, {} left{}\n", s.churn,
+                   peer::plural(s.joins, "peer"), s.leaves,
+                   s.skipped_leaves == 0
+                       ? std::string()
+                       : fmt::format(" ({} skipped: no newcomer to leave)",
+                                     peer::plural(s.skipped_leaves, "leave")));
+    }
     // Each failure of a trader, and who took over how soon.
     for (const auto& f : s.failures) {
         std::string next;

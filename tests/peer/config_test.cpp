@@ -164,6 +164,21 @@ BOOST_AUTO_TEST_CASE(security_section) {
                "test.toml:2:12: key 'security.key_file': expected the key file's path as a string");
 }
 
+BOOST_AUTO_TEST_CASE(churn_section) {
+    // Issue 18: none by default; rates per second, bounded; no joins over tcp.
+    BOOST_TEST(tp::peer::parse_config("").churn.join_rate == 0.0);
+    const auto c = tp::peer::parse_config("[churn]\njoin_rate = 2\nleave_rate = 0.5\n");
+    BOOST_TEST(c.churn.join_rate == 2.0);
+    BOOST_TEST(c.churn.leave_rate == 0.5);
+    BOOST_TEST(error_of("[churn]\nleave_rate = -1\n") ==
+               "test.toml:2:14: key 'churn.leave_rate': must be between 0 and 1000");
+    BOOST_TEST(error_of("[churn]\njoin_rate = \"often\"\n") ==
+               "test.toml:2:13: key 'churn.join_rate': expected a number");
+    BOOST_TEST(error_of("[network]\ntransport = \"tcp\"\n[churn]\njoin_rate = 1\n").find(
+                   "key 'churn.join_rate': needs network.transport \"udp\" or \"memory\"") !=
+               std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(cross_field_rules) {
     // Rules between keys are reported at the key that breaks them, with its position.
     BOOST_TEST(error_of("peers = 3\nroles = [\"buyer\"]\n") ==

@@ -114,4 +114,60 @@ TP_ON_MEMORY_AND_UDP(a_join_during_an_election) {
     BOOST_TEST(m.buy(newcomer, salt, 1).filled);
 }
 
+// `run --join-rate 5 --leave-rate 3` on its own (not scripted): newcomers join and leave while
+// the buyers trade and the trader fails once, and every check of the summary holds.
+TP_ON_MEMORY_AND_UDP(a_market_under_churn_keeps_its_books) {
+    tp::peer::Config c;
+    c.seed = 11;
+    c.network.transport = kind;
+    c.behaviour.max_transactions = 1'000'000;  // trades until stopped
+    c.churn.join_rate = 5;
+    c.churn.leave_rate = 3;
+    if (kind == TransportKind::memory) c.storage.durability = tp::peer::Durability::none;
+    tp::peer::configure_logging({spdlog::level::err, true});
+    tp::runtime::Runtime rt(kind == TransportKind::memory ? tp::runtime::Mode::virtual_time
+                                                          : tp::runtime::Mode::real_time);
+    tp::peer::LocalMarket market(c, rt);
+    market.start();
+    // Step 1: four seconds of trading with churn (and the story's one failure of the trader).
+    rt.run_for(4s);
+    const auto& churn = market.churn();
+    BOOST_TEST(churn.joins() >= 8u);  // about 20 expected
+    BOOST_TEST(churn.leaves() >= 2u);  // about 12 due, fewer while no newcomer had joined
+    BOOST_TEST(market.peers().size() == c.peers + churn.joins());
+    // Step 2: the trader's membership lists every newcomer that joined and none that left.
+    const auto serving = [&]() -> const tp::market::Books* {
+        const auto t = market.trader();
+        const auto* n = t ? market.node(*t) : nullptr;
+        return n ? n->books() : nullptr;
+    };
+    for (const auto by = rt.now() + 10s; !serving() && rt.now() < by;) rt.run_for(10ms);
+    const auto* books = serving();
+    BOOST_REQUIRE(books != nullptr);
+    std::size_t left = 0;
+    for (PeerId id : market.peers()) {
+        if (id <= c.peers) continue;  // a founder: the churn never takes one
+        const auto* n = market.node(id);
+        BOOST_TEST_CONTEXT("newcomer " << id) {
+            if (n == nullptr || n->left()) {
+                ++left;
+                BOOST_TEST(books->membership().find(id) == nullptr);
+            } else if (!n->core().joining() && !n->core().leaving()) {
+                BOOST_TEST(books->membership().find(id) != nullptr);
+            }
+        }
+    }
+    BOOST_TEST(left <= churn.leaves());  // a leave asked for last may still be under way
+    BOOST_TEST(left + 2 >= churn.leaves());
+    // Step 3: stopped, every check of the summary holds.
+    market.request_stop();
+    while (!market.done()) rt.run_for(50ms);
+    const auto s = market.summary();
+    for (const auto& v : s.violations) BOOST_ERROR(v);
+    BOOST_TEST(s.ok());
+    BOOST_TEST(s.joins == churn.joins());
+    BOOST_TEST(s.churn.find("joins 5/s") != std::string::npos);
+    BOOST_TEST(s.requests > 10u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,5 +1,6 @@
 #include "tp/peer/config.hpp"
 
+#include <fmt/core.h>
 #include <toml++/toml.h>
 
 #include "config_rules.hpp"
@@ -143,6 +144,17 @@ public:
             if (!(*v >= 0.0 && *v <= 1.0)) fail(node, name, "must be between 0 and 1");
             out = *v;
             if (given) *given = true;
+        });
+    }
+
+    void number(std::string_view key, double& out, double min, double max) {
+        with(key, [&](const toml::node& node, const std::string& name) {
+            auto v = node.value<double>();
+            if (!v) fail(node, name, "expected a number");
+            if (!(*v >= min && *v <= max)) {
+                fail(node, name, fmt::format("must be between {} and {}", min, max));
+            }
+            out = *v;
         });
     }
 
@@ -296,6 +308,11 @@ void read_failure(TableReader& r, Config::Failure& f) {
     r.choice("policy", f.policy, election::recovery_policy_names);
 }
 
+void read_churn(TableReader& r, Config::Churn& c) {
+    r.number("join_rate", c.join_rate, 0, Config::Churn::max_rate);
+    r.number("leave_rate", c.leave_rate, 0, Config::Churn::max_rate);
+}
+
 void read_election(TableReader& r, Config::Election& e) {
     r.duration("heartbeat_interval", e.heartbeat_interval);
     r.duration("election_timeout", e.election_timeout);
@@ -420,6 +437,7 @@ Config parse_config(std::string_view text, std::string_view source) {
     r.table("market", [&](TableReader& t) { read_market(t, c.market); });
     r.table("behaviour", [&](TableReader& t) { read_behaviour(t, c.behaviour); });
     r.table("failure", [&](TableReader& t) { read_failure(t, c.failure); });
+    r.table("churn", [&](TableReader& t) { read_churn(t, c.churn); });
     r.table("election", [&](TableReader& t) { read_election(t, c.election); });
     r.table("network", [&](TableReader& t) { read_network(t, c.network); });
     r.table("storage", [&](TableReader& t) { read_storage(t, c.storage); });

@@ -20,6 +20,7 @@ LocalMarket::LocalMarket(const Config& config, runtime::Runtime& runtime, bool s
       streams_(config.seed),
       cluster_(std::make_unique<Cluster>(config_, runtime_, streams_, scripted)),
       failures_(config_, streams_),
+      churn_(config_, streams_),
       tick_(runtime) {
     cluster_->on_change([this] { wake(); });
 }
@@ -34,6 +35,7 @@ void LocalMarket::start() {
     const bool story = !cluster_->context().scripted && !keep_running_;
     if (story) cluster_->ensure_story_roles();
     failures_.plan(*cluster_, started_, story);
+    churn_.plan(started_);
     settled_before_ = settled_before(config_, *cluster_);
     cluster_->launch_all();
     asio::co_spawn(runtime_.get_executor(), supervise(), [](std::exception_ptr e) {
@@ -101,6 +103,7 @@ std::optional<runtime::TimePoint> LocalMarket::next_deadline() const {
     };
     consider(cluster_->next_restart());
     consider(failures_.next_due());
+    consider(churn_.next_due());
     if (config_.duration.count() > 0) consider(started_ + config_.duration);
     if (buyers_done_at_) consider(*buyers_done_at_ + 4 * config_.behaviour.request_timeout);
     return next;
@@ -118,6 +121,7 @@ asio::awaitable<void> LocalMarket::supervise() {
         end_reason_ = end_reason(now);
         if (!end_reason_.empty()) break;
         failures_.step(*cluster_, now);
+        churn_.step(*cluster_, now);
         cluster_->watch(failures_.waits_on_answers() || buyers_done_at_.has_value());
         if (woken_) continue;
         tick_.expires_at(std::max(next_deadline().value_or(never), now));
@@ -140,8 +144,15 @@ asio::awaitable<void> LocalMarket::supervise() {
 }
 
 Summary LocalMarket::summary() const {
-    return summarize(config_, *cluster_, failures_, started_, done_ ? ended_ : runtime_.now(),
-                     end_reason_, settled_before_);
+    Summary s = summarize(config_, *cluster_, failures_, started_,
+                          done_ ? ended_ : runtime_.now(), end_reason_, settled_before_);
+    if (churn_.next_due()) {
+        s.churn = churn_.describe();
+        s.joins = churn_.joins();
+        s.leaves = churn_.leaves();
+        s.skipped_leaves = churn_.skipped_leaves();
+    }
+    return s;
 }
 
 }  // namespace tp::peer

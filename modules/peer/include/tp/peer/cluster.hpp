@@ -91,6 +91,8 @@ public:
     std::span<const PeerId> founders() const noexcept {
         return std::span<const PeerId>(ids_).first(config_.peers);
     }
+    // Joined after the start (issue 18): its id is above every founder's.
+    bool is_newcomer(PeerId peer) const noexcept { return peer > founders().back(); }
     Role role(PeerId peer) const { return roles_.at(peer); }
     std::optional<PeerId> trader() const noexcept;
     bool buyers_done() const noexcept;

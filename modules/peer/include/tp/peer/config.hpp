@@ -129,6 +129,14 @@ struct Config {
         RecoveryPolicy policy = RecoveryPolicy::defer;
     } failure;
 
+    // Issue 18: peers joining and leaving a running market (`run`), each a Poisson process at
+    // this many per second (0: none). Leaves take newcomers only: see Churn.
+    struct Churn {
+        static constexpr double max_rate = 1000;
+        double join_rate = 0;
+        double leave_rate = 0;
+    } churn;
+
     struct Election {
         Duration heartbeat_interval = std::chrono::milliseconds(50);
         Duration election_timeout = std::chrono::milliseconds(200);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tp/peer/churn.hpp"
 #include "tp/peer/cluster.hpp"
 #include "tp/peer/config.hpp"
 #include "tp/peer/failure_injection.hpp"
@@ -70,6 +71,8 @@ public:
     Role role(PeerId peer) const { return cluster_->role(peer); }
     // The peer serving as trader now, if any.
     std::optional<PeerId> trader() const noexcept { return cluster_->trader(); }
+    // Joins and leaves of the configured churn so far.
+    const Churn& churn() const noexcept { return churn_; }
     // Every buyer (but the trader, which does not trade) has made all its requests.
     bool buyers_done() const noexcept { return cluster_->buyers_done(); }
 
@@ -109,6 +112,7 @@ private:
     runtime::RandomStreams streams_;
     std::unique_ptr<Cluster> cluster_;
     FailureInjection failures_;
+    Churn churn_;
     runtime::Timer tick_;
     runtime::TimePoint started_{};
     runtime::TimePoint ended_{};

@@ -42,6 +42,11 @@ struct Summary {
     std::vector<std::pair<PeerId, wire::Epoch>> traders;  // in order
     std::vector<runtime::Duration> elected_at;            // of each trader, since the start
     std::string failure_schedule;  // how failures were injected, e.g. "once, after 20 requests"
+    // Issue 18: peers that joined and left the running market (Churn), and at what rates.
+    std::string churn;  // empty: none configured
+    std::uint64_t joins = 0;
+    std::uint64_t leaves = 0;
+    std::uint64_t skipped_leaves = 0;  // due with no newcomer to leave
 
     // Every injected failure, and every return of a failed peer with what it did in that life.
     struct FailureLine {
