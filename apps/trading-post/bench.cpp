@@ -531,6 +531,8 @@ constexpr Experiment experiments[] = {
      bench::failover},
     {"election-scaling", "messages and virtual time per election for 6..1024 peers",
      election_scaling},
+    {"churn", "round trip p50/p99 while 0, 1 and 10 peers join and as many leave per second",
+     bench::churn},
 };
 
 struct BenchFlags {
@@ -555,7 +557,7 @@ std::string default_plots_dir() {
 Runner add_bench_command(CLI::App& app) {
     auto flags = std::make_shared<BenchFlags>();
     auto* cmd = app.add_subcommand(
-        "bench", "Run experiments: e1, e2, throughput, latency, failover, election-scaling, all");
+        "bench", "Run experiments: e1, e2, throughput, latency, failover, election-scaling, churn, all");
     std::vector<std::string> names = {"all"};
     for (const auto& e : experiments) names.emplace_back(e.name);
     cmd->add_option("experiment", flags->names, "Which experiments (all: every one)")

@@ -144,5 +144,7 @@ struct Window {
 int throughput(const Context& ctx);
 // bench_failover.cpp: unavailability per trader crash, shared and quorum, and nothing lost.
 int failover(const Context& ctx);
+// bench_churn.cpp: a customer's round trip while peers join and leave.
+int churn(const Context& ctx);
 
 }  // namespace tp::app::bench
