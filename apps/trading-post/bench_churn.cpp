@@ -20,6 +20,7 @@ struct Measured {
     std::uint64_t joins = 0;
     std::uint64_t leaves = 0;
     std::size_t newcomers_at_end = 0;
+    bool checks_hold = false;  // the summary's: goods and money conserved, nothing twice, ...
 };
 
 Measured measure(const Context& ctx, double rate, const Window& w) {
@@ -42,6 +43,9 @@ Measured measure(const Context& ctx, double rate, const Window& w) {
     out.joins = m.churn().joins();
     out.leaves = m.churn().leaves();
     out.newcomers_at_end = out.joins - out.leaves;
+    const auto summary = m.summary();
+    out.checks_hold = summary.ok();
+    for (const auto& v : summary.violations) fmt::print(stderr, "churn: {}/s: {}\n", rate, v);
     return out;
 }
 
@@ -86,7 +90,9 @@ int churn(const Context& ctx) {
         }
         const double x50 = base_p50 > 0 ? p50.median / base_p50 : 0;
         const double x99 = base_p99 > 0 ? p99.median / base_p99 : 0;
-        if (shown.us.empty()) ok = false;
+        for (const Measured& r : runs) {
+            if (r.us.empty() || !r.checks_hold || (rate > 0 && r.joins == 0)) ok = false;
+        }
         csv.row(rate, rate, ctx.repeat, shown.us.size(), fmt::format("{:.1f}", p50.median),
                 fmt::format("{:.1f}", p99.median), fmt::format("{:.1f}", p50.min),
                 fmt::format("{:.1f}", p50.max), fmt::format("{:.1f}", p99.min),
