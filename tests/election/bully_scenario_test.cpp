@@ -187,6 +187,48 @@ BOOST_AUTO_TEST_CASE(a_peer_in_an_election_does_not_defer_to_a_lower_leader) {
     BOOST_TEST(net.peer(3).epoch() == net.peer(4).epoch());
 }
 
+BOOST_AUTO_TEST_CASE(a_leader_just_elected_does_not_defer_to_a_lower_claim_that_crossed_its_own) {
+    // Found by system-seed-cases over TCP under AddressSanitizer: at start-up every link was
+    // slow, 5 claimed a newer term than 6 (it had heard a term-1 claim of a lower peer), and 6,
+    // just elected in term 1, deferred to it with its own Coordinator still on the way.
+    FakeNetwork net(FakeNetwork::range(1, 4), config());
+    const auto t0 = net.now();
+    // Step 1: 4 starts and claims term 1 at once; its links are down for now.
+    net.start(4);
+    BOOST_TEST(net.peer(4).is_leader());
+    BOOST_TEST(net.peer(4).epoch() == make_epoch(1, 4));
+    net.isolate(4);
+    // Step 2: 3 starts with a floor in term 1 (a term-1 claim it heard); no Ok comes from 4, so
+    // it claims term 2 when its answer timeout ends, and 1 and 2 follow it.
+    net.start(1);
+    net.start(2);
+    net.start(3, make_epoch(1, 2));
+    net.run_until(t0 + 12ms);
+    BOOST_TEST(net.peer(3).is_leader());
+    BOOST_TEST(net.peer(3).epoch() == make_epoch(2, 3));
+    BOOST_TEST(net.peer(4).is_leader());
+    // Step 3: 3's Coordinator reaches 4 twelve milliseconds into its reign (the election
+    // timeout is 30 ms): 4 does not defer; it claims a term above 3's, and all follow it.
+    net.isolate(4, false);
+    net.inject(3, 4, Coordinator{3, make_epoch(2, 3)});
+    BOOST_REQUIRE(net.run_until([&] { return net.agreed_leader() == std::optional<PeerId>(4); },
+                                t0 + 200ms));
+    BOOST_TEST(net.peer(4).epoch() == make_epoch(3, 4));
+    BOOST_TEST(net.violation().empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_leader_that_has_led_a_while_defers_to_a_newer_lower_claim) {
+    // The other side of the rule: a leader paused longer than an election timeout (the others
+    // elected 3 meanwhile) follows the working lower leader under defer.
+    auto net = cluster(4, RecoveryPolicy::defer);
+    net.run_for(100ms);
+    BOOST_TEST(net.peer(4).is_leader());
+    net.inject(3, 4, Coordinator{3, make_epoch(2, 3)});
+    net.deliver_one();
+    BOOST_TEST((net.peer(4).role() == Role::follower));
+    BOOST_TEST(net.peer(4).leader().value_or(0) == 3u);
+}
+
 BOOST_AUTO_TEST_CASE(recovery_under_defer_follows_the_live_leader) {
     auto net = cluster(6, RecoveryPolicy::defer);
     // 6 dies; 5 notices first and takes over at once.

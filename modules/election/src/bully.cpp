@@ -280,8 +280,16 @@ void Bully::on_claim(PeerId from, MessageKind kind, PeerId leader, Epoch epoch, 
         }
         // `defer` leaves a working lower leader alone, but a peer running an election that it
         // may win carries on: the highest live id wins (a lower peer whose Oks came late may
-        // have declared meanwhile). One that may not lead yet (claims held) follows.
-        if (electing && !claims_held_ && !TP_MUTANT(defer_mid_election)) return;
+        // have declared meanwhile). So does one that won it less than an election timeout ago:
+        // that claim crossed its own (a lower peer that suspected a leader it had heard from
+        // would have waited out a silence of an election timeout and an answer timeout first).
+        // One that may not lead yet (claims held) follows.
+        const bool just_won = role_ == Role::leader && led_since_ &&
+                              now - *led_since_ < config_.election_timeout;
+        if ((electing || just_won) && !claims_held_ && !TP_MUTANT(defer_mid_election)) {
+            if (just_won) begin_election(now);  // in an epoch above the lower claim's
+            return;
+        }
     }
     follow(leader, epoch, now);
 }
@@ -399,6 +407,7 @@ void Bully::become_leader(Time now) {
     pending_claim_.reset();
     role_ = Role::leader;
     leader_ = config_.self;
+    led_since_ = now;
     suspected_.reset();
     const auto& peers = config_.peers;
     for (auto it = peers.begin(); it != peers.end() && *it < config_.self; ++it)

@@ -253,6 +253,7 @@ private:
     std::optional<Time> deadline_;
     std::optional<PeerId> suspected_;       // left out of the next Elections
     std::optional<Time> leaderless_since_;  // start of the current spell without a leader
+    std::optional<Time> led_since_;         // when this peer last became leader
     std::vector<Outbound> outbox_;
     std::vector<Event> events_;
     Counters counters_;
