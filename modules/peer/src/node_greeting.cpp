@@ -54,22 +54,26 @@ bool Node::hold_for_greeting(const wire::Envelope& envelope, bool& all_sent) {
     // the network would lose them: the cores send again.
     constexpr std::size_t max_held = 1024;
     if (held_.size() < max_held) held_.push_back(envelope);
-    if (now() >= next_greeting_) {
-        // A hello or its answer may have been lost. Ask: a hello that named the member's life
-        // (learnt from its data meanwhile) would be news to it, not a question.
-        next_greeting_ = now() + config_.election.heartbeat_interval;
-        all_sent = greet(unheard_, true) && all_sent;
-    }
+    all_sent = end_greeting_if_due() && all_sent;
     return true;
 }
 
 bool Node::end_greeting_if_due() {
-    // Also for a member nothing more is sent to.
-    return unheard_.empty() || now() < greeting_until_ || release_held(true);
+    if (unheard_.empty()) return true;
+    // Also for a member nothing more is sent to (the timer loop wakes for it).
+    if (now() >= greeting_until_) return release_held(true);
+    if (now() < next_greeting_) return true;
+    // A hello or its answer may have been lost. Ask: a hello that named the member's life
+    // (learnt from its data meanwhile) would be news to it, not a question.
+    next_greeting_ = now() + config_.election.heartbeat_interval;
+    return greet(unheard_, true);
 }
 
 bool Node::release_held(bool everything) {
-    if (everything) unheard_.clear();
+    if (everything) {
+        core_.counters().greetings_unanswered += unheard_.size();
+        unheard_.clear();
+    }
     std::vector<wire::Envelope> going;
     std::erase_if(held_, [&](wire::Envelope& e) {
         if (std::find(unheard_.begin(), unheard_.end(), e.receiver) != unheard_.end())

@@ -53,6 +53,9 @@ struct NodeCounters {
     // Datagrams refused by authentication, by reason (auth::Refusal), and hellos sent.
     std::array<std::uint64_t, auth::refusal_count> auth_refused{};
     std::uint64_t hellos_sent = 0;
+    // Members a first life's greeting was still waiting on when its wait ended (down, cut off,
+    // or every hello and answer between them lost).
+    std::uint64_t greetings_unanswered = 0;
     // Datagrams from addresses in no book refused: not a Join, or not from the address it claims.
     std::uint64_t strangers_refused = 0;
     // Messages sent, by kind (the index of wire::Body's alternative).
