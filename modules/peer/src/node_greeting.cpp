@@ -60,7 +60,8 @@ bool Node::hold_for_greeting(const wire::Envelope& envelope, bool& all_sent) {
 
 bool Node::end_greeting_if_due() {
     if (unheard_.empty()) return true;
-    // Also for a member nothing more is sent to (the timer loop wakes for it).
+    // Also for a member nothing more is sent to: the timer loop looks at each of its wakes (the
+    // core's deadlines: heartbeats, answer and election timeouts).
     if (now() >= greeting_until_) return release_held(true);
     if (now() < next_greeting_) return true;
     // A hello or its answer may have been lost. Ask: a hello that named the member's life
