@@ -115,6 +115,34 @@ BOOST_AUTO_TEST_CASE(a_seller_leaves_once_paid_and_its_lots_leave_with_it) {
     BOOST_TEST(bodies<wire::Members>(out, 2).empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_seller_that_left_keeping_its_lots_is_paid_once_it_is_back) {
+    MemoryJournalStore store;
+    Reign reign(store, founded());
+    // Step 1: seller 2 deposits 5 salt and leaves, its lots kept on sale.
+    reign.receive(2, wire::Deposit{101, salt, 5, 10});
+    reign.sync();
+    auto out = settled(reign, 2, wire::Leave{false});
+    BOOST_TEST((bodies<wire::LeaveAnswer>(out, 2).at(0).reason == wire::MembershipRefusal::none));
+    BOOST_TEST(reign.core->books().in_stock(salt) == 5u);
+    // Step 2: buyer 1 buys 2 of them: sold, and the payment waits in the ledger, unsent.
+    reign.receive(1, wire::Buy{201, salt, 2, false});
+    out = reign.sync();
+    BOOST_TEST(bodies<wire::BuyResult>(out, 1).at(0).quantity == 2u);
+    BOOST_TEST(bodies<wire::Payment>(out, 2).empty());
+    BOOST_TEST(reign.core->books().payments().pending().size() == 1u);
+    BOOST_TEST(reign.core->counters().payments_waiting == 1u);
+    // Step 3: retries come and go; nobody is there to acknowledge, so nothing is sent.
+    out = reign.tick(reign.now + 1s);
+    BOOST_TEST(bodies<wire::Payment>(out, 2).empty());
+    // Step 4: 2 joins again; at the next retry its payment goes out.
+    settled(reign, 2, wire::Join{false, true, "127.0.0.1", 9002});
+    BOOST_TEST(reign.core->books().membership().contains(2));
+    out = reign.tick(reign.now + 1s);
+    const auto payments = bodies<wire::Payment>(out, 2);
+    BOOST_REQUIRE(payments.size() == 1u);
+    BOOST_TEST(payments[0].quantity == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(a_retried_join_gets_the_same_answer_and_no_second_record) {
     MemoryJournalStore store;
     Reign reign(store, founded());

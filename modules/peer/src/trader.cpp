@@ -106,7 +106,7 @@ void Trader::send_pending_payments(bool resend) {
     for (const auto& p : books_.payments().pending()) {
         // A payment whose sale is not durable yet is still held: it goes out when its sync
         // completes, never before (a crash meanwhile loses the sale).
-        if (holds_payment(p.id)) continue;
+        if (holds_payment(p.id) || payee_gone(p.seller)) continue;
         if (resend) ++counters_.payments_resent;
         send_output(p);
     }
@@ -195,8 +195,20 @@ void Trader::announce(const market::MembershipAnswer& a, Position version) {
 }
 
 void Trader::send_output(market::Output output) {
+    // A seller that left with its lots kept (LotsOnLeave::keep) can acknowledge nothing: what its
+    // lots earn waits in the ledger, and goes out at the first retry after it is back.
+    if (const auto* payment = std::get_if<market::Payment>(&output);
+        payment != nullptr && payee_gone(payment->seller)) {
+        ++counters_.payments_waiting;
+        return;
+    }
     auto [to, body] = to_wire(output);
     push(outbox_, to, std::move(body), epoch_);
+}
+
+bool Trader::payee_gone(PeerId seller) const noexcept {
+    const auto& membership = books_.membership();
+    return membership.size() != 0 && !membership.contains(seller);  // size 0: no registry
 }
 
 bool Trader::holds_payment(market::PaymentId id) const noexcept {

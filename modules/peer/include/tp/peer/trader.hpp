@@ -40,6 +40,8 @@ struct TraderCounters {
     std::uint64_t events_persisted = 0;
     std::uint64_t syncs = 0;
     std::uint64_t payments_resent = 0;
+    // Payments not sent: their seller is no member (it left, keeping its lots on sale).
+    std::uint64_t payments_waiting = 0;
 };
 
 // An event for the journal, encoded, at the position it takes there.
@@ -92,6 +94,9 @@ public:
     Position durable() const noexcept { return durable_; }
     // Whether payment `id` waits for its sale to be durable.
     bool holds_payment(market::PaymentId id) const noexcept;
+    // Whether payments to `seller` wait for it: it is no member (it left, its lots kept).
+    bool payee_gone(PeerId seller) const noexcept;
+    const TraderCounters& counters() const noexcept { return counters_; }
     // Answers waiting for the journal.
     std::size_t held() const noexcept { return held_.size(); }
     // A change of membership was released since the last look (the driver's view of the members,
