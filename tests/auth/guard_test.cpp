@@ -88,6 +88,51 @@ BOOST_AUTO_TEST_CASE(a_member_that_joined_is_accepted_once_added) {
     BOOST_TEST((refusal(b, again) == Refusal::replayed));
 }
 
+// Issue 18: a peer that left is forgotten; its frames are refused as a stranger's, and nothing
+// can be sealed for it.
+BOOST_AUTO_TEST_CASE(a_member_that_left_is_forgotten) {
+    Guard a(1, 1, members, key), b(2, 1, members, key);
+    BOOST_TEST(accepted(b, frame_to(a, 2)));
+    b.forget_member(1);
+    b.forget_member(1);  // twice: nothing more
+    b.forget_member(7);  // never a member: nothing
+    BOOST_TEST(!b.is_member(1));
+    BOOST_TEST(b.sessions() == 1u);
+    BOOST_TEST(b.forgotten() == 1u);
+    BOOST_TEST((refusal(b, frame_to(a, 2)) == Refusal::unknown_sender));
+    BOOST_CHECK_THROW(frame_to(b, 1), std::invalid_argument);
+}
+
+// Issue 18: a peer forgotten and added again (it joined again, or a late membership named it)
+// must not make what it sent before acceptable again, nor reuse our sequences to it.
+BOOST_AUTO_TEST_CASE(a_forgotten_member_added_again_cannot_be_replayed_at) {
+    Guard a(1, 1, members, key), b(2, 1, members, key);
+    const auto f1 = frame_to(a, 2);
+    const auto f2 = frame_to(a, 2);
+    BOOST_TEST(accepted(b, f1));
+    BOOST_TEST(accepted(b, f2));
+    BOOST_TEST(accepted(a, frame_to(b, 1)));
+    // Step 1: 1 leaves and is forgotten; then it is a member again.
+    b.forget_member(1);
+    b.add_member(1);
+    BOOST_TEST(b.forgotten() == 0u);
+    // Step 2: its old frames are still refused; its next one is taken.
+    BOOST_TEST((refusal(b, f1) == Refusal::replayed));
+    BOOST_TEST((refusal(b, f2) == Refusal::replayed));
+    BOOST_TEST(accepted(b, frame_to(a, 2)));
+    // Step 3: 2's frames to 1 go on after the ones 1 took (a fresh count would be replays).
+    BOOST_TEST(accepted(a, frame_to(b, 1)));
+}
+
+BOOST_AUTO_TEST_CASE(what_is_kept_of_forgotten_members_is_bounded) {
+    std::vector<PeerId> many;
+    for (PeerId p = 1; p <= Guard::max_forgotten + 10; ++p) many.push_back(p);
+    Guard g(1, 1, many, key);
+    for (PeerId p = 2; p <= Guard::max_forgotten + 10; ++p) g.forget_member(p);
+    BOOST_TEST(g.sessions() == 0u);
+    BOOST_TEST(g.forgotten() == Guard::max_forgotten);
+}
+
 // Issue 18: a newcomer's Join, before any member knows it: its MAC is checked, nothing else.
 BOOST_AUTO_TEST_CASE(a_stranger_s_frame_is_opened_only_with_a_valid_mac) {
     const std::vector<PeerId> with_9{1, 2, 3, 9};

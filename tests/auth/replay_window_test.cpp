@@ -79,6 +79,20 @@ BOOST_AUTO_TEST_CASE(a_new_incarnation_starts_a_new_window_and_the_old_is_refuse
     BOOST_TEST((w.check(4, 1) == V::replayed));
 }
 
+BOOST_AUTO_TEST_CASE(a_resumed_window_takes_nothing_up_to_where_it_stopped) {
+    auto w = ReplayWindow::resumed(3, 5000);
+    BOOST_TEST((w.check(3, 5000) == ReplayWindow::Verdict::replayed));
+    BOOST_TEST((w.check(3, 5000 - ReplayWindow::width + 1) == ReplayWindow::Verdict::replayed));
+    BOOST_TEST((w.check(3, 5000 - ReplayWindow::width) == ReplayWindow::Verdict::too_old));
+    BOOST_TEST((w.check(2, 9000) == ReplayWindow::Verdict::old_incarnation));
+    BOOST_TEST((w.check(3, 5001) == ReplayWindow::Verdict::fresh));
+    BOOST_TEST((w.check(4, 1) == ReplayWindow::Verdict::fresh));
+    // It slides on as any window: what it passes over was never seen.
+    w.accept(3, 5003);
+    BOOST_TEST((w.check(3, 5002) == ReplayWindow::Verdict::fresh));
+    BOOST_TEST((w.check(3, 5003) == ReplayWindow::Verdict::replayed));
+}
+
 BOOST_AUTO_TEST_CASE(zero_sequence_is_never_valid) {
     ReplayWindow w;
     BOOST_TEST((w.check(1, 0) == V::zero_sequence));

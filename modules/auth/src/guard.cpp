@@ -50,7 +50,26 @@ void Guard::add_member(PeerId peer) {
     if (it != sessions_.end() && it->peer == peer) return;
     Session s;
     s.peer = peer;
+    // Back after it left: what it sent before stays refused, and ours go on where they stopped.
+    const auto gone = std::find_if(forgotten_.begin(), forgotten_.end(),
+                                   [peer](const Forgotten& f) { return f.peer == peer; });
+    if (gone != forgotten_.end()) {
+        s.incarnation = gone->incarnation;
+        s.window = ReplayWindow::resumed(gone->window_incarnation, gone->highest);
+        s.next_sequence = gone->next_sequence;
+        forgotten_.erase(gone);
+    }
     sessions_.insert(it, s);
+}
+
+void Guard::forget_member(PeerId peer) {
+    auto it = std::lower_bound(sessions_.begin(), sessions_.end(), peer,
+                               [](const Session& s, PeerId p) { return s.peer < p; });
+    if (it == sessions_.end() || it->peer != peer) return;
+    if (forgotten_.size() == max_forgotten) forgotten_.pop_front();
+    forgotten_.push_back({peer, it->incarnation, it->window.incarnation(), it->window.highest(),
+                          it->next_sequence});
+    sessions_.erase(it);
 }
 
 Guard::Session* Guard::find(PeerId peer) noexcept {

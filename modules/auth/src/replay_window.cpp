@@ -16,6 +16,14 @@ ReplayWindow::Verdict ReplayWindow::check(std::uint32_t incarnation,
     return seen(sequence) ? Verdict::replayed : Verdict::fresh;
 }
 
+ReplayWindow ReplayWindow::resumed(std::uint32_t incarnation, std::uint64_t highest) noexcept {
+    ReplayWindow w;
+    w.incarnation_ = incarnation;
+    w.highest_ = highest;
+    w.bits_.fill(~std::uint64_t{0});  // every sequence in the window counts as seen
+    return w;
+}
+
 void ReplayWindow::accept(std::uint32_t incarnation, std::uint64_t sequence) noexcept {
     if (incarnation > incarnation_) {
         incarnation_ = incarnation;

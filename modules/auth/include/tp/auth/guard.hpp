@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <span>
 #include <vector>
@@ -69,6 +70,15 @@ public:
     // on, its life not known yet. Adding self or a member already known changes nothing.
     void add_member(PeerId peer);
     bool is_member(PeerId peer) const noexcept { return find(peer) != nullptr; }
+    // A peer that left the market: its session goes, so a market that peers join and leave for
+    // hours keeps sessions for its members only. Kept is what refuses the frames it sent before,
+    // should it be added again: its life, the highest sequence accepted from it, and ours to it
+    // (for the last max_forgotten peers forgotten; an older one added again starts afresh).
+    // Forgetting self or a peer that is no member changes nothing.
+    void forget_member(PeerId peer);
+    static constexpr std::size_t max_forgotten = 4096;
+    std::size_t sessions() const noexcept { return sessions_.size(); }
+    std::size_t forgotten() const noexcept { return forgotten_.size(); }
 
     // Seals a frame in place: `frame` holds the payload at [header_size, header_size + payload)
     // and room for the MAC after it. Writes the header and the MAC; returns the frame's size.
@@ -137,6 +147,14 @@ private:
     Mac mac_;
     Time hello_interval_;
     std::vector<Session> sessions_;  // sorted by peer
+    struct Forgotten {
+        PeerId peer = 0;
+        std::uint32_t incarnation = 0;         // its life, as known
+        std::uint32_t window_incarnation = 0;  // its life its accepted frames came from
+        std::uint64_t highest = 0;             // the highest sequence accepted from that life
+        std::uint64_t next_sequence = 1;       // ours, to it
+    };
+    std::deque<Forgotten> forgotten_;  // oldest first
     std::array<std::uint64_t, refusal_count> refused_{};
     std::uint64_t accepted_ = 0;
     std::uint32_t later_life_seen_ = 0;

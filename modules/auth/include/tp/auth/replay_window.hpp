@@ -30,6 +30,10 @@ public:
     // Marks a fresh datagram seen (a newer incarnation starts a new window).
     void accept(std::uint32_t incarnation, std::uint64_t sequence) noexcept;
 
+    // A window that takes nothing at or below `highest` of `incarnation`: what a receiver keeps of
+    // a sender it forgot (Guard::forget_member) is enough to refuse what it accepted before.
+    static ReplayWindow resumed(std::uint32_t incarnation, std::uint64_t highest) noexcept;
+
     std::uint32_t incarnation() const noexcept { return incarnation_; }
     std::uint64_t highest() const noexcept { return highest_; }
 
