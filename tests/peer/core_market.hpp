@@ -7,6 +7,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -79,6 +80,9 @@ struct CoreMarket {
     std::map<PeerId, std::vector<wire::MemberInfo>> members;
     std::map<PeerId, std::vector<wire::MemberInfo>> guests;
     std::map<PeerId, std::string> failures;
+    std::map<PeerId, std::vector<PeerId>> forgotten;
+    // What the network loses (nothing unless set).
+    std::function<bool(const wire::Envelope&)> lose;
 
     // What a driver does with a Ready, with the disk and the network stand-ins.
     void carry_out(PeerId id) {
@@ -104,6 +108,7 @@ struct CoreMarket {
         if (ready.members) members[id] = *ready.members;
         for (const auto& g : ready.guests) guests[id].push_back(g);
         if (!ready.failure.empty()) failures[id] = ready.failure;
+        for (PeerId p : ready.forget) forgotten[id].push_back(p);
         for (auto& m : ready.messages) network.push_back(std::move(m));
         core.advance();
     }
@@ -112,7 +117,7 @@ struct CoreMarket {
         for (int n = 0; !network.empty() && n < 10'000; ++n) {
             wire::Envelope e = std::move(network.front());
             network.pop_front();
-            if (!peers.count(e.receiver)) continue;
+            if (!peers.count(e.receiver) || (lose && lose(e))) continue;
             peer(e.receiver).on_message(e, now);
             carry_out(e.receiver);
         }

@@ -139,6 +139,68 @@ BOOST_AUTO_TEST_CASE(a_leaver_whose_answer_was_lost_learns_it_left_when_it_asks_
     BOOST_TEST(!newcomer.leaving());
 }
 
+// A market that peers join and leave for hours must not keep a session and an address for every
+// peer that ever was: one that left is forgotten, but only once no retry of its leave can still
+// need an answer.
+BOOST_AUTO_TEST_CASE(a_peer_that_left_is_forgotten_once_no_retry_of_its_leave_can_come) {
+    CoreMarket m = running();
+    const Time interval = m.cfg.election.election_timeout;  // a leave's retry interval
+    PeerCore& newcomer = m.join(9, Role::buyer, 3);
+    m.settle();
+    m.advance(ms(200));
+    // Step 1: 9 leaves; everyone learns it; nobody forgets it yet.
+    newcomer.leave(false, m.now);
+    m.carry_out(9);
+    m.settle();
+    BOOST_REQUIRE(newcomer.left());
+    m.advance(interval * static_cast<int>(PeerCore::max_leave_attempts));
+    BOOST_TEST(m.forgotten.empty());
+    // Step 2: later than its last retry could come, each member forgets it, once.
+    m.advance(interval * 3);
+    for (PeerId p : {1u, 2u, 3u}) {
+        BOOST_TEST((m.forgotten[p] == std::vector<PeerId>{9}), "peer " << p);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_peer_that_joins_again_before_it_is_forgotten_is_kept) {
+    CoreMarket m = running();
+    const Time interval = m.cfg.election.election_timeout;
+    PeerCore& first = m.join(9, Role::buyer, 3);
+    m.settle();
+    m.advance(ms(200));
+    first.leave(false, m.now);
+    m.carry_out(9);
+    m.settle();
+    BOOST_REQUIRE(first.left());
+    // 9 comes back (a later process, the same address) before anyone forgot it.
+    m.advance(interval * 10);
+    PeerCore& again = m.join(9, Role::buyer, 3);
+    m.settle();
+    BOOST_REQUIRE(!again.joining());
+    m.advance(interval * static_cast<int>(PeerCore::max_leave_attempts + 10));
+    for (PeerId p : {1u, 2u, 3u}) {
+        BOOST_TEST(m.forgotten[p].empty(), "peer " << p);
+        BOOST_TEST((ids(m.peer(p).members()) == std::vector<PeerId>{1, 2, 3, 9}), "peer " << p);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_leave_never_answered_gives_up_with_a_reason) {
+    CoreMarket m = running();
+    const Time interval = m.cfg.election.election_timeout;
+    PeerCore& newcomer = m.join(9, Role::buyer, 3);
+    m.settle();
+    m.advance(ms(200));
+    // Every Leave is lost: 9 asks max_leave_attempts times, then stops with a reason (the
+    // members would forget it soon after, and refuse whatever it asked then).
+    m.lose = [](const wire::Envelope& e) { return std::holds_alternative<wire::Leave>(e.body); };
+    newcomer.leave(false, m.now);
+    m.carry_out(9);
+    m.advance(interval * static_cast<int>(PeerCore::max_leave_attempts + 2));
+    BOOST_TEST(!newcomer.leaving());
+    BOOST_TEST(!newcomer.left());
+    BOOST_TEST(m.failures[9].find("did not answer this peer's leave") != std::string::npos);
+}
+
 // The cluster run found a newcomer that kept a replica of the trader's log: the replica set was
 // counted with it, the highest id. A newcomer is a customer; the founders' set is unchanged.
 BOOST_AUTO_TEST_CASE(a_newcomer_keeps_no_replica) {

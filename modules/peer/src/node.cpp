@@ -425,6 +425,7 @@ bool Node::carry_out_now() {
     }
     if (!persist()) return true;
     learn_members(ready);
+    forgetting_.swap(ready.forget);
     if (Trader* trader = core_.trader()) {
         if (context_.observer && core_.replica()) {
             for (const auto& [position, event] : ready.committed) {
@@ -461,6 +462,7 @@ bool Node::carry_out_now() {
     }
     batch.clear();
     batches_.push_back(std::move(batch));
+    forget(forgetting_);
     // A graceful leave is done: the process ends as a crash would, with nothing left to lose.
     if (core_.left() && !stopped_) stop();
     return all_sent;
@@ -489,6 +491,30 @@ void Node::learn_members(Ready& ready) {
         clock_bound_ = std::max(clock_bound_, core_.members().size());
         limits_ = wire::limits_for_members(clock_bound_ + newcomer_slack);
     }
+}
+
+void Node::forget(std::vector<PeerId>& peers) {
+    const auto members = core_.members();
+    for (PeerId p : peers) {
+        if (p == id() || std::binary_search(members.begin(), members.end(), p)) continue;
+        if (guard_) guard_->forget_member(p);
+        std::erase(unheard_, p);
+        std::erase_if(held_, [p](const wire::Envelope& e) { return e.receiver == p; });
+        if (ip_) unaddressed_.push_back(p);
+        ++core_.counters().peers_forgotten;
+    }
+    peers.clear();
+    drop_addresses();
+}
+
+void Node::drop_addresses() {
+    // A queued datagram to a peer no longer in the book would be a caller error when it goes.
+    if (unaddressed_.empty() || !backlog_.empty() || flushing_) return;
+    const auto members = core_.members();
+    for (PeerId p : unaddressed_) {
+        if (!std::binary_search(members.begin(), members.end(), p)) ip_->address_book().remove(p);
+    }
+    unaddressed_.clear();
 }
 
 void Node::observe_sends() {
@@ -536,6 +562,7 @@ asio::awaitable<void> Node::flush() {
         error = std::current_exception();
     }
     flushing_ = false;
+    if (!error && !stopped_) drop_addresses();
     for (runtime::Timer* t : flush_waiters_) wake(*t);
     if (error) std::rethrow_exception(error);
 }

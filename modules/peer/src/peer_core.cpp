@@ -223,6 +223,7 @@ void PeerCore::on_tick(Time now) {
     }
     if (trader_) trader_->on_tick(now);
     on_join_tick(now);
+    forget_due(now);
     if (is_buyer()) buyer_.on_tick(now);
     if (is_seller()) seller_.on_tick(now);
     if (const auto due = junk_.next_flush(); due && *due <= now) {
@@ -240,6 +241,7 @@ std::optional<Time> PeerCore::next_deadline() const {
     if (replica_) earliest(replica_->next_deadline());
     if (trader_) earliest(trader_->next_deadline());
     earliest(join_retry_);
+    if (!forgetting_.empty()) earliest(forgetting_.front().second);
     if (is_buyer()) earliest(buyer_.next_deadline());
     if (is_seller()) earliest(seller_.next_deadline());
     earliest(junk_.next_flush());
@@ -407,7 +409,7 @@ bool PeerCore::has_ready() const noexcept {
     return ready_.epoch_seen || !ready_.messages.empty() || ready_.load_books ||
            ready_.stepped_down || ready_.seeded || ready_.began_reign || ready_.compact ||
            !ready_.committed.empty() || !ready_.failure.empty() || ready_.members ||
-           !ready_.guests.empty() ||
+           !ready_.guests.empty() || !ready_.forget.empty() ||
            (replica_ && replica_->has_ready());
 }
 
@@ -422,6 +424,7 @@ void PeerCore::advance() {
     ready_.committed.clear();
     ready_.members.reset();
     ready_.guests.clear();
+    ready_.forget.clear();
     if (replica_) replica_->advance();
 }
 

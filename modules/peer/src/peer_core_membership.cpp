@@ -16,8 +16,8 @@ bool PeerCore::on_membership_message(PeerId from, const wire::Envelope& envelope
     if (const auto* join = std::get_if<wire::Join>(&body)) {
         // Where to answer a stranger; a member's address is never replaced.
         if (!std::binary_search(members_.begin(), members_.end(), from)) {
-            ready_.guests.push_back(
-                wire::MemberInfo{from, join->buys, join->sells, false, join->host, join->port});
+            add_guest(wire::MemberInfo{from, join->buys, join->sells, false, join->host, join->port},
+                      now);
         }
         if (trader_) return false;  // a record of the trader's
         wire::JoinAnswer answer{wire::MembershipRefusal::trader_unavailable, 0, {}};
@@ -92,7 +92,7 @@ void PeerCore::on_join_answer(PeerId from, const wire::JoinAnswer& answer, Time 
         case wire::MembershipRefusal::not_trader:
             if (answer.trader == 0 || answer.trader == from || answer.trader == self_) return;
             for (const auto& m : answer.members) {
-                if (m.id == answer.trader && !m.host.empty()) ready_.guests.push_back(m);
+                if (m.id == answer.trader && !m.host.empty()) add_guest(m, now);
             }
             send_join(answer.trader, now);
             return;
@@ -134,6 +134,14 @@ void PeerCore::on_join_tick(Time now) {
         }
         send_join(contacts[join_attempts_++ % contacts.size()], now);
     } else if (leaving_) {
+        if (++leave_attempts_ > max_leave_attempts) {
+            // The members forget a peer that left soon after this: asking on is pointless.
+            ready_.failure = fmt::format("the trader did not answer this peer's leave in {} attempts",
+                                         max_leave_attempts);
+            leaving_.reset();
+            join_retry_.reset();
+            return;
+        }
         join_retry_ = now + join_interval_;
         // The trader, or the one it asked last: a peer whose leave took effect is no member of
         // that trader's any more and hears no heartbeat from it, but its answer was lost.
@@ -158,8 +166,10 @@ void PeerCore::adopt_members(std::vector<wire::MemberInfo> members, Time now) {
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     // The election runs over the members.
     for (PeerId id : members_) {
-        if (id != self_ && !std::binary_search(ids.begin(), ids.end(), id))
+        if (id != self_ && !std::binary_search(ids.begin(), ids.end(), id)) {
             bully_.remove_peer(id, now);
+            forget_later(id, now);
+        }
     }
     for (PeerId id : ids) {
         if (!std::binary_search(members_.begin(), members_.end(), id)) bully_.add_peer(id, now);
@@ -170,6 +180,28 @@ void PeerCore::adopt_members(std::vector<wire::MemberInfo> members, Time now) {
     clock_.retain(members_);
     view_ = std::move(members);
     ready_.members = view_;
+}
+
+void PeerCore::add_guest(wire::MemberInfo guest, Time now) {
+    forget_later(guest.id, now);
+    ready_.guests.push_back(std::move(guest));
+}
+
+void PeerCore::forget_later(PeerId peer, Time now) {
+    // Later than the last retry of a leave the trader may answer (the leaver's first attempt
+    // came before its leave took effect), so no answer it still waits for needs the session.
+    const Time at = now + join_interval_ * static_cast<int>(max_leave_attempts + 2);
+    std::erase_if(forgetting_, [peer](const auto& f) { return f.first == peer; });
+    forgetting_.emplace_back(peer, at);
+}
+
+void PeerCore::forget_due(Time now) {
+    while (!forgetting_.empty() && forgetting_.front().second <= now) {
+        const PeerId peer = forgetting_.front().first;
+        forgetting_.pop_front();
+        if (peer != self_ && !std::binary_search(members_.begin(), members_.end(), peer))
+            ready_.forget.push_back(peer);
+    }
 }
 
 void PeerCore::adopt_books_members(Time now) {

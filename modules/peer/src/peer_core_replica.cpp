@@ -136,7 +136,7 @@ void PeerCore::drive_replica(Time now) {
         for (auto& left : std::exchange(left_while_loading_, {})) {
             if (trader_->books().membership().contains(left.id)) continue;  // it came back
             push(scratch_, left.id, wire::LeaveAnswer{wire::MembershipRefusal::none}, epoch);
-            ready_.guests.push_back(std::move(left));
+            add_guest(std::move(left), now);
         }
     }
     if (trader_) {

@@ -236,6 +236,10 @@ private:
     // Issue 18: newcomers' addresses and the membership into the transport's address book and
     // authentication, before anything is sent to them.
     void learn_members(Ready& ready);
+    // Issue 18: peers gone long enough (Ready::forget) leave the authentication at once, and the
+    // address book once nothing queued still goes to them.
+    void forget(std::vector<PeerId>& peers);
+    void drop_addresses();
     // A datagram from an address in no book (`from` 0), or from a peer this one does not know
     // (the in-memory network names every sender): only a newcomer's Join, authentic when
     // security is on, sent from the address it claims (issue 18).
@@ -382,6 +386,8 @@ private:
     // Sealed datagrams the transport could not take without waiting, in order, and their buffers
     // (index for index); the coroutine flushing them, and the timers of those waiting for it.
     std::vector<transport::Outgoing> backlog_;
+    std::vector<PeerId> unaddressed_;  // forgotten, their addresses still in the book
+    std::vector<PeerId> forgetting_;   // this carry-out's Ready::forget
     std::vector<std::vector<std::byte>> backlog_buffers_;
     bool flushing_ = false;
     // How many of the Ready's messages the observer has seen (observe_sends).

@@ -56,6 +56,8 @@ struct NodeCounters {
     // Members a first life's greeting was still waiting on when its wait ended (down, cut off,
     // or every hello and answer between them lost).
     std::uint64_t greetings_unanswered = 0;
+    // Peers gone long enough that their sessions and addresses were dropped (issue 18).
+    std::uint64_t peers_forgotten = 0;
     // Datagrams from addresses in no book refused: not a Join, or not from the address it claims.
     std::uint64_t strangers_refused = 0;
     // Messages sent, by kind (the index of wire::Body's alternative).
@@ -140,6 +142,10 @@ struct Ready {
     // Peers that are not members (yet) sent a Join: where to answer them. Added (never replacing
     // a known peer's address) before `messages` leave.
     std::vector<wire::MemberInfo> guests;
+    // Peers that left (or asked to join and never did) long enough ago that no retry of theirs
+    // can still need an answer: drop their authentication sessions and addresses, after
+    // `messages` leave. One named here that is a member again is not forgotten.
+    std::vector<PeerId> forget;
 };
 
 class PeerCore {
@@ -172,6 +178,9 @@ public:
     // trader until it answers; it waits for the seller's payments to be settled. left() once done.
     void leave(bool withdraw_lots, Time now);
     bool left() const noexcept { return left_; }
+    // A leave unanswered after this many attempts (join_interval apart) gives up: the driver
+    // stops the peer with a failure (Ready::failure). Members forget a peer later than that.
+    static constexpr std::uint64_t max_leave_attempts = 64;
     bool joining() const noexcept { return joining_.has_value(); }
     const std::optional<PeerCoreOptions::Joining>& joining_options() const noexcept {
         return joining_;
@@ -262,6 +271,11 @@ private:
     void adopt_members(std::vector<wire::MemberInfo> members, Time now);
     // The trader's books changed their membership: everyone follows them.
     void adopt_books_members(Time now);
+    // A peer that is no member now (it left, or is a guest): forgotten later unless it is one
+    // again by then (Ready::forget).
+    void forget_later(PeerId peer, Time now);
+    void forget_due(Time now);
+    void add_guest(wire::MemberInfo guest, Time now);
 
     // Quorum mode (peer_core_replica.cpp).
     void on_replication_message(PeerId from, const replication::Message& message, Time now);
@@ -328,6 +342,10 @@ private:
     Time join_interval_;
     // A graceful leave asked (whether the lots go too), and done.
     std::optional<bool> leaving_;
+    std::uint64_t leave_attempts_ = 0;
+    // Peers no longer members (or guests), each forgotten at its time unless a member again:
+    // later than any retry of a leave (max_leave_attempts, join_interval_ apart), oldest first.
+    std::deque<std::pair<PeerId, Time>> forgetting_;
     bool left_ = false;
     // The membership as last learnt, with addresses, and the version (log position) of its last
     // Members update.
