@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "market_fixture.hpp"
+#include "tp/transport/ip_transport.hpp"
 
 using namespace tp::system_test;
 
@@ -98,6 +99,34 @@ TP_ON_MEMORY_AND_UDP(a_seller_leaves_with_its_unsold_lots) {
     BOOST_TEST(!refused.filled);
     BOOST_TEST(refused.reason == tp::wire::RefusalReason::no_seller);
     BOOST_TEST(m.books().payments().pending_count() == 0u);
+}
+
+// A market that peers join and leave for hours keeps sessions and addresses for its members
+// only: one that left is forgotten, after any retry of its leave could still come.
+TP_ON_MEMORY_AND_UDP(a_peer_that_left_is_forgotten) {
+    Market m(kind, {Role::buyer, Role::buyer, Role::buyer});
+    BOOST_REQUIRE(m.settle_on(3));
+    const PeerId newcomer = m->join(Role::buyer, 2);
+    BOOST_REQUIRE(joined(m, newcomer));
+    m->leave(newcomer, false);
+    BOOST_REQUIRE(gone(m, newcomer));
+    // Step 1: gone from the membership, still known: an answer to its retry may be due.
+    for (PeerId id : {1u, 2u, 3u}) {
+        BOOST_REQUIRE(m.node(id).guard() != nullptr);
+        BOOST_TEST(m.node(id).guard()->is_member(newcomer), "peer " << id);
+    }
+    // Step 2: later than its last retry, every member drops its session and its address.
+    const auto forgotten = [&](PeerId id) {
+        auto& node = m.node(id);
+        auto* ip = dynamic_cast<tp::transport::IpTransport*>(&node.transport());
+        return !node.guard()->is_member(newcomer) &&
+               (ip == nullptr || ip->address_book().find(newcomer) == nullptr);
+    };
+    BOOST_REQUIRE(m.run_until([&] { return forgotten(1) && forgotten(2) && forgotten(3); }, 10s));
+    for (PeerId id : {1u, 2u, 3u}) {
+        BOOST_TEST(m.node(id).guard()->forgotten() == 1u, "peer " << id);
+        BOOST_TEST(m.node(id).core().counters().peers_forgotten == 1u, "peer " << id);
+    }
 }
 
 TP_ON_MEMORY_AND_UDP(a_join_during_an_election) {
