@@ -37,6 +37,7 @@ struct SimFlags {
     std::uint64_t snapshot_every = tp::peer::Config::Storage::default_snapshot_every;
     std::string duration;
     std::string liveness_bound;
+    std::uint64_t instant_limit = sim::Options{}.instant_limit;
     std::string faults = "swarm";
     unsigned jobs = 0;
     bool check_determinism = false;
@@ -96,6 +97,7 @@ sim::Options make_options(const SimFlags& f) {
         o.liveness_bound = parse_duration_flag(f.liveness_bound, "--liveness-bound");
     if (o.liveness_bound <= runtime::Duration::zero())
         throw UsageError("--liveness-bound: must be positive");
+    o.instant_limit = f.instant_limit;
     try {
         o.faults = sim::FaultSpec::parse(f.faults);
     } catch (const std::invalid_argument& e) {
@@ -341,6 +343,9 @@ Runner add_sim_command(CLI::App& app) {
     cmd->add_option("--duration", flags->duration, "How long faults are injected (default 2s)");
     cmd->add_option("--liveness-bound", flags->liveness_bound,
                     "After the faults stop, every request is answered within this (default 3s)");
+    cmd->add_option("--instant-limit", flags->instant_limit,
+                    "Handlers at one virtual instant beyond which the run fails as a livelock "
+                    "(default 2000000; 0: no bound)");
     cmd->add_option("--faults", flags->faults,
                     "swarm (the seed picks), none, all, or a list: "
                     "drop,duplicate,delay,reorder,partition,crash,pause,hostile,outsider,disk_loss,churn");

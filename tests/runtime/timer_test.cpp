@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <exception>
+#include <string>
 #include <vector>
 
 #include "tp/runtime/runtime.hpp"
@@ -105,6 +106,47 @@ BOOST_AUTO_TEST_CASE(time_stands_still_while_handlers_are_runnable) {
     rt.run();
     BOOST_TEST(ticks == 1000);
     BOOST_TEST(rt.now() == at(1ms));
+}
+
+// Two handlers that keep each other busy at zero delay stop time for good: a simulation so caught
+// (a broken variant's replicas and trader exchanging Appends) once hung its test for 600 s. With
+// a bound, the run says so and where.
+BOOST_AUTO_TEST_CASE(a_livelock_in_virtual_time_is_reported_not_run_for_ever) {
+    Runtime rt(Mode::virtual_time);
+    rt.limit_instant(10'000);
+    bool stop = false;
+    // Step 1: time reaches 5 ms; then a coroutine yields through post, for ever.
+    spawn(rt, [&]() -> asio::awaitable<void> {
+        co_await sleep(rt, 5ms);
+        while (!stop) co_await asio::post(rt.get_executor(), asio::use_awaitable);
+    });
+    try {
+        rt.run_until(at(1s));
+        BOOST_FAIL("the livelock was not reported");
+    } catch (const tp::runtime::Livelock& e) {
+        BOOST_TEST((e.at() == at(5ms)));
+        BOOST_TEST(std::string(e.what()).find("livelock") != std::string::npos);
+    }
+    // Step 2: it ends; the runtime runs on (the count starts again).
+    stop = true;
+    rt.run_until(at(1s));
+    BOOST_TEST((rt.now() == at(1s)));
+}
+
+BOOST_AUTO_TEST_CASE(many_handlers_spread_over_instants_are_no_livelock) {
+    Runtime rt(Mode::virtual_time);
+    rt.limit_instant(1'000);
+    int done = 0;
+    // 900 handlers at each of 20 instants: 18,000 in all, never more than the bound at one.
+    spawn(rt, [&]() -> asio::awaitable<void> {
+        for (int instant = 0; instant < 20; ++instant) {
+            for (int i = 0; i < 900; ++i) co_await asio::post(rt.get_executor(), asio::use_awaitable);
+            co_await sleep(rt, 1ms);
+            ++done;
+        }
+    });
+    rt.run();
+    BOOST_TEST(done == 20);
 }
 
 BOOST_AUTO_TEST_CASE(losing_timer_of_an_or_is_cancelled_and_leaves_the_heap) {

@@ -3,12 +3,30 @@
 #include <asio/error.hpp>
 #include <asio/post.hpp>
 #include <algorithm>
+#include <string>
 
 #include "tp/runtime/timer.hpp"
 
 namespace tp::runtime {
 
 // Virtual time runs on one thread by definition, so the io_context may skip its locks.
+namespace {
+
+std::string to_ms(TimePoint at) {
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(at.time_since_epoch());
+    std::string frac = std::to_string(us.count() % 1000);
+    return std::to_string(us.count() / 1000) + "." + std::string(3 - frac.size(), '0') + frac +
+           " ms";
+}
+
+}  // namespace
+
+Livelock::Livelock(TimePoint at, std::uint64_t handlers)
+    : std::runtime_error("livelock: more than " + std::to_string(handlers) +
+                         " handlers ran at virtual time " + to_ms(at) +
+                         " and time never moved on"),
+      at_(at) {}
+
 Runtime::Runtime(Mode mode)
     : io_(mode == Mode::virtual_time ? ASIO_CONCURRENCY_HINT_UNSAFE : 1),
       mode_(mode),
@@ -59,9 +77,17 @@ void Runtime::stop() {
 
 std::size_t Runtime::run_virtual(const TimePoint* bound) {
     std::size_t handlers = 0, fires = 0;
+    at_instant_ = 0;  // a livelock never returns from one run, so one run's count is enough
     for (;;) {
         io_.restart();
-        handlers += io_.poll();
+        if (instant_limit_ == 0) {
+            handlers += io_.poll();
+        } else {
+            while (io_.poll_one() != 0) {
+                ++handlers;
+                if (++at_instant_ > instant_limit_) throw Livelock(virtual_now_, instant_limit_);
+            }
+        }
         if (stopped_) return handlers - std::min(fires, handlers);
         // Waits on `never` only end when woken: they are not something to run.
         if (heap_.empty() || heap_.front()->deadline == never) break;
@@ -70,6 +96,7 @@ std::size_t Runtime::run_virtual(const TimePoint* bound) {
         // inside the io_context (the next poll), where Asio recycles the memory a completion
         // takes and gives back: from outside, each wait's block and posted handler went to the
         // heap and back.
+        if (heap_.front()->deadline != virtual_now_) at_instant_ = 0;
         virtual_now_ = heap_.front()->deadline;
         asio::post(io_, [this] {
             while (!heap_.empty() && heap_.front()->deadline == virtual_now_) {
@@ -84,7 +111,10 @@ std::size_t Runtime::run_virtual(const TimePoint* bound) {
         });
         ++fires;  // not one of the caller's handlers
     }
-    if (bound && *bound > virtual_now_) virtual_now_ = *bound;
+    if (bound && *bound > virtual_now_) {
+        virtual_now_ = *bound;
+        at_instant_ = 0;
+    }
     return handlers - std::min(fires, handlers);
 }
 

@@ -103,293 +103,309 @@ Result run(const Options& o) {
         transport::MemoryNetwork& net = *market.memory_network();
         net.set_faults(res.plan.link);
         market.start();
-
-        std::map<PeerId, bool> up;
-        for (PeerId id : market.peers()) up[id] = true;
-        const std::vector<PeerId> founders = market.peers();  // newcomers join after them
-        // Runs until `until`, sweeping the checker every sweep_every.
-        auto advance = [&](TimePoint until) {
-            while (rt.now() < until && !market.done()) {
-                rt.run_until(std::min(until, rt.now() + o.sweep_every));
-                checker.sweep(market);
-                for (auto& [id, is_up] : up) {
-                    if (!is_up && market.node(id) != nullptr) {
-                        is_up = true;
-                        rt.trace().record(rt.now(), runtime::EventKind::user, id, 0, trace_restart,
-                                          0);
-                        recorder.note(Event::Kind::restart, id, "restarts");
+        // A run caught in a livelock (time never moves on) is a failed run, not a hung one.
+        rt.limit_instant(o.instant_limit);
+        std::string livelock;
+        try {
+            std::map<PeerId, bool> up;
+            for (PeerId id : market.peers()) up[id] = true;
+            const std::vector<PeerId> founders = market.peers();  // newcomers join after them
+            // Runs until `until`, sweeping the checker every sweep_every.
+            auto advance = [&](TimePoint until) {
+                while (rt.now() < until && !market.done()) {
+                    rt.run_until(std::min(until, rt.now() + o.sweep_every));
+                    checker.sweep(market);
+                    for (auto& [id, is_up] : up) {
+                        if (!is_up && market.node(id) != nullptr) {
+                            is_up = true;
+                            rt.trace().record(rt.now(), runtime::EventKind::user, id, 0, trace_restart,
+                                              0);
+                            recorder.note(Event::Kind::restart, id, "restarts");
+                        }
                     }
                 }
-            }
-        };
+            };
 
-        const TimePoint start = rt.now();
-        res.started = start;
-        const TimePoint faults_end = start + o.duration;
-        TimePoint next_partition = res.plan.partition_every.count() > 0
-                                       ? start + exponential(rng, res.plan.partition_every)
+            const TimePoint start = rt.now();
+            res.started = start;
+            const TimePoint faults_end = start + o.duration;
+            TimePoint next_partition = res.plan.partition_every.count() > 0
+                                           ? start + exponential(rng, res.plan.partition_every)
+                                           : never;
+            TimePoint heal_at = never;
+            TimePoint next_crash = res.plan.crash_every.count() > 0
+                                       ? start + exponential(rng, res.plan.crash_every)
                                        : never;
-        TimePoint heal_at = never;
-        TimePoint next_crash = res.plan.crash_every.count() > 0
-                                   ? start + exponential(rng, res.plan.crash_every)
-                                   : never;
-        // Pauses and the hostile member draw from streams of their own, so they leave the
-        // schedule of the older faults of every seed as it was.
-        runtime::Rng pause_rng = streams.stream("sim-pause");
-        runtime::Rng hostile_pick = streams.stream("sim-hostile-member");
-        Attacker attacker(net, streams.stream("sim-hostile"),
-                          market.peers()[hostile_pick.uniform_int(0, market.peers().size() - 1)]);
-        TimePoint next_pause = res.plan.pause_every.count() > 0
-                                   ? start + exponential(pause_rng, res.plan.pause_every)
-                                   : never;
-        TimePoint resume_at = never;
-        std::optional<PeerId> paused;
-        // Disk loss draws from a stream of its own; `lost`: peers whose disk was lost and that
-        // have not caught up since.
-        runtime::Rng disk_rng = streams.stream("sim-disk");
-        std::set<PeerId> lost;
-        runtime::Rng hostile_rng = streams.stream("sim-hostile-time");
-        TimePoint next_hostile = res.plan.hostile_every.count() > 0
-                                     ? start + exponential(hostile_rng, res.plan.hostile_every)
-                                     : never;
-        // The outsider too: its strikes, choices and sample have streams of their own. It hears
-        // the wire only when the plan has it, so other runs pay nothing for it.
-        Outsider outsider(net, streams.stream("sim-outsider"),
-                          streams.stream("sim-outsider-capture"),
-                          streams.stream_seed("sim-outsider-key"));
-        if (res.plan.has(Fault::outsider)) {
-            net.set_tap([&outsider](PeerId from, PeerId to, std::span<const std::byte> frame) {
-                outsider.capture(from, to, frame);
-            });
-        }
-        runtime::Rng outsider_rng = streams.stream("sim-outsider-time");
-        TimePoint next_outsider = res.plan.outsider_every.count() > 0
-                                      ? start + exponential(outsider_rng, res.plan.outsider_every)
-                                      : never;
-        // Churn (issue 18) draws from a stream of its own too.
-        runtime::Rng churn_rng = streams.stream("sim-churn");
-        TimePoint next_churn = res.plan.churn_every.count() > 0
-                                   ? start + exponential(churn_rng, res.plan.churn_every)
-                                   : never;
-        // A newcomer joins through a live member, or a newcomer that joined leaves.
-        auto churn = [&] {
-            next_churn = rt.now() + exponential(churn_rng, res.plan.churn_every);
-            const bool leave = churn_rng.bernoulli(res.plan.leave_share);
-            const bool seller = churn_rng.bernoulli(0.5);
-            const std::uint64_t pick = churn_rng.uniform_int(0, 1u << 20);
-            std::vector<PeerId> joined, live;
-            std::size_t newcomers = 0;
-            for (PeerId id : market.peers()) {
-                const peer::Node* n = market.node(id);
-                if (n == nullptr || n->left()) continue;
-                const bool newcomer = id > founders.back();
-                newcomers += newcomer ? 1 : 0;
-                if (n->core().joining()) continue;
-                live.push_back(id);
-                if (newcomer && !n->core().leaving()) joined.push_back(id);
-            }
-            if (!joined.empty() && (leave || newcomers >= max_newcomers)) {
-                const PeerId who = joined[pick % joined.size()];
-                market.leave(who, true);
-                ++res.leaves;
-                rt.trace().record(rt.now(), runtime::EventKind::user, who, 0, trace_leave, 0);
-                recorder.note(Event::Kind::leave, who, "leaves");
-            } else if (newcomers < max_newcomers && !live.empty()) {
-                const PeerId contact = live[pick % live.size()];
-                const PeerId who =
-                    market.join(seller ? peer::Role::seller : peer::Role::buyer, contact);
-                up[who] = true;
-                ++res.joins;
-                rt.trace().record(rt.now(), runtime::EventKind::user, who, contact, trace_join, 0);
-                recorder.note(Event::Kind::join, who,
-                              fmt::format("joins through peer {} as a {}", contact,
-                                          seller ? "seller" : "buyer"));
-            }
-        };
-        auto resume = [&] {
-            if (paused) {
-                if (net.is_paused(*paused)) {
-                    net.resume(*paused);
-                    rt.trace().record(rt.now(), runtime::EventKind::user, *paused, 0, trace_resume,
-                                      0);
-                    recorder.note(Event::Kind::resume, *paused, "resumes");
-                }
-                checker.paused(*paused, false);
-            }
-            paused.reset();
-            resume_at = never;
-        };
-        // Pauses a peer now: the trader with the plan's chance unless `spare_trader`.
-        auto pause = [&](bool spare_trader) {
-            const auto trader = market.trader();
-            std::optional<PeerId> victim;
-            const bool at_trader = pause_rng.bernoulli(res.plan.pause_trader);
-            const std::uint64_t pick = pause_rng.uniform_int(0, market.peers().size() - 1);
-            const Duration length = exponential(pause_rng, res.plan.pause_for);
-            if (at_trader && !spare_trader) victim = trader;
-            if (!victim) victim = market.peers()[pick];
-            if (spare_trader && victim == trader) return;
-            if (market.node(*victim) == nullptr) return;  // down
-            net.pause(*victim);
-            checker.paused(*victim, true);
-            paused = victim;
-            resume_at = rt.now() + length;
-            ++res.pauses;
-            rt.trace().record(rt.now(), runtime::EventKind::user, *victim, 0, trace_pause,
-                              static_cast<std::uint64_t>(length.count()));
-            recorder.note(Event::Kind::pause, *victim,
-                          fmt::format("pauses for {}", format_duration(length)));
-        };
-        auto strike = [&] {
-            std::string what = attacker.strike(market);
-            rt.trace().record(rt.now(), runtime::EventKind::user, 0, 0, trace_hostile,
-                              attacker.sent());
-            if (!what.empty()) recorder.note(Event::Kind::hostile, 0, std::move(what));
-            next_hostile = rt.now() + exponential(hostile_rng, res.plan.hostile_every);
-        };
-        auto outsider_strike = [&] {
-            std::string what = outsider.strike(market);
-            rt.trace().record(rt.now(), runtime::EventKind::user, 0, 0, trace_outsider,
-                              outsider.sent());
-            if (!what.empty()) recorder.note(Event::Kind::outsider, 0, std::move(what));
-            next_outsider = rt.now() + exponential(outsider_rng, res.plan.outsider_every);
-        };
-
-        // What is due of the pauses, the hostile member and the outsider at `now`.
-        auto pauses_and_strikes = [&](TimePoint now, bool spare_trader) {
-            if (paused && market.node(*paused) == nullptr) resume();  // crashed meanwhile
-            if (now >= resume_at) {
-                resume();
-                next_pause = now + exponential(pause_rng, res.plan.pause_every);
-            }
-            if (now >= next_pause && !paused) {
-                pause(spare_trader);
-                next_pause = paused ? never : now + exponential(pause_rng, res.plan.pause_every);
-            }
-            if (now >= next_hostile) strike();
-            if (now >= next_outsider) outsider_strike();
-        };
-
-        while (rt.now() < faults_end && !market.done()) {
-            advance(std::min({faults_end, next_partition, heal_at, next_crash, next_pause,
-                              resume_at, next_hostile, next_outsider, next_churn}));
-            const TimePoint now = rt.now();
-            if (now >= faults_end) break;
-            pauses_and_strikes(now, false);
-            if (now >= next_churn) churn();
-            if (now >= heal_at) {
-                net.heal();
-                heal_at = never;
-                rt.trace().record(now, runtime::EventKind::user, 0, 0, trace_heal, 0);
-                recorder.note(Event::Kind::heal, 0, "heal");
-            }
-            if (now >= next_partition) {
-                // Two sides, both non-empty, drawn from the seed.
-                std::vector<PeerId> ids = market.peers();
-                for (std::size_t i = ids.size() - 1; i > 0; --i) {
-                    std::swap(ids[i], ids[rng.uniform_int(0, i)]);
-                }
-                const std::size_t cut = rng.uniform_int(1, ids.size() - 1);
-                std::vector<std::vector<PeerId>> groups{
-                    {ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(cut)},
-                    {ids.begin() + static_cast<std::ptrdiff_t>(cut), ids.end()}};
-                std::sort(groups[0].begin(), groups[0].end());
-                std::sort(groups[1].begin(), groups[1].end());
-                net.heal();
-                net.partition(groups);
-                ++res.partitions;
-                std::string side;
-                for (PeerId p : groups[0]) side += fmt::format("{}{}", side.empty() ? "" : ",", p);
-                rt.trace().record(now, runtime::EventKind::user, 0, 0, trace_partition, cut);
-                recorder.note(Event::Kind::partition, 0, "partition {" + side + "} | rest");
-                heal_at = now + exponential(rng, res.plan.partition_for);
-                next_partition = heal_at + exponential(rng, res.plan.partition_every);
-            }
-            if (now >= next_crash) {
-                next_crash = now + exponential(rng, res.plan.crash_every);
-                std::optional<PeerId> victim;
-                const bool at_trader = rng.bernoulli(res.plan.crash_trader);
-                const std::uint64_t pick = rng.uniform_int(0, market.peers().size() - 1);
-                const Duration down = exponential(rng, res.plan.restart_after);
-                if (at_trader) victim = market.trader();
-                if (!victim) victim = market.peers()[pick];
-                if (market.node(*victim) == nullptr) continue;  // already down
-                // A crashed trader loses its journal's unsynced tail (the memory journal's
-                // power-loss model).
-                const auto durable = checker.durable_of(*victim);
-                const bool lose = disk_rng.bernoulli(res.plan.disk_loss);
-                const bool stale = disk_rng.bernoulli(res.plan.stale_copy);
-                const double kept = disk_rng.uniform_real(0.0, 1.0);
-                market.crash(*victim, down);
-                // At most a minority of the replica set without their disk at once (until each
-                // has caught up again): the market's promise holds only so far.
-                std::erase_if(lost, [&](PeerId p) {
-                    const peer::Node* n = market.node(p);
-                    return n != nullptr && n->core().replica() != nullptr &&
-                           n->core().replica()->seeded();
+            // Pauses and the hostile member draw from streams of their own, so they leave the
+            // schedule of the older faults of every seed as it was.
+            runtime::Rng pause_rng = streams.stream("sim-pause");
+            runtime::Rng hostile_pick = streams.stream("sim-hostile-member");
+            Attacker attacker(net, streams.stream("sim-hostile"),
+                              market.peers()[hostile_pick.uniform_int(0, market.peers().size() - 1)]);
+            TimePoint next_pause = res.plan.pause_every.count() > 0
+                                       ? start + exponential(pause_rng, res.plan.pause_every)
+                                       : never;
+            TimePoint resume_at = never;
+            std::optional<PeerId> paused;
+            // Disk loss draws from a stream of its own; `lost`: peers whose disk was lost and that
+            // have not caught up since.
+            runtime::Rng disk_rng = streams.stream("sim-disk");
+            std::set<PeerId> lost;
+            runtime::Rng hostile_rng = streams.stream("sim-hostile-time");
+            TimePoint next_hostile = res.plan.hostile_every.count() > 0
+                                         ? start + exponential(hostile_rng, res.plan.hostile_every)
+                                         : never;
+            // The outsider too: its strikes, choices and sample have streams of their own. It hears
+            // the wire only when the plan has it, so other runs pay nothing for it.
+            Outsider outsider(net, streams.stream("sim-outsider"),
+                              streams.stream("sim-outsider-capture"),
+                              streams.stream_seed("sim-outsider-key"));
+            if (res.plan.has(Fault::outsider)) {
+                net.set_tap([&outsider](PeerId from, PeerId to, std::span<const std::byte> frame) {
+                    outsider.capture(from, to, frame);
                 });
-                // A customer's disk holds no replica: losing it threatens nothing committed.
-                const auto set = peer::replica_set(founders, config.replication.replicas);
-                const bool replica_disk = std::binary_search(set.begin(), set.end(), *victim);
-                const std::size_t minority = (set.size() - 1) / 2;
-                if (lose && config.replication.mode == peer::ReplicationMode::quorum &&
-                    (!replica_disk || lost.contains(*victim) || lost.size() < minority)) {
-                    if (replica_disk) lost.insert(*victim);
-                    std::optional<std::uint64_t> keep;
-                    if (stale && replicas[*victim]) {
-                        keep = static_cast<std::uint64_t>(
-                            kept * static_cast<double>(replicas[*victim]->durable()));
-                    }
-                    market.lose_disk(*victim, keep);
-                    ++res.disks_lost;
-                    rt.trace().record(now, runtime::EventKind::user, *victim, 0, trace_disk_loss,
-                                      keep.value_or(0));
-                    recorder.note(Event::Kind::crash, *victim,
-                                  keep ? fmt::format("loses its disk: a stale copy to record {} "
-                                                     "comes back",
-                                                     *keep)
-                                       : std::string("loses its disk"));
-                }
-                checker.crashed(*victim, durable);
-                up[*victim] = false;
-                ++res.crashes;
-                rt.trace().record(now, runtime::EventKind::user, *victim, 0, trace_crash,
-                                  durable.value_or(0));
-                recorder.note(Event::Kind::crash, *victim,
-                              durable
-                                  ? fmt::format("crashes (trader; journal durable to {})", *durable)
-                                  : std::string("crashes"));
             }
-        }
+            runtime::Rng outsider_rng = streams.stream("sim-outsider-time");
+            TimePoint next_outsider = res.plan.outsider_every.count() > 0
+                                          ? start + exponential(outsider_rng, res.plan.outsider_every)
+                                          : never;
+            // Churn (issue 18) draws from a stream of its own too.
+            runtime::Rng churn_rng = streams.stream("sim-churn");
+            TimePoint next_churn = res.plan.churn_every.count() > 0
+                                       ? start + exponential(churn_rng, res.plan.churn_every)
+                                       : never;
+            // A newcomer joins through a live member, or a newcomer that joined leaves.
+            auto churn = [&] {
+                next_churn = rt.now() + exponential(churn_rng, res.plan.churn_every);
+                const bool leave = churn_rng.bernoulli(res.plan.leave_share);
+                const bool seller = churn_rng.bernoulli(0.5);
+                const std::uint64_t pick = churn_rng.uniform_int(0, 1u << 20);
+                std::vector<PeerId> joined, live;
+                std::size_t newcomers = 0;
+                for (PeerId id : market.peers()) {
+                    const peer::Node* n = market.node(id);
+                    if (n == nullptr || n->left()) continue;
+                    const bool newcomer = id > founders.back();
+                    newcomers += newcomer ? 1 : 0;
+                    if (n->core().joining()) continue;
+                    live.push_back(id);
+                    if (newcomer && !n->core().leaving()) joined.push_back(id);
+                }
+                if (!joined.empty() && (leave || newcomers >= max_newcomers)) {
+                    const PeerId who = joined[pick % joined.size()];
+                    market.leave(who, true);
+                    ++res.leaves;
+                    rt.trace().record(rt.now(), runtime::EventKind::user, who, 0, trace_leave, 0);
+                    recorder.note(Event::Kind::leave, who, "leaves");
+                } else if (newcomers < max_newcomers && !live.empty()) {
+                    const PeerId contact = live[pick % live.size()];
+                    const PeerId who =
+                        market.join(seller ? peer::Role::seller : peer::Role::buyer, contact);
+                    up[who] = true;
+                    ++res.joins;
+                    rt.trace().record(rt.now(), runtime::EventKind::user, who, contact, trace_join, 0);
+                    recorder.note(Event::Kind::join, who,
+                                  fmt::format("joins through peer {} as a {}", contact,
+                                              seller ? "seller" : "buyer"));
+                }
+            };
+            auto resume = [&] {
+                if (paused) {
+                    if (net.is_paused(*paused)) {
+                        net.resume(*paused);
+                        rt.trace().record(rt.now(), runtime::EventKind::user, *paused, 0, trace_resume,
+                                          0);
+                        recorder.note(Event::Kind::resume, *paused, "resumes");
+                    }
+                    checker.paused(*paused, false);
+                }
+                paused.reset();
+                resume_at = never;
+            };
+            // Pauses a peer now: the trader with the plan's chance unless `spare_trader`.
+            auto pause = [&](bool spare_trader) {
+                const auto trader = market.trader();
+                std::optional<PeerId> victim;
+                const bool at_trader = pause_rng.bernoulli(res.plan.pause_trader);
+                const std::uint64_t pick = pause_rng.uniform_int(0, market.peers().size() - 1);
+                const Duration length = exponential(pause_rng, res.plan.pause_for);
+                if (at_trader && !spare_trader) victim = trader;
+                if (!victim) victim = market.peers()[pick];
+                if (spare_trader && victim == trader) return;
+                if (market.node(*victim) == nullptr) return;  // down
+                net.pause(*victim);
+                checker.paused(*victim, true);
+                paused = victim;
+                resume_at = rt.now() + length;
+                ++res.pauses;
+                rt.trace().record(rt.now(), runtime::EventKind::user, *victim, 0, trace_pause,
+                                  static_cast<std::uint64_t>(length.count()));
+                recorder.note(Event::Kind::pause, *victim,
+                              fmt::format("pauses for {}", format_duration(length)));
+            };
+            auto strike = [&] {
+                std::string what = attacker.strike(market);
+                rt.trace().record(rt.now(), runtime::EventKind::user, 0, 0, trace_hostile,
+                                  attacker.sent());
+                if (!what.empty()) recorder.note(Event::Kind::hostile, 0, std::move(what));
+                next_hostile = rt.now() + exponential(hostile_rng, res.plan.hostile_every);
+            };
+            auto outsider_strike = [&] {
+                std::string what = outsider.strike(market);
+                rt.trace().record(rt.now(), runtime::EventKind::user, 0, 0, trace_outsider,
+                                  outsider.sent());
+                if (!what.empty()) recorder.note(Event::Kind::outsider, 0, std::move(what));
+                next_outsider = rt.now() + exponential(outsider_rng, res.plan.outsider_every);
+            };
 
-        // The faults stop: links heal and lose nothing; crashed peers come back on schedule. The
-        // hostile member and the outsider go on, and other peers than the trader may still pause:
-        // none of it may keep a buyer that runs from an answer.
-        transport::LinkFaults calm;
-        calm.delay.fixed = res.plan.link.delay.fixed;
-        net.set_faults(calm);
-        net.heal();
-        if (heal_at != never) recorder.note(Event::Kind::heal, 0, "heal");
-        resume();
-        next_pause = res.plan.pause_every.count() > 0
-                         ? rt.now() + exponential(pause_rng, res.plan.pause_every)
-                         : never;
-        checker.start_liveness(rt.now(), o.liveness_bound);
-        const TimePoint calm_end = rt.now() + o.liveness_bound + 100ms;
-        while (rt.now() < calm_end && !market.done()) {
-            advance(std::min({calm_end, next_pause, resume_at, next_hostile, next_outsider}));
-            const TimePoint now = rt.now();
-            if (now >= calm_end) break;
-            pauses_and_strikes(now, true);
+            // What is due of the pauses, the hostile member and the outsider at `now`.
+            auto pauses_and_strikes = [&](TimePoint now, bool spare_trader) {
+                if (paused && market.node(*paused) == nullptr) resume();  // crashed meanwhile
+                if (now >= resume_at) {
+                    resume();
+                    next_pause = now + exponential(pause_rng, res.plan.pause_every);
+                }
+                if (now >= next_pause && !paused) {
+                    pause(spare_trader);
+                    next_pause = paused ? never : now + exponential(pause_rng, res.plan.pause_every);
+                }
+                if (now >= next_hostile) strike();
+                if (now >= next_outsider) outsider_strike();
+            };
+
+            while (rt.now() < faults_end && !market.done()) {
+                advance(std::min({faults_end, next_partition, heal_at, next_crash, next_pause,
+                                  resume_at, next_hostile, next_outsider, next_churn}));
+                const TimePoint now = rt.now();
+                if (now >= faults_end) break;
+                pauses_and_strikes(now, false);
+                if (now >= next_churn) churn();
+                if (now >= heal_at) {
+                    net.heal();
+                    heal_at = never;
+                    rt.trace().record(now, runtime::EventKind::user, 0, 0, trace_heal, 0);
+                    recorder.note(Event::Kind::heal, 0, "heal");
+                }
+                if (now >= next_partition) {
+                    // Two sides, both non-empty, drawn from the seed.
+                    std::vector<PeerId> ids = market.peers();
+                    for (std::size_t i = ids.size() - 1; i > 0; --i) {
+                        std::swap(ids[i], ids[rng.uniform_int(0, i)]);
+                    }
+                    const std::size_t cut = rng.uniform_int(1, ids.size() - 1);
+                    std::vector<std::vector<PeerId>> groups{
+                        {ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(cut)},
+                        {ids.begin() + static_cast<std::ptrdiff_t>(cut), ids.end()}};
+                    std::sort(groups[0].begin(), groups[0].end());
+                    std::sort(groups[1].begin(), groups[1].end());
+                    net.heal();
+                    net.partition(groups);
+                    ++res.partitions;
+                    std::string side;
+                    for (PeerId p : groups[0]) side += fmt::format("{}{}", side.empty() ? "" : ",", p);
+                    rt.trace().record(now, runtime::EventKind::user, 0, 0, trace_partition, cut);
+                    recorder.note(Event::Kind::partition, 0, "partition {" + side + "} | rest");
+                    heal_at = now + exponential(rng, res.plan.partition_for);
+                    next_partition = heal_at + exponential(rng, res.plan.partition_every);
+                }
+                if (now >= next_crash) {
+                    next_crash = now + exponential(rng, res.plan.crash_every);
+                    std::optional<PeerId> victim;
+                    const bool at_trader = rng.bernoulli(res.plan.crash_trader);
+                    const std::uint64_t pick = rng.uniform_int(0, market.peers().size() - 1);
+                    const Duration down = exponential(rng, res.plan.restart_after);
+                    if (at_trader) victim = market.trader();
+                    if (!victim) victim = market.peers()[pick];
+                    if (market.node(*victim) == nullptr) continue;  // already down
+                    // A crashed trader loses its journal's unsynced tail (the memory journal's
+                    // power-loss model).
+                    const auto durable = checker.durable_of(*victim);
+                    const bool lose = disk_rng.bernoulli(res.plan.disk_loss);
+                    const bool stale = disk_rng.bernoulli(res.plan.stale_copy);
+                    const double kept = disk_rng.uniform_real(0.0, 1.0);
+                    market.crash(*victim, down);
+                    // At most a minority of the replica set without their disk at once (until each
+                    // has caught up again): the market's promise holds only so far.
+                    std::erase_if(lost, [&](PeerId p) {
+                        const peer::Node* n = market.node(p);
+                        return n != nullptr && n->core().replica() != nullptr &&
+                               n->core().replica()->seeded();
+                    });
+                    // A customer's disk holds no replica: losing it threatens nothing committed.
+                    const auto set = peer::replica_set(founders, config.replication.replicas);
+                    const bool replica_disk = std::binary_search(set.begin(), set.end(), *victim);
+                    const std::size_t minority = (set.size() - 1) / 2;
+                    if (lose && config.replication.mode == peer::ReplicationMode::quorum &&
+                        (!replica_disk || lost.contains(*victim) || lost.size() < minority)) {
+                        if (replica_disk) lost.insert(*victim);
+                        std::optional<std::uint64_t> keep;
+                        if (stale && replicas[*victim]) {
+                            keep = static_cast<std::uint64_t>(
+                                kept * static_cast<double>(replicas[*victim]->durable()));
+                        }
+                        market.lose_disk(*victim, keep);
+                        ++res.disks_lost;
+                        rt.trace().record(now, runtime::EventKind::user, *victim, 0, trace_disk_loss,
+                                          keep.value_or(0));
+                        recorder.note(Event::Kind::crash, *victim,
+                                      keep ? fmt::format("loses its disk: a stale copy to record {} "
+                                                         "comes back",
+                                                         *keep)
+                                           : std::string("loses its disk"));
+                    }
+                    checker.crashed(*victim, durable);
+                    up[*victim] = false;
+                    ++res.crashes;
+                    rt.trace().record(now, runtime::EventKind::user, *victim, 0, trace_crash,
+                                      durable.value_or(0));
+                    recorder.note(Event::Kind::crash, *victim,
+                                  durable
+                                      ? fmt::format("crashes (trader; journal durable to {})", *durable)
+                                      : std::string("crashes"));
+                }
+            }
+
+            // The faults stop: links heal and lose nothing; crashed peers come back on schedule. The
+            // hostile member and the outsider go on, and other peers than the trader may still pause:
+            // none of it may keep a buyer that runs from an answer.
+            transport::LinkFaults calm;
+            calm.delay.fixed = res.plan.link.delay.fixed;
+            net.set_faults(calm);
+            net.heal();
+            if (heal_at != never) recorder.note(Event::Kind::heal, 0, "heal");
+            resume();
+            next_pause = res.plan.pause_every.count() > 0
+                             ? rt.now() + exponential(pause_rng, res.plan.pause_every)
+                             : never;
+            checker.start_liveness(rt.now(), o.liveness_bound);
+            const TimePoint calm_end = rt.now() + o.liveness_bound + 100ms;
+            while (rt.now() < calm_end && !market.done()) {
+                advance(std::min({calm_end, next_pause, resume_at, next_hostile, next_outsider}));
+                const TimePoint now = rt.now();
+                if (now >= calm_end) break;
+                pauses_and_strikes(now, true);
+            }
+            resume();
+            res.hostile = attacker.sent();
+            res.outsider = outsider.sent();
+            net.set_tap({});  // the outsider goes before the network
+
+        } catch (const runtime::Livelock& e) {
+            livelock = e.what();
+            net.set_tap({});  // the outsider it names is gone with the try block
         }
-        resume();
-        res.hostile = attacker.sent();
-        res.outsider = outsider.sent();
-        net.set_tap({});  // the outsider goes before the network
 
         market.request_stop();
-        for (int i = 0; i < 100'000 && !market.done(); ++i) rt.run_until(rt.now() + 10ms);
-        if (!market.done()) {
+        try {
+            for (int i = 0; i < 100'000 && !market.done(); ++i) rt.run_until(rt.now() + 10ms);
+        } catch (const runtime::Livelock& e) {
+            if (livelock.empty()) livelock = e.what();
+        }
+        if (!livelock.empty()) {
+            peer::Summary stuck;
+            stuck.violations.push_back(livelock);
+            checker.finish(stuck);
+        } else if (!market.done()) {
             peer::Summary stuck;
             stuck.violations.push_back("the market did not shut down");
             checker.finish(stuck);
@@ -424,6 +440,8 @@ std::string repro_command(const Options& o) {
     if (o.duration != defaults.duration) cmd += " --duration " + peer::format_duration(o.duration);
     if (o.liveness_bound != defaults.liveness_bound)
         cmd += " --liveness-bound " + peer::format_duration(o.liveness_bound);
+    if (o.instant_limit != defaults.instant_limit)
+        cmd += fmt::format(" --instant-limit {}", o.instant_limit);
     if (!o.faults.swarm) cmd += " --faults " + o.faults.to_string();
     return cmd;
 }

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
 #include <system_error>
 #include <vector>
 
@@ -16,6 +17,18 @@ enum class Mode { real_time, virtual_time };
 
 class Timer;
 class Runtime;
+
+// Virtual time only: more handlers ran at one instant than Runtime::limit_instant allows. Time
+// never moves on in such a run (handlers that keep each other busy at zero delay), so it is
+// reported, never run for ever.
+class Livelock : public std::runtime_error {
+public:
+    Livelock(TimePoint at, std::uint64_t handlers);
+    TimePoint at() const noexcept { return at_; }
+
+private:
+    TimePoint at_;
+};
 
 namespace detail {
 
@@ -65,6 +78,9 @@ public:
     std::size_t run_for(Duration d) { return run_until(now() + d); }
     // Makes the current run return soon; the next run() starts afresh.
     void stop();
+    // Virtual time: a run throws Livelock once more than `handlers` ran at one instant (0, the
+    // default: no bound). The bound costs a look per handler.
+    void limit_instant(std::uint64_t handlers) noexcept { instant_limit_ = handlers; }
 
     Trace& trace() noexcept { return trace_; }
     const Trace& trace() const noexcept { return trace_; }
@@ -97,6 +113,8 @@ private:
     std::uint64_t timer_ids_ = 0;
     bool stopped_ = false;
     bool shutting_down_ = false;
+    std::uint64_t instant_limit_ = 0;
+    std::uint64_t at_instant_ = 0;  // handlers run since virtual_now_ last moved
     Trace trace_;
 };
 

@@ -34,6 +34,8 @@ struct Options {
     // processes started at different times): no clock value may leak between them.
     Duration clock_spread = std::chrono::hours(24 * 30);
     bool record = false;  // keep every event, for the ShiViz log and the diagram
+    // More handlers than this at one virtual instant is a livelock: the run fails and says so.
+    std::uint64_t instant_limit = 2'000'000;
 };
 
 // One recorded event of a run (Options::record).
