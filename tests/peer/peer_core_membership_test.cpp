@@ -25,6 +25,15 @@ CoreMarket running() {
     return m;
 }
 
+// Buyer 9 joins through the trader, and hears its heartbeats.
+PeerCore& joined_buyer(CoreMarket& m) {
+    PeerCore& newcomer = m.join(9, Role::buyer, 3);
+    m.settle();
+    m.advance(ms(200));
+    BOOST_REQUIRE(!newcomer.joining());
+    return newcomer;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(peer_core_membership)
@@ -81,9 +90,7 @@ BOOST_AUTO_TEST_CASE(a_second_peer_claiming_a_member_s_id_is_refused_and_stops) 
 
 BOOST_AUTO_TEST_CASE(a_newcomer_with_the_highest_id_never_leads) {
     CoreMarket m = running();
-    PeerCore& newcomer = m.join(9, Role::buyer, 3);
-    m.settle();
-    m.advance(ms(200));
+    PeerCore& newcomer = joined_buyer(m);
     // The trader fails: 1 and 2 elect 2; 9, the highest id, follows it.
     m.peers.erase(3);
     m.journal.reset();  // its journal closes with it
@@ -96,9 +103,7 @@ BOOST_AUTO_TEST_CASE(a_newcomer_with_the_highest_id_never_leads) {
 
 BOOST_AUTO_TEST_CASE(a_member_leaves_and_the_others_forget_it) {
     CoreMarket m = running();
-    PeerCore& newcomer = m.join(9, Role::buyer, 3);
-    m.settle();
-    m.advance(ms(200));
+    PeerCore& newcomer = joined_buyer(m);
     // 9 leaves: the trader records it, answers once durable, and tells 1 and 2.
     newcomer.leave(false, m.now);
     m.carry_out(9);
@@ -115,9 +120,7 @@ BOOST_AUTO_TEST_CASE(a_member_leaves_and_the_others_forget_it) {
 
 BOOST_AUTO_TEST_CASE(a_leaver_whose_answer_was_lost_learns_it_left_when_it_asks_again) {
     CoreMarket m = running();
-    PeerCore& newcomer = m.join(9, Role::buyer, 3);
-    m.settle();
-    m.advance(ms(200));
+    PeerCore& newcomer = joined_buyer(m);
     // Step 1: 9 leaves; the trader records it, and its answer is lost.
     newcomer.leave(false, m.now);
     m.carry_out(9);
@@ -145,9 +148,7 @@ BOOST_AUTO_TEST_CASE(a_leaver_whose_answer_was_lost_learns_it_left_when_it_asks_
 BOOST_AUTO_TEST_CASE(a_peer_that_left_is_forgotten_once_no_retry_of_its_leave_can_come) {
     CoreMarket m = running();
     const Time interval = m.cfg.election.election_timeout;  // a leave's retry interval
-    PeerCore& newcomer = m.join(9, Role::buyer, 3);
-    m.settle();
-    m.advance(ms(200));
+    PeerCore& newcomer = joined_buyer(m);
     // Step 1: 9 leaves; everyone learns it; nobody forgets it yet.
     newcomer.leave(false, m.now);
     m.carry_out(9);
@@ -165,9 +166,7 @@ BOOST_AUTO_TEST_CASE(a_peer_that_left_is_forgotten_once_no_retry_of_its_leave_ca
 BOOST_AUTO_TEST_CASE(a_peer_that_joins_again_before_it_is_forgotten_is_kept) {
     CoreMarket m = running();
     const Time interval = m.cfg.election.election_timeout;
-    PeerCore& first = m.join(9, Role::buyer, 3);
-    m.settle();
-    m.advance(ms(200));
+    PeerCore& first = joined_buyer(m);
     first.leave(false, m.now);
     m.carry_out(9);
     m.settle();
@@ -187,9 +186,7 @@ BOOST_AUTO_TEST_CASE(a_peer_that_joins_again_before_it_is_forgotten_is_kept) {
 BOOST_AUTO_TEST_CASE(a_leave_never_answered_gives_up_with_a_reason) {
     CoreMarket m = running();
     const Time interval = m.cfg.election.election_timeout;
-    PeerCore& newcomer = m.join(9, Role::buyer, 3);
-    m.settle();
-    m.advance(ms(200));
+    PeerCore& newcomer = joined_buyer(m);
     // Every Leave is lost: 9 asks max_leave_attempts times, then stops with a reason (the
     // members would forget it soon after, and refuse whatever it asked then).
     m.lose = [](const wire::Envelope& e) { return std::holds_alternative<wire::Leave>(e.body); };
@@ -216,6 +213,54 @@ BOOST_AUTO_TEST_CASE(a_newcomer_keeps_no_replica) {
     const PeerCore founder(tp::peer::PeerCoreOptions::from(cfg, 1, Role::seller, {1, 2, 3}, 1),
                            *m.log.logger);
     BOOST_TEST(founder.keeps_replica());
+}
+
+// Churning runs logged "a membership update not from the trader" at start-up: a new trader's
+// Members overtook its Coordinator and was dropped, and it may be the only update naming a leave
+// the new reign's view change applied. It is kept, and taken once the peer follows that reign.
+BOOST_AUTO_TEST_CASE(a_new_trader_s_update_ahead_of_its_coordinator_is_taken_once_it_follows) {
+    CoreMarket m = running();
+    const auto now_epoch = m.peer(1).election().epoch();
+    const auto next = tp::election::make_epoch(tp::election::epoch_term(now_epoch) + 1, 3);
+    std::vector<wire::MemberInfo> with_9{{1, false, true, false, {}, 0},
+                                         {2, true, false, false, {}, 0},
+                                         {3, true, false, true, {}, 0},
+                                         {9, true, false, false, "10.0.0.9", 9009}};
+    // Step 1: 3's update for its next reign comes first: not taken, and not counted as a fault.
+    const auto before = m.peer(1).counters().wrong_role;
+    m.peer(1).on_message(wire::Envelope{3, 1, next, {}, wire::Members{99, with_9}}, m.now);
+    m.carry_out(1);
+    BOOST_TEST((ids(m.peer(1).members()) == std::vector<PeerId>{1, 2, 3}));
+    BOOST_TEST(m.peer(1).counters().wrong_role == before);
+    // Step 2: its Coordinator follows: peer 1 follows that reign, and takes the update.
+    m.peer(1).on_message(wire::Envelope{3, 1, next, {}, wire::Coordinator{3, next}}, m.now);
+    m.carry_out(1);
+    BOOST_REQUIRE(m.peer(1).election().epoch() == next);
+    BOOST_TEST((ids(m.peer(1).members()) == std::vector<PeerId>{1, 2, 3, 9}));
+}
+
+// A leave answer from the trader of a newer reign counts (it took the leave over from a failed
+// trader), but only for a reign the leaver could believe: a member that holds the key must not
+// end another's leave with an epoch from nowhere.
+BOOST_AUTO_TEST_CASE(a_leave_answer_from_an_implausible_reign_is_dropped) {
+    CoreMarket m = running();
+    PeerCore& leaver = joined_buyer(m);
+    m.lose = [](const wire::Envelope& e) { return std::holds_alternative<wire::Leave>(e.body); };
+    leaver.leave(false, m.now);
+    m.carry_out(9);
+    const auto term = tp::election::epoch_term(leaver.election().epoch());
+    // Step 1: peer 2 answers for a reign 5,000 terms ahead: dropped, still leaving.
+    const auto before = leaver.counters().wrong_role;
+    const auto far = tp::election::make_epoch(term + 5000, 2);
+    leaver.on_message(wire::Envelope{2, 9, far, {}, wire::LeaveAnswer{}}, m.now);
+    m.carry_out(9);
+    BOOST_TEST(leaver.leaving());
+    BOOST_TEST(leaver.counters().wrong_role == before + 1);
+    // Step 2: the answer of the next reign's trader is taken.
+    const auto next = tp::election::make_epoch(term + 1, 2);
+    leaver.on_message(wire::Envelope{2, 9, next, {}, wire::LeaveAnswer{}}, m.now);
+    m.carry_out(9);
+    BOOST_TEST(leaver.left());
 }
 
 BOOST_AUTO_TEST_CASE(a_membership_update_from_a_peer_that_is_not_the_trader_is_dropped) {

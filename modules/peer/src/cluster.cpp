@@ -363,7 +363,6 @@ PeerId Cluster::join(Role role, PeerId contact) {
     ids_.push_back(peer);
     roles_[peer] = role;
     contacts_[peer] = contact;
-    newcomers_.push_back(peer);
     peer_logger(peer)->info("joins through peer {} as a {}", contact, to_string(role));
     launch(peer, false, nullptr);
     nodes_.at(peer)->start(false);
@@ -404,7 +403,6 @@ void Cluster::reap(runtime::TimePoint now) {
     // summary reports it, and the run fails. One that left is gone for good.
     for (auto it = nodes_.begin(); it != nodes_.end();) {
         if (it->second->stopped() && it->second->left()) {
-            departed_.push_back(it->first);
             restarts_.erase(it->first);
             if (network_) network_->crash(it->first);
             graveyard_.push_back(std::move(it->second));

@@ -186,6 +186,7 @@ void PeerCore::on_election_message(PeerId from, const election::Message& message
         drop_implausible(from, election::to_string(election::kind_of(message)),
                          election::epoch_of(message), now);
     }
+    take_early_members(now);
 }
 
 void PeerCore::drop_implausible(PeerId from, std::string_view kind, wire::Epoch epoch,

@@ -46,7 +46,8 @@ bool PeerCore::on_membership_message(PeerId from, const wire::Envelope& envelope
         // leave over from a failed one tells a peer that, no longer a member, never learns it.
         const bool trader = bully_.leader() == from || leave_to_ == from ||
                             (envelope.epoch > bully_.epoch() &&
-                             election::epoch_leader(envelope.epoch) == from);
+                             election::epoch_leader(envelope.epoch) == from &&
+                             bully_.plausible(envelope.epoch));
         if (!leaving_ || !trader) {
             ++counters_.wrong_role;
             dropped(DropKind::wrong_role, from, "a leave answer not from the trader", now);
@@ -64,16 +65,34 @@ bool PeerCore::on_membership_message(PeerId from, const wire::Envelope& envelope
     }
     if (const auto* update = std::get_if<wire::Members>(&body)) {
         // Only the current trader's, in its reign, and only news.
-        if (bully_.leader() != from || envelope.epoch != bully_.epoch()) {
+        if (bully_.leader() == from && envelope.epoch == bully_.epoch()) {
+            take_members(*update, now);
+        } else if (envelope.epoch > bully_.epoch() &&
+                   election::epoch_leader(envelope.epoch) == from) {
+            // A new trader's update ahead of its Coordinator (they crossed): it may be the only
+            // one that names a leave its view change applied. Kept (the latest), and taken once
+            // this peer follows that reign, never on the update's word alone.
+            early_members_ = std::make_pair(envelope.epoch, *update);
+        } else {
             ++counters_.wrong_role;
             dropped(DropKind::wrong_role, from, "a membership update not from the trader", now);
-        } else if (update->version > view_version_) {
-            view_version_ = update->version;
-            adopt_members(update->members, now);
         }
         return true;
     }
     return false;
+}
+
+void PeerCore::take_members(const wire::Members& update, Time now) {
+    if (update.version <= view_version_) return;
+    view_version_ = update.version;
+    adopt_members(update.members, now);
+}
+
+void PeerCore::take_early_members(Time now) {
+    if (!early_members_ || bully_.epoch() < early_members_->first) return;
+    const auto [epoch, update] = *std::exchange(early_members_, std::nullopt);
+    if (bully_.epoch() == epoch && bully_.leader() == election::epoch_leader(epoch))
+        take_members(update, now);
 }
 
 void PeerCore::on_join_answer(PeerId from, const wire::JoinAnswer& answer, Time now) {

@@ -70,9 +70,6 @@ public:
     // A graceful leave of a live member (its unsold lots go with it when `withdraw_lots`): once
     // the trader answers, the peer stops and never comes back. Its id is never reused.
     void leave(PeerId peer, bool withdraw_lots);
-    // Newcomers that joined (or are joining), and peers that left, in order.
-    const std::vector<PeerId>& newcomers() const noexcept { return newcomers_; }
-    const std::vector<PeerId>& departed() const noexcept { return departed_; }
     // Archives lives whose coroutines have ended (and lives that stopped on an error of their
     // own), then restarts every peer due back whose previous life is archived.
     void reap(runtime::TimePoint now);
@@ -164,8 +161,6 @@ private:
     std::map<PeerId, Role> roles_;
     std::map<PeerId, std::uint16_t> ports_;
     std::map<PeerId, PeerId> contacts_;  // a newcomer's, through whom it joins
-    std::vector<PeerId> newcomers_;
-    std::vector<PeerId> departed_;
     std::filesystem::path state_dir_;
     bool temporary_dir_ = false;
     std::unique_ptr<PeerStateStore> peer_states_;

@@ -276,6 +276,10 @@ private:
     void forget_later(PeerId peer, Time now);
     void forget_due(Time now);
     void add_guest(wire::MemberInfo guest, Time now);
+    // A Members update of the reign this peer follows (only news), and one that came from a new
+    // trader before its Coordinator, once this peer follows that reign.
+    void take_members(const wire::Members& update, Time now);
+    void take_early_members(Time now);
 
     // Quorum mode (peer_core_replica.cpp).
     void on_replication_message(PeerId from, const replication::Message& message, Time now);
@@ -351,6 +355,7 @@ private:
     // Members update.
     std::vector<wire::MemberInfo> view_;
     std::uint64_t view_version_ = 0;
+    std::optional<std::pair<wire::Epoch, wire::Members>> early_members_;
 };
 
 }  // namespace tp::peer
