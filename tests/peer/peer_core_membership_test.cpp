@@ -198,6 +198,34 @@ BOOST_AUTO_TEST_CASE(a_leave_never_answered_gives_up_with_a_reason) {
     BOOST_TEST(m.failures[9].find("did not answer this peer's leave") != std::string::npos);
 }
 
+// sim --seeds 1346 --faults churn,crash: a leave committed, its answer was lost, and the trader
+// failed; the next one did not tell the leaver (it knew the leave before its reign began). No
+// longer a member, the leaver heard nothing more and asked the dead trader for ever. With no
+// trader known it asks the members in turn; one that is not the trader names the one it follows.
+BOOST_AUTO_TEST_CASE(a_leaver_whose_trader_failed_finds_the_next_one_through_the_members) {
+    CoreMarket m = running();
+    PeerCore& leaver = joined_buyer(m);
+    // Step 1: 9 leaves; the trader records it, and its answer is lost.
+    m.lose = [](const wire::Envelope& e) {
+        return std::holds_alternative<wire::LeaveAnswer>(e.body);
+    };
+    leaver.leave(false, m.now);
+    m.carry_out(9);
+    m.settle();
+    BOOST_REQUIRE(!m.peer(3).trader()->books().membership().contains(9));
+    BOOST_REQUIRE(leaver.leaving());
+    m.lose = nullptr;
+    // Step 2: the trader fails; 2 takes over the books, where 9 is no member: 9 hears nothing.
+    m.peers.erase(3);
+    m.journal.reset();
+    m.advance(ms(2000));
+    BOOST_REQUIRE(m.peer(2).trader() != nullptr);
+    // Step 3: 9 asked the members in turn, was sent on to 2, and 2 says it left.
+    BOOST_TEST(leaver.left());
+    BOOST_TEST(!leaver.leaving());
+    BOOST_TEST(m.failures[9].empty());
+}
+
 // The cluster run found a newcomer that kept a replica of the trader's log: the replica set was
 // counted with it, the highest id. A newcomer is a customer; the founders' set is unchanged.
 BOOST_AUTO_TEST_CASE(a_newcomer_keeps_no_replica) {

@@ -81,6 +81,16 @@ BOOST_AUTO_TEST_CASE(a_member_s_host_is_checked_too) {
                         "body.joinAnswer.members: a space or control character"));
 }
 
+// A member that is not the trader tells a leaver which trader it follows (issue 18: a leaver whose
+// trader failed, and that no new trader tells, asks the members in turn).
+BOOST_AUTO_TEST_CASE(a_leave_answer_carries_the_trader_to_ask) {
+    const LeaveAnswer sent{MembershipRefusal::not_trader, 6};
+    std::vector<std::byte> bytes(max_datagram_size);
+    bytes.resize(encode(samples::envelope(sent), bytes));
+    const auto got = std::get<LeaveAnswer>(decoded(bytes).body);
+    BOOST_TEST((got == sent));
+}
+
 BOOST_AUTO_TEST_CASE(a_membership_reason_this_build_does_not_know) {
     constexpr auto past_last = static_cast<std::uint16_t>(last_membership_refusal) + 1;
     capnp::MallocMessageBuilder m;

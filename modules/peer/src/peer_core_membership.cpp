@@ -31,7 +31,17 @@ bool PeerCore::on_membership_message(PeerId from, const wire::Envelope& envelope
         push(scratch_, from, std::move(answer));
         return true;
     }
-    if (std::holds_alternative<wire::Leave>(body)) return false;  // the trader's alone
+    if (std::holds_alternative<wire::Leave>(body)) {
+        if (trader_ || loading_) return false;  // the trader's
+        // Not the trader: name the one this peer follows. A leaver whose leave committed but
+        // whose answer was lost is no member of the next trader's, hears nothing from it, and
+        // asks the members in turn to find it.
+        const auto leader = bully_.leader();
+        push(scratch_, from,
+             wire::LeaveAnswer{wire::MembershipRefusal::not_trader,
+                               leader && *leader != self_ ? *leader : 0});
+        return true;
+    }
     if (const auto* answer = std::get_if<wire::JoinAnswer>(&body)) {
         if (!joining_ || from != join_to_) {
             ++counters_.wrong_role;
@@ -42,6 +52,17 @@ bool PeerCore::on_membership_message(PeerId from, const wire::Envelope& envelope
         return true;
     }
     if (const auto* answer = std::get_if<wire::LeaveAnswer>(&body)) {
+        if (answer->reason == wire::MembershipRefusal::not_trader) {
+            // A member that is not the trader names the one it follows: asked next, at once.
+            const PeerId trader = answer->trader;
+            if (leaving_ && trader != 0 && trader != self_ && leave_to_ != trader &&
+                std::binary_search(members_.begin(), members_.end(), trader)) {
+                leave_to_ = trader;
+                push(scratch_, trader, wire::Leave{*leaving_});
+                stamp_all(scratch_);
+            }
+            return true;
+        }
         // The trader's, or a newer one's (an epoch names its leader): a trader that took the
         // leave over from a failed one tells a peer that, no longer a member, never learns it.
         const bool trader = bully_.leader() == from || leave_to_ == from ||
@@ -163,8 +184,15 @@ void PeerCore::on_join_tick(Time now) {
         }
         join_retry_ = now + join_interval_;
         // The trader, or the one it asked last: a peer whose leave took effect is no member of
-        // that trader's any more and hears no heartbeat from it, but its answer was lost.
-        if (const auto partner = trading_partner()) leave_to_ = partner;
+        // that trader's any more and hears no heartbeat from it, but its answer was lost. With
+        // no trader known, the members in turn: one that is not the trader names it.
+        if (const auto partner = trading_partner()) {
+            leave_to_ = partner;
+        } else if (leave_attempts_ > 1 && members_.size() > 1) {
+            PeerId next = members_[leave_attempts_ % members_.size()];
+            if (next == self_) next = members_[(leave_attempts_ + 1) % members_.size()];
+            leave_to_ = next;
+        }
         if (leave_to_) {
             push(scratch_, *leave_to_, wire::Leave{*leaving_});
             stamp_all(scratch_);

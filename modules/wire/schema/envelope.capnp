@@ -220,6 +220,7 @@ struct Leave {
 
 struct LeaveAnswer {
   reason @0 :MembershipRefusal;
+  trader @1 :UInt32;  # notTrader: the trader the answering member follows (0: none known)
 }
 
 struct Members {

@@ -377,7 +377,9 @@ struct BodyWriter {
     void operator()(const Leave& m) const { body.initLeave().setWithdrawLots(m.withdraw_lots); }
     void operator()(const LeaveAnswer& m) const {
         check_membership(m.reason, "leaveAnswer.reason");
-        body.initLeaveAnswer().setReason(to_schema(m.reason));
+        auto b = body.initLeaveAnswer();
+        b.setReason(to_schema(m.reason));
+        b.setTrader(m.trader);
     }
     void operator()(const Members& m) const {
         auto b = body.initMembers();
@@ -810,6 +812,7 @@ private:
                 if (auto e = membership_reason(body.getLeaveAnswer().getReason(), m.reason,
                                                "body.leaveAnswer.reason"))
                     return e;
+                m.trader = body.getLeaveAnswer().getTrader();
                 out.emplace<LeaveAnswer>(m);
                 return std::nullopt;
             }

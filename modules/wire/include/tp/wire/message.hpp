@@ -190,6 +190,8 @@ struct Leave {
 
 struct LeaveAnswer {
     MembershipRefusal reason = MembershipRefusal::none;
+    // not_trader: the trader the answering member follows (0: none known), where to ask next.
+    PeerId trader = 0;
 
     friend bool operator==(const LeaveAnswer&, const LeaveAnswer&) = default;
 };
