@@ -425,7 +425,9 @@ bool Node::carry_out_now() {
     }
     if (!persist()) return true;
     learn_members(ready);
-    forgetting_.swap(ready.forget);
+    // Appended, not swapped: a delivery to itself below carries out a Ready of its own.
+    forgetting_.insert(forgetting_.end(), ready.forget.begin(), ready.forget.end());
+    ready.forget.clear();
     if (Trader* trader = core_.trader()) {
         if (context_.observer && core_.replica()) {
             for (const auto& [position, event] : ready.committed) {
