@@ -193,10 +193,15 @@ Result run(const Options& o) {
                 }
                 if (!joined.empty() && (leave || newcomers >= max_newcomers)) {
                     const PeerId who = joined[pick % joined.size()];
-                    market.leave(who, true);
+                    // Half the sellers take their unsold lots; half keep them on sale, and what
+                    // they earn waits for them (a bit of the same draw: the schedule stays).
+                    const bool withdraw = ((pick >> 10) & 1u) == 0;
+                    market.leave(who, withdraw);
                     ++res.leaves;
-                    rt.trace().record(rt.now(), runtime::EventKind::user, who, 0, trace_leave, 0);
-                    recorder.note(Event::Kind::leave, who, "leaves");
+                    rt.trace().record(rt.now(), runtime::EventKind::user, who, 0, trace_leave,
+                                      withdraw ? 1 : 0);
+                    recorder.note(Event::Kind::leave, who,
+                                  withdraw ? "leaves with its lots" : "leaves, its lots kept");
                 } else if (newcomers < max_newcomers && !live.empty()) {
                     const PeerId contact = live[pick % live.size()];
                     const PeerId who =
