@@ -64,6 +64,76 @@ BOOST_AUTO_TEST_CASE(a_seller_deposits_a_buyer_buys_and_the_trader_keeps_its_com
     BOOST_TEST(m.peer(3).trader()->books().payments().pending_count() == 0u);
 }
 
+// Issue 17: one message per seller per batch, not one per lot sold; one ack for all of them.
+BOOST_AUTO_TEST_CASE(a_sale_across_two_lots_pays_the_seller_in_one_message) {
+    CoreMarket m({Role::seller, Role::buyer, Role::buyer});
+    m.settle();
+    m.advance(ms(200));
+    // Step 1: seller 1 deposits two lots of one salt each.
+    const auto first = m.peer(1).deposit(salt, 1, 5, m.now);
+    const auto second = m.peer(1).deposit(salt, 1, 5, m.now);
+    m.carry_out(1);
+    m.settle();
+    // Step 2: buyer 2 buys both; what crosses the network is watched (nothing lost).
+    std::vector<wire::Envelope> seen;
+    m.lose = [&](const wire::Envelope& e) {
+        seen.push_back(e);
+        return false;
+    };
+    const auto request = m.peer(2).buy(salt, 2, m.now);
+    m.carry_out(2);
+    m.settle();
+    m.advance(m.cfg.market.batch_window + ms(1));
+    BOOST_TEST(m.peer(2).buyer().purchase(request)->filled);
+    // Step 3: one message from the trader paid both lots...
+    std::vector<wire::Envelope> paid, acked;
+    for (const auto& e : seen) {
+        if (e.sender == 3 && e.receiver == 1 &&
+            (std::holds_alternative<wire::Payment>(e.body) ||
+             std::holds_alternative<wire::Payments>(e.body)))
+            paid.push_back(e);
+        if (e.sender == 1 && e.receiver == 3 &&
+            (std::holds_alternative<wire::PaymentAck>(e.body) ||
+             std::holds_alternative<wire::PaymentAcks>(e.body)))
+            acked.push_back(e);
+    }
+    BOOST_REQUIRE(paid.size() == 1u);
+    const auto* payments = std::get_if<wire::Payments>(&paid[0].body);
+    BOOST_REQUIRE(payments != nullptr);
+    BOOST_REQUIRE(payments->items.size() == 2u);
+    BOOST_TEST(payments->items[0].lot_id == first);
+    BOOST_TEST(payments->items[1].lot_id == second);
+    // ... and one message acknowledged both.
+    BOOST_REQUIRE(acked.size() == 1u);
+    const auto* acks = std::get_if<wire::PaymentAcks>(&acked[0].body);
+    BOOST_REQUIRE(acks != nullptr);
+    BOOST_TEST((acks->payment_ids == std::vector<wire::PaymentId>{payments->items[0].payment_id,
+                                                                   payments->items[1].payment_id}));
+    // Step 4: the seller earned both (each 5 less its commission, 0.5 rounded to 1), nothing is
+    // left to pay.
+    BOOST_TEST(m.peer(1).seller().state().earned == 8);
+    BOOST_TEST(m.peer(3).trader()->books().payments().pending_count() == 0u);
+    BOOST_TEST(m.peer(3).counters().coalesced == 1u);
+    BOOST_TEST(m.peer(1).counters().coalesced == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(gathered_payments_from_a_peer_that_is_not_the_trader_are_refused) {
+    CoreMarket m({Role::seller, Role::buyer, Role::buyer});
+    m.settle();
+    m.advance(ms(200));
+    // Step 1: peer 2, not the trader, pays seller 1 twice in one Payments.
+    const auto before = m.peer(1).counters().wrong_role;
+    m.peer(1).on_message(
+        wire::Envelope{2, 1, m.peer(1).election().epoch(), {},
+                       wire::Body{wire::Payments{{{1, 1, 1, 50}, {2, 1, 1, 50}}}}},
+        m.now);
+    m.carry_out(1);
+    // Refused whole: nothing earned, nothing acknowledged.
+    BOOST_TEST(m.peer(1).counters().wrong_role == before + 1);
+    BOOST_TEST(m.peer(1).seller().state().earned == 0);
+    BOOST_TEST(m.network.empty());
+}
+
 BOOST_AUTO_TEST_CASE(only_the_current_traders_answers_count) {
     CoreMarket m({Role::seller, Role::buyer, Role::buyer});
     m.settle();

@@ -144,6 +144,30 @@ BOOST_AUTO_TEST_CASE(only_the_payee_settles_a_payment) {
     BOOST_TEST(reign.core->books().payments().pending_count() == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(gathered_acks_settle_each_payment_of_the_sender_only) {
+    MemoryJournalStore store;
+    Reign reign(store);
+    // Two sellers' lots, one sale from each: two payments, one per seller.
+    reign.receive(1, wire::Deposit{101, salt, 1, 10});
+    reign.receive(3, wire::Deposit{301, salt, 1, 10});
+    reign.receive(2, wire::Buy{201, salt, 2, false});
+    const auto out = reign.sync();
+    const auto to_1 = bodies<wire::Payment>(out, 1);
+    const auto to_3 = bodies<wire::Payment>(out, 3);
+    BOOST_REQUIRE(to_1.size() == 1u);
+    BOOST_REQUIRE(to_3.size() == 1u);
+    // Step 1: seller 1 acknowledges its own payment and seller 3's in one PaymentAcks: its own
+    // settles, the other is refused and reported.
+    reign.receive(1, wire::PaymentAcks{{to_1[0].payment_id, to_3[0].payment_id}});
+    BOOST_REQUIRE(reign.core->refusals().size() == 1u);
+    BOOST_TEST(reign.core->refusals()[0].from == 1u);
+    BOOST_TEST(reign.core->books().payments().find(to_1[0].payment_id) == nullptr);
+    BOOST_TEST(reign.core->books().payments().find(to_3[0].payment_id) != nullptr);
+    // Step 2: seller 3's own ack settles the last.
+    reign.receive(3, wire::PaymentAcks{{to_3[0].payment_id}});
+    BOOST_TEST(reign.core->books().payments().pending_count() == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(a_deposit_of_an_unknown_product_is_refused_at_once) {
     MemoryJournalStore store;
     Reign reign(store);

@@ -165,6 +165,16 @@ inline std::vector<std::pair<std::string, Envelope>> all() {
         {"leave", envelope(Leave{true})},
         {"leave_answer", envelope(LeaveAnswer{MembershipRefusal::payments_pending})},
         {"members", envelope(Members{u64max, members(8)}, dense_clock(6), 6, 2)},
+        // Gathered payments and their acks (issue 17).
+        {"payments", envelope(Payments{{{5, 100, 4, 5700}, {6, 100, 1, 1425}, {9, 101, 2, 0}}})},
+        {"payments_max",
+         envelope(Payments{std::vector<Payment>(max_payments_per_message,
+                                                Payment{u64max, u64max, u32max, i64max})},
+                  dense_clock(6), 6, 2)},
+        {"payment_acks", envelope(PaymentAcks{{5, 6, 9}})},
+        {"payment_acks_max",
+         envelope(PaymentAcks{std::vector<PaymentId>(max_payments_per_message, u64max)},
+                  dense_clock(6), 2, 6)},
     };
 }
 

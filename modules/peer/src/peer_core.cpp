@@ -12,6 +12,39 @@ namespace tp::peer {
 
 namespace {
 
+// `body` (a Payment or Payments) takes one more payment, unless it is full.
+bool append_payment(wire::Body& body, const wire::Payment& payment) {
+    if (const auto* single = std::get_if<wire::Payment>(&body)) {
+        wire::Payments both;
+        both.items.reserve(4);
+        both.items.push_back(*single);
+        both.items.push_back(payment);
+        body = std::move(both);
+        return true;
+    }
+    auto* many = std::get_if<wire::Payments>(&body);
+    if (many == nullptr || many->items.size() >= wire::max_payments_per_message) return false;
+    many->items.push_back(payment);
+    return true;
+}
+
+// `body` (a PaymentAck or PaymentAcks) takes one more acknowledgement, unless it is full.
+bool append_ack(wire::Body& body, wire::PaymentId id) {
+    if (const auto* single = std::get_if<wire::PaymentAck>(&body)) {
+        wire::PaymentAcks both;
+        both.payment_ids.reserve(4);
+        both.payment_ids.push_back(single->payment_id);
+        both.payment_ids.push_back(id);
+        body = std::move(both);
+        return true;
+    }
+    auto* many = std::get_if<wire::PaymentAcks>(&body);
+    if (many == nullptr || many->payment_ids.size() >= wire::max_payments_per_message)
+        return false;
+    many->payment_ids.push_back(id);
+    return true;
+}
+
 std::vector<PeerId> members_of(const PeerCoreOptions& o) {
     std::vector<PeerId> m = o.peers;
     m.push_back(o.self);
@@ -136,6 +169,9 @@ std::optional<PeerId> PeerCore::trading_partner() const noexcept {
 // ---- Input ----------------------------------------------------------------------------------
 
 void PeerCore::merge(const wire::Envelope& envelope) {
+    // What was stamped before a receive was sent before it (a driver's observers see it so):
+    // no later payment joins it.
+    gathering_.clear();
     ++counters_.received;
     counters_.foreign_clock_entries += clock_.receive(self_, envelope.clock, members_);
 }
@@ -149,6 +185,7 @@ void PeerCore::step(const wire::Envelope& envelope, Time now) {
         on_replication_message(from, *replicated, now);
     } else if (std::holds_alternative<wire::BuyResult>(body) ||
                std::holds_alternative<wire::Payment>(body) ||
+               std::holds_alternative<wire::Payments>(body) ||
                std::holds_alternative<wire::DepositAck>(body)) {
         // Only the current trader's answers and payments count, in its current reign (a
         // trader answering itself is its own trader).
@@ -394,6 +431,7 @@ void PeerCore::stamp_all(Outbox& outbox) {
 }
 
 void PeerCore::stamp(Outgoing& message) {
+    if (gather(message)) return;
     clock_.tick(self_);
     auto& envelope = ready_.messages.emplace_back();
     envelope.sender = self_;
@@ -404,6 +442,58 @@ void PeerCore::stamp(Outgoing& message) {
     ++counters_.sent;
     ++counters_.sent_by_kind[envelope.body.index()];
     if (std::holds_alternative<wire::Buy>(envelope.body)) buyer_.on_sent(envelope);
+}
+
+// Issue 17: the payments a Ready makes to one seller travel as one Payments, and a seller's
+// acks to one trader as one PaymentAcks, not a message per lot sold. A payment joins the
+// envelope bound for its seller in the same epoch since the last receive; that envelope moves to
+// the end and is stamped again, since it now leaves after the event that made this payment.
+// Most gather in one release: a sync makes a burst's sales durable together. Payments are
+// released only once durable (the trader holds them until then), so gathering never moves one
+// ahead of its commit.
+bool PeerCore::gather(Outgoing& message) {
+    const auto* payment = std::get_if<wire::Payment>(&message.body);
+    const auto* ack = std::get_if<wire::PaymentAck>(&message.body);
+    if (payment == nullptr && ack == nullptr) return false;
+    const bool acks = ack != nullptr;
+    const wire::Epoch epoch = message.epoch.value_or(bully_.epoch());
+    auto slot = std::find_if(gathering_.begin(), gathering_.end(), [&](const Gathering& g) {
+        return g.to == message.to && g.acks == acks;
+    });
+    if (slot != gathering_.end() && slot->index < ready_.messages.size()) {
+        wire::Envelope& envelope = ready_.messages[slot->index];
+        if (envelope.receiver == message.to && envelope.epoch == epoch) {
+            bool joined = false;
+            if (acks) {
+                joined = append_ack(envelope.body, ack->payment_id);
+            } else {
+                joined = append_payment(envelope.body, *payment);
+            }
+            if (joined) {
+                // Sent now, after everything stamped before it: last in the Ready, with the
+                // newest clock, so a peer's clocks still grow in the order its messages leave.
+                clock_.tick(self_);
+                envelope.clock = clock_;
+                const std::size_t from = slot->index;
+                auto at = ready_.messages.begin() + static_cast<std::ptrdiff_t>(from);
+                std::rotate(at, at + 1, ready_.messages.end());
+                for (Gathering& g : gathering_)
+                    if (g.index > from) --g.index;
+                slot->index = ready_.messages.size() - 1;
+                ++counters_.coalesced;
+                return true;
+            }
+        }
+    }
+    // The first of its kind to this peer in this Ready (or the last one is full): a message of
+    // its own, which the next may join.
+    const Gathering g{message.to, acks, ready_.messages.size()};
+    if (slot != gathering_.end()) {
+        *slot = g;
+    } else {
+        gathering_.push_back(g);
+    }
+    return false;
 }
 
 bool PeerCore::has_ready() const noexcept {
@@ -426,6 +516,7 @@ void PeerCore::advance() {
     ready_.members.reset();
     ready_.guests.clear();
     ready_.forget.clear();
+    gathering_.clear();
     if (replica_) replica_->advance();
 }
 

@@ -105,6 +105,9 @@ void Seller::on_message(PeerId from, const wire::Envelope& envelope, Time /*now*
         on_deposit_ack(*ack);
     } else if (const auto* payment = std::get_if<wire::Payment>(&envelope.body)) {
         on_payment(from, *payment);
+    } else if (const auto* payments = std::get_if<wire::Payments>(&envelope.body)) {
+        // Each as if it came alone; their acks travel back together (PeerCore gathers them).
+        for (const wire::Payment& p : payments->items) on_payment(from, p);
     }
     if (!has_unacked()) deadline_.reset();
 }

@@ -53,14 +53,10 @@ void Trader::on_message(PeerId from, const wire::Envelope& envelope, Time now) {
             market::BuyRequest{from, b->request_id, b->product, b->quantity, b->allow_partial},
             envelope.clock, market_time(now), step_);
     } else if (const auto* k = std::get_if<wire::PaymentAck>(&envelope.body)) {
-        // Only the payee settles a payment.
-        const market::Payment* paid = books_.payments().find(k->payment_id);
-        if (paid != nullptr && paid->seller != from && !TP_MUTANT(accept_any_ack)) {
-            refusals_.push_back({from, fmt::format("an ack for payment {}, which is peer {}'s",
-                                                   k->payment_id, paid->seller)});
-            return;
-        }
-        books_.ack_payment(k->payment_id, step_);
+        if (!settle(from, k->payment_id)) return;
+    } else if (const auto* acks = std::get_if<wire::PaymentAcks>(&envelope.body)) {
+        // Each on its own: one that is not the sender's is refused, the others settle.
+        for (const wire::PaymentId id : acks->payment_ids) settle(from, id);
     } else if (const auto* j = std::get_if<wire::Join>(&envelope.body)) {
         const market::Member* known = books_.membership().find(from);
         if (known != nullptr && !known->host.empty() && known->host == j->host &&
@@ -79,6 +75,18 @@ void Trader::on_message(PeerId from, const wire::Envelope& envelope, Time now) {
         return;
     }
     persist(now);
+}
+
+bool Trader::settle(PeerId from, market::PaymentId id) {
+    // Only the payee settles a payment.
+    const market::Payment* paid = books_.payments().find(id);
+    if (paid != nullptr && paid->seller != from && !TP_MUTANT(accept_any_ack)) {
+        refusals_.push_back(
+            {from, fmt::format("an ack for payment {}, which is peer {}'s", id, paid->seller)});
+        return false;
+    }
+    books_.ack_payment(id, step_);
+    return true;
 }
 
 void Trader::on_tick(Time now) {

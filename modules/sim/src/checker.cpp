@@ -90,22 +90,30 @@ void Checker::sent(const peer::Node& self, const wire::Envelope& envelope) {
     // Who each payment goes to, and which payees really acknowledged what (a forged datagram
     // never passes through a node's send).
     if (const auto* p = std::get_if<wire::Payment>(&envelope.body)) {
-        payees_[p->payment_id] = envelope.receiver;
-        // Paid only once the sale is durable: first sends and resends alike.
-        ++checks_;
-        const auto sale = sales_.find(p->payment_id);
-        if (trader_ == self.id() && sale != sales_.end() && sale->second.first == reign_epoch_ &&
-            sale->second.second > durable_) {
-            violation(fmt::format(
-                "trader {} sent payment {} to seller {} before its sale was durable (journal "
-                "record {}, durable up to {})",
-                self.id(), p->payment_id, envelope.receiver, sale->second.second, durable_));
-        }
+        paying(self, envelope.receiver, *p);
+    } else if (const auto* many = std::get_if<wire::Payments>(&envelope.body)) {
+        for (const wire::Payment& item : many->items) paying(self, envelope.receiver, item);
     } else if (const auto* a = std::get_if<wire::PaymentAck>(&envelope.body)) {
         acks_sent_.insert({envelope.sender, a->payment_id});
+    } else if (const auto* acks = std::get_if<wire::PaymentAcks>(&envelope.body)) {
+        for (const wire::PaymentId id : acks->payment_ids) acks_sent_.insert({envelope.sender, id});
     } else if (const auto* b = std::get_if<wire::Buy>(&envelope.body)) {
         auto& latest = asked_[envelope.sender];
         latest = std::max(latest, b->request_id);
+    }
+}
+
+void Checker::paying(const peer::Node& self, PeerId seller, const wire::Payment& p) {
+    payees_[p.payment_id] = seller;
+    // Paid only once the sale is durable: first sends and resends alike, alone or gathered.
+    ++checks_;
+    const auto sale = sales_.find(p.payment_id);
+    if (trader_ == self.id() && sale != sales_.end() && sale->second.first == reign_epoch_ &&
+        sale->second.second > durable_) {
+        violation(fmt::format(
+            "trader {} sent payment {} to seller {} before its sale was durable (journal "
+            "record {}, durable up to {})",
+            self.id(), p.payment_id, seller, sale->second.second, durable_));
     }
 }
 

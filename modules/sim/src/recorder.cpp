@@ -18,6 +18,10 @@ std::string describe(const wire::Body& body) {
         what += fmt::format(" leader {} epoch {}", c->leader, election::epoch_text(c->epoch));
     } else if (const auto* p = std::get_if<wire::Payment>(&body)) {
         what += fmt::format(" payment {} x{} for {}", p->payment_id, p->quantity, p->amount);
+    } else if (const auto* many = std::get_if<wire::Payments>(&body)) {
+        for (const wire::Payment& item : many->items)
+            what += fmt::format(" payment {} x{} for {}", item.payment_id, item.quantity,
+                                item.amount);
     } else if (const auto* d = std::get_if<wire::Deposit>(&body)) {
         what += fmt::format(" lot {} product {} x{}", d->lot_id, d->product, d->quantity);
     }

@@ -84,6 +84,17 @@ struct PaymentAck {
   paymentId @0 :UInt64;
 }
 
+# Trader -> seller: several payments at once (issue 17: one message per seller per batch, not
+# one per lot sold), at most 128. Each is settled on its own, as if it came alone.
+struct Payments {
+  items @0 :List(Payment);
+}
+
+# Seller -> trader: the payments of one Payments (or of several), at most 128.
+struct PaymentAcks {
+  paymentIds @0 :List(UInt64);
+}
+
 # Bully election. The message's epoch is the envelope's; a heartbeat's leader is its sender.
 struct Election {}
 struct Ok {}
@@ -261,6 +272,8 @@ struct Envelope {
     leave @26 :Leave;
     leaveAnswer @27 :LeaveAnswer;
     members @28 :Members;
+    payments @29 :Payments;
+    paymentAcks @30 :PaymentAcks;
   }
 
   # The vector clock (version 2), packed: at most 4096 entries in increasing peer order, each two

@@ -97,6 +97,13 @@ struct BodyWords {
     }
     std::size_t operator()(const Payment&) const { return struct_words<s::Payment>(); }
     std::size_t operator()(const PaymentAck&) const { return struct_words<s::PaymentAck>(); }
+    std::size_t operator()(const Payments& m) const {
+        return struct_words<s::Payments>() + struct_list_words<s::Payment>(m.items.size());
+    }
+    std::size_t operator()(const PaymentAcks& m) const {
+        // A list of UInt64 is its elements, no tag word.
+        return struct_words<s::PaymentAcks>() + m.payment_ids.size();
+    }
     std::size_t operator()(const Election&) const { return struct_words<s::Election>(); }
     std::size_t operator()(const Ok&) const { return struct_words<s::Ok>(); }
     std::size_t operator()(const Coordinator&) const { return struct_words<s::Coordinator>(); }
@@ -295,6 +302,34 @@ struct BodyWriter {
         b.setAmount(m.amount);
     }
     void operator()(const PaymentAck& m) const { body.initPaymentAck().setPaymentId(m.payment_id); }
+    void operator()(const Payments& m) const {
+        check_count(m.items.size(), "payments.items");
+        auto b = body.initPayments();
+        if (m.items.empty()) return;  // a null pointer, as struct_list_words counts it
+        auto items = b.initItems(static_cast<unsigned>(m.items.size()));
+        for (unsigned i = 0; i < m.items.size(); ++i) {
+            const Payment& p = m.items[i];
+            auto item = items[i];
+            item.setPaymentId(p.payment_id);
+            item.setLotId(p.lot_id);
+            item.setQuantity(p.quantity);
+            item.setAmount(p.amount);
+        }
+    }
+    void operator()(const PaymentAcks& m) const {
+        check_count(m.payment_ids.size(), "paymentAcks.paymentIds");
+        auto b = body.initPaymentAcks();
+        if (m.payment_ids.empty()) return;
+        auto ids = b.initPaymentIds(static_cast<unsigned>(m.payment_ids.size()));
+        for (unsigned i = 0; i < m.payment_ids.size(); ++i) ids.set(i, m.payment_ids[i]);
+    }
+    static void check_count(std::size_t n, const char* field) {
+        if (n > max_payments_per_message) {
+            throw std::invalid_argument(std::string("wire: encode ") + field + ": " +
+                                        std::to_string(n) + " elements, limit " +
+                                        std::to_string(max_payments_per_message));
+        }
+    }
     // An election message's epoch (and a Heartbeat's leader) travel in the envelope.
     void operator()(const Election&) const { body.initElection(); }
     void operator()(const Ok&) const { body.initOk(); }
@@ -824,6 +859,20 @@ private:
                 out.emplace<Members>(std::move(m));
                 return std::nullopt;
             }
+            case s::Envelope::Body::PAYMENTS: return read_payments(body.getPayments(), out);
+            case s::Envelope::Body::PAYMENT_ACKS: {
+                where = "body.paymentAcks.paymentIds";
+                auto ids = body.getPaymentAcks().getPaymentIds();
+                if (ids.size() > max_payments_per_message) {
+                    return error(DecodeErrc::list_too_long,
+                                 "body.paymentAcks.paymentIds: " + num(ids.size()) +
+                                     " elements, limit " + num(max_payments_per_message));
+                }
+                PaymentAcks& m = out.emplace<PaymentAcks>();
+                m.payment_ids.reserve(ids.size());
+                for (const std::uint64_t id : ids) m.payment_ids.push_back(id);
+                return std::nullopt;
+            }
         }
         return error(DecodeErrc::unknown_kind, "body: kind tag " +
                                                    num(static_cast<std::uint16_t>(body.which())) +
@@ -876,6 +925,23 @@ private:
             m.voter = r.getVoter();
             m.port = r.getPort();
             if (auto e = host(r.getHost(), m.host, field)) return e;
+        }
+        return std::nullopt;
+    }
+
+    std::optional<DecodeError> read_payments(s::Payments::Reader r, Body& out) {
+        where = "body.payments.items";
+        auto items = r.getItems();
+        if (items.size() > max_payments_per_message) {
+            return error(DecodeErrc::list_too_long, "body.payments.items: " + num(items.size()) +
+                                                        " elements, limit " +
+                                                        num(max_payments_per_message));
+        }
+        Payments& m = out.emplace<Payments>();
+        m.items.reserve(items.size());
+        for (auto item : items) {
+            m.items.push_back(
+                Payment{item.getPaymentId(), item.getLotId(), item.getQuantity(), item.getAmount()});
         }
         return std::nullopt;
     }
@@ -1133,7 +1199,7 @@ std::vector<std::byte> encode(const Envelope& envelope) {
 DecodeLimits limits_for_members(std::size_t members) {
     DecodeLimits limits;
     limits.max_clock_entries = std::min(members, max_clock_entries);
-    // The largest message: a BuyResult with every fill, and a full clock.
+    // The largest message: a BuyResult with every fill or Payments at its limit, and a full clock.
     Envelope largest;
     std::vector<tp::clock::Entry> entries;
     for (std::size_t i = 0; i < limits.max_clock_entries; ++i)
@@ -1142,7 +1208,12 @@ DecodeLimits limits_for_members(std::size_t members) {
     BuyResult result;
     result.fills.assign(max_fills, Fill{1, 1, 1, 1});
     largest.body = std::move(result);
-    limits.max_bytes = std::min(encoded_size(largest), max_datagram_size);
+    std::size_t bytes = encoded_size(largest);
+    Payments payments;
+    payments.items.assign(max_payments_per_message, Payment{1, 1, 1, 1});
+    largest.body = std::move(payments);
+    bytes = std::max(bytes, encoded_size(largest));
+    limits.max_bytes = std::min(bytes, max_datagram_size);
     // The replication machine fills datagrams with the log's bytes.
     limits.max_replication_bytes = max_datagram_size;
     return limits;

@@ -62,6 +62,8 @@ struct KindName {
     const char* operator()(const Leave&) const noexcept { return "leave"; }
     const char* operator()(const LeaveAnswer&) const noexcept { return "leave_answer"; }
     const char* operator()(const Members&) const noexcept { return "members"; }
+    const char* operator()(const Payments&) const noexcept { return "payments"; }
+    const char* operator()(const PaymentAcks&) const noexcept { return "payment_acks"; }
 };
 
 // The alternative of `Protocol` (a variant of message structs) a body holds, if any.

@@ -62,6 +62,9 @@ struct NodeCounters {
     std::uint64_t strangers_refused = 0;
     // Messages sent, by kind (the index of wire::Body's alternative).
     std::array<std::uint64_t, std::variant_size_v<wire::Body>> sent_by_kind{};
+    // Payments and payment acks that joined another of the same Ready to the same peer (one
+    // Payments or PaymentAcks carries them), instead of a message of their own (issue 17).
+    std::uint64_t coalesced = 0;
 };
 
 // Quorum mode's replica set: the `count` highest of `members` (every member when there are
@@ -258,6 +261,7 @@ private:
     // Gathers every part's output into ready_, stamped, in order.
     void collect(Time now);
     void stamp(Outgoing& message);
+    bool gather(Outgoing& message);
     void stamp_all(Outbox& outbox);
 
     // Membership (peer_core_membership.cpp): Join, JoinAnswer, Leave, LeaveAnswer and Members;
@@ -323,6 +327,14 @@ private:
     NodeCounters counters_;
     TraderCounters trader_counters_;
     Outbox scratch_;  // the election's messages on their way to the Ready
+    // Where this Ready's payments (and payment acks) to each peer are gathered: the index of
+    // their envelope in ready_.messages, checked before use.
+    struct Gathering {
+        PeerId to = 0;
+        bool acks = false;
+        std::size_t index = 0;
+    };
+    std::vector<Gathering> gathering_;
     Ready ready_;
 
     // Quorum mode: this peer's replica of the log and, applied from it up to applied_, its copy

@@ -63,7 +63,7 @@ public:
     Trader(PeerId self, wire::Epoch epoch, market::Books books, Position durable,
            TraderOptions options, Time now, TraderCounters* counters = nullptr);
 
-    // Deposit, Buy, PaymentAck, Join and Leave; other kinds are not the trader's and are ignored.
+    // Deposit, Buy, PaymentAck(s), Join and Leave; other kinds are not the trader's and are ignored.
     // A join or leave is a record like any other: its answer leaves once the record is durable,
     // and with it the new membership goes to every other member (wire::Members).
     void on_message(PeerId from, const wire::Envelope& envelope, Time now);
@@ -114,6 +114,8 @@ private:
     void send_output(market::Output output);
     void announce(const market::MembershipAnswer& answer, Position version);
     void send_pending_payments(bool resend);
+    // Settles payment `id` on its payee's ack (false: `from` is not the payee, refused).
+    bool settle(PeerId from, market::PaymentId id);
 
     PeerId self_;
     wire::Epoch epoch_;

@@ -80,6 +80,8 @@ public:
     std::uint64_t confirmed() const noexcept { return confirmed_.size(); }
 
 private:
+    // A payment leaving for `seller`, alone or gathered into a Payments.
+    void paying(const peer::Node& self, PeerId seller, const wire::Payment& payment);
     struct Life {
         clock::VectorClock clock;
         wire::Epoch epoch = 0;

@@ -112,6 +112,25 @@ struct PaymentAck {
     friend bool operator==(const PaymentAck&, const PaymentAck&) = default;
 };
 
+// At most this many payments (or acks) in one Payments (PaymentAcks): 4 KiB of payments, smaller
+// than a BuyResult with every fill, so a market's byte budget (limits_for_members) stays the same.
+inline constexpr std::size_t max_payments_per_message = 128;
+
+// Trader -> seller: the payments a batch made to one seller, in one message; each is settled on
+// its own, exactly as if it came alone (issue 17).
+struct Payments {
+    std::vector<Payment> items;  // at most max_payments_per_message
+
+    friend bool operator==(const Payments&, const Payments&) = default;
+};
+
+// Seller -> trader: acknowledges every payment it names.
+struct PaymentAcks {
+    std::vector<PaymentId> payment_ids;  // at most max_payments_per_message
+
+    friend bool operator==(const PaymentAcks&, const PaymentAcks&) = default;
+};
+
 // Bully election: the election module's own messages, carried as they are (one definition).
 using tp::election::Coordinator;
 using tp::election::Election;
@@ -208,7 +227,7 @@ struct Members {
 using Body = std::variant<Deposit, DepositAck, Buy, BuyResult, Payment, PaymentAck, Election, Ok,
                           Coordinator, Heartbeat, Append, AppendAck, StartView, Recover, LogState,
                           Fetch, SnapshotChunk, SnapshotAck, Join, JoinAnswer, Leave, LeaveAnswer,
-                          Members>;
+                          Members, Payments, PaymentAcks>;
 
 // The election message a body carries, or nothing for another kind.
 std::optional<tp::election::Message> election_message(const Body& body);
