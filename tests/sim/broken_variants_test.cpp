@@ -59,6 +59,13 @@ BOOST_AUTO_TEST_CASE(an_answer_batched_ahead_of_its_commit_is_caught) {
     BOOST_TEST(first_caught(mutant::reply_in_append_batch).has_value());
 }
 
+// Issue 17: a trader's payments to one seller leave gathered in one message; gathering one whose
+// sale has not committed must be caught (also in quorum mode, where a sale is reported to the
+// checker when it is proposed, not only once it commits).
+BOOST_AUTO_TEST_CASE(a_payment_gathered_ahead_of_its_commit_is_caught) {
+    BOOST_TEST(first_caught(mutant::gather_held_payments).has_value());
+}
+
 BOOST_AUTO_TEST_CASE(ignoring_epochs_is_caught) {
     BOOST_TEST(first_caught(mutant::ignore_epochs).has_value());
 }

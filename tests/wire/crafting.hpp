@@ -8,6 +8,7 @@
 #include <capnp/any.h>
 #include <capnp/message.h>
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,23 @@ inline DecodeError expect_error(const std::vector<std::byte>& bytes, DecodeErrc 
     BOOST_TEST(r.error().code == code, r.error().message());
     BOOST_TEST(r.error().message().find(to_string(code)) == 0u);
     return r.error();
+}
+
+// Decodes what must decode.
+inline Envelope decoded(const std::vector<std::byte>& bytes) {
+    auto r = decode(bytes);
+    BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.error().message()));
+    return std::move(r).value();
+}
+
+// The encoder refuses `e`, saying exactly `says`: it never writes what the decoder would refuse.
+inline void expect_encode_refused(const Envelope& e, const std::string& says) {
+    try {
+        (void)encode(e);
+        BOOST_ERROR("encoded: " << e);
+    } catch (const std::invalid_argument& x) {
+        BOOST_TEST(std::string(x.what()) == says);
+    }
 }
 
 inline bool mentions(const DecodeError& e, const std::string& what) {

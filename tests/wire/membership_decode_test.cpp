@@ -21,16 +21,11 @@ namespace s = tp::wire::schema;
 
 namespace {
 
+using tp::wire::test::decoded;
 using tp::wire::test::expect_error;
 using tp::wire::test::mentions;
 using tp::wire::test::to_bytes;
 using tp::wire::test::valid_root;
-
-Envelope decoded(const std::vector<std::byte>& bytes) {
-    auto r = decode(bytes);
-    BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.error().message()));
-    return std::move(r).value();
-}
 
 std::vector<std::byte> join_from(const std::string& host) {
     capnp::MallocMessageBuilder m;
@@ -104,14 +99,7 @@ BOOST_AUTO_TEST_CASE(a_membership_reason_this_build_does_not_know) {
 }
 
 BOOST_AUTO_TEST_CASE(the_encoder_never_emits_what_the_decoder_refuses) {
-    const auto refused = [](const Envelope& e, const std::string& says) {
-        try {
-            (void)encode(e);
-            BOOST_ERROR("encoded: " << e);
-        } catch (const std::invalid_argument& x) {
-            BOOST_TEST(std::string(x.what()) == says);
-        }
-    };
+    const auto refused = tp::wire::test::expect_encode_refused;
     refused(samples::envelope(Join{true, false, std::string(max_host_bytes + 1, 'h'), 1}),
             "wire: encode join.host: 254 bytes, limit 253");
     refused(samples::envelope(Members{1, samples::members(max_members_listed + 1)}),

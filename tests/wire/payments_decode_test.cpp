@@ -19,16 +19,11 @@ namespace s = tp::wire::schema;
 
 namespace {
 
+using tp::wire::test::decoded;
 using tp::wire::test::expect_error;
 using tp::wire::test::mentions;
 using tp::wire::test::to_bytes;
 using tp::wire::test::valid_root;
-
-Envelope decoded(const std::vector<std::byte>& bytes) {
-    auto r = decode(bytes);
-    BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.error().message()));
-    return std::move(r).value();
-}
 
 }  // namespace
 
@@ -81,14 +76,7 @@ BOOST_AUTO_TEST_CASE(a_market_s_budget_holds_the_fullest_payments) {
 }
 
 BOOST_AUTO_TEST_CASE(the_encoder_never_emits_what_the_decoder_refuses) {
-    const auto refused = [](const Envelope& e, const std::string& says) {
-        try {
-            (void)encode(e);
-            BOOST_ERROR("encoded: " << e);
-        } catch (const std::invalid_argument& x) {
-            BOOST_TEST(std::string(x.what()) == says);
-        }
-    };
+    const auto refused = tp::wire::test::expect_encode_refused;
     refused(samples::envelope(
                 Payments{std::vector<Payment>(max_payments_per_message + 1, Payment{1, 1, 1, 1})}),
             "wire: encode payments.items: 129 elements, limit 128");

@@ -49,6 +49,11 @@ struct Cluster::Watcher final : NodeObserver {
         if (next) next->persisted(self, epoch, event, lsn);
         note();
     }
+    void proposed(const Node& self, wire::Epoch epoch, const market::Event& event,
+                  std::uint64_t lsn) override {
+        if (next) next->proposed(self, epoch, event, lsn);
+        note();
+    }
     void synced(const Node& self, std::uint64_t lsn) override {
         if (next) next->synced(self, lsn);
         note();

@@ -430,6 +430,9 @@ bool Node::carry_out_now() {
     ready.forget.clear();
     if (Trader* trader = core_.trader()) {
         if (context_.observer && core_.replica()) {
+            for (const auto& [position, event] : ready.proposed) {
+                context_.observer->proposed(*this, trader->epoch(), event, position);
+            }
             for (const auto& [position, event] : ready.committed) {
                 context_.observer->persisted(*this, trader->epoch(), event, position);
             }
@@ -521,7 +524,12 @@ void Node::drop_addresses() {
 
 void Node::observe_sends() {
     const auto& messages = core_.ready().messages;
-    if (context_.observer) {
+    if (context_.observer && observed_sends_ < messages.size()) {
+        // A replicated trader releases what rests on a record once it commits, which may be in
+        // the middle of a Ready: observers learn the commit before they see what it let go.
+        if (core_.trader() != nullptr && core_.replica() != nullptr) {
+            context_.observer->synced(*this, core_.replica()->commit());
+        }
         for (std::size_t i = observed_sends_; i < messages.size(); ++i) {
             context_.observer->sent(*this, messages[i]);
         }

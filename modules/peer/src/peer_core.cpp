@@ -499,7 +499,8 @@ bool PeerCore::gather(Outgoing& message) {
 bool PeerCore::has_ready() const noexcept {
     return ready_.epoch_seen || !ready_.messages.empty() || ready_.load_books ||
            ready_.stepped_down || ready_.seeded || ready_.began_reign || ready_.compact ||
-           !ready_.committed.empty() || !ready_.failure.empty() || ready_.members ||
+           !ready_.committed.empty() || !ready_.proposed.empty() || !ready_.failure.empty() ||
+           ready_.members ||
            !ready_.guests.empty() || !ready_.forget.empty() ||
            (replica_ && replica_->has_ready());
 }
@@ -513,6 +514,7 @@ void PeerCore::advance() {
     ready_.began_reign.reset();
     ready_.compact.reset();
     ready_.committed.clear();
+    ready_.proposed.clear();
     ready_.members.reset();
     ready_.guests.clear();
     ready_.forget.clear();

@@ -97,6 +97,7 @@ void PeerCore::drive_replica(Time now) {
                 break;
             }
             if (trader_options_.keep_released) {
+                ready_.proposed.emplace_back(record.position, record.event);
                 uncommitted_.emplace_back(record.position, std::move(record.event));
             }
         }

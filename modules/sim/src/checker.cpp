@@ -326,6 +326,15 @@ void Checker::persisted(const peer::Node& self, wire::Epoch epoch, const market:
         event);
 }
 
+void Checker::proposed(const peer::Node& /*self*/, wire::Epoch epoch, const market::Event& event,
+                       std::uint64_t lsn) {
+    // Quorum mode reports a sale when it commits: known at its proposal, a payment sent before
+    // that commit is caught too (the shared journal reports every record as it is appended).
+    if (const auto* filled = std::get_if<market::BuyFilled>(&event)) {
+        for (const auto& f : filled->fills) sales_[f.payment] = {epoch, lsn};
+    }
+}
+
 void Checker::synced(const peer::Node& self, std::uint64_t lsn) {
     if (trader_ == self.id() && lsn > durable_) durable_ = lsn;
 }

@@ -65,6 +65,11 @@ void Recorder::persisted(const peer::Node& self, wire::Epoch epoch, const market
     if (next_) next_->persisted(self, epoch, event, lsn);
 }
 
+void Recorder::proposed(const peer::Node& self, wire::Epoch epoch, const market::Event& event,
+                        std::uint64_t lsn) {
+    if (next_) next_->proposed(self, epoch, event, lsn);
+}
+
 void Recorder::synced(const peer::Node& self, std::uint64_t lsn) {
     if (next_) next_->synced(self, lsn);
 }

@@ -53,9 +53,9 @@ peer::Config market_config(const Options& o, runtime::Rng& rng) {
     // make the log durable to that point; a trader crash loses the rest. (The policy names what
     // a file journal would do; the simulator never touches one.)
     c.storage.durability = peer::Durability::none;
-    c.failure.probability = 0;      // Every peer keeps its own replica of the trader's log, on a disk of its own.
+    c.failure.probability = 0;  // the simulator injects every failure itself
+    // Every peer keeps its own replica of the trader's log, on a disk of its own.
     c.replication.mode = peer::ReplicationMode::quorum;
-               // the simulator injects every failure itself
     c.behaviour.think_time = 20ms;             // the original lab's pace (the default is slower)
     c.behaviour.max_transactions = 1'000'000;  // runs end by time, not by buyers finishing
     // The seed also picks the recovered trader's policy and the fair-ordering window.

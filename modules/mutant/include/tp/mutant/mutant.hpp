@@ -38,6 +38,10 @@ TP_MUTANT_POINT(early_confirm);
 // are in its log, so they leave in the same batch as the Appends that carry those records out,
 // ahead of the quorum's acks (issue 17: batching must not break reply-after-commit).
 TP_MUTANT_POINT(reply_in_append_batch);
+// peer (the trader): the payments retry gathers every pending payment into each seller's
+// Payments, those whose sale is not yet durable included (issue 17: batching payments must not
+// send one ahead of its commit).
+TP_MUTANT_POINT(gather_held_payments);
 // peer (the trader): a join or leave is announced (JoinAnswer, Members) before its record is
 // durable and committed, so a failover may forget a member that was told it joined.
 TP_MUTANT_POINT(membership_before_commit);

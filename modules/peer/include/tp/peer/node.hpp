@@ -64,6 +64,10 @@ struct NodeObserver {
     // The trader appended one event to its journal, at `lsn`.
     virtual void persisted(const Node& /*self*/, wire::Epoch /*epoch*/,
                            const market::Event& /*event*/, std::uint64_t /*lsn*/) {}
+    // The replicated trader proposed one event at `lsn`: committed later (persisted, then), or
+    // lost with its reign.
+    virtual void proposed(const Node& /*self*/, wire::Epoch /*epoch*/,
+                          const market::Event& /*event*/, std::uint64_t /*lsn*/) {}
     // The trader's journal is durable up to `lsn`.
     virtual void synced(const Node& /*self*/, std::uint64_t /*lsn*/) {}
     // The trader confirms an outcome: the output goes out now.

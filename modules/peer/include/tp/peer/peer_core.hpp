@@ -135,6 +135,9 @@ struct Ready {
     // The trader's events committed since the last Ready, at their positions in the log
     // (observers only: a deposed trader's uncommitted events never show).
     std::vector<std::pair<Position, market::Event>> committed;
+    // The trader's events proposed since the last Ready, at their positions (observers only):
+    // committed later, or lost with their reign. What an answer rests on before it commits.
+    std::vector<std::pair<Position, market::Event>> proposed;
     // Why this peer cannot go on (a committed record its books cannot take): the driver stops it.
     std::string failure;
 

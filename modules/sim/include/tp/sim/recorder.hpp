@@ -28,6 +28,8 @@ public:
                        std::uint64_t durable) override;
     void persisted(const peer::Node& self, wire::Epoch epoch, const market::Event& event,
                    std::uint64_t lsn) override;
+    void proposed(const peer::Node& self, wire::Epoch epoch, const market::Event& event,
+                  std::uint64_t lsn) override;
     void synced(const peer::Node& self, std::uint64_t lsn) override;
     void released(const peer::Node& self, wire::Epoch epoch,
                   const market::Output& output) override;
