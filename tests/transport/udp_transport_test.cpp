@@ -284,6 +284,61 @@ BOOST_AUTO_TEST_CASE(a_burst_is_drained_completely) {
     BOOST_TEST(received == burst);
 }
 
+// A burst waiting on the socket is read up to receive_batch datagrams a system call (recvmmsg),
+// handed on one by one, in order, each checked as a datagram read alone would be.
+BOOST_AUTO_TEST_CASE(a_burst_is_read_several_datagrams_a_system_call) {
+    for (const std::size_t batch : {std::size_t{1}, std::size_t{8}}) {
+        Pair p("127.0.0.1", config([&](auto& c) { c.receive_batch = batch; }));
+        udp::socket stranger(p.rt.context(), udp::endpoint(asio::ip::address_v4::loopback(), 0));
+        std::vector<std::string> sent, got;
+        spawn(p.rt, [&]() -> asio::awaitable<void> {
+            // Step 1: 20 datagrams in one sendmmsg, with a stranger's between the 5th and 6th.
+            std::vector<Outgoing> first, second;
+            for (int i = 0; i < 20; ++i) sent.push_back("datagram " + std::to_string(i));
+            for (int i = 0; i < 20; ++i) (i < 5 ? first : second).push_back({2, bytes(sent[i])});
+            co_await p.a.send_all(first);
+            stranger.send_to(asio::buffer("who am I", 8), p.b.local_endpoint());
+            co_await p.a.send_all(second);
+            // Step 2: b takes them all without waiting.
+            std::array<std::byte, 64> buf;
+            while (got.size() < sent.size()) {
+                auto one = try_receive_bounded(p.b, buf);
+                if (!one) break;
+                got.push_back(*one);
+            }
+            BOOST_TEST(!p.b.try_receive(buf));
+        });
+        p.rt.run_for(10s);
+        BOOST_TEST(got == sent, boost::test_tools::per_element());
+        BOOST_TEST(p.b.stats().received == 20u);
+        BOOST_TEST(p.b.stats().unknown_sender == 1u);
+        const auto calls = p.b.stats().receive_calls;
+        BOOST_TEST_MESSAGE("receive_batch " << batch << ": " << calls << " calls for 21 datagrams");
+#if defined(__linux__)
+        if (batch == 1) {
+            BOOST_TEST(calls == 21u);
+        } else {
+            // At most 8 a call; fewer calls than datagrams unless loopback delivered each alone.
+            BOOST_TEST(calls >= 3u);
+            BOOST_TEST(calls < 21u);
+        }
+#endif
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_receive_batch_out_of_range_is_a_clear_error) {
+    Runtime rt;
+    for (const std::size_t batch : {std::size_t{0}, UdpConfig::max_receive_batch + 1}) {
+        try {
+            UdpTransport t(rt.get_executor(), 1, config([&](auto& c) { c.receive_batch = batch; }));
+            BOOST_FAIL("accepted receive_batch " << batch);
+        } catch (const std::invalid_argument& e) {
+            BOOST_TEST(std::string(e.what()).find("receive_batch " + std::to_string(batch)) !=
+                       std::string::npos);
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(bad_host_and_busy_port_are_clear_errors) {
     Runtime rt;
     BOOST_CHECK_THROW(

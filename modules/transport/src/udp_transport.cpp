@@ -7,6 +7,7 @@
 #include <asio/use_awaitable.hpp>
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -40,7 +41,15 @@ std::string describe(const udp::endpoint& ep) {
 
 UdpTransport::UdpTransport(const asio::any_io_executor& executor, PeerId self,
                            const UdpConfig& config, AddressBook book)
-    : self_(self), max_datagram_(config.max_datagram), book_(std::move(book)), socket_(executor) {
+    : self_(self),
+      max_datagram_(config.max_datagram),
+      book_(std::move(book)),
+      socket_(executor),
+      receive_batch_(config.receive_batch) {
+    if (receive_batch_ == 0 || receive_batch_ > UdpConfig::max_receive_batch)
+        throw std::invalid_argument("UdpTransport: receive_batch " +
+                                    std::to_string(receive_batch_) + " is not within 1 to " +
+                                    std::to_string(UdpConfig::max_receive_batch));
     const udp::endpoint want(parse_host(config.host), config.port);
     asio::error_code ec;
     socket_.open(want.protocol(), ec);
@@ -169,14 +178,10 @@ asio::awaitable<std::optional<Datagram>> UdpTransport::receive(std::span<std::by
 
 std::optional<Datagram> UdpTransport::try_receive(std::span<std::byte> buffer) {
     while (open_) {
-        asio::error_code ec;
-        const std::size_t n = socket_.receive_from(asio::buffer(buffer.data(), buffer.size()),
-                                                   sender_, kReceiveFlags, ec);
-        if (would_block(ec)) return std::nullopt;
-        if (ec) {
-            ++stats_.receive_errors;  // e.g. an ICMP error reported on the socket
-            continue;
-        }
+        if (held_next_ == held_count_ && !read_some()) return std::nullopt;
+        const std::size_t i = held_next_++;
+        const std::size_t n = lengths_[i];
+        sender_ = sources_[i];
         if (n > max_datagram_) {
             ++stats_.oversized;
             continue;
@@ -186,18 +191,72 @@ std::optional<Datagram> UdpTransport::try_receive(std::span<std::byte> buffer) {
             continue;
         }
         const auto from = book_.find(sender_);
-        if (!from && accept_strangers_) {
-            ++stats_.strangers;
-            return Datagram{0, n, true};
-        }
-        if (!from) {
+        if (!from && !accept_strangers_) {
             ++stats_.unknown_sender;
             continue;
+        }
+        std::copy_n(slot(i), n, buffer.data());
+        if (!from) {
+            ++stats_.strangers;
+            return Datagram{0, n, true};
         }
         ++stats_.received;
         return Datagram{*from, n};
     }
     return std::nullopt;
+}
+
+bool UdpTransport::read_some() {
+    held_next_ = held_count_ = 0;
+    if (!slots_) {
+        slots_.reset(new std::byte[receive_batch_ * max_datagram_]);
+        lengths_.resize(receive_batch_);
+        sources_.resize(receive_batch_);
+    }
+    while (open_) {
+#if defined(__linux__)
+        if (receive_batch_ > 1) {
+            std::array<mmsghdr, UdpConfig::max_receive_batch> messages;
+            std::array<iovec, UdpConfig::max_receive_batch> parts;
+            for (std::size_t i = 0; i < receive_batch_; ++i) {
+                parts[i] = iovec{slot(i), max_datagram_};
+                messages[i] = mmsghdr{};
+                messages[i].msg_hdr.msg_name = sources_[i].data();
+                messages[i].msg_hdr.msg_namelen = static_cast<socklen_t>(sources_[i].capacity());
+                messages[i].msg_hdr.msg_iov = &parts[i];
+                messages[i].msg_hdr.msg_iovlen = 1;
+            }
+            // With MSG_TRUNC each length is the datagram's own, as kReceiveFlags says.
+            const int got = ::recvmmsg(socket_.native_handle(), messages.data(),
+                                       static_cast<unsigned>(receive_batch_),
+                                       MSG_DONTWAIT | kReceiveFlags, nullptr);
+            if (got > 0) {
+                for (std::size_t i = 0; i < static_cast<std::size_t>(got); ++i) {
+                    lengths_[i] = messages[i].msg_len;
+                    sources_[i].resize(messages[i].msg_hdr.msg_namelen);
+                }
+                held_count_ = static_cast<std::size_t>(got);
+                ++stats_.receive_calls;
+                return true;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+            ++stats_.receive_errors;  // e.g. an ICMP error reported on the socket
+            continue;
+        }
+#endif
+        asio::error_code ec;
+        lengths_[0] = socket_.receive_from(asio::buffer(slot(0), max_datagram_), sources_[0],
+                                           kReceiveFlags, ec);
+        if (would_block(ec)) return false;
+        if (ec) {
+            ++stats_.receive_errors;
+            continue;
+        }
+        held_count_ = 1;
+        ++stats_.receive_calls;
+        return true;
+    }
+    return false;
 }
 
 void UdpTransport::close() {
