@@ -252,6 +252,38 @@ BOOST_AUTO_TEST_CASE(messages_that_arrive_together_are_answered_in_one_batch) {
     BOOST_TEST(acks.most_in_one >= 2u);
 }
 
+// A Ready's envelopes to one peer share a datagram (issue 17): two peers that each buy what the
+// other sells are answered and paid by one commit, each its BuyResult and its Payments in one
+// datagram, and take both.
+BOOST_AUTO_TEST_CASE(envelopes_to_one_peer_share_a_datagram) {
+    // Step 1: three peers; peer 3 leads, peer 1 sells salt and peer 2 fish.
+    Market m(TransportKind::memory, {Role::both, Role::both, Role::buyer});
+    BOOST_REQUIRE(m.settle_on(3));
+    m.deposit(1, salt, 5, 10);
+    m.deposit(2, fish, 5, 20);
+    auto* net = m->memory_network();
+    BOOST_REQUIRE(net != nullptr);
+    const auto before = m.node(3).core().counters().shared_datagram;
+    // Step 2: the trader is paused while each buys one of the other's: both buys reach it
+    // together, one Ready answers both and pays both.
+    net->pause(3);
+    m.node(1).buy(fish, 1);
+    m.node(2).buy(salt, 1);
+    net->resume(3);
+    BOOST_REQUIRE(m.run_until([&] {
+        return m.node(1).seller().sold == 1u && m.node(2).seller().sold == 1u &&
+               m.node(1).buyer().purchases.size() == 1 && m.node(2).buyer().purchases.size() == 1;
+    }));
+    BOOST_TEST(m.node(3).core().counters().shared_datagram >= before + 2);
+    // Step 3: each envelope of those datagrams was taken: both bought, both paid, books agree.
+    BOOST_TEST(m.node(1).buyer().purchases[0].filled);
+    BOOST_TEST(m.node(2).buyer().purchases[0].filled);
+    BOOST_TEST(m.books().in_stock(salt) == 4u);
+    BOOST_TEST(m.books().in_stock(fish) == 4u);
+    BOOST_TEST(m.node(1).core().counters().malformed == 0u);
+    BOOST_TEST(m.node(2).core().counters().malformed == 0u);
+}
+
 // The successor used to look at a held journal every 10 ms; it now waits for the release, and
 // serves at the instant the journal is freed.
 BOOST_AUTO_TEST_CASE(a_successor_serves_at_the_instant_the_journal_is_freed) {

@@ -9,6 +9,7 @@
 #include "market_fixture.hpp"
 #include "tp/election/messages.hpp"
 #include "tp/wire/codec.hpp"
+#include "tp/wire/datagram.hpp"
 
 using namespace tp::system_test;
 using tp::wire::RefusalReason;
@@ -49,6 +50,35 @@ BOOST_AUTO_TEST_CASE(a_payment_from_a_member_that_is_not_the_trader_is_refused) 
     BOOST_REQUIRE(m.run_until([&] { return m.node(1).counters().wrong_role == 1; }));
     BOOST_TEST(m.node(1).seller().earned == 0);
     BOOST_TEST(m.node(1).seller().payments.empty());
+}
+
+// A datagram carries several envelopes back to back (issue 17), read up to
+// wire::max_envelopes_per_datagram: each is checked as if it came alone, what lies beyond the
+// bound or after a malformed piece is dropped and counted, and nothing is read past the datagram.
+BOOST_AUTO_TEST_CASE(a_datagram_of_many_envelopes_is_read_within_its_bound) {
+    Market m(TransportKind::memory, {Role::seller, Role::buyer, Role::buyer});
+    BOOST_REQUIRE(m.settle_on(3));
+    const auto payment = [&] {
+        tp::clock::VectorClock clock;
+        clock.set(2, 1);
+        return wire::encode(wire::Envelope{2, 1, m.node(3).epoch(), clock,
+                                           wire::Payment{77, 1, 1, 555'555'555}});
+    }();
+    // Step 1: one more forged Payment than a datagram may carry: each of the first 64 refused
+    // for its role, the 65th not read.
+    std::vector<std::byte> many;
+    for (std::size_t i = 0; i <= wire::max_envelopes_per_datagram; ++i)
+        many.insert(many.end(), payment.begin(), payment.end());
+    send_as(m, 2, 1, many);
+    BOOST_REQUIRE(m.run_until([&] { return m.node(1).counters().malformed == 1; }));
+    BOOST_TEST(m.node(1).counters().wrong_role == wire::max_envelopes_per_datagram);
+    // Step 2: one Payment, then half of another: the first is read, the rest refused.
+    std::vector<std::byte> cut(payment.begin(), payment.end());
+    cut.insert(cut.end(), payment.begin(), payment.begin() + payment.size() / 2);
+    send_as(m, 2, 1, cut);
+    BOOST_REQUIRE(m.run_until([&] { return m.node(1).counters().malformed == 2; }));
+    BOOST_TEST(m.node(1).counters().wrong_role == wire::max_envelopes_per_datagram + 1);
+    BOOST_TEST(m.node(1).seller().earned == 0);
 }
 
 // Only the current trader's BuyResult counts: a forged answer does not end a request.

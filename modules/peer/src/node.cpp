@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <stdexcept>
 
 #include "node_reign.hpp"
 #include "tp/peer/books.hpp"
@@ -19,6 +20,7 @@
 #include "tp/peer/log.hpp"
 #include "tp/transport/ip_transport.hpp"
 #include "tp/wire/codec.hpp"
+#include "tp/wire/datagram.hpp"
 
 namespace tp::peer {
 
@@ -255,42 +257,57 @@ bool Node::drain_received(bool everything) {
 
 bool Node::handle(transport::Datagram datagram) {
     std::optional<PeerId> greet;
-    auto envelope = accept(datagram, greet);  // receive_buffer_ is free again after it
+    accept(datagram, greet);  // receive_buffer_ is free again after it
     bool all_sent = true;
     if (greet) all_sent = send_hello(*greet);
     if (std::exchange(heard_greeting_, false)) all_sent = release_held(false) && all_sent;
-    if (envelope) take(std::move(*envelope));
     return all_sent;
 }
 
-std::optional<wire::Envelope> Node::accept(transport::Datagram datagram,
-                                           std::optional<PeerId>& greet) {
+void Node::accept(transport::Datagram datagram, std::optional<PeerId>& greet) {
     std::span<const std::byte> bytes(receive_buffer_.data(), datagram.size);
-    if (datagram.stranger) return accept_stranger(bytes, 0);
-    if (guard_ && !guard_->is_member(datagram.from)) return accept_stranger(bytes, datagram.from);
+    if (datagram.stranger || (guard_ && !guard_->is_member(datagram.from))) {
+        auto envelope = accept_stranger(bytes, datagram.stranger ? 0 : datagram.from);
+        if (envelope) take(std::move(*envelope));
+        return;
+    }
     if (guard_) {
         // Nothing is decoded before the MAC and the replay window say the bytes are fresh
         // and from the member they name.
         const auto payload = open(bytes, datagram.from, greet);
-        if (!payload) return std::nullopt;
+        if (!payload) return;
         bytes = *payload;
     }
-    auto decoded = wire::decode(bytes, limits_);
-    if (!decoded) {
-        ++core_.counters().malformed;
-        dropped(decoded.error().code == wire::DecodeErrc::unknown_kind ? DropKind::unknown_kind
-                                                                       : DropKind::malformed,
-                datagram.from, decoded.error().message());
-        return std::nullopt;
+    // One envelope or several back to back; the first that does not decode ends the datagram.
+    for (std::size_t n = 0; !bytes.empty() && !stopped_; ++n) {
+        if (n == wire::max_envelopes_per_datagram) {
+            ++core_.counters().malformed;
+            dropped(DropKind::malformed, datagram.from,
+                    fmt::format("more than {} envelopes in one datagram",
+                                wire::max_envelopes_per_datagram));
+            return;
+        }
+        const std::size_t size = wire::first_message_size(bytes);
+        const auto piece = bytes.first(size != 0 ? size : bytes.size());
+        bytes = bytes.subspan(piece.size());
+        auto decoded = wire::decode(piece, limits_);
+        if (!decoded) {
+            ++core_.counters().malformed;
+            dropped(decoded.error().code == wire::DecodeErrc::unknown_kind
+                        ? DropKind::unknown_kind
+                        : DropKind::malformed,
+                    datagram.from, decoded.error().message());
+            return;
+        }
+        wire::Envelope& envelope = decoded.value();
+        if (envelope.sender != datagram.from || envelope.receiver != id()) {
+            ++core_.counters().misaddressed;
+            dropped(DropKind::misaddressed, datagram.from,
+                    fmt::format("it says it is from {} to {}", envelope.sender, envelope.receiver));
+            return;
+        }
+        take(std::move(envelope));
     }
-    wire::Envelope& envelope = decoded.value();
-    if (envelope.sender != datagram.from || envelope.receiver != id()) {
-        ++core_.counters().misaddressed;
-        dropped(DropKind::misaddressed, datagram.from,
-                fmt::format("it says it is from {} to {}", envelope.sender, envelope.receiver));
-        return std::nullopt;
-    }
-    return std::move(envelope);
 }
 
 std::optional<wire::Envelope> Node::accept_stranger(std::span<const std::byte> bytes,
@@ -593,22 +610,25 @@ void Node::wake_waiters() {
 }
 
 bool Node::send(std::span<const wire::Envelope> batch) {
-    // Each envelope sealed into a buffer of its own (recycled), then the batch in one go: one
-    // system call for a Ready's messages on UDP (sendmmsg), however many peers they go to.
+    // Envelopes to one peer share a datagram (one MAC, one receive), each datagram sealed once
+    // all its envelopes are in; then the batch in one go: one system call for a Ready's messages
+    // on UDP (sendmmsg), however many peers they go to.
     bool all_sent = end_greeting_if_due();
     std::vector<std::vector<std::byte>> buffers = take_pooled(send_batches_);
-    std::vector<transport::Outgoing> outgoing = take_pooled(outgoing_pool_);
+    std::vector<Filling> filling = take_pooled(filling_pool_);
     for (const wire::Envelope& envelope : batch) {
         if (envelope.receiver == id()) continue;  // delivered by carry_out
         if (!unheard_.empty() && hold_for_greeting(envelope, all_sent)) continue;
-        std::vector<std::byte> buffer = take_pooled(send_buffers_);
-        if (const std::size_t size = seal(envelope, buffer)) {
-            outgoing.push_back({envelope.receiver, std::span<const std::byte>(buffer.data(), size)});
-            buffers.push_back(std::move(buffer));
-        } else {
-            send_buffers_.push_back(std::move(buffer));
-        }
+        append(envelope, filling, buffers);
     }
+    std::vector<transport::Outgoing> outgoing = take_pooled(outgoing_pool_);
+    for (const Filling& f : filling) {
+        std::vector<std::byte>& buffer = buffers[f.index];
+        const std::size_t size = guard_ ? guard_->seal(f.to, buffer, f.size) : f.size;
+        outgoing.push_back({f.to, std::span<const std::byte>(buffer.data(), size)});
+    }
+    filling.clear();
+    filling_pool_.push_back(std::move(filling));
     all_sent = hand_on(outgoing, buffers) && all_sent;
     send_batches_.push_back(std::move(buffers));
     outgoing_pool_.push_back(std::move(outgoing));
@@ -634,27 +654,50 @@ bool Node::hand_on(std::vector<transport::Outgoing>& outgoing,
     return backlog_.empty();
 }
 
-std::size_t Node::seal(const wire::Envelope& envelope, std::vector<std::byte>& buffer) {
+void Node::append(const wire::Envelope& envelope, std::vector<Filling>& filling,
+                  std::vector<std::vector<std::byte>>& buffers) {
     if (guard_ && !guard_->is_member(envelope.receiver)) {
         // A peer this one holds no session for: a bug upstream, but never one that may stop
         // this peer's loops (an exception here once silenced a trader's heartbeats for good).
         log_->error("cannot seal {} for peer {}: not a member this peer knows",
                     wire::kind_name(envelope.body), envelope.receiver);
-        return 0;
+        return;
     }
-    buffer.resize(wire::max_datagram_size);
-    // Sealed: the envelope goes between the header and the MAC, encoded in place.
+    // Encoded in place, between the header's room and the MAC's.
     const std::size_t offset = guard_ ? auth::header_size : 0;
-    const std::size_t room = guard_ ? buffer.size() - auth::frame_overhead : buffer.size();
-    std::size_t size = 0;
+    const std::size_t mac = guard_ ? auth::mac_size : 0;
+    const auto encode_at = [&](std::vector<std::byte>& buffer, std::size_t used) {
+        return wire::encode(envelope, std::span(buffer).subspan(offset + used).first(
+                                          buffer.size() - offset - used - mac));
+    };
+    const auto joins = std::find_if(filling.begin(), filling.end(), [&](const Filling& f) {
+        return f.to == envelope.receiver && f.envelopes < wire::max_envelopes_per_datagram;
+    });
+    if (joins != filling.end()) {
+        try {
+            joins->size += encode_at(buffers[joins->index], joins->size);
+            ++joins->envelopes;
+            ++core_.counters().shared_datagram;
+            return;
+        } catch (const std::length_error&) {
+            // No room left in that datagram: one of its own.
+        } catch (const std::exception& e) {
+            log_->error("cannot encode {} for peer {}: {}", wire::kind_name(envelope.body),
+                        envelope.receiver, e.what());
+            return;
+        }
+    }
+    std::vector<std::byte> buffer = take_pooled(send_buffers_);
+    buffer.resize(wire::max_datagram_size);
     try {
-        size = wire::encode(envelope, std::span(buffer).subspan(offset, room));
+        const std::size_t size = encode_at(buffer, 0);
+        filling.push_back({envelope.receiver, buffers.size(), size, 1});
+        buffers.push_back(std::move(buffer));
     } catch (const std::exception& e) {
         log_->error("cannot encode {} for peer {}: {}", wire::kind_name(envelope.body),
                     envelope.receiver, e.what());
-        return 0;
+        send_buffers_.push_back(std::move(buffer));
     }
-    return guard_ ? guard_->seal(envelope.receiver, buffer, size) : size;
 }
 
 }  // namespace tp::peer

@@ -254,9 +254,9 @@ private:
     // it answers is sent; the caller carries out the rest.
     bool handle(transport::Datagram datagram);
     // handle()'s part that reads receive_buffer_, without suspending (the timer loop's drain and
-    // the receive loop share the buffer); `greet`: a member to send a hello to.
-    std::optional<wire::Envelope> accept(transport::Datagram datagram,
-                                         std::optional<PeerId>& greet);
+    // the receive loop share the buffer): each envelope of the datagram taken (wire/datagram.hpp);
+    // `greet`: a member to send a hello to.
+    void accept(transport::Datagram datagram, std::optional<PeerId>& greet);
     // What already waits in the transport, handled (bounded): before a tick `everything`
     // (try_receive), after a receive what is at hand (try_receive_at_hand). The caller carries
     // out the Ready.
@@ -290,8 +290,19 @@ private:
 
     // Seals and sends a batch (those addressed to this peer stay: carry_out delivers them).
     bool send(std::span<const wire::Envelope> batch);
-    // Encodes and seals `envelope` into `buffer`; its size, or 0 (logged) when it cannot.
-    std::size_t seal(const wire::Envelope& envelope, std::vector<std::byte>& buffer);
+    // A datagram send() fills: its peer, its buffer (an index into the batch's buffers), the
+    // bytes its envelopes take after the header's room, and how many they are.
+    struct Filling {
+        PeerId to = 0;
+        std::size_t index = 0;
+        std::size_t size = 0;
+        std::size_t envelopes = 0;
+    };
+    // Encodes `envelope` behind those of `filling` bound for the same peer, while the datagram
+    // has room (bytes and wire::max_envelopes_per_datagram), or into a datagram of its own from
+    // the pool; logged and left out when it cannot be encoded at all.
+    void append(const wire::Envelope& envelope, std::vector<Filling>& filling,
+                std::vector<std::vector<std::byte>>& buffers);
     // Hellos (`ask`: that each be answered) to `members`; a restarted peer's to each member
     // before anything else.
     bool greet(std::span<const PeerId> members, bool ask);
@@ -387,6 +398,7 @@ private:
     std::vector<std::vector<wire::Envelope>> batches_;
     std::vector<std::vector<std::vector<std::byte>>> send_batches_;
     std::vector<std::vector<transport::Outgoing>> outgoing_pool_;
+    std::vector<std::vector<Filling>> filling_pool_;
     // Sealed datagrams the transport could not take without waiting, in order, and their buffers
     // (index for index); the coroutine flushing them, and the timers of those waiting for it.
     std::vector<transport::Outgoing> backlog_;

@@ -65,6 +65,9 @@ struct NodeCounters {
     // Payments and payment acks that joined another of the same Ready to the same peer (one
     // Payments or PaymentAcks carries them), instead of a message of their own (issue 17).
     std::uint64_t coalesced = 0;
+    // Envelopes the driver sent behind another of the same batch in one datagram to the same
+    // peer (one MAC, one receive), instead of a datagram of their own (issue 17).
+    std::uint64_t shared_datagram = 0;
 };
 
 // Quorum mode's replica set: the `count` highest of `members` (every member when there are
