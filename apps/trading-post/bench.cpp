@@ -8,11 +8,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <algorithm>
+#include <array>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <optional>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <tuple>
 #include <type_traits>
@@ -275,6 +280,32 @@ std::vector<double> raw_udp_ping_pong_us(int n) {
     return us;
 }
 
+// Appends of 176 bytes (a Buy's size), each followed by fdatasync, to a file where a run keeps
+// its state (the temporary directory): what one durable record costs on this disk at least.
+std::vector<double> fdatasync_us(int n) {
+    std::string path = (std::filesystem::temp_directory_path() / "trading-post-sync-XXXXXX").string();
+    const int fd = ::mkstemp(path.data());
+    if (fd < 0) throw std::runtime_error("fdatasync baseline: cannot create a file in " + path);
+    const std::array<char, 176> record{};
+    std::vector<double> us;
+    us.reserve(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+        const auto start = std::chrono::steady_clock::now();
+        if (::write(fd, record.data(), record.size()) != static_cast<ssize_t>(record.size()) ||
+            ::fdatasync(fd) != 0) {
+            ::close(fd);
+            ::unlink(path.c_str());
+            throw std::runtime_error("fdatasync baseline: write or fdatasync failed on " + path);
+        }
+        us.push_back(
+            std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+                .count());
+    }
+    ::close(fd);
+    ::unlink(path.c_str());
+    return us;
+}
+
 // What authentication adds to one message: a sender's seal and a receiver's open of a
 // 176-byte envelope (a Buy's size), in ns, averaged over n.
 double auth_cost_ns(int n) {
@@ -301,39 +332,55 @@ int latency(const Context& ctx) {
         std::vector<std::vector<double>> runs;
     };
     std::vector<Series> series;
+    // Shared: the answer waits for the trader's journal only; quorum: for a majority of the
+    // replicas too (an Append and its ack more on the critical path, two round trips in all).
+    using peer::ReplicationMode;
     struct Run {
         peer::TransportKind transport;
         peer::Durability durability;
+        ReplicationMode replication;
         peer::SecurityMode security = peer::SecurityMode::on;
     };
     const std::vector<Run> runs = {
-        {peer::TransportKind::udp, peer::Durability::none},
-        {peer::TransportKind::udp, peer::Durability::none, peer::SecurityMode::off},
-        {peer::TransportKind::udp, peer::Durability::group},
-        {peer::TransportKind::udp, peer::Durability::every},
-        {peer::TransportKind::tcp, peer::Durability::none},
-        {peer::TransportKind::tcp, peer::Durability::group},
-        {peer::TransportKind::memory, peer::Durability::none},
+        {peer::TransportKind::udp, peer::Durability::none, ReplicationMode::shared},
+        {peer::TransportKind::udp, peer::Durability::none, ReplicationMode::shared,
+         peer::SecurityMode::off},
+        {peer::TransportKind::udp, peer::Durability::none, ReplicationMode::quorum},
+        {peer::TransportKind::udp, peer::Durability::group, ReplicationMode::shared},
+        {peer::TransportKind::udp, peer::Durability::group, ReplicationMode::quorum},
+        {peer::TransportKind::udp, peer::Durability::every, ReplicationMode::shared},
+        {peer::TransportKind::tcp, peer::Durability::none, ReplicationMode::shared},
+        {peer::TransportKind::tcp, peer::Durability::group, ReplicationMode::shared},
+        {peer::TransportKind::memory, peer::Durability::none, ReplicationMode::shared},
+        {peer::TransportKind::memory, peer::Durability::none, ReplicationMode::quorum},
     };
     const peer::Config sample = endless_market(ctx.base, 1, 2);
-    Progress progress("latency", (runs.size() + 1) * ctx.repeat);
+    Progress progress("latency", (runs.size() + 2) * ctx.repeat);
     if (ctx.repeat > 1) fmt::print("each series: the median of {} runs\n\n", ctx.repeat);
     series.push_back({"raw-udp-ping-pong", {}});
     for (std::uint32_t i = 0; i < ctx.repeat; ++i) {
         progress.next(fmt::format("raw UDP ping-pong, run {} of {}", i + 1, ctx.repeat));
         series.back().runs.push_back(raw_udp_ping_pong_us(ctx.quick ? 5000 : 50000));
     }
-    for (auto [t, d, sec] : runs) {
-        series.push_back({fmt::format("buyer-{}-{}{}", peer::to_string(t), peer::to_string(d),
+    series.push_back({"fdatasync", {}});
+    for (std::uint32_t i = 0; i < ctx.repeat; ++i) {
+        progress.next(fmt::format("fdatasync of a 176-byte append, run {} of {}", i + 1, ctx.repeat));
+        series.back().runs.push_back(fdatasync_us(ctx.quick ? 200 : 1000));
+    }
+    for (auto [t, d, rep, sec] : runs) {
+        series.push_back({fmt::format("buyer-{}-{}-{}{}", peer::to_string(t), peer::to_string(d),
+                                      peer::to_string(rep),
                                       sec == peer::SecurityMode::off ? "-noauth" : ""),
                           {}});
         for (std::uint32_t i = 0; i < ctx.repeat; ++i) {
-            progress.next(
-                fmt::format("{} {}{}, run {} of {}", peer::to_string(t), peer::to_string(d),
-                            sec == peer::SecurityMode::off ? " noauth" : "", i + 1, ctx.repeat));
+            progress.next(fmt::format("{} {} {}{}, run {} of {}", peer::to_string(t),
+                                      peer::to_string(d), peer::to_string(rep),
+                                      sec == peer::SecurityMode::off ? " noauth" : "", i + 1,
+                                      ctx.repeat));
             peer::Config c = endless_market(ctx.base, 1, 2);
             c.network.transport = t;
             c.storage.durability = d;
+            c.replication.mode = rep;
             c.security.mode = sec;
             c.duration = w.warm + w.measure;
             runtime::Runtime rt(runtime::Mode::real_time);
@@ -357,7 +404,9 @@ int latency(const Context& ctx) {
                          "median of the runs' (samples: the median run's by p50), with the min "
                          "and max of p50 and p99; latency-cdf.csv is the median run's",
                          ctx.repeat),
-             "config (transport and durability vary): " + bench::describe(sample)});
+             "config (transport, durability, replication and security vary as each series name "
+             "says; fdatasync: 176-byte appends to a file in the temporary directory): " +
+                 bench::describe(sample)});
     Csv cdf(ctx, "latency-cdf", "series,fraction,rtt_us", {"companion of latency.csv"});
     // A figure of every run of one series.
     const auto per_run = [](const Series& s, auto figure) {
@@ -404,10 +453,27 @@ int latency(const Context& ctx) {
     csv.flush();
     cdf.flush();
     const double seal_open_ns = auth_cost_ns(ctx.quick ? 20'000 : 200'000);
-    const double with_auth = median_p50(series[1]), without = median_p50(series[2]);
+    const auto p50_of = [&](std::string_view name) {
+        const auto it = std::find_if(series.begin(), series.end(),
+                                     [&](const Series& s) { return s.name == name; });
+        return it == series.end() ? 0.0 : median_p50(*it);
+    };
+    const auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
+    const double with_auth = p50_of("buyer-udp-none-shared"),
+                 without = p50_of("buyer-udp-none-shared-noauth"),
+                 sync_p50 = p50_of("fdatasync");
+    progress.print(fmt::format(
+        "buyer-udp-none-shared p50 / raw UDP ping-pong p50: {:.2f}x (goal: at most 1.2x)\n"
+        "buyer-udp-none-quorum p50 / two raw UDP ping-pongs: {:.2f}x (an Append and its ack "
+        "are a second round trip)\n"
+        "buyer-udp-group-shared p50 / fdatasync p50: {:.2f}x (goal: at most 2x)\n"
+        "buyer-udp-group-quorum p50 / fdatasync p50: {:.2f}x",
+        ratio(with_auth, raw_p50), ratio(p50_of("buyer-udp-none-quorum"), 2 * raw_p50),
+        ratio(p50_of("buyer-udp-group-shared"), sync_p50),
+        ratio(p50_of("buyer-udp-group-quorum"), sync_p50)));
     progress.print(fmt::format(
         "authentication: {:.0f} ns per message (seal + open of a 176-byte envelope, measured "
-        "here); buyer-udp-none p50 with it / without it (-noauth): {:.2f}x",
+        "here); buyer-udp-none-shared p50 with it / without it (-noauth): {:.2f}x",
         seal_open_ns, without > 0 ? with_auth / without : 0.0));
     bench::plot(ctx, "latency", cdf.path(), fmt::format("series='{}'", names));
     return 0;

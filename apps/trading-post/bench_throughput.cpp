@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "bench_support.hpp"
@@ -89,6 +90,9 @@ int throughput(const Context& ctx) {
             }
         }
     }
+    // Without authentication: what a MAC per message costs (issue 17's limit in memory).
+    setups.push_back({peer::TransportKind::memory, peer::Durability::none,
+                      peer::SecurityMode::off, ReplicationMode::shared, counts.back()});
     setups.push_back({peer::TransportKind::udp, peer::Durability::none, peer::SecurityMode::off,
                       ReplicationMode::shared, counts.back()});
     setups.push_back({peer::TransportKind::udp, peer::Durability::group, peer::SecurityMode::off,
@@ -200,10 +204,15 @@ int throughput(const Context& ctx) {
                    ? fmt::format("{:.2f}", num->second / den->second)
                    : std::string("-");
     };
-    for (auto d : {peer::Durability::none, peer::Durability::group}) {
-        std::string row = fmt::format("| udp | {} | shared | on / off |", peer::to_string(d));
+    const std::pair<peer::TransportKind, peer::Durability> with_and_without[] = {
+        {peer::TransportKind::memory, peer::Durability::none},
+        {peer::TransportKind::udp, peer::Durability::none},
+        {peer::TransportKind::udp, peer::Durability::group}};
+    for (auto [t, d] : with_and_without) {
+        std::string row = fmt::format("| {} | {} | shared | on / off |", peer::to_string(t),
+                                      peer::to_string(d));
         for (auto n : counts) {
-            row += fmt::format(" {} |", ratio(peer::TransportKind::udp, d, peer::SecurityMode::on,
+            row += fmt::format(" {} |", ratio(t, d, peer::SecurityMode::on,
                                               ReplicationMode::shared, peer::SecurityMode::off,
                                               ReplicationMode::shared, n));
         }

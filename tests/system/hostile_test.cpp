@@ -54,7 +54,8 @@ BOOST_AUTO_TEST_CASE(a_payment_from_a_member_that_is_not_the_trader_is_refused) 
 
 // A datagram carries several envelopes back to back (issue 17), read up to
 // wire::max_envelopes_per_datagram: each is checked as if it came alone, what lies beyond the
-// bound or after a malformed piece is dropped and counted, and nothing is read past the datagram.
+// bound or after a malformed piece is dropped and counted (a newer peer's kind is skipped), and
+// nothing is read past the datagram.
 BOOST_AUTO_TEST_CASE(a_datagram_of_many_envelopes_is_read_within_its_bound) {
     Market m(TransportKind::memory, {Role::seller, Role::buyer, Role::buyer});
     BOOST_REQUIRE(m.settle_on(3));
@@ -78,6 +79,19 @@ BOOST_AUTO_TEST_CASE(a_datagram_of_many_envelopes_is_read_within_its_bound) {
     send_as(m, 2, 1, cut);
     BOOST_REQUIRE(m.run_until([&] { return m.node(1).counters().malformed == 2; }));
     BOOST_TEST(m.node(1).counters().wrong_role == wire::max_envelopes_per_datagram + 1);
+    // Step 3: a kind this build does not know (a newer peer's) between two Payments: skipped,
+    // and the one after it still read. The kind's tag sits in the root's data section (word 2).
+    auto newer = payment;
+    newer[8 + 8 + 18] = std::byte{77};
+    const auto crafted = wire::decode(newer);
+    BOOST_REQUIRE(!crafted.has_value());
+    BOOST_REQUIRE(crafted.error().code == wire::DecodeErrc::unknown_kind);
+    std::vector<std::byte> mixed(payment.begin(), payment.end());
+    mixed.insert(mixed.end(), newer.begin(), newer.end());
+    mixed.insert(mixed.end(), payment.begin(), payment.end());
+    send_as(m, 2, 1, mixed);
+    BOOST_REQUIRE(m.run_until([&] { return m.node(1).counters().malformed == 3; }));
+    BOOST_TEST(m.node(1).counters().wrong_role == wire::max_envelopes_per_datagram + 3);
     BOOST_TEST(m.node(1).seller().earned == 0);
 }
 

@@ -21,6 +21,8 @@ plot for [t in 'memory udp'] for [d in 'none group every'] \
      for [d in 'none group'] \
      data using 3:(strcol(1) eq 'udp' && strcol(2) eq d && strcol(7) eq 'off' ? $6 : NaN):(lo(6)):(hi(6)) \
      title 'udp, '.d.', no auth' lw 2 dt 2, \
+     data using 3:(strcol(1) eq 'memory' && strcol(2) eq 'none' && strcol(7) eq 'off' ? $6 : NaN):(lo(6)):(hi(6)) \
+     title 'memory, none, no auth' lw 2 dt 2, \
      for [d in 'none group'] \
      data using 3:(strcol(1) eq 'tcp' && strcol(2) eq d && strcol(8) ne 'quorum' ? $6 : NaN):(lo(6)):(hi(6)) \
      title 'tcp, '.d lw 2 dt 4

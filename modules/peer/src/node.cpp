@@ -278,7 +278,8 @@ void Node::accept(transport::Datagram datagram, std::optional<PeerId>& greet) {
         if (!payload) return;
         bytes = *payload;
     }
-    // One envelope or several back to back; the first that does not decode ends the datagram.
+    // One envelope or several back to back. A kind this build does not know is skipped (a newer
+    // peer's); any other piece that does not decode, or lies about its ends, ends the datagram.
     for (std::size_t n = 0; !bytes.empty() && !stopped_; ++n) {
         if (n == wire::max_envelopes_per_datagram) {
             ++core_.counters().malformed;
@@ -293,10 +294,10 @@ void Node::accept(transport::Datagram datagram, std::optional<PeerId>& greet) {
         auto decoded = wire::decode(piece, limits_);
         if (!decoded) {
             ++core_.counters().malformed;
-            dropped(decoded.error().code == wire::DecodeErrc::unknown_kind
-                        ? DropKind::unknown_kind
-                        : DropKind::malformed,
-                    datagram.from, decoded.error().message());
+            const bool unknown = decoded.error().code == wire::DecodeErrc::unknown_kind;
+            dropped(unknown ? DropKind::unknown_kind : DropKind::malformed, datagram.from,
+                    decoded.error().message());
+            if (unknown && size != 0) continue;
             return;
         }
         wire::Envelope& envelope = decoded.value();
