@@ -163,7 +163,17 @@ BOOST_AUTO_TEST_CASE(gathered_acks_settle_each_payment_of_the_sender_only) {
     BOOST_TEST(reign.core->refusals()[0].from == 1u);
     BOOST_TEST(reign.core->books().payments().find(to_1[0].payment_id) == nullptr);
     BOOST_TEST(reign.core->books().payments().find(to_3[0].payment_id) != nullptr);
-    // Step 2: seller 3's own ack settles the last.
+    // Step 2: seller 1 names seller 3's payment 128 times in one PaymentAcks: one refusal for
+    // them all, which says how many, and the payment stays pending.
+    wire::PaymentAcks forged;
+    forged.payment_ids.assign(wire::max_payments_per_message, to_3[0].payment_id);
+    reign.receive(1, forged);
+    BOOST_REQUIRE(reign.core->refusals().size() == 2u);
+    BOOST_TEST(reign.core->refusals()[1].from == 1u);
+    BOOST_TEST(reign.core->refusals()[1].detail.find("128 acks") != std::string::npos,
+               reign.core->refusals()[1].detail);
+    BOOST_TEST(reign.core->books().payments().find(to_3[0].payment_id) != nullptr);
+    // Step 3: seller 3's own ack settles the last.
     reign.receive(3, wire::PaymentAcks{{to_3[0].payment_id}});
     BOOST_TEST(reign.core->books().payments().pending_count() == 0u);
 }

@@ -12,36 +12,34 @@ namespace tp::peer {
 
 namespace {
 
-// `body` (a Payment or Payments) takes one more payment, unless it is full.
-bool append_payment(wire::Body& body, const wire::Payment& payment) {
-    if (const auto* single = std::get_if<wire::Payment>(&body)) {
-        wire::Payments both;
-        both.items.reserve(4);
-        both.items.push_back(*single);
-        both.items.push_back(payment);
-        body = std::move(both);
-        return true;
-    }
-    auto* many = std::get_if<wire::Payments>(&body);
-    if (many == nullptr || many->items.size() >= wire::max_payments_per_message) return false;
-    many->items.push_back(payment);
-    return true;
+// The list a gathered kind keeps, and what one message of its single kind puts in it.
+std::vector<wire::Payment>& items(wire::Payments& m) {
+    return m.items;
+}
+std::vector<wire::PaymentId>& items(wire::PaymentAcks& m) {
+    return m.payment_ids;
+}
+const wire::Payment& item(const wire::Payment& p) {
+    return p;
+}
+wire::PaymentId item(const wire::PaymentAck& a) {
+    return a.payment_id;
 }
 
-// `body` (a PaymentAck or PaymentAcks) takes one more acknowledgement, unless it is full.
-bool append_ack(wire::Body& body, wire::PaymentId id) {
-    if (const auto* single = std::get_if<wire::PaymentAck>(&body)) {
-        wire::PaymentAcks both;
-        both.payment_ids.reserve(4);
-        both.payment_ids.push_back(single->payment_id);
-        both.payment_ids.push_back(id);
+// `body` (a Single, or the Many that gathers them) takes `next` too, unless it is full.
+template <class Many, class Single>
+bool append(wire::Body& body, const Single& next) {
+    if (const auto* single = std::get_if<Single>(&body)) {
+        Many both;
+        items(both).reserve(4);
+        items(both).push_back(item(*single));
+        items(both).push_back(item(next));
         body = std::move(both);
         return true;
     }
-    auto* many = std::get_if<wire::PaymentAcks>(&body);
-    if (many == nullptr || many->payment_ids.size() >= wire::max_payments_per_message)
-        return false;
-    many->payment_ids.push_back(id);
+    auto* many = std::get_if<Many>(&body);
+    if (many == nullptr || items(*many).size() >= wire::max_payments_per_message) return false;
+    items(*many).push_back(item(next));
     return true;
 }
 
@@ -463,12 +461,8 @@ bool PeerCore::gather(Outgoing& message) {
     if (slot != gathering_.end() && slot->index < ready_.messages.size()) {
         wire::Envelope& envelope = ready_.messages[slot->index];
         if (envelope.receiver == message.to && envelope.epoch == epoch) {
-            bool joined = false;
-            if (acks) {
-                joined = append_ack(envelope.body, ack->payment_id);
-            } else {
-                joined = append_payment(envelope.body, *payment);
-            }
+            const bool joined = acks ? append<wire::PaymentAcks>(envelope.body, *ack)
+                                     : append<wire::Payments>(envelope.body, *payment);
             if (joined) {
                 // Sent now, after everything stamped before it: last in the Ready, with the
                 // newest clock, so a peer's clocks still grow in the order its messages leave.

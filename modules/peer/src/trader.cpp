@@ -55,8 +55,25 @@ void Trader::on_message(PeerId from, const wire::Envelope& envelope, Time now) {
     } else if (const auto* k = std::get_if<wire::PaymentAck>(&envelope.body)) {
         if (!settle(from, k->payment_id)) return;
     } else if (const auto* acks = std::get_if<wire::PaymentAcks>(&envelope.body)) {
-        // Each on its own: one that is not the sender's is refused, the others settle.
-        for (const wire::PaymentId id : acks->payment_ids) settle(from, id);
+        // Each on its own: the sender's settle; those of other sellers are refused, with one
+        // refusal for them all (a forged list costs one report, not one per id).
+        std::size_t foreign = 0;
+        market::Payment first;  // a copy: settling the others may move the books' payments
+        for (const wire::PaymentId id : acks->payment_ids) {
+            if (const market::Payment* other = someone_elses(from, id)) {
+                if (foreign++ == 0) first = *other;
+                continue;
+            }
+            books_.ack_payment(id, step_);
+        }
+        if (foreign > 0) {
+            refusals_.push_back(
+                {from, fmt::format("{} for payments of other sellers (the first: payment {}, "
+                                   "peer {}'s)",
+                                   foreign == 1 ? std::string("an ack")
+                                                : std::to_string(foreign) + " acks",
+                                   first.id, first.seller)});
+        }
     } else if (const auto* j = std::get_if<wire::Join>(&envelope.body)) {
         const market::Member* known = books_.membership().find(from);
         if (known != nullptr && !known->host.empty() && known->host == j->host &&
@@ -77,12 +94,16 @@ void Trader::on_message(PeerId from, const wire::Envelope& envelope, Time now) {
     persist(now);
 }
 
-bool Trader::settle(PeerId from, market::PaymentId id) {
+const market::Payment* Trader::someone_elses(PeerId from, market::PaymentId id) const {
     // Only the payee settles a payment.
     const market::Payment* paid = books_.payments().find(id);
-    if (paid != nullptr && paid->seller != from && !TP_MUTANT(accept_any_ack)) {
+    return paid != nullptr && paid->seller != from && !TP_MUTANT(accept_any_ack) ? paid : nullptr;
+}
+
+bool Trader::settle(PeerId from, market::PaymentId id) {
+    if (const market::Payment* other = someone_elses(from, id)) {
         refusals_.push_back(
-            {from, fmt::format("an ack for payment {}, which is peer {}'s", id, paid->seller)});
+            {from, fmt::format("an ack for payment {}, which is peer {}'s", id, other->seller)});
         return false;
     }
     books_.ack_payment(id, step_);

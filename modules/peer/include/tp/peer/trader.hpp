@@ -116,6 +116,8 @@ private:
     void send_pending_payments(bool resend);
     // Settles payment `id` on its payee's ack (false: `from` is not the payee, refused).
     bool settle(PeerId from, market::PaymentId id);
+    // The pending payment `id` when it is another seller's than `from`'s (its ack is refused).
+    const market::Payment* someone_elses(PeerId from, market::PaymentId id) const;
 
     PeerId self_;
     wire::Epoch epoch_;
