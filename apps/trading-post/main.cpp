@@ -4,6 +4,7 @@
 #include <asio/signal_set.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -34,6 +35,7 @@
 #include "tp/runtime/runtime.hpp"
 #include "tp/runtime/timer.hpp"
 #include "tp/sim/recorder.hpp"
+#include "tp/sim/simulation.hpp"
 #include "tp/transport/udp_transport.hpp"
 
 namespace {
@@ -262,8 +264,28 @@ int run_market(const Overrides& o) {
         signals.cancel();
         runtime.stop();
     });
+    // Virtual time moves on only when every peer waits on a timer: a buyer without think time on
+    // a network without latency never does. Such a run is refused, never run for ever (the
+    // simulator's bound, sim --instant-limit).
+    if (runtime.mode() == tp::runtime::Mode::virtual_time)
+        runtime.limit_instant(tp::sim::Options{}.instant_limit);
     market.start();
-    runtime.run();
+    try {
+        runtime.run();
+    } catch (const tp::runtime::Livelock& e) {
+        fmt::print(stderr,
+                   "trading-post: run: {}: on the memory transport the market runs on virtual "
+                   "time, which moves on only while every peer waits on a timer (a buyer with "
+                   "think_time 0 never does); give the buyers a think_time, or run over udp\n",
+                   e.what());
+        market.request_stop();
+        try {
+            for (int i = 0; i < 1000 && !market.done(); ++i)
+                runtime.run_until(runtime.now() + std::chrono::milliseconds(10));
+        } catch (const tp::runtime::Livelock&) {
+        }
+        return tp::app::exit_failed;
+    }
     const auto summary = market.summary();
     std::ostringstream text;
     tp::app::print(text, summary);

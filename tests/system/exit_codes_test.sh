@@ -43,6 +43,23 @@ expect 0 'checks      OK' -- run --peers 4 --transport memory --max-transactions
 expect 0 'traders     4 (epoch 3:4), 3 (epoch 4:3)' -- run --peers 4 --transport memory \
   --max-transactions 3 --state-dir "$dir/state" --seed 7 --quiet
 
+# 1: a market on virtual time that cannot move on (a buyer without think time, served on
+# arrival, nothing synced, on the memory transport's network without latency) is refused with
+# the reason, never run for ever.
+cat >"$dir/still.toml" <<'TOML'
+peers = 3
+roles = ["buyer", "seller", "seller"]
+[market]
+batch_window = "0"
+[behaviour]
+think_time = "0"
+buy_probability = 1.0
+max_transactions = 1000000000
+max_buy_quantity = 1
+TOML
+expect 1 'give the buyers a think_time' -- run --config "$dir/still.toml" --transport memory \
+  --durability none --duration 1s --state-dir "$dir/still" --quiet
+
 # 2: bad input, from CLI11 (unknown flag, value out of range, no subcommand) and from us.
 expect 2 '--no-such-flag' -- run --no-such-flag
 expect 2 '--peers' -- run --peers 1
