@@ -63,6 +63,8 @@ struct Overrides {
     std::string log_level = "info";
     bool quiet = false;
     std::string report;  // run only: the per-run report's folder
+    // run only, virtual time: handlers at one instant beyond which the run stops as a livelock.
+    std::uint64_t instant_limit = tp::sim::Options{}.instant_limit;
 };
 
 // The names an option accepts, from the owning module's one table of them.
@@ -267,8 +269,7 @@ int run_market(const Overrides& o) {
     // Virtual time moves on only when every peer waits on a timer: a buyer without think time on
     // a network without latency never does. Such a run is refused, never run for ever (the
     // simulator's bound, sim --instant-limit).
-    if (runtime.mode() == tp::runtime::Mode::virtual_time)
-        runtime.limit_instant(tp::sim::Options{}.instant_limit);
+    if (runtime.mode() == tp::runtime::Mode::virtual_time) runtime.limit_instant(o.instant_limit);
     market.start();
     try {
         runtime.run();
@@ -442,6 +443,10 @@ int main(int argc, char** argv) {
                     "Write a report of the run to this folder: index.html (open it in a browser), "
                     "the summary as text and JSON, plots, the messages per kind, a ShiViz log and "
                     "a space-time diagram around the first failover");
+    run->add_option("--instant-limit", run_flags.instant_limit,
+                    "On the memory transport (virtual time): handlers at one virtual instant "
+                    "beyond which the run stops as a livelock (default 2000000; 0: no bound)")
+        ->check(CLI::NonNegativeNumber);
 
     Overrides peer_flags;
     std::uint32_t peer_id = 0;

@@ -345,7 +345,8 @@ Runner add_sim_command(CLI::App& app) {
                     "After the faults stop, every request is answered within this (default 3s)");
     cmd->add_option("--instant-limit", flags->instant_limit,
                     "Handlers at one virtual instant beyond which the run fails as a livelock "
-                    "(default 2000000; 0: no bound)");
+                    "(default 2000000; 0: no bound)")
+        ->check(CLI::NonNegativeNumber);
     cmd->add_option("--faults", flags->faults,
                     "swarm (the seed picks), none, all, or a list: "
                     "drop,duplicate,delay,reorder,partition,crash,pause,hostile,outsider,disk_loss,churn");

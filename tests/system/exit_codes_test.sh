@@ -58,11 +58,13 @@ max_transactions = 1000000000
 max_buy_quantity = 1
 TOML
 expect 1 'give the buyers a think_time' -- run --config "$dir/still.toml" --transport memory \
-  --durability none --duration 1s --state-dir "$dir/still" --quiet
+  --durability none --duration 1s --state-dir "$dir/still" --instant-limit 100000 --quiet
 
 # 2: bad input, from CLI11 (unknown flag, value out of range, no subcommand) and from us.
 expect 2 '--no-such-flag' -- run --no-such-flag
 expect 2 '--peers' -- run --peers 1
+expect 2 '--instant-limit' -- run --instant-limit -1
+expect 2 '--instant-limit' -- sim --seed 1 --instant-limit -1
 expect 2 '' --
 expect 2 '--transport memory does not apply' -- peer --id 1 --transport memory
 expect 2 '--peers does not apply' -- peer --id 1 --peers 5
