@@ -158,14 +158,11 @@ LifeEnd run_life(const peer::Config& config, const peer::PeerSpec& self, const a
     pool.join();
     if (end.later_life) return end;
 
-    const auto& b = node.buyer();
-    market::Money spent = 0;
-    std::size_t filled = 0;
-    for (const auto& p : b.purchases) {
-        if (p.filled) ++filled, spent += p.amount;
-    }
-    fmt::print("peer {}: {} requests answered ({} filled, spent {}); seller earned {}\n", id,
-               b.purchases.size(), filled, spent, node.seller().earned);
+    const auto& t = node.buyer().totals;
+    fmt::print("peer {}: {} requests answered ({} filled, spent {}{}); seller earned {}\n", id,
+               t.filled + t.refused, t.filled, t.spent,
+               node.buyer().spent_overflow ? ", past the range of money" : "",
+               node.seller().earned);
     if (node.left()) fmt::print("peer {}: left the market\n", id);
     if (!node.failure().empty()) {
         fmt::print(stderr, "trading-post: peer {} stopped: {}\n", id, node.failure());
@@ -176,9 +173,13 @@ LifeEnd run_life(const peer::Config& config, const peer::PeerSpec& self, const a
 
 }  // namespace
 
-int run_peer_process(const peer::Config& config, const peer::PeerSpec& self,
+int run_peer_process(const peer::Config& given, const peer::PeerSpec& self,
                      const auth::Key* key,
                      const std::optional<peer::PeerCoreOptions::Joining>& join) {
+    // A peer process reports its buyer's totals, never each purchase, and may run for days:
+    // its history is bounded unless the configuration says otherwise.
+    peer::Config config = given;
+    if (!config.behaviour.purchase_history) config.behaviour.purchase_history = 1000;
     const auto started = std::chrono::steady_clock::now();
     for (;;) {
         runtime::Duration left{0};

@@ -2,6 +2,7 @@
 // per step, and what the core must send, wait for and log after it.
 #include <boost/test/unit_test.hpp>
 
+#include <limits>
 #include <optional>
 #include <vector>
 
@@ -37,8 +38,8 @@ struct Fixture {
     CapturedLog log;
     Buyer buyer;
 
-    explicit Fixture(Buyer::SellsOwn sells_own = {})
-        : buyer(self, incarnation, options(), *log.logger, std::move(sells_own)) {}
+    explicit Fixture(Buyer::SellsOwn sells_own = {}, BuyerOptions o = options())
+        : buyer(self, incarnation, std::move(o), *log.logger, std::move(sells_own)) {}
 
     // The one Buy the core wants sent now, and to whom; fails the test if there is not exactly one.
     std::optional<std::pair<PeerId, wire::Buy>> sent_buy() {
@@ -374,6 +375,77 @@ BOOST_AUTO_TEST_CASE(options_come_from_the_configuration) {
     BOOST_TEST(o.request_timeout.count() == ms(250).count());
     BOOST_TEST(o.partial_fills);
     BOOST_TEST((o.product_names == std::vector<std::string>{"salt", "boar", "fish"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_bounded_history_keeps_the_newest_answers_and_counts_every_one) {
+    // An endless market's buyer keeps its two newest answers; peer 6 is trader.
+    BuyerOptions o = options();
+    o.history = 2;
+    Fixture f({}, o);
+    f.buyer.on_trader(trader, ms(0));
+    // Four requests, answered in turn: 1 fish for 10, refused, 2 fish for 20, 3 fish for 30.
+    std::vector<wire::RequestId> ids;
+    for (int i = 0; i < 4; ++i) ids.push_back(f.buyer.buy(fish, 1, ms(0)));
+    f.sent_buy();
+    f.answer(filled(ids[0], 1, 10, {2}), ms(10));
+    f.sent_buy();
+    f.answer(refused(ids[1], wire::RefusalReason::insufficient_stock), ms(20));
+    f.sent_buy();
+    f.answer(filled(ids[2], 2, 20, {2}), ms(30));
+    f.sent_buy();
+    f.answer(filled(ids[3], 3, 30, {2}), ms(40));
+    // Only the two newest are kept, oldest first; the older ones are gone.
+    const auto& kept = f.buyer.state().purchases;
+    BOOST_TEST_REQUIRE(kept.size() == 2u);
+    BOOST_TEST(kept.at(0).request == ids[2]);
+    BOOST_TEST(kept.at(1).request == ids[3]);
+    BOOST_TEST(f.buyer.purchase(ids[0]) == nullptr);
+    BOOST_TEST(f.buyer.purchase(ids[3])->bought == 3u);
+    // The totals count all four: three filled (6 units for 60) and one refused.
+    const auto& t = f.buyer.state().totals;
+    BOOST_TEST(t.filled == 3u);
+    BOOST_TEST(t.refused == 1u);
+    BOOST_TEST(t.quantity == 6u);
+    BOOST_TEST(t.spent == 60);
+    BOOST_TEST(f.buyer.answered_count() == 4u);
+    BOOST_TEST(!f.buyer.state().spent_overflow);
+}
+
+BOOST_AUTO_TEST_CASE(a_history_of_nothing_still_keeps_the_newest_answer_for_its_waiter) {
+    // A history of 0 is taken as 1: Node::purchase() waits for the answer by its id.
+    BuyerOptions o = options();
+    o.history = 0;
+    Fixture f({}, o);
+    f.buyer.on_trader(trader, ms(0));
+    const auto first_id = f.buyer.buy(fish, 1, ms(0));
+    f.sent_buy();
+    f.answer(filled(first_id, 1, 10, {2}), ms(10));
+    BOOST_TEST(f.buyer.purchase(first_id)->answered);
+    // The next answer replaces it.
+    const auto second_id = f.buyer.buy(fish, 1, ms(20));
+    f.sent_buy();
+    f.answer(filled(second_id, 1, 10, {2}), ms(30));
+    BOOST_TEST(f.buyer.state().purchases.size() == 1u);
+    BOOST_TEST(f.buyer.purchase(first_id) == nullptr);
+    BOOST_TEST(f.buyer.purchase(second_id)->answered);
+    BOOST_TEST(f.buyer.state().totals.filled == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(money_spent_past_the_range_is_flagged_not_wrapped) {
+    // Two answers whose amounts add past the largest Money.
+    Fixture f;
+    f.buyer.on_trader(trader, ms(0));
+    const auto a = f.buyer.buy(fish, 1, ms(0));
+    const auto b = f.buyer.buy(fish, 1, ms(0));
+    f.sent_buy();
+    constexpr auto big = std::numeric_limits<tp::market::Money>::max() - 5;
+    f.answer(filled(a, 1, big, {2}), ms(10));
+    f.sent_buy();
+    f.answer(filled(b, 1, 10, {2}), ms(20));
+    // spent stays at the last sum that fits, and the overflow is said.
+    BOOST_TEST(f.buyer.state().totals.spent == big);
+    BOOST_TEST(f.buyer.state().spent_overflow);
+    BOOST_TEST(f.buyer.state().totals.filled == 2u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -252,6 +252,18 @@ BOOST_AUTO_TEST_CASE(the_replica_set_is_read_and_bounded) {
                "test.toml:2:12: key 'replication.replicas': must be between 1 and 64");
 }
 
+// Unset, a buyer keeps every answer (`run` audits each); set, its newest, at least one.
+BOOST_AUTO_TEST_CASE(the_purchase_history_is_unset_or_at_least_one) {
+    BOOST_TEST(!parse_config("").behaviour.purchase_history.has_value());
+    BOOST_TEST((parse_config("[behaviour]\npurchase_history = 1000\n").behaviour.purchase_history ==
+                std::optional<std::size_t>(1000)));
+    BOOST_TEST(error_of("[behaviour]\npurchase_history = 0\n") ==
+               "test.toml:2:20: key 'behaviour.purchase_history': must be between 1 and "
+               "1000000000");
+    BOOST_TEST(error_of("[behaviour]\npurchase_history = \"all\"\n") ==
+               "test.toml:2:20: key 'behaviour.purchase_history': expected an integer");
+}
+
 BOOST_AUTO_TEST_CASE(the_replica_set_is_the_highest_ids) {
     const std::vector<tp::peer::PeerId> members{9, 2, 40, 7, 3};
     BOOST_TEST((tp::peer::replica_set(members, 3) == std::vector<tp::peer::PeerId>{7, 9, 40}));

@@ -13,6 +13,7 @@ BuyerOptions BuyerOptions::from(const Config& config) {
     BuyerOptions options;
     options.request_timeout = config.behaviour.request_timeout;
     options.partial_fills = config.market.partial_fills;
+    options.history = config.behaviour.purchase_history;
     for (const auto& p : config.market.products) options.product_names.push_back(p.name);
     return options;
 }
@@ -52,8 +53,7 @@ void Buyer::start_next(Time now) {
             p.answered = true;
             p.reason = wire::RefusalReason::invalid_request;
             log_.warn("will not buy {} it is selling itself", product_name(p.product));
-            state_.purchases.push_back(std::move(p));
-            ++answered_count_;
+            keep(std::move(p));
             continue;
         }
         state_.outstanding = std::move(p);
@@ -141,8 +141,26 @@ void Buyer::complete(Purchase done) {
     } else {
         log_.info("could not buy {} {}: {}", done.quantity, name, wire::to_string(done.reason));
     }
+    keep(std::move(done));
+}
+
+void Buyer::keep(Purchase done) {
+    auto& t = state_.totals;
+    if (done.filled) {
+        ++t.filled;
+        t.quantity += done.bought;
+        if (auto sum = market::checked_add(t.spent, done.amount)) {
+            t.spent = *sum;
+        } else {
+            state_.spent_overflow = true;
+        }
+    } else {
+        ++t.refused;
+    }
+    // The newest is always kept: purchase(id) hands it to whoever waits for it.
+    if (options_.history && state_.purchases.size() >= std::max<std::size_t>(*options_.history, 1))
+        state_.purchases.pop_front();
     state_.purchases.push_back(std::move(done));
-    ++answered_count_;
 }
 
 void Buyer::on_tick(Time now) {

@@ -314,9 +314,9 @@ bool Cluster::settled() const {
 
 std::uint64_t Cluster::answered() const {
     std::uint64_t n = 0;
-    for (const auto& [peer, a] : archives_) n += a.purchases.size();
+    for (const auto& [peer, a] : archives_) n += a.totals.filled + a.totals.refused;
     for (const auto& [peer, node] : nodes_) {
-        n += node->buyer().purchases.size();
+        n += node->buyer().totals.filled + node->buyer().totals.refused;
         const auto& out = node->buyer().outstanding;
         if (out && out->answered) ++n;
     }
@@ -380,8 +380,14 @@ void Cluster::leave(PeerId peer, bool withdraw_lots) {
 
 void Cluster::archive(const Node& node) {
     Archive& a = archives_[node.id()];
-    const auto& purchases = node.buyer().purchases;
-    a.purchases.insert(a.purchases.end(), purchases.begin(), purchases.end());
+    const BuyerState& bought = node.buyer();
+    a.purchases.insert(a.purchases.end(), bought.purchases.begin(), bought.purchases.end());
+    a.totals.filled += bought.totals.filled;
+    a.totals.refused += bought.totals.refused;
+    a.totals.quantity += bought.totals.quantity;
+    const auto spent = market::checked_add(a.totals.spent, bought.totals.spent);
+    if (spent) a.totals.spent = *spent;
+    a.spent_overflow = a.spent_overflow || bought.spent_overflow || !spent;
     for (const auto& [id, amount] : node.seller().payments) a.payments.emplace(id, amount);
     if (!node.failure().empty()) a.failures.push_back(node.failure());
     const auto life = life_of_.find(&node);
@@ -393,8 +399,8 @@ void Cluster::archive(const Node& node) {
     if (returned) {
         LifeAfter line;
         line.role = node.role();
-        line.requests = purchases.size();
-        for (const auto& p : purchases) line.filled += p.filled ? 1 : 0;
+        line.requests = bought.totals.filled + bought.totals.refused;
+        line.filled = bought.totals.filled;
         for (const auto& lot : node.seller().lots) line.deposits += lot.acked ? 1 : 0;
         line.sold = node.seller().sold;
         line.earned = node.seller().earned;

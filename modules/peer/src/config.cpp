@@ -296,6 +296,11 @@ void read_behaviour(TableReader& r, Config::Behaviour& b) {
     r.duration("request_timeout", b.request_timeout);
     r.duration("restock_interval", b.restock_interval);
     r.duration("think_time", b.think_time);
+    r.with("purchase_history", [&](const toml::node&, const std::string&) {
+        std::size_t kept = 0;
+        r.integer("purchase_history", kept, 1, limits::max_transactions);
+        b.purchase_history = kept;
+    });
 }
 
 void read_failure(TableReader& r, Config::Failure& f) {

@@ -35,22 +35,18 @@ void add_purchases(const Cluster& cluster, Summary& s) {
     std::vector<runtime::Duration> rtts;
     bool spent_overflow = false;
     for (const auto& [peer, a] : cluster.archives()) {
-        for (const auto& p : a.purchases) {
-            ++s.requests;
-            if (p.filled) {
-                ++s.filled;
-                s.units += p.bought;
-                if (auto sum = market::checked_add(s.spent, p.amount)) {
-                    s.spent = *sum;
-                } else if (!spent_overflow) {  // checked: a wrapped total would look plausible
-                    spent_overflow = true;
-                    s.violations.push_back("the buyers' purchases add up past the range of Money");
-                }
-            } else {
-                ++s.refused;
-            }
-            rtts.push_back(p.answered_at - p.sent);
+        // Counted from the totals: the buyers may keep only their newest purchases.
+        s.requests += a.totals.filled + a.totals.refused;
+        s.filled += a.totals.filled;
+        s.refused += a.totals.refused;
+        s.units += a.totals.quantity;
+        const auto sum = market::checked_add(s.spent, a.totals.spent);
+        if (sum) s.spent = *sum;
+        if ((a.spent_overflow || !sum) && !spent_overflow) {
+            spent_overflow = true;  // checked: a wrapped total would look plausible
+            s.violations.push_back("the buyers' purchases add up past the range of Money");
         }
+        for (const auto& p : a.purchases) rtts.push_back(p.answered_at - p.sent);
     }
     s.rtt_p50 = percentile(rtts, 0.50);
     s.rtt_p99 = percentile(rtts, 0.99);
@@ -120,17 +116,7 @@ void audit(const market::Books& books, const Cluster& cluster,
 
     // Nothing confirmed to a buyer is missing from the books, or different there.
     for (const auto& [peer, a] : cluster.archives()) {
-        market::BuyerTotals confirmed;
-        for (const auto& p : a.purchases) {
-            if (p.filled) {
-                ++confirmed.filled;
-                confirmed.quantity += p.bought;
-                confirmed.spent += p.amount;
-            } else {
-                ++confirmed.refused;
-            }
-        }
-        if (auto wrong = audit.totals(peer, confirmed)) {
+        if (auto wrong = audit.totals(peer, a.totals)) {
             s.violations.push_back(fmt::format("peer {} was answered {}", peer, *wrong));
         }
         for (const auto& p : a.purchases) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tp/clock/vector_clock.hpp"
+#include "tp/market/books.hpp"
 #include "tp/market/types.hpp"
 #include "tp/peer/config.hpp"
 #include "tp/peer/outbox.hpp"
@@ -48,7 +49,14 @@ struct Purchase {
 };
 
 struct BuyerState {
-    std::vector<Purchase> purchases;  // in order
+    // The answered requests, oldest first: every one of this life, or the newest
+    // BuyerOptions::history of them.
+    std::deque<Purchase> purchases;
+    // Every request answered in this life, counted whatever `purchases` keeps (a refusal here,
+    // for one's own product, counts as refused). spent stops at the last sum that fits Money,
+    // and spent_overflow says so.
+    market::BuyerTotals totals;
+    bool spent_overflow = false;
     std::uint32_t issued = 0;         // requests started (answered or not)
     bool done = false;                // max_transactions reached
     std::optional<Purchase> outstanding;
@@ -59,6 +67,10 @@ struct BuyerOptions {
     bool partial_fills = false;
     // For log lines only ("bought 3 fish ..."); a product without a name shows as "?".
     std::vector<std::string> product_names;
+    // How many answered requests state().purchases keeps, the newest, at least one (nullopt:
+    // all). An endless market (`bench throughput`, a long-lived `peer`) bounds it; the totals
+    // count every one.
+    std::optional<std::size_t> history;
 
     static BuyerOptions from(const Config& config);
 };
@@ -93,9 +105,11 @@ public:
     // Purchase (the trader orders requests by it).
     void on_sent(const wire::Envelope& envelope);
 
-    // Requests completed in this life (answered, or refused here as one's own product; each is
-    // in state().purchases): grows by one with every completion, for waits on top to watch.
-    std::uint64_t answered_count() const noexcept { return answered_count_; }
+    // Requests completed in this life (answered, or refused here as one's own product): grows by
+    // one with every completion, for waits on top to watch.
+    std::uint64_t answered_count() const noexcept {
+        return state_.totals.filled + state_.totals.refused;
+    }
     // Request `id` as it stands (queued, outstanding or completed), or null when never made here.
     const Purchase* purchase(wire::RequestId id) const;
     // Requests queued behind the outstanding one.
@@ -113,6 +127,8 @@ private:
     void start_next(Time now);
     void send_outstanding(Time now);
     void complete(Purchase done);
+    // Counts an answered request and keeps it, within options_.history.
+    void keep(Purchase done);
     const std::string& product_name(market::ProductId product) const;
 
     PeerId self_;
@@ -123,7 +139,6 @@ private:
 
     BuyerState state_;
     std::deque<Purchase> queue_;
-    std::uint64_t answered_count_ = 0;
     std::optional<PeerId> trader_;
     std::optional<Time> deadline_;  // resend the outstanding request then
     bool stamped_ = false;          // the outstanding request's first attempt was sent

@@ -133,7 +133,9 @@ public:
     };
     // What a peer saw in its ended lives.
     struct Archive {
-        std::vector<Purchase> purchases;
+        std::vector<Purchase> purchases;  // what each life's buyer kept (all, unless bounded)
+        market::BuyerTotals totals;       // every answer of every life
+        bool spent_overflow = false;      // the totals' spent passed the range of Money
         std::map<wire::PaymentId, Money> payments;
         std::vector<std::string> failures;  // why lives ended on an error of their own
     };

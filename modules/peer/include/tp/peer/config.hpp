@@ -115,6 +115,10 @@ struct Config {
         // Between a buyer's requests: slow enough that a person can follow the default run's story
         // (about 10 to 30 s over UDP). Experiments set their own pace (bench: the seed's 20 ms).
         Duration think_time = std::chrono::milliseconds(500);
+        // How many answered requests a buyer keeps, the newest, at least 1 (unset: all, which
+        // `run` and `sim` audit one by one); its totals count every one. Bounds an endless
+        // market's memory (a `peer` process keeps 1,000 unless told).
+        std::optional<std::size_t> purchase_history;
     } behaviour;
 
     struct Failure {
