@@ -117,10 +117,12 @@ tp::journal::Recovery recovery_of(std::vector<std::pair<tp::journal::Lsn, rep::E
 BOOST_AUTO_TEST_SUITE(replica_log)
 
 BOOST_AUTO_TEST_CASE(entries_round_trip_through_one_reused_buffer) {
-    // Data and reign entries, an empty payload, the largest payload an entry may carry.
+    // Data, reign and config entries, an empty payload, the largest payload an entry may carry.
+    rep::Entry config = data(e2, bytes_of("voter 9"));
+    config.kind = rep::EntryKind::config;
     const std::vector<rep::Entry> entries{data(e1, bytes_of("deposit 7 salt")), reign(e2),
                                           data(e2, {}), data(e2, pattern(rep::max_payload_bytes)),
-                                          data(e2, pattern(1))};
+                                          data(e2, pattern(1)), config};
     std::vector<std::byte> buffer;
     for (std::size_t i = 0; i < entries.size(); ++i) {
         // Encoded into the same buffer every time: whole words, Cap'n Proto's framing.

@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "property_run.hpp"
+#include "membership_scenarios.hpp"
 #include "scenarios.hpp"
 #include "tp/mutant/mutant.hpp"
 
@@ -120,6 +121,20 @@ BOOST_AUTO_TEST_CASE(acking_an_older_reign_after_joining_a_newer_one_is_caught) 
     BOOST_TEST(!an_old_reign_commits_after_its_replica_joined_a_newer_one());
     Broken on(tp::mutant::ack_after_newer_reign);
     BOOST_TEST(an_old_reign_commits_after_its_replica_joined_a_newer_one());
+}
+
+// Issue 18: the replica set changes one member at a time, and a view change hears a quorum of
+// the set the log it adopts names.
+BOOST_AUTO_TEST_CASE(two_changes_at_once_are_caught) {
+    BOOST_TEST(!two_changes_at_once_lose_a_record());
+    Broken on(tp::mutant::two_changes_at_once);
+    BOOST_TEST(two_changes_at_once_lose_a_record());
+}
+
+BOOST_AUTO_TEST_CASE(counting_a_set_never_heard_is_caught) {
+    BOOST_TEST(!a_view_change_serves_without_a_quorum_of_the_set_it_adopted());
+    Broken on(tp::mutant::count_an_unheard_set);
+    BOOST_TEST(a_view_change_serves_without_a_quorum_of_the_set_it_adopted());
 }
 
 // The randomized runs find each variant too, within seeds 1..100000 (a few seconds). The last two

@@ -3,6 +3,7 @@
 // them; each peer's "disk" is a copy of its log that only the Ready's instructions change, so a
 // test sees what a driver would have written.
 
+#include <algorithm>
 #include <cstddef>
 #include <deque>
 #include <map>
@@ -79,7 +80,9 @@ public:
         disks_[id] = disk;
         Options o = base_;
         o.self = id;
-        o.replicas = ids_;
+        // Every peer is in the set unless the test names one (the others are learners).
+        o.replicas = base_.replicas.empty() ? ids_ : base_.replicas;
+        o.learner = std::find(o.replicas.begin(), o.replicas.end(), id) == o.replicas.end();
         peers_[id] = std::make_unique<Replica>(o, std::move(restored));
         down_.erase(id);
     }
@@ -149,8 +152,9 @@ public:
         peers_[id]->follow(e, election::epoch_leader(e), now_);
         carry(id);
     }
-    std::optional<Position> propose(PeerId id, const std::string& text) {
-        auto at = peers_[id]->propose(bytes(text), now_);
+    std::optional<Position> propose(PeerId id, const std::string& text,
+                                    EntryKind kind = EntryKind::data) {
+        auto at = peers_[id]->propose(bytes(text), now_, kind);
         carry(id);
         return at;
     }

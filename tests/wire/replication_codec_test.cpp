@@ -135,9 +135,9 @@ BOOST_AUTO_TEST_CASE(encode_refuses_an_append_beyond_its_bounds) {
             "wire: encode append.entries[1].payload: 32769 bytes, limit 32768");
     // An entry kind this build does not know.
     auto bad_kind = entries_of(2, 1);
-    bad_kind.entries[1].kind = static_cast<replica::EntryKind>(2);
+    bad_kind.entries[1].kind = static_cast<replica::EntryKind>(3);
     refused(samples::envelope(bad_kind),
-            "wire: encode append.entries[1].kind: 2 is not an EntryKind");
+            "wire: encode append.entries[1].kind: 3 is not an EntryKind");
     // At the bounds it encodes and comes back whole.
     for (auto ok : {entries_of(max_entries, 0), entries_of(1, max_payload_bytes)}) {
         const auto env = samples::envelope(std::move(ok));
@@ -238,6 +238,16 @@ BOOST_AUTO_TEST_CASE(field_values_survive_exactly) {
     BOOST_TEST(m.entries[0].crc == 0xC0FFEE01u);
     BOOST_TEST((m.entries[1].kind == replica::EntryKind::reign));
     BOOST_TEST(m.entries[1].payload.empty());
+}
+
+// A change of the replica set travels as its own kind (issue 18).
+BOOST_AUTO_TEST_CASE(a_config_entry_keeps_its_kind) {
+    Append a = samples::append();
+    a.entries[0].kind = replica::EntryKind::config;
+    const Envelope envelope = round_trip(samples::envelope(a));
+    const auto& back = std::get<Append>(envelope.body);
+    BOOST_TEST((back.entries[0].kind == replica::EntryKind::config));
+    BOOST_TEST((back.entries[0].payload == a.entries[0].payload));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -106,9 +106,9 @@ BOOST_AUTO_TEST_CASE(a_payload_too_long) {
 BOOST_AUTO_TEST_CASE(an_entry_kind_this_build_does_not_know) {
     capnp::MallocMessageBuilder m;
     auto entries = valid_root(m).getBody().initAppend().initEntries(2);
-    entries[1].setKind(static_cast<s::EntryKind>(2));
+    entries[1].setKind(static_cast<s::EntryKind>(3));
     BOOST_TEST(mentions(expect_error(to_bytes(m), DecodeErrc::invalid_value),
-                        "body.append.entries[1].kind: 2 is not an EntryKind"));
+                        "body.append.entries[1].kind: 3 is not an EntryKind"));
     entries[1].setKind(s::EntryKind::REIGN);
     BOOST_TEST(
         (std::get<Append>(decoded(to_bytes(m)).body).entries[1].kind == replica::EntryKind::reign));

@@ -9,6 +9,7 @@ $Cxx.namespace("tp::peer::schema");
 enum EntryKind {
   data @0;    # an event of the books
   reign @1;   # the first record of an epoch, which its trader commits before it serves
+  config @2;  # an event of the books that changes the replica set (issue 18)
 }
 
 # One entry of the replicated log. Its CRC32C is not stored: the journal frames every record with

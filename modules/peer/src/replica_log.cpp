@@ -130,8 +130,9 @@ void encode_record(const replication::Entry& entry, std::vector<std::byte>& out)
     build_in_place<s::ReplicaRecord>(
         record_words(entry.payload.size()), out, [&](s::ReplicaRecord::Builder b) {
             b.setEpoch(entry.epoch);
-            b.setKind(entry.kind == replication::EntryKind::reign ? s::EntryKind::REIGN
-                                                                  : s::EntryKind::DATA);
+            b.setKind(entry.kind == replication::EntryKind::reign    ? s::EntryKind::REIGN
+                      : entry.kind == replication::EntryKind::config ? s::EntryKind::CONFIG
+                                                                     : s::EntryKind::DATA);
             // An empty payload stays a null pointer, which reads as empty.
             if (!entry.payload.empty()) b.setPayload(bytes_of(entry.payload));
         });
@@ -147,6 +148,7 @@ Result<replication::Entry> decode_record(std::span<const std::byte> bytes,
             switch (r.getKind()) {
                 case s::EntryKind::DATA: entry.kind = replication::EntryKind::data; break;
                 case s::EntryKind::REIGN: entry.kind = replication::EntryKind::reign; break;
+                case s::EntryKind::CONFIG: entry.kind = replication::EntryKind::config; break;
                 default:
                     return Error{ErrorCode::invalid,
                                  fmt::format("{}: unknown entry kind {}", what,

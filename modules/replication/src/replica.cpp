@@ -22,29 +22,39 @@ const char* to_string(Phase phase) noexcept {
     return "unknown";
 }
 
+namespace {
+
+void sort_unique(std::vector<PeerId>& ids) {
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+}
+
+}  // namespace
+
 Replica::Replica(Options options, Restored restored)
     : options_(std::move(options)), joined_(restored.joined), seeded_(restored.seeded) {
-    replicas_ = options_.replicas;
-    replicas_.push_back(options_.self);
-    std::sort(replicas_.begin(), replicas_.end());
-    replicas_.erase(std::unique(replicas_.begin(), replicas_.end()), replicas_.end());
-    for (PeerId p : replicas_) {
-        if (p != options_.self) {
-            Progress progress;
-            progress.peer = p;
-            progress_.push_back(progress);
-        }
+    base_voters_ = options_.replicas;
+    if (options_.learner) {
+        std::erase(base_voters_, options_.self);
+    } else {
+        base_voters_.push_back(options_.self);
     }
+    sort_unique(base_voters_);
     if (restored.snapshot) {
         base_ = restored.snapshot->covered;
         base_epoch_ = restored.snapshot->covered_epoch;
         snapshot_ = std::move(restored.snapshot);
+        read_snapshot_voters();
     }
     entries_ = std::move(restored.entries);
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
+        if (entries_[i].kind == EntryKind::config) configs_.push_back(base_ + 1 + i);
+    }
     durable_ = last();
     commit_ = base_;  // a snapshot covers committed entries only
+    refresh_members(Time{});
     // A replica set of one: its own disk is the only truth there is.
-    if (replicas_.size() == 1) seeded_ = true;
+    if (replicas_.size() == 1 && replicas_.front() == options_.self) seeded_ = true;
     // Without authoritative state, first learn which epochs a quorum joined (promises this
     // replica may have made and forgotten).
     recovering_ = !seeded_;
@@ -54,6 +64,84 @@ Replica::Replica(Options options, Restored restored)
 
 bool Replica::is_replica(PeerId peer) const noexcept {
     return std::binary_search(replicas_.begin(), replicas_.end(), peer);
+}
+
+bool Replica::is_member(PeerId peer) const noexcept {
+    return is_replica(peer) || std::binary_search(learners_.begin(), learners_.end(), peer);
+}
+
+// ---- The replica set ------------------------------------------------------------------------
+
+std::vector<PeerId> Replica::voters_at(Position position) const {
+    std::vector<PeerId> set = base_voters_;
+    if (!options_.read_change) return set;
+    for (Position at : configs_) {
+        if (at > position) break;
+        const auto change = options_.read_change(entries_[at - base_ - 1].payload);
+        if (!change || change->peer == 0) continue;
+        const auto it = std::lower_bound(set.begin(), set.end(), change->peer);
+        const bool present = it != set.end() && *it == change->peer;
+        if (change->voter && !present) {
+            set.insert(it, change->peer);
+        } else if (!change->voter && present && set.size() > 1) {
+            set.erase(it);  // never the last one (the application refuses that first)
+        }
+    }
+    return set;
+}
+
+void Replica::read_snapshot_voters() {
+    if (!snapshot_ || !options_.read_voters) return;
+    if (auto voters = options_.read_voters(snapshot_->bytes); voters && !voters->empty()) {
+        base_voters_ = std::move(*voters);
+        sort_unique(base_voters_);
+    }
+}
+
+void Replica::refresh_members(Time now) {
+    members_dirty_ = false;
+    replicas_ = voters_at(last());
+    std::erase_if(learners_, [&](PeerId p) { return is_replica(p) || p == options_.self; });
+    std::vector<Progress> next;
+    next.reserve(replicas_.size() + learners_.size());
+    std::vector<PeerId> added;
+    const auto keep = [&](PeerId peer, bool voter) {
+        if (peer == options_.self) return;
+        Progress p;
+        if (Progress* old = progress_of(peer)) {
+            p = std::move(*old);
+        } else {
+            p.peer = peer;
+            p.next = last() + 1;
+            added.push_back(peer);
+        }
+        p.voter = voter;
+        next.push_back(std::move(p));
+    };
+    for (PeerId p : replicas_) keep(p, true);
+    for (PeerId p : learners_) keep(p, false);
+    progress_ = std::move(next);
+    // A trader probes a newcomer at once: its answer says where its log ends.
+    if (reign_ != 0 && (phase_ == Phase::confirming || phase_ == Phase::serving)) {
+        for (PeerId peer : added) send_to(*progress_of(peer), now, true);
+    }
+}
+
+void Replica::set_learners(std::vector<PeerId> learners, Time now) {
+    sort_unique(learners);
+    learners_ = std::move(learners);
+    refresh_members(now);
+}
+
+Position Replica::match_of(PeerId peer) const noexcept {
+    for (const auto& p : progress_) {
+        if (p.peer == peer) return p.match;
+    }
+    return 0;
+}
+
+bool Replica::can_change() const noexcept {
+    return phase_ == Phase::serving && (configs_.empty() || configs_.back() <= commit_);
 }
 
 Replica::Progress* Replica::progress_of(PeerId peer) noexcept {
@@ -117,7 +205,7 @@ void Replica::follow(Epoch epoch, PeerId leader, Time /*now*/) {
 // ---- Input ----------------------------------------------------------------------------------
 
 void Replica::on_message(PeerId from, const Message& message, Time now) {
-    if (!is_replica(from) || from == options_.self) {
+    if (!is_member(from) || from == options_.self) {
         ++counters_.ignored;
         return;
     }
@@ -134,6 +222,8 @@ void Replica::on_message(PeerId from, const Message& message, Time now) {
             else on_snapshot_ack(from, m, now);
         },
         message);
+    // A config record appended or cut: the set counts from now on.
+    if (members_dirty_) refresh_members(now);
 }
 
 void Replica::on_durable(Position position, Time now) {
@@ -280,6 +370,10 @@ bool Replica::append_entries(const Append& append, Refusal& reason) {
             cut_after(at - 1);
         }
         entries_.push_back(e);
+        if (e.kind == EntryKind::config) {
+            configs_.push_back(at);
+            members_dirty_ = true;
+        }
         if (ready_.append_from == 0 || ready_.append_from > at) ready_.append_from = at;
     }
     return true;
@@ -288,6 +382,10 @@ bool Replica::append_entries(const Append& append, Refusal& reason) {
 void Replica::cut_after(Position position) {
     counters_.truncated += last() - position;
     entries_.resize(position - base_);
+    while (!configs_.empty() && configs_.back() > position) {
+        configs_.pop_back();
+        members_dirty_ = true;  // a change cut from the log no longer counts
+    }
     durable_ = std::min(durable_, position);
     ready_.truncate_after = ready_.truncate_after ? std::min(*ready_.truncate_after, position)
                                                   : position;
@@ -353,9 +451,14 @@ void Replica::on_chunk(PeerId from, const SnapshotChunk& chunk, Time now) {
         base_ = whole.covered;
         base_epoch_ = whole.covered_epoch;
         entries_.clear();
+        // The set as of the snapshot: what it names (read_voters), else the set so far.
+        base_voters_ = replicas_;
+        configs_.clear();
+        members_dirty_ = true;
         durable_ = 0;
         commit_ = std::max(commit_, base_);
         snapshot_ = Snapshot{base_, base_epoch_, std::move(whole.bytes)};
+        read_snapshot_voters();
         ready_.install = *snapshot_;
         ready_.truncate_after.reset();
         ready_.append_from = 0;
@@ -396,6 +499,8 @@ bool Replica::can_compact(Position covered) const noexcept {
 bool Replica::compacted(Position covered, std::vector<std::byte> state) {
     if (!can_compact(covered)) return false;
     base_epoch_ = epoch_at(covered);
+    base_voters_ = voters_at(covered);
+    std::erase_if(configs_, [&](Position at) { return at <= covered; });
     entries_.erase(entries_.begin(),
                    entries_.begin() + static_cast<std::ptrdiff_t>(covered - base_));
     base_ = covered;

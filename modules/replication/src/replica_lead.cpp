@@ -11,7 +11,8 @@
 namespace tp::replication {
 
 void Replica::lead(Epoch epoch, Time now) {
-    if (epoch < joined_ || epoch == reign_) return;
+    // Only a member of the set leads: a learner's log may lack what the set committed.
+    if (epoch < joined_ || epoch == reign_ || !voter()) return;
     join(epoch);
     leader_ = options_.self;
     reign_ = epoch;
@@ -42,7 +43,8 @@ void Replica::on_log_state(PeerId from, const LogState& state, Time now) {
             ++counters_.ignored;
             return;
         }
-        if (std::none_of(recover_answers_.begin(), recover_answers_.end(),
+        if (is_replica(from) &&
+            std::none_of(recover_answers_.begin(), recover_answers_.end(),
                          [&](const auto& a) { return a.first == from; })) {
             recover_answers_.emplace_back(from, state.epoch);
         }
@@ -73,19 +75,21 @@ void Replica::on_log_state(PeerId from, const LogState& state, Time now) {
 void Replica::collect_done(Time now) {
     // A quorum of authoritative logs, or every replica's: then the most advanced log among them
     // holds every committed entry.
+    // Counted over the set this log names (a learner's answer counts in nothing).
     std::size_t seeded = seeded_ ? 1 : 0;
     std::size_t answered = 1;
     for (const auto& p : progress_) {
-        if (!p.answered) continue;
+        if (!p.answered || !p.voter) continue;
         ++answered;
         if (p.state.seeded) ++seeded;
     }
     if (seeded < quorum() && answered < replicas_.size()) return;
+    collected_from_ = replicas_;
     const auto key = [](Epoch e, Position at) { return std::pair{e, at}; };
     auto best = key(epoch_at(durable_), durable_);
     const Progress* source = nullptr;
     for (const auto& p : progress_) {
-        if (!p.answered) continue;
+        if (!p.answered || !p.voter) continue;
         if (const auto k = key(p.state.last_epoch, p.state.last); k > best) {
             best = k;
             source = &p;
@@ -96,6 +100,7 @@ void Replica::collect_done(Time now) {
         // from every replica, it holds the union of every log: seeded.
         if (last() > durable_) cut_after(durable_);
         if (answered == replicas_.size()) seed_once_durable(durable_);
+        if (set_moved(now)) return;
         begin_reign(now);
         return;
     }
@@ -106,6 +111,23 @@ void Replica::collect_done(Time now) {
     phase_ = Phase::fetching;
     fetch_heard_ = now;
     send_fetch(now);
+}
+
+bool Replica::set_moved(Time now) {
+    // The log adopted names another set than the one whose quorum was heard: a quorum of that
+    // one may have committed what this collection missed, so collect again from it (each set's
+    // quorum meets the next one's, so the rounds end at the newest set the logs name).
+    if (members_dirty_) refresh_members(now);
+    if (replicas_ == collected_from_ || TP_MUTANT(count_an_unheard_set)) return false;
+    if (!voter()) {
+        // The set adopted does not hold this peer: it cannot lead it.
+        ++counters_.recollections;
+        reign_ = 0;
+        phase_ = Phase::follower;
+        return true;
+    }
+    recollect(now);
+    return true;
 }
 
 void Replica::recollect(Time now) {
@@ -128,6 +150,7 @@ void Replica::send_fetch(Time now) {
         if (last() > fetch_to_) cut_after(fetch_to_);
         source_ = 0;
         seed_once_durable(fetch_to_);
+        if (set_moved(now)) return;
         begin_reign(now);
         return;
     }
@@ -159,12 +182,22 @@ void Replica::begin_reign(Time now) {
     advance_commit(now);
 }
 
-std::optional<Position> Replica::propose(std::span<const std::byte> payload, Time /*now*/) {
+std::optional<Position> Replica::propose(std::span<const std::byte> payload, Time now,
+                                         EntryKind kind) {
     if (phase_ != Phase::serving || payload.size() > max_payload_bytes) return std::nullopt;
-    Entry e{reign_, EntryKind::data, {payload.begin(), payload.end()}, journal::crc32c(payload)};
+    if (kind == EntryKind::reign) return std::nullopt;  // only begin_reign writes one
+    // One change at a time (the broken variant proposes the next before the last committed).
+    if (kind == EntryKind::config && !can_change() && !TP_MUTANT(two_changes_at_once))
+        return std::nullopt;
+    Entry e{reign_, kind, {payload.begin(), payload.end()}, journal::crc32c(payload)};
     entries_.push_back(std::move(e));
     if (ready_.append_from == 0) ready_.append_from = last();
     send_pending_ = true;
+    if (kind == EntryKind::config) {
+        configs_.push_back(last());
+        refresh_members(now);  // the new set counts from its record on (Raft, section 4.1)
+        advance_commit(now);   // a removal may leave a quorum that already holds more
+    }
     if (TP_MUTANT(commit_before_quorum)) commit_ = last();
     return last();
 }
@@ -300,11 +333,15 @@ void Replica::on_ack(PeerId from, const AppendAck& ack, Time now) {
 
 void Replica::advance_commit(Time now) {
     if (reign_ == 0 || (phase_ != Phase::confirming && phase_ != Phase::serving)) return;
-    // The highest position a quorum holds durably (this trader's own durable log counts).
+    // The highest position a quorum of the set holds durably (this trader's own durable log
+    // counts while it is in the set; a learner's never).
     std::vector<Position> held;
     held.reserve(replicas_.size());
-    held.push_back(durable_);
-    for (const auto& p : progress_) held.push_back(p.match);
+    if (voter()) held.push_back(durable_);
+    for (const auto& p : progress_) {
+        if (p.voter) held.push_back(p.match);
+    }
+    if (held.size() < quorum()) return;
     std::nth_element(held.begin(), held.begin() + static_cast<std::ptrdiff_t>(quorum() - 1),
                      held.end(), std::greater<>());
     const Position quorum_holds = held[quorum() - 1];
@@ -315,13 +352,19 @@ void Replica::advance_commit(Time now) {
         send_pending_ = true;
     }
     if (phase_ == Phase::confirming && commit_ >= reign_start_) phase_ = Phase::serving;
+    if (!voter() && !configs_.empty() && commit_ >= configs_.back()) {
+        // It removed itself from the set, and that is committed: it leads no more (the set's
+        // next leader takes over; what it committed is on a quorum of the new set).
+        reign_ = 0;
+        phase_ = Phase::follower;
+    }
     (void)now;
 }
 
 bool Replica::has_quorum(Time now) const noexcept {
-    std::size_t live = 1;
+    std::size_t live = voter() ? 1 : 0;
     for (const auto& p : progress_) {
-        if (p.heard && now - p.last_heard <= options_.quorum_timeout) ++live;
+        if (p.voter && p.heard && now - p.last_heard <= options_.quorum_timeout) ++live;
     }
     return live >= quorum();
 }

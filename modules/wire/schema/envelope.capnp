@@ -109,6 +109,7 @@ struct Heartbeat {}
 enum EntryKind {
   data @0;
   reign @1;                # the first record of an epoch: no payload
+  config @2;               # a change of the replica set by one member (issue 18)
 }
 
 # Why a replica refused an Append or a snapshot chunk.

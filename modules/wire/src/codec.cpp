@@ -85,7 +85,7 @@ constexpr std::size_t data_words(std::size_t n) {
 
 using tp::replication::EntryKind;
 using tp::replication::Refusal;
-constexpr EntryKind last_entry_kind = EntryKind::reign;
+constexpr EntryKind last_entry_kind = EntryKind::config;
 using tp::replication::last_refusal;
 
 struct BodyWords {

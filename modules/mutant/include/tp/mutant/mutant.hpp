@@ -58,6 +58,12 @@ TP_MUTANT_POINT(accept_old_epoch_append);
 // replication (Replica::join): an ack held for a sync still leaves after the replica joined a
 // newer reign, whose trader its log state told only what was durable then.
 TP_MUTANT_POINT(ack_after_newer_reign);
+// replication (Replica::propose): a change of the replica set is proposed while the previous
+// one is uncommitted, so two sets whose quorums need not meet both count (issue 18).
+TP_MUTANT_POINT(two_changes_at_once);
+// replication (Replica::set_moved): a new trader serves after adopting a log that names another
+// replica set than the one it heard a quorum of, without collecting from that set (issue 18).
+TP_MUTANT_POINT(count_an_unheard_set);
 
 }  // namespace tp::mutant
 

@@ -29,8 +29,10 @@ using Duration = std::chrono::nanoseconds;
 using Position = std::uint64_t;
 
 // What a record is to the log. `reign`: the first record of an epoch, which the epoch's trader
-// commits before it serves (no payload; nothing for the books).
-enum class EntryKind : std::uint8_t { data, reign };
+// commits before it serves (no payload; nothing for the books). `config`: a record that changes
+// the replica set by one member (its payload the application's, read by Options::read_change);
+// the set counts from the moment the record is in a log, committed or not.
+enum class EntryKind : std::uint8_t { data, reign, config };
 
 struct Entry {
     Epoch epoch = 0;

@@ -11,6 +11,7 @@
 // the driver's journal keeps the durable copy, and restore() rebuilds the machine from it.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <vector>
@@ -19,9 +20,24 @@
 
 namespace tp::replication {
 
+// A config entry's change: `peer` joins the replica set (voter) or leaves it.
+struct VoterChange {
+    PeerId peer = 0;
+    bool voter = false;
+};
+
 struct Options {
     PeerId self = 0;
-    std::vector<PeerId> replicas;  // the replica set, self included (sorted, unique on use)
+    // The replica set at the start of the log (before any config entry), self included unless
+    // `learner` (sorted, unique on use). A snapshot names its own (read_voters).
+    std::vector<PeerId> replicas;
+    // This peer keeps a replica but is not in the set: it receives the log and counts in nothing.
+    bool learner = false;
+    // The application's records: what a config entry changes, and the replica set a snapshot
+    // holds. Unset (or nullopt): no change, and a snapshot keeps the set the log had there.
+    std::function<std::optional<VoterChange>(std::span<const std::byte>)> read_change = {};
+    std::function<std::optional<std::vector<PeerId>>(std::span<const std::byte>)> read_voters =
+        {};
     // How often an unanswered Append, StartView, Fetch, Recover or chunk goes out again, and how
     // often an idle trader tells replicas the commit position.
     Duration retry = std::chrono::milliseconds(50);
@@ -117,8 +133,16 @@ public:
     void flush(Time now);
 
     // Serving: appends a record of this epoch; returns its position (committed once commit()
-    // reaches it). Not serving: nothing.
-    std::optional<Position> propose(std::span<const std::byte> payload, Time now);
+    // reaches it). Not serving: nothing. A config record changes the replica set at once, and
+    // only one may be uncommitted at a time (Raft's single-server change): nothing while
+    // another is (can_change()).
+    std::optional<Position> propose(std::span<const std::byte> payload, Time now,
+                                    EntryKind kind = EntryKind::data);
+    // Whether a config record may be proposed now: serving, and every earlier one committed.
+    bool can_change() const noexcept;
+    // The peers the trader ships the log to beyond the set: being caught up before they join it
+    // (counted in no quorum). Replaces the previous list; members of the set are left out.
+    void set_learners(std::vector<PeerId> learners, Time now);
     // A snapshot of the state up to `covered`: entries up to it leave memory, and replicas too
     // far behind get this snapshot (which the driver writes). Refused (false, nothing changes)
     // unless can_compact(covered).
@@ -150,6 +174,13 @@ public:
     const Entry* entry(Position position) const noexcept;
     const std::optional<Snapshot>& snapshot() const noexcept { return snapshot_; }
     std::size_t quorum() const noexcept { return replicas_.size() / 2 + 1; }
+    // The replica set the newest config record in this log names (or the snapshot's, or the
+    // initial one), and whether this peer is in it.
+    const std::vector<PeerId>& voters() const noexcept { return replicas_; }
+    bool voter() const noexcept { return is_replica(options_.self); }
+    const std::vector<PeerId>& learners() const noexcept { return learners_; }
+    // How far a learner's log matches the trader's (0: unknown, or not a learner here).
+    Position match_of(PeerId peer) const noexcept;
     const Counters& counters() const noexcept { return counters_; }
 
 private:
@@ -166,9 +197,16 @@ private:
         std::optional<std::uint64_t> chunk_offset;
         // The last position of each Append with entries not yet acknowledged, oldest first.
         std::vector<Position> inflight;
+        bool voter = true;  // counts in quorums (else a learner)
     };
 
     bool is_replica(PeerId peer) const noexcept;
+    bool is_member(PeerId peer) const noexcept;  // in the set, or a learner
+    // The set from base_voters_ and the config records in the log; progress for each member.
+    void refresh_members(Time now);
+    std::vector<PeerId> voters_at(Position position) const;
+    // The snapshot's set, when the application can read one from it.
+    void read_snapshot_voters();
     Progress* progress_of(PeerId peer) noexcept;
     void join(Epoch epoch);
     // Raises the joined epoch (durably, via the Ready); false when `epoch` is not newer.
@@ -199,6 +237,9 @@ private:
     void collect_done(Time now);
     // Fetching, the source silent for quorum_timeout: back to collecting.
     void recollect(Time now);
+    // The view change adopted a log naming another set than the one it heard a quorum of:
+    // collects again (or, not in that set, stops leading); false when the set held still.
+    bool set_moved(Time now);
     void begin_reign(Time now);
     void send_appends(Time now, bool heartbeat);
     void send_to(Progress& p, Time now, bool heartbeat);
@@ -207,7 +248,12 @@ private:
     void deposed(Epoch epoch);
 
     Options options_;
-    std::vector<PeerId> replicas_;
+    std::vector<PeerId> replicas_;     // the set now (sorted)
+    std::vector<PeerId> base_voters_;  // the set as of base_ (sorted)
+    std::vector<PeerId> learners_;     // sorted, none in replicas_
+    std::vector<Position> configs_;    // positions of the config records held, in order
+    std::vector<PeerId> collected_from_;  // the set whose quorum this view change heard
+    bool members_dirty_ = false;           // a config record was appended or cut
     Epoch joined_ = 0;
     PeerId leader_ = 0;  // of joined_, when known
     Epoch reign_ = 0;    // the epoch this peer leads
