@@ -496,6 +496,37 @@ BOOST_AUTO_TEST_CASE(a_new_trader_tells_a_peer_whose_leave_it_took_over) {
     BOOST_TEST(!m.peer(9).leaving());
 }
 
+// Issue 18: a replica's leave is a change of the replica set, through the log. Before it, the
+// departed replica still counted in every quorum: with one more replica down the market stalled.
+BOOST_AUTO_TEST_CASE(a_replica_that_leaves_is_removed_from_the_replica_set) {
+    // Step 1: four replicas, trader 4; a quorum is 3 of 4.
+    ReplicatedMarket m({Role::buyer, Role::seller, Role::buyer, Role::buyer});
+    m.elect(4);
+    const auto& voters = m.peer(4).replica()->voters();
+    BOOST_TEST(voters.size() == 4u);
+    BOOST_TEST(m.peer(4).replica()->quorum() == 3u);
+    // Step 2: replica 1 leaves; its record is a config entry, and once it commits the set is
+    // 2, 3 and 4, on every replica.
+    m.peer(1).leave(false, m.now);
+    m.carry_out(1);
+    m.settle();
+    BOOST_REQUIRE(m.peer(1).left());
+    const auto& log = *m.peer(4).replica();
+    BOOST_TEST((log.entry(log.commit())->kind == replication::EntryKind::config));
+    for (PeerId id : {2u, 3u, 4u}) {
+        BOOST_TEST((m.peer(id).replica()->voters() == std::vector<PeerId>{2, 3, 4}));
+    }
+    BOOST_TEST(m.peer(4).replica()->quorum() == 2u);
+    // Step 3: replica 3 falls too. The trader and 2 are two of the three left, a quorum: seller
+    // 2's deposit is confirmed (with the departed replica still counted, two of four were not).
+    m.crash(1);
+    m.crash(3);
+    const auto lot = m.deposit(2);
+    const tp::peer::OwnLot* deposited = m.peer(2).seller().lot(lot);
+    BOOST_REQUIRE(deposited != nullptr);
+    BOOST_TEST(deposited->acked);
+}
+
 BOOST_AUTO_TEST_CASE(a_peer_back_from_a_lost_disk_claims_nothing_until_it_recovered) {
     ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer});
     m.elect(3);

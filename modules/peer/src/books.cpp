@@ -58,7 +58,7 @@ market::Result<market::Books> replica_books(const replication::Restored& log,
     std::vector<std::span<const std::byte>> events;
     events.reserve(log.entries.size());
     for (const auto& e : log.entries) {
-        if (e.kind == replication::EntryKind::data) events.emplace_back(e.payload);
+        if (e.kind != replication::EntryKind::reign) events.emplace_back(e.payload);
     }
     std::span<const std::byte> snapshot;
     if (log.snapshot) snapshot = log.snapshot->bytes;

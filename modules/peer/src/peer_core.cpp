@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "tp/market/codec.hpp"
 #include "tp/peer/books.hpp"
 #include "translate.hpp"
 
@@ -58,6 +59,25 @@ replication::Options replication_of(PeerCoreOptions& o, const std::vector<PeerId
     std::vector<PeerId> founders = members;
     if (o.join) std::erase(founders, o.self);
     r.replicas = replica_set(founders, o.replica_count);
+    // The set changes through the books' own records (issue 18): a voter change, or a leave.
+    r.read_change = [](std::span<const std::byte> payload) -> std::optional<replication::VoterChange> {
+        const auto event = market::decode_event(payload);
+        if (!event) return std::nullopt;
+        if (const auto* v = std::get_if<market::VoterChanged>(&*event))
+            return replication::VoterChange{v->id, v->voter};
+        if (const auto* left = std::get_if<market::MemberLeft>(&*event))
+            return replication::VoterChange{left->id, false};
+        return std::nullopt;
+    };
+    // A snapshot is the books: the set is their voters (none in books without a registry).
+    r.read_voters = [options = o.trader.market](std::span<const std::byte> snapshot)
+        -> std::optional<std::vector<PeerId>> {
+        auto books = market::Books::restore(options, snapshot);
+        if (!books) return std::nullopt;
+        auto voters = books->membership().voter_ids();
+        if (voters.empty()) return std::nullopt;
+        return voters;
+    };
     return r;
 }
 

@@ -32,6 +32,14 @@ bool PeerCore::on_membership_message(PeerId from, const wire::Envelope& envelope
         return true;
     }
     if (std::holds_alternative<wire::Leave>(body)) {
+        if (trader_ && replica_ && std::binary_search(replica_->voters().begin(),
+                                                      replica_->voters().end(), from) &&
+            !replica_->can_change()) {
+            // A replica's leave changes the replica set, one change at a time: held back until
+            // the previous one is committed, and asked again at the leaver's retry.
+            push(scratch_, from, wire::LeaveAnswer{wire::MembershipRefusal::trader_unavailable, 0});
+            return true;
+        }
         if (trader_ || loading_) return false;  // the trader's
         // Not the trader: name the one this peer follows. A leaver whose leave committed but
         // whose answer was lost is no member of the next trader's, hears nothing from it, and

@@ -84,12 +84,30 @@ bool PeerCore::refuse_without_quorum(PeerId from, const wire::Body& body, Time n
     return true;
 }
 
+namespace {
+
+// A record that changes the replica set travels as a config entry: the replica counts by the new
+// set from the moment it is in the log, and takes one such change at a time.
+replication::EntryKind entry_kind(const market::Event& event, const replication::Replica& r) {
+    const PeerId* changed = nullptr;
+    if (const auto* v = std::get_if<market::VoterChanged>(&event)) changed = &v->id;
+    if (const auto* left = std::get_if<market::MemberLeft>(&event)) changed = &left->id;
+    const bool in_set = changed != nullptr &&
+                        std::binary_search(r.voters().begin(), r.voters().end(), *changed);
+    const bool joins = changed != nullptr && std::holds_alternative<market::VoterChanged>(event) &&
+                       std::get<market::VoterChanged>(event).voter;
+    return in_set != joins && changed != nullptr ? replication::EntryKind::config
+                                                 : replication::EntryKind::data;
+}
+
+}  // namespace
+
 void PeerCore::drive_replica(Time now) {
     replication::Replica& r = *replica_;
     bool deposed = false;
     if (trader_) {
         for (auto& record : trader_->records()) {
-            const auto at = r.propose(record.bytes, now);
+            const auto at = r.propose(record.bytes, now, entry_kind(record.event, r));
             // Deposed meanwhile (a newer epoch answered): this reign can commit nothing more;
             // it steps down below.
             if (!at || *at != record.position) {
@@ -178,7 +196,7 @@ void PeerCore::apply_committed() {
     while (applied_ < r.commit()) {
         const replication::Entry* entry = r.entry(applied_ + 1);
         if (entry == nullptr) break;
-        if (entry->kind == replication::EntryKind::data) {
+        if (entry->kind != replication::EntryKind::reign) {  // data, or a change of the set
             auto event = market::decode_event(entry->payload);
             const auto* left = event ? std::get_if<market::MemberLeft>(&*event) : nullptr;
             const market::Member* leaving =

@@ -258,7 +258,7 @@ void Checker::member_record(PeerId peer, bool joined, wire::Epoch epoch, std::ui
 
 void Checker::note_members(const replication::Replica& replica, std::uint64_t at) {
     const replication::Entry* entry = replica.entry(at);
-    if (entry == nullptr || entry->kind != replication::EntryKind::data) return;
+    if (entry == nullptr || entry->kind == replication::EntryKind::reign) return;
     auto event = market::decode_event(entry->payload);
     if (!event) return;
     if (const auto* j = std::get_if<market::MemberJoined>(&*event))
