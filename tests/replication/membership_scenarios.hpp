@@ -46,6 +46,14 @@ inline Options with_set(std::vector<PeerId> ids) {
     return o;
 }
 
+// Trader 3 serves the set {1,2,3} and ships its log to `learners` too, which catch up.
+inline void serve_with_learners(Cluster& c, std::vector<PeerId> learners) {
+    start_serving(c, 3);
+    c[3].set_learners(std::move(learners), c.now());
+    c.carry(3);
+    c.deliver();
+}
+
 // Whether a new trader serves without a committed record: it heard a quorum of the set its own
 // stale log names ({1,2,3}), adopted a log naming a set two changes newer ({1..5}), and began
 // its reign without hearing a quorum of that one, whose quorum {3,4,5} had committed "x" (its
@@ -54,10 +62,7 @@ inline bool a_view_change_serves_without_a_quorum_of_the_set_it_adopted() {
     Cluster c(5, {}, with_set({1, 2, 3}));
     // Peer 1 hears nothing of trader 3's reign; 4 and 5 are caught up as learners.
     c.cut(3, 1);
-    start_serving(c, 3);
-    c[3].set_learners({4, 5}, c.now());
-    c.carry(3);
-    c.deliver();
+    serve_with_learners(c, {4, 5});
     // Two changes, one after the other, each committed: the set is 1..5.
     if (!c.propose(3, "+4", EntryKind::config)) return false;
     c.deliver();
@@ -89,10 +94,7 @@ inline bool a_view_change_serves_without_a_quorum_of_the_set_it_adopted() {
 // "x" with 4 and 5; then 2 leads with 1, a quorum of the set their logs name, without "x".
 inline bool two_changes_at_once_lose_a_record() {
     Cluster c(5, {}, with_set({1, 2, 3}));
-    start_serving(c, 3);
-    c[3].set_learners({4, 5}, c.now());
-    c.carry(3);
-    c.deliver();
+    serve_with_learners(c, {4, 5});
     c.cut(3, 1);
     c.cut(3, 2);
     const auto first = c.propose(3, "+4", EntryKind::config);

@@ -55,10 +55,7 @@ BOOST_AUTO_TEST_CASE(a_voter_added_through_the_log_counts_from_its_record_on) {
 
 BOOST_AUTO_TEST_CASE(a_learner_is_caught_up_but_counts_in_no_quorum) {
     Cluster c(4, {}, with_set({1, 2, 3}));
-    start_serving(c, 3);
-    c[3].set_learners({4}, c.now());
-    c.carry(3);
-    c.deliver();
+    serve_with_learners(c, {4});
     // 1 and 2 are cut off: the learner's ack alone does not commit anything.
     c.cut(3, 1);
     c.cut(3, 2);
@@ -78,10 +75,7 @@ BOOST_AUTO_TEST_CASE(a_learner_is_caught_up_but_counts_in_no_quorum) {
 
 BOOST_AUTO_TEST_CASE(one_change_at_a_time) {
     Cluster c(5, {}, with_set({1, 2, 3}));
-    start_serving(c, 3);
-    c[3].set_learners({4, 5}, c.now());
-    c.carry(3);
-    c.deliver();
+    serve_with_learners(c, {4, 5});
     BOOST_TEST(c[3].can_change());
     // The first change is in the log, not yet committed: the second is refused.
     c.cut(3, 1);
@@ -165,10 +159,7 @@ BOOST_AUTO_TEST_CASE(a_trader_that_removes_itself_steps_down_once_that_commits) 
 
 BOOST_AUTO_TEST_CASE(a_change_cut_from_the_log_no_longer_counts) {
     Cluster c(4, {}, with_set({1, 2, 3}));
-    start_serving(c, 3);
-    c[3].set_learners({4}, c.now());
-    c.carry(3);
-    c.deliver();
+    serve_with_learners(c, {4});
     // Trader 3 appends "+4" that reaches only replica 1 and peer 4, then is cut off.
     c.cut(3, 2);
     c.hold_sync(1, true);
@@ -194,10 +185,7 @@ BOOST_AUTO_TEST_CASE(a_change_cut_from_the_log_no_longer_counts) {
 BOOST_AUTO_TEST_CASE(a_new_voters_log_counts_in_the_next_view_change) {
     // Peer 4 joins the set of 1..3 through the log; then the trader fails.
     Cluster c(4, {}, with_set({1, 2, 3}));
-    start_serving(c, 3);
-    c[3].set_learners({4}, c.now());
-    c.carry(3);
-    c.deliver();
+    serve_with_learners(c, {4});
     c.propose(3, "+4", EntryKind::config);
     c.deliver();
     // A record committed by 3, 4 and 2 while 1 is cut off.
@@ -230,10 +218,7 @@ BOOST_AUTO_TEST_CASE(two_changes_at_once_cannot_happen) {
 BOOST_AUTO_TEST_CASE(a_snapshot_keeps_the_set_it_was_taken_with) {
     // The set is 1..3 plus 4 through the log; the trader compacts past the change.
     Cluster c(4, {}, with_set({1, 2, 3}));
-    start_serving(c, 3);
-    c[3].set_learners({4}, c.now());
-    c.carry(3);
-    c.deliver();
+    serve_with_learners(c, {4});
     const auto change = c.propose(3, "+4", EntryKind::config);
     c.propose(3, "x");
     c.settle(2);
