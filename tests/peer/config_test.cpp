@@ -238,6 +238,7 @@ BOOST_AUTO_TEST_CASE(documented_example_is_the_defaults) {
     BOOST_TEST((c.storage.durability == d.storage.durability));
     BOOST_TEST((c.replication.mode == d.replication.mode));
     BOOST_TEST(c.replication.retry.count() == d.replication.retry.count());
+    BOOST_TEST(c.replication.promote == d.replication.promote);
     BOOST_TEST(c.replication.quorum_timeout.count() == d.replication.quorum_timeout.count());
     BOOST_TEST(c.replication.replicas == d.replication.replicas);
 }
@@ -250,6 +251,14 @@ BOOST_AUTO_TEST_CASE(the_replica_set_is_read_and_bounded) {
                "test.toml:2:12: key 'replication.replicas': must be between 1 and 64");
     BOOST_TEST(error_of("[replication]\nreplicas = 65\n") ==
                "test.toml:2:12: key 'replication.replicas': must be between 1 and 64");
+}
+
+// Issue 18: promotion is off unless asked for, and only a boolean asks.
+BOOST_AUTO_TEST_CASE(promotion_is_a_boolean_and_off_by_default) {
+    BOOST_TEST(!parse_config("").replication.promote);
+    BOOST_TEST(parse_config("[replication]\npromote = true\n").replication.promote);
+    BOOST_TEST(error_of("[replication]\npromote = \"yes\"\n") ==
+               "test.toml:2:11: key 'replication.promote': expected true or false");
 }
 
 // Unset, a buyer keeps every answer (`run` audits each); set, its newest, at least one.

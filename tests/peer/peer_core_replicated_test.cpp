@@ -60,10 +60,12 @@ struct ReplicatedMarket {
 
     // `replicas`: the replica set's size (replication.replicas); the others are customers.
     explicit ReplicatedMarket(std::vector<Role> r,
-                              std::uint32_t replicas = config().replication.replicas)
+                              std::uint32_t replicas = config().replication.replicas,
+                              bool promote = false)
         : roles(std::move(r)) {
         cfg.peers = static_cast<std::uint32_t>(roles.size());
         cfg.replication.replicas = replicas;
+        cfg.replication.promote = promote;
         // A market's first start: every replica is empty and unseeded.
         for (PeerId id = 1; id <= roles.size(); ++id) launch(id, false);
     }
@@ -120,6 +122,13 @@ struct ReplicatedMarket {
         if (ready.epoch_seen) d.epoch = std::max(d.epoch, *ready.epoch_seen);
         if (ready.seeded) d.seeded = true;
         BOOST_REQUIRE(ready.failure.empty());
+        if (ready.open_replica && core.replica() == nullptr) {
+            // A customer the trader ships its log to: its replica opens from its disk.
+            replication::Restored restored{d.snapshot, d.entries, d.epoch, d.seeded || d.last() == 0};
+            d.synced = d.last();
+            std::string error;
+            BOOST_REQUIRE(core.open_replica(std::move(restored), error, now));
+        }
         if (core.replica() == nullptr) {  // a customer keeps no log
             BOOST_REQUIRE(!ready.compact.has_value());
             for (auto& m : ready.messages) network.push_back(std::move(m));
@@ -544,6 +553,80 @@ BOOST_AUTO_TEST_CASE(a_peer_back_from_a_lost_disk_claims_nothing_until_it_recove
     BOOST_TEST(!m.peer(3).election().claims_held());
     BOOST_REQUIRE(m.trader().has_value());
     BOOST_TEST(m.peer(*m.trader()).replica()->reign() > first);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(peer_core_promotion)
+
+// Issue 18: with replication.promote the trader keeps the replica set at its size. A replica
+// that leaves is replaced by a customer, whose log then counts in the next view change.
+BOOST_AUTO_TEST_CASE(a_customer_replaces_a_replica_that_left_and_its_log_counts) {
+    // Step 1: four peers, a set of three (2, 3 and 4); customer 1 keeps no log.
+    ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer, Role::buyer}, 3, true);
+    m.elect(4);
+    BOOST_REQUIRE(m.peer(1).replica() == nullptr);
+    BOOST_TEST(!m.peer(1).election().config().candidate);
+    // Step 2: replica 2 leaves. The trader ships its log to customer 1, which opens a replica,
+    // catches up and joins the set through a config record; every replica counts by {1, 3, 4}.
+    m.peer(2).leave(false, m.now);
+    m.carry_out(2);
+    m.settle();
+    m.advance(ms(200));
+    BOOST_REQUIRE(m.peer(2).left());
+    BOOST_REQUIRE(m.peer(1).replica() != nullptr);
+    for (PeerId id : {1u, 3u, 4u}) {
+        BOOST_TEST((m.peer(id).replica()->voters() == std::vector<PeerId>{1, 3, 4}));
+    }
+    BOOST_TEST(m.peer(1).replica()->commit() == m.peer(4).replica()->commit());
+    BOOST_TEST(m.peer(4).trader()->books().membership().find(1)->voter);
+    // And it may lead from now on.
+    BOOST_TEST(m.peer(1).election().config().candidate);
+    // Step 3: seller 1 deposits, confirmed by a quorum of the new set.
+    const auto lot = m.deposit(1);
+    BOOST_REQUIRE(m.peer(1).seller().lot(lot)->acked);
+    // Step 4: the trader falls. Replica 3 leads; the set's quorum is 3 and 1, so 1's log counts
+    // (without it, 3 alone of {3, 4} would be no quorum), and the deposit is in 3's books.
+    m.crash(4);
+    m.advance(ms(500));
+    BOOST_REQUIRE(m.trader() == PeerId{3});
+    BOOST_TEST(m.peer(3).trader()->books().in_stock(salt) == 10u);
+}
+
+// A newcomer with the highest id is promoted like any customer; under `defer` it does not take
+// the lead from a running trader, and it wins the next election with the books.
+BOOST_AUTO_TEST_CASE(a_promoted_newcomer_leads_only_from_the_next_election) {
+    // Step 1: three founders, all replicas, a set that may hold five.
+    ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer}, 5, true);
+    m.elect(3);
+    m.deposit(1);
+    // Step 2: newcomer 9 joins; the trader catches it up and adds it to the set.
+    m.join(9, Role::buyer, 1);
+    m.advance(ms(200));
+    BOOST_REQUIRE(m.peer(9).replica() != nullptr);
+    BOOST_TEST((m.peer(3).replica()->voters() == std::vector<PeerId>{1, 2, 3, 9}));
+    BOOST_TEST(m.peer(9).replica()->voter());
+    // Step 3: 9 is the highest replica, but the trader stays: nothing failed.
+    m.advance(ms(300));
+    BOOST_TEST((m.trader() == PeerId{3}));
+    // Step 4: the trader falls: 9 wins, with the deposit in its books.
+    m.crash(3);
+    m.advance(ms(500));
+    BOOST_REQUIRE(m.trader() == PeerId{9});
+    BOOST_TEST(m.peer(9).trader()->books().in_stock(salt) == 10u);
+}
+
+// Without promote the set only shrinks: a customer is never shipped the log.
+BOOST_AUTO_TEST_CASE(without_promote_a_customer_keeps_no_log) {
+    ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer, Role::buyer}, 3);
+    m.elect(4);
+    m.peer(2).leave(false, m.now);
+    m.carry_out(2);
+    m.settle();
+    m.advance(ms(200));
+    BOOST_REQUIRE(m.peer(2).left());
+    BOOST_TEST(m.peer(1).replica() == nullptr);
+    BOOST_TEST((m.peer(4).replica()->voters() == std::vector<PeerId>{3, 4}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

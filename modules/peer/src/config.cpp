@@ -350,6 +350,7 @@ void read_replication(TableReader& r, Config::Replication& c) {
     r.duration("retry", c.retry);
     r.duration("quorum_timeout", c.quorum_timeout);
     r.integer("replicas", c.replicas, 1, Config::Replication::max_replicas);
+    r.boolean("promote", c.promote);
 }
 
 constexpr std::pair<const char*, SecurityMode> security_mode_names[] = {

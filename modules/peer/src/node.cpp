@@ -432,6 +432,10 @@ bool Node::carry_out_now() {
         fail(std::exchange(ready.failure, {}));
         return true;
     }
+    if (std::exchange(ready.open_replica, false) && !replica_journal_) {
+        if (!open_replica(true)) return true;
+        wake(replica_timer_);  // the replica loop syncs it from now on
+    }
     if (!store_replica()) return true;
     if (const auto epoch = std::exchange(ready.began_reign, std::nullopt)) began_reign(*epoch);
     if (std::exchange(ready.stepped_down, false)) end_reign();

@@ -14,8 +14,9 @@
 
 namespace tp::peer {
 
-bool Node::open_replica() {
-    if (!core_.keeps_replica()) return true;  // a customer: outside the replica set
+bool Node::open_replica(bool at_run_time) {
+    // A customer keeps none, until the trader ships it the log (Ready::open_replica).
+    if (!core_.keeps_replica() && !at_run_time) return true;
     JournalStore* store = context_.replica_store ? context_.replica_store(id()) : nullptr;
     if (store == nullptr) {
         fail(fmt::format("peer {} runs in quorum mode but has nowhere to keep its replica", id()));
@@ -31,7 +32,9 @@ bool Node::open_replica() {
         }
         PeerState state;
         state.incarnation = core_.incarnation();
-        state.seeded = seeded_;
+        // A customer's first replica is empty and was never asked for anything: nothing to
+        // learn from a quorum before it acknowledges.
+        state.seeded = seeded_ || (at_run_time && opened.journal->durable() == 0);
         auto restored = restore_replica(recovery, state);
         if (!restored) {
             fail(fmt::format("cannot recover peer {}'s replica from {}: {}", id(), store->where(),
@@ -39,7 +42,8 @@ bool Node::open_replica() {
             return false;
         }
         std::string error;
-        if (!core_.restore_replica(std::move(restored.value()), error)) {
+        if (at_run_time ? !core_.open_replica(std::move(restored.value()), error, core_now())
+                        : !core_.restore_replica(std::move(restored.value()), error)) {
             fail(fmt::format("cannot recover peer {}'s replica from {}: {}", id(), store->where(),
                              error));
             return false;
@@ -176,9 +180,9 @@ void Node::began_reign(wire::Epoch epoch) {
 
 asio::awaitable<void> Node::replica_loop() {
     if (!replica_journal_) {
-        // Shared mode: nothing to do for the life (this loop must not end it).
-        co_await wait_until(replica_timer_, runtime::never, [] { return false; });
-        co_return;
+        // Shared mode, or a customer: nothing to do until the trader ships it the log.
+        co_await wait_until(replica_timer_, runtime::never,
+                            [this] { return replica_journal_ != nullptr; });
     }
     const std::shared_ptr<Journal> journal = replica_journal_;
     for (;;) {

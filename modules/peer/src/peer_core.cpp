@@ -59,6 +59,8 @@ replication::Options replication_of(PeerCoreOptions& o, const std::vector<PeerId
     std::vector<PeerId> founders = members;
     if (o.join) std::erase(founders, o.self);
     r.replicas = replica_set(founders, o.replica_count);
+    // Outside the set: a customer, whose replica (once promoted) counts from its config record on.
+    r.learner = !std::binary_search(r.replicas.begin(), r.replicas.end(), o.self);
     // The set changes through the books' own records (issue 18): a voter change, or a leave.
     r.read_change = [](std::span<const std::byte> payload) -> std::optional<replication::VoterChange> {
         const auto event = market::decode_event(payload);
@@ -127,6 +129,7 @@ PeerCoreOptions PeerCoreOptions::from(const Config& config, PeerId self, Role ro
     o.trader.snapshot_every = config.storage.snapshot_every;
     o.replicated = config.replication.mode == ReplicationMode::quorum;
     o.replica_count = config.replication.replicas;
+    o.promote = config.replication.promote;
     o.replication.retry = config.replication.retry;
     o.replication.quorum_timeout = config.replication.quorum_timeout;
     return o;
@@ -145,6 +148,8 @@ PeerCore::PeerCore(PeerCoreOptions options, spdlog::logger& log)
       replication_options_(replication_of(options, members_)),
       keeps_replica_(replicated_ && std::binary_search(replication_options_.replicas.begin(),
                                                        replication_options_.replicas.end(), self_)),
+      replica_count_(options.replica_count),
+      promote_(options.promote),
       // A newcomer is a customer: it never leads (issue 18).
       bully_(election_config(options, (!replicated_ || keeps_replica_) && !options.join)),
       buyer_(options.self, options.incarnation, std::move(options.buyer), log,
@@ -512,7 +517,8 @@ bool PeerCore::gather(Outgoing& message) {
 
 bool PeerCore::has_ready() const noexcept {
     return ready_.epoch_seen || !ready_.messages.empty() || ready_.load_books ||
-           ready_.stepped_down || ready_.seeded || ready_.began_reign || ready_.compact ||
+           ready_.stepped_down || ready_.seeded || ready_.open_replica || ready_.began_reign ||
+           ready_.compact ||
            !ready_.committed.empty() || !ready_.proposed.empty() || !ready_.failure.empty() ||
            ready_.members ||
            !ready_.guests.empty() || !ready_.forget.empty() ||
@@ -525,6 +531,7 @@ void PeerCore::advance() {
     ready_.load_books.reset();
     ready_.stepped_down = false;
     ready_.seeded = false;
+    ready_.open_replica = false;
     ready_.began_reign.reset();
     ready_.compact.reset();
     ready_.committed.clear();

@@ -35,6 +35,18 @@ bool PeerCore::restore_replica(replication::Restored restored, std::string& erro
     return true;
 }
 
+bool PeerCore::open_replica(replication::Restored restored, std::string& error, Time now) {
+    if (replica_) return true;
+    if (!restore_replica(std::move(restored), error)) return false;
+    log_.info("keeps a replica of the trader's log from now on (records {}..{} on its disk)",
+              replica_->first(), replica_->last());
+    // It follows the trader that shipped the log, whose retry finds it.
+    if (const auto leader = bully_.leader(); leader && *leader != self_)
+        replica_->follow(bully_.epoch(), *leader, now);
+    collect(now);
+    return true;
+}
+
 void PeerCore::on_replica_durable(Position position, Time now) {
     if (!replica_) return;
     replica_->on_durable(position, now);
@@ -44,7 +56,13 @@ void PeerCore::on_replica_durable(Position position, Time now) {
 void PeerCore::on_replication_message(PeerId from, const replication::Message& message,
                                       Time now) {
     if (!replica_) {
-        ++counters_.ignored;  // shared mode: nobody here keeps a replica
+        ++counters_.ignored;  // shared mode, or a customer
+        // The trader ships a customer its log to promote it (issue 18), or a promoted peer that
+        // restarted: its replica opens, and the trader's next retry finds it.
+        if (replicated_ && !joining_ && !left_ && bully_.leader() == from &&
+            replication::epoch_of(message) == bully_.epoch() && !ready_.open_replica) {
+            ready_.open_replica = true;
+        }
         return;
     }
     // An epoch this peer has not joined yet must be as plausible as one in an election message:
@@ -104,20 +122,27 @@ replication::EntryKind entry_kind(const market::Event& event, const replication:
 
 void PeerCore::drive_replica(Time now) {
     replication::Replica& r = *replica_;
-    bool deposed = false;
-    if (trader_) {
+    // Deposed meanwhile (a newer epoch answered): this reign can commit nothing more; it steps
+    // down below.
+    const auto propose_records = [&] {
         for (auto& record : trader_->records()) {
             const auto at = r.propose(record.bytes, now, entry_kind(record.event, r));
-            // Deposed meanwhile (a newer epoch answered): this reign can commit nothing more;
-            // it steps down below.
-            if (!at || *at != record.position) {
-                deposed = true;
-                break;
-            }
+            if (!at || *at != record.position) return false;
             if (trader_options_.keep_released) {
                 ready_.proposed.emplace_back(record.position, record.event);
                 uncommitted_.emplace_back(record.position, std::move(record.event));
             }
+        }
+        trader_->clear_records();
+        return true;
+    };
+    bool deposed = false;
+    if (trader_) {
+        deposed = !propose_records();
+        // After the records of this step: a voter's leave among them comes first.
+        if (!deposed && r.serving()) {
+            promote_if_due(now);
+            deposed = !propose_records();
         }
         trader_->clear_records();
         if (auto snapshot = trader_->take_snapshot()) held_snapshot_ = std::move(snapshot);
@@ -166,6 +191,7 @@ void PeerCore::drive_replica(Time now) {
         }
     }
     compact_if_due();
+    follow_the_set();
     for (auto& out : r.ready().messages) {
         const wire::Epoch epoch = std::holds_alternative<replication::Recover>(out.message)
                                       ? bully_.epoch()
@@ -183,6 +209,60 @@ void PeerCore::drive_replica(Time now) {
                   "in view changes",
                   r.last());
     }
+}
+
+void PeerCore::promote_if_due(Time now) {
+    replication::Replica& r = *replica_;
+    if (!promote_) return;
+    const auto& voters = r.voters();
+    const auto& members = trader_->books().membership();
+    if (voters.size() >= replica_count_ || members.size() == 0) {
+        if (promoting_ != 0) r.set_learners({}, now);
+        promoting_ = 0;
+        return;
+    }
+    if (!r.can_change()) return;  // one change at a time
+    // The customers, highest first: the one being caught up stays while it is a member and
+    // within its patience; then the next one down (and round again).
+    const auto is_voter = [&](PeerId p) {
+        return std::binary_search(voters.begin(), voters.end(), p);
+    };
+    const bool keep = promoting_ != 0 && members.contains(promoting_) && !is_voter(promoting_) &&
+                      now - promoting_since_ < replication_options_.quorum_timeout * promote_patience;
+    PeerId pick = keep ? promoting_ : 0;
+    if (!keep) {
+        PeerId highest = 0;
+        for (const auto& [id, m] : members.members()) {
+            if (id == self_ || is_voter(id)) continue;
+            highest = std::max(highest, id);
+            if (promoting_ != 0 && id < promoting_) pick = std::max(pick, id);
+        }
+        if (pick == 0) pick = highest;
+    }
+    if (pick == 0) return;  // no customer to promote
+    if (pick != promoting_) {
+        promoting_ = pick;
+        promoting_since_ = now;
+        r.set_learners({pick}, now);
+        log_.info("ships its log to customer {} to add it to the replica set ({} of {})", pick,
+                  voters.size(), replica_count_);
+    }
+    // Caught up with everything committed: it joins the set, through the log.
+    if (r.match_of(pick) >= r.commit() && trader_->set_voter(pick, true, now)) {
+        log_.info("adds peer {} to the replica set (its log is caught up to {})", pick,
+                  r.commit());
+        promoting_ = 0;
+    }
+}
+
+void PeerCore::follow_the_set() {
+    // A peer outside the set never leads (a trader needs its own copy of the log); one promoted
+    // leads from the next election on, once its config record is in its log.
+    const bool voter = replica_->voter();
+    if (voter == bully_.config().candidate) return;
+    bully_.set_candidate(voter);
+    log_.info(voter ? "is in the replica set: it may lead from the next election on"
+                    : "is no longer in the replica set: it never leads");
 }
 
 void PeerCore::apply_committed() {

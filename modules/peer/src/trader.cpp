@@ -94,6 +94,12 @@ void Trader::on_message(PeerId from, const wire::Envelope& envelope, Time now) {
     persist(now);
 }
 
+bool Trader::set_voter(PeerId peer, bool voter, Time now) {
+    const bool changed = books_.set_voter(peer, voter, step_) == market::MembershipError::none;
+    persist(now);
+    return changed;
+}
+
 const market::Payment* Trader::someone_elses(PeerId from, market::PaymentId id) const {
     // Only the payee settles a payment.
     const market::Payment* paid = books_.payments().find(id);
@@ -216,11 +222,12 @@ void Trader::announce(const market::MembershipAnswer& a, Position version) {
     }
     if (!a.accepted()) return;
     membership_changed_ = true;
-    // Every other member learns the membership as it is now; the version orders the updates
-    // (positions in the log only grow, across reigns too).
+    // Every other member learns the membership as it is now (a promoted peer too: no answer
+    // tells it); the version orders the updates (positions in the log only grow, across reigns).
     const wire::Members update{version, std::move(listed)};
+    const bool answered = a.change != market::MembershipChange::voter;
     for (const auto& [id, m] : members) {
-        if (id != self_ && id != a.peer) push(outbox_, id, update, epoch_);
+        if (id != self_ && (id != a.peer || !answered)) push(outbox_, id, update, epoch_);
     }
 }
 

@@ -214,6 +214,9 @@ public:
     // again. For a peer that lost its durable state: until it knows the epochs its earlier life
     // could have led, a claim might reuse one. A reign under way is kept.
     void hold_claims(bool hold) noexcept { claims_held_ = hold; }
+    // Whether this peer may lead (Config::candidate), from the next election on: a customer
+    // promoted to the replica set becomes one once its log is caught up (issue 18).
+    void set_candidate(bool candidate) noexcept { config_.candidate = candidate; }
     bool claims_held() const noexcept { return claims_held_; }
     const Counters& counters() const noexcept { return counters_; }
 

@@ -180,6 +180,10 @@ struct Config {
         // they trade, but keep no replica and never lead, so a large market does not wait for
         // every buyer's disk. A record commits on a majority of the replica set.
         std::uint32_t replicas = default_replicas;
+        // Issue 18: the trader keeps the set at `replicas` as peers join and leave: it ships its
+        // log to the highest customer and, once that copy has caught up, adds it to the set
+        // through the log, one change at a time. Off: the set only shrinks as replicas leave.
+        bool promote = false;
         static constexpr std::uint32_t default_replicas = 7;
         static constexpr std::uint32_t max_replicas = 64;
     } replication;

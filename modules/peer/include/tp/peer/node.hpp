@@ -274,7 +274,7 @@ private:
     // Quorum mode (node_replica.cpp): opens this peer's replica and restores the core's from it;
     // carries out the replica's storage work (install, truncate, append, compaction) and what a
     // reign's start asks; false: the node failed.
-    bool open_replica();
+    bool open_replica(bool at_run_time = false);
     bool store_replica();
     // Carries out what store_replica() held while a snapshot was written; false: the node failed.
     bool store_held();

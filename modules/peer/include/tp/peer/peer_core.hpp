@@ -93,6 +93,9 @@ struct PeerCoreOptions {
     // which the driver loads when this peer wins (Ready::load_books).
     bool replicated = false;
     std::uint32_t replica_count = Config::Replication::default_replicas;
+    // Issue 18 (replication.promote): the trader keeps the set at replica_count, promoting
+    // customers one at a time once their copies of the log have caught up.
+    bool promote = false;
     replication::Options replication;
     // Issue 18: a newcomer joins a running market through `contact` (any member; a founder's id,
     // whose address the config has) instead of starting as a founder. It listens at host:port,
@@ -143,6 +146,10 @@ struct Ready {
     std::vector<std::pair<Position, market::Event>> proposed;
     // Why this peer cannot go on (a committed record its books cannot take): the driver stops it.
     std::string failure;
+    // Quorum mode, a customer: the trader ships it the log (it is being promoted, issue 18, or
+    // was before a restart). Open its replica's journal and call open_replica(), before anything
+    // else of this Ready; the trader's next retry finds it.
+    bool open_replica = false;
 
     // Issue 18. The membership changed: every member, with the address of each that joined
     // (founders' are the config's). The driver adds the new ones to its address book and
@@ -215,8 +222,11 @@ public:
     // The replica's journal is durable up to `position` (a sync returned; none was in flight
     // across a truncation or install since it began).
     void on_replica_durable(Position position, Time now);
-    // Quorum mode and in the replica set: restore_replica before start.
+    // Quorum mode and in the replica set from the start: restore_replica before start.
     bool keeps_replica() const noexcept { return keeps_replica_; }
+    // Quorum mode, at run time (Ready::open_replica): the replica as its journal left it, which
+    // follows the current trader at once; false (with `error` set) as restore_replica.
+    bool open_replica(replication::Restored restored, std::string& error, Time now);
     replication::Replica* replica() noexcept { return replica_ ? &*replica_ : nullptr; }
     const replication::Replica* replica() const noexcept { return replica_ ? &*replica_ : nullptr; }
     // The books as far as the log is committed and applied here (followers; null while trader).
@@ -300,6 +310,11 @@ private:
     void apply_committed();
     void rebuild_books();
     void compact_if_due();
+    // The trader keeps the replica set at its size (PeerCoreOptions::promote): the customer it
+    // ships its log to, and its config record once that copy has caught up.
+    void promote_if_due(Time now);
+    // A replica may lead while it is in the set (a promoted customer from then on).
+    void follow_the_set();
 
     PeerId self_;
     Role role_;
@@ -312,6 +327,13 @@ private:
     bool replicated_;
     replication::Options replication_options_;  // its replica set computed once, here
     bool keeps_replica_;                         // quorum mode, and self in that set
+    std::uint32_t replica_count_;
+    bool promote_;
+    // The customer the trader is catching up to promote, and since when (another is tried
+    // when it takes longer than promote_patience).
+    PeerId promoting_ = 0;
+    Time promoting_since_{};
+    static constexpr int promote_patience = 20;  // quorum timeouts
 
     clock::VectorClock clock_;
     election::Bully bully_;

@@ -67,6 +67,10 @@ public:
     // A join or leave is a record like any other: its answer leaves once the record is durable,
     // and with it the new membership goes to every other member (wire::Members).
     void on_message(PeerId from, const wire::Envelope& envelope, Time now);
+    // Issue 18: `peer` joins (or leaves) the replica set. A record like a join: every member
+    // (the peer too) learns it once durable. False, with nothing recorded, when the books refuse
+    // it (no member, no change, the last replica).
+    bool set_voter(PeerId peer, bool voter, Time now);
     // Closes due batches of buy requests; resends unacknowledged payments.
     void on_tick(Time now);
     std::optional<Time> next_deadline() const noexcept;
