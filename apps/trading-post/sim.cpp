@@ -34,6 +34,7 @@ struct SimFlags {
     std::string seeds;
     std::uint32_t peers = 6;
     std::uint32_t replicas = tp::peer::Config::Replication::default_replicas;
+    bool promote = false;
     std::uint64_t snapshot_every = tp::peer::Config::Storage::default_snapshot_every;
     std::string duration;
     std::string liveness_bound;
@@ -90,6 +91,7 @@ sim::Options make_options(const SimFlags& f) {
     sim::Options o;
     o.peers = f.peers;
     o.replicas = f.replicas;
+    o.promote = f.promote;
     o.snapshot_every = f.snapshot_every;
     if (!f.duration.empty()) o.duration = parse_duration_flag(f.duration, "--duration");
     if (o.duration <= runtime::Duration::zero()) throw UsageError("--duration: must be positive");
@@ -336,6 +338,9 @@ Runner add_sim_command(CLI::App& app) {
                     "How many peers keep a replica of the trader's log: the highest ids (default "
                     "7; every peer when there are fewer); the others are customers")
         ->check(CLI::Range(1u, tp::peer::Config::Replication::max_replicas));
+    cmd->add_flag("--promote", flags->promote,
+                  "The trader keeps the replica set at --replicas, adding customers (newcomers, "
+                  "with --faults churn) once their copies of the log have caught up");
     cmd->add_option("--snapshot-every", flags->snapshot_every,
                     "Records between snapshots of the books (default 10000; small values make "
                     "every run compact its logs and install snapshots)")

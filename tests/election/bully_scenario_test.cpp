@@ -50,6 +50,22 @@ BOOST_AUTO_TEST_CASE(highest_id_wins_at_start_up) {
     BOOST_TEST(net.violation().empty());
 }
 
+// Issue 18: a leader that finds it may not lead (its replica set no longer holds it) gives the
+// lead up; the others elect the next one once its heartbeats stop, and it follows that one.
+BOOST_AUTO_TEST_CASE(a_leader_that_may_not_lead_gives_the_lead_up) {
+    FakeNetwork net = cluster(4);
+    // Step 1: 4 is no candidate any more, and abdicates, keeping its epoch.
+    net.peer(4).set_candidate(false);
+    net.peer(4).abdicate(net.now());
+    BOOST_TEST(!net.peer(4).is_leader());
+    BOOST_TEST(net.peer(4).epoch() == make_epoch(1, 4));
+    // Step 2: its heartbeats stop; 3 is elected, in a newer epoch, and 4 follows it.
+    BOOST_REQUIRE(net.run_until([&] { return net.agreed_leader() == PeerId{3}; }, net.now() + 1s));
+    BOOST_TEST(net.peer(3).epoch() > make_epoch(1, 4));
+    BOOST_TEST((net.peer(4).leader() == PeerId{3}));
+    BOOST_TEST(net.violation().empty());
+}
+
 BOOST_AUTO_TEST_CASE(highest_live_id_wins_when_the_highest_is_down) {
     FakeNetwork net(FakeNetwork::range(1, 6), config());
     // 6 never comes up.

@@ -207,6 +207,34 @@ BOOST_AUTO_TEST_CASE(a_new_voters_log_counts_in_the_next_view_change) {
     BOOST_TEST(c[1].entry(*x)->payload == bytes("x"));
 }
 
+// Found by `sim --promote --peers 4 --faults churn,crash` (seed 106): the trader failed right
+// after proposing the record that added peer 4, which only it and 4 held. 4 won the election,
+// but the others' logs named a set without it, and they ignored its view change: no trader, for
+// ever. The leader the election named is heard whatever set a follower's log names.
+BOOST_AUTO_TEST_CASE(a_voter_whose_record_only_it_holds_can_lead_the_others) {
+    // Step 1: trader 3 serves the set {1, 2, 3}; learner 4 is caught up.
+    Cluster c(4, {}, with_set({1, 2, 3}));
+    serve_with_learners(c, {4});
+    // Step 2: the record adding 4 reaches 4 only; then the trader fails.
+    c.cut(3, 1);
+    c.cut(3, 2);
+    c.propose(3, "+4", EntryKind::config);
+    c.deliver();
+    BOOST_REQUIRE(c[4].voter());
+    BOOST_REQUIRE(set_is(c, 1, {1, 2, 3}));
+    c.crash(3);
+    c.heal();
+    // Step 3: the election names 4; 1 and 2 follow it, and answer its view change: 4, 1 and 2
+    // are a quorum of its set {1, 2, 3, 4}. It serves, and its record reaches them.
+    c.follow(1, epoch(2, 4));
+    c.follow(2, epoch(2, 4));
+    c.lead(4, epoch(2, 4));
+    c.settle(5);
+    BOOST_REQUIRE(c[4].serving());
+    BOOST_TEST(set_is(c, 1, {1, 2, 3, 4}));
+    BOOST_TEST(set_is(c, 2, {1, 2, 3, 4}));
+}
+
 BOOST_AUTO_TEST_CASE(a_view_change_collects_again_from_the_set_its_adopted_log_names) {
     BOOST_TEST(!a_view_change_serves_without_a_quorum_of_the_set_it_adopted());
 }

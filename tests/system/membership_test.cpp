@@ -101,6 +101,44 @@ TP_ON_MEMORY_AND_UDP(a_seller_leaves_with_its_unsold_lots) {
     BOOST_TEST(m.books().payments().pending_count() == 0u);
 }
 
+// Issue 18: a replica is added, then the trader is killed, and the new replica's log counts in
+// the next quorum. With replication.promote the trader keeps the set at its size: a replica that
+// leaves is replaced by a customer once that customer's copy of the log has caught up.
+TP_ON_MEMORY_AND_UDP(a_replica_is_added_and_its_log_counts_once_the_trader_fails) {
+    Market m(kind, {Role::seller, Role::buyer, Role::buyer}, [](tp::peer::Config& c) {
+        c.replication.replicas = 3;
+        c.replication.promote = true;
+    });
+    BOOST_REQUIRE(m.settle_on(3));
+    // Step 1: buyer 4 joins. The set {1, 2, 3} is full: 4 is a customer and keeps no log.
+    const PeerId newcomer = m->join(Role::buyer, 1);
+    BOOST_REQUIRE(joined(m, newcomer));
+    BOOST_TEST(m.node(newcomer).core().replica() == nullptr);
+    // Step 2: replica 2 leaves. The trader ships its log to 4 and, once it has caught up, adds
+    // it to the set through the log.
+    m->leave(2, false);
+    BOOST_REQUIRE(gone(m, 2));
+    BOOST_REQUIRE(m.run_until([&] {
+        const auto* replica = m.node(newcomer).core().replica();
+        return replica != nullptr && replica->voter() &&
+               replica->commit() == m.node(3).core().replica()->commit();
+    }));
+    BOOST_TEST(m.books().membership().find(newcomer)->voter);
+    BOOST_TEST((m.node(3).core().replica()->voters() == std::vector<PeerId>{1, 3, newcomer}));
+    // Step 3: seller 1 deposits and the newcomer buys, each confirmed by a quorum of the new set.
+    m.deposit(1, salt, 10, 10);
+    BOOST_TEST(m.buy(newcomer, salt, 2).filled);
+    // Step 4: the trader is killed. A quorum of {1, 3, 4} is 4 and 1: 4, the highest replica
+    // left, takes over from their logs, with the sale in its books, and serves peer 1 (a deposit
+    // confirmed by the same quorum).
+    m->crash(3);
+    BOOST_REQUIRE(m.settle_on(newcomer));
+    BOOST_TEST(m.books().product(salt)->sold == 2u);
+    m.deposit(1, fish, 4, 7);
+    BOOST_TEST(m.books().product(fish)->in_stock == 4u);
+    BOOST_TEST(m.books().check_invariants().empty());
+}
+
 // A market that peers join and leave for hours keeps sessions and addresses for its members
 // only: one that left is forgotten, after any retry of its leave could still come.
 TP_ON_MEMORY_AND_UDP(a_peer_that_left_is_forgotten) {

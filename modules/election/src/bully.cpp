@@ -364,6 +364,11 @@ void Bully::suspect(Time now) {
     begin_election(now);
 }
 
+void Bully::abdicate(Time now) {
+    if (role_ != Role::leader) return;
+    begin_election(now);
+}
+
 void Bully::lose_leader(Time now) {
     if (!leader_) return;
     events_.push_back(Event{EventKind::leader_lost, *leader_, epoch_, now, std::nullopt});

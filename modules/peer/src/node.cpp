@@ -157,6 +157,8 @@ asio::awaitable<void> Node::run() {
     using namespace asio::experimental::awaitable_operators;
     try {
         if (stopped_) co_return;  // failed before it began (a replica it could not open)
+        // The members a restarted replica's log names: known before it greets them.
+        learn_members(core_.ready());
         if (guard_ && core_.incarnation() > 1) {
             // A restarted peer's members may still write for its earlier life, which it must
             // refuse: tell them first.

@@ -12,6 +12,11 @@ namespace tp::peer {
 
 bool Node::send_hello(PeerId to, bool ask) {
     if (stopped_ || !guard_ || to == id()) return true;
+    if (!guard_->is_member(to)) {
+        // A peer this one holds no session for (it was forgotten meanwhile): nothing to greet.
+        log_->debug("no hello for peer {}: not a member this peer knows", to);
+        return true;
+    }
     std::vector<std::byte> buffer = take_pooled(send_buffers_);
     buffer.resize(auth::hello_size);
     const std::size_t size = guard_->seal_hello(to, buffer, ask);

@@ -180,6 +180,11 @@ void PeerCore::start(Time now, bool restarted) {
     } else {
         bully_.start(now, epoch_floor_);
     }
+    // A replica back from a crash knows the members its log names: newcomers among them, which
+    // may lead by now (a promoted one), and whose datagrams it could not open without them.
+    if (members_from_log_ && !joining_ && (restarted || incarnation_ > 1))
+        adopt_members(*std::exchange(members_from_log_, std::nullopt), now);
+    members_from_log_.reset();
     collect(now);
 }
 

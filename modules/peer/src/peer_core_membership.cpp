@@ -166,6 +166,8 @@ void PeerCore::send_join(PeerId to, Time now) {
 void PeerCore::leave(bool withdraw_lots, Time now) {
     if (joining_ || left_) return;
     leaving_ = withdraw_lots;
+    // Its removal goes into the logs before it is in its own: it must not lead meanwhile.
+    bully_.set_candidate(false);
     join_retry_ = now;  // asked at once, then again until answered
     on_join_tick(now);
     collect(now);

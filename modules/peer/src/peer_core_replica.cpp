@@ -27,6 +27,29 @@ bool PeerCore::restore_replica(replication::Restored restored, std::string& erro
         books = std::move(from.value());
         applied_ = restored.snapshot->covered;
     }
+    // The members as far as this log knows them, uncommitted records too: a newcomer's address is
+    // in its record, and a restarted replica that did not know it could not hear it lead.
+    market::Membership known = books.membership();
+    for (const auto& entry : restored.entries) {
+        if (entry.kind == replication::EntryKind::reign) continue;
+        const auto event = market::decode_event(entry.payload);
+        if (!event) continue;
+        std::visit(
+            [&](const auto& e) {
+                using E = std::decay_t<decltype(e)>;
+                if constexpr (std::is_same_v<E, market::MemberJoined> ||
+                              std::is_same_v<E, market::MemberLeft> ||
+                              std::is_same_v<E, market::VoterChanged>) {
+                    known.apply(e);  // refused changes change nothing
+                }
+            },
+            *event);
+    }
+    members_from_log_.reset();
+    if (known.size() > 0) {
+        members_from_log_.emplace();
+        for (const auto& [id, m] : known.members()) members_from_log_->push_back(to_wire(m));
+    }
     shadow_ = std::move(books);
     since_compaction_ = 0;
     // The replica never acknowledges an epoch older than one this peer has seen.
@@ -156,6 +179,16 @@ void PeerCore::drive_replica(Time now) {
                    r.last(), r.durable(), r.commit(),
                    r.recovering() ? ", recovering" : (r.seeded() ? "" : ", not seeded"));
     }
+    if (loading_ && r.reign() != *loading_ && !r.voter() && bully_.is_leader()) {
+        // Won the election, but the logs name a set without this peer (its removal was in them):
+        // it cannot lead. It gives the lead up, and the members elect another once its
+        // heartbeats stop.
+        log_.info("gives up epoch {}: the replica set no longer holds it",
+                  election::epoch_text(*loading_));
+        step_down();
+        bully_.set_candidate(false);
+        bully_.abdicate(now);
+    }
     if (trader_ && (deposed || !r.serving())) {
         log_.info("steps down: the replicas follow a newer reign than epoch {}",
                   election::epoch_text(trader_->epoch()));
@@ -258,11 +291,12 @@ void PeerCore::promote_if_due(Time now) {
 void PeerCore::follow_the_set() {
     // A peer outside the set never leads (a trader needs its own copy of the log); one promoted
     // leads from the next election on, once its config record is in its log.
-    const bool voter = replica_->voter();
+    // One leaving never leads: its removal may be in the others' logs and not yet in its own.
+    const bool voter = replica_->voter() && !leaving_ && !left_;
     if (voter == bully_.config().candidate) return;
     bully_.set_candidate(voter);
     log_.info(voter ? "is in the replica set: it may lead from the next election on"
-                    : "is no longer in the replica set: it never leads");
+                    : "may not lead: it is leaving, or no longer in the replica set");
 }
 
 void PeerCore::apply_committed() {

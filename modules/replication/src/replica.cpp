@@ -205,7 +205,10 @@ void Replica::follow(Epoch epoch, PeerId leader, Time /*now*/) {
 // ---- Input ----------------------------------------------------------------------------------
 
 void Replica::on_message(PeerId from, const Message& message, Time now) {
-    if (!is_member(from) || from == options_.self) {
+    // The leader the election named speaks even when this log's set lacks it: a voter added by a
+    // record that only it (and the failed trader) hold is the set's newest member, and its view
+    // change needs the others' answers (the record may not have reached them).
+    if ((!is_member(from) && (from != leader_ || leader_ == 0)) || from == options_.self) {
         ++counters_.ignored;
         return;
     }

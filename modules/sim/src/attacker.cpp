@@ -39,6 +39,9 @@ void Attacker::send(PeerId from, PeerId to, wire::Epoch epoch, wire::Body body,
     } catch (const std::exception&) {
         return;  // larger than a datagram: nobody could send it
     }
+    // The trader may be a newcomer this member has not heard of yet (a promoted one, issue 18):
+    // nobody it could seal for.
+    if (guard_ != nullptr && !guard_->is_member(to)) return;
     if (guard_ != nullptr) {
         // A member holds the key: it seals its hostile envelopes as its node seals any other.
         std::vector<std::byte> frame(auth::frame_overhead + bytes.size());

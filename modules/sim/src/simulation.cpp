@@ -47,6 +47,7 @@ peer::Config market_config(const Options& o, runtime::Rng& rng) {
     c.seed = o.seed;
     c.peers = o.peers;
     c.replication.replicas = o.replicas;
+    c.replication.promote = o.promote;
     c.storage.snapshot_every = o.snapshot_every;
     c.network.transport = peer::TransportKind::memory;
     // Durability is modelled by the memory journal: syncs take sync_latency of virtual time and
@@ -440,6 +441,7 @@ std::string repro_command(const Options& o) {
     const Options defaults;
     if (o.peers != defaults.peers) cmd += fmt::format(" --peers {}", o.peers);
     if (o.replicas != defaults.replicas) cmd += fmt::format(" --replicas {}", o.replicas);
+    if (o.promote) cmd += " --promote";
     if (o.snapshot_every != defaults.snapshot_every)
         cmd += fmt::format(" --snapshot-every {}", o.snapshot_every);
     if (o.duration != defaults.duration) cmd += " --duration " + peer::format_duration(o.duration);

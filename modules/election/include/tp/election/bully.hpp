@@ -217,6 +217,10 @@ public:
     // Whether this peer may lead (Config::candidate), from the next election on: a customer
     // promoted to the replica set becomes one once its log is caught up (issue 18).
     void set_candidate(bool candidate) noexcept { config_.candidate = candidate; }
+    // A leader that may not lead after all (set_candidate(false) first) gives the lead up: it
+    // starts over as a peer without a leader, keeping its epoch, and the members elect another
+    // once its heartbeats stop. A no-op unless leading.
+    void abdicate(Time now);
     bool claims_held() const noexcept { return claims_held_; }
     const Counters& counters() const noexcept { return counters_; }
 

@@ -395,6 +395,8 @@ private:
     // Members update.
     std::vector<wire::MemberInfo> view_;
     std::uint64_t view_version_ = 0;
+    // The membership a restored replica's log names (restore_replica), taken at start.
+    std::optional<std::vector<wire::MemberInfo>> members_from_log_;
     std::optional<std::pair<wire::Epoch, wire::Members>> early_members_;
 };
 

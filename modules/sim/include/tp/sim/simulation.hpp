@@ -22,6 +22,8 @@ struct Options {
     // The replica set's size (replication.replicas): the highest ids keep the log, the others
     // are customers.
     std::uint32_t replicas = peer::Config::Replication::default_replicas;
+    // replication.promote: the trader adds customers to the set, keeping it at `replicas`.
+    bool promote = false;
     // Records between snapshots (storage.snapshot_every): small values make every run compact,
     // install snapshots and write them while the log keeps growing.
     std::uint64_t snapshot_every = peer::Config::Storage::default_snapshot_every;
