@@ -616,6 +616,43 @@ BOOST_AUTO_TEST_CASE(a_promoted_newcomer_leads_only_from_the_next_election) {
     BOOST_TEST(m.peer(9).trader()->books().in_stock(salt) == 10u);
 }
 
+// Found by `sim --promote --faults crash,churn` (seed 39): a replica back from a crash knew only
+// the founders, so it could not hear a promoted newcomer that led by then. Its log names it.
+BOOST_AUTO_TEST_CASE(a_restarted_replica_knows_the_members_its_log_names) {
+    // Step 1: newcomer 9 joins and is promoted.
+    ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer}, 5, true);
+    m.elect(3);
+    m.join(9, Role::buyer, 1);
+    m.advance(ms(200));
+    BOOST_REQUIRE(m.peer(9).replica() != nullptr);
+    BOOST_REQUIRE(m.peer(9).replica()->voter());
+    // Step 2: replica 1 crashes and comes back: it knows 9 again, from its own log.
+    m.crash(1);
+    m.launch(1, true);
+    const auto members = m.peer(1).members();
+    BOOST_TEST(std::binary_search(members.begin(), members.end(), PeerId{9}));
+}
+
+// Found by `sim --promote --faults all` (seed 199): a replica that had asked to leave won the
+// election; the others' logs held its removal and named a set without it, and it could never
+// serve. A leaving peer is no candidate.
+BOOST_AUTO_TEST_CASE(a_leaving_replica_is_no_candidate) {
+    ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer}, 3, true);
+    m.elect(3);
+    BOOST_REQUIRE(m.peer(2).election().config().candidate);
+    // Peer 2 asks to leave; its answer is lost, so it is still leaving.
+    m.lost = [](const wire::Envelope& e) { return e.receiver == 2; };
+    m.peer(2).leave(false, m.now);
+    m.carry_out(2);
+    m.settle();
+    BOOST_REQUIRE(m.peer(2).leaving());
+    BOOST_TEST(!m.peer(2).election().config().candidate);
+    // The trader fails: 2 is the highest peer left, but 1 is elected.
+    m.crash(3);
+    m.advance(ms(500));
+    BOOST_TEST(!m.peer(2).election().is_leader());
+}
+
 // Without promote the set only shrinks: a customer is never shipped the log.
 BOOST_AUTO_TEST_CASE(without_promote_a_customer_keeps_no_log) {
     ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer, Role::buyer}, 3);

@@ -182,9 +182,9 @@ void PeerCore::start(Time now, bool restarted) {
     }
     // A replica back from a crash knows the members its log names: newcomers among them, which
     // may lead by now (a promoted one), and whose datagrams it could not open without them.
-    if (members_from_log_ && !joining_ && (restarted || incarnation_ > 1))
-        adopt_members(*std::exchange(members_from_log_, std::nullopt), now);
-    members_from_log_.reset();
+    if (replica_ && !joining_ && (restarted || incarnation_ > 1)) {
+        if (auto members = members_in_log(); !members.empty()) adopt_members(std::move(members), now);
+    }
     collect(now);
 }
 
@@ -375,6 +375,7 @@ void PeerCore::on_election_event(const election::Event& event, Time now) {
                 // The view change: the books come from a quorum's logs, not a shared journal.
                 log_.info("won the election (epoch {}), collecting the replicas' logs",
                            election::epoch_text(event.epoch));
+                learn_members_in_log(now);
                 replica_->lead(event.epoch, now);
             } else {
                 log_.debug("won the election (epoch {}), loading the books",

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "tp/mutant/mutant.hpp"
 #include "tp/peer/peer_core.hpp"
 #include "translate.hpp"
 
@@ -34,7 +35,7 @@ bool PeerCore::on_membership_message(PeerId from, const wire::Envelope& envelope
     if (std::holds_alternative<wire::Leave>(body)) {
         if (trader_ && replica_ && std::binary_search(replica_->voters().begin(),
                                                       replica_->voters().end(), from) &&
-            !replica_->can_change()) {
+            !replica_->can_change() && !TP_MUTANT(two_changes_at_once)) {
             // A replica's leave changes the replica set, one change at a time: held back until
             // the previous one is committed, and asked again at the leaver's retry.
             push(scratch_, from, wire::LeaveAnswer{wire::MembershipRefusal::trader_unavailable, 0});

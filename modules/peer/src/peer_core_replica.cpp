@@ -27,12 +27,22 @@ bool PeerCore::restore_replica(replication::Restored restored, std::string& erro
         books = std::move(from.value());
         applied_ = restored.snapshot->covered;
     }
-    // The members as far as this log knows them, uncommitted records too: a newcomer's address is
-    // in its record, and a restarted replica that did not know it could not hear it lead.
-    market::Membership known = books.membership();
-    for (const auto& entry : restored.entries) {
-        if (entry.kind == replication::EntryKind::reign) continue;
-        const auto event = market::decode_event(entry.payload);
+    shadow_ = std::move(books);
+    since_compaction_ = 0;
+    // The replica never acknowledges an epoch older than one this peer has seen.
+    restored.joined = std::max(restored.joined, epoch_floor_);
+    replica_.emplace(replication_options_, std::move(restored));
+    return true;
+}
+
+std::vector<wire::MemberInfo> PeerCore::members_in_log() const {
+    // The books' members as far as they are applied, then every record held after that,
+    // committed or not: a newcomer's address is in its record.
+    market::Membership known = shadow_ ? shadow_->membership() : market::Membership{};
+    for (Position p = applied_ + 1; replica_ && p <= replica_->last(); ++p) {
+        const replication::Entry* entry = replica_->entry(p);
+        if (entry == nullptr || entry->kind == replication::EntryKind::reign) continue;
+        const auto event = market::decode_event(entry->payload);
         if (!event) continue;
         std::visit(
             [&](const auto& e) {
@@ -40,22 +50,31 @@ bool PeerCore::restore_replica(replication::Restored restored, std::string& erro
                 if constexpr (std::is_same_v<E, market::MemberJoined> ||
                               std::is_same_v<E, market::MemberLeft> ||
                               std::is_same_v<E, market::VoterChanged>) {
-                    known.apply(e);  // refused changes change nothing
+                    known.apply(e);  // a change the fold refuses changes nothing
                 }
             },
             *event);
     }
-    members_from_log_.reset();
-    if (known.size() > 0) {
-        members_from_log_.emplace();
-        for (const auto& [id, m] : known.members()) members_from_log_->push_back(to_wire(m));
+    std::vector<wire::MemberInfo> out;
+    out.reserve(known.size());
+    for (const auto& [id, m] : known.members()) out.push_back(to_wire(m));
+    return out;
+}
+
+void PeerCore::learn_members_in_log(Time now) {
+    // Only additions: a leave still uncommitted may yet be cut.
+    std::vector<wire::MemberInfo> members = view_;
+    for (PeerId id : members_) {
+        if (std::none_of(members.begin(), members.end(), [&](const auto& m) { return m.id == id; }))
+            members.push_back(wire::MemberInfo{id, true, true, false, {}, 0});
     }
-    shadow_ = std::move(books);
-    since_compaction_ = 0;
-    // The replica never acknowledges an epoch older than one this peer has seen.
-    restored.joined = std::max(restored.joined, epoch_floor_);
-    replica_.emplace(replication_options_, std::move(restored));
-    return true;
+    bool added = false;
+    for (auto& m : members_in_log()) {
+        if (std::binary_search(members_.begin(), members_.end(), m.id)) continue;
+        members.push_back(std::move(m));
+        added = true;
+    }
+    if (added) adopt_members(std::move(members), now);
 }
 
 bool PeerCore::open_replica(replication::Restored restored, std::string& error, Time now) {
@@ -254,7 +273,7 @@ void PeerCore::promote_if_due(Time now) {
         promoting_ = 0;
         return;
     }
-    if (!r.can_change()) return;  // one change at a time
+    if (!r.can_change() && !TP_MUTANT(two_changes_at_once)) return;  // one change at a time
     // The customers, highest first: the one being caught up stays while it is a member and
     // within its patience; then the next one down (and round again).
     const auto is_voter = [&](PeerId p) {

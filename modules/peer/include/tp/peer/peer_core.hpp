@@ -310,6 +310,10 @@ private:
     void apply_committed();
     void rebuild_books();
     void compact_if_due();
+    // The members the replica's log names, uncommitted records too; and those of them this peer
+    // does not know yet, adopted (a new trader's view change reaches every voter its log names).
+    std::vector<wire::MemberInfo> members_in_log() const;
+    void learn_members_in_log(Time now);
     // The trader keeps the replica set at its size (PeerCoreOptions::promote): the customer it
     // ships its log to, and its config record once that copy has caught up.
     void promote_if_due(Time now);
@@ -395,8 +399,7 @@ private:
     // Members update.
     std::vector<wire::MemberInfo> view_;
     std::uint64_t view_version_ = 0;
-    // The membership a restored replica's log names (restore_replica), taken at start.
-    std::optional<std::vector<wire::MemberInfo>> members_from_log_;
+
     std::optional<std::pair<wire::Epoch, wire::Members>> early_members_;
 };
 
