@@ -53,6 +53,7 @@ struct Overrides {
     std::optional<std::string> durability;
     std::optional<std::string> replication;
     std::optional<std::uint32_t> replicas;
+    bool promote = false;
     std::optional<std::string> policy;
     std::optional<double> failure_probability;
     std::optional<double> join_rate;
@@ -105,6 +106,9 @@ void add_run_flags(CLI::App* cmd, Overrides& o) {
                     "ids (default 7; every peer when there are fewer); the others are customers "
                     "that trade but never lead")
         ->check(CLI::Range(1u, tp::peer::Config::Replication::max_replicas));
+    cmd->add_flag("--promote", o.promote,
+                  "Quorum mode: the trader keeps the replica set at --replicas as peers come and "
+                  "go, adding the highest customer once its copy of the log has caught up");
     cmd->add_option("--policy", o.policy, "Recovered trader: defer or bully")
         ->check(CLI::IsMember(names_of(tp::election::recovery_policy_names)));
     cmd->add_option("--failure-probability", o.failure_probability,
@@ -157,6 +161,7 @@ tp::peer::Config make_config(const Overrides& o) {
             *o.replication == "quorum" ? ReplicationMode::quorum : ReplicationMode::shared;
     }
     if (o.replicas) c.replication.replicas = *o.replicas;
+    if (o.promote) c.replication.promote = true;
     if (o.policy) c.failure.policy = parse_recovery_policy(*o.policy);
     if (o.failure_probability) c.failure.probability = *o.failure_probability;
     if (o.max_transactions) c.behaviour.max_transactions = *o.max_transactions;
@@ -191,6 +196,7 @@ std::string run_command(const Overrides& o, const tp::peer::Config& c) {
     if (o.durability) cmd += " --durability " + *o.durability;
     if (o.replication) cmd += " --replication " + *o.replication;
     if (o.replicas) cmd += fmt::format(" --replicas {}", *o.replicas);
+    if (o.promote) cmd += " --promote";
     if (o.duration) cmd += " --duration " + *o.duration;
     if (o.join_rate) cmd += fmt::format(" --join-rate {}", *o.join_rate);
     if (o.leave_rate) cmd += fmt::format(" --leave-rate {}", *o.leave_rate);
