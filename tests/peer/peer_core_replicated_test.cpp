@@ -653,6 +653,28 @@ BOOST_AUTO_TEST_CASE(a_leaving_replica_is_no_candidate) {
     BOOST_TEST(!m.peer(2).election().is_leader());
 }
 
+// Issue 18: the trader's own graceful leave. It asked itself through the members in turn, who
+// named it as the trader, until it gave up: it never left. Its books record it like anyone's.
+BOOST_AUTO_TEST_CASE(the_trader_leaves_through_its_own_books) {
+    // Step 1: trader 3 of replicas 1..3 deposits a lot and leaves, keeping nothing on sale.
+    ReplicatedMarket m({Role::buyer, Role::buyer, Role::seller});
+    m.elect(3);
+    m.peer(3).leave(true, m.now);
+    m.carry_out(3);
+    m.settle();
+    m.advance(ms(20));
+    // Step 2: its leave is committed on a quorum of the set without it, and it has left.
+    BOOST_REQUIRE(m.peer(3).left());
+    for (PeerId id : {1u, 2u}) {
+        BOOST_TEST((m.peer(id).replica()->voters() == std::vector<PeerId>{1, 2}));
+    }
+    // Step 3: it stops; 2 is elected and serves, with 3 no member of its books.
+    m.crash(3);
+    m.advance(ms(500));
+    BOOST_REQUIRE(m.trader() == PeerId{2});
+    BOOST_TEST(!m.peer(2).trader()->books().membership().contains(3));
+}
+
 // Without promote the set only shrinks: a customer is never shipped the log.
 BOOST_AUTO_TEST_CASE(without_promote_a_customer_keeps_no_log) {
     ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer, Role::buyer}, 3);

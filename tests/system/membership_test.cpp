@@ -139,6 +139,25 @@ TP_ON_MEMORY_AND_UDP(a_replica_is_added_and_its_log_counts_once_the_trader_fails
     BOOST_TEST(m.books().check_invariants().empty());
 }
 
+// Issue 18: the trader itself leaves gracefully (SIGTERM on its process, or a command): its own
+// books record the leave, it answers itself once that is committed, and the others elect the
+// next trader, which trades on without it.
+TP_ON_MEMORY_AND_UDP(the_trader_leaves_and_the_next_one_serves) {
+    Market m(kind, {Role::seller, Role::buyer, Role::buyer});
+    BOOST_REQUIRE(m.settle_on(3));
+    m.deposit(1, salt, 5, 10);
+    BOOST_TEST(m.buy(2, salt, 2).filled);
+    // Step 1: trader 3 leaves.
+    m->leave(3, false);
+    BOOST_REQUIRE(gone(m, 3));
+    // Step 2: 2 is elected, its books without 3 and with the sale, and it serves 1's deposit.
+    BOOST_REQUIRE(m.settle_on(2));
+    BOOST_TEST(m.books().membership().find(3) == nullptr);
+    BOOST_TEST(m.books().product(salt)->sold == 2u);
+    m.deposit(1, fish, 4, 7);
+    BOOST_TEST(m.books().check_invariants().empty());
+}
+
 // A market that peers join and leave for hours keeps sessions and addresses for its members
 // only: one that left is forgotten, after any retry of its leave could still come.
 TP_ON_MEMORY_AND_UDP(a_peer_that_left_is_forgotten) {

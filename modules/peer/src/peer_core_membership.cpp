@@ -199,6 +199,11 @@ void PeerCore::on_join_tick(Time now) {
         // no trader known, the members in turn: one that is not the trader names it.
         if (const auto partner = trading_partner()) {
             leave_to_ = partner;
+        } else if (trader_) {
+            // The trader leaves too: its own books record it like anyone's (a replica's leave
+            // through the log), it answers itself once that is durable, and the members elect
+            // another once it has gone.
+            leave_to_ = self_;
         } else if (leave_attempts_ > 1 && members_.size() > 1) {
             PeerId next = members_[leave_attempts_ % members_.size()];
             if (next == self_) next = members_[(leave_attempts_ + 1) % members_.size()];

@@ -209,8 +209,23 @@ void PeerCore::drive_replica(Time now) {
         bully_.abdicate(now);
     }
     if (trader_ && (deposed || !r.serving())) {
-        log_.info("steps down: the replicas follow a newer reign than epoch {}",
-                  election::epoch_text(trader_->epoch()));
+        if (!deposed && leaving_ && !r.voter()) {
+            // Its own leave is committed (it removed itself from the set, and the reign ends with
+            // that): it has left. The members hear it in the Members update the commit releases;
+            // the rest of its outbox (payments still waiting for their sales) ends with the reign.
+            trader_->on_durable(r.commit());
+            Outbox news;
+            for (auto& out : trader_->outbox()) {
+                if (std::holds_alternative<wire::Members>(out.body)) news.push_back(std::move(out));
+            }
+            stamp_all(news);
+            leaving_.reset();
+            left_ = true;
+            log_.info("left the market (it was the trader)");
+        } else {
+            log_.info("steps down: the replicas follow a newer reign than epoch {}",
+                      election::epoch_text(trader_->epoch()));
+        }
         step_down();
     }
     apply_committed();
