@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "role_script.hpp"
+#include "tp/market/codec.hpp"
 #include "tp/peer/config.hpp"
 #include "tp/peer/peer_core.hpp"
 
@@ -673,6 +674,73 @@ BOOST_AUTO_TEST_CASE(the_trader_leaves_through_its_own_books) {
     m.advance(ms(500));
     BOOST_REQUIRE(m.trader() == PeerId{2});
     BOOST_TEST(!m.peer(2).trader()->books().membership().contains(3));
+}
+
+// Found by `sim --promote --faults all` (seeds 164, 253, then 2): a founder back from a lost
+// disk knew only the founders. It could not hear a promoted newcomer that led by then, and its
+// election requests made the others elect again and again. It asks for the members like a
+// newcomer: a member names the trader, and the trader answers from its books.
+BOOST_AUTO_TEST_CASE(a_founder_back_from_a_lost_disk_asks_the_trader_for_the_members) {
+    // Step 1: newcomer 9 joins and is promoted; the trader fails and 9 leads.
+    ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer}, 5, true);
+    m.elect(3);
+    m.join(9, Role::buyer, 1);
+    m.advance(ms(200));
+    BOOST_REQUIRE(m.peer(9).replica() != nullptr && m.peer(9).replica()->voter());
+    m.crash(3);
+    m.advance(ms(500));
+    BOOST_REQUIRE(m.trader() == PeerId{9});
+    // Step 2: founder 1 loses its disk and comes back: it knows the founders only.
+    m.crash(1);
+    m.disks[1] = Disk{};
+    m.launch(1, true);
+    auto members = m.peer(1).members();
+    BOOST_REQUIRE(!std::binary_search(members.begin(), members.end(), PeerId{9}));
+    BOOST_TEST(m.peer(1).asking_members());
+    // Step 3: it asks a member (2 names 9, with its address), then 9, which answers from its
+    // books with nothing recorded; 1 knows 9 and follows it.
+    const auto written = m.peer(9).replica()->last();
+    m.advance(ms(500));
+    members = m.peer(1).members();
+    BOOST_TEST(std::binary_search(members.begin(), members.end(), PeerId{9}));
+    BOOST_TEST(!m.peer(1).asking_members());
+    BOOST_TEST(m.peer(1).trading_partner().value_or(0) == 9u);
+    // Only the peers' own traffic since: no membership record for 1's question.
+    for (auto p = written + 1; p <= m.peer(9).replica()->last(); ++p) {
+        const auto event = tp::market::decode_event(m.peer(9).replica()->entry(p)->payload);
+        if (m.peer(9).replica()->entry(p)->kind == replication::EntryKind::reign || !event) continue;
+        BOOST_TEST(!std::holds_alternative<tp::market::MemberJoined>(*event));
+    }
+}
+
+// Found by `sim --promote --faults all` (seed 371): a replica took the trader's update that a
+// newcomer had left, then won an election while its log still held only the newcomer's join,
+// and named it a member again (its clock lost the entry and gained it back).
+BOOST_AUTO_TEST_CASE(a_new_trader_does_not_bring_back_a_member_the_trader_s_update_removed) {
+    // Step 1: newcomer 9 joins: every replica's log holds its join.
+    ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer});
+    m.elect(3);
+    m.join(9, Role::buyer, 1);
+    m.advance(ms(200));
+    BOOST_REQUIRE(m.peer(1).replica()->last() == m.peer(3).replica()->last());
+    // Step 2: 9 leaves while replica 1 hears no replication: 2 and 3 commit the leave, and the
+    // trader's update without 9 reaches 1, whose log still ends at the join.
+    m.lost = [](const wire::Envelope& e) {
+        return e.receiver == 1 && wire::replication_message(e.body).has_value();
+    };
+    m.peer(9).leave(false, m.now);
+    m.carry_out(9);
+    m.settle();
+    BOOST_REQUIRE(m.peer(9).left());
+    auto members = m.peer(1).members();
+    BOOST_REQUIRE(!std::binary_search(members.begin(), members.end(), PeerId{9}));
+    // Step 3: 2 and 3 fail; 1 wins the election and reads its log for members: 9 stays gone.
+    m.crash(3);
+    m.crash(2);
+    m.advance(ms(500));
+    BOOST_REQUIRE(m.peer(1).election().is_leader());
+    members = m.peer(1).members();
+    BOOST_TEST(!std::binary_search(members.begin(), members.end(), PeerId{9}));
 }
 
 // Without promote the set only shrinks: a customer is never shipped the log.

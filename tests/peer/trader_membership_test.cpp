@@ -151,17 +151,45 @@ BOOST_AUTO_TEST_CASE(a_retried_join_gets_the_same_answer_and_no_second_record) {
     auto out = reign.receive(9, wire::Join{true, false, "127.0.0.1", 9009});
     BOOST_TEST(reign.core->written() == 1u);
     BOOST_TEST(bodies<wire::JoinAnswer>(out, 9).empty());
-    // Step 2: the sync: both answers say admitted.
+    // Step 2: the sync: both answers say admitted; the others hear of 9 once.
     out = reign.sync();
     const auto answers = bodies<wire::JoinAnswer>(out, 9);
     BOOST_REQUIRE(answers.size() == 2u);
     for (const auto& a : answers) BOOST_TEST((a.reason == wire::MembershipRefusal::none));
+    BOOST_TEST(bodies<wire::Members>(out, 1).size() == 1u);
     // Step 3: the same id from another address is someone else: refused.
     out = settled(reign, 9, wire::Join{true, false, "127.0.0.2", 9009});
     const auto other = bodies<wire::JoinAnswer>(out, 9);
     BOOST_REQUIRE(other.size() == 1u);
     BOOST_TEST((other[0].reason == wire::MembershipRefusal::id_in_use));
     BOOST_TEST(reign.core->written() == 1u);
+}
+
+// A founder back from a crash (its disk lost, say) asks for the membership with a Join that
+// names no address (the config holds a founder's): answered from the books, nothing recorded,
+// nobody else told.
+BOOST_AUTO_TEST_CASE(a_founder_s_join_is_answered_from_the_books_and_changes_nothing) {
+    MemoryJournalStore store;
+    Reign reign(store, founded());
+    reign.receive(9, wire::Join{true, false, "127.0.0.1", 9009});
+    reign.sync();
+    reign.core->take_membership_changed();
+    // Founder 2 asks: the answer lists every member, 9 with its address.
+    const auto out = settled(reign, 2, wire::Join{false, true, {}, 0});
+    BOOST_TEST(reign.core->written() == 1u);  // 9's join only
+    const auto answers = bodies<wire::JoinAnswer>(out, 2);
+    BOOST_REQUIRE(answers.size() == 1u);
+    BOOST_TEST((answers[0].reason == wire::MembershipRefusal::none));
+    BOOST_TEST((ids(answers[0].members) == std::vector<tp::peer::PeerId>{1, 2, 3, 6, 9}));
+    BOOST_TEST(answers[0].members.back().host == "127.0.0.1");
+    for (tp::peer::PeerId member : {1u, 3u, 9u}) BOOST_TEST(bodies<wire::Members>(out, member).empty());
+    BOOST_TEST(!reign.core->take_membership_changed());
+    // A founder's id with an address is someone else's claim: refused.
+    const auto claimed = bodies<wire::JoinAnswer>(settled(reign, 2, wire::Join{false, true,
+                                                                               "10.0.0.2", 9002}),
+                                                  2);
+    BOOST_REQUIRE(claimed.size() == 1u);
+    BOOST_TEST((claimed[0].reason == wire::MembershipRefusal::id_in_use));
 }
 
 BOOST_AUTO_TEST_CASE(a_leave_from_a_non_member_is_refused) {

@@ -185,6 +185,13 @@ void PeerCore::start(Time now, bool restarted) {
     if (replica_ && !joining_ && (restarted || incarnation_ > 1)) {
         if (auto members = members_in_log(); !members.empty()) adopt_members(std::move(members), now);
     }
+    // Any member back from a crash asks the trader who the members are now: its log (if it
+    // keeps one) may be lost or behind, and a customer keeps none.
+    if (!joining_ && (restarted || incarnation_ > 1)) {
+        asking_members_ = true;
+        join_retry_ = now;
+        on_join_tick(now);
+    }
     collect(now);
 }
 

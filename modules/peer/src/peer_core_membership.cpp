@@ -52,7 +52,7 @@ bool PeerCore::on_membership_message(PeerId from, const wire::Envelope& envelope
         return true;
     }
     if (const auto* answer = std::get_if<wire::JoinAnswer>(&body)) {
-        if (!joining_ || from != join_to_) {
+        if ((!joining_ && !asking_members_) || from != join_to_) {
             ++counters_.wrong_role;
             dropped(DropKind::wrong_role, from, "a join answer this peer did not ask it for", now);
             return true;
@@ -113,8 +113,10 @@ bool PeerCore::on_membership_message(PeerId from, const wire::Envelope& envelope
 }
 
 void PeerCore::take_members(const wire::Members& update, Time now) {
+    asking_members_ = false;  // the trader's word, as good as an answer
     if (update.version <= view_version_) return;
     view_version_ = update.version;
+    view_covers_ = std::max(view_covers_, update.version);
     adopt_members(update.members, now);
 }
 
@@ -128,6 +130,15 @@ void PeerCore::take_early_members(Time now) {
 void PeerCore::on_join_answer(PeerId from, const wire::JoinAnswer& answer, Time now) {
     switch (answer.reason) {
         case wire::MembershipRefusal::none:
+            if (asking_members_) {
+                // A member back from a crash: the membership as the trader's books hold it.
+                asking_members_ = false;
+                if (replica_) view_covers_ = std::max(view_covers_, replica_->last());
+                adopt_members(answer.members, now);
+                log_.info("heard the members from the trader, peer {}: {} members", from,
+                          answer.members.size());
+                return;
+            }
             joining_.reset();
             join_retry_.reset();
             adopt_members(answer.members, now);
@@ -147,6 +158,13 @@ void PeerCore::on_join_answer(PeerId from, const wire::JoinAnswer& answer, Time 
             return;
         case wire::MembershipRefusal::trader_unavailable: return;  // asked again at the retry
         default:
+            if (asking_members_) {
+                // A member that left before its crash is one no more: nothing to learn.
+                asking_members_ = false;
+                log_.info("the trader, peer {}, lists it as no member: {}", from,
+                          wire::to_string(answer.reason));
+                return;
+            }
             // The market will not take this peer as it is (an id in use, a bad address...).
             ready_.failure = fmt::format("the market refused to let peer {} join: {}", self_,
                                          wire::to_string(answer.reason));
@@ -157,10 +175,17 @@ void PeerCore::on_join_answer(PeerId from, const wire::JoinAnswer& answer, Time 
 }
 
 void PeerCore::send_join(PeerId to, Time now) {
-    if (!joining_) return;
+    if (!joining_ && !asking_members_) return;
     join_to_ = to;
     join_retry_ = now + join_interval_;
-    push(scratch_, to, wire::Join{is_buyer(), is_seller(), joining_->host, joining_->port});
+    // A founder's address is the config's: its Join names none, and the trader answers it from
+    // the books, recording nothing.
+    wire::Join join{is_buyer(), is_seller(), {}, 0};
+    if (joining_) {
+        join.host = joining_->host;
+        join.port = joining_->port;
+    }
+    push(scratch_, to, std::move(join));
     stamp_all(scratch_);
 }
 
@@ -213,7 +238,23 @@ void PeerCore::on_join_tick(Time now) {
             push(scratch_, *leave_to_, wire::Leave{*leaving_});
             stamp_all(scratch_);
         }
+    } else if (asking_members_ && !trader_ && !loading_) {
+        // The trader it follows, else the members in turn: one that is not the trader names it.
+        // A trader (or one about to be) has the membership in its books.
+        PeerId to = 0;
+        if (const auto partner = trading_partner()) {
+            to = *partner;
+        } else if (members_.size() > 1) {
+            to = members_[join_attempts_++ % members_.size()];
+            if (to == self_) to = members_[join_attempts_++ % members_.size()];
+        }
+        if (to != 0) {
+            send_join(to, now);
+        } else {
+            join_retry_ = now + join_interval_;
+        }
     } else {
+        asking_members_ = false;
         join_retry_.reset();
     }
 }

@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <map>
 #include <utility>
 
 #include "tp/market/codec.hpp"
@@ -35,10 +36,12 @@ bool PeerCore::restore_replica(replication::Restored restored, std::string& erro
     return true;
 }
 
-std::vector<wire::MemberInfo> PeerCore::members_in_log() const {
+std::vector<wire::MemberInfo> PeerCore::members_in_log(Position newer_than) const {
     // The books' members as far as they are applied, then every record held after that,
     // committed or not: a newcomer's address is in its record.
     market::Membership known = shadow_ ? shadow_->membership() : market::Membership{};
+    std::map<PeerId, Position> joined_at;
+    for (const auto& [id, m] : known.members()) joined_at.emplace(id, applied_);
     for (Position p = applied_ + 1; replica_ && p <= replica_->last(); ++p) {
         const replication::Entry* entry = replica_->entry(p);
         if (entry == nullptr || entry->kind == replication::EntryKind::reign) continue;
@@ -47,29 +50,35 @@ std::vector<wire::MemberInfo> PeerCore::members_in_log() const {
         std::visit(
             [&](const auto& e) {
                 using E = std::decay_t<decltype(e)>;
-                if constexpr (std::is_same_v<E, market::MemberJoined> ||
-                              std::is_same_v<E, market::MemberLeft> ||
-                              std::is_same_v<E, market::VoterChanged>) {
-                    known.apply(e);  // a change the fold refuses changes nothing
+                if constexpr (std::is_same_v<E, market::MemberJoined>) {
+                    // A change the fold refuses changes nothing.
+                    if (known.apply(e) == market::MembershipError::none)
+                        joined_at.insert_or_assign(e.member.id, p);
+                } else if constexpr (std::is_same_v<E, market::MemberLeft> ||
+                                     std::is_same_v<E, market::VoterChanged>) {
+                    known.apply(e);
                 }
             },
             *event);
     }
     std::vector<wire::MemberInfo> out;
     out.reserve(known.size());
-    for (const auto& [id, m] : known.members()) out.push_back(to_wire(m));
+    for (const auto& [id, m] : known.members()) {
+        if (newer_than == 0 || joined_at[id] > newer_than) out.push_back(to_wire(m));
+    }
     return out;
 }
 
 void PeerCore::learn_members_in_log(Time now) {
-    // Only additions: a leave still uncommitted may yet be cut.
+    // Only additions: a leave still uncommitted may yet be cut. And only joins the trader's word
+    // does not cover (view_covers_): a member it no longer listed left after that record.
     std::vector<wire::MemberInfo> members = view_;
     for (PeerId id : members_) {
         if (std::none_of(members.begin(), members.end(), [&](const auto& m) { return m.id == id; }))
             members.push_back(wire::MemberInfo{id, true, true, false, {}, 0});
     }
     bool added = false;
-    for (auto& m : members_in_log()) {
+    for (auto& m : members_in_log(view_covers_)) {
         if (std::binary_search(members_.begin(), members_.end(), m.id)) continue;
         members.push_back(std::move(m));
         added = true;

@@ -202,6 +202,8 @@ public:
         return joining_;
     }
     bool leaving() const noexcept { return leaving_.has_value(); }
+    // Back from a crash, it has not heard the membership from the trader yet.
+    bool asking_members() const noexcept { return asking_members_; }
 
     // Local events: a buy request, a lot to deposit.
     wire::RequestId buy(market::ProductId product, std::uint32_t quantity, Time now);
@@ -312,7 +314,9 @@ private:
     void compact_if_due();
     // The members the replica's log names, uncommitted records too; and those of them this peer
     // does not know yet, adopted (a new trader's view change reaches every voter its log names).
-    std::vector<wire::MemberInfo> members_in_log() const;
+    // `newer_than`: only those whose latest join is at a later position (a member applied
+    // from a snapshot counts as joined at it).
+    std::vector<wire::MemberInfo> members_in_log(Position newer_than = 0) const;
     void learn_members_in_log(Time now);
     // The trader keeps the replica set at its size (PeerCoreOptions::promote): the customer it
     // ships its log to, and its config record once that copy has caught up.
@@ -384,6 +388,10 @@ private:
 
     // Membership (issue 18): until a JoinAnswer admits this newcomer, and when to ask again.
     std::optional<PeerCoreOptions::Joining> joining_;
+    // A member back from a crash asks the trader for the membership the same way (its Join is
+    // answered from the books, nothing recorded): newcomers admitted while it was down, one of
+    // which may lead by now, are members it could not otherwise hear.
+    bool asking_members_ = false;
     PeerId join_to_ = 0;  // whom the last Join went to: only its answer counts
     std::uint64_t join_attempts_ = 0;  // retries so far, each through the next member in turn
     std::optional<Time> join_retry_;
@@ -399,6 +407,10 @@ private:
     // Members update.
     std::vector<wire::MemberInfo> view_;
     std::uint64_t view_version_ = 0;
+    // How far into this peer's log the trader's word on the membership reaches: the version of
+    // its last update, or the log's end when the trader answered this peer's question. A member
+    // named only by records up to here and absent from the view has left.
+    Position view_covers_ = 0;
 
     std::optional<std::pair<wire::Epoch, wire::Members>> early_members_;
 };
