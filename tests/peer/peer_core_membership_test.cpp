@@ -291,6 +291,74 @@ BOOST_AUTO_TEST_CASE(a_leave_answer_from_an_implausible_reign_is_dropped) {
     BOOST_TEST(leaver.left());
 }
 
+// sim --seed 225 --promote --faults all: a leaver whose leave had committed asked a trader that
+// never listed it, and heard nothing. A Leave names where its sender listens: a member that does
+// not list the sender answers it there, as it would a newcomer.
+BOOST_AUTO_TEST_CASE(a_leave_from_a_peer_nobody_lists_is_answered_where_it_listens) {
+    CoreMarket m = running();
+    const wire::Leave leave{false, "10.0.0.9", 9009};
+    const wire::MemberInfo where{9, false, false, false, "10.0.0.9", 9009};
+    // Step 1: the trader has no member 9: it says so, to 9's address.
+    m.peer(3).on_message(wire::Envelope{9, 3, m.peer(3).election().epoch(), {}, leave}, m.now);
+    m.carry_out(3);
+    BOOST_TEST((m.guests[3] == std::vector<wire::MemberInfo>{where}));
+    const auto answers = std::count_if(m.network.begin(), m.network.end(), [](const auto& e) {
+        const auto* a = std::get_if<wire::LeaveAnswer>(&e.body);
+        return e.receiver == 9 && a && a->reason == wire::MembershipRefusal::not_a_member;
+    });
+    BOOST_TEST(answers == 1);
+    m.network.clear();
+    // Step 2: member 1, not the trader, names the trader it follows, to 9's address too.
+    m.peer(1).on_message(wire::Envelope{9, 1, m.peer(1).election().epoch(), {}, leave}, m.now);
+    m.carry_out(1);
+    BOOST_TEST((m.guests[1] == std::vector<wire::MemberInfo>{where}));
+    BOOST_REQUIRE(m.network.size() == 1u);
+    const auto* named = std::get_if<wire::LeaveAnswer>(&m.network.front().body);
+    BOOST_REQUIRE(named != nullptr);
+    BOOST_TEST(m.network.front().receiver == 9u);
+    BOOST_TEST((named->reason == wire::MembershipRefusal::not_trader));
+    BOOST_TEST(named->trader == 3u);
+    // Neither recorded anything, nor lists 9.
+    for (PeerId p : {1u, 3u}) {
+        BOOST_TEST((ids(m.peer(p).members()) == std::vector<PeerId>{1, 2, 3}), "peer " << p);
+    }
+}
+
+// A leaver sent on to a trader it does not list (a newcomer promoted since it last heard) asks it
+// at the address the member's answer gives; its Leave names its own address.
+BOOST_AUTO_TEST_CASE(a_leaver_sent_on_to_a_trader_it_does_not_list_asks_it_there) {
+    CoreMarket m = running();
+    PeerCore& leaver = joined_buyer(m);
+    m.lose = [](const wire::Envelope& e) { return std::holds_alternative<wire::Leave>(e.body); };
+    leaver.leave(false, m.now);
+    m.carry_out(9);
+    m.settle();
+    m.lose = nullptr;
+    const wire::MemberInfo trader{12, true, false, true, "10.0.0.12", 9012};
+    // Step 1: member 1 says peer 12 is the trader, and where it listens.
+    leaver.on_message(wire::Envelope{1, 9, leaver.election().epoch(), {},
+                                     wire::LeaveAnswer{wire::MembershipRefusal::not_trader, 12,
+                                                       {trader}}},
+                      m.now);
+    m.carry_out(9);
+    // Step 2: 9 learns where 12 is, and asks it, naming its own address.
+    BOOST_TEST((m.guests[9] == std::vector<wire::MemberInfo>{trader}));
+    const auto asked = std::find_if(m.network.begin(), m.network.end(),
+                                    [](const auto& e) { return e.receiver == 12u; });
+    BOOST_REQUIRE((asked != m.network.end()));
+    const auto* leave = std::get_if<wire::Leave>(&asked->body);
+    BOOST_REQUIRE(leave != nullptr);
+    BOOST_TEST(leave->host == "10.0.0.9");
+    BOOST_TEST(leave->port == 9009u);
+    // An answer naming a trader it does not list, with no address, sends it nowhere.
+    m.network.clear();
+    leaver.on_message(wire::Envelope{1, 9, leaver.election().epoch(), {},
+                                     wire::LeaveAnswer{wire::MembershipRefusal::not_trader, 13, {}}},
+                      m.now);
+    m.carry_out(9);
+    BOOST_TEST(m.network.empty());
+}
+
 BOOST_AUTO_TEST_CASE(a_membership_update_from_a_peer_that_is_not_the_trader_is_dropped) {
     CoreMarket m = running();
     // Peer 2 claims a membership without 1: peer 1 keeps its own, and counts the drop.

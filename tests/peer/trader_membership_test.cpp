@@ -94,14 +94,14 @@ BOOST_AUTO_TEST_CASE(a_seller_leaves_once_paid_and_its_lots_leave_with_it) {
     const auto payments = bodies<wire::Payment>(out, 2);
     BOOST_REQUIRE(payments.size() == 1u);
     // Step 1: 2 asks to leave with its lots before acknowledging: refused, payments pending.
-    out = settled(reign, 2, wire::Leave{true});
+    out = settled(reign, 2, wire::Leave{true, {}, 0});
     auto answers = bodies<wire::LeaveAnswer>(out, 2);
     BOOST_REQUIRE(answers.size() == 1u);
     BOOST_TEST((answers[0].reason == wire::MembershipRefusal::payments_pending));
     BOOST_TEST(reign.core->books().membership().contains(2));
     // Step 2: it acknowledges, then leaves: its 3 unsold units leave with it.
     reign.receive(2, wire::PaymentAck{payments[0].payment_id});
-    reign.receive(2, wire::Leave{true});
+    reign.receive(2, wire::Leave{true, {}, 0});
     out = reign.sync();
     answers = bodies<wire::LeaveAnswer>(out, 2);
     BOOST_REQUIRE(answers.size() == 1u);
@@ -121,7 +121,7 @@ BOOST_AUTO_TEST_CASE(a_seller_that_left_keeping_its_lots_is_paid_once_it_is_back
     // Step 1: seller 2 deposits 5 salt and leaves, its lots kept on sale.
     reign.receive(2, wire::Deposit{101, salt, 5, 10});
     reign.sync();
-    auto out = settled(reign, 2, wire::Leave{false});
+    auto out = settled(reign, 2, wire::Leave{false, {}, 0});
     BOOST_TEST((bodies<wire::LeaveAnswer>(out, 2).at(0).reason == wire::MembershipRefusal::none));
     BOOST_TEST(reign.core->books().in_stock(salt) == 5u);
     // Step 2: buyer 1 buys 2 of them: sold, and the payment waits in the ledger, unsent.
@@ -195,7 +195,7 @@ BOOST_AUTO_TEST_CASE(a_founder_s_join_is_answered_from_the_books_and_changes_not
 BOOST_AUTO_TEST_CASE(a_leave_from_a_non_member_is_refused) {
     MemoryJournalStore store;
     Reign reign(store, founded());
-    const auto answers = bodies<wire::LeaveAnswer>(settled(reign, 12, wire::Leave{false}), 12);
+    const auto answers = bodies<wire::LeaveAnswer>(settled(reign, 12, wire::Leave{false, {}, 0}), 12);
     BOOST_TEST(reign.core->written() == 0u);
     BOOST_REQUIRE(answers.size() == 1u);
     BOOST_TEST((answers[0].reason == wire::MembershipRefusal::not_a_member));

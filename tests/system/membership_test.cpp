@@ -186,6 +186,47 @@ TP_ON_MEMORY_AND_UDP(a_peer_that_left_is_forgotten) {
     }
 }
 
+// sim --seed 225 --promote --faults all: a leave committed, its answer was lost, and the trader
+// failed; the next trader had never heard of the leaver (it came back from a crash after the
+// leave), so it refused the leaver's datagrams as a stranger's ("a leave from an unknown
+// address") and the leaver never learned it had left. A Leave names where its sender listens and
+// is taken from a stranger like a Join: the new trader answers that it is no member.
+BOOST_AUTO_TEST_CASE(a_leaver_the_new_trader_never_knew_learns_it_left) {
+    Market m(TransportKind::memory, {Role::seller, Role::buyer, Role::buyer});
+    BOOST_REQUIRE(m.settle_on(3));
+    auto* net = m->memory_network();
+    const PeerId leaver = m->join(Role::buyer, 1);
+    BOOST_REQUIRE(joined(m, leaver));
+    // Step 1: nothing from the trader reaches the leaver any more; it leaves, and the trader
+    // records it.
+    net->cut(3, leaver);
+    m->leave(leaver, false);
+    BOOST_REQUIRE(m.run_until([&] { return m.books().membership().find(leaver) == nullptr; }));
+    BOOST_REQUIRE(m.node(leaver).core().leaving());
+    // Step 2: peer 2 fails and comes back; it hears the members from the trader: no leaver.
+    m->crash(2, 100ms);
+    BOOST_REQUIRE(m.run_until([&] {
+        const auto* n = m->node(2);
+        return n != nullptr && n->incarnation() > 1 && !n->core().asking_members() &&
+               n->leader() == 3u;
+    }));
+    BOOST_REQUIRE(!m.node(2).guard()->is_member(leaver));
+    // Its replica holds the leave committed: the view change that makes it the trader applies
+    // nothing new, so it has no leave of its own to tell anyone of.
+    BOOST_REQUIRE(m.run_until([&] {
+        return m.node(2).core().replica()->commit() == m.node(3).core().replica()->commit();
+    }));
+    // Step 3: the trader fails; 2 takes over. Asked by the leaver, it says it is no member:
+    // the leaver is done, with no failure.
+    m->crash(3, std::nullopt);
+    BOOST_REQUIRE(m.settle_on(2));
+    BOOST_REQUIRE(gone(m, leaver));
+    const auto archive = m->archives().find(leaver);
+    BOOST_REQUIRE((archive != m->archives().end()));
+    BOOST_TEST(archive->second.failures.empty());  // not "the trader did not answer its leave"
+    BOOST_TEST(m.node(2).core().counters().strangers_refused == 0u);
+}
+
 TP_ON_MEMORY_AND_UDP(a_join_during_an_election) {
     Market m(kind, {Role::seller, Role::buyer, Role::buyer, Role::buyer});
     BOOST_REQUIRE(m.settle_on(4));

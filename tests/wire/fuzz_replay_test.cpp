@@ -126,6 +126,28 @@ BOOST_AUTO_TEST_CASE(an_older_build_s_detail_text_is_ignored) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(an_older_build_s_leave_and_leave_answer_still_decode) {
+    // Written by the build before a Leave named where the leaver listens and a LeaveAnswer the
+    // trader's entry (issue 18): they decode to the same messages with neither, and are written
+    // one pointer (a word) longer now.
+    using namespace tp::wire;
+    const std::pair<std::string, Envelope> cases[] = {
+        {"compat-leave-no-address.bin", samples::envelope(Leave{true, {}, 0})},
+        {"compat-leave_answer-no-members.bin",
+         samples::envelope(LeaveAnswer{MembershipRefusal::payments_pending, 0, {}})},
+    };
+    const auto seeds = load_corpus();
+    for (const auto& [file, env] : cases) {
+        const auto it =
+            std::find_if(seeds.begin(), seeds.end(), [&](const Seed& s) { return s.name == file; });
+        BOOST_TEST_REQUIRE((it != seeds.end()), "corpus lacks " << file);
+        const auto r = decode(it->bytes);
+        BOOST_TEST_REQUIRE(r.has_value(), file << ": " << (r ? "" : r.error().message()));
+        BOOST_TEST((r.value() == env), file);
+        BOOST_TEST(encode(env).size() == it->bytes.size() + 8, file);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(an_older_build_s_coordinator_with_two_epochs_is_refused) {
     // The build before one epoch per election message encoded this sample (leader and epoch
     // fields the largest, envelope epoch 2): the two epochs disagree, so it no longer decodes.

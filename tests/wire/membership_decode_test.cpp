@@ -79,11 +79,24 @@ BOOST_AUTO_TEST_CASE(a_member_s_host_is_checked_too) {
 // A member that is not the trader tells a leaver which trader it follows (issue 18: a leaver whose
 // trader failed, and that no new trader tells, asks the members in turn).
 BOOST_AUTO_TEST_CASE(a_leave_answer_carries_the_trader_to_ask) {
-    const LeaveAnswer sent{MembershipRefusal::not_trader, 6};
+    const LeaveAnswer sent{MembershipRefusal::not_trader, 6, {{6, true, true, true, "b", 1}}};
     std::vector<std::byte> bytes(max_datagram_size);
     bytes.resize(encode(samples::envelope(sent), bytes));
     const auto got = std::get<LeaveAnswer>(decoded(bytes).body);
     BOOST_TEST((got == sent));
+}
+
+// A leaver names where it listens: a member that no longer lists it answers there (issue 18).
+BOOST_AUTO_TEST_CASE(a_leave_s_host_is_checked_like_a_join_s) {
+    capnp::MallocMessageBuilder m;
+    valid_root(m).getBody().initLeave().setHost("bad\x01");
+    BOOST_TEST(mentions(expect_error(to_bytes(m), DecodeErrc::invalid_value),
+                        "body.leave.host: a space or control character"));
+    capnp::MallocMessageBuilder a;
+    auto list = valid_root(a).getBody().initLeaveAnswer().initMembers(1);
+    list[0].setHost("bad\x01");
+    BOOST_TEST(mentions(expect_error(to_bytes(a), DecodeErrc::invalid_value),
+                        "body.leaveAnswer.members: a space or control character"));
 }
 
 BOOST_AUTO_TEST_CASE(a_membership_reason_this_build_does_not_know) {
@@ -102,9 +115,11 @@ BOOST_AUTO_TEST_CASE(the_encoder_never_emits_what_the_decoder_refuses) {
     const auto refused = tp::wire::test::expect_encode_refused;
     refused(samples::envelope(Join{true, false, std::string(max_host_bytes + 1, 'h'), 1}),
             "wire: encode join.host: 254 bytes, limit 253");
+    refused(samples::envelope(Leave{true, std::string(max_host_bytes + 1, 'h'), 1}),
+            "wire: encode leave.host: 254 bytes, limit 253");
     refused(samples::envelope(Members{1, samples::members(max_members_listed + 1)}),
             "wire: encode members.members: 1025 members, limit 1024");
-    refused(samples::envelope(LeaveAnswer{static_cast<MembershipRefusal>(10)}),
+    refused(samples::envelope(LeaveAnswer{static_cast<MembershipRefusal>(10), 0, {}}),
             "wire: encode leaveAnswer.reason: 10 is not a MembershipRefusal");
 }
 

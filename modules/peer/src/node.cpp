@@ -337,10 +337,20 @@ std::optional<wire::Envelope> Node::accept_stranger(std::span<const std::byte> b
                                      decoded.error().message()));
     }
     wire::Envelope& envelope = decoded.value();
-    const auto* join = std::get_if<wire::Join>(&envelope.body);
+    // Only a newcomer's Join comes from an address in no book, to this peer, or the Leave of a
+    // peer this one does not list (its leave took effect and the answer was lost): both name
+    // where they listen, and what they ask changes nothing twice.
+    const std::string* host = nullptr;
+    std::uint16_t port = 0;
+    if (const auto* join = std::get_if<wire::Join>(&envelope.body)) {
+        host = &join->host;
+        port = join->port;
+    } else if (const auto* leave = std::get_if<wire::Leave>(&envelope.body)) {
+        host = &leave->host;
+        port = leave->port;
+    }
     const auto members = core_.members();
-    // Only a newcomer's Join comes from an address in no book, to this peer.
-    if (join == nullptr || envelope.receiver != id() || (from != 0 && envelope.sender != from) ||
+    if (host == nullptr || envelope.receiver != id() || (from != 0 && envelope.sender != from) ||
         std::binary_search(members.begin(), members.end(), envelope.sender)) {
         return refuse(envelope.sender, fmt::format("a {} from an unknown address",
                                                    wire::kind_name(envelope.body)));
@@ -349,13 +359,13 @@ std::optional<wire::Envelope> Node::accept_stranger(std::span<const std::byte> b
     if (const auto source = ip_ && from == 0 ? ip_->stranger_source() : std::nullopt) {
         std::optional<asio::ip::address> claimed;
         try {
-            claimed = transport::parse_host(join->host);
+            claimed = transport::parse_host(*host);
         } catch (const std::invalid_argument&) {
         }
-        if (claimed != source->address() || join->port != source->port()) {
+        if (claimed != source->address() || port != source->port()) {
             return refuse(envelope.sender,
-                          fmt::format("a join claiming {}:{} from another address", join->host,
-                                      join->port));
+                          fmt::format("a {} claiming {}:{} from another address",
+                                      wire::kind_name(envelope.body), *host, port));
         }
     }
     return std::move(envelope);

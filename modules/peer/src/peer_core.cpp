@@ -158,7 +158,12 @@ PeerCore::PeerCore(PeerCoreOptions options, spdlog::logger& log)
              }),
       seller_(options.self, options.incarnation, std::move(options.seller), log),
       joining_(std::move(options.join)),
-      join_interval_(options.election.election_timeout) {}
+      join_interval_(options.election.election_timeout) {
+    if (joining_) {
+        host_ = joining_->host;
+        port_ = joining_->port;
+    }
+}
 
 void PeerCore::start(Time now, bool restarted) {
     if (keeps_replica_ && !replica_) {

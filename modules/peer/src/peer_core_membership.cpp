@@ -32,23 +32,32 @@ bool PeerCore::on_membership_message(PeerId from, const wire::Envelope& envelope
         push(scratch_, from, std::move(answer));
         return true;
     }
-    if (std::holds_alternative<wire::Leave>(body)) {
+    if (const auto* leave = std::get_if<wire::Leave>(&body)) {
+        // A leaver this peer does not list (its leave took effect, or this peer never heard of
+        // it): answered where it says it listens, like a newcomer.
+        if (!std::binary_search(members_.begin(), members_.end(), from)) {
+            add_guest(wire::MemberInfo{from, false, false, false, leave->host, leave->port}, now);
+        }
         if (trader_ && replica_ && std::binary_search(replica_->voters().begin(),
                                                       replica_->voters().end(), from) &&
             !replica_->can_change() && !TP_MUTANT(two_changes_at_once)) {
             // A replica's leave changes the replica set, one change at a time: held back until
             // the previous one is committed, and asked again at the leaver's retry.
-            push(scratch_, from, wire::LeaveAnswer{wire::MembershipRefusal::trader_unavailable, 0});
+            push(scratch_, from, wire::LeaveAnswer{wire::MembershipRefusal::trader_unavailable, 0, {}});
             return true;
         }
         if (trader_ || loading_) return false;  // the trader's
         // Not the trader: name the one this peer follows. A leaver whose leave committed but
         // whose answer was lost is no member of the next trader's, hears nothing from it, and
         // asks the members in turn to find it.
-        const auto leader = bully_.leader();
-        push(scratch_, from,
-             wire::LeaveAnswer{wire::MembershipRefusal::not_trader,
-                               leader && *leader != self_ ? *leader : 0});
+        wire::LeaveAnswer answer{wire::MembershipRefusal::not_trader, 0, {}};
+        if (const auto leader = bully_.leader(); leader && *leader != self_) {
+            answer.trader = *leader;
+            const auto known = std::find_if(view_.begin(), view_.end(),
+                                            [&](const auto& m) { return m.id == *leader; });
+            if (known != view_.end()) answer.members.push_back(*known);
+        }
+        push(scratch_, from, std::move(answer));
         return true;
     }
     if (const auto* answer = std::get_if<wire::JoinAnswer>(&body)) {
@@ -63,13 +72,18 @@ bool PeerCore::on_membership_message(PeerId from, const wire::Envelope& envelope
     if (const auto* answer = std::get_if<wire::LeaveAnswer>(&body)) {
         if (answer->reason == wire::MembershipRefusal::not_trader) {
             // A member that is not the trader names the one it follows: asked next, at once.
+            // The leaver may not list it (a newcomer promoted since): its entry says where.
             const PeerId trader = answer->trader;
-            if (leaving_ && trader != 0 && trader != self_ && leave_to_ != trader &&
-                std::binary_search(members_.begin(), members_.end(), trader)) {
-                leave_to_ = trader;
-                push(scratch_, trader, wire::Leave{*leaving_});
-                stamp_all(scratch_);
-            }
+            if (!leaving_ || trader == 0 || trader == self_ || leave_to_ == trader) return true;
+            const bool listed = std::binary_search(members_.begin(), members_.end(), trader);
+            const auto entry =
+                std::find_if(answer->members.begin(), answer->members.end(),
+                             [&](const auto& m) { return m.id == trader && !m.host.empty(); });
+            if (!listed && entry == answer->members.end()) return true;
+            if (!listed) add_guest(*entry, now);
+            leave_to_ = trader;
+            push(scratch_, trader, leave_message());
+            stamp_all(scratch_);
             return true;
         }
         // The trader's, or a newer one's (an epoch names its leader): a trader that took the
@@ -235,7 +249,7 @@ void PeerCore::on_join_tick(Time now) {
             leave_to_ = next;
         }
         if (leave_to_) {
-            push(scratch_, *leave_to_, wire::Leave{*leaving_});
+            push(scratch_, *leave_to_, leave_message());
             stamp_all(scratch_);
         }
     } else if (asking_members_ && !trader_ && !loading_) {

@@ -255,7 +255,7 @@ void PeerCore::drive_replica(Time now) {
         adopt_books_members(now);
         for (auto& left : std::exchange(left_while_loading_, {})) {
             if (trader_->books().membership().contains(left.id)) continue;  // it came back
-            push(scratch_, left.id, wire::LeaveAnswer{wire::MembershipRefusal::none}, epoch);
+            push(scratch_, left.id, wire::LeaveAnswer{wire::MembershipRefusal::none, 0, {}}, epoch);
             add_guest(std::move(left), now);
         }
     }

@@ -217,7 +217,7 @@ void Trader::announce(const market::MembershipAnswer& a, Position version) {
             push(outbox_, a.peer, wire::JoinAnswer{to_wire(a.error), self_, listed}, epoch_);
             break;
         case market::MembershipChange::leave:
-            push(outbox_, a.peer, wire::LeaveAnswer{to_wire(a.error)}, epoch_);
+            push(outbox_, a.peer, wire::LeaveAnswer{to_wire(a.error), 0, {}}, epoch_);
             break;
         case market::MembershipChange::voter: break;
     }

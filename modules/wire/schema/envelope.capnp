@@ -228,11 +228,14 @@ struct JoinAnswer {
 
 struct Leave {
   withdrawLots @0 :Bool;
+  host @1 :Text;           # where the leaver listens; empty for a founding member
+  port @2 :UInt16;
 }
 
 struct LeaveAnswer {
   reason @0 :MembershipRefusal;
   trader @1 :UInt32;  # notTrader: the trader the answering member follows (0: none known)
+  members @2 :List(MemberInfo);  # notTrader: that trader's entry, when the member knows it
 }
 
 struct Members {

@@ -133,8 +133,12 @@ struct BodyWords {
     std::size_t operator()(const JoinAnswer& m) const {
         return struct_words<s::JoinAnswer>() + members_words(m.members);
     }
-    std::size_t operator()(const Leave&) const { return struct_words<s::Leave>(); }
-    std::size_t operator()(const LeaveAnswer&) const { return struct_words<s::LeaveAnswer>(); }
+    std::size_t operator()(const Leave& m) const {
+        return struct_words<s::Leave>() + text_words(m.host);
+    }
+    std::size_t operator()(const LeaveAnswer& m) const {
+        return struct_words<s::LeaveAnswer>() + members_words(m.members);
+    }
     std::size_t operator()(const Members& m) const {
         return struct_words<s::Members>() + members_words(m.members);
     }
@@ -409,12 +413,19 @@ struct BodyWriter {
         b.setTrader(m.trader);
         write_members(b, m.members, "joinAnswer.members");
     }
-    void operator()(const Leave& m) const { body.initLeave().setWithdrawLots(m.withdraw_lots); }
+    void operator()(const Leave& m) const {
+        check_host(m.host, "leave.host");
+        auto b = body.initLeave();
+        b.setWithdrawLots(m.withdraw_lots);
+        if (!m.host.empty()) b.setHost(as_text(m.host));
+        b.setPort(m.port);
+    }
     void operator()(const LeaveAnswer& m) const {
         check_membership(m.reason, "leaveAnswer.reason");
         auto b = body.initLeaveAnswer();
         b.setReason(to_schema(m.reason));
         b.setTrader(m.trader);
+        write_members(b, m.members, "leaveAnswer.members");
     }
     void operator()(const Members& m) const {
         auto b = body.initMembers();
@@ -837,18 +848,24 @@ private:
                 out.emplace<JoinAnswer>(std::move(m));
                 return std::nullopt;
             }
-            case s::Envelope::Body::LEAVE:
+            case s::Envelope::Body::LEAVE: {
                 where = "body.leave";
-                out.emplace<Leave>(Leave{body.getLeave().getWithdrawLots()});
+                auto r = body.getLeave();
+                Leave m{r.getWithdrawLots(), {}, r.getPort()};
+                if (auto e = host(r.getHost(), m.host, "body.leave.host")) return e;
+                out.emplace<Leave>(std::move(m));
                 return std::nullopt;
+            }
             case s::Envelope::Body::LEAVE_ANSWER: {
                 where = "body.leaveAnswer";
+                auto r = body.getLeaveAnswer();
                 LeaveAnswer m;
-                if (auto e = membership_reason(body.getLeaveAnswer().getReason(), m.reason,
-                                               "body.leaveAnswer.reason"))
+                if (auto e = membership_reason(r.getReason(), m.reason, "body.leaveAnswer.reason"))
                     return e;
-                m.trader = body.getLeaveAnswer().getTrader();
-                out.emplace<LeaveAnswer>(m);
+                m.trader = r.getTrader();
+                if (auto e = members(r.getMembers(), m.members, "body.leaveAnswer.members"))
+                    return e;
+                out.emplace<LeaveAnswer>(std::move(m));
                 return std::nullopt;
             }
             case s::Envelope::Body::MEMBERS: {

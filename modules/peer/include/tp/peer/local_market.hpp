@@ -89,6 +89,9 @@ public:
     // Every restart of a failed peer, in order.
     using Return = Cluster::Return;
     const std::vector<Return>& returns() const noexcept { return cluster_->returns(); }
+    // What each peer saw in its ended lives (why any ended on an error of its own, too).
+    using Archive = Cluster::Archive;
+    const std::map<PeerId, Archive>& archives() const noexcept { return cluster_->archives(); }
     // When start() was called: the origin of the summary's times.
     runtime::TimePoint started() const noexcept { return started_; }
     // Every answered request of every buyer, across all its lives, in the order answered. Complete

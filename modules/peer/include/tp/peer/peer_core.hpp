@@ -287,6 +287,7 @@ private:
     bool on_membership_message(PeerId from, const wire::Envelope& envelope, Time now);
     void on_join_answer(PeerId from, const wire::JoinAnswer& answer, Time now);
     void send_join(PeerId to, Time now);
+    wire::Leave leave_message() const { return {leaving_.value_or(false), host_, port_}; }
     // Joins and leaves are asked again until answered.
     void on_join_tick(Time now);
     // Takes a new membership: members_, the election's peers and Ready::members.
@@ -396,6 +397,10 @@ private:
     std::uint64_t join_attempts_ = 0;  // retries so far, each through the next member in turn
     std::optional<Time> join_retry_;
     Time join_interval_;
+    // Where a newcomer listens (a founder: empty, the config has it): its Leave names it, so a
+    // member that no longer lists it can still answer.
+    std::string host_;
+    std::uint16_t port_ = 0;
     // A graceful leave asked (whether the lots go too), and done.
     std::optional<bool> leaving_;
     std::uint64_t leave_attempts_ = 0;

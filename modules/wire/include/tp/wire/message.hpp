@@ -203,6 +203,10 @@ struct JoinAnswer {
 // Member -> trader: remove me (a seller's unsold lots leave with it, or stay on sale).
 struct Leave {
     bool withdraw_lots = false;
+    // Where the leaver listens (empty for a founder): a member that no longer lists it (its leave
+    // committed, the answer was lost, the trader changed) can still answer it.
+    std::string host;
+    std::uint16_t port = 0;
 
     friend bool operator==(const Leave&, const Leave&) = default;
 };
@@ -211,6 +215,9 @@ struct LeaveAnswer {
     MembershipRefusal reason = MembershipRefusal::none;
     // not_trader: the trader the answering member follows (0: none known), where to ask next.
     PeerId trader = 0;
+    // not_trader: that trader's entry when the answering member knows it (its address, should
+    // the leaver not list it), else empty.
+    std::vector<MemberInfo> members;
 
     friend bool operator==(const LeaveAnswer&, const LeaveAnswer&) = default;
 };
