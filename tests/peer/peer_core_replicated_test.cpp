@@ -713,6 +713,48 @@ BOOST_AUTO_TEST_CASE(a_founder_back_from_a_lost_disk_asks_the_trader_for_the_mem
     }
 }
 
+// Found by `sim --peers 4 --promote --faults crash,churn` (seed 276): a founder back from a
+// crash, its log from before a newcomer was promoted, won an election among the founders it knew
+// while the newcomer led a later reign. Collecting logs, it asked nobody for the members any more,
+// and refused the newcomer's reign as an unknown leader's: neither reign ever served. It asks on
+// while it collects; a member names the trader and where it listens, and that is a member now.
+BOOST_AUTO_TEST_CASE(a_founder_leading_a_reign_nobody_follows_learns_the_promoted_trader) {
+    // Step 1: newcomer 9 joins and is promoted while replica 3 hears no replication.
+    ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer, Role::buyer}, 5, true);
+    m.elect(4);
+    m.lost = [](const wire::Envelope& e) {
+        return e.receiver == 3 && wire::replication_message(e.body).has_value();
+    };
+    m.join(9, Role::buyer, 1);
+    m.advance(ms(200));
+    BOOST_REQUIRE(m.peer(9).replica() != nullptr && m.peer(9).replica()->voter());
+    // Step 2: 3 fails, its log without 9; trader 4 fails too; 9 leads.
+    m.crash(3);
+    m.lost = nullptr;
+    m.crash(4);
+    m.advance(ms(500));
+    BOOST_REQUIRE(m.trader() == PeerId{9});
+    // Step 3: 3 comes back knowing the founders only, and its first questions go unanswered;
+    // the highest founder alive, it claims a reign that 1 and 2 (following 9) refuse.
+    m.lost = [](const wire::Envelope& e) {
+        return e.receiver == 3 && std::holds_alternative<wire::JoinAnswer>(e.body);
+    };
+    m.launch(3, true);
+    auto members = m.peer(3).members();
+    BOOST_REQUIRE(!std::binary_search(members.begin(), members.end(), PeerId{9}));
+    m.advance(ms(300));
+    BOOST_REQUIRE(m.peer(3).election().is_leader());
+    BOOST_REQUIRE(m.peer(3).trader() == nullptr);
+    m.lost = nullptr;
+    // Step 4: asking the members in turn, it hears of 9 from one of them, and follows 9.
+    m.advance(ms(1000));
+    members = m.peer(3).members();
+    BOOST_TEST(std::binary_search(members.begin(), members.end(), PeerId{9}));
+    BOOST_TEST(m.peer(3).election().leader().value_or(0) == 9u);
+    BOOST_TEST(m.peer(3).trader() == nullptr);
+    BOOST_TEST(m.trader().value_or(0) == 9u);
+}
+
 // Found by `sim --promote --faults all` (seed 371): a replica took the trader's update that a
 // newcomer had left, then won an election while its log still held only the newcomer's join,
 // and named it a member again (its clock lost the entry and gained it back).

@@ -139,6 +139,48 @@ TP_ON_MEMORY_AND_UDP(a_replica_is_added_and_its_log_counts_once_the_trader_fails
     BOOST_TEST(m.books().check_invariants().empty());
 }
 
+// sim --peers 4 --promote --faults crash,churn seed 510: promoted newcomers back from crashes
+// asked to join again and opened no replica until admitted; the next trader, short of their logs
+// for a quorum, could never serve, so never admitted them. A peer that kept a replica opens it at
+// start (its peer state says so), and the view change counts it.
+BOOST_AUTO_TEST_CASE(a_promoted_newcomer_back_from_a_crash_brings_its_replica) {
+    Market m(TransportKind::memory, {Role::seller, Role::buyer, Role::buyer},
+             [](tp::peer::Config& c) {
+                 c.replication.replicas = 3;
+                 c.replication.promote = true;
+             });
+    BOOST_REQUIRE(m.settle_on(3));
+    // Step 1: buyer 4 joins and replaces replica 2, which leaves: the set is {1, 3, 4}.
+    const PeerId newcomer = m->join(Role::buyer, 1);
+    BOOST_REQUIRE(joined(m, newcomer));
+    m->leave(2, false);
+    BOOST_REQUIRE(gone(m, 2));
+    BOOST_REQUIRE(m.run_until([&] {
+        const auto* replica = m.node(newcomer).core().replica();
+        return replica != nullptr && replica->voter() &&
+               replica->commit() == m.node(3).core().replica()->commit();
+    }));
+    m.deposit(1, salt, 10, 10);
+    BOOST_TEST(m.buy(newcomer, salt, 2).filled);
+    // Step 2: 4 fails, and the trader too; 4 comes back, asking to join again, with its replica
+    // open from the start.
+    m->crash(newcomer, 200ms);
+    m->crash(3, std::nullopt);
+    BOOST_REQUIRE(m.run_until([&] {
+        const auto* n = m->node(newcomer);
+        return n != nullptr && n->incarnation() > 1;
+    }));
+    BOOST_TEST(m.node(newcomer).core().replica() != nullptr);
+    // Step 3: 1 and 4 are a quorum of {1, 3, 4}: 1 takes over with the sale in its books, and
+    // admits 4 again.
+    BOOST_REQUIRE(m.settle_on(1));
+    BOOST_TEST(m.books().product(salt)->sold == 2u);
+    BOOST_REQUIRE(m.run_until([&] { return !m.node(newcomer).core().joining(); }));
+    // Step 4: 4 buys again, confirmed by the quorum {1, 4}.
+    BOOST_TEST(m.buy(newcomer, salt, 3).filled);
+    BOOST_TEST(m.books().product(salt)->sold == 5u);
+}
+
 // Issue 18: the trader itself leaves gracefully (SIGTERM on its process, or a command): its own
 // books record the leave, it answers itself once that is committed, and the others elect the
 // next trader, which trades on without it.

@@ -446,6 +446,18 @@ bool Node::carry_out_now() {
     }
     if (std::exchange(ready.open_replica, false) && !replica_journal_) {
         if (!open_replica(true)) return true;
+        // A fresh replica is seeded (it never promised anything): recorded, so the next life
+        // opens it at start.
+        if (!seeded_ && core_.replica()->seeded() && context_.on_seeded) {
+            try {
+                context_.on_seeded(id());
+                seeded_ = true;
+            } catch (const std::exception& e) {
+                fail(fmt::format("cannot record in the peer state that the replica is seeded: {}",
+                                 e.what()));
+                return true;
+            }
+        }
         wake(replica_timer_);  // the replica loop syncs it from now on
     }
     if (!store_replica()) return true;

@@ -166,7 +166,17 @@ void PeerCore::on_join_answer(PeerId from, const wire::JoinAnswer& answer, Time 
         case wire::MembershipRefusal::not_trader:
             if (answer.trader == 0 || answer.trader == from || answer.trader == self_) return;
             for (const auto& m : answer.members) {
-                if (m.id == answer.trader && !m.host.empty()) add_guest(m, now);
+                if (m.id != answer.trader || m.host.empty()) continue;
+                if (asking_members_) {
+                    // A member back from a crash, told of a trader it does not know (a newcomer
+                    // promoted while it was down): a member on a member's word, so its reign is
+                    // plausible here. Until then this peer refused it, and may have claimed a
+                    // reign of its own that nobody follows (sim --peers 4 --promote --faults
+                    // crash,churn seed 276).
+                    add_members({m}, now);
+                } else {
+                    add_guest(m, now);
+                }
             }
             send_join(answer.trader, now);
             return;
@@ -252,9 +262,10 @@ void PeerCore::on_join_tick(Time now) {
             push(scratch_, *leave_to_, leave_message());
             stamp_all(scratch_);
         }
-    } else if (asking_members_ && !trader_ && !loading_) {
+    } else if (asking_members_ && !trader_) {
         // The trader it follows, else the members in turn: one that is not the trader names it.
-        // A trader (or one about to be) has the membership in its books.
+        // A trader has the membership in its books; one still collecting the logs asks on, since
+        // a reign it cannot complete may be one the members do not follow.
         PeerId to = 0;
         if (const auto partner = trading_partner()) {
             to = *partner;
@@ -298,6 +309,21 @@ void PeerCore::adopt_members(std::vector<wire::MemberInfo> members, Time now) {
     clock_.retain(members_);
     view_ = std::move(members);
     ready_.members = view_;
+}
+
+void PeerCore::add_members(std::vector<wire::MemberInfo> added, Time now) {
+    std::vector<wire::MemberInfo> members = view_;
+    for (PeerId id : members_) {
+        if (std::none_of(members.begin(), members.end(), [&](const auto& m) { return m.id == id; }))
+            members.push_back(wire::MemberInfo{id, true, true, false, {}, 0});
+    }
+    bool any = false;
+    for (auto& m : added) {
+        if (std::binary_search(members_.begin(), members_.end(), m.id)) continue;
+        members.push_back(std::move(m));
+        any = true;
+    }
+    if (any) adopt_members(std::move(members), now);
 }
 
 void PeerCore::add_guest(wire::MemberInfo guest, Time now) {

@@ -72,18 +72,7 @@ std::vector<wire::MemberInfo> PeerCore::members_in_log(Position newer_than) cons
 void PeerCore::learn_members_in_log(Time now) {
     // Only additions: a leave still uncommitted may yet be cut. And only joins the trader's word
     // does not cover (view_covers_): a member it no longer listed left after that record.
-    std::vector<wire::MemberInfo> members = view_;
-    for (PeerId id : members_) {
-        if (std::none_of(members.begin(), members.end(), [&](const auto& m) { return m.id == id; }))
-            members.push_back(wire::MemberInfo{id, true, true, false, {}, 0});
-    }
-    bool added = false;
-    for (auto& m : members_in_log(view_covers_)) {
-        if (std::binary_search(members_.begin(), members_.end(), m.id)) continue;
-        members.push_back(std::move(m));
-        added = true;
-    }
-    if (added) adopt_members(std::move(members), now);
+    add_members(members_in_log(view_covers_), now);
 }
 
 bool PeerCore::open_replica(replication::Restored restored, std::string& error, Time now) {
@@ -109,8 +98,10 @@ void PeerCore::on_replication_message(PeerId from, const replication::Message& m
     if (!replica_) {
         ++counters_.ignored;  // shared mode, or a customer
         // The trader ships a customer its log to promote it (issue 18), or a promoted peer that
-        // restarted: its replica opens, and the trader's next retry finds it.
-        if (replicated_ && !joining_ && !left_ && bully_.leader() == from &&
+        // restarted without its disk: its replica opens, and the trader's next retry finds it.
+        // Also while it asks to join again: the trader's view change may need it to finish, and
+        // no answer to a join comes before that.
+        if (replicated_ && !left_ && bully_.leader() == from &&
             replication::epoch_of(message) == bully_.epoch() && !ready_.open_replica) {
             ready_.open_replica = true;
         }

@@ -292,6 +292,8 @@ private:
     void on_join_tick(Time now);
     // Takes a new membership: members_, the election's peers and Ready::members.
     void adopt_members(std::vector<wire::MemberInfo> members, Time now);
+    // Adds to the membership those of `added` it does not list (a member's word, or the log's).
+    void add_members(std::vector<wire::MemberInfo> added, Time now);
     // The trader's books changed their membership: everyone follows them.
     void adopt_books_members(Time now);
     // A peer that is no member now (it left, or is a guest): forgotten later unless it is one
