@@ -1,6 +1,7 @@
 #include "summary_text.hpp"
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 #include <fmt/ostream.h>
 
 #include <ostream>
@@ -29,13 +30,20 @@ void print(std::ostream& out, const peer::Summary& s) {
                s.seed, static_cast<double>(s.elapsed.count()) / 1e9);
     if (!s.ended.empty()) fmt::print(out, "  ended       {}\n", s.ended);
     if (s.replication == peer::ReplicationMode::quorum) {
+        // Under churn the set is the founders' (newcomers join as customers).
+        const char* peers = s.churn.empty() ? "peer" : "founder";
         const std::string who = s.replicas >= s.peers
-                                    ? std::string("every peer's")
-                                    : fmt::format("the {} highest peers'", s.replicas);
+                                    ? fmt::format("every {}'s", peers)
+                                    : fmt::format("the {} highest {}s'", s.replicas, peers);
         fmt::print(out,
                    "  storage     {} replica of the trader's log; a record counts once on {} of {} "
                    "(durability {})\n",
                    who, s.replicas / 2 + 1, s.replicas, tp::journal::to_string(s.durability));
+        if (!s.replica_set_at_end.empty()) {
+            // The counts above are the founding set's: peers left it and customers joined it.
+            fmt::print(out, "              the replica set at the end: peers {} (a quorum is {})\n",
+                       fmt::join(s.replica_set_at_end, ", "), s.replica_set_at_end.size() / 2 + 1);
+        }
     } else {
         fmt::print(out, "  storage     the trader's journal, shared by the peers (durability {})\n",
                    tp::journal::to_string(s.durability));

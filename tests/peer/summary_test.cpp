@@ -61,6 +61,17 @@ BOOST_AUTO_TEST_CASE(the_summary_says_where_the_books_live) {
     tp::app::print(bounded, s);
     BOOST_TEST(contains(bounded.str(), "the 7 highest peers' replica"));
     BOOST_TEST(contains(bounded.str(), "a record counts once on 4 of 7 (durability group)"));
+    BOOST_TEST(!contains(bounded.str(), "the replica set at the end"));
+    // Under churn the set is the founders'; promotion changed it by the end, and it says which.
+    s.churn = "joins 5/s, leaves 3/s";
+    s.replica_set_at_end = {6, 7, 9, 10, 12, 15, 21};
+    std::ostringstream churned;
+    tp::app::print(churned, s);
+    BOOST_TEST(contains(churned.str(), "the 7 highest founders' replica"));
+    BOOST_TEST(contains(churned.str(), "the replica set at the end: peers 6, 7, 9, 10, 12, 15, 21 "
+                                       "(a quorum is 4)"));
+    s.churn.clear();
+    s.replica_set_at_end.clear();
     s.replication = tp::peer::ReplicationMode::shared;
     std::ostringstream shared;
     tp::app::print(shared, s);

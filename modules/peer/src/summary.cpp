@@ -220,7 +220,14 @@ Summary summarize(const Config& config, const Cluster& cluster, const FailureInj
         for (const auto& why : a.failures)
             s.violations.push_back(fmt::format("peer {} stopped: {}", peer, why));
     }
-    if (auto books = durable_books(config, cluster, s)) audit(*books, cluster, settled_before, s);
+    if (auto books = durable_books(config, cluster, s)) {
+        if (config.replication.mode == ReplicationMode::quorum) {
+            auto voters = books->membership().voter_ids();
+            if (voters != replica_set(cluster.founders(), config.replication.replicas))
+                s.replica_set_at_end = std::move(voters);
+        }
+        audit(*books, cluster, settled_before, s);
+    }
     return s;
 }
 

@@ -29,7 +29,10 @@ struct Summary {
     // Where the books live: every peer's replica (a record counts once on a majority), or the
     // original lab's shared journal.
     ReplicationMode replication = ReplicationMode::quorum;
-    std::uint32_t replicas = 0;  // quorum mode: the replica set's size
+    std::uint32_t replicas = 0;  // quorum mode: the founding replica set's size
+    // Quorum mode: the replica set the durable books name at the end, when it is not the founding
+    // one (replicas left, customers were promoted: issue 18). Empty otherwise.
+    std::vector<PeerId> replica_set_at_end;
 
     std::uint32_t buyers = 0;    // peers that buy (buyer or both)
     std::uint64_t requests = 0;  // answered
