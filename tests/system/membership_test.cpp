@@ -41,6 +41,15 @@ bool gone(Market& m, PeerId peer) {
     });
 }
 
+// Runs until `peer` holds a replica in the set, caught up with the commit of `trader`'s.
+bool promoted(Market& m, PeerId peer, PeerId trader) {
+    return m.run_until([&] {
+        const auto* replica = m.node(peer).core().replica();
+        return replica != nullptr && replica->voter() &&
+               replica->commit() == m.node(trader).core().replica()->commit();
+    });
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(membership)
@@ -118,11 +127,7 @@ TP_ON_MEMORY_AND_UDP(a_replica_is_added_and_its_log_counts_once_the_trader_fails
     // it to the set through the log.
     m->leave(2, false);
     BOOST_REQUIRE(gone(m, 2));
-    BOOST_REQUIRE(m.run_until([&] {
-        const auto* replica = m.node(newcomer).core().replica();
-        return replica != nullptr && replica->voter() &&
-               replica->commit() == m.node(3).core().replica()->commit();
-    }));
+    BOOST_REQUIRE(promoted(m, newcomer, 3));
     BOOST_TEST(m.books().membership().find(newcomer)->voter);
     BOOST_TEST((m.node(3).core().replica()->voters() == std::vector<PeerId>{1, 3, newcomer}));
     // Step 3: seller 1 deposits and the newcomer buys, each confirmed by a quorum of the new set.
@@ -155,11 +160,7 @@ BOOST_AUTO_TEST_CASE(a_promoted_newcomer_back_from_a_crash_brings_its_replica) {
     BOOST_REQUIRE(joined(m, newcomer));
     m->leave(2, false);
     BOOST_REQUIRE(gone(m, 2));
-    BOOST_REQUIRE(m.run_until([&] {
-        const auto* replica = m.node(newcomer).core().replica();
-        return replica != nullptr && replica->voter() &&
-               replica->commit() == m.node(3).core().replica()->commit();
-    }));
+    BOOST_REQUIRE(promoted(m, newcomer, 3));
     m.deposit(1, salt, 10, 10);
     BOOST_TEST(m.buy(newcomer, salt, 2).filled);
     // Step 2: 4 fails, and the trader too; 4 comes back, asking to join again, with its replica
