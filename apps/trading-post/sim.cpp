@@ -114,8 +114,13 @@ std::string hex(std::uint64_t h) {
 
 void print_result(const sim::Result& r, bool verbose) {
     const auto& o = r.options;
-    fmt::print("seed {}: {} peers, {} of faults then {} calm\n", o.seed, o.peers,
+    fmt::print("seed {}: {} peers, {} of faults then {} calm", o.seed, o.peers,
                peer::format_duration(o.duration), peer::format_duration(o.liveness_bound));
+    if (r.quiet > r.started + o.duration) {
+        fmt::print(" from {}, when the last crashed peer was back",
+                   sim::format_duration(r.quiet - r.started));
+    }
+    fmt::print("\n");
     fmt::print("  faults      {}\n", r.plan.describe());
     fmt::print(
         "  simulation  {} crashes ({} disks lost), {} partitions, {} pauses, {} hostile "

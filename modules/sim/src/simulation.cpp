@@ -130,6 +130,8 @@ Result run(const Options& o) {
             const TimePoint start = rt.now();
             res.started = start;
             const TimePoint faults_end = start + o.duration;
+            // When the last crashed peer is back on schedule: the market is whole again.
+            TimePoint back_by = faults_end;
             TimePoint next_partition = res.plan.partition_every.count() > 0
                                            ? start + exponential(rng, res.plan.partition_every)
                                            : never;
@@ -330,6 +332,7 @@ Result run(const Options& o) {
                     const bool stale = disk_rng.bernoulli(res.plan.stale_copy);
                     const double kept = disk_rng.uniform_real(0.0, 1.0);
                     market.crash(*victim, down);
+                    back_by = std::max(back_by, now + down);
                     // At most a minority of the replica set without their disk at once (until each
                     // has caught up again): the market's promise holds only so far.
                     std::erase_if(lost, [&](PeerId p) {
@@ -383,10 +386,25 @@ Result run(const Options& o) {
             next_pause = res.plan.pause_every.count() > 0
                              ? rt.now() + exponential(pause_rng, res.plan.pause_every)
                              : never;
-            checker.start_liveness(rt.now(), o.liveness_bound);
-            const TimePoint calm_end = rt.now() + o.liveness_bound + 100ms;
+            // The bound counts once every crashed peer is back: a replica still down can be the
+            // one a quorum needs, when others lost their disks (sim --promote --faults all
+            // seeds 643 and 1435: two disks lost and a third replica down 2.6 s past the end).
+            // A restart waits for the previous life's end, so it is watched, not computed; one
+            // not back a second after its schedule is waited for no longer.
+            bool quiet = false;
+            TimePoint calm_end = never;
             while (rt.now() < calm_end && !market.done()) {
-                advance(std::min({calm_end, next_pause, resume_at, next_hostile, next_outsider}));
+                if (!quiet && (rt.now() >= back_by + 1s ||
+                               std::all_of(up.begin(), up.end(),
+                                           [](const auto& peer) { return peer.second; }))) {
+                    quiet = true;
+                    res.quiet = rt.now();
+                    checker.start_liveness(res.quiet, o.liveness_bound);
+                    calm_end = res.quiet + o.liveness_bound + 100ms;
+                }
+                const TimePoint until =
+                    quiet ? calm_end : std::max(back_by, rt.now() + o.sweep_every);
+                advance(std::min({until, next_pause, resume_at, next_hostile, next_outsider}));
                 const TimePoint now = rt.now();
                 if (now >= calm_end) break;
                 pauses_and_strikes(now, true);

@@ -83,6 +83,9 @@ struct Result {
     std::uint64_t joins = 0;     // newcomers that asked to join (churn)
     std::uint64_t leaves = 0;    // members asked to leave (churn)
     std::uint64_t confirmed = 0;
+    // When the liveness bound started: the faults' end, or later, once the last peer that
+    // crashed was back.
+    TimePoint quiet{};
     TimePoint ended{};
     peer::Summary summary;
     std::vector<Event> events;  // when recorded
