@@ -755,6 +755,48 @@ BOOST_AUTO_TEST_CASE(a_founder_leading_a_reign_nobody_follows_learns_the_promote
     BOOST_TEST(m.trader().value_or(0) == 9u);
 }
 
+// Found by `sim --promote --faults all` (seed 3525): two founders cut off while a newcomer was
+// promoted and then led; on their side one claimed a reign it could not complete and the other
+// followed it. Healed, both dropped every datagram of the newcomer as an unknown leader's and
+// asked nobody: neither ever learnt of it, and neither reign served them. A reign led by a peer
+// it does not list makes a member ask the members who leads.
+BOOST_AUTO_TEST_CASE(founders_cut_off_while_a_newcomer_was_promoted_learn_it_once_healed) {
+    // Step 1: six founders, all replicas, a set that may hold seven; 1 and 2 are cut off
+    // from the others.
+    ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer, Role::buyer, Role::buyer,
+                        Role::buyer},
+                       7, true);
+    m.elect(6);
+    const auto side = [](PeerId id) { return id == 1 || id == 2; };
+    m.lost = [&](const wire::Envelope& e) { return side(e.sender) != side(e.receiver); };
+    // Step 2: newcomer 9 joins through 3 and is promoted; 1 and 2 hear nothing of it.
+    m.join(9, Role::buyer, 3);
+    m.advance(ms(200));
+    BOOST_REQUIRE(m.peer(9).replica() != nullptr && m.peer(9).replica()->voter());
+    // Step 3: the trader fails; 9 leads 3, 4 and 5. On the other side, 2 claims a reign that 1
+    // follows and that cannot complete without a quorum.
+    m.crash(6);
+    m.advance(ms(1000));
+    BOOST_REQUIRE(m.trader() == PeerId{9});
+    BOOST_REQUIRE(m.peer(2).election().is_leader());
+    BOOST_REQUIRE(m.peer(1).election().leader().value_or(0) == 2u);
+    for (PeerId id : {1u, 2u}) {
+        const auto members = m.peer(id).members();
+        BOOST_REQUIRE(!std::binary_search(members.begin(), members.end(), PeerId{9}));
+    }
+    // Step 4: healed. 9's datagrams name a reign whose leader 1 and 2 do not list: they ask the
+    // members, hear of 9 and follow it; 9 alone serves.
+    m.lost = nullptr;
+    m.advance(ms(1000));
+    for (PeerId id : {1u, 2u}) {
+        const auto members = m.peer(id).members();
+        BOOST_TEST(std::binary_search(members.begin(), members.end(), PeerId{9}));
+        BOOST_TEST(m.peer(id).election().leader().value_or(0) == 9u);
+        BOOST_TEST(!m.peer(id).asking_members());
+    }
+    BOOST_TEST(m.trader().value_or(0) == 9u);
+}
+
 // Found by `sim --promote --faults all` (seed 371): a replica took the trader's update that a
 // newcomer had left, then won an election while its log still held only the newcomer's join,
 // and named it a member again (its clock lost the entry and gained it back).

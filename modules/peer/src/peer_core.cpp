@@ -272,6 +272,7 @@ void PeerCore::drop_implausible(PeerId from, std::string_view kind, wire::Epoch 
             fmt::format("a {} with epoch {}, beyond belief after {}", kind,
                         election::epoch_text(epoch), election::epoch_text(bully_.trusted_epoch())),
             now);
+    ask_about_leader(epoch, now);
 }
 
 void PeerCore::refuse_unavailable(PeerId from, const wire::Body& body) {

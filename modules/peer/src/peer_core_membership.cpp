@@ -284,6 +284,23 @@ void PeerCore::on_join_tick(Time now) {
     }
 }
 
+// A reign led by a peer this one does not list is beyond belief here, and each of its datagrams
+// is dropped: a newcomer promoted while this peer was cut off may lead it. The members are asked
+// in turn (the trader through them) who leads and where it listens, as a member back from a crash
+// asks; a forged epoch costs one question per retry until a member answers.
+void PeerCore::ask_about_leader(wire::Epoch epoch, Time now) {
+    const PeerId leader = election::epoch_leader(epoch);
+    if (leader == 0 || leader == self_ || std::binary_search(members_.begin(), members_.end(), leader))
+        return;
+    if (epoch <= bully_.epoch() || joining_ || leaving_ || left_ || trader_ || asking_members_)
+        return;
+    log_.info("heard of a reign led by peer {}, which it does not list: asking the members",
+              leader);
+    asking_members_ = true;
+    join_retry_ = now;
+    on_join_tick(now);
+}
+
 void PeerCore::adopt_members(std::vector<wire::MemberInfo> members, Time now) {
     std::sort(members.begin(), members.end(),
               [](const auto& a, const auto& b) { return a.id < b.id; });

@@ -287,6 +287,7 @@ private:
     bool on_membership_message(PeerId from, const wire::Envelope& envelope, Time now);
     void on_join_answer(PeerId from, const wire::JoinAnswer& answer, Time now);
     void send_join(PeerId to, Time now);
+    void ask_about_leader(wire::Epoch epoch, Time now);
     wire::Leave leave_message() const { return {leaving_.value_or(false), host_, port_}; }
     // Joins and leaves are asked again until answered.
     void on_join_tick(Time now);
