@@ -125,7 +125,7 @@ struct ReplicatedMarket {
         BOOST_REQUIRE(ready.failure.empty());
         if (ready.open_replica && core.replica() == nullptr) {
             // A customer the trader ships its log to: its replica opens from its disk.
-            replication::Restored restored{d.snapshot, d.entries, d.epoch, d.seeded || d.last() == 0};
+            replication::Restored restored{d.snapshot, d.entries, d.epoch, d.seeded};
             d.synced = d.last();
             std::string error;
             BOOST_REQUIRE(core.open_replica(std::move(restored), error, now));
@@ -795,6 +795,54 @@ BOOST_AUTO_TEST_CASE(founders_cut_off_while_a_newcomer_was_promoted_learn_it_onc
         BOOST_TEST(!m.peer(id).asking_members());
     }
     BOOST_TEST(m.trader().value_or(0) == 9u);
+}
+
+// A promoted replica that lost its disk opened an empty replica as seeded, as a customer's first
+// one is: it counted in the next view change as if it held what it had acknowledged, and a
+// confirmed deposit was lost. A peer the membership names a voter opens unseeded, and learns
+// which epochs a quorum joined before it counts.
+BOOST_AUTO_TEST_CASE(a_promoted_replica_back_from_a_lost_disk_counts_only_once_caught_up) {
+    // Step 1: four peers, a set of three (2, 3 and 4); 2 leaves and customer 1 takes its place.
+    ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer, Role::buyer}, 3, true);
+    m.elect(4);
+    m.peer(2).leave(false, m.now);
+    m.carry_out(2);
+    m.settle();
+    m.advance(ms(200));
+    BOOST_REQUIRE(m.peer(2).left());
+    BOOST_REQUIRE((m.peer(4).replica()->voters() == std::vector<PeerId>{1, 3, 4}));
+    m.crash(2);
+    // Step 2: while 3 hears no replication, seller 1 deposits: confirmed by 1 and 4.
+    const auto replication_to = [](PeerId id) {
+        return [id](const wire::Envelope& e) {
+            return e.receiver == id && wire::replication_message(e.body).has_value();
+        };
+    };
+    m.lost = replication_to(3);
+    const auto lot = m.deposit(1);
+    BOOST_REQUIRE(m.peer(1).seller().lot(lot)->acked);
+    // Step 3: 1 loses its disk and comes back. It asks the trader for the members, opens a
+    // replica when the trader ships the log, and hears no more replication after that.
+    m.crash(1);
+    m.disks[1] = Disk{};
+    m.lost = [&m](const wire::Envelope& e) {
+        return wire::replication_message(e.body).has_value() &&
+               (e.receiver == 3 || (e.receiver == 1 && m.peer(1).replica() != nullptr));
+    };
+    m.launch(1, true);
+    m.advance(ms(300));
+    BOOST_REQUIRE(m.peer(1).replica() != nullptr);
+    BOOST_TEST(!m.peer(1).replica()->seeded());
+    // Step 4: the trader fails. 3 and 1 are a quorum of the set, and neither holds the deposit:
+    // no trader serves until 4 is back, and then the deposit is in stock.
+    m.crash(4);
+    m.lost = nullptr;
+    m.advance(ms(500));
+    BOOST_TEST(!m.trader().has_value());
+    m.launch(4, true);
+    m.advance(ms(1000));
+    BOOST_REQUIRE(m.trader().has_value());
+    BOOST_TEST(m.peer(*m.trader()).trader()->books().in_stock(salt) == 10u);
 }
 
 // Found by `sim --promote --faults all` (seed 371): a replica took the trader's update that a

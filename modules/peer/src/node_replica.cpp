@@ -36,9 +36,9 @@ bool Node::open_replica(bool at_run_time) {
         }
         PeerState state;
         state.incarnation = core_.incarnation();
-        // A customer's first replica is empty and was never asked for anything: nothing to
-        // learn from a quorum before it acknowledges.
-        state.seeded = seeded_ || (at_run_time && opened.journal->durable() == 0);
+        // Whether an empty replica opened at run time was ever asked for anything is the
+        // core's to say (PeerCore::open_replica): it knows the membership.
+        state.seeded = seeded_;
         auto restored = restore_replica(recovery, state);
         if (!restored) {
             fail(fmt::format("cannot recover peer {}'s replica from {}: {}", id(), store->where(),

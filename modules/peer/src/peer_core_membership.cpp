@@ -290,7 +290,8 @@ void PeerCore::on_join_tick(Time now) {
 // asks; a forged epoch costs one question per retry until a member answers.
 void PeerCore::ask_about_leader(wire::Epoch epoch, Time now) {
     const PeerId leader = election::epoch_leader(epoch);
-    if (leader == 0 || leader == self_ || std::binary_search(members_.begin(), members_.end(), leader))
+    if (leader == 0 || leader == self_ ||
+        std::binary_search(members_.begin(), members_.end(), leader))
         return;
     if (epoch <= bully_.epoch() || joining_ || leaving_ || left_ || trader_ || asking_members_)
         return;

@@ -77,6 +77,14 @@ void PeerCore::learn_members_in_log(Time now) {
 
 bool PeerCore::open_replica(replication::Restored restored, std::string& error, Time now) {
     if (replica_) return true;
+    // An empty replica opened for a customer's promotion never promised anything: it counts at
+    // once. Not so for a peer the membership names a voter (a replica back from a lost disk):
+    // what it acknowledged is gone, so it first learns which epochs a quorum joined, and counts
+    // once caught up.
+    const bool empty = !restored.snapshot && restored.entries.empty();
+    const bool voter = std::any_of(view_.begin(), view_.end(),
+                                   [&](const auto& m) { return m.id == self_ && m.voter; });
+    if (empty && !voter && !joining_ && !asking_members_) restored.seeded = true;
     if (!restore_replica(std::move(restored), error)) return false;
     log_.info("keeps a replica of the trader's log from now on (records {}..{} on its disk)",
               replica_->first(), replica_->last());
@@ -99,9 +107,11 @@ void PeerCore::on_replication_message(PeerId from, const replication::Message& m
         ++counters_.ignored;  // shared mode, or a customer
         // The trader ships a customer its log to promote it (issue 18), or a promoted peer that
         // restarted without its disk: its replica opens, and the trader's next retry finds it.
-        // Also while it asks to join again: the trader's view change may need it to finish, and
-        // no answer to a join comes before that.
-        if (replicated_ && !left_ && bully_.leader() == from &&
+        // Not before the trader has told it the members: whether its replica counts at once
+        // depends on whether they name it a voter (open_replica). A voter's log the view change
+        // needs is opened at start (the peer state says it is seeded); an empty one counts for
+        // nothing until caught up.
+        if (replicated_ && !left_ && !joining_ && !asking_members_ && bully_.leader() == from &&
             replication::epoch_of(message) == bully_.epoch() && !ready_.open_replica) {
             ready_.open_replica = true;
         }
