@@ -341,7 +341,17 @@ Result run(const Options& o) {
                                n->core().replica()->seeded();
                     });
                     // A customer's disk holds no replica: losing it threatens nothing committed.
-                    const auto set = peer::replica_set(founders, config.replication.replicas);
+                    // The set as the newest seeded replica up knows it: with promotion it names
+                    // newcomers, and founders that left are no longer in it.
+                    auto set = peer::replica_set(founders, config.replication.replicas);
+                    wire::Epoch newest = 0;
+                    for (PeerId p : market.peers()) {
+                        const peer::Node* n = market.node(p);
+                        const auto* r = n != nullptr ? n->core().replica() : nullptr;
+                        if (r == nullptr || !r->seeded() || r->joined() < newest) continue;
+                        newest = r->joined();
+                        set = r->voters();
+                    }
                     const bool replica_disk = std::binary_search(set.begin(), set.end(), *victim);
                     const std::size_t minority = (set.size() - 1) / 2;
                     if (lose && config.replication.mode == peer::ReplicationMode::quorum &&
