@@ -401,19 +401,19 @@ Result run(const Options& o) {
             // seeds 643 and 1435: two disks lost and a third replica down 2.6 s past the end).
             // A restart waits for the previous life's end, so it is watched, not computed; one
             // not back a second after its schedule is waited for no longer.
-            bool quiet = false;
-            TimePoint calm_end = never;
+            TimePoint calm_end = never;  // set once the bound starts
             while (rt.now() < calm_end && !market.done()) {
-                if (!quiet && (rt.now() >= back_by + 1s ||
-                               std::all_of(up.begin(), up.end(),
-                                           [](const auto& peer) { return peer.second; }))) {
-                    quiet = true;
+                const bool counting = calm_end != never;
+                if (!counting && (rt.now() >= back_by + 1s ||
+                                  std::all_of(up.begin(), up.end(),
+                                              [](const auto& peer) { return peer.second; }))) {
                     res.quiet = rt.now();
                     checker.start_liveness(res.quiet, o.liveness_bound);
                     calm_end = res.quiet + o.liveness_bound + 100ms;
                 }
-                const TimePoint until =
-                    quiet ? calm_end : std::max(back_by, rt.now() + o.sweep_every);
+                const TimePoint until = calm_end != never
+                                            ? calm_end
+                                            : std::max(back_by, rt.now() + o.sweep_every);
                 advance(std::min({until, next_pause, resume_at, next_hostile, next_outsider}));
                 const TimePoint now = rt.now();
                 if (now >= calm_end) break;
