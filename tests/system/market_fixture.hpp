@@ -203,9 +203,3 @@ private:
     TP_CASE_ON(name, tcp)                        \
     static void name(::tp::peer::TransportKind kind)
 
-// As TP_ON_EVERY_TRANSPORT, without TCP (what a newcomer cannot join over yet).
-#define TP_ON_MEMORY_AND_UDP(name)               \
-    static void name(::tp::peer::TransportKind); \
-    TP_CASE_ON(name, memory)                     \
-    TP_CASE_ON(name, udp)                        \
-    static void name(::tp::peer::TransportKind kind)

@@ -1,4 +1,5 @@
 #include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/use_awaitable.hpp>
@@ -357,6 +358,106 @@ BOOST_AUTO_TEST_CASE(handshakes_beyond_the_limit_are_refused_at_once) {
     });
     net.rt.run_for(20s);
     BOOST_TEST(refused);
+}
+
+// Issue 18: a newcomer's Join over TCP. Its id is in no book of the member it dials; told to
+// accept strangers, the member hands its frames up as a stranger's, and answers on the same
+// connection once its book has the newcomer.
+BOOST_AUTO_TEST_CASE(a_stranger_is_handed_up_only_when_accepted_and_answered_on_its_connection) {
+    Runtime rt{Mode::real_time};
+    TcpTransport member(rt.get_executor(), 1, {});
+    TcpTransport early(rt.get_executor(), 6, {});
+    TcpTransport newcomer(rt.get_executor(), 7, {});
+    early.address_book().add(1, "127.0.0.1", member.local_port());
+    newcomer.address_book().add(1, "127.0.0.1", member.local_port());
+    std::array<std::byte, 64> buf;
+    std::optional<std::string> first_try, joined, answer, then;
+    std::optional<Datagram> stranger, known;
+    std::optional<asio::ip::udp::endpoint> source;
+    spawn(rt, [&]() -> asio::awaitable<void> {
+        // Step 1: strangers not accepted: a stranger's connection is refused, nothing is
+        // handed up.
+        co_await early.send(1, bytes("join?"));
+        co_await eventually(rt, [&] { return member.stats().rejected == 1; });
+        first_try = member.try_receive(buf).has_value() ? "received" : "nothing";
+        // Step 2: accepted now. Another newcomer's frame comes up as a stranger's, from its
+        // connecting address.
+        member.accept_strangers(true);
+        co_await newcomer.send(1, bytes("join"));
+        using namespace asio::experimental::awaitable_operators;
+        Timer limit(rt, 5s);
+        auto r = co_await (member.receive(buf) || limit.async_wait(asio::use_awaitable));
+        if (r.index() == 0 && std::get<0>(r)) {
+            stranger = *std::get<0>(r);
+            joined = std::string(text(std::span(buf).first(stranger->size)));
+            source = member.stranger_source();
+        }
+        // Step 3: the member learns where the newcomer listens and answers: on the newcomer's
+        // own connection (the member dials nobody).
+        member.address_book().add(7, "127.0.0.1", newcomer.local_port());
+        co_await member.send(7, bytes("welcome"));
+        answer = co_await receive_bounded(rt, newcomer, buf);
+        // Step 4: the newcomer is in the book: its next frame is its own.
+        co_await newcomer.send(1, bytes("thanks"));
+        Timer limit2(rt, 5s);
+        auto r2 = co_await (member.receive(buf) || limit2.async_wait(asio::use_awaitable));
+        if (r2.index() == 0 && std::get<0>(r2)) {
+            known = *std::get<0>(r2);
+            then = std::string(text(std::span(buf).first(known->size)));
+        }
+        member.close();
+        early.close();
+        newcomer.close();
+    });
+    rt.run_for(20s);
+    BOOST_TEST(member.stats().rejected == 1u);
+    BOOST_TEST(first_try.value_or("<none>") == "nothing");
+    BOOST_REQUIRE(stranger.has_value());
+    BOOST_TEST(stranger->stranger);
+    BOOST_TEST(stranger->from == 0u);
+    BOOST_TEST(joined.value_or("<none>") == "join");
+    BOOST_REQUIRE(source.has_value());
+    BOOST_TEST(source->address().to_string() == "127.0.0.1");
+    BOOST_TEST(source->port() == 0u);
+    BOOST_TEST(answer.value_or("<none>") == "welcome");
+    BOOST_TEST(member.stats().connects == 0u);
+    BOOST_REQUIRE(known.has_value());
+    BOOST_TEST(!known->stranger);
+    BOOST_TEST(known->from == 7u);
+    BOOST_TEST(then.value_or("<none>") == "thanks");
+    BOOST_TEST(member.stats().strangers == 1u);
+}
+
+// Idle strangers cannot keep newcomers out: beyond max_strangers the oldest is closed.
+BOOST_AUTO_TEST_CASE(a_stranger_beyond_the_limit_closes_the_oldest) {
+    Runtime rt{Mode::real_time};
+    TcpTransport member(rt.get_executor(), 1, config([](auto& c) { c.max_strangers = 2; }));
+    member.accept_strangers(true);
+    const tcp::endpoint to(asio::ip::address_v4::loopback(), member.local_port());
+    std::vector<std::unique_ptr<tcp::socket>> raw;
+    bool evicted = false, oldest_closed = false;
+    spawn(rt, [&]() -> asio::awaitable<void> {
+        // Step 1: strangers 8, 9 and 10 say hello and nothing more; the third closes 8's.
+        for (std::uint32_t id : {8u, 9u, 10u}) {
+            raw.push_back(std::make_unique<tcp::socket>(rt.context()));
+            raw.back()->connect(to);
+            std::string hello = "TPt1";
+            for (int i = 0; i < 4; ++i) hello.push_back(static_cast<char>(id >> (8 * i)));
+            asio::write(*raw.back(), asio::buffer(hello));
+            co_await eventually(rt, [&] { return member.stats().accepted == id - 7; });
+        }
+        evicted = co_await eventually(rt, [&] { return member.stats().strangers_evicted == 1; });
+        // Step 2: 8's socket reads the end of the stream.
+        std::array<char, 1> one;
+        auto [ec, n] = co_await raw.front()->async_read_some(
+            asio::buffer(one), asio::experimental::as_tuple(asio::use_awaitable));
+        oldest_closed = ec == asio::error::eof && n == 0;
+        member.close();
+    });
+    rt.run_for(20s);
+    BOOST_TEST(evicted);
+    BOOST_TEST(oldest_closed);
+    BOOST_TEST(member.stats().strangers_evicted == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(truncated_frames_are_counted_and_the_next_one_arrives) {

@@ -194,12 +194,6 @@ std::optional<Finding> check(const Config& c) {
             return finding(key, "must be between 0 and 1000 per second");
         }
     }
-    if (c.churn.join_rate > 0 && c.network.transport == TransportKind::tcp) {
-        return finding("churn.join_rate",
-                       "needs network.transport \"udp\" or \"memory\": a newcomer has no way "
-                       "in over tcp yet (its first datagram comes from an address no member "
-                       "has a connection to)");
-    }
     if (c.replication.retry <= Duration{0}) {
         return finding("replication.retry", "must be positive");
     }

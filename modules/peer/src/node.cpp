@@ -89,6 +89,15 @@ bool cancelled(const std::exception_ptr& e) {
 // keeps only the members' entries on merge, so the slack never grows anyone's state.
 constexpr std::size_t newcomer_slack = 8;
 
+// A newcomer knows the founders only, and the market may have grown far past them: every answer
+// to its Join carries a clock naming the members of now (`run --join-rate 5` once left newcomers
+// unable to join). Until admitted it takes clocks up to the wire's own cap; its merge keeps the
+// members' entries only, as anyone's.
+wire::DecodeLimits decode_limits(const PeerCore& core, std::size_t clock_bound) {
+    return wire::limits_for_members(core.joining() ? wire::max_clock_entries
+                                                   : clock_bound + newcomer_slack);
+}
+
 PeerCoreOptions core_options(const NodeContext& context, PeerId id, Role role,
                              std::uint32_t incarnation,
                              std::optional<PeerCoreOptions::Joining> join) {
@@ -115,7 +124,7 @@ Node::Node(NodeContext& context, PeerId id, Role role,
       reign_timer_(context.runtime),
       replica_timer_(context.runtime) {
     clock_bound_ = core_.members().size();
-    limits_ = wire::limits_for_members(clock_bound_ + newcomer_slack);
+    limits_ = decode_limits(core_, clock_bound_);
     // A newcomer's Join comes from an address no book holds yet (issue 18).
     ip_ = dynamic_cast<transport::IpTransport*>(transport_.get());
     if (ip_) ip_->accept_strangers(true);
@@ -355,14 +364,15 @@ std::optional<wire::Envelope> Node::accept_stranger(std::span<const std::byte> b
         return refuse(envelope.sender, fmt::format("a {} from an unknown address",
                                                    wire::kind_name(envelope.body)));
     }
-    // It must come from where it says it listens: nobody answers for another address.
+    // It must come from where it says it listens: nobody answers for another address. Over
+    // TCP the source port is the dial's own (port 0 here): the address is checked.
     if (const auto source = ip_ && from == 0 ? ip_->stranger_source() : std::nullopt) {
         std::optional<asio::ip::address> claimed;
         try {
             claimed = transport::parse_host(*host);
         } catch (const std::invalid_argument&) {
         }
-        if (claimed != source->address() || port != source->port()) {
+        if (claimed != source->address() || (source->port() != 0 && port != source->port())) {
             return refuse(envelope.sender,
                           fmt::format("a {} claiming {}:{} from another address",
                                       wire::kind_name(envelope.body), *host, port));
@@ -540,7 +550,7 @@ void Node::learn_members(Ready& ready) {
         // Clocks may name every member: the decoder's bounds follow the market's size, and never
         // shrink, since a member that left stays in the clocks that heard of it.
         clock_bound_ = std::max(clock_bound_, core_.members().size());
-        limits_ = wire::limits_for_members(clock_bound_ + newcomer_slack);
+        limits_ = decode_limits(core_, clock_bound_);
     }
 }
 

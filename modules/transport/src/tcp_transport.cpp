@@ -9,10 +9,13 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <deque>
 #include <exception>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -74,6 +77,8 @@ struct Conn {
     asio::steady_timer room;  // wakes the reader waiting for room in rx
     PeerId peer;
     bool outbound;  // dialed by us
+    bool stranger = false;          // accepted from an id in no book (accept_strangers)
+    asio::ip::address remote;       // a stranger's connecting address
     bool connected = false;
     bool closed = false;
     bool retired = false;  // the second connection of a pair: no new frames, read until shut
@@ -130,6 +135,9 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
     std::deque<std::shared_ptr<Conn>> ready;  // connections holding a whole frame
     std::vector<std::shared_ptr<Conn>> touched;
     std::size_t handshakes = 0;
+    bool accept_strangers = false;
+    std::deque<std::weak_ptr<Conn>> strangers;  // stranger connections, oldest first
+    std::optional<asio::ip::udp::endpoint> stranger_from;  // of the last frame handed up
     bool open = true;
     bool warmed = false;
     TcpStats stats;
@@ -322,12 +330,29 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
         return n;
     }
 
-    // An identified inbound connection: kept unless ours, dialed by the lower id, wins.
-    void adopt(PeerId peer, tcp::socket socket) {
+    // An identified inbound connection: kept unless ours, dialed by the lower id, wins. A
+    // stranger's (from an id in no book) is kept too, the oldest closed beyond max_strangers.
+    void adopt(PeerId peer, tcp::socket socket, std::optional<asio::ip::address> stranger) {
         Link& link = links[peer];
         std::shared_ptr<Conn> old = link.conn;
         auto conn = std::make_shared<Conn>(ex, peer, false);
         conn->socket = std::move(socket);
+        if (stranger) {
+            conn->stranger = true;
+            conn->remote = *stranger;
+            std::erase_if(strangers, [](const auto& c) {
+                const auto held = c.lock();
+                return !held || held->closed;
+            });
+            while (strangers.size() >= std::max<std::size_t>(config.max_strangers, 1)) {
+                if (const auto oldest = strangers.front().lock()) {
+                    ++stats.strangers_evicted;
+                    drop(oldest);
+                }
+                strangers.pop_front();
+            }
+            strangers.push_back(conn);
+        }
         if (old && old->outbound && self < peer) {
             // Ours, dialed by the lower id, wins; theirs is read until they shut it.
             ++stats.superseded;
@@ -415,14 +440,17 @@ asio::awaitable<void> TcpTransport::Impl::handshake(std::shared_ptr<Impl> self,
     const asio::ip::udp::endpoint* known = self->book.find(peer);
     asio::error_code ec;
     const tcp::endpoint from = socket.remote_endpoint(ec);
+    const bool stranger = known == nullptr && self->accept_strangers && peer != 0;
     const bool good = said && !ec && std::memcmp(hello.data(), hello_magic.data(), 4) == 0 &&
-                      peer != self->self && known != nullptr &&
-                      (known->address().is_unspecified() || known->address() == from.address());
+                      peer != self->self &&
+                      (stranger || (known != nullptr && (known->address().is_unspecified() ||
+                                                         known->address() == from.address())));
     if (!good) {
         ++self->stats.rejected;
         co_return;
     }
-    self->adopt(peer, std::move(socket));
+    self->adopt(peer, std::move(socket),
+                stranger ? std::optional<asio::ip::address>(from.address()) : std::nullopt);
 }
 
 asio::awaitable<void> TcpTransport::Impl::dial(std::shared_ptr<Impl> self,
@@ -547,6 +575,10 @@ std::size_t TcpTransport::max_datagram() const noexcept { return impl_->config.m
 bool TcpTransport::is_open() const noexcept { return impl_->open; }
 std::uint16_t TcpTransport::local_port() const { return impl_->port; }
 AddressBook& TcpTransport::address_book() noexcept { return impl_->book; }
+void TcpTransport::accept_strangers(bool on) noexcept { impl_->accept_strangers = on; }
+std::optional<asio::ip::udp::endpoint> TcpTransport::stranger_source() const {
+    return impl_->stranger_from;
+}
 const TcpStats& TcpTransport::stats() const noexcept { return impl_->stats; }
 std::size_t TcpTransport::connections() const noexcept { return impl_->established(); }
 
@@ -618,6 +650,12 @@ std::optional<Datagram> TcpTransport::Impl::take(std::span<std::byte> buffer) {
             continue;
         }
         ++s.stats.received;
+        if (conn->stranger && s.book.find(conn->peer) == nullptr) {
+            // Whoever the bytes claim to be: the caller checks, as with a UDP stranger.
+            ++s.stats.strangers;
+            s.stranger_from = asio::ip::udp::endpoint(conn->remote, 0);
+            return Datagram{0, length, true};
+        }
         return Datagram{conn->peer, length};
     }
     return std::nullopt;

@@ -17,8 +17,8 @@ public:
     virtual std::uint16_t local_port() const = 0;
     // Issue 18: hand up a datagram from an address in no book as a stranger's (Datagram::stranger)
     // rather than drop it, so a newcomer's Join reaches a member; where it came from is
-    // stranger_source() until the next receive. Off by default; a transport that cannot tell
-    // (TCP) never hands strangers up.
+    // stranger_source() until the next receive (TCP: the connecting address, port 0, since a
+    // dial leaves from a port of its own). Off by default.
     virtual void accept_strangers(bool /*on*/) noexcept {}
     virtual std::optional<asio::ip::udp::endpoint> stranger_source() const { return std::nullopt; }
 };

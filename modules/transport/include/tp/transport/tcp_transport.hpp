@@ -22,6 +22,9 @@ struct TcpConfig {
     std::chrono::milliseconds hello_timeout{2000};  // for an accepted connection to say who it is
     std::size_t max_handshakes = 1024;  // accepted connections not yet identified, at most (a
                                         // market's peers, all dialing the highest at once)
+    // Connections from peers in no book kept at once (accept_strangers: newcomers asking to
+    // join); a new one beyond it closes the oldest, so idle ones cannot keep newcomers out.
+    std::size_t max_strangers = 64;
 };
 
 struct TcpStats {
@@ -40,13 +43,19 @@ struct TcpStats {
     std::uint64_t superseded = 0;    // connections retired: the second of a pair, or replaced
                                      // by a newer one from the same peer
     std::uint64_t disconnects = 0;   // established connections that broke
+    std::uint64_t strangers = 0;     // frames handed up as strangers' (accept_strangers)
+    std::uint64_t strangers_evicted = 0;  // stranger connections closed for a newer one
 };
 
 // Datagrams over TCP: one connection per pair of peers, each datagram a frame (a 32-bit
 // little-endian length, then the bytes). When it starts receiving, a peer dials every peer of
 // its book with a higher id; it also dials on a send to a peer it has no connection with. It
 // says who it is in an 8-byte hello ("TPt1", then its id, little-endian);
-// the acceptor checks the id is in its address book at the connecting address. When two peers
+// the acceptor checks the id is in its address book at the connecting address, or, told to
+// accept strangers (issue 18), keeps a connection from an id in no book too: its frames are handed
+// up as a stranger's (stranger_source() is the connecting address, port 0: a dial leaves from an
+// ephemeral port) until the book has that id, and a send to it then goes back on the same
+// connection (a newcomer's Join, and the answer to it). When two peers
 // dial each other at once, both send on the connection dialed by the lower id; the other one is
 // retired: what was queued on it is written, and it is read until both sides shut it, so the
 // switch loses nothing. A newer connection from a peer (a restarted one) retires the older the
@@ -83,6 +92,8 @@ public:
 
     std::uint16_t local_port() const override;
     AddressBook& address_book() noexcept override;
+    void accept_strangers(bool on) noexcept override;
+    std::optional<asio::ip::udp::endpoint> stranger_source() const override;
     const TcpStats& stats() const noexcept;
     // Connections established (dialed or accepted) and open now.
     std::size_t connections() const noexcept;
