@@ -108,6 +108,12 @@ struct ReplicatedMarket {
         settle();
         return *peers[id];
     }
+    // Newcomer `id` (a buyer) joins through `contact`, and the trader promotes it to a voter.
+    void join_promoted(PeerId id, PeerId contact) {
+        join(id, Role::buyer, contact);
+        advance(ms(200));
+        BOOST_REQUIRE(peer(id).replica() != nullptr && peer(id).replica()->voter());
+    }
     // The election and the view change run; `trader` serves.
     void elect(PeerId trader) {
         settle();
@@ -623,10 +629,7 @@ BOOST_AUTO_TEST_CASE(a_restarted_replica_knows_the_members_its_log_names) {
     // Step 1: newcomer 9 joins and is promoted.
     ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer}, 5, true);
     m.elect(3);
-    m.join(9, Role::buyer, 1);
-    m.advance(ms(200));
-    BOOST_REQUIRE(m.peer(9).replica() != nullptr);
-    BOOST_REQUIRE(m.peer(9).replica()->voter());
+    m.join_promoted(9, 1);
     // Step 2: replica 1 crashes and comes back: it knows 9 again, from its own log.
     m.crash(1);
     m.launch(1, true);
@@ -684,9 +687,7 @@ BOOST_AUTO_TEST_CASE(a_founder_back_from_a_lost_disk_asks_the_trader_for_the_mem
     // Step 1: newcomer 9 joins and is promoted; the trader fails and 9 leads.
     ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer}, 5, true);
     m.elect(3);
-    m.join(9, Role::buyer, 1);
-    m.advance(ms(200));
-    BOOST_REQUIRE(m.peer(9).replica() != nullptr && m.peer(9).replica()->voter());
+    m.join_promoted(9, 1);
     m.crash(3);
     m.advance(ms(500));
     BOOST_REQUIRE(m.trader() == PeerId{9});
@@ -725,9 +726,7 @@ BOOST_AUTO_TEST_CASE(a_founder_leading_a_reign_nobody_follows_learns_the_promote
     m.lost = [](const wire::Envelope& e) {
         return e.receiver == 3 && wire::replication_message(e.body).has_value();
     };
-    m.join(9, Role::buyer, 1);
-    m.advance(ms(200));
-    BOOST_REQUIRE(m.peer(9).replica() != nullptr && m.peer(9).replica()->voter());
+    m.join_promoted(9, 1);
     // Step 2: 3 fails, its log without 9; trader 4 fails too; 9 leads.
     m.crash(3);
     m.lost = nullptr;
@@ -770,9 +769,7 @@ BOOST_AUTO_TEST_CASE(founders_cut_off_while_a_newcomer_was_promoted_learn_it_onc
     const auto side = [](PeerId id) { return id == 1 || id == 2; };
     m.lost = [&](const wire::Envelope& e) { return side(e.sender) != side(e.receiver); };
     // Step 2: newcomer 9 joins through 3 and is promoted; 1 and 2 hear nothing of it.
-    m.join(9, Role::buyer, 3);
-    m.advance(ms(200));
-    BOOST_REQUIRE(m.peer(9).replica() != nullptr && m.peer(9).replica()->voter());
+    m.join_promoted(9, 3);
     // Step 3: the trader fails; 9 leads 3, 4 and 5. On the other side, 2 claims a reign that 1
     // follows and that cannot complete without a quorum.
     m.crash(6);

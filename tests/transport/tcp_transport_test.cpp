@@ -428,6 +428,36 @@ BOOST_AUTO_TEST_CASE(a_stranger_is_handed_up_only_when_accepted_and_answered_on_
     BOOST_TEST(member.stats().strangers == 1u);
 }
 
+// Anyone may claim an id no book holds. Once the book has that id at another address, the
+// claimant's connection is closed and the frames go to the book's address.
+BOOST_AUTO_TEST_CASE(a_stranger_connection_from_another_address_never_gets_the_ids_frames) {
+    Runtime rt{Mode::real_time};
+    TcpTransport member(rt.get_executor(), 1, {});
+    TcpTransport real(rt.get_executor(), 7, config([](auto& c) { c.host = "127.0.0.2"; }));
+    real.address_book().add(1, "127.0.0.1", member.local_port());
+    member.accept_strangers(true);
+    tcp::socket impostor(rt.context());
+    std::optional<std::string> got;
+    spawn(rt, [&]() -> asio::awaitable<void> {
+        // Step 1: an impostor at 127.0.0.1 says it is peer 7.
+        impostor.connect(tcp::endpoint(asio::ip::address_v4::loopback(), member.local_port()));
+        asio::write(impostor, asio::buffer(std::string("TPt1\x07\0\0\0", 8)));
+        co_await eventually(rt, [&] { return member.stats().accepted == 1; });
+        // Step 2: the member learns that 7 listens at 127.0.0.2 and sends to it: the impostor's
+        // connection is closed, and 7 gets the frame on a connection the member dials.
+        member.address_book().add(7, "127.0.0.2", real.local_port());
+        co_await member.send(7, bytes("for 7"));
+        std::array<std::byte, 64> buf;
+        got = co_await receive_bounded(rt, real, buf);
+        member.close();
+        real.close();
+    });
+    rt.run_for(20s);
+    BOOST_TEST(got.value_or("<none>") == "for 7");
+    BOOST_TEST(member.stats().strangers_evicted == 1u);
+    BOOST_TEST(member.stats().connects == 1u);
+}
+
 // Idle strangers cannot keep newcomers out: beyond max_strangers the oldest is closed.
 BOOST_AUTO_TEST_CASE(a_stranger_beyond_the_limit_closes_the_oldest) {
     Runtime rt{Mode::real_time};

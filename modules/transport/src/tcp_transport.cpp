@@ -157,6 +157,18 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
     // flush().
     void enqueue(PeerId to, std::span<const std::byte> data) {
         Link& link = links[to];
+        // A stranger's connection speaks for the id only from the address the book now has for
+        // it: anyone may claim an id nobody knew, and must not receive that peer's frames.
+        if (link.conn && link.conn->stranger) {
+            const asio::ip::udp::endpoint* known = book.find(to);
+            if (known != nullptr && !known->address().is_unspecified() &&
+                known->address() != link.conn->remote) {
+                ++stats.strangers_evicted;
+                const std::shared_ptr<Conn> impostor = std::move(link.conn);
+                drop(impostor);
+                link.retry_at = {};  // dialed at once, at the book's address
+            }
+        }
         if (!connect(to, link)) {
             ++stats.unreachable;
             return;

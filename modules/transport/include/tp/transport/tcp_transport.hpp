@@ -44,7 +44,8 @@ struct TcpStats {
                                      // by a newer one from the same peer
     std::uint64_t disconnects = 0;   // established connections that broke
     std::uint64_t strangers = 0;     // frames handed up as strangers' (accept_strangers)
-    std::uint64_t strangers_evicted = 0;  // stranger connections closed for a newer one
+    std::uint64_t strangers_evicted = 0;  // stranger connections closed: for a newer one, or
+                                          // from an address not the book's for their id
 };
 
 // Datagrams over TCP: one connection per pair of peers, each datagram a frame (a 32-bit
