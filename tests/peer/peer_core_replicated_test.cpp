@@ -108,6 +108,12 @@ struct ReplicatedMarket {
         settle();
         return *peers[id];
     }
+    // Peer `id` asks to leave, its lots withdrawn or not, and what that sends is delivered.
+    void leave(PeerId id, bool withdraw_lots) {
+        peer(id).leave(withdraw_lots, now);
+        carry_out(id);
+        settle();
+    }
     // Newcomer `id` (a buyer) joins through `contact`, and the trader promotes it to a voter.
     void join_promoted(PeerId id, PeerId contact) {
         join(id, Role::buyer, contact);
@@ -497,9 +503,7 @@ BOOST_AUTO_TEST_CASE(a_new_trader_tells_a_peer_whose_leave_it_took_over) {
     m.lost = [](const wire::Envelope& e) {
         return e.sender == 3 && !std::holds_alternative<replication::Append>(e.body);
     };
-    m.peer(9).leave(false, m.now);
-    m.carry_out(9);
-    m.settle();
+    m.leave(9, false);
     BOOST_REQUIRE(m.peer(9).leaving());
     // Step 3: the trader fails. Peer 2 takes over from a quorum's logs, the leave with them.
     m.lost = nullptr;
@@ -523,9 +527,7 @@ BOOST_AUTO_TEST_CASE(a_replica_that_leaves_is_removed_from_the_replica_set) {
     BOOST_TEST(m.peer(4).replica()->quorum() == 3u);
     // Step 2: replica 1 leaves; its record is a config entry, and once it commits the set is
     // 2, 3 and 4, on every replica.
-    m.peer(1).leave(false, m.now);
-    m.carry_out(1);
-    m.settle();
+    m.leave(1, false);
     BOOST_REQUIRE(m.peer(1).left());
     const auto& log = *m.peer(4).replica();
     BOOST_TEST((log.entry(log.commit())->kind == replication::EntryKind::config));
@@ -576,9 +578,7 @@ BOOST_AUTO_TEST_CASE(a_customer_replaces_a_replica_that_left_and_its_log_counts)
     BOOST_TEST(!m.peer(1).election().config().candidate);
     // Step 2: replica 2 leaves. The trader ships its log to customer 1, which opens a replica,
     // catches up and joins the set through a config record; every replica counts by {1, 3, 4}.
-    m.peer(2).leave(false, m.now);
-    m.carry_out(2);
-    m.settle();
+    m.leave(2, false);
     m.advance(ms(200));
     BOOST_REQUIRE(m.peer(2).left());
     BOOST_REQUIRE(m.peer(1).replica() != nullptr);
@@ -646,9 +646,7 @@ BOOST_AUTO_TEST_CASE(a_leaving_replica_is_no_candidate) {
     BOOST_REQUIRE(m.peer(2).election().config().candidate);
     // Peer 2 asks to leave; its answer is lost, so it is still leaving.
     m.lost = [](const wire::Envelope& e) { return e.receiver == 2; };
-    m.peer(2).leave(false, m.now);
-    m.carry_out(2);
-    m.settle();
+    m.leave(2, false);
     BOOST_REQUIRE(m.peer(2).leaving());
     BOOST_TEST(!m.peer(2).election().config().candidate);
     // The trader fails: 2 is the highest peer left, but 1 is elected.
@@ -663,9 +661,7 @@ BOOST_AUTO_TEST_CASE(the_trader_leaves_through_its_own_books) {
     // Step 1: trader 3 of replicas 1..3 deposits a lot and leaves, keeping nothing on sale.
     ReplicatedMarket m({Role::buyer, Role::buyer, Role::seller});
     m.elect(3);
-    m.peer(3).leave(true, m.now);
-    m.carry_out(3);
-    m.settle();
+    m.leave(3, true);
     m.advance(ms(20));
     // Step 2: its leave is committed on a quorum of the set without it, and it has left.
     BOOST_REQUIRE(m.peer(3).left());
@@ -802,9 +798,7 @@ BOOST_AUTO_TEST_CASE(a_promoted_replica_back_from_a_lost_disk_counts_only_once_c
     // Step 1: four peers, a set of three (2, 3 and 4); 2 leaves and customer 1 takes its place.
     ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer, Role::buyer}, 3, true);
     m.elect(4);
-    m.peer(2).leave(false, m.now);
-    m.carry_out(2);
-    m.settle();
+    m.leave(2, false);
     m.advance(ms(200));
     BOOST_REQUIRE(m.peer(2).left());
     BOOST_REQUIRE((m.peer(4).replica()->voters() == std::vector<PeerId>{1, 3, 4}));
@@ -857,9 +851,7 @@ BOOST_AUTO_TEST_CASE(a_new_trader_does_not_bring_back_a_member_the_trader_s_upda
     m.lost = [](const wire::Envelope& e) {
         return e.receiver == 1 && wire::replication_message(e.body).has_value();
     };
-    m.peer(9).leave(false, m.now);
-    m.carry_out(9);
-    m.settle();
+    m.leave(9, false);
     BOOST_REQUIRE(m.peer(9).left());
     auto members = m.peer(1).members();
     BOOST_REQUIRE(!std::binary_search(members.begin(), members.end(), PeerId{9}));
@@ -876,9 +868,7 @@ BOOST_AUTO_TEST_CASE(a_new_trader_does_not_bring_back_a_member_the_trader_s_upda
 BOOST_AUTO_TEST_CASE(without_promote_a_customer_keeps_no_log) {
     ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer, Role::buyer}, 3);
     m.elect(4);
-    m.peer(2).leave(false, m.now);
-    m.carry_out(2);
-    m.settle();
+    m.leave(2, false);
     m.advance(ms(200));
     BOOST_REQUIRE(m.peer(2).left());
     BOOST_TEST(m.peer(1).replica() == nullptr);
