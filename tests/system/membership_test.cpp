@@ -111,10 +111,10 @@ TP_ON_EVERY_TRANSPORT(a_seller_leaves_with_its_unsold_lots) {
 }
 
 // Found by `trading-post run --join-rate 5 --leave-rate 2`: once the market had grown past its
-// founders and a few newcomers, a newcomer could never join. Its decoder bounds clocks by the
-// members it knows (the founders, and a few more), and every answer to its Join carried a clock
-// naming the market's current members: dropped as malformed, for ever. Until admitted, a newcomer
-// takes clocks up to the wire's own cap.
+// founders and a few newcomers, a newcomer could never join. Its decoder bounded clocks by the
+// members it knew (the founders, and a few more), and every answer to its Join carried a clock
+// naming the market's current members: dropped as malformed, for ever. A peer takes clocks up to
+// the wire's own cap.
 TP_ON_EVERY_TRANSPORT(a_newcomer_joins_a_market_grown_past_its_founders) {
     Market m(kind, {Role::seller, Role::buyer, Role::buyer});
     BOOST_REQUIRE(m.settle_on(3));
@@ -126,6 +126,44 @@ TP_ON_EVERY_TRANSPORT(a_newcomer_joins_a_market_grown_past_its_founders) {
         BOOST_REQUIRE_MESSAGE(joined(m, newcomer), "newcomer " << newcomer << " did not join");
         BOOST_TEST(m.buy(newcomer, salt, 1).filled);
     }
+}
+
+// The same bound on a member: its decoder took clocks naming the members it knew, and eight
+// more. One cut off while more than eight joined dropped every datagram naming them once healed,
+// the trader's Members update and answers included, for ever. A member takes clocks up to the
+// wire's cap too; its merge keeps the members' entries only.
+BOOST_AUTO_TEST_CASE(a_member_cut_off_while_many_joined_learns_them_once_healed) {
+    Market m(TransportKind::memory, {Role::seller, Role::buyer, Role::buyer, Role::buyer});
+    BOOST_REQUIRE(m.settle_on(4));
+    m.deposit(1, salt, 20, 10);
+    auto* net = m->memory_network();
+    // Step 1: buyer 5 joins (a newcomer is no candidate, so it never claims the lead while cut
+    // off), and buys.
+    const PeerId lagging = m->join(Role::buyer, 1);
+    BOOST_REQUIRE(joined(m, lagging));
+    BOOST_TEST(m.buy(lagging, salt, 1).filled);
+    // Step 2: 5 hears nobody, and nobody hears it, while ten newcomers join and buy (so that the
+    // trader's clock names each): fifteen members, where 5 knows five.
+    for (PeerId other = 1; other < 16; ++other)
+        if (other != lagging) net->partition({{lagging}, {other}});
+    for (int i = 0; i < 10; ++i) {
+        const PeerId newcomer = m->join(Role::buyer, 1);
+        BOOST_REQUIRE(newcomer < 16u);  // cut off from 5 above
+        BOOST_REQUIRE(m.run_until([&] { return !m.node(newcomer).core().joining(); }));
+        BOOST_TEST(m.buy(newcomer, salt, 1).filled);
+    }
+    BOOST_TEST(m.node(lagging).members().size() == 5u);
+    // Step 3: healed, 5 buys: the trader's answer names all fifteen (before, 5 dropped it as
+    // malformed, and every retry's).
+    net->heal();
+    BOOST_TEST(m.buy(lagging, salt, 1).filled);
+    BOOST_TEST(m.node(lagging).core().counters().malformed == 0u);
+    // Step 4: the next join's update tells 5 of every member (the ten it missed are not retried:
+    // it needs none of them until it trades with them).
+    const PeerId last = m->join(Role::buyer, 1);
+    BOOST_REQUIRE(joined(m, last));
+    BOOST_TEST(m.node(lagging).members().size() == 16u);
+    BOOST_TEST(m.books().product(salt)->sold == 12u);
 }
 
 // Issue 18: a replica is added, then the trader is killed, and the new replica's log counts in

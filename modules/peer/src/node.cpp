@@ -83,19 +83,14 @@ bool cancelled(const std::exception_ptr& e) {
     }
 }
 
-// Clocks may name a few peers this one does not know as members yet: a newcomer names itself in
-// its Join (retried once it is a guest here), and the trader's clock names a newcomer as soon as
-// the join commits, which may reach this peer before the trader's Members update does. A clock
-// keeps only the members' entries on merge, so the slack never grows anyone's state.
-constexpr std::size_t newcomer_slack = 8;
-
-// A newcomer knows the founders only, and the market may have grown far past them: every answer
-// to its Join carries a clock naming the members of now (`run --join-rate 5` once left newcomers
-// unable to join). Until admitted it takes clocks up to the wire's own cap; its merge keeps the
-// members' entries only, as anyone's.
-wire::DecodeLimits decode_limits(const PeerCore& core, std::size_t clock_bound) {
-    return wire::limits_for_members(core.joining() ? wire::max_clock_entries
-                                                   : clock_bound + newcomer_slack);
+// Clocks may name peers this one does not list. A newcomer knows the founders only, and the market
+// may have grown far past them (`run --join-rate 5` once left newcomers unable to join); a member
+// cut off while more than a few joined is as far behind, and the trader's own Members update names
+// them. So clocks are taken up to the wire's cap: what bounds a peer's state is the merge, which
+// keeps the members' entries only.
+const wire::DecodeLimits& decode_limits() {
+    static const wire::DecodeLimits limits = wire::limits_for_members(wire::max_clock_entries);
+    return limits;
 }
 
 PeerCoreOptions core_options(const NodeContext& context, PeerId id, Role role,
@@ -123,8 +118,6 @@ Node::Node(NodeContext& context, PeerId id, Role role,
       seller_timer_(context.runtime),
       reign_timer_(context.runtime),
       replica_timer_(context.runtime) {
-    clock_bound_ = core_.members().size();
-    limits_ = decode_limits(core_, clock_bound_);
     // A newcomer's Join comes from an address no book holds yet (issue 18).
     ip_ = dynamic_cast<transport::IpTransport*>(transport_.get());
     if (ip_) ip_->accept_strangers(true);
@@ -302,7 +295,7 @@ void Node::accept(transport::Datagram datagram, std::optional<PeerId>& greet) {
         const std::size_t size = wire::first_message_size(bytes);
         const auto piece = bytes.first(size != 0 ? size : bytes.size());
         bytes = bytes.subspan(piece.size());
-        auto decoded = wire::decode(piece, limits_);
+        auto decoded = wire::decode(piece, decode_limits());
         if (!decoded) {
             ++core_.counters().malformed;
             const bool unknown = decoded.error().code == wire::DecodeErrc::unknown_kind;
@@ -335,7 +328,7 @@ std::optional<wire::Envelope> Node::accept_stranger(std::span<const std::byte> b
         }
         bytes = out.opened->payload;
     }
-    auto decoded = wire::decode(bytes, limits_);
+    auto decoded = wire::decode(bytes, decode_limits());
     const auto refuse = [&](PeerId from, std::string detail) {
         ++core_.counters().strangers_refused;
         dropped(DropKind::misaddressed, from, detail);
@@ -547,10 +540,6 @@ void Node::learn_members(Ready& ready) {
     ready.guests.clear();
     if (const auto members = std::exchange(ready.members, std::nullopt)) {
         for (const auto& m : *members) learn(m);
-        // Clocks may name every member: the decoder's bounds follow the market's size, and never
-        // shrink, since a member that left stays in the clocks that heard of it.
-        clock_bound_ = std::max(clock_bound_, core_.members().size());
-        limits_ = decode_limits(core_, clock_bound_);
     }
 }
 

@@ -381,9 +381,6 @@ private:
     // trading partner.
     std::tuple<std::uint64_t, bool, std::optional<PeerId>> seller_seen_{};
 
-    wire::DecodeLimits limits_;         // sized to the members, and a few newcomers
-    // The most members the market had: a clock may name each (issue 18: a member that left too).
-    std::size_t clock_bound_ = 0;
     std::optional<auth::Guard> guard_;  // security on
     // While a first life greets: the members whose hello is not in, what waits for them, until
     // when, and when to greet them again.
