@@ -359,7 +359,7 @@ Runner add_sim_command(CLI::App& app) {
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--faults", flags->faults,
                     "swarm (the seed picks), none, all, or a list: "
-                    "drop,duplicate,delay,reorder,partition,crash,pause,hostile,outsider,disk_loss,churn");
+                    "drop,duplicate,delay,reorder,partition,crash,pause,hostile,outsider,disk_loss,churn,set_split");
     cmd->add_option("--jobs,-j", flags->jobs, "Processes at a time for --seeds (default: cores)");
     cmd->add_flag("--check-determinism", flags->check_determinism,
                   "Run each seed twice and compare the trace hashes");

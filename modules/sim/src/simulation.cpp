@@ -16,6 +16,7 @@
 #include "tp/sim/checker.hpp"
 #include "tp/sim/outsider.hpp"
 #include "tp/sim/recorder.hpp"
+#include "set_split.hpp"
 #include "tp/wire/message.hpp"
 
 namespace tp::sim {
@@ -38,6 +39,7 @@ enum : std::uint64_t {
     trace_disk_loss = 9,
     trace_join = 10,
     trace_leave = 11,
+    trace_set_split = 12,
 };
 // At most this many newcomers at once (churn): the market stays near its configured size.
 constexpr std::size_t max_newcomers = 4;
@@ -177,6 +179,32 @@ Result run(const Options& o) {
             TimePoint next_churn = res.plan.churn_every.count() > 0
                                        ? start + exponential(churn_rng, res.plan.churn_every)
                                        : never;
+            // Set splits (aimed at changes of the replica set): two replicas leave, and the
+            // trader's side stops reaching theirs at once; theirs stops reaching the trader's
+            // 20 ms later, once the leaves are in.
+            TimePoint split_closes_at = never;
+            SetSplit split_now;
+            auto set_split = [&](const SetSplit& split, bool withdraw) {
+                for (PeerId who : split.leavers) {
+                    market.leave(who, withdraw);
+                    ++res.leaves;
+                    rt.trace().record(rt.now(), runtime::EventKind::user, who, 0, trace_leave,
+                                      withdraw ? 1 : 0);
+                }
+                open_set_split(split, net);
+                split_now = split;
+                split_closes_at = rt.now() + 20ms;
+                heal_at = split_closes_at + exponential(churn_rng, res.plan.split_for);
+                ++res.partitions;
+                rt.trace().record(rt.now(), runtime::EventKind::user, 0, 0, trace_set_split,
+                                  split.side.size());
+                recorder.note(Event::Kind::partition, 0, describe(split));
+            };
+            auto close_split = [&] {
+                close_set_split(split_now, net);
+                split_closes_at = never;
+                recorder.note(Event::Kind::partition, 0, "the split closes both ways");
+            };
             // A newcomer joins through a live member, or a newcomer that joined leaves.
             auto churn = [&] {
                 next_churn = rt.now() + exponential(churn_rng, res.plan.churn_every);
@@ -193,6 +221,13 @@ Result run(const Options& o) {
                     if (n->core().joining()) continue;
                     live.push_back(id);
                     if (newcomer && !n->core().leaving()) joined.push_back(id);
+                }
+                if (!joined.empty() && (leave || newcomers >= max_newcomers) &&
+                    res.plan.has(Fault::set_split) && split_closes_at == never) {
+                    if (auto split = plan_set_split(market, founders.back(), pick)) {
+                        set_split(*split, (pick >> 10) & 1u);
+                        return;
+                    }
                 }
                 if (!joined.empty() && (leave || newcomers >= max_newcomers)) {
                     const PeerId who = joined[pick % joined.size()];
@@ -283,14 +318,17 @@ Result run(const Options& o) {
 
             while (rt.now() < faults_end && !market.done()) {
                 advance(std::min({faults_end, next_partition, heal_at, next_crash, next_pause,
-                                  resume_at, next_hostile, next_outsider, next_churn}));
+                                  resume_at, next_hostile, next_outsider, next_churn,
+                                  split_closes_at}));
                 const TimePoint now = rt.now();
                 if (now >= faults_end) break;
                 pauses_and_strikes(now, false);
+                if (now >= split_closes_at) close_split();
                 if (now >= next_churn) churn();
                 if (now >= heal_at) {
                     net.heal();
                     heal_at = never;
+                    split_closes_at = never;
                     rt.trace().record(now, runtime::EventKind::user, 0, 0, trace_heal, 0);
                     recorder.note(Event::Kind::heal, 0, "heal");
                 }
@@ -308,6 +346,7 @@ Result run(const Options& o) {
                     std::sort(groups[1].begin(), groups[1].end());
                     net.heal();
                     net.partition(groups);
+                    split_closes_at = never;  // a set split in progress ends here
                     ++res.partitions;
                     std::string side;
                     for (PeerId p : groups[0]) side += fmt::format("{}{}", side.empty() ? "" : ",", p);

@@ -29,6 +29,11 @@ enum class Fault : std::uint16_t {
     // Peers join the running market and members leave it (issue 18): newcomers (buyers or
     // sellers) through a random live member; a leaving seller takes its unsold lots.
     churn = 1 << 10,
+    // Aimed, not random, and only by name: when churn makes a promoted newcomer leave, two leave
+    // at once, and the trader's side stops reaching theirs (then the split closes both ways), so
+    // that they with old replicas are a quorum of the set as it was, the trader with the rest a
+    // quorum of the set without them. Catches two changes of the set in flight at once.
+    set_split = 1 << 11,
 };
 
 // Which kinds a run asks for: a fixed set, or "swarm" (the seed picks the set).
@@ -36,8 +41,9 @@ struct FaultSpec {
     bool swarm = true;
     std::uint16_t kinds = 0;  // Fault bits, when not swarm
 
-    // "swarm" (the default), "none", "all", or a comma list of drop, duplicate, delay, reorder,
-    // partition, crash, pause, hostile, outsider, disk_loss (which needs crash to act), churn.
+    // "swarm" (the default), "none", "all" (every kind but set_split), or a comma list of drop,
+    // duplicate, delay, reorder, partition, crash, pause, hostile, outsider, disk_loss (which needs
+    // crash to act), churn, set_split (which needs churn and promotion to act).
     // Throws std::invalid_argument naming the bad word.
     static FaultSpec parse(std::string_view text);
     std::string to_string() const;
@@ -61,6 +67,7 @@ struct FaultPlan {
     double stale_copy = 0.0;      // of those, the chance a stale copy comes back, not nothing
     Duration churn_every{0};      // mean time between a join and a leave (0: none)
     double leave_share = 0.0;     // the chance a churn event is a leave (when one can leave)
+    Duration split_for{0};        // mean length of a set split (0: none)
     Duration sync_latency{0};     // the modelled fdatasync (not a fault: always on)
 
     bool has(Fault f) const noexcept { return (kinds & static_cast<std::uint16_t>(f)) != 0; }
