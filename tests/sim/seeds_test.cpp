@@ -106,6 +106,12 @@ BOOST_AUTO_TEST_CASE(fault_specs_parse_and_name_bad_words) {
     BOOST_TEST(spec.to_string() == "drop,crash");
     BOOST_TEST(sim::FaultSpec::parse("all").to_string() == "all");
     BOOST_TEST(sim::FaultSpec::parse("hostile,outsider").to_string() == "hostile,outsider");
+    // The set split is aimed, so asked for by name: "all" is every random kind, not it.
+    const auto split = sim::FaultSpec::parse("churn,set_split");
+    BOOST_TEST(split.to_string() == "churn,set_split");
+    BOOST_TEST((split.kinds & static_cast<std::uint16_t>(sim::Fault::set_split)) != 0);
+    BOOST_TEST((sim::FaultSpec::parse("all").kinds &
+                static_cast<std::uint16_t>(sim::Fault::set_split)) == 0);
     try {
         sim::FaultSpec::parse("drop,lightning");
         BOOST_FAIL("accepted an unknown fault");
