@@ -236,11 +236,11 @@ BOOST_AUTO_TEST_CASE(a_newcomer_keeps_no_replica) {
     auto joining = tp::peer::PeerCoreOptions::from(cfg, 9, Role::buyer, {1, 2, 3}, 1);
     joining.join = tp::peer::PeerCoreOptions::Joining{1, "10.0.0.9", 9009};
     const PeerCore newcomer(std::move(joining), *m.log.logger);
-    BOOST_TEST(!newcomer.keeps_replica());
+    BOOST_TEST(!newcomer.founding_replica());
     BOOST_TEST(newcomer.replica() == nullptr);
     const PeerCore founder(tp::peer::PeerCoreOptions::from(cfg, 1, Role::seller, {1, 2, 3}, 1),
                            *m.log.logger);
-    BOOST_TEST(founder.keeps_replica());
+    BOOST_TEST(founder.founding_replica());
 }
 
 // Churning runs logged "a membership update not from the trader" at start-up: a new trader's

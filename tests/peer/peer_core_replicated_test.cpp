@@ -78,7 +78,7 @@ struct ReplicatedMarket {
         Disk& d = disks[id];
         o.epoch_floor = d.epoch;
         peers[id] = std::make_unique<PeerCore>(std::move(o), *log.logger);
-        if (!peers[id]->keeps_replica()) {  // a customer: no replica to restore
+        if (!peers[id]->founding_replica()) {  // a customer: no replica to restore
             peers[id]->start(now, restarted);
             carry_out(id);
             return;
@@ -451,7 +451,7 @@ BOOST_AUTO_TEST_CASE(customers_trade_but_keep_no_log_and_never_lead) {
     // Step 1: five peers, a replica set of three (peers 3, 4 and 5); 1 and 2 are customers.
     ReplicatedMarket m({Role::seller, Role::buyer, Role::buyer, Role::buyer, Role::buyer}, 3);
     for (PeerId id : {1u, 2u}) {
-        BOOST_TEST(!m.peer(id).keeps_replica());
+        BOOST_TEST(!m.peer(id).founding_replica());
         BOOST_TEST(m.peer(id).replica() == nullptr);
     }
     m.elect(5);

@@ -20,7 +20,7 @@ bool Node::open_replica(bool at_run_time) {
     // in the replica set, whose next view change needs it (sim --peers 4 --promote --faults
     // crash,churn seed 510: two promoted newcomers back from crashes asked to join again, and the
     // trader, short of their logs for a quorum, could never answer).
-    if (!core_.keeps_replica() && !at_run_time && !seeded_) return true;
+    if (!core_.founding_replica() && !at_run_time && !seeded_) return true;
     JournalStore* store = context_.replica_store ? context_.replica_store(id()) : nullptr;
     if (store == nullptr) {
         fail(fmt::format("peer {} runs in quorum mode but has nowhere to keep its replica", id()));

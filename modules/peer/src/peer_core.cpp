@@ -146,12 +146,12 @@ PeerCore::PeerCore(PeerCoreOptions options, spdlog::logger& log)
       trader_options_(options.trader),
       replicated_(options.replicated),
       replication_options_(replication_of(options, members_)),
-      keeps_replica_(replicated_ && std::binary_search(replication_options_.replicas.begin(),
+      founding_replica_(replicated_ && std::binary_search(replication_options_.replicas.begin(),
                                                        replication_options_.replicas.end(), self_)),
       replica_count_(options.replica_count),
       promote_(options.promote),
       // A newcomer is a customer: it never leads (issue 18).
-      bully_(election_config(options, (!replicated_ || keeps_replica_) && !options.join)),
+      bully_(election_config(options, (!replicated_ || founding_replica_) && !options.join)),
       buyer_(options.self, options.incarnation, std::move(options.buyer), log,
              [this](market::ProductId product) {
                  return is_seller() && seller_.remaining(product) > 0;
@@ -166,7 +166,7 @@ PeerCore::PeerCore(PeerCoreOptions options, spdlog::logger& log)
 }
 
 void PeerCore::start(Time now, bool restarted) {
-    if (keeps_replica_ && !replica_) {
+    if (founding_replica_ && !replica_) {
         std::string error;
         restore_replica({}, error);  // a fresh replica: nothing on disk yet
     }

@@ -80,8 +80,8 @@ void Trader::on_message(PeerId from, const wire::Envelope& envelope, Time now) {
             // Its retry, or its restart (a founder's names no address: the config holds it):
             // admitted already, it gets the same answer (once the record that admitted it is
             // durable, like any answer resting on the books), and nobody else news.
-            step_.outputs.emplace_back(market::MembershipAnswer{from});
-            repeated_.push_back(from);
+            step_.outputs.emplace_back(market::MembershipAnswer{
+                from, market::MembershipChange::join, market::MembershipError::none, true});
         } else {
             // A newcomer (never a replica: that is a change of its own, one at a time).
             books_.join(market::Member{from, j->buys, j->sells, false, j->host, j->port}, step_);
@@ -221,14 +221,7 @@ void Trader::announce(const market::MembershipAnswer& a, Position version) {
             break;
         case market::MembershipChange::voter: break;
     }
-    if (!a.accepted()) return;
-    if (a.change == market::MembershipChange::join) {
-        if (const auto it = std::find(repeated_.begin(), repeated_.end(), a.peer);
-            it != repeated_.end()) {
-            repeated_.erase(it);
-            return;
-        }
-    }
+    if (!a.accepted() || a.again) return;
     membership_changed_ = true;
     // Every other member learns the membership as it is now (a promoted peer too: no answer
     // tells it); the version orders the updates (positions in the log only grow, across reigns).

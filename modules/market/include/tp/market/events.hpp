@@ -162,6 +162,9 @@ struct MembershipAnswer {
     PeerId peer = 0;
     MembershipChange change = MembershipChange::join;
     MembershipError error = MembershipError::none;
+    // Given again (a retry, a restart of a member already admitted): it changes nothing, so
+    // nobody else is told.
+    bool again = false;
 
     bool accepted() const noexcept { return error == MembershipError::none; }
     friend bool operator==(const MembershipAnswer&, const MembershipAnswer&) = default;

@@ -224,8 +224,9 @@ public:
     // The replica's journal is durable up to `position` (a sync returned; none was in flight
     // across a truncation or install since it began).
     void on_replica_durable(Position position, Time now);
-    // Quorum mode and in the replica set from the start: restore_replica before start.
-    bool keeps_replica() const noexcept { return keeps_replica_; }
+    // Quorum mode and in the founders' replica set: restore_replica before start (a promoted
+    // newcomer opens its replica at run time, open_replica).
+    bool founding_replica() const noexcept { return founding_replica_; }
     // Quorum mode, at run time (Ready::open_replica): the replica as its journal left it, which
     // follows the current trader at once; false (with `error` set) as restore_replica.
     bool open_replica(replication::Restored restored, std::string& error, Time now);
@@ -338,7 +339,7 @@ private:
     TraderOptions trader_options_;
     bool replicated_;
     replication::Options replication_options_;  // its replica set computed once, here
-    bool keeps_replica_;                         // quorum mode, and self in that set
+    bool founding_replica_;  // quorum mode, and self in the founders' set (a promoted peer is not)
     std::uint32_t replica_count_;
     bool promote_;
     // The customer the trader is catching up to promote, and since when (another is tried

@@ -143,9 +143,6 @@ private:
     std::vector<market::Output> released_;
     std::vector<TraderRefusal> refusals_;
     bool membership_changed_ = false;
-    // Members whose Join was answered again (a retry, a restart): their held answers change
-    // nothing, so they tell nobody else.
-    std::vector<PeerId> repeated_;
 };
 
 }  // namespace tp::peer
