@@ -370,4 +370,34 @@ BOOST_AUTO_TEST_CASE(a_membership_update_from_a_peer_that_is_not_the_trader_is_d
     BOOST_TEST((ids(m.peer(1).members()) == std::vector<PeerId>{1, 2, 3}));
 }
 
+// The trader's Members update goes out once: a member that missed it (cut off while peers
+// joined) listed too few members until the next change. The trader's clock names every member
+// that sent it something, so a member whose trader's clocks name a peer it does not list asks the
+// trader, once that has lasted a retry interval (an update may be on its way).
+BOOST_AUTO_TEST_CASE(a_member_that_missed_an_update_asks_once_the_trader_s_clocks_name_strangers) {
+    CoreMarket m = running();
+    // Step 1: 9 joins; the update telling buyer 2 of it is lost.
+    m.lose = [](const wire::Envelope& e) {
+        return e.receiver == 2 && std::holds_alternative<wire::Members>(e.body);
+    };
+    PeerCore& newcomer = joined_buyer(m);
+    BOOST_TEST((ids(m.peer(2).members()) == std::vector<PeerId>{1, 2, 3}));
+    // Step 2: 9 buys, so the trader's clock names it: its heartbeats to 2 now do too.
+    m.peer(1).deposit(salt, 5, 10, m.now);
+    m.carry_out(1);
+    m.settle();
+    newcomer.buy(salt, 1, m.now);
+    m.carry_out(9);
+    m.settle();
+    m.advance(m.cfg.market.batch_window + ms(1));
+    m.advance(ms(200));
+    BOOST_TEST(m.peer(2).counters().foreign_clock_entries > 0u);
+    // Step 3: a retry interval on, 2 asks the trader, and lists 9 (with its address).
+    m.advance(m.cfg.election.election_timeout + ms(200));
+    BOOST_TEST((ids(m.peer(2).members()) == std::vector<PeerId>{1, 2, 3, 9}));
+    BOOST_REQUIRE(!m.members[2].empty());
+    BOOST_TEST(m.members[2].back().host == "10.0.0.9");
+    BOOST_TEST(!m.peer(2).asking_members());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -219,6 +219,10 @@ void PeerCore::merge(const wire::Envelope& envelope) {
 void PeerCore::step(const wire::Envelope& envelope, Time now) {
     const PeerId from = envelope.sender;
     const auto& body = envelope.body;
+    if (counters_.foreign_clock_entries != foreign_seen_) {
+        foreign_seen_ = counters_.foreign_clock_entries;
+        notice_strangers(envelope, now);
+    }
     if (auto election = wire::election_message(envelope.body)) {
         on_election_message(from, *election, now);
     } else if (auto replicated = wire::replication_message(envelope.body)) {

@@ -202,14 +202,10 @@ void PeerCore::send_join(PeerId to, Time now) {
     if (!joining_ && !asking_members_) return;
     join_to_ = to;
     join_retry_ = now + join_interval_;
-    // A founder's address is the config's: its Join names none, and the trader answers it from
-    // the books, recording nothing.
-    wire::Join join{is_buyer(), is_seller(), {}, 0};
-    if (joining_) {
-        join.host = joining_->host;
-        join.port = joining_->port;
-    }
-    push(scratch_, to, std::move(join));
+    // Where it listens: a newcomer's address, also once a member (the trader's books hold it, so
+    // a member's question matches its record and is answered from the books; it named none, and
+    // was refused as no member). A founder's address is the config's: its Join names none.
+    push(scratch_, to, wire::Join{is_buyer(), is_seller(), host_, port_});
     stamp_all(scratch_);
 }
 
@@ -302,7 +298,42 @@ void PeerCore::ask_about_leader(wire::Epoch epoch, Time now) {
     on_join_tick(now);
 }
 
+// A member cut off while peers joined missed the trader's Members updates, which are sent once:
+// it lists too few members until the next change, and drops the datagrams of those it does not
+// list. The trader's clock names them (it keeps members' entries only), so a peer whose trader's
+// clocks name a peer it neither lists nor has just seen go asks the trader who the members are,
+// as a member back from a crash does: once that has lasted a retry interval, since right after a
+// join the trader's clock may name the newcomer before its update arrives.
+void PeerCore::notice_strangers(const wire::Envelope& envelope, Time now) {
+    if (joining_ || leaving_ || left_ || trader_ || asking_members_) return;
+    if (bully_.leader() != envelope.sender || envelope.epoch != bully_.epoch()) return;
+    std::optional<PeerId> stranger;
+    for (const auto& entry : envelope.clock.entries()) {
+        if (entry.peer == self_ || std::binary_search(members_.begin(), members_.end(), entry.peer))
+            continue;
+        if (std::any_of(forgetting_.begin(), forgetting_.end(),
+                        [&](const auto& f) { return f.first == entry.peer; }))
+            continue;  // it left: the trader's clock may name it a while yet
+        stranger = entry.peer;
+        break;
+    }
+    if (!stranger) return;
+    if (!strangers_since_) {
+        strangers_since_ = now;
+        return;
+    }
+    if (now < *strangers_since_ + join_interval_) return;
+    strangers_since_.reset();
+    log_.info("the trader's clock names peer {}, which it does not list: asking the trader for the "
+              "members",
+              *stranger);
+    asking_members_ = true;
+    join_retry_ = now;
+    on_join_tick(now);
+}
+
 void PeerCore::adopt_members(std::vector<wire::MemberInfo> members, Time now) {
+    strangers_since_.reset();  // a new word on the members
     std::sort(members.begin(), members.end(),
               [](const auto& a, const auto& b) { return a.id < b.id; });
     std::vector<PeerId> ids;

@@ -289,6 +289,8 @@ private:
     void on_join_answer(PeerId from, const wire::JoinAnswer& answer, Time now);
     void send_join(PeerId to, Time now);
     void ask_about_leader(wire::Epoch epoch, Time now);
+    // The trader's clock names peers this one does not list: it missed Members updates.
+    void notice_strangers(const wire::Envelope& envelope, Time now);
     wire::Leave leave_message() const { return {leaving_.value_or(false), host_, port_}; }
     // Joins and leaves are asked again until answered.
     void on_join_tick(Time now);
@@ -422,6 +424,11 @@ private:
     Position view_covers_ = 0;
 
     std::optional<std::pair<wire::Epoch, wire::Members>> early_members_;
+    // Entries of non-members counted so far (counters_.foreign_clock_entries, as last looked at),
+    // and since when the trader's clocks have named a peer this one does not list: a Members
+    // update may be on its way, so it asks only if that lasts a retry interval.
+    std::uint64_t foreign_seen_ = 0;
+    std::optional<Time> strangers_since_;
 };
 
 }  // namespace tp::peer
