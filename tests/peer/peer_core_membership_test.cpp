@@ -400,4 +400,39 @@ BOOST_AUTO_TEST_CASE(a_member_that_missed_an_update_asks_once_the_trader_s_clock
     BOOST_TEST(!m.peer(2).asking_members());
 }
 
+// A member that asked learns the membership as of the answer's log position: an update older
+// than that (delayed in the network) changes nothing. It used to take any update after an
+// answer, and listed the members of before.
+BOOST_AUTO_TEST_CASE(an_update_older_than_the_answer_a_member_asked_for_changes_nothing) {
+    CoreMarket m = running();
+    // Step 1: 9 and then 8 join; the updates to buyer 2 are held back (the first kept).
+    std::vector<wire::Envelope> held;
+    m.lose = [&](const wire::Envelope& e) {
+        if (e.receiver != 2 || !std::holds_alternative<wire::Members>(e.body)) return false;
+        held.push_back(e);
+        return true;
+    };
+    PeerCore& newcomer = joined_buyer(m);
+    m.join(8, Role::buyer, 3);
+    m.settle();
+    m.advance(ms(200));
+    BOOST_REQUIRE(held.size() == 2u);
+    // Step 2: 9 buys, so the trader's clocks name it; a retry interval on, 2 asks, and lists
+    // both newcomers.
+    m.peer(1).deposit(salt, 5, 10, m.now);
+    m.carry_out(1);
+    m.settle();
+    newcomer.buy(salt, 1, m.now);
+    m.carry_out(9);
+    m.settle();
+    m.advance(m.cfg.election.election_timeout * 2 + ms(400));
+    BOOST_REQUIRE((ids(m.peer(2).members()) == std::vector<PeerId>{1, 2, 3, 8, 9}));
+    // Step 3: the first update, without 8, arrives at last: older than the answer, ignored.
+    m.lose = nullptr;
+    m.peer(2).on_message(held.front(), m.now);
+    m.carry_out(2);
+    m.settle();
+    BOOST_TEST((ids(m.peer(2).members()) == std::vector<PeerId>{1, 2, 3, 8, 9}));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

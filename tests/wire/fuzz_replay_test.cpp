@@ -127,6 +127,24 @@ BOOST_AUTO_TEST_CASE(an_older_build_s_detail_text_is_ignored) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(an_older_build_s_join_answers_still_decode) {
+    // Written by the build before a JoinAnswer said which log position its list is as of
+    // (issue 18): they decode to the same answers with version 0 (unknown), and are written one
+    // word longer now.
+    using namespace tp::wire;
+    const auto samples = samples::all();
+    const auto seeds = load_corpus();
+    for (const std::string name : {"join_answer", "join_answer_redirect", "join_answer_refused"}) {
+        const auto it = std::find_if(samples.begin(), samples.end(),
+                                     [&](const auto& s) { return s.first == name; });
+        BOOST_TEST_REQUIRE((it != samples.end()), name);
+        BOOST_TEST(std::get<JoinAnswer>(it->second.body).version == 0u);
+        const std::string file = "compat-" + name + "-no-version.bin";
+        BOOST_TEST(encode(it->second).size() == decodes_to(seeds, file, it->second).size() + 8,
+                   file);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(an_older_build_s_leave_and_leave_answer_still_decode) {
     // Written by the build before a Leave named where the leaver listens and a LeaveAnswer the
     // trader's entry (issue 18): they decode to the same messages with neither, and are written

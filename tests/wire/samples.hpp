@@ -162,6 +162,8 @@ inline std::vector<std::pair<std::string, Envelope>> all() {
         {"join_answer_redirect",
          envelope(JoinAnswer{MembershipRefusal::not_trader, 6, {{6, true, true, true, "b", 1}}})},
         {"join_answer_refused", envelope(JoinAnswer{MembershipRefusal::id_in_use, 6, {}})},
+        {"join_answer_versioned",
+         envelope(JoinAnswer{MembershipRefusal::none, 6, members(3), 41}, {}, 6, 7)},
         {"leave", envelope(Leave{true, {}, 0})},
         {"leave_newcomer", envelope(Leave{false, "127.0.0.1", 9011}, {}, 11, 6)},
         {"leave_max", envelope(Leave{true, std::string(max_host_bytes, 'h'), u16max}, sparse,

@@ -144,6 +144,9 @@ void PeerCore::take_early_members(Time now) {
 void PeerCore::on_join_answer(PeerId from, const wire::JoinAnswer& answer, Time now) {
     switch (answer.reason) {
         case wire::MembershipRefusal::none:
+            // The list is as of `version`: an update older than that changes nothing.
+            view_version_ = std::max(view_version_, answer.version);
+            view_covers_ = std::max(view_covers_, answer.version);
             if (asking_members_) {
                 // A member back from a crash: the membership as the trader's books hold it.
                 asking_members_ = false;

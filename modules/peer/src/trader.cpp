@@ -214,7 +214,9 @@ void Trader::announce(const market::MembershipAnswer& a, Position version) {
     }
     switch (a.change) {
         case market::MembershipChange::join:
-            push(outbox_, a.peer, wire::JoinAnswer{to_wire(a.error), self_, listed}, epoch_);
+            push(outbox_, a.peer,
+                 wire::JoinAnswer{to_wire(a.error), self_, listed, a.accepted() ? version : 0},
+                 epoch_);
             break;
         case market::MembershipChange::leave:
             push(outbox_, a.peer, wire::LeaveAnswer{to_wire(a.error), 0, {}}, epoch_);

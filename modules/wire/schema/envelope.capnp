@@ -224,6 +224,7 @@ struct JoinAnswer {
   reason @0 :MembershipRefusal;
   trader @1 :UInt32;
   members @2 :List(MemberInfo);
+  version @3 :UInt64;      # the log position the list is as of, ordered with Members.version (0: unknown)
 }
 
 struct Leave {

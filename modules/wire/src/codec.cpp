@@ -411,6 +411,7 @@ struct BodyWriter {
         auto b = body.initJoinAnswer();
         b.setReason(to_schema(m.reason));
         b.setTrader(m.trader);
+        b.setVersion(m.version);
         write_members(b, m.members, "joinAnswer.members");
     }
     void operator()(const Leave& m) const {
@@ -843,6 +844,7 @@ private:
                 if (auto e = membership_reason(r.getReason(), m.reason, "body.joinAnswer.reason"))
                     return e;
                 m.trader = r.getTrader();
+                m.version = r.getVersion();
                 if (auto e = members(r.getMembers(), m.members, "body.joinAnswer.members"))
                     return e;
                 out.emplace<JoinAnswer>(std::move(m));

@@ -196,6 +196,9 @@ struct JoinAnswer {
     MembershipRefusal reason = MembershipRefusal::none;
     PeerId trader = 0;
     std::vector<MemberInfo> members;  // at most max_members_listed
+    // The log position the list is as of, ordered with Members::version, so that an update older
+    // than the answer changes nothing (0: unknown, an older build's or a member's redirect).
+    std::uint64_t version = 0;
 
     friend bool operator==(const JoinAnswer&, const JoinAnswer&) = default;
 };
