@@ -26,7 +26,8 @@ std::optional<SetSplit> plan_set_split(peer::LocalMarket& market, PeerId last_fo
     }
     if (newcomers.size() < 2) return std::nullopt;
     SetSplit split;
-    std::rotate(newcomers.begin(), newcomers.begin() + static_cast<std::ptrdiff_t>(pick % newcomers.size()),
+    std::rotate(newcomers.begin(),
+                newcomers.begin() + static_cast<std::ptrdiff_t>(pick % newcomers.size()),
                 newcomers.end());
     split.leavers = {newcomers[0], newcomers[1]};
     std::sort(split.leavers.begin(), split.leavers.end());

@@ -2,9 +2,8 @@
 
 #include <cstdint>
 #include <optional>
-#include <vector>
-
 #include <string>
+#include <vector>
 
 #include "tp/peer/local_market.hpp"
 #include "tp/transport/memory_network.hpp"
@@ -19,9 +18,9 @@ using PeerId = std::uint32_t;
 // them. A trader that let both changes be in flight at once could commit on the smaller set what
 // the larger set's quorum never holds, and that side elects a trader of its own.
 struct SetSplit {
-    std::vector<PeerId> leavers;   // the two voting newcomers, sorted
-    std::vector<PeerId> side;      // the leavers and old replicas: a quorum of the set as it was
-    std::vector<PeerId> rest;      // every other peer, the trader among them
+    std::vector<PeerId> leavers;  // the two voting newcomers, sorted
+    std::vector<PeerId> side;     // the leavers and old replicas: a quorum of the set as it was
+    std::vector<PeerId> rest;     // every other peer, the trader among them
 };
 
 // The split for the market as it is now, or nothing when the set has no two voting newcomers
