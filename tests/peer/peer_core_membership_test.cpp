@@ -34,6 +34,16 @@ PeerCore& joined_buyer(CoreMarket& m) {
     return newcomer;
 }
 
+// Seller 1 deposits and `buyer` asks for one unit (the trader's clock then names the buyer).
+void deposit_and_buy_one(CoreMarket& m, PeerCore& buyer) {
+    m.peer(1).deposit(salt, 5, 10, m.now);
+    m.carry_out(1);
+    m.settle();
+    buyer.buy(salt, 1, m.now);
+    m.carry_out(buyer.id());
+    m.settle();
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(peer_core_membership)
@@ -383,12 +393,7 @@ BOOST_AUTO_TEST_CASE(a_member_that_missed_an_update_asks_once_the_trader_s_clock
     PeerCore& newcomer = joined_buyer(m);
     BOOST_TEST((ids(m.peer(2).members()) == std::vector<PeerId>{1, 2, 3}));
     // Step 2: 9 buys, so the trader's clock names it: its heartbeats to 2 now do too.
-    m.peer(1).deposit(salt, 5, 10, m.now);
-    m.carry_out(1);
-    m.settle();
-    newcomer.buy(salt, 1, m.now);
-    m.carry_out(9);
-    m.settle();
+    deposit_and_buy_one(m, newcomer);
     m.advance(m.cfg.market.batch_window + ms(1));
     m.advance(ms(200));
     BOOST_TEST(m.peer(2).counters().foreign_clock_entries > 0u);
@@ -419,12 +424,7 @@ BOOST_AUTO_TEST_CASE(an_update_older_than_the_answer_a_member_asked_for_changes_
     BOOST_REQUIRE(held.size() == 2u);
     // Step 2: 9 buys, so the trader's clocks name it; a retry interval on, 2 asks, and lists
     // both newcomers.
-    m.peer(1).deposit(salt, 5, 10, m.now);
-    m.carry_out(1);
-    m.settle();
-    newcomer.buy(salt, 1, m.now);
-    m.carry_out(9);
-    m.settle();
+    deposit_and_buy_one(m, newcomer);
     m.advance(m.cfg.election.election_timeout * 2 + ms(400));
     BOOST_REQUIRE((ids(m.peer(2).members()) == std::vector<PeerId>{1, 2, 3, 8, 9}));
     // Step 3: the first update, without 8, arrives at last: older than the answer, ignored.
